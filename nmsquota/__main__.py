@@ -1,0 +1,3 @@
+from nmsquota.cli import main
+
+raise SystemExit(main())
