@@ -1,0 +1,28 @@
+"""The quota ledger: usage samples, rolling-window totals and enforcement state."""
+
+from nmsquota.ledger.errors import (
+    LedgerCorrupt,
+    LedgerError,
+    LedgerLocked,
+    LedgerMissing,
+    LedgerReadOnly,
+)
+from nmsquota.ledger.ledger import Ledger, Limit, PruneResult
+from nmsquota.ledger.lock import writer_pid
+from nmsquota.ledger.model import FreeHours, Sample, Tally, Totals
+
+__all__ = [
+    "FreeHours",
+    "Ledger",
+    "LedgerCorrupt",
+    "LedgerError",
+    "LedgerLocked",
+    "LedgerMissing",
+    "LedgerReadOnly",
+    "Limit",
+    "PruneResult",
+    "Sample",
+    "Tally",
+    "Totals",
+    "writer_pid",
+]

@@ -1,0 +1,470 @@
+"""The quota ledger: usage samples, rolling-window totals and enforcement state, in TinyDB.
+
+Layout of a ledger directory:
+
+    ledger.lock     the writer's PID, under flock while it runs
+    state.json      TinyDB: commit counter, window totals, subscribers, plans, limits,
+                    poller counter state; replaced atomically once per commit
+    intent.json     which usage shards the commit in flight touches (for crash recovery)
+    usage/*.json    TinyDB: one file per hour of samples (see shards.py)
+
+A commit writes intent.json, then the usage shards, then state.json; state.json is the commit
+point. A writer that opens after a crash removes from the shards named in intent.json any
+document of a commit later than state.json's, so the cycle in flight is lost whole (samples
+and the poller's counter baselines together, which is what keeps it from being counted twice)
+and everything committed before it is kept. Readers read state.json first and ignore shard
+documents of later commits, so they see each commit entirely or not at all.
+
+Window totals are kept incrementally: a tally counts samples with time > edge, edge = now -
+window. A commit adds its new samples and moves each edge to its new position, subtracting
+the samples it passes (or adding them back if the clock went backwards). No commit rescans
+history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Document
+
+from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
+from nmsquota.ledger.lock import WriterLock
+from nmsquota.ledger.model import FreeHours, Sample, Tally, Totals
+from nmsquota.ledger.shards import SHARD_SECONDS, Doc, ShardSet, parse_shard_name, shard_name
+from nmsquota.ledger.storage import (
+    AtomicJSONStorage,
+    read_json,
+    remove_leftover_temps,
+    write_json_atomically,
+)
+
+FORMAT = 1
+STATE_NAME = "state.json"
+INTENT_NAME = "intent.json"
+USAGE_DIR = "usage"
+# "Before all history": the edge of a tally that has never been moved.
+DAWN = -(2**62)
+
+Rows = dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A subscriber the enforcement drivers hold at a limited rate, and why."""
+
+    subscriber: str
+    since: int
+    reason: str
+    driver: str
+    rate_bps: int | None = None
+
+
+@dataclass
+class TallyState:
+    tally: Tally
+    edge: int
+    totals: Rows
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    records: int
+    files_removed: int
+    complete: bool
+    """False when the daemon held the ledger and some records at or before the cutoff had to
+    stay (they still count in a window, or share an hour file with records that do)."""
+
+
+class Ledger:
+    """A ledger directory, opened by `open_writer` (one process) or `open_reader` (any)."""
+
+    def __init__(self, directory: Path, *, writable: bool) -> None:
+        self.directory = directory
+        self.writable = writable
+        self._state_storage = AtomicJSONStorage(directory / STATE_NAME, writable=writable)
+        self._state = TinyDB(storage=lambda: self._state_storage)
+        self.shards = ShardSet(directory / USAGE_DIR, writable=writable)
+        self._lock = WriterLock(directory)
+        self._tallies: dict[str, TallyState] = {}
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open_writer(cls, directory: str | Path, tallies: Sequence[Tally] = ()) -> Ledger:
+        """Take the writer lock, recover from a crash, and keep `tallies` from now on.
+
+        A new tally (a plan with a new window) starts from one full recount; tallies no
+        longer asked for are dropped.
+        """
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        ledger = cls(path, writable=True)
+        ledger._lock.acquire()
+        try:
+            ledger._recover()
+            ledger._adopt_tallies(tallies)
+        except BaseException:
+            ledger._lock.release()
+            raise
+        return ledger
+
+    @classmethod
+    def open_reader(cls, directory: str | Path) -> Ledger:
+        path = Path(directory)
+        ledger = cls(path, writable=False)
+        if not (path / STATE_NAME).exists():
+            raise LedgerMissing(path)
+        ledger._load_tallies()
+        return ledger
+
+    def close(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _recover(self) -> None:
+        for directory in (self.directory, self.directory / USAGE_DIR):
+            if directory.exists():
+                remove_leftover_temps(directory)
+        meta = self._meta()
+        if not meta:
+            with self.batch():
+                self._write_meta({"format": FORMAT, "seq": 0, "now": None, "pruned_through": None})
+            meta = self._meta()
+        if meta.get("format") != FORMAT:
+            raise LedgerCorrupt(
+                self._state_storage.path,
+                f"has ledger format {meta.get('format')!r}; this nmsquota reads format {FORMAT}",
+            )
+        intent = read_json(self.directory / INTENT_NAME)
+        if isinstance(intent, dict) and intent.get("seq", 0) > meta["seq"]:
+            for name in intent.get("shards", []):
+                hour = parse_shard_name(name)
+                if hour is not None:
+                    shard = self.shards.shard(hour)
+                    if shard.docs():
+                        shard.remove_where(newer_seq=meta["seq"])
+        if meta.get("pruned_through") is not None:
+            self._finish_prune(meta["pruned_through"])
+        self._load_tallies()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, Any]:
+        doc = self._state.table("ledger").get(doc_id=1)
+        return dict(doc) if doc else {}
+
+    @property
+    def seq(self) -> int:
+        return int(self._meta().get("seq", 0))
+
+    @property
+    def as_of(self) -> int | None:
+        """The `now` of the last commit: the moment the window totals describe."""
+        return self._meta().get("now")
+
+    def refresh(self) -> None:
+        """Readers: move to the writer's latest commit. Until then a reader sees one commit."""
+        if not self.writable and self._state_storage.reload():
+            self.shards.forget()
+            self._load_tallies()
+
+    def _load_tallies(self) -> None:
+        self._tallies = {}
+        for doc in self._state.table("tallies").all():
+            try:
+                free = FreeHours(**doc["free"]) if doc.get("free") else None
+                state = TallyState(Tally(doc["window"], free), doc["edge"], doc["totals"])
+            except (KeyError, TypeError, ValueError) as error:
+                raise LedgerCorrupt(
+                    self._state_storage.path, f"has a bad tally: {error}"
+                ) from error
+            self._tallies[state.tally.key] = state
+
+    def tallies(self) -> list[Tally]:
+        return [state.tally for state in self._tallies.values()]
+
+    def totals(self, tally: Tally | None = None) -> dict[str, Totals]:
+        """Every subscriber's usage in the window, as of the last commit."""
+        state = self._tally_state(tally)
+        return {name: Totals(*pair) for name, pair in state.totals.items() if pair != [0, 0]}
+
+    def edge(self, tally: Tally | None = None) -> int:
+        return self._tally_state(tally).edge
+
+    def _tally_state(self, tally: Tally | None) -> TallyState:
+        if not self._tallies:
+            raise LedgerError(f"ledger {self.directory} keeps no window totals yet")
+        if tally is None:
+            return next(iter(self._tallies.values()))
+        try:
+            return self._tallies[tally.key]
+        except KeyError:
+            raise LedgerError(
+                f"ledger {self.directory} keeps no totals for a {tally.key} window "
+                f"(it keeps: {', '.join(self._tallies)})"
+            ) from None
+
+    def samples(
+        self,
+        subscribers: Iterable[str] | None = None,
+        *,
+        after: int = DAWN,
+        until: int = 2**62,
+    ) -> Iterator[Sample]:
+        """Committed samples with after < time <= until, in time order."""
+        wanted = set(subscribers) if subscribers is not None else None
+        meta = self._meta()
+        floor = max(after, meta.get("pruned_through") or DAWN)
+        for doc in self.shards.docs_between(floor, until, max_seq=meta.get("seq", 0)):
+            t = doc["t"]
+            for name, bytes_in, bytes_out in doc["rows"]:
+                if wanted is None or name in wanted:
+                    yield Sample(name, t, bytes_in, bytes_out)
+
+    def recount(self, tally: Tally, edge: int) -> dict[str, Totals]:
+        """Totals for `tally` at `edge` from every stored sample: the slow, obvious answer."""
+        rows: Rows = {}
+        meta = self._meta()
+        floor = max(edge, meta.get("pruned_through") or DAWN)
+        for doc in self.shards.docs_between(floor, 2**62, max_seq=meta.get("seq", 0)):
+            if tally.counts(doc["t"]):
+                _add_rows(rows, doc["rows"], 1)
+        return {name: Totals(*pair) for name, pair in rows.items() if pair != [0, 0]}
+
+    # -- writing -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every state change inside the block reaches disk in one write, at its end."""
+        self._require_writer()
+        try:
+            with self._state_storage.deferred():
+                yield
+        except BaseException:
+            # The in-memory tallies may be ahead of the disk; go back to what is committed.
+            self._load_tallies()
+            raise
+
+    def commit(self, now: float, samples: Iterable[Sample] = ()) -> int:
+        """Record one cycle: store `samples`, move every window to `now`. Returns the commit.
+
+        Inside `batch()`, the state (window totals, and whatever else the block changed)
+        is written when the block ends; the samples are on disk before that.
+        """
+        self._require_writer()
+        now = int(now)
+        with self.batch():
+            meta = self._meta()
+            if meta.get("pruned_through") is not None:
+                raise LedgerError("a prune is unfinished; reopen the ledger to complete it")
+            seq = meta["seq"] + 1
+            docs = _group_by_time(samples, seq)
+            if docs:
+                names = sorted({shard_name(doc["t"] - doc["t"] % SHARD_SECONDS) for doc in docs})
+                write_json_atomically(self.directory / INTENT_NAME, {"seq": seq, "shards": names})
+                self.shards.append(docs)
+            updated = {
+                key: self._advanced(state, docs, now) for key, state in self._tallies.items()
+            }
+            self._write_tallies(updated)
+            self._write_meta({**meta, "seq": seq, "now": now})
+        return seq
+
+    def _advanced(self, state: TallyState, new_docs: list[Doc], now: int) -> TallyState:
+        totals = {name: list(pair) for name, pair in state.totals.items()}
+        tally, edge = state.tally, state.edge
+        for doc in new_docs:
+            if doc["t"] > edge and tally.counts(doc["t"]):
+                _add_rows(totals, doc["rows"], 1)
+        new_edge = now - tally.window
+        low, high, sign = (edge, new_edge, -1) if new_edge > edge else (new_edge, edge, 1)
+        for doc in self.shards.docs_between(low, high):
+            if tally.counts(doc["t"]):
+                _add_rows(totals, doc["rows"], sign)
+        # Subscribers whose usage has all aged out leave the table, so it does not grow with
+        # every subscriber ever seen.
+        totals = {name: pair for name, pair in totals.items() if pair != [0, 0]}
+        return TallyState(tally, new_edge, totals)
+
+    def _adopt_tallies(self, wanted: Sequence[Tally]) -> None:
+        if not wanted:
+            return
+        as_of = self.as_of
+        updated: dict[str, TallyState] = {}
+        for tally in wanted:
+            if tally.key in self._tallies:
+                updated[tally.key] = self._tallies[tally.key]
+                continue
+            edge = as_of - tally.window if as_of is not None else DAWN
+            rows = {
+                name: [totals.bytes_in, totals.bytes_out]
+                for name, totals in self.recount(tally, edge).items()
+            }
+            updated[tally.key] = TallyState(tally, edge, rows)
+        if updated.keys() != self._tallies.keys() or list(updated) != list(self._tallies):
+            with self.batch():
+                self._write_tallies(updated)
+
+    def _write_tallies(self, tallies: dict[str, TallyState]) -> None:
+        table = self._state.table("tallies")
+        table.truncate()
+        table.insert_multiple(
+            {
+                "key": key,
+                "window": state.tally.window,
+                "free": asdict(state.tally.free) if state.tally.free else None,
+                "edge": state.edge,
+                "totals": state.totals,
+            }
+            for key, state in tallies.items()
+        )
+        self._tallies = tallies
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        self._state.table("ledger").upsert(Document(meta, doc_id=1))
+
+    def _require_writer(self) -> None:
+        if not self.writable:
+            raise LedgerReadOnly(self._state_storage.path)
+
+    # -- enforcement state, subscribers and the poller's counters -------------------------
+
+    def limits(self) -> list[Limit]:
+        return [Limit(**doc) for doc in self._state.table("limits").all()]
+
+    def set_limit(self, limit: Limit) -> None:
+        self._require_writer()
+        table = self._state.table("limits")
+        table.remove(lambda doc: doc["subscriber"] == limit.subscriber)
+        table.insert(asdict(limit))
+
+    def clear_limit(self, subscriber: str) -> None:
+        self._require_writer()
+        self._state.table("limits").remove(lambda doc: doc["subscriber"] == subscriber)
+
+    def counter_state(self, access_server: str) -> dict[str, Any]:
+        """What the poller stored for `access_server` at the last commit (its baselines)."""
+        found = self._state.table("counters").search(
+            lambda doc: doc["access_server"] == access_server
+        )
+        return dict(found[0]["state"]) if found else {}
+
+    def set_counter_state(self, access_server: str, state: Mapping[str, Any]) -> None:
+        self._require_writer()
+        table = self._state.table("counters")
+        table.remove(lambda doc: doc["access_server"] == access_server)
+        table.insert({"access_server": access_server, "state": dict(state)})
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        """The stored subscribers or plans (the paper's quota file), as plain records."""
+        return [dict(doc) for doc in self._state.table(_record_table(kind)).all()]
+
+    def set_records(self, kind: str, records: Iterable[Mapping[str, Any]]) -> None:
+        self._require_writer()
+        table = self._state.table(_record_table(kind))
+        table.truncate()
+        table.insert_multiple(dict(record) for record in records)
+
+    # -- retiring old samples --------------------------------------------------------------
+
+    def prune(self, cutoff: int, archive: Callable[[Iterable[Sample]], None]) -> PruneResult:
+        """Retire samples with time <= cutoff, handing them to `archive` first.
+
+        The archive is written before anything is removed, so a crash can at worst archive
+        a record twice, never lose one. A writer prunes exactly, subtracting retired samples
+        from any window they still counted in; a reader (the daemon holds the lock) may only
+        delete whole hour files that no window reaches any more.
+        """
+        if self.writable:
+            return self._prune_exact(cutoff, archive)
+        return self._prune_beside_writer(cutoff, archive)
+
+    def _prune_exact(self, cutoff: int, archive: Callable[[Iterable[Sample]], None]) -> PruneResult:
+        retired = list(self.samples(until=cutoff))
+        archive(retired)
+        with self.batch():
+            updated = {}
+            for key, state in self._tallies.items():
+                totals = {name: list(pair) for name, pair in state.totals.items()}
+                if cutoff > state.edge:
+                    for doc in self.shards.docs_between(state.edge, cutoff):
+                        if state.tally.counts(doc["t"]):
+                            _add_rows(totals, doc["rows"], -1)
+                updated[key] = TallyState(state.tally, max(state.edge, cutoff), totals)
+            self._write_tallies(updated)
+            self._write_meta({**self._meta(), "pruned_through": cutoff})
+        files = self._finish_prune(cutoff)
+        return PruneResult(len(retired), files, complete=True)
+
+    def _finish_prune(self, cutoff: int) -> int:
+        removed = 0
+        for hour in self.shards.hours():
+            if hour + SHARD_SECONDS - 1 <= cutoff:
+                self.shards.delete(hour)
+                removed += 1
+            elif hour <= cutoff:
+                self.shards.shard(hour).remove_where(until=cutoff)
+        with self.batch():
+            self._write_meta({**self._meta(), "pruned_through": None})
+        return removed
+
+    def _prune_beside_writer(
+        self, cutoff: int, archive: Callable[[Iterable[Sample]], None]
+    ) -> PruneResult:
+        self._load_tallies()
+        reach = min((state.edge for state in self._tallies.values()), default=DAWN)
+        # Samples at or before every window's edge no longer count anywhere, and the writer
+        # never reads them again unless the clock goes back; only those may go without it.
+        limit = min(cutoff, reach)
+        hours = [h for h in self.shards.hours() if h + SHARD_SECONDS - 1 <= limit]
+        count = 0
+        for hour in hours:
+            samples = [
+                Sample(name, doc["t"], bytes_in, bytes_out)
+                for doc in self.shards.shard(hour).docs()
+                for name, bytes_in, bytes_out in doc["rows"]
+            ]
+            archive(samples)
+            count += len(samples)
+            os.unlink(self.directory / USAGE_DIR / shard_name(hour))
+        left = next(self.samples(until=cutoff), None)
+        return PruneResult(count, len(hours), complete=left is None)
+
+
+def _record_table(kind: str) -> str:
+    if kind not in ("subscribers", "plans"):
+        raise ValueError(f"unknown record kind {kind!r}")
+    return kind
+
+
+def _group_by_time(samples: Iterable[Sample], seq: int) -> list[Doc]:
+    docs: dict[int, Doc] = {}
+    for sample in samples:
+        if sample.bytes_in < 0 or sample.bytes_out < 0:
+            raise ValueError(f"negative byte count in {sample}")
+        doc = docs.get(sample.time)
+        if doc is None:
+            doc = docs[sample.time] = {"t": sample.time, "seq": seq, "rows": []}
+        doc["rows"].append([sample.subscriber, sample.bytes_in, sample.bytes_out])
+    return list(docs.values())
+
+
+def _add_rows(totals: Rows, rows: list[list[Any]], sign: int) -> None:
+    for name, bytes_in, bytes_out in rows:
+        pair = totals.get(name)
+        if pair is None:
+            totals[name] = [sign * bytes_in, sign * bytes_out]
+        else:
+            pair[0] += sign * bytes_in
+            pair[1] += sign * bytes_out

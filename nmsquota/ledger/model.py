@@ -1,0 +1,85 @@
+"""Values the ledger stores and hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from nmsquota.units import format_duration
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """Bytes a subscriber moved during one polling interval ending at `time`.
+
+    `bytes_in` is traffic towards the subscriber (their download), `bytes_out` from them,
+    as in the paper's usage file.
+    """
+
+    subscriber: str
+    time: int
+    bytes_in: int
+    bytes_out: int
+
+
+@dataclass(frozen=True)
+class FreeHours:
+    """Off-peak hours whose usage does not count: local time from `start` to `end` minutes.
+
+    `start` > `end` wraps past midnight (23:00-07:00).
+    """
+
+    start: int
+    end: int
+    timezone: str = "UTC"
+
+    @cached_property
+    def _zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def contains(self, when: int) -> bool:
+        local = datetime.fromtimestamp(when, self._zone)
+        minute = local.hour * 60 + local.minute
+        if self.start <= self.end:
+            return self.start <= minute < self.end
+        return minute >= self.start or minute < self.end
+
+    @property
+    def key(self) -> str:
+        return f"{_hhmm(self.start)}-{_hhmm(self.end)}@{self.timezone}"
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A running total the ledger keeps for every subscriber: usage in the last `window` seconds.
+
+    A sample at time t counts at time `now` when t > now - window and t is not in the free
+    hours. The ledger keeps each tally incrementally, so its cost does not grow with history.
+    """
+
+    window: int
+    free: FreeHours | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.window <= 0:
+            raise ValueError(f"a window must be positive, got {self.window}")
+
+    @property
+    def key(self) -> str:
+        base = format_duration(self.window)
+        return f"{base} free {self.free.key}" if self.free else base
+
+    def counts(self, when: int) -> bool:
+        return self.free is None or not self.free.contains(when)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    bytes_in: int = 0
+    bytes_out: int = 0

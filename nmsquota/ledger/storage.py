@@ -1,0 +1,167 @@
+"""Crash-safe TinyDB storage: whole-file writes through a temporary file, fsync and rename.
+
+TinyDB's stock JSONStorage rewrites its file in place, so a crash mid-write leaves JSON that
+no longer parses. Here a write goes to a temporary file beside the target, is fsynced, and
+replaces the target with os.replace (atomic on POSIX), so the file on disk is always either
+the old or the new version, and a reader in another process never sees half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from nmsquota.ledger.errors import LedgerCorrupt, LedgerReadOnly
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def is_leftover_temp(path: Path) -> bool:
+    return path.name.startswith(".") and path.name.endswith(TEMP_SUFFIX)
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    temp = temp_path_for(path)
+    try:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    fsync_directory(path.parent)
+
+
+def fsync_directory(directory: Path) -> None:
+    # The rename itself is only durable once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_json(path: Path) -> Any | None:
+    """The parsed file, None if it does not exist; LedgerCorrupt if it does not parse."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise LedgerCorrupt(path, f"cannot be read: {error.strerror}") from error
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise LedgerCorrupt(path, f"is not valid JSON ({error})") from error
+
+
+def remove_leftover_temps(directory: Path) -> list[Path]:
+    """Delete temporary files a killed writer left behind; only the writer may call this."""
+    removed = []
+    for entry in directory.iterdir():
+        if entry.is_file() and is_leftover_temp(entry):
+            entry.unlink()
+            removed.append(entry)
+    return removed
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage for one ledger file.
+
+    The writer keeps the file's contents in memory (it is the only one changing the file) and
+    can defer writes so that several table operations become one file write. A reader keeps
+    the version it first read until `reload`, which notices a replaced file by inode, size and
+    mtime.
+    """
+
+    def __init__(self, path: str | Path, *, writable: bool = False) -> None:
+        self.path = Path(path)
+        self.writable = writable
+        self._data: dict[str, dict[str, Any]] | None = None
+        self._signature: tuple[int, int, int] | None = None
+        self._deferring = 0
+        self._dirty = False
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        # A reader keeps the version it read until it asks for a newer one (reload), so that
+        # several reads in a row describe one commit, never parts of two.
+        if self._data is not None:
+            return self._data
+        self._signature = self._stat()
+        data = read_json(self.path)
+        if data is not None and not _looks_like_tinydb(data):
+            raise LedgerCorrupt(self.path, "does not hold TinyDB tables")
+        self._data = data
+        return data
+
+    def reload(self) -> bool:
+        """Readers: drop the kept version if the file was replaced since. True if it was."""
+        if self.writable or self._stat() == self._signature:
+            return False
+        self.forget()
+        return True
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        if not self.writable:
+            raise LedgerReadOnly(self.path)
+        self._data = data
+        if self._deferring:
+            self._dirty = True
+        else:
+            write_json_atomically(self.path, data)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Collect every write inside the block into one file write at its end.
+
+        If the block fails, nothing is written and the in-memory copy is dropped, so the
+        next read sees the file as it is on disk.
+        """
+        self._deferring += 1
+        try:
+            yield
+        except BaseException:
+            self._deferring -= 1
+            if not self._deferring:
+                self._dirty = False
+                self._data = None
+            raise
+        self._deferring -= 1
+        if not self._deferring:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._dirty and self._data is not None:
+            write_json_atomically(self.path, self._data)
+        self._dirty = False
+
+    def forget(self) -> None:
+        """Drop the in-memory copy (after the file was changed by other means)."""
+        self._data = None
+        self._signature = None
+        self._dirty = False
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _looks_like_tinydb(data: Any) -> bool:
+    return isinstance(data, dict) and all(isinstance(table, dict) for table in data.values())

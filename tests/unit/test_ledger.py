@@ -1,0 +1,294 @@
+"""The ledger: incremental windows, commits, readers, the writer lock, corrupt files."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nmsquota.ledger import (
+    FreeHours,
+    Ledger,
+    LedgerCorrupt,
+    LedgerLocked,
+    LedgerReadOnly,
+    Limit,
+    Sample,
+    Tally,
+    Totals,
+)
+from nmsquota.ledger.shards import SHARD_SECONDS, shard_name
+
+T0 = 1_700_000_000  # 2023-11-14, a Tuesday
+WEEK = Tally(7 * 86400)
+HOUR = Tally(3600)
+NIGHTS_FREE = Tally(2 * 3600, FreeHours(0, 6 * 60, "Australia/Adelaide"))
+
+
+def cycle(now: int, **usage: tuple[int, int]) -> list[Sample]:
+    return [Sample(name, now, bytes_in, bytes_out) for name, (bytes_in, bytes_out) in usage.items()]
+
+
+# -- rolling windows -------------------------------------------------------------------------
+
+steps = st.lists(
+    st.tuples(
+        # how the clock moves before this commit: mostly a poll interval, sometimes a jump
+        st.one_of(
+            st.sampled_from([300, 300, 300, 60, 0]),
+            st.integers(min_value=-3 * 3600, max_value=3 * 86400),
+        ),
+        # samples of this cycle: subscriber, age relative to now (late or imported), bytes
+        st.lists(
+            st.tuples(
+                st.sampled_from(["alice", "bob", "carol"]),
+                st.one_of(st.just(0), st.integers(min_value=0, max_value=5 * 3600)),
+                st.integers(min_value=0, max_value=10**12),
+                st.integers(min_value=0, max_value=10**6),
+            ),
+            max_size=4,
+        ),
+        st.booleans(),  # reopen the writer after this commit
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@given(steps)
+def test_incremental_window_totals_equal_a_full_recount(plan: list) -> None:
+    tallies = [WEEK, HOUR, NIGHTS_FREE]
+    with tempfile.TemporaryDirectory() as directory:
+        ledger = Ledger.open_writer(directory, tallies)
+        now = T0
+        try:
+            for move, rows, reopen in plan:
+                now += move
+                samples = [Sample(name, now - age, i, o) for name, age, i, o in rows]
+                ledger.commit(now, samples)
+                if reopen:
+                    ledger.close()
+                    ledger = Ledger.open_writer(directory, tallies)
+                for tally in tallies:
+                    assert ledger.edge(tally) == now - tally.window
+                    assert ledger.totals(tally) == ledger.recount(tally, now - tally.window)
+        finally:
+            ledger.close()
+
+
+def test_a_sample_leaves_the_window_after_exactly_the_window(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [HOUR]) as ledger:
+        ledger.commit(T0, cycle(T0, alice=(1000, 10)))
+        ledger.commit(T0 + 3599, [])
+        assert ledger.totals() == {"alice": Totals(1000, 10)}
+        ledger.commit(T0 + 3600, [])
+        assert ledger.totals() == {}
+
+
+def test_clock_going_back_brings_aged_out_samples_back(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [HOUR]) as ledger:
+        ledger.commit(T0, cycle(T0, alice=(1000, 10)))
+        ledger.commit(T0 + 7200, [])
+        assert ledger.totals() == {}
+        ledger.commit(T0 + 1800, [])
+        assert ledger.totals() == {"alice": Totals(1000, 10)}
+
+
+def test_off_peak_usage_does_not_count(ledger_dir: Path) -> None:
+    # 2023-11-14 00:30 in Adelaide (UTC+10:30) is 2023-11-13 14:00 UTC.
+    night = 1_699_884_000
+    with Ledger.open_writer(ledger_dir, [NIGHTS_FREE, WEEK]) as ledger:
+        ledger.commit(night, cycle(night, alice=(5000, 50)))
+        ledger.commit(night + 6 * 3600, cycle(night + 6 * 3600, alice=(7, 1)))
+        assert ledger.totals(NIGHTS_FREE) == {"alice": Totals(7, 1)}
+        assert ledger.recount(NIGHTS_FREE, night - 3600) == {"alice": Totals(7, 1)}
+        assert ledger.totals(WEEK) == {"alice": Totals(5007, 51)}
+
+
+def test_a_new_window_starts_from_a_recount_of_history(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [HOUR]) as ledger:
+        for i in range(5):
+            ledger.commit(T0 + i * 300, cycle(T0 + i * 300, alice=(100, 1)))
+    with Ledger.open_writer(ledger_dir, [HOUR, WEEK]) as ledger:
+        assert ledger.totals(WEEK) == {"alice": Totals(500, 5)}
+        assert [t.key for t in ledger.tallies()] == ["1h", "1w"]
+
+
+def test_a_subscriber_whose_usage_aged_out_leaves_the_totals(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [HOUR]) as ledger:
+        ledger.commit(T0, cycle(T0, alice=(100, 1)))
+        ledger.commit(T0 + 7200, cycle(T0 + 7200, bob=(5, 5)))
+    state = json.loads((ledger_dir / "state.json").read_text())
+    (tally,) = state["tallies"].values()
+    assert tally["totals"] == {"bob": [5, 5]}
+
+
+def test_samples_are_stored_in_hour_files(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        for i in range(24):
+            ledger.commit(T0 + i * 300, cycle(T0 + i * 300, alice=(1, 1)))
+    files = sorted(p.name for p in (ledger_dir / "usage").iterdir())
+    hours = sorted({(T0 + i * 300) // SHARD_SECONDS * SHARD_SECONDS for i in range(24)})
+    assert files == [shard_name(h) for h in hours]
+
+
+# -- readers and the writer -----------------------------------------------------------------
+
+
+def test_a_reader_sees_what_the_writer_committed(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as writer:
+        writer.commit(T0, cycle(T0, alice=(100, 1)))
+        reader = Ledger.open_reader(ledger_dir)
+        assert reader.totals() == {"alice": Totals(100, 1)}
+        writer.commit(T0 + 300, cycle(T0 + 300, alice=(50, 1)))
+        reader.refresh()
+        assert reader.totals() == {"alice": Totals(150, 2)}
+        assert reader.as_of == T0 + 300
+        assert [s.bytes_in for s in reader.samples(["alice"])] == [100, 50]
+
+
+def test_a_reader_cannot_write(ledger_dir: Path) -> None:
+    Ledger.open_writer(ledger_dir, [WEEK]).close()
+    reader = Ledger.open_reader(ledger_dir)
+    with pytest.raises(LedgerReadOnly):
+        reader.commit(T0, [])
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(ledger_dir: Path) -> None:
+    import os
+
+    with Ledger.open_writer(ledger_dir, [WEEK]), pytest.raises(LedgerLocked) as refused:
+        Ledger.open_writer(ledger_dir, [WEEK])
+    assert f"process {os.getpid()}" in str(refused.value)
+    assert str(ledger_dir) in str(refused.value)
+    # Once the first writer has gone, a new one may open.
+    Ledger.open_writer(ledger_dir, [WEEK]).close()
+
+
+def test_the_cycle_in_flight_is_rolled_back_on_reopen(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        ledger.commit(T0, cycle(T0, alice=(100, 1)))
+    # What a writer killed between writing the shard and the state leaves behind:
+    shard = ledger_dir / "usage" / shard_name(T0 - T0 % SHARD_SECONDS)
+    data = json.loads(shard.read_text())
+    data["_default"]["2"] = {"t": T0 + 300, "seq": 2, "rows": [["alice", 999, 9]]}
+    shard.write_text(json.dumps(data))
+    (ledger_dir / "intent.json").write_text(json.dumps({"seq": 2, "shards": [shard.name]}))
+
+    reader = Ledger.open_reader(ledger_dir)
+    assert [s.bytes_in for s in reader.samples()] == [100]  # not committed: not visible
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        assert [s.bytes_in for s in ledger.samples()] == [100]
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge()) == {"alice": Totals(100, 1)}
+    assert "999" not in shard.read_text()
+
+
+def test_leftover_temporary_files_are_removed_by_the_writer_only(ledger_dir: Path) -> None:
+    Ledger.open_writer(ledger_dir, [WEEK]).close()
+    leftover = ledger_dir / ".state.json.12345.tmp"
+    leftover.write_text('{"half": ')
+    Ledger.open_reader(ledger_dir)
+    assert leftover.exists()
+    Ledger.open_writer(ledger_dir, [WEEK]).close()
+    assert not leftover.exists()
+
+
+@pytest.mark.parametrize("content", ['{"ledger": {"1": {"format": 1, "seq"', "[1, 2]", "\x00\x01"])
+def test_a_corrupt_state_file_is_reported_and_left_alone(ledger_dir: Path, content: str) -> None:
+    Ledger.open_writer(ledger_dir, [WEEK]).close()
+    state = ledger_dir / "state.json"
+    state.write_text(content)
+    for opener in (
+        lambda: Ledger.open_writer(ledger_dir, [WEEK]),
+        lambda: Ledger.open_reader(ledger_dir),
+    ):
+        with pytest.raises(LedgerCorrupt) as error:
+            opener()
+        assert str(state) in str(error.value)
+    assert state.read_text() == content
+
+
+def test_a_corrupt_usage_file_stops_the_commit_that_would_overwrite_it(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        ledger.commit(T0, cycle(T0, alice=(100, 1)))
+        shard = ledger_dir / "usage" / shard_name(T0 - T0 % SHARD_SECONDS)
+        shard.write_text('{"_default": {"1": {"t": 1, "seq": 1, "rows": [["alice", -5, 0]]}}}')
+        ledger.shards.forget()
+        with pytest.raises(LedgerCorrupt, match="not a valid sample"):
+            ledger.commit(T0 + 300, cycle(T0 + 300, alice=(1, 1)))
+        assert "-5" in shard.read_text()
+        # The failed commit changed nothing: the totals are still the last committed ones.
+        assert ledger.totals() == {"alice": Totals(100, 1)}
+        assert ledger.seq == 1
+
+
+def test_a_ledger_of_another_format_is_refused(ledger_dir: Path) -> None:
+    Ledger.open_writer(ledger_dir, [WEEK]).close()
+    state = ledger_dir / "state.json"
+    data = json.loads(state.read_text())
+    data["ledger"]["1"]["format"] = 99
+    state.write_text(json.dumps(data))
+    with pytest.raises(LedgerCorrupt, match="format 99"):
+        Ledger.open_writer(ledger_dir, [WEEK])
+
+
+# -- enforcement state, records, counters ------------------------------------------------------
+
+
+def test_limits_counters_and_records_are_committed_with_the_cycle(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger, ledger.batch():
+        ledger.commit(T0, cycle(T0, alice=(100, 1)))
+        ledger.set_limit(Limit("alice", T0, "63.0 MB in 1w", "log", 3000))
+        ledger.set_counter_state("bras1", {"7": [123, 456]})
+        ledger.set_records("subscribers", [{"name": "alice", "plan": "home"}])
+    reader = Ledger.open_reader(ledger_dir)
+    assert reader.limits() == [Limit("alice", T0, "63.0 MB in 1w", "log", 3000)]
+    assert reader.counter_state("bras1") == {"7": [123, 456]}
+    assert reader.records("subscribers") == [{"name": "alice", "plan": "home"}]
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        ledger.set_limit(Limit("alice", T0 + 5, "again", "log"))
+        ledger.clear_limit("nobody")
+        assert [limit.reason for limit in ledger.limits()] == ["again"]
+        ledger.clear_limit("alice")
+        assert ledger.limits() == []
+
+
+# -- pruning ---------------------------------------------------------------------------------
+
+
+def test_prune_retires_old_records_to_the_archive_and_out_of_the_windows(ledger_dir: Path) -> None:
+    archived: list[Sample] = []
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        for i in range(48):
+            now = T0 + i * 1800
+            ledger.commit(now, cycle(now, alice=(100, 1)))
+        result = ledger.prune(T0 + 10 * 1800, archived.extend)
+        assert result.records == 11 and result.complete
+        assert [s.time for s in archived] == [T0 + i * 1800 for i in range(11)]
+        assert ledger.totals() == {"alice": Totals(3700, 37)}
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge())
+        assert min(s.time for s in ledger.samples()) == T0 + 11 * 1800
+        ledger.commit(T0 + 48 * 1800, [])
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge())
+
+
+def test_prune_beside_a_running_writer_only_drops_hours_no_window_reaches(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [HOUR]) as writer:
+        for i in range(12):
+            now = T0 + i * 1800
+            writer.commit(now, cycle(now, alice=(100, 1)))
+        archived: list[Sample] = []
+        reader = Ledger.open_reader(ledger_dir)
+        result = reader.prune(T0 + 12 * 1800, archived.extend)
+        assert not result.complete  # the last hour still counts in the window
+        edge = writer.edge()
+        assert all(s.time <= edge for s in archived)
+        assert {s.time for s in archived} | {s.time for s in writer.samples()} == {
+            T0 + i * 1800 for i in range(12)
+        }
+        writer.commit(T0 + 12 * 1800, [])
+        assert writer.totals() == writer.recount(HOUR, writer.edge())
