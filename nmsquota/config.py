@@ -1,0 +1,386 @@
+"""The configuration file: TOML in, typed and validated settings out.
+
+Validation is strict: an unknown key, a bad unit, a missing field or a reference to something
+that does not exist fails with the file, the key path and what was expected (ConfigError,
+exit status 2). Secrets (SNMP communities, driver keys) may live in a separate file that must
+not be readable by group or others.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from nmsquota import units
+from nmsquota.errors import UsageError
+from nmsquota.ledger.model import FreeHours, Tally
+
+ENV_CONFIG = "NMSQUOTA_CONFIG"
+SYSTEM_CONFIG = Path("/etc/nmsquota/nmsquota.toml")
+SYSTEM_DATA_DIR = Path("/var/lib/nmsquota")
+
+
+class ConfigError(UsageError):
+    """One or more problems in a configuration file, each on its own line."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {problem}" for problem in problems))
+
+
+def _unit(parse: Any, kind: str) -> BeforeValidator:
+    def validate(value: Any) -> int:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise PydanticCustomError(kind, f"expected a {kind} as a string, got {value!r}")
+        try:
+            return parse(value)
+        except units.UnitError as error:
+            raise PydanticCustomError(kind, str(error)) from None
+
+    return BeforeValidator(validate)
+
+
+Size = Annotated[int, _unit(units.parse_size, "size")]
+Rate = Annotated[int, _unit(units.parse_rate, "rate")]
+Duration = Annotated[int, _unit(units.parse_duration, "duration")]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$", max_length=253)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class SecretRef(Strict):
+    """`{ secret = "name" }`: the value is looked up in the secrets file."""
+
+    secret: str
+
+
+class LimitProfile(Strict):
+    """What a limited subscriber gets: the paper's 3 kbit/s pipe with a 10 KB queue."""
+
+    rate: Rate = 3_000
+    queue: Size = 10_000
+
+
+class Plan(Strict):
+    cap: Size
+    window: Duration = 7 * 86400
+    direction: Literal["download", "upload", "both"] = "download"
+    free_hours: str | None = Field(
+        default=None, description='off-peak hours that do not count, "HH:MM-HH:MM" local time'
+    )
+    limit: LimitProfile = LimitProfile()
+
+    @field_validator("window")
+    @classmethod
+    def _positive_window(cls, window: int) -> int:
+        if window <= 0:
+            raise PydanticCustomError("duration", "a window must be longer than 0s")
+        return window
+
+    @field_validator("free_hours")
+    @classmethod
+    def _hours(cls, text: str | None) -> str | None:
+        if text is not None:
+            _parse_free_hours(text)
+        return text
+
+    def tally(self, timezone: str) -> Tally:
+        free = None
+        if self.free_hours:
+            start, end = _parse_free_hours(self.free_hours)
+            free = FreeHours(start, end, timezone)
+        return Tally(self.window, free)
+
+
+def _parse_free_hours(text: str) -> tuple[int, int]:
+    try:
+        start_text, end_text = text.split("-")
+        start, end = (_minutes(part) for part in (start_text, end_text))
+    except ValueError:
+        raise PydanticCustomError(
+            "hours", f'expected off-peak hours as "HH:MM-HH:MM" (e.g. "00:00-06:00"), got {text!r}'
+        ) from None
+    if start == end:
+        raise PydanticCustomError("hours", f"off-peak hours {text!r} are empty")
+    return start, end
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.strip().split(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(text)
+    value = int(hours) * 60 + int(minutes)
+    if int(hours) > 24 or int(minutes) > 59 or value > 24 * 60:
+        raise ValueError(text)
+    return value
+
+
+class Subscriber(Strict):
+    plan: str
+    addresses: list[str] = []
+    exempt: bool = False
+    exempt_reason: str | None = None
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, addresses: list[str]) -> list[str]:
+        for address in addresses:
+            try:
+                ipaddress.ip_interface(address)
+            except ValueError:
+                raise PydanticCustomError(
+                    "address", f"expected an IPv4 or IPv6 address or prefix, got {address!r}"
+                ) from None
+        return addresses
+
+
+class AccessServer(Strict):
+    """An SNMP agent to poll. The poller issue extends this (SNMPv3, interface mapping)."""
+
+    host: str
+    port: int = Field(default=161, ge=1, le=65535)
+    version: Literal["1", "2c", "3"] = "2c"
+    community: str | SecretRef | None = None
+    timeout: Duration = 2
+    retries: int = Field(default=1, ge=0, le=10)
+
+
+class Driver(Strict):
+    """An enforcement driver; `options` are checked by the driver itself (enforcement issue)."""
+
+    type: Name
+    options: dict[str, Any] = {}
+
+
+class Settings(Strict):
+    data_dir: Path | None = None
+    timezone: str = "UTC"
+    interval: Duration = 300
+    secrets_file: Path | None = None
+    plans: dict[Name, Plan] = {}
+    subscribers: dict[Name, Subscriber] = {}
+    access_servers: dict[Name, AccessServer] = {}
+    drivers: dict[Name, Driver] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone", f"expected an IANA time zone such as Australia/Adelaide, got {zone!r}"
+            ) from None
+        return zone
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, interval: int) -> int:
+        if interval < 10:
+            raise PydanticCustomError("duration", "the polling interval must be 10s or more")
+        return interval
+
+
+class Config:
+    """Validated settings, with the file they came from and the secrets they refer to."""
+
+    def __init__(self, path: Path, settings: Settings, secrets: dict[str, str]) -> None:
+        self.path = path
+        self.settings = settings
+        self._secrets = secrets
+
+    @property
+    def data_dir(self) -> Path:
+        if self.settings.data_dir is not None:
+            return self.settings.data_dir
+        return default_data_dir()
+
+    def tallies(self) -> list[Tally]:
+        """The window totals the ledger must keep for these plans (each distinct one once)."""
+        seen: dict[str, Tally] = {}
+        for plan in self.settings.plans.values():
+            tally = plan.tally(self.settings.timezone)
+            seen.setdefault(tally.key, tally)
+        return list(seen.values())
+
+    def secret(self, value: str | SecretRef | None) -> str | None:
+        if isinstance(value, SecretRef):
+            return self._secrets[value.secret]
+        return value
+
+    def subscriber_records(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, **subscriber.model_dump()}
+            for name, subscriber in sorted(self.settings.subscribers.items())
+        ]
+
+    def plan_records(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, **plan.model_dump()}
+            for name, plan in sorted(self.settings.plans.items())
+        ]
+
+
+def default_data_dir() -> Path:
+    if os.geteuid() == 0:
+        return SYSTEM_DATA_DIR
+    return Path(platformdirs.user_data_dir("nmsquota"))
+
+
+def config_search_path() -> list[Path]:
+    """Where nmsquota looks for its configuration when --config is not given, in order."""
+    paths = []
+    if os.environ.get(ENV_CONFIG):
+        paths.append(Path(os.environ[ENV_CONFIG]))
+    paths.append(Path(platformdirs.user_config_dir("nmsquota")) / "nmsquota.toml")
+    paths.append(SYSTEM_CONFIG)
+    return paths
+
+
+def find_config() -> Path | None:
+    return next((path for path in config_search_path() if path.exists()), None)
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    raw = _read_toml(path, what="configuration file")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(path, [_describe(item) for item in error.errors()]) from None
+    problems = _cross_check(settings)
+    secrets: dict[str, str] = {}
+    if settings.secrets_file is not None:
+        secrets_path = settings.secrets_file
+        if not secrets_path.is_absolute():
+            secrets_path = path.parent / secrets_path
+        secrets = load_secrets(secrets_path)
+        problems += _missing_secrets(settings, secrets, secrets_path)
+    elif _secret_refs(settings):
+        problems.append(
+            "secrets_file: the configuration refers to secrets but names no secrets_file"
+        )
+    if problems:
+        raise ConfigError(path, problems)
+    return Config(path, settings, secrets)
+
+
+def load_secrets(path: Path) -> dict[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(path, ["secrets file does not exist"]) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            path,
+            [
+                f"secrets file is open to group or others (mode {stat.filemode(mode)}); "
+                f"nmsquota refuses to use it: run chmod 600 {path}"
+            ],
+        )
+    raw = _read_toml(path, what="secrets file")
+    bad = [key for key, value in raw.items() if not isinstance(value, str)]
+    if bad:
+        raise ConfigError(path, [f"{key}: expected a string secret" for key in bad])
+    return raw
+
+
+def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, [f"{what} does not exist"]) from None
+    except OSError as error:
+        raise ConfigError(path, [f"cannot read the {what}: {error.strerror}"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, [f"not valid TOML: {error}"]) from None
+
+
+def _describe(item: Any) -> str:
+    where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key{_expected_keys(item['loc'])}"
+    if kind == "missing":
+        return f"{where}: missing (required)"
+    message = item["msg"]
+    if kind == "literal_error":
+        return f"{where}: {message[0].lower()}{message[1:]}, got {item['input']!r}"
+    if kind in ("string_pattern_mismatch",):
+        return f"{where}: {item['input']!r} is not a valid name (letters, digits, . _ @ + -)"
+    return f"{where}: {message[0].lower()}{message[1:]}"
+
+
+def _expected_keys(loc: tuple[Any, ...]) -> str:
+    """The keys allowed where an unknown one was found, walking the models along `loc`."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field else None
+        inner = _model_in(annotation)
+        if inner is not None:
+            model = inner
+        elif field is None and isinstance(part, str):
+            # a dict key such as a plan name: the model is the dict's value type
+            continue
+        else:
+            return ""
+    names = ", ".join(model.model_fields)
+    return f" (expected one of: {names})"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _cross_check(settings: Settings) -> list[str]:
+    problems = []
+    for name, subscriber in settings.subscribers.items():
+        if subscriber.plan not in settings.plans:
+            known = ", ".join(sorted(settings.plans)) or "none defined"
+            problems.append(
+                f"subscribers.{name}.plan: no plan named {subscriber.plan!r} (plans: {known})"
+            )
+    return problems
+
+
+def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
+    return [
+        (f"access_servers.{name}.community", server.community.secret)
+        for name, server in settings.access_servers.items()
+        if isinstance(server.community, SecretRef)
+    ]
+
+
+def _missing_secrets(settings: Settings, secrets: dict[str, str], path: Path) -> list[str]:
+    return [
+        f"{where}: no secret named {name!r} in {path}"
+        for where, name in _secret_refs(settings)
+        if name not in secrets
+    ]

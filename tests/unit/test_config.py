@@ -1,0 +1,148 @@
+"""Configuration: the example loads; every mistake names the file, the key and the expectation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from nmsquota.config import ConfigError, load_config
+from nmsquota.ledger import FreeHours, Tally
+
+BASE = """
+timezone = "Australia/Adelaide"
+[plans.home]
+cap = "63MB"
+[subscribers.davidn]
+plan = "home"
+addresses = ["203.0.113.7"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "nmsquota.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert error.value.exit_status == 2
+    assert all(line.startswith(f"{path}: ") for line in str(error.value).splitlines())
+    return error.value.problems
+
+
+def test_the_example_configuration_loads() -> None:
+    config = load_config(REPO / "nmsquota.example.toml")
+    home = config.settings.plans["home"]
+    assert (home.cap, home.window, home.limit.rate, home.limit.queue) == (
+        63_000_000,
+        604_800,
+        3_000,
+        10_000,
+    )
+    assert config.tallies() == [
+        Tally(604_800),
+        Tally(30 * 86400, FreeHours(0, 360, "Australia/Adelaide")),
+    ]
+    assert config.data_dir == Path("/var/lib/nmsquota")
+
+
+def test_an_unknown_key_is_named_with_what_was_expected(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('cap = "63MB"', 'cap = "63MB"\nburst = "1MB"'))
+    (problem,) = problems(path)
+    assert problem.startswith("plans.home.burst: unknown key (expected one of: cap, window,")
+
+
+def test_an_unknown_key_deep_inside_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('cap = "63MB"', 'cap = "63MB"\nlimit = { speed = 1 }'))
+    (problem,) = problems(path)
+    assert problem == "plans.home.limit.speed: unknown key (expected one of: rate, queue)"
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "expectation"),
+    [
+        ('cap = "63Mb"', "plans.home.cap", "expected a size such as 63MB"),
+        ("cap = 63.5", "plans.home.cap", "expected a size as a string"),
+        ('cap = "63MB"\nwindow = "a week"', "plans.home.window", "expected a duration"),
+        ('cap = "63MB"\nlimit = { rate = "3kB" }', "plans.home.limit.rate", "expected a rate"),
+        ('cap = "63MB"\ndirection = "down"', "plans.home.direction", "'download', 'upload' or"),
+        ('cap = "63MB"\nfree_hours = "0-6"', "plans.home.free_hours", '"HH:MM-HH:MM"'),
+    ],
+)
+def test_bad_values_name_the_key_and_the_expectation(
+    tmp_path: Path, change: str, where: str, expectation: str
+) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace('cap = "63MB"', change)))
+    assert problem.startswith(f"{where}: ")
+    assert expectation in problem
+
+
+def test_a_missing_field_is_named(tmp_path: Path) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace('cap = "63MB"', 'window = "7d"')))
+    assert problem == "plans.home.cap: missing (required)"
+
+
+def test_a_subscriber_on_an_unknown_plan_is_rejected(tmp_path: Path) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace('plan = "home"', 'plan = "gold"')))
+    assert problem == "subscribers.davidn.plan: no plan named 'gold' (plans: home)"
+
+
+def test_a_bad_address_and_a_bad_zone_are_both_reported(tmp_path: Path) -> None:
+    text = BASE.replace("203.0.113.7", "203.0.113.700").replace("Australia/Adelaide", "Mars/Base")
+    found = problems(write(tmp_path, text))
+    assert len(found) == 2
+    assert any(p.startswith("timezone: expected an IANA time zone") for p in found)
+    assert any(
+        p.startswith("subscribers.davidn.addresses: expected an IPv4 or IPv6") for p in found
+    )
+
+
+def test_invalid_toml_is_reported_with_its_position(tmp_path: Path) -> None:
+    (problem,) = problems(write(tmp_path, "[plans.home\ncap = 1"))
+    assert problem.startswith("not valid TOML: ") and "line 1" in problem
+
+
+def test_a_missing_file_is_reported(tmp_path: Path) -> None:
+    (problem,) = problems(tmp_path / "absent.toml")
+    assert problem == "configuration file does not exist"
+
+
+SECRET_REF = (
+    'secrets_file = "secrets.toml"\n'
+    + BASE
+    + """
+[access_servers.bras1]
+host = "192.0.2.1"
+community = { secret = "bras1" }
+"""
+)
+
+
+def test_secrets_come_from_a_private_file(tmp_path: Path) -> None:
+    secrets = write(tmp_path, 'bras1 = "s3cret"\n', "secrets.toml")
+    os.chmod(secrets, 0o600)
+    config = load_config(write(tmp_path, SECRET_REF))
+    assert config.secret(config.settings.access_servers["bras1"].community) == "s3cret"
+
+
+def test_a_secrets_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    secrets = write(tmp_path, 'bras1 = "s3cret"\n', "secrets.toml")
+    os.chmod(secrets, 0o644)
+    text = SECRET_REF
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert str(secrets) in str(error.value)
+    assert "chmod 600" in str(error.value)
+
+
+def test_a_reference_to_an_unknown_secret_is_named(tmp_path: Path) -> None:
+    secrets = write(tmp_path, 'other = "x"\n', "secrets.toml")
+    os.chmod(secrets, 0o600)
+    text = SECRET_REF
+    (problem,) = problems(write(tmp_path, text))
+    assert problem.startswith("access_servers.bras1.community: no secret named 'bras1'")
