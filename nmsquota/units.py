@@ -149,7 +149,8 @@ def format_duration(seconds: int) -> str:
         return "0s"
     parts = []
     remaining = seconds
-    for name in ("w", "d", "h", "m", "s"):
+    # Days, not weeks: operators write windows as 7d and 30d.
+    for name in ("d", "h", "m", "s"):
         size = _DURATION_UNITS[name]
         if remaining >= size:
             parts.append(f"{remaining // size}{name}")

@@ -115,7 +115,7 @@ def test_a_new_window_starts_from_a_recount_of_history(ledger_dir: Path) -> None
             ledger.commit(T0 + i * 300, cycle(T0 + i * 300, alice=(100, 1)))
     with Ledger.open_writer(ledger_dir, [HOUR, WEEK]) as ledger:
         assert ledger.totals(WEEK) == {"alice": Totals(500, 5)}
-        assert [t.key for t in ledger.tallies()] == ["1h", "1w"]
+        assert [t.key for t in ledger.tallies()] == ["1h", "7d"]
 
 
 def test_a_subscriber_whose_usage_aged_out_leaves_the_totals(ledger_dir: Path) -> None:

@@ -1,0 +1,47 @@
+"""`nmsquota config check`: validate a configuration file and summarise it."""
+
+from __future__ import annotations
+
+import argparse
+
+from nmsquota.commands.common import config_of
+from nmsquota.config import config_search_path
+from nmsquota.units import format_bytes, format_duration, format_rate
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "config",
+        help="check the configuration file",
+        description="Validate the configuration (exit status 2 and one line per problem if bad).",
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    check = actions.add_parser("check", help="validate and summarise the configuration")
+    check.set_defaults(handler=run_check)
+    paths = actions.add_parser("paths", help="where nmsquota looks for its configuration")
+    paths.set_defaults(handler=run_paths)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = config_of(args, required=True)
+    assert config is not None
+    settings = config.settings
+    print(f"{config.path}: OK")
+    print(f"  ledger in {config.data_dir}, polling every {format_duration(settings.interval)}")
+    for name, plan in sorted(settings.plans.items()):
+        free = f", {plan.free_hours} free" if plan.free_hours else ""
+        print(
+            f"  plan {name}: {format_bytes(plan.cap)} {plan.direction} per "
+            f"{format_duration(plan.window)}{free}, then {format_rate(plan.limit.rate)} "
+            f"(queue {format_bytes(plan.limit.queue)})"
+        )
+    exempt = sum(1 for s in settings.subscribers.values() if s.exempt)
+    print(f"  {len(settings.subscribers)} subscribers ({exempt} exempt)")
+    print(f"  {len(settings.access_servers)} access servers, {len(settings.drivers)} drivers")
+    return 0
+
+
+def run_paths(args: argparse.Namespace) -> int:
+    for path in config_search_path():
+        print(f"{path}{'' if path.exists() else '  (absent)'}")
+    return 0

@@ -1,0 +1,186 @@
+"""`nmsquota usage`: each subscriber's totals over the window (the paper's byteusage)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+
+from nmsquota.commands.common import (
+    add_ledger_options,
+    amount,
+    config_of,
+    ledger_dir,
+    print_table,
+    zone_of,
+)
+from nmsquota.config import Config, Plan
+from nmsquota.ledger import Ledger, Sample, Tally, Totals
+from nmsquota.records import TextForm
+from nmsquota.units import parse_duration
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "usage",
+        help="show each subscriber's usage over the window",
+        description=(
+            "Totals in (download) and out (upload) per subscriber over the rolling window, as of "
+            "the ledger's last commit. With a configuration, each subscriber's plan gives the "
+            "window and the cap; -v lists every record in the window."
+        ),
+    )
+    parser.add_argument("subscribers", nargs="*", metavar="SUBSCRIBER", help="only these")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list each record too")
+    parser.add_argument("--bytes", action="store_true", help="exact byte counts, no units")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--window", metavar="DURATION", help="one window for all, e.g. 1d")
+    parser.add_argument(
+        "--sort", choices=("name", "in", "out"), default="name", help="order (default: name)"
+    )
+    parser.add_argument("--tz", metavar="ZONE", help="time zone for -v record times")
+    add_ledger_options(parser)
+    parser.set_defaults(handler=run)
+
+
+@dataclass
+class Line:
+    name: str
+    tally: Tally
+    totals: Totals
+    plan_name: str | None = None
+    plan: Plan | None = None
+
+    @property
+    def used(self) -> int | None:
+        if self.plan is None:
+            return None
+        return {
+            "download": self.totals.bytes_in,
+            "upload": self.totals.bytes_out,
+            "both": self.totals.bytes_in + self.totals.bytes_out,
+        }[self.plan.direction]
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_of(args)
+    ledger = Ledger.open_reader(ledger_dir(args, config))
+    lines = _lines(args, ledger, config)
+    if args.sort != "name":
+        lines.sort(key=lambda line: (getattr(line.totals, f"bytes_{args.sort}"), line.name))
+        lines.reverse()
+    records = _records(ledger, lines) if args.verbose else {}
+    if args.json:
+        print(json.dumps(_as_json(ledger, lines, records), indent=2))
+        return 0
+    if args.verbose:
+        form = TextForm("display", zone_of(args, config))
+        rows = [["SUBSCRIBER", "TIME", "IN", "OUT"]]
+        for line in lines:
+            for sample in records[line.name]:
+                name, *stamp_parts = form.format(sample).split(" ")[:6]
+                rows.append([name, " ".join(stamp_parts), *_pair(sample, args.bytes)])
+        print_table(rows, right={2, 3})
+        print()
+    _print_summary(ledger, lines, args.bytes)
+    return 0
+
+
+def _lines(args: argparse.Namespace, ledger: Ledger, config: Config | None) -> list[Line]:
+    as_of = ledger.as_of
+    cache: dict[str, dict[str, Totals]] = {}
+
+    def totals_for(tally: Tally) -> dict[str, Totals]:
+        if tally.key not in cache:
+            if as_of is None:
+                cache[tally.key] = {}
+            elif tally.key in {t.key for t in ledger.tallies()}:
+                cache[tally.key] = ledger.totals(tally)
+            else:
+                cache[tally.key] = ledger.recount(tally, as_of - tally.window)
+        return cache[tally.key]
+
+    forced = Tally(parse_duration(args.window)) if args.window else None
+    default = forced or (ledger.tallies() or [Tally(7 * 86400)])[0]
+    plans = config.settings.plans if config else {}
+    members = config.settings.subscribers if config else {}
+    zone = config.settings.timezone if config else "UTC"
+
+    def tally_of(name: str) -> Tally:
+        member = members.get(name)
+        if forced or member is None:
+            return default
+        return plans[member.plan].tally(zone)
+
+    names = set(args.subscribers)
+    if not names:
+        names = set(members)
+        for tally in {default, *(tally_of(name) for name in members)}:
+            names.update(totals_for(tally))
+    lines = []
+    for name in sorted(names):
+        member = members.get(name)
+        tally = tally_of(name)
+        totals = totals_for(tally).get(name, Totals())
+        plan = plans[member.plan] if member else None
+        lines.append(Line(name, tally, totals, member.plan if member else None, plan))
+    return lines
+
+
+def _records(ledger: Ledger, lines: list[Line]) -> dict[str, list[Sample]]:
+    as_of = ledger.as_of or 0
+    records: dict[str, list[Sample]] = {line.name: [] for line in lines}
+    edges = {line.name: as_of - line.tally.window for line in lines}
+    after = min(edges.values(), default=as_of)
+    for sample in ledger.samples(records, after=after):
+        if sample.time > edges[sample.subscriber]:
+            records[sample.subscriber].append(sample)
+    return records
+
+
+def _pair(sample: Sample | Totals, exact: bool) -> list[str]:
+    return [amount(sample.bytes_in, exact), amount(sample.bytes_out, exact)]
+
+
+def _print_summary(ledger: Ledger, lines: list[Line], exact: bool) -> None:
+    with_plans = any(line.plan for line in lines)
+    header = ["SUBSCRIBER", "IN", "OUT", "WINDOW"] + (["PLAN", "CAP", "USED"] if with_plans else [])
+    rows = [header]
+    for line in lines:
+        row = [line.name, *_pair(line.totals, exact), line.tally.key]
+        if with_plans:
+            if line.plan is not None and line.used is not None:
+                percent = 100 * line.used / line.plan.cap if line.plan.cap else 0.0
+                row += [line.plan_name or "", amount(line.plan.cap, exact), f"{percent:.0f}%"]
+            else:
+                row += ["-", "-", "-"]
+        rows.append(row)
+    print_table(rows, right={1, 2, 5, 6})
+    if ledger.as_of is None:
+        print("(the ledger has no commits yet)")
+
+
+def _as_json(ledger: Ledger, lines: list[Line], records: dict[str, list[Sample]]) -> dict:
+    subscribers = []
+    for line in lines:
+        entry: dict = {
+            "name": line.name,
+            "bytes_in": line.totals.bytes_in,
+            "bytes_out": line.totals.bytes_out,
+            "window": line.tally.window,
+            "window_key": line.tally.key,
+        }
+        if line.plan is not None:
+            entry |= {
+                "plan": line.plan_name,
+                "cap": line.plan.cap,
+                "direction": line.plan.direction,
+                "used": line.used,
+            }
+        if line.name in records:
+            entry["records"] = [
+                {"time": s.time, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
+                for s in records[line.name]
+            ]
+        subscribers.append(entry)
+    return {"as_of": ledger.as_of, "subscribers": subscribers}

@@ -1,0 +1,116 @@
+"""Usage records as text lines, the paper's byteconvert formats.
+
+numeric:  SUBSCRIBER EPOCH IN OUT                       davidn 997972561 120505 7555
+display:  SUBSCRIBER Www Mmm dd HH:MM:SS YYYY IN OUT     davidn Fri Aug 17 00:07:06 2001 52 0
+
+The display form is ctime(3)'s, with English names whatever the locale, in a given time zone.
+Formatting then parsing gives the same sample back; parsing then formatting gives the same
+line back for every line in canonical form (which is what `export` writes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from nmsquota.errors import UsageError
+from nmsquota.ledger.model import Sample
+
+Form = Literal["numeric", "display"]
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._@+-]*"
+_NUMERIC = re.compile(rf"^({_NAME}) (-?\d+) (\d+) (\d+)$")
+_DISPLAY = re.compile(
+    rf"^({_NAME}) ({'|'.join(_DAYS)}) ({'|'.join(_MONTHS)}) ([ \d]\d) "
+    r"(\d\d):(\d\d):(\d\d) (\d{4}) (\d+) (\d+)$"
+)
+
+
+class RecordError(UsageError):
+    """A line that is not a usage record; names the source and the line number."""
+
+    def __init__(self, source: str, line_number: int, line: str, expected: str) -> None:
+        self.line_number = line_number
+        super().__init__(f"{source}:{line_number}: {expected}, got {line!r:.80}")
+
+
+@dataclass(frozen=True)
+class TextForm:
+    form: Form
+    zone: ZoneInfo
+
+    def format(self, sample: Sample) -> str:
+        if self.form == "numeric":
+            stamp = str(sample.time)
+        else:
+            local = datetime.fromtimestamp(sample.time, self.zone)
+            stamp = (
+                f"{_DAYS[local.weekday()]} {_MONTHS[local.month - 1]} {local.day:2d} "
+                f"{local:%H:%M:%S} {local.year:04d}"
+            )
+        return f"{sample.subscriber} {stamp} {sample.bytes_in} {sample.bytes_out}"
+
+    def parse(self, line: str, source: str = "-", line_number: int = 0) -> Sample:
+        if self.form == "numeric":
+            match = _NUMERIC.match(line)
+            if match is None:
+                raise RecordError(source, line_number, line, "expected SUBSCRIBER EPOCH IN OUT")
+            name, epoch, bytes_in, bytes_out = match.groups()
+            return Sample(name, int(epoch), int(bytes_in), int(bytes_out))
+        match = _DISPLAY.match(line)
+        if match is None:
+            raise RecordError(
+                source,
+                line_number,
+                line,
+                "expected SUBSCRIBER Www Mmm dd HH:MM:SS YYYY IN OUT (e.g. "
+                "davidn Fri Aug 17 00:07:06 2001 52 0)",
+            )
+        name, day, month, mday, hh, mm, ss, year, bytes_in, bytes_out = match.groups()
+        try:
+            local = datetime(
+                int(year),
+                _MONTHS.index(month) + 1,
+                int(mday),
+                int(hh),
+                int(mm),
+                int(ss),
+                tzinfo=self.zone,
+            )
+        except ValueError as error:
+            raise RecordError(source, line_number, line, f"not a real time ({error})") from None
+        if _DAYS[local.weekday()] != day:
+            raise RecordError(
+                source,
+                line_number,
+                line,
+                f"{month} {mday.strip()} {year} is a {_DAYS[local.weekday()]}",
+            )
+        epoch = int(local.astimezone(UTC).timestamp())
+        return Sample(name, epoch, int(bytes_in), int(bytes_out))
+
+
+def detect_form(line: str) -> Form:
+    """A line whose second field is a number is numeric, anything else display."""
+    fields = line.split()
+    return "numeric" if len(fields) > 1 and fields[1].lstrip("-").isdigit() else "display"
+
+
+def parse_lines(
+    lines: Iterable[str], form: Form | None, zone: ZoneInfo, source: str
+) -> Iterator[Sample]:
+    """Samples from text lines; blank lines and #-comments are skipped."""
+    text_form: TextForm | None = TextForm(form, zone) if form else None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        if text_form is None:
+            text_form = TextForm(detect_form(line), zone)
+        yield text_form.parse(line, source, number)

@@ -1,0 +1,1 @@
+"""Simulated subscribers and access servers (the demo, `simulate`, tests)."""

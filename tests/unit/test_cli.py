@@ -1,0 +1,281 @@
+"""The command line: usage, export, import, prune and config check on real ledgers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nmsquota.cli import main
+from nmsquota.clock import ManualClock
+from nmsquota.ledger import Ledger, Sample, Tally
+from nmsquota.sim.paper_week import paper_week
+
+T0 = 997_000_000
+NOW = T0 + 7 * 86400
+CONFIG = """
+timezone = "UTC"
+[plans.paper]
+cap = "63MB"
+[plans.daily]
+cap = "1GB"
+window = "1d"
+direction = "both"
+[subscribers.biguser]
+plan = "paper"
+[subscribers.davidn]
+plan = "daily"
+[subscribers.idle]
+plan = "paper"
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, now: int = NOW) -> tuple[int, str, str]:
+    status = main([str(arg) for arg in argv], clock=ManualClock(now))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def week(tmp_path: Path) -> Path:
+    """A ledger with a week of the paper's subscribers, committed hour by hour."""
+    directory = tmp_path / "ledger"
+    with Ledger.open_writer(directory, [Tally(7 * 86400), Tally(86400)]) as ledger:
+        batch: list[Sample] = []
+        for sample in paper_week(T0):
+            if batch and sample.time != batch[-1].time and sample.time % 3600 == 0:
+                ledger.commit(batch[-1].time, batch)
+                batch = []
+            batch.append(sample)
+        ledger.commit(NOW, batch)
+    return directory
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "nmsquota.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.mark.parametrize("command", ["usage", "export", "import", "prune", "config", "demo"])
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    assert f"nmsquota {command}" in capsys.readouterr().out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("nmsquota 0.")
+
+
+def test_usage_totals_match_the_ledger_and_use_each_plans_window(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    status, out, _ = run(capsys, "--config", config, "usage", "--ledger", week, "--json")
+    assert status == 0
+    report = {entry["name"]: entry for entry in json.loads(out)["subscribers"]}
+    ledger = Ledger.open_reader(week)
+    weekly, daily = ledger.totals(Tally(7 * 86400)), ledger.totals(Tally(86400))
+    assert report["biguser"]["bytes_in"] == weekly["biguser"].bytes_in
+    assert report["biguser"]["window_key"] == "7d"
+    assert report["davidn"]["window_key"] == "1d"
+    assert report["davidn"]["used"] == daily["davidn"].bytes_in + daily["davidn"].bytes_out
+    assert report["idle"]["bytes_in"] == 0  # configured, no usage: still listed
+    assert report["susannes"]["bytes_in"] == weekly["susannes"].bytes_in  # usage, no config
+
+
+def test_usage_prints_a_sorted_table_in_human_units(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    status, out, _ = run(capsys, "--config", config, "usage", "--ledger", week, "--sort", "in")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["SUBSCRIBER", "IN", "OUT", "WINDOW", "PLAN", "CAP", "USED"]
+    assert lines[1].split()[0] == "biguser"
+    assert "GB" in lines[1] and lines[1].endswith("%")
+
+
+def test_usage_verbose_lists_each_record_and_bytes_are_exact(
+    capsys: pytest.CaptureFixture[str], week: Path
+) -> None:
+    status, out, _ = run(capsys, "usage", "--ledger", week, "-v", "--bytes", "davidn")
+    assert status == 0
+    records = [s for s in Ledger.open_reader(week).samples(["davidn"]) if s.time > NOW - 7 * 86400]
+    rows = [line.split() for line in out.splitlines() if line.startswith("davidn ")]
+    assert len(rows) == len(records) + 1  # each record, then the total
+    assert rows[0][-2:] == [str(records[0].bytes_in), str(records[0].bytes_out)]
+    assert rows[-1][1] == str(sum(r.bytes_in for r in records))
+
+
+def test_usage_with_another_window_recounts(capsys: pytest.CaptureFixture[str], week: Path) -> None:
+    status, out, _ = run(capsys, "usage", "--ledger", week, "--window", "2h", "--json")
+    assert status == 0
+    expected = Ledger.open_reader(week).recount(Tally(7200), NOW - 7200)
+    got = {e["name"]: e["bytes_in"] for e in json.loads(out)["subscribers"]}
+    assert got == {name: totals.bytes_in for name, totals in expected.items()}
+
+
+@pytest.mark.parametrize("form", ["--numeric", "--display"])
+def test_export_then_import_then_export_is_byte_for_byte(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path, form: str
+) -> None:
+    first = tmp_path / "first.txt"
+    assert (
+        run(capsys, "export", "--ledger", week, form, "--tz", "Australia/Adelaide", "-o", first)[0]
+        == 0
+    )
+    copy = tmp_path / "copy"
+    assert run(capsys, "import", "--ledger", copy, "--tz", "Australia/Adelaide", first)[0] == 0
+    status, out, _ = run(capsys, "export", "--ledger", copy, form, "--tz", "Australia/Adelaide")
+    assert status == 0
+    assert out == first.read_text()
+    assert len(out.splitlines()) == len(list(Ledger.open_reader(week).samples()))
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["alice", "bob", "544", "x.y@realm"]),
+            st.integers(min_value=0, max_value=3 * 86400),
+            st.integers(min_value=0, max_value=10**12),
+            st.integers(min_value=0, max_value=10**9),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_import_then_export_gives_back_any_time_ordered_text(
+    capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory, rows: list
+) -> None:
+    rows.sort(key=lambda row: row[1])
+    text = "".join(f"{name} {T0 + t} {i} {o}\n" for name, t, i, o in rows)
+    directory = tmp_path_factory.mktemp("roundtrip")
+    source = directory / "in.txt"
+    source.write_text(text)
+    assert run(capsys, "import", "--ledger", directory / "ledger", source)[0] == 0
+    status, out, _ = run(capsys, "export", "--ledger", directory / "ledger")
+    assert (status, out) == (0, text)
+
+
+def test_a_bad_line_imports_nothing_and_names_the_line(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("davidn 997972561 10 20\ndavidn 997972861 10 20\ndavidn 997973161 ten 20\n")
+    status, _, err = run(capsys, "import", "--ledger", week, bad)
+    assert status == 2
+    assert f"{bad}:3: expected SUBSCRIBER EPOCH IN OUT" in err
+    assert run(capsys, "export", "--ledger", week)[1] == before
+
+
+def test_import_replace_keeps_a_copy_of_what_it_replaced(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    fixed = tmp_path / "fixed.txt"
+    fixed.write_text(f"davidn {NOW - 60} 10 20\n")
+    assert run(capsys, "import", "--ledger", week, "--replace", fixed)[0] == 0
+    assert run(capsys, "export", "--ledger", week)[1] == fixed.read_text()
+    (backup,) = week.glob("replaced-*.txt")
+    assert backup.read_text() == before
+    ledger = Ledger.open_reader(week)
+    assert ledger.totals(Tally(7 * 86400))["davidn"].bytes_in == 10
+
+
+def test_prune_archives_what_it_retires_and_import_brings_it_back(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
+) -> None:
+    everything = run(capsys, "export", "--ledger", week)[1]
+    archive = tmp_path / "archive.txt"
+    status, _, err = run(
+        capsys, "prune", "--ledger", week, "--older-than", "2d", "--archive", archive
+    )
+    assert status == 0 and "retired" in err
+    kept = run(capsys, "export", "--ledger", week)[1]
+    assert all(int(line.split()[1]) > NOW - 2 * 86400 for line in kept.splitlines())
+    assert archive.read_text() + kept == everything
+    ledger = Ledger.open_reader(week)
+    assert ledger.totals(Tally(7 * 86400)) == ledger.recount(Tally(7 * 86400), NOW - 7 * 86400)
+    assert run(capsys, "import", "--ledger", week, archive)[0] == 0
+    assert sorted(run(capsys, "export", "--ledger", week)[1].splitlines()) == sorted(
+        everything.splitlines()
+    )
+
+
+def test_prune_needs_an_archive_or_an_explicit_discard(
+    capsys: pytest.CaptureFixture[str], week: Path
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["prune", "--ledger", str(week), "--older-than", "2d"])
+    assert refused.value.code == 2
+
+
+def test_prune_beside_a_running_writer_leaves_what_still_counts(
+    capsys: pytest.CaptureFixture[str], week: Path
+) -> None:
+    with Ledger.open_writer(week):
+        status, _, err = run(capsys, "prune", "--ledger", week, "--older-than", "1d", "--discard")
+    assert status == 0
+    assert f"held by process {os.getpid()}" in err
+    assert "still count in a window" in err
+    # The 7-day window still reaches back to the start, so nothing could go.
+    assert min(s.time for s in Ledger.open_reader(week).samples()) == T0 + 300
+
+
+def test_import_while_another_writer_runs_is_refused(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
+) -> None:
+    records = tmp_path / "r.txt"
+    records.write_text(f"davidn {NOW} 1 1\n")
+    with Ledger.open_writer(week):
+        status, _, err = run(capsys, "import", "--ledger", week, records)
+    assert status == 1
+    assert f"already open for writing by process {os.getpid()}" in err
+
+
+def test_a_corrupt_ledger_is_reported_by_path(
+    capsys: pytest.CaptureFixture[str], week: Path
+) -> None:
+    (week / "state.json").write_text("{not json")
+    status, _, err = run(capsys, "usage", "--ledger", week)
+    assert status == 1
+    assert f"ledger file {week / 'state.json'} is not valid JSON" in err
+
+
+def test_a_missing_ledger_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, "usage", "--ledger", tmp_path / "nowhere")
+    assert status == 1 and "no ledger in" in err
+
+
+def test_config_check_summarises_a_good_file_and_rejects_a_bad_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, _ = run(capsys, "--config", REPO / "nmsquota.example.toml", "config", "check")
+    assert status == 0
+    assert "plan home: 63.0 MB download per 7d, then 3kbit (queue 10.0 KB)" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[plans.home]\ncap = "lots"\n')
+    status, _, err = run(capsys, "--config", bad, "config", "check")
+    assert status == 2
+    assert err.startswith(f"nmsquota: {bad}: plans.home.cap: expected a size")
+
+
+def test_the_demo_preview_shows_the_heavy_user_over_the_cap(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, _ = run(capsys, "demo", "--keep", tmp_path / "demo")
+    assert status == 0
+    table = [line.split() for line in out.splitlines() if line.startswith("biguser ")]
+    assert table and int(table[0][-1].rstrip("%")) > 1000
+    assert (tmp_path / "demo" / "ledger" / "state.json").exists()
