@@ -59,6 +59,11 @@ def parse_size(text: str | int) -> int:
     match = _SIZE_RE.match(text.strip())
     unit = match.group(2).lower() if match else None
     # "63MB" is bytes; "63Mb" is megabits, which is never what a cap or a queue means.
+    if match and unit in _SIZE_UNITS and unit != "b" and match.group(2).endswith("b"):
+        raise UnitError(
+            f"{text!r} reads as bits; a size is in bytes: write "
+            f"{match.group(1)}{match.group(2)[:-1]}B"
+        )
     if match is None or unit not in _SIZE_UNITS or match.group(2).endswith("b"):
         raise UnitError(
             f"expected a size such as 63MB, 10KB or 100GiB (B, KB, MB, GB, TB or KiB..TiB), "

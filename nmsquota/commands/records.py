@@ -101,7 +101,12 @@ def run_import(args: argparse.Namespace) -> int:
         if args.replace:
             backup = directory / f"replaced-{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}.txt"
             ledger.prune(2**62, lambda old: write_archive(backup, old, TextForm("numeric", zone)))
-        ledger.commit(now, samples)
+        with ledger.batch():
+            if config is not None:
+                # The ledger keeps the quota file too, for readers that have no configuration.
+                ledger.set_records("subscribers", config.subscriber_records())
+                ledger.set_records("plans", config.plan_records())
+            ledger.commit(now, samples)
     print(f"imported {len(samples)} records into {directory}", file=sys.stderr)
     return 0
 

@@ -109,3 +109,32 @@ def test_kill_9_at_any_moment_leaves_a_ledger_that_opens_whole(tmp_path: Path) -
     assert not failures, failures[:5]
     # The last writer to open cleaned up whatever temporary files the kills left behind.
     assert list(directory.rglob(".*.tmp")) == []
+
+
+HOLDER = """
+import sys, time
+from nmsquota.ledger import Ledger
+ledger = Ledger.open_writer(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_second_writer_in_another_process_is_refused_by_pid(tmp_path: Path) -> None:
+    directory = tmp_path / "ledger"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(directory)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(LedgerError) as refused:
+            Ledger.open_writer(directory)
+        assert f"process {holder.pid}" in str(refused.value)
+        reader = Ledger.open_reader(directory)  # readers are never refused
+        assert reader.seq == 0
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    # The kernel released the dead holder's lock: no stale lock file to clean by hand.
+    Ledger.open_writer(directory).close()

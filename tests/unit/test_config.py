@@ -66,7 +66,8 @@ def test_an_unknown_key_deep_inside_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "where", "expectation"),
     [
-        ('cap = "63Mb"', "plans.home.cap", "expected a size such as 63MB"),
+        ('cap = "63Mb"', "plans.home.cap", "reads as bits; a size is in bytes: write 63MB"),
+        ('cap = "lots"', "plans.home.cap", "expected a size such as 63MB"),
         ("cap = 63.5", "plans.home.cap", "expected a size as a string"),
         ('cap = "63MB"\nwindow = "a week"', "plans.home.window", "expected a duration"),
         ('cap = "63MB"\nlimit = { rate = "3kB" }', "plans.home.limit.rate", "expected a rate"),
