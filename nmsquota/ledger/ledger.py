@@ -107,8 +107,10 @@ class Ledger:
         ledger = cls(path, writable=True)
         ledger._lock.acquire()
         try:
-            ledger._recover()
-            ledger._adopt_tallies(tallies)
+            # One write: a reader never sees a new ledger without its window totals.
+            with ledger.batch():
+                ledger._recover()
+                ledger._adopt_tallies(tallies)
         except BaseException:
             ledger._lock.release()
             raise
