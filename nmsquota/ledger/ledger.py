@@ -36,7 +36,15 @@ from tinydb.table import Document
 from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
 from nmsquota.ledger.lock import WriterLock
 from nmsquota.ledger.model import FreeHours, Sample, Tally, Totals
-from nmsquota.ledger.shards import SHARD_SECONDS, Doc, ShardSet, parse_shard_name, shard_name
+from nmsquota.ledger.shards import (
+    SHARD_SECONDS,
+    Doc,
+    ShardSet,
+    new_doc,
+    parse_shard_name,
+    rows_of,
+    shard_name,
+)
 from nmsquota.ledger.storage import (
     AtomicJSONStorage,
     read_json,
@@ -230,7 +238,7 @@ class Ledger:
         floor = max(after, meta.get("pruned_through") or DAWN)
         for doc in self.shards.docs_between(floor, until, max_seq=meta.get("seq", 0)):
             t = doc["t"]
-            for name, bytes_in, bytes_out in doc["rows"]:
+            for name, bytes_in, bytes_out in rows_of(doc):
                 if wanted is None or name in wanted:
                     yield Sample(name, t, bytes_in, bytes_out)
 
@@ -241,7 +249,7 @@ class Ledger:
         floor = max(edge, meta.get("pruned_through") or DAWN)
         for doc in self.shards.docs_between(floor, 2**62, max_seq=meta.get("seq", 0)):
             if tally.counts(doc["t"]):
-                _add_rows(rows, doc["rows"], 1)
+                _add_rows(rows, doc, 1)
         return {name: Totals(*pair) for name, pair in rows.items() if pair != [0, 0]}
 
     # -- writing -------------------------------------------------------------------------
@@ -288,12 +296,12 @@ class Ledger:
         tally, edge = state.tally, state.edge
         for doc in new_docs:
             if doc["t"] > edge and tally.counts(doc["t"]):
-                _add_rows(totals, doc["rows"], 1)
+                _add_rows(totals, doc, 1)
         new_edge = now - tally.window
         low, high, sign = (edge, new_edge, -1) if new_edge > edge else (new_edge, edge, 1)
         for doc in self.shards.docs_between(low, high):
             if tally.counts(doc["t"]):
-                _add_rows(totals, doc["rows"], sign)
+                _add_rows(totals, doc, sign)
         # Subscribers whose usage has all aged out leave the table, so it does not grow with
         # every subscriber ever seen.
         totals = {name: pair for name, pair in totals.items() if pair != [0, 0]}
@@ -402,7 +410,7 @@ class Ledger:
                 if cutoff > state.edge:
                     for doc in self.shards.docs_between(state.edge, cutoff):
                         if state.tally.counts(doc["t"]):
-                            _add_rows(totals, doc["rows"], -1)
+                            _add_rows(totals, doc, -1)
                 updated[key] = TallyState(state.tally, max(state.edge, cutoff), totals)
             self._write_tallies(updated)
             self._write_meta({**self._meta(), "pruned_through": cutoff})
@@ -435,7 +443,7 @@ class Ledger:
             samples = [
                 Sample(name, doc["t"], bytes_in, bytes_out)
                 for doc in self.shards.shard(hour).docs()
-                for name, bytes_in, bytes_out in doc["rows"]
+                for name, bytes_in, bytes_out in rows_of(doc)
             ]
             archive(samples)
             count += len(samples)
@@ -457,13 +465,15 @@ def _group_by_time(samples: Iterable[Sample], seq: int) -> list[Doc]:
             raise ValueError(f"negative byte count in {sample}")
         doc = docs.get(sample.time)
         if doc is None:
-            doc = docs[sample.time] = {"t": sample.time, "seq": seq, "rows": []}
-        doc["rows"].append([sample.subscriber, sample.bytes_in, sample.bytes_out])
+            doc = docs[sample.time] = new_doc(sample.time, seq)
+        doc["names"].append(sample.subscriber)
+        doc["in"].append(sample.bytes_in)
+        doc["out"].append(sample.bytes_out)
     return list(docs.values())
 
 
-def _add_rows(totals: Rows, rows: list[list[Any]], sign: int) -> None:
-    for name, bytes_in, bytes_out in rows:
+def _add_rows(totals: Rows, doc: Doc, sign: int) -> None:
+    for name, bytes_in, bytes_out in rows_of(doc):
         pair = totals.get(name)
         if pair is None:
             totals[name] = [sign * bytes_in, sign * bytes_out]

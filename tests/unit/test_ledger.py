@@ -175,7 +175,7 @@ def test_the_cycle_in_flight_is_rolled_back_on_reopen(ledger_dir: Path) -> None:
     # What a writer killed between writing the shard and the state leaves behind:
     shard = ledger_dir / "usage" / shard_name(T0 - T0 % SHARD_SECONDS)
     data = json.loads(shard.read_text())
-    data["_default"]["2"] = {"t": T0 + 300, "seq": 2, "rows": [["alice", 999, 9]]}
+    data["_default"]["2"] = {"t": T0 + 300, "seq": 2, "names": ["alice"], "in": [999], "out": [9]}
     shard.write_text(json.dumps(data))
     (ledger_dir / "intent.json").write_text(json.dumps({"seq": 2, "shards": [shard.name]}))
 
@@ -216,7 +216,9 @@ def test_a_corrupt_usage_file_stops_the_commit_that_would_overwrite_it(ledger_di
     with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
         ledger.commit(T0, cycle(T0, alice=(100, 1)))
         shard = ledger_dir / "usage" / shard_name(T0 - T0 % SHARD_SECONDS)
-        shard.write_text('{"_default": {"1": {"t": 1, "seq": 1, "rows": [["alice", -5, 0]]}}}')
+        shard.write_text(
+            '{"_default": {"1": {"t": 1, "seq": 1, "names": ["alice"], "in": [-5], "out": [0]}}}'
+        )
         ledger.shards.forget()
         with pytest.raises(LedgerCorrupt, match="not a valid sample"):
             ledger.commit(T0 + 300, cycle(T0 + 300, alice=(1, 1)))
