@@ -24,7 +24,6 @@ history.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -447,7 +446,7 @@ class Ledger:
             ]
             archive(samples)
             count += len(samples)
-            os.unlink(self.directory / USAGE_DIR / shard_name(hour))
+            self.shards.delete(hour)
         left = next(self.samples(until=cutoff), None)
         return PruneResult(count, len(hours), complete=left is None)
 

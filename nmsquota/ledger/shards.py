@@ -12,6 +12,7 @@ of one per subscriber, which is what the JSON encoder and the garbage collector 
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import time
 from collections import OrderedDict
@@ -55,7 +56,7 @@ class Shard:
         self.hour = hour
         self.storage = AtomicJSONStorage(path, writable=writable)
         self.db = TinyDB(storage=lambda: self.storage)
-        self._checked: object = None
+        self._checked_version = -1
         self._docs: list[Doc] = []
 
     def docs(self) -> list[Doc]:
@@ -63,29 +64,37 @@ class Shard:
         data = self.storage.read()
         if data is None:
             return []
-        if data is not self._checked:
+        if self.storage.version != self._checked_version:
             table = data.get("_default", {})
             docs = [_checked_doc(self.path, doc) for doc in table.values()]
-            docs.sort(key=lambda doc: (doc["t"], doc["seq"]))
+            docs.sort(key=_doc_order)
             self._docs = docs
-            self._checked = data
+            self._checked_version = self.storage.version
         return self._docs
 
     def append(self, docs: list[Doc]) -> None:
-        self.docs()  # a file that does not check out is never rewritten
-        # TinyDB changes the cached data in place, so the checked copy is stale after a write.
-        self._checked = None
+        # A file that does not check out is never rewritten. What is already checked stays
+        # checked: only the new documents are, so a commit's cost does not grow with the
+        # documents the hour already holds.
+        current = self.docs()
+        new = [_checked_doc(self.path, doc) for doc in docs]
         with self.storage.deferred():
-            self.db.insert_multiple(docs)
+            self.db.insert_multiple(new)
+        self._docs = sorted(current + new, key=_doc_order)
+        self._checked_version = self.storage.version
 
     def remove_where(self, *, newer_seq: int | None = None, until: int | None = None) -> int:
         """Drop documents of commits after `newer_seq`, or with sample time <= `until`."""
-        self._checked = None
         if newer_seq is not None:
             removed = self.db.remove(where("seq") > newer_seq)
         else:
             removed = self.db.remove(where("t") <= until)
+        self._checked_version = -1
         return len(removed)
+
+
+def _doc_order(doc: Doc) -> tuple[int, int]:
+    return (doc["t"], doc["seq"])
 
 
 def _checked_doc(path: Path, doc: Any) -> Doc:
@@ -121,12 +130,18 @@ class ShardSet:
         self.writable = writable
         self.cache_size = cache_size
         self._cache: OrderedDict[int, Shard] = OrderedDict()
+        self._hours: list[int] | None = None
 
     def hours(self) -> list[int]:
-        if not self.directory.exists():
-            return []
-        hours = (parse_shard_name(entry.name) for entry in self.directory.iterdir())
-        return sorted(hour for hour in hours if hour is not None)
+        """The hours that have a file, oldest first; listed once, then kept up to date.
+
+        A file deleted behind the writer's back (prune beside the daemon) just reads as empty.
+        """
+        if self._hours is None:
+            names = self.directory.iterdir() if self.directory.exists() else ()
+            hours = (parse_shard_name(entry.name) for entry in names)
+            self._hours = sorted(hour for hour in hours if hour is not None)
+        return list(self._hours)
 
     def shard(self, hour: int) -> Shard:
         shard = self._cache.get(hour)
@@ -146,8 +161,12 @@ class ShardSet:
             by_hour.setdefault(shard_hour(doc["t"]), []).append(doc)
         if by_hour:
             self.directory.mkdir(exist_ok=True)
+        self.hours()
+        assert self._hours is not None
         for hour, hour_docs in sorted(by_hour.items()):
             self.shard(hour).append(hour_docs)
+            if hour not in self._hours:
+                bisect.insort(self._hours, hour)
         return [shard_name(hour) for hour in sorted(by_hour)]
 
     def docs_between(self, after: int, until: int, max_seq: int | None = None) -> Iterator[Doc]:
@@ -162,6 +181,9 @@ class ShardSet:
     def delete(self, hour: int) -> None:
         self._cache.pop(hour, None)
         (self.directory / shard_name(hour)).unlink(missing_ok=True)
+        if self._hours is not None and hour in self._hours:
+            self._hours.remove(hour)
 
     def forget(self) -> None:
         self._cache.clear()
+        self._hours = None

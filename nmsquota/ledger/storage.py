@@ -98,6 +98,9 @@ class AtomicJSONStorage(Storage):
         self._signature: tuple[int, int, int] | None = None
         self._deferring = 0
         self._dirty = False
+        # Bumped whenever the data this storage hands out changes, so that users of it can
+        # tell whether what they derived from it is still current.
+        self.version = 0
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         # A reader keeps the version it read until it asks for a newer one (reload), so that
@@ -105,6 +108,7 @@ class AtomicJSONStorage(Storage):
         if self._data is not None:
             return self._data
         self._signature = self._stat()
+        self.version += 1
         data = read_json(self.path)
         if data is not None and not _looks_like_tinydb(data):
             raise LedgerCorrupt(self.path, "does not hold TinyDB tables")
@@ -122,6 +126,7 @@ class AtomicJSONStorage(Storage):
         if not self.writable:
             raise LedgerReadOnly(self.path)
         self._data = data
+        self.version += 1
         if self._deferring:
             self._dirty = True
         else:
@@ -140,8 +145,7 @@ class AtomicJSONStorage(Storage):
         except BaseException:
             self._deferring -= 1
             if not self._deferring:
-                self._dirty = False
-                self._data = None
+                self.forget()
             raise
         self._deferring -= 1
         if not self._deferring:
@@ -157,6 +161,7 @@ class AtomicJSONStorage(Storage):
         self._data = None
         self._signature = None
         self._dirty = False
+        self.version += 1
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:
