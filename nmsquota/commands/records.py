@@ -130,9 +130,14 @@ def _read_all(files: list[Path], form: Form | None, zone: ZoneInfo) -> list[Samp
 
 
 def _counted(lines: Iterable[str], advance: Callable[[float], None]) -> Iterator[str]:
+    pending = 0
     for line in lines:
-        advance(len(line))
         yield line
+        pending += len(line)
+        if pending >= 1 << 16:  # one redraw per 64 KiB, not per line
+            advance(pending)
+            pending = 0
+    advance(pending)
 
 
 def write_archive(path: Path, samples: Iterable[Sample], form: TextForm) -> None:
