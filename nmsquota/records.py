@@ -46,15 +46,17 @@ class TextForm:
     zone: ZoneInfo
 
     def format(self, sample: Sample) -> str:
+        return f"{sample.subscriber} {self.stamp(sample.time)} {sample.bytes_in} {sample.bytes_out}"
+
+    def stamp(self, when: int) -> str:
+        """The time field alone: "997972561" or "Fri Aug 17 00:07:06 2001"."""
         if self.form == "numeric":
-            stamp = str(sample.time)
-        else:
-            local = datetime.fromtimestamp(sample.time, self.zone)
-            stamp = (
-                f"{_DAYS[local.weekday()]} {_MONTHS[local.month - 1]} {local.day:2d} "
-                f"{local:%H:%M:%S} {local.year:04d}"
-            )
-        return f"{sample.subscriber} {stamp} {sample.bytes_in} {sample.bytes_out}"
+            return str(when)
+        local = datetime.fromtimestamp(when, self.zone)
+        return (
+            f"{_DAYS[local.weekday()]} {_MONTHS[local.month - 1]} {local.day:2d} "
+            f"{local:%H:%M:%S} {local.year:04d}"
+        )
 
     def parse(self, line: str, source: str = "-", line_number: int = 0) -> Sample:
         if self.form == "numeric":

@@ -78,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
         rows = [["SUBSCRIBER", "TIME", "IN", "OUT"]]
         for line in lines:
             for sample in records[line.name]:
-                name, *stamp_parts = form.format(sample).split(" ")[:6]
-                rows.append([name, " ".join(stamp_parts), *_pair(sample, args.bytes)])
+                rows.append([line.name, form.stamp(sample.time), *_pair(sample, args.bytes)])
         print_table(rows, right={2, 3})
         print()
     _print_summary(ledger, lines, args.bytes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import REPO
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 from nmsquota.ledger import Ledger, Sample, Tally
+from nmsquota.records import TextForm
 from nmsquota.sim.paper_week import paper_week
 
 T0 = 997_000_000
@@ -107,12 +109,15 @@ def test_usage_prints_a_sorted_table_in_human_units(
 def test_usage_verbose_lists_each_record_and_bytes_are_exact(
     capsys: pytest.CaptureFixture[str], week: Path
 ) -> None:
-    status, out, _ = run(capsys, "usage", "--ledger", week, "-v", "--bytes", "davidn")
+    status, out, _ = run(
+        capsys, "usage", "--ledger", week, "-v", "--bytes", "--tz", "UTC", "davidn"
+    )
     assert status == 0
     records = [s for s in Ledger.open_reader(week).samples(["davidn"]) if s.time > NOW - 7 * 86400]
     rows = [line.split() for line in out.splitlines() if line.startswith("davidn ")]
     assert len(rows) == len(records) + 1  # each record, then the total
     assert rows[0][-2:] == [str(records[0].bytes_in), str(records[0].bytes_out)]
+    assert rows[0][1:6] == TextForm("display", ZoneInfo("UTC")).stamp(records[0].time).split()
     assert rows[-1][1] == str(sum(r.bytes_in for r in records))
 
 
