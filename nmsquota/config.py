@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from nmsquota import units
 from nmsquota.errors import UsageError
-from nmsquota.ledger.model import FreeHours, Tally
+from nmsquota.ledger.model import SUBSCRIBER_NAME, FreeHours, Tally
 
 ENV_CONFIG = "NMSQUOTA_CONFIG"
 SYSTEM_CONFIG = Path("/etc/nmsquota/nmsquota.toml")
@@ -60,7 +60,7 @@ def _unit(parse: Any, kind: str) -> BeforeValidator:
 Size = Annotated[int, _unit(units.parse_size, "size")]
 Rate = Annotated[int, _unit(units.parse_rate, "rate")]
 Duration = Annotated[int, _unit(units.parse_duration, "duration")]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$", max_length=253)]
+Name = Annotated[str, Field(pattern=rf"^{SUBSCRIBER_NAME}$", max_length=253)]
 
 
 class Strict(BaseModel):

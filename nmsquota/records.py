@@ -18,13 +18,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from nmsquota.errors import UsageError
-from nmsquota.ledger.model import Sample
+from nmsquota.ledger.model import SUBSCRIBER_NAME, Sample
 
 Form = Literal["numeric", "display"]
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_NAME = r"[A-Za-z0-9][A-Za-z0-9._@+-]*"
+_NAME = SUBSCRIBER_NAME
 _NUMERIC = re.compile(rf"^({_NAME}) (-?\d+) (\d+) (\d+)$")
 _DISPLAY = re.compile(
     rf"^({_NAME}) ({'|'.join(_DAYS)}) ({'|'.join(_MONTHS)}) ([ \d]\d) "
@@ -87,6 +87,11 @@ class TextForm:
             )
         except ValueError as error:
             raise RecordError(source, line_number, line, f"not a real time ({error})") from None
+        if local.replace(fold=1).utcoffset() != local.utcoffset():
+            # The hour a DST change repeats: the display form cannot say which one.
+            raise RecordError(
+                source, line_number, line, "a time the DST change makes ambiguous (use --numeric)"
+            )
         if _DAYS[local.weekday()] != day:
             raise RecordError(
                 source,

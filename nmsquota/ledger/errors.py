@@ -18,8 +18,9 @@ class LedgerCorrupt(LedgerError):
         self.path = path
         self.problem = problem
         super().__init__(
-            f"ledger file {path} {problem}; nmsquota will not overwrite it. Move it aside "
-            f"(or repair it with `nmsquota export` and `nmsquota import`) and try again"
+            f"ledger file {path} {problem}; nmsquota will not overwrite it. Repair or "
+            f"restore it, or move it aside and run `nmsquota rebuild`, which recounts the "
+            f"windows from the usage files that remain"
         )
 
 

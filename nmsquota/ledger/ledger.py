@@ -34,7 +34,7 @@ from tinydb.table import Document
 
 from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
 from nmsquota.ledger.lock import WriterLock
-from nmsquota.ledger.model import FreeHours, Sample, Tally, Totals
+from nmsquota.ledger.model import FreeHours, Sample, Tally, Totals, is_subscriber_name
 from nmsquota.ledger.shards import (
     SHARD_SECONDS,
     Doc,
@@ -99,15 +99,21 @@ class Ledger:
         self.shards = ShardSet(directory / USAGE_DIR, writable=writable)
         self._lock = WriterLock(directory)
         self._tallies: dict[str, TallyState] = {}
+        self._batch_depth = 0
+        self._committed_in_batch = False
+        self._known_tallies: list[Tally] = []
 
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open_writer(cls, directory: str | Path, tallies: Sequence[Tally] = ()) -> Ledger:
+    def open_writer(
+        cls, directory: str | Path, tallies: Sequence[Tally] = (), *, rebuild: bool = False
+    ) -> Ledger:
         """Take the writer lock, recover from a crash, and keep `tallies` from now on.
 
         A new tally (a plan with a new window) starts from one full recount; tallies no
-        longer asked for are dropped.
+        longer asked for are dropped. `rebuild` recounts every window from the usage files
+        and recreates a missing state.json (see `_rebuild`).
         """
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
@@ -116,8 +122,8 @@ class Ledger:
         try:
             # One write: a reader never sees a new ledger without its window totals.
             with ledger.batch():
-                ledger._recover()
-                ledger._adopt_tallies(tallies)
+                ledger._recover(rebuild)
+                ledger._adopt_tallies(tallies or ledger._known_tallies)
         except BaseException:
             ledger._lock.release()
             raise
@@ -129,6 +135,7 @@ class Ledger:
         ledger = cls(path, writable=False)
         if not (path / STATE_NAME).exists():
             raise LedgerMissing(path)
+        ledger._checked_meta()
         ledger._load_tallies()
         return ledger
 
@@ -141,30 +148,91 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _recover(self) -> None:
+    def _recover(self, rebuild: bool) -> None:
         for directory in (self.directory, self.directory / USAGE_DIR):
             if directory.exists():
                 remove_leftover_temps(directory)
         meta = self._meta()
         if not meta:
+            has_data = bool(self.shards.hours()) or (self.directory / INTENT_NAME).exists()
+            if has_data and not rebuild:
+                raise LedgerCorrupt(
+                    self._state_storage.path,
+                    f"is missing, but {self.directory / USAGE_DIR} holds usage records",
+                )
             with self.batch():
                 self._write_meta({"format": FORMAT, "seq": 0, "now": None, "pruned_through": None})
             meta = self._meta()
+        meta = self._checked_meta()
+        if rebuild:
+            self._rebuild(meta)
+            return
+        self._roll_back_uncommitted()
+        if meta["pruned_through"] is not None:
+            self._finish_prune(meta["pruned_through"])
+        self._load_tallies()
+
+    def _checked_meta(self) -> dict[str, Any]:
+        meta = self._meta()
+        path = self._state_storage.path
         if meta.get("format") != FORMAT:
             raise LedgerCorrupt(
-                self._state_storage.path,
-                f"has ledger format {meta.get('format')!r}; this nmsquota reads format {FORMAT}",
+                path, f"has ledger format {meta.get('format')!r}; this nmsquota reads {FORMAT}"
             )
-        intent = read_json(self.directory / INTENT_NAME)
-        if isinstance(intent, dict) and intent.get("seq", 0) > meta["seq"]:
-            for name in intent.get("shards", []):
-                hour = parse_shard_name(name)
-                if hour is not None:
-                    shard = self.shards.shard(hour)
-                    if shard.docs():
-                        shard.remove_where(newer_seq=meta["seq"])
-        if meta.get("pruned_through") is not None:
-            self._finish_prune(meta["pruned_through"])
+        ok = (
+            type(meta.get("seq")) is int
+            and (meta.get("now") is None or type(meta.get("now")) is int)
+            and (meta.get("pruned_through") is None or type(meta.get("pruned_through")) is int)
+        )
+        if not ok:
+            raise LedgerCorrupt(path, f"has a bad commit record: {meta!r:.120}")
+        return meta
+
+    def _roll_back_uncommitted(self) -> None:
+        """Remove shard documents of a commit that never reached state.json."""
+        path = self.directory / INTENT_NAME
+        intent = read_json(path)
+        if intent is None:
+            return
+        if not (
+            isinstance(intent, dict)
+            and type(intent.get("seq")) is int
+            and isinstance(intent.get("shards"), list)
+        ):
+            raise LedgerCorrupt(path, "is not a commit intent")
+        meta = self._meta()
+        if not meta:
+            return  # no state.json: nothing to measure against (rebuild decides)
+        committed = meta["seq"]
+        if intent["seq"] <= committed:
+            return
+        for name in intent["shards"]:
+            hour = parse_shard_name(str(name))
+            if hour is not None:
+                shard = self.shards.shard(hour)
+                if shard.docs():
+                    shard.remove_where(newer_seq=committed)
+
+    def _rebuild(self, meta: dict[str, Any]) -> None:
+        """Make state.json agree with the usage files again (`nmsquota rebuild`).
+
+        Every document in the usage files counts as committed, and each window is recounted
+        from them; limits, records and counter state are kept where state.json still has them.
+        """
+        try:
+            self._load_tallies()
+            self._known_tallies = [state.tally for state in self._tallies.values()]
+        except LedgerCorrupt:
+            self._known_tallies = []
+        highest = max(
+            (doc["seq"] for hour in self.shards.hours() for doc in self.shards.shard(hour).docs()),
+            default=0,
+        )
+        with self.batch():
+            self._write_meta({**meta, "seq": max(meta["seq"], highest), "pruned_through": None})
+            self._tallies = {}
+            self._state.table("tallies").truncate()
+        (self.directory / INTENT_NAME).unlink(missing_ok=True)
         self._load_tallies()
 
     # -- reading -------------------------------------------------------------------------
@@ -257,13 +325,22 @@ class Ledger:
     def batch(self) -> Iterator[None]:
         """Every state change inside the block reaches disk in one write, at its end."""
         self._require_writer()
+        self._batch_depth += 1
         try:
             with self._state_storage.deferred():
                 yield
         except BaseException:
-            # The in-memory tallies may be ahead of the disk; go back to what is committed.
-            self._load_tallies()
+            if self._batch_depth == 1:
+                # Whatever the block wrote to usage files is not committed: take it out, so
+                # that the next commit, which reuses the number, cannot adopt it. The
+                # in-memory tallies may be ahead of the disk too.
+                self._roll_back_uncommitted()
+                self._load_tallies()
             raise
+        finally:
+            self._batch_depth -= 1
+            if not self._batch_depth:
+                self._committed_in_batch = False
 
     def commit(self, now: float, samples: Iterable[Sample] = ()) -> int:
         """Record one cycle: store `samples`, move every window to `now`. Returns the commit.
@@ -277,6 +354,11 @@ class Ledger:
             meta = self._meta()
             if meta.get("pruned_through") is not None:
                 raise LedgerError("a prune is unfinished; reopen the ledger to complete it")
+            if self._committed_in_batch:
+                # intent.json names one commit's files; a second would hide the first's.
+                raise LedgerError("one commit per batch: end the batch before the next commit")
+            self._committed_in_batch = True
+            self._roll_back_uncommitted()
             seq = meta["seq"] + 1
             docs = _group_by_time(samples, seq)
             if docs:
@@ -438,10 +520,12 @@ class Ledger:
         limit = min(cutoff, reach)
         hours = [h for h in self.shards.hours() if h + SHARD_SECONDS - 1 <= limit]
         count = 0
+        committed = self._meta()["seq"]
         for hour in hours:
             samples = [
                 Sample(name, doc["t"], bytes_in, bytes_out)
                 for doc in self.shards.shard(hour).docs()
+                if doc["seq"] <= committed
                 for name, bytes_in, bytes_out in rows_of(doc)
             ]
             archive(samples)
@@ -460,8 +544,16 @@ def _record_table(kind: str) -> str:
 def _group_by_time(samples: Iterable[Sample], seq: int) -> list[Doc]:
     docs: dict[int, Doc] = {}
     for sample in samples:
-        if sample.bytes_in < 0 or sample.bytes_out < 0:
-            raise ValueError(f"negative byte count in {sample}")
+        if not (
+            is_subscriber_name(sample.subscriber)
+            and all(type(v) is int for v in (sample.time, sample.bytes_in, sample.bytes_out))
+            and sample.bytes_in >= 0
+            and sample.bytes_out >= 0
+        ):
+            raise ValueError(
+                f"not a valid sample (a login name without spaces, an integer time and "
+                f"non-negative integer byte counts): {sample}"
+            )
         doc = docs.get(sample.time)
         if doc is None:
             doc = docs[sample.time] = new_doc(sample.time, seq)

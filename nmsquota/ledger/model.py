@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from nmsquota.units import format_duration
+
+# Login names as access servers and RADIUS carry them: no spaces, so that the paper's text
+# forms can hold them; realms (user@isp) and dotted names allowed.
+SUBSCRIBER_NAME = r"[A-Za-z0-9][A-Za-z0-9._@+-]*"
+_NAME_RE = re.compile(SUBSCRIBER_NAME)
+
+
+def is_subscriber_name(name: object) -> bool:
+    return isinstance(name, str) and len(name) <= 253 and _NAME_RE.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,11 @@ class ShardSet:
 
     def shard(self, hour: int) -> Shard:
         shard = self._cache.get(hour)
+        if shard is not None and self.writable and shard.storage.changed_on_disk():
+            # Deleted or replaced behind the writer's back (prune beside the daemon): what
+            # is on disk now is the truth, not the copy in memory.
+            del self._cache[hour]
+            shard = None
         if shard is None:
             shard = Shard(self.directory / shard_name(hour), hour, writable=self.writable)
             self._cache[hour] = shard

@@ -131,6 +131,7 @@ class AtomicJSONStorage(Storage):
             self._dirty = True
         else:
             write_json_atomically(self.path, data)
+            self._signature = self._stat()
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
@@ -149,12 +150,22 @@ class AtomicJSONStorage(Storage):
             raise
         self._deferring -= 1
         if not self._deferring:
-            self.flush()
+            try:
+                self.flush()
+            except BaseException:
+                # Not on disk, so not to be believed: the next read goes back to the file.
+                self.forget()
+                raise
 
     def flush(self) -> None:
         if self._dirty and self._data is not None:
             write_json_atomically(self.path, self._data)
+            self._signature = self._stat()
         self._dirty = False
+
+    def changed_on_disk(self) -> bool:
+        """Whether the file is no longer the one this storage last read or wrote."""
+        return self._data is not None and self._stat() != self._signature
 
     def forget(self) -> None:
         """Drop the in-memory copy (after the file was changed by other means)."""

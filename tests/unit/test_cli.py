@@ -65,7 +65,9 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["usage", "export", "import", "prune", "config", "demo"])
+@pytest.mark.parametrize(
+    "command", ["usage", "export", "import", "prune", "rebuild", "config", "demo"]
+)
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: str) -> None:
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
@@ -284,3 +286,18 @@ def test_the_demo_preview_shows_the_heavy_user_over_the_cap(
     table = [line.split() for line in out.splitlines() if line.startswith("biguser ")]
     assert table and int(table[0][-1].rstrip("%")) > 1000
     assert (tmp_path / "demo" / "ledger" / "state.json").exists()
+
+
+def test_rebuild_brings_back_a_ledger_whose_state_was_lost(
+    capsys: pytest.CaptureFixture[str], week: Path
+) -> None:
+    before = Ledger.open_reader(week).totals(Tally(7 * 86400))
+    (week / "state.json").unlink()
+    status, _, err = run(capsys, "usage", "--ledger", week)
+    assert status == 1
+    status, _, err = run(capsys, "export", "--ledger", week)
+    assert status == 1
+    status, _, err = run(capsys, "rebuild", "--ledger", week)
+    assert status == 0 and "7d: 7 subscribers" in err
+    # Every record counts until the next commit moves the window; the week is all there.
+    assert Ledger.open_reader(week).totals(Tally(7 * 86400)).keys() == before.keys()

@@ -14,6 +14,7 @@ from nmsquota.ledger import (
     FreeHours,
     Ledger,
     LedgerCorrupt,
+    LedgerError,
     LedgerLocked,
     LedgerReadOnly,
     Limit,
@@ -21,6 +22,7 @@ from nmsquota.ledger import (
     Tally,
     Totals,
 )
+from nmsquota.ledger.ledger import DAWN
 from nmsquota.ledger.shards import SHARD_SECONDS, shard_name
 
 T0 = 1_700_000_000  # 2023-11-14, a Tuesday
@@ -294,3 +296,96 @@ def test_prune_beside_a_running_writer_only_drops_hours_no_window_reaches(ledger
         }
         writer.commit(T0 + 12 * 1800, [])
         assert writer.totals() == writer.recount(HOUR, writer.edge())
+
+
+# -- failures that must not leave anything behind (from review) ------------------------------
+
+
+def test_a_commit_that_fails_leaves_no_samples_for_the_next_to_adopt(
+    ledger_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nmsquota.ledger.storage as storage
+
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        ledger.commit(T0, cycle(T0, a=(100, 1)))
+        real = storage.write_json_atomically
+
+        def disk_full(path: Path, data: object) -> None:
+            if path.name == "state.json":
+                raise OSError(28, "No space left on device")
+            real(path, data)
+
+        monkeypatch.setattr(storage, "write_json_atomically", disk_full)
+        with pytest.raises(OSError):
+            ledger.commit(T0 + 300, cycle(T0 + 300, a=(7, 7)))
+        monkeypatch.setattr(storage, "write_json_atomically", real)
+        ledger.commit(T0 + 600, cycle(T0 + 600, a=(1, 0)))
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge()) == {"a": Totals(101, 1)}
+        assert [s.bytes_in for s in ledger.samples()] == [100, 1]
+
+
+def test_two_commits_in_one_batch_are_refused(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        with pytest.raises(LedgerError, match="one commit per batch"), ledger.batch():
+            ledger.commit(T0, cycle(T0, a=(1, 1)))
+            ledger.commit(T0 + 300, cycle(T0 + 300, a=(50, 1)))
+        assert ledger.seq == 0 and list(ledger.samples()) == []
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [Sample("two words", T0, 1, 1), Sample("", T0, 1, 1), Sample("a", T0 + 0.5, 1, 1)],  # type: ignore[arg-type]
+)
+def test_samples_the_text_forms_could_not_carry_are_refused(
+    ledger_dir: Path, sample: Sample
+) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger, pytest.raises(ValueError):
+        ledger.commit(T0, [sample])
+
+
+def test_a_missing_state_file_beside_usage_files_is_refused_then_rebuilt(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK, HOUR]) as ledger:
+        for i in range(6):
+            ledger.commit(T0 + i * 300, cycle(T0 + i * 300, a=(100, 1)))
+    (ledger_dir / "state.json").rename(ledger_dir / "state.json.bad")
+    with pytest.raises(LedgerCorrupt, match="is missing, but"):
+        Ledger.open_writer(ledger_dir, [WEEK])
+    with Ledger.open_writer(ledger_dir, [WEEK], rebuild=True) as ledger:
+        assert len(list(ledger.samples())) == 6
+        ledger.commit(T0 + 6 * 300, [])
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge()) == {"a": Totals(600, 6)}
+
+
+def test_rebuild_recounts_after_a_usage_file_was_moved_aside(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        for i in range(24):
+            ledger.commit(T0 + i * 300, cycle(T0 + i * 300, a=(100, 1)))
+    first = sorted((ledger_dir / "usage").iterdir())[0]
+    first.rename(ledger_dir / "moved-aside.json")
+    with Ledger.open_writer(ledger_dir, rebuild=True) as ledger:
+        assert [t.key for t in ledger.tallies()] == ["7d"]
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge())
+        assert ledger.totals()["a"].bytes_in < 2400
+
+
+def test_a_bad_commit_record_is_reported_as_corrupt(ledger_dir: Path) -> None:
+    Ledger.open_writer(ledger_dir, [WEEK]).close()
+    state = ledger_dir / "state.json"
+    data = json.loads(state.read_text())
+    del data["ledger"]["1"]["seq"]
+    state.write_text(json.dumps(data))
+    for opener in (Ledger.open_reader, Ledger.open_writer):
+        with pytest.raises(LedgerCorrupt, match="bad commit record"):
+            opener(ledger_dir)
+
+
+def test_prune_beside_the_writer_does_not_leave_its_cache_behind(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [HOUR]) as writer:
+        for i in range(12):
+            writer.commit(T0 + i * 1800, cycle(T0 + i * 1800, a=(100, 1)))
+        writer.recount(HOUR, DAWN)  # the writer has every hour file in memory now
+        Ledger.open_reader(ledger_dir).prune(T0 + 12 * 1800, lambda samples: None)
+        writer.commit(T0 + 3 * 3600, [])  # the clock steps back over pruned hours
+        assert writer.totals() == writer.recount(HOUR, writer.edge())
+        writer.commit(T0 + 2 * 3600 + 60, cycle(T0 + 2 * 3600 + 60, late=(1, 1)))
+        assert {s.subscriber for s in writer.samples(until=T0 + 2 * 3600 + 60)} <= {"late"}

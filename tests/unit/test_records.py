@@ -62,3 +62,11 @@ def test_a_bad_line_is_reported_with_its_number() -> None:
     with pytest.raises(RecordError) as error:
         list(parse_lines(["a 1 2 3\n", "\n", "a 2 x 3\n"], None, UTC, "usage.txt"))
     assert str(error.value).startswith("usage.txt:3: expected SUBSCRIBER EPOCH IN OUT")
+
+
+def test_a_time_the_dst_change_repeats_is_refused_not_guessed() -> None:
+    form = TextForm("display", ADELAIDE)
+    # 2024-04-07 02:15 happened twice in Adelaide (03:00 -> 02:00).
+    with pytest.raises(RecordError, match="DST change makes ambiguous"):
+        form.parse("a Sun Apr  7 02:15:00 2024 1 2")
+    assert form.parse("a Sun Apr  7 03:15:00 2024 1 2").time == 1_712_425_500
