@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
 from nmsquota.commands.records import write_archive
 from nmsquota.errors import UsageError
-from nmsquota.ledger import Ledger, LedgerLocked, Sample
+from nmsquota.ledger import Ledger, LedgerLocked, LedgerMissing, Sample
 from nmsquota.records import TextForm
 from nmsquota.units import UnitError, format_duration, parse_duration
 
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         if args.archive:
             write_archive(args.archive, samples, form)
 
+    if not (directory / "state.json").exists():
+        raise LedgerMissing(directory)  # not a typo'd path turned into a new, empty ledger
     try:
         ledger = Ledger.open_writer(directory)
     except LedgerLocked as locked:

@@ -301,3 +301,13 @@ def test_rebuild_brings_back_a_ledger_whose_state_was_lost(
     assert status == 0 and "7d: 7 subscribers" in err
     # Every record counts until the next commit moves the window; the week is all there.
     assert Ledger.open_reader(week).totals(Tally(7 * 86400)).keys() == before.keys()
+
+
+def test_prune_of_a_mistyped_ledger_path_creates_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = run(
+        capsys, "prune", "--ledger", tmp_path / "typo", "--older-than", "7d", "--discard"
+    )
+    assert status == 1 and "no ledger in" in err
+    assert not (tmp_path / "typo").exists()
