@@ -102,6 +102,7 @@ class Ledger:
         self._batch_depth = 0
         self._committed_in_batch = False
         self._known_tallies: list[Tally] = []
+        self._known_names: set[str] = set()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -360,7 +361,7 @@ class Ledger:
             self._committed_in_batch = True
             self._roll_back_uncommitted()
             seq = meta["seq"] + 1
-            docs = _group_by_time(samples, seq)
+            docs = _group_by_time(samples, seq, self._known_names)
             if docs:
                 names = sorted({shard_name(doc["t"] - doc["t"] % SHARD_SECONDS) for doc in docs})
                 write_json_atomically(self.directory / INTENT_NAME, {"seq": seq, "shards": names})
@@ -541,25 +542,35 @@ def _record_table(kind: str) -> str:
     return kind
 
 
-def _group_by_time(samples: Iterable[Sample], seq: int) -> list[Doc]:
+def _group_by_time(samples: Iterable[Sample], seq: int, known_names: set[str]) -> list[Doc]:
+    """One document per sample time; `known_names` remembers names already checked, since the
+    same subscribers come back every cycle."""
     docs: dict[int, Doc] = {}
     for sample in samples:
-        if not (
-            is_subscriber_name(sample.subscriber)
-            and all(type(v) is int for v in (sample.time, sample.bytes_in, sample.bytes_out))
-            and sample.bytes_in >= 0
-            and sample.bytes_out >= 0
+        name, when, bytes_in, bytes_out = (
+            sample.subscriber,
+            sample.time,
+            sample.bytes_in,
+            sample.bytes_out,
+        )
+        if name not in known_names:
+            if not is_subscriber_name(name):
+                raise ValueError(f"not a login name without spaces: {sample}")
+            known_names.add(name)
+        if (
+            type(when) is not int
+            or type(bytes_in) is not int
+            or type(bytes_out) is not int
+            or bytes_in < 0
+            or bytes_out < 0
         ):
-            raise ValueError(
-                f"not a valid sample (a login name without spaces, an integer time and "
-                f"non-negative integer byte counts): {sample}"
-            )
-        doc = docs.get(sample.time)
+            raise ValueError(f"a sample needs an integer time and byte counts >= 0: {sample}")
+        doc = docs.get(when)
         if doc is None:
-            doc = docs[sample.time] = new_doc(sample.time, seq)
-        doc["names"].append(sample.subscriber)
-        doc["in"].append(sample.bytes_in)
-        doc["out"].append(sample.bytes_out)
+            doc = docs[when] = new_doc(when, seq)
+        doc["names"].append(name)
+        doc["in"].append(bytes_in)
+        doc["out"].append(bytes_out)
     return list(docs.values())
 
 
