@@ -99,14 +99,17 @@ def run_import(args: argparse.Namespace) -> int:
     with Ledger.open_writer(directory, tallies) as ledger:
         now = args.clock.now()
         if args.replace:
-            backup = directory / f"replaced-{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}.txt"
-            ledger.prune(2**62, lambda old: write_archive(backup, old, TextForm("numeric", zone)))
-        with ledger.batch():
-            if config is not None:
-                # The ledger keeps the quota file too, for readers that have no configuration.
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+            backup = directory / f"replaced-{stamp}.txt"
+            form = TextForm("numeric", zone)
+            ledger.replace(now, samples, lambda old: write_archive(backup, old, form))
+        else:
+            ledger.commit(now, samples)
+        if config is not None:
+            # The ledger keeps the quota file too, for readers that have no configuration.
+            with ledger.batch():
                 ledger.set_records("subscribers", config.subscriber_records())
                 ledger.set_records("plans", config.plan_records())
-            ledger.commit(now, samples)
     print(f"imported {len(samples)} records into {directory}", file=sys.stderr)
     return 0
 

@@ -171,6 +171,8 @@ class Ledger:
         self._roll_back_uncommitted()
         if meta["pruned_through"] is not None:
             self._finish_prune(meta["pruned_through"])
+        if meta.get("replaced_through") is not None:
+            self._finish_replace(meta["replaced_through"])
         self._load_tallies()
 
     def _checked_meta(self) -> dict[str, Any]:
@@ -183,7 +185,10 @@ class Ledger:
         ok = (
             type(meta.get("seq")) is int
             and (meta.get("now") is None or type(meta.get("now")) is int)
-            and (meta.get("pruned_through") is None or type(meta.get("pruned_through")) is int)
+            and all(
+                meta.get(key) is None or type(meta.get(key)) is int
+                for key in ("pruned_through", "replaced_through")
+            )
         )
         if not ok:
             raise LedgerCorrupt(path, f"has a bad commit record: {meta!r:.120}")
@@ -303,19 +308,26 @@ class Ledger:
         """Committed samples with after < time <= until, in time order."""
         wanted = set(subscribers) if subscribers is not None else None
         meta = self._meta()
-        floor = max(after, meta.get("pruned_through") or DAWN)
-        for doc in self.shards.docs_between(floor, until, max_seq=meta.get("seq", 0)):
+        for doc in self._visible_docs(meta, after, until):
             t = doc["t"]
             for name, bytes_in, bytes_out in rows_of(doc):
                 if wanted is None or name in wanted:
                     yield Sample(name, t, bytes_in, bytes_out)
 
+    def _visible_docs(self, meta: dict[str, Any], after: int, until: int) -> Iterator[Doc]:
+        """The documents that belong to the commit `meta` describes."""
+        return self.shards.docs_between(
+            max(after, meta.get("pruned_through") or DAWN),
+            until,
+            max_seq=meta.get("seq", 0),
+            min_seq=meta.get("replaced_through"),
+        )
+
     def recount(self, tally: Tally, edge: int) -> dict[str, Totals]:
         """Totals for `tally` at `edge` from every stored sample: the slow, obvious answer."""
         rows: Rows = {}
         meta = self._meta()
-        floor = max(edge, meta.get("pruned_through") or DAWN)
-        for doc in self.shards.docs_between(floor, 2**62, max_seq=meta.get("seq", 0)):
+        for doc in self._visible_docs(meta, edge, 2**62):
             if tally.counts(doc["t"]):
                 _add_rows(rows, doc, 1)
         return {name: Totals(*pair) for name, pair in rows.items() if pair != [0, 0]}
@@ -353,8 +365,8 @@ class Ledger:
         now = int(now)
         with self.batch():
             meta = self._meta()
-            if meta.get("pruned_through") is not None:
-                raise LedgerError("a prune is unfinished; reopen the ledger to complete it")
+            if meta.get("pruned_through") is not None or meta.get("replaced_through") is not None:
+                raise LedgerError("a prune or replace is unfinished; reopen the ledger")
             if self._committed_in_batch:
                 # intent.json names one commit's files; a second would hide the first's.
                 raise LedgerError("one commit per batch: end the batch before the next commit")
@@ -467,6 +479,57 @@ class Ledger:
         table = self._state.table(_record_table(kind))
         table.truncate()
         table.insert_multiple(dict(record) for record in records)
+
+    # -- replacing every sample (the repair path) -------------------------------------------
+
+    def replace(
+        self, now: float, samples: Iterable[Sample], archive: Callable[[Iterable[Sample]], None]
+    ) -> int:
+        """Replace every stored sample with `samples`, in one commit.
+
+        The old samples go to `archive` first. The new ones are written under a new commit
+        number and state.json, the commit point, says that every earlier commit is replaced;
+        readers hide those documents until they are removed. A crash before the commit point
+        leaves the old ledger; after it, reopening finishes the removal.
+        """
+        self._require_writer()
+        if self._batch_depth:
+            raise LedgerError("replace is a commit of its own: call it outside a batch")
+        archive(self.samples())
+        now = int(now)
+        with self.batch():
+            meta = self._checked_meta()
+            self._committed_in_batch = True
+            self._roll_back_uncommitted()
+            seq = meta["seq"] + 1
+            docs = _group_by_time(samples, seq, self._known_names)
+            if docs:
+                names = sorted({shard_name(doc["t"] - doc["t"] % SHARD_SECONDS) for doc in docs})
+                write_json_atomically(self.directory / INTENT_NAME, {"seq": seq, "shards": names})
+                self.shards.append(docs)
+            updated = {}
+            for key, state in self._tallies.items():
+                edge = now - state.tally.window
+                totals: Rows = {}
+                for doc in docs:
+                    if doc["t"] > edge and state.tally.counts(doc["t"]):
+                        _add_rows(totals, doc, 1)
+                updated[key] = TallyState(state.tally, edge, totals)
+            self._write_tallies(updated)
+            self._write_meta({**meta, "seq": seq, "now": now, "replaced_through": meta["seq"]})
+        self._finish_replace(meta["seq"])
+        return seq
+
+    def _finish_replace(self, replaced_through: int) -> None:
+        for hour in self.shards.hours():
+            shard = self.shards.shard(hour)
+            docs = shard.docs()
+            if all(doc["seq"] <= replaced_through for doc in docs):
+                self.shards.delete(hour)
+            elif any(doc["seq"] <= replaced_through for doc in docs):
+                shard.remove_where(upto_seq=replaced_through)
+        with self.batch():
+            self._write_meta({**self._meta(), "replaced_through": None})
 
     # -- retiring old samples --------------------------------------------------------------
 

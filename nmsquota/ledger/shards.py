@@ -83,10 +83,19 @@ class Shard:
         self._docs = sorted(current + new, key=_doc_order)
         self._checked_version = self.storage.version
 
-    def remove_where(self, *, newer_seq: int | None = None, until: int | None = None) -> int:
-        """Drop documents of commits after `newer_seq`, or with sample time <= `until`."""
+    def remove_where(
+        self,
+        *,
+        newer_seq: int | None = None,
+        until: int | None = None,
+        upto_seq: int | None = None,
+    ) -> int:
+        """Drop documents of commits after `newer_seq`, of commits up to `upto_seq`, or with
+        sample time <= `until`."""
         if newer_seq is not None:
             removed = self.db.remove(where("seq") > newer_seq)
+        elif upto_seq is not None:
+            removed = self.db.remove(where("seq") <= upto_seq)
         else:
             removed = self.db.remove(where("t") <= until)
         self._checked_version = -1
@@ -174,13 +183,20 @@ class ShardSet:
                 bisect.insort(self._hours, hour)
         return [shard_name(hour) for hour in sorted(by_hour)]
 
-    def docs_between(self, after: int, until: int, max_seq: int | None = None) -> Iterator[Doc]:
-        """Documents with after < t <= until, in time order; `max_seq` hides uncommitted ones."""
+    def docs_between(
+        self, after: int, until: int, max_seq: int | None = None, min_seq: int | None = None
+    ) -> Iterator[Doc]:
+        """Documents with after < t <= until, in time order. `max_seq` hides commits not yet
+        in state.json; `min_seq` hides those a replace has superseded but not yet removed."""
         for hour in self.hours():
             if hour > until or hour + SHARD_SECONDS <= after + 1:
                 continue
             for doc in self.shard(hour).docs():
-                if after < doc["t"] <= until and (max_seq is None or doc["seq"] <= max_seq):
+                if (
+                    after < doc["t"] <= until
+                    and (max_seq is None or doc["seq"] <= max_seq)
+                    and (min_seq is None or doc["seq"] > min_seq)
+                ):
                     yield doc
 
     def delete(self, hour: int) -> None:

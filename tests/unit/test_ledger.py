@@ -389,3 +389,68 @@ def test_prune_beside_the_writer_does_not_leave_its_cache_behind(ledger_dir: Pat
         assert writer.totals() == writer.recount(HOUR, writer.edge())
         writer.commit(T0 + 2 * 3600 + 60, cycle(T0 + 2 * 3600 + 60, late=(1, 1)))
         assert {s.subscriber for s in writer.samples(until=T0 + 2 * 3600 + 60)} <= {"late"}
+
+
+# -- replace: the repair path is one commit ----------------------------------------------------
+
+
+def week_of_a(ledger_dir: Path) -> None:
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        for i in range(24):
+            ledger.commit(T0 + i * 300, cycle(T0 + i * 300, a=(100, 1)))
+
+
+def test_replace_swaps_every_record_and_archives_the_old_ones(ledger_dir: Path) -> None:
+    week_of_a(ledger_dir)
+    archived: list[Sample] = []
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        ledger.replace(T0 + 7200, cycle(T0 + 60, b=(5, 5)), archived.extend)
+        assert [s.subscriber for s in ledger.samples()] == ["b"]
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge()) == {"b": Totals(5, 5)}
+    assert len(archived) == 24
+    assert len(list((ledger_dir / "usage").iterdir())) == 1
+
+
+def test_a_replace_killed_after_its_commit_point_is_finished_on_reopen(
+    ledger_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    week_of_a(ledger_dir)
+
+    def killed(self: Ledger, replaced_through: int) -> None:
+        raise KeyboardInterrupt  # stands in for the kill
+
+    monkeypatch.setattr(Ledger, "_finish_replace", killed)
+    writer = Ledger.open_writer(ledger_dir, [WEEK])
+    with pytest.raises(KeyboardInterrupt):
+        writer.replace(T0 + 7200, cycle(T0 + 60, b=(5, 5)), lambda old: None)
+    writer.close()
+    reader = Ledger.open_reader(ledger_dir)  # the old documents are still in the files...
+    assert [s.subscriber for s in reader.samples()] == ["b"]  # ...but no longer visible
+    assert reader.totals() == {"b": Totals(5, 5)}
+    monkeypatch.undo()
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        assert [s.subscriber for s in ledger.samples()] == ["b"]
+        ledger.commit(T0 + 7500, [])
+    assert all('"a"' not in p.read_text() for p in (ledger_dir / "usage").iterdir())
+
+
+def test_a_replace_that_fails_before_its_commit_point_changes_nothing(
+    ledger_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nmsquota.ledger.storage as storage
+
+    week_of_a(ledger_dir)
+    real = storage.write_json_atomically
+
+    def disk_full(path: Path, data: object) -> None:
+        if path.name == "state.json":
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        monkeypatch.setattr(storage, "write_json_atomically", disk_full)
+        with pytest.raises(OSError):
+            ledger.replace(T0 + 7200, cycle(T0 + 60, b=(5, 5)), lambda old: None)
+        monkeypatch.undo()
+        assert {s.subscriber for s in ledger.samples()} == {"a"}
+        assert ledger.totals() == {"a": Totals(2400, 24)}
