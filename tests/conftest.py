@@ -19,3 +19,89 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def ledger_dir(tmp_path: Path) -> Path:
     return tmp_path / "ledger"
+
+
+def require(tool: str) -> str:
+    """The path of a Debian tool a test needs. Missing in CI is a failure, not a skip."""
+    import shutil
+
+    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+    if path is None:
+        message = f"{tool} is not installed (.ci/apt-packages should bring it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_udp_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def snmpd_loopback(tmp_path: Path):
+    """Net-SNMP snmpd on 127.0.0.1 and a free port, stopped by PID afterwards."""
+    import subprocess
+    import time
+
+    snmpd = require("snmpd")
+    port = free_udp_port()
+    conf = tmp_path / "snmpd.conf"
+    conf.write_text("rocommunity public 127.0.0.1\n")
+    log = open(tmp_path / "snmpd.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [snmpd, "-f", "-Lo", "-C", "-c", str(conf), "-I", "-smux", f"udp:127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        walker = require("snmpget")
+        for _ in range(50):  # until it answers
+            probe = subprocess.run(
+                [
+                    walker,
+                    "-v2c",
+                    "-c",
+                    "public",
+                    "-t",
+                    "0.2",
+                    "-r",
+                    "0",
+                    f"127.0.0.1:{port}",
+                    ".1.3.6.1.2.1.1.3.0",
+                ],
+                capture_output=True,
+            )
+            if probe.returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(
+                f"snmpd did not answer on port {port}: {(tmp_path / 'snmpd.log').read_text()}"
+            )
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def silent_agent():
+    """A UDP port that receives SNMP requests and never answers."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()

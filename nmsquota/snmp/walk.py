@@ -1,0 +1,197 @@
+"""Walking table columns over SNMP with pysnmp 7's asyncio API, bounded in time.
+
+One GETBULK carries every column still being walked; a column ends at the first varbind
+outside it (or endOfMibView), as RFC 3416 says a manager must. v1 has no GETBULK and is
+walked with GETNEXT. The whole walk is bounded by a deadline, because pysnmp retries a
+silent agent on its own for as long as its timeout and retry budget allow, per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    bulk_cmd,
+    get_cmd,
+    next_cmd,
+)
+from pysnmp.proto import rfc1902, rfc1905
+
+from nmsquota.errors import NmsquotaError
+
+Index = tuple[int, ...]
+Column = dict[Index, Any]
+
+
+class SnmpError(NmsquotaError):
+    """An access server that could not be read; says which and why."""
+
+
+@dataclass(frozen=True)
+class Agent:
+    """Where and how to reach one access server's SNMP agent."""
+
+    name: str
+    host: str
+    port: int = 161
+    version: str = "2c"
+    community: str = "public"
+    timeout: float = 2.0
+    retries: int = 1
+    deadline: float = 30.0
+    """The longest a whole walk of this agent may take, retries included."""
+
+
+@dataclass
+class Session:
+    """What one event loop needs to talk to one agent (the engine is shared by all)."""
+
+    engine: SnmpEngine
+    agent: Agent
+    transport: UdpTransportTarget
+    auth: CommunityData
+
+    @classmethod
+    async def open(cls, engine: SnmpEngine, agent: Agent) -> Session:
+        transport = await UdpTransportTarget.create(
+            (agent.host, agent.port), timeout=agent.timeout, retries=agent.retries
+        )
+        model = 0 if agent.version == "1" else 1
+        return cls(engine, agent, transport, CommunityData(agent.community, mpModel=model))
+
+
+def _value(value: Any) -> Any:
+    """A varbind value as plain Python: int, str, or None for the "no such" exceptions."""
+    if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView):
+        return None
+    if isinstance(value, rfc1902.OctetString):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, rfc1902.ObjectIdentifier):
+        return str(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _oid(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.strip(".").split("."))
+
+
+async def walk(
+    session: Session, columns: Sequence[str], max_repetitions: int = 25
+) -> dict[str, Column]:
+    """Every row of each column (numeric OIDs), keyed by the index after the column's OID."""
+    try:
+        return await asyncio.wait_for(
+            _walk(session, columns, max_repetitions), timeout=session.agent.deadline
+        )
+    except TimeoutError:
+        raise SnmpError(
+            f"{session.agent.name} ({session.agent.host}:{session.agent.port}): walk not "
+            f"finished within {session.agent.deadline:g}s"
+        ) from None
+
+
+async def _walk(
+    session: Session, columns: Sequence[str], max_repetitions: int
+) -> dict[str, Column]:
+    prefixes = {column: _oid(column) for column in columns}
+    results: dict[str, Column] = {column: {} for column in columns}
+    position = {column: prefixes[column] for column in columns}
+    active = list(columns)
+    while active:
+        varbinds = await _request(session, [position[c] for c in active], max_repetitions)
+        if not varbinds:
+            break
+        still: list[str] = []
+        done: set[str] = set()
+        for i, (name, value) in enumerate(varbinds):
+            column = active[i % len(active)]
+            if column in done:
+                continue
+            oid = tuple(name)
+            prefix = prefixes[column]
+            if isinstance(value, rfc1905.EndOfMibView) or oid[: len(prefix)] != prefix:
+                done.add(column)
+                continue
+            if oid <= position[column]:
+                raise SnmpError(f"{session.agent.name}: agent returned OIDs out of order at {name}")
+            results[column][oid[len(prefix) :]] = _value(value)
+            position[column] = oid
+        still = [c for c in active if c not in done]
+        active = still
+    return results
+
+
+async def _request(
+    session: Session, oids: Sequence[tuple[int, ...]], max_repetitions: int
+) -> Sequence[tuple[Any, Any]]:
+    varbinds = [ObjectType(ObjectIdentity(".".join(map(str, oid)))) for oid in oids]
+    if session.agent.version == "1":
+        error, status, index, table = await next_cmd(
+            session.engine,
+            session.auth,
+            session.transport,
+            ContextData(),
+            *varbinds,
+            lookupMib=False,
+        )
+    else:
+        error, status, index, table = await bulk_cmd(
+            session.engine,
+            session.auth,
+            session.transport,
+            ContextData(),
+            0,
+            max_repetitions,
+            *varbinds,
+            lookupMib=False,
+        )
+    if error:
+        raise SnmpError(
+            f"{session.agent.name} ({session.agent.host}:{session.agent.port}): {error}"
+        )
+    if status:
+        if session.agent.version == "1" and str(status) == "noSuchName":
+            return []  # v1's way of saying the walk ran off the end of the MIB
+        raise SnmpError(f"{session.agent.name}: agent error {status} at varbind {index}")
+    return [(vb[0], vb[1]) for vb in table]
+
+
+async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
+    """Scalar values (e.g. sysUpTime.0); None where the agent has no such object."""
+
+    async def request() -> dict[str, Any]:
+        varbinds = [ObjectType(ObjectIdentity(oid.strip("."))) for oid in oids]
+        error, status, index, table = await get_cmd(
+            session.engine,
+            session.auth,
+            session.transport,
+            ContextData(),
+            *varbinds,
+            lookupMib=False,
+        )
+        if error:
+            raise SnmpError(
+                f"{session.agent.name} ({session.agent.host}:{session.agent.port}): {error}"
+            )
+        if status:
+            raise SnmpError(f"{session.agent.name}: agent error {status} at varbind {index}")
+        return {oid: _value(vb[1]) for oid, vb in zip(oids, table, strict=True)}
+
+    try:
+        return await asyncio.wait_for(request(), timeout=session.agent.deadline)
+    except TimeoutError:
+        raise SnmpError(
+            f"{session.agent.name}: no answer within {session.agent.deadline:g}s"
+        ) from None
