@@ -1,0 +1,117 @@
+"""One poll of one access server: IF-MIB over SNMP in, readings keyed by session out.
+
+The SNMP side only: which columns to walk and how to turn their rows into counter readings
+of the interfaces that belong to subscribers. What the readings cost whom is attribution.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nmsquota.attribution import Interface, InterfaceMap, SessionKey
+from nmsquota.counters import Reading
+from nmsquota.snmp.walk import Column, Session, get, walk
+
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
+IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
+IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8"
+IF_IN_OCTETS = "1.3.6.1.2.1.2.2.1.10"
+IF_OUT_OCTETS = "1.3.6.1.2.1.2.2.1.16"
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
+IF_HC_OUT_OCTETS = "1.3.6.1.2.1.31.1.1.1.10"
+IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
+IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"
+
+COLUMNS = (
+    IF_DESCR,
+    IF_SPEED,
+    IF_OPER_STATUS,
+    IF_IN_OCTETS,
+    IF_OUT_OCTETS,
+    IF_NAME,
+    IF_HC_IN_OCTETS,
+    IF_HC_OUT_OCTETS,
+    IF_HIGH_SPEED,
+    IF_ALIAS,
+)
+
+# SNMPv1 cannot carry Counter64: the 64-bit counters are not asked for at all.
+V1_COLUMNS = tuple(c for c in COLUMNS if c not in (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS))
+
+
+@dataclass
+class Poll:
+    """What one poll of one access server saw."""
+
+    readings: list[tuple[SessionKey, Reading]] = field(default_factory=list)
+    unmapped: list[Interface] = field(default_factory=list)
+    uptime: int | None = None
+
+
+async def poll(session: Session, mapping: InterfaceMap, now: float) -> Poll:
+    """Walk the interface table once and read every mapped interface's counters."""
+    uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
+    columns = COLUMNS if session.agent.version != "1" else V1_COLUMNS
+    table = await walk(session, columns)
+    return readings_from(session.agent.name, table, mapping, now, uptime)
+
+
+def readings_from(
+    server: str, table: dict[str, Column], mapping: InterfaceMap, now: float, uptime: int | None
+) -> Poll:
+    """Pure: walked columns to readings. Rows are joined on ifIndex."""
+    result = Poll(uptime=uptime)
+    indexes = sorted(set(table.get(IF_DESCR, {})) | set(table.get(IF_NAME, {})))
+    for index in indexes:
+        interface = Interface(
+            index=index[0],
+            name=_text(table, IF_NAME, index),
+            descr=_text(table, IF_DESCR, index),
+            alias=_text(table, IF_ALIAS, index),
+        )
+        subscriber = mapping.subscriber(interface)
+        if subscriber is None:
+            result.unmapped.append(interface)
+            continue
+        key = SessionKey(server, interface.index, interface.name or interface.descr, subscriber)
+        result.readings.append((key, _reading(table, index, now, uptime)))
+    return result
+
+
+def _reading(
+    table: dict[str, Column], index: tuple[int, ...], now: float, uptime: int | None
+) -> Reading:
+    hc_in, hc_out = _count(table, IF_HC_IN_OCTETS, index), _count(table, IF_HC_OUT_OCTETS, index)
+    if hc_in is not None and hc_out is not None:
+        octets_in, octets_out, width = hc_in, hc_out, 64
+    else:
+        octets_in, octets_out = (
+            _count(table, IF_IN_OCTETS, index),
+            _count(table, IF_OUT_OCTETS, index),
+        )
+        width = 32
+    high_speed = _count(table, IF_HIGH_SPEED, index)
+    speed = high_speed * 10**6 if high_speed else _count(table, IF_SPEED, index)
+    return Reading(
+        time=now,
+        octets_in=octets_in,
+        octets_out=octets_out,
+        width=width,
+        uptime=uptime,
+        speed_bps=speed or None,
+        oper_status=_count(table, IF_OPER_STATUS, index),
+    )
+
+
+def _count(table: dict[str, Column], column: str, index: tuple[int, ...]) -> int | None:
+    # A missing, empty or non-numeric value is None: never a zero reading.
+    value: Any = table.get(column, {}).get(index)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(table: dict[str, Column], column: str, index: tuple[int, ...]) -> str:
+    value = table.get(column, {}).get(index)
+    return value if isinstance(value, str) else ""
