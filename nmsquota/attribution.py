@@ -106,8 +106,13 @@ class Attribution:
 
     samples: list[Sample]
     baselines: dict[SessionKey, Reading]
-    events: list[tuple[SessionKey, Charge]]
-    """Every interval that was not simply charged (baselines, restarts, spikes, ...)."""
+    charges: list[tuple[SessionKey, Charge]]
+    """What every interface was charged, and why."""
+
+    @property
+    def events(self) -> list[tuple[SessionKey, Charge]]:
+        """Every interval that was not simply charged (baselines, restarts, spikes, ...)."""
+        return [(key, c) for key, c in self.charges if c.verdict is not Verdict.CHARGED]
 
 
 def attribute(
@@ -126,13 +131,12 @@ def attribute(
     """
     per_subscriber: dict[str, list[int]] = {}
     baselines: dict[SessionKey, Reading] = {}
-    events: list[tuple[SessionKey, Charge]] = []
+    charges: list[tuple[SessionKey, Charge]] = []
     for key, reading in current:
         result, baseline = charge(previous.get(key), reading, speed_override_bps=speed_override_bps)
         if baseline is not None:
             baselines[key] = baseline
-        if result.verdict is not Verdict.CHARGED:
-            events.append((key, result))
+        charges.append((key, result))
         if result.bytes_in or result.bytes_out:
             totals = per_subscriber.setdefault(key.subscriber, [0, 0])
             down, up = (
@@ -143,7 +147,7 @@ def attribute(
             totals[0] += down
             totals[1] += up
     samples = [Sample(name, now, down, up) for name, (down, up) in sorted(per_subscriber.items())]
-    return Attribution(samples, baselines, events)
+    return Attribution(samples, baselines, charges)
 
 
 def baselines_to_state(baselines: Mapping[SessionKey, Reading]) -> dict[str, Any]:

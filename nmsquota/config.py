@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
@@ -153,8 +154,28 @@ class Subscriber(Strict):
         return addresses
 
 
+class Match(Strict):
+    """A pattern on an interface field whose (?P<user>...) group names the subscriber."""
+
+    field: Literal["ifName", "ifDescr", "ifAlias"] = "ifName"
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, pattern: str) -> str:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            raise PydanticCustomError("pattern", f"not a regular expression: {error}") from None
+        if "user" not in compiled.groupindex:
+            raise PydanticCustomError(
+                "pattern", f"{pattern!r} needs a (?P<user>...) group naming the subscriber"
+            )
+        return pattern
+
+
 class AccessServer(Strict):
-    """An SNMP agent to poll. The poller issue extends this (SNMPv3, interface mapping)."""
+    """An SNMP agent to poll, and how its interfaces map to subscribers."""
 
     host: str
     port: int = Field(default=161, ge=1, le=65535)
@@ -162,6 +183,15 @@ class AccessServer(Strict):
     community: str | SecretRef | None = None
     timeout: Duration = 2
     retries: int = Field(default=1, ge=0, le=10)
+    deadline: Duration = 30
+    download: Literal["out", "in"] = Field(
+        default="out", description="which counter of a subscriber's interface is their download"
+    )
+    speed_override: Rate | None = None
+    match: list[Match] = []
+    interfaces: dict[str, Name] = Field(
+        default={}, description="static table: interface name -> subscriber"
+    )
 
 
 class Driver(Strict):

@@ -66,7 +66,7 @@ def config(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "command", ["usage", "export", "import", "prune", "rebuild", "config", "demo"]
+    "command", ["usage", "export", "import", "prune", "rebuild", "poll", "config", "demo"]
 )
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: str) -> None:
     with pytest.raises(SystemExit) as done:

@@ -147,3 +147,10 @@ def test_a_reference_to_an_unknown_secret_is_named(tmp_path: Path) -> None:
     text = SECRET_REF
     (problem,) = problems(write(tmp_path, text))
     assert problem.startswith("access_servers.bras1.community: no secret named 'bras1'")
+
+
+def test_an_interface_pattern_needs_a_user_group(tmp_path: Path) -> None:
+    text = BASE + '[access_servers.b]\nhost = "192.0.2.1"\nmatch = [{ pattern = "<pppoe-(.+)>" }]\n'
+    (problem,) = problems(write(tmp_path, text))
+    assert problem.startswith("access_servers.b.match.0.pattern: ")
+    assert "(?P<user>...) group" in problem
