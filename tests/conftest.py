@@ -105,3 +105,73 @@ def silent_agent():
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("network namespace tests need root")
+        pytest.skip("network namespace tests need root")
+
+
+class Namespaces:
+    """Network namespaces a test made, all named nq-<random>-<role>, deleted at the end."""
+
+    def __init__(self) -> None:
+        import secrets
+
+        self.prefix = f"nq-{secrets.token_hex(3)}"
+        self.made: list[str] = []
+        self.processes: list = []
+
+    def add(self, role: str) -> str:
+        import subprocess
+
+        name = f"{self.prefix}-{role}"
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        self.made.append(name)
+        self.run(name, "ip", "link", "set", "lo", "up")
+        # Quiet links: IPv6 autoconfiguration would move the counters on its own.
+        for scope in ("all", "default"):
+            self.run(name, "sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1")
+        return name
+
+    def run(self, namespace: str, *command: str) -> str:
+        import subprocess
+
+        assert namespace in self.made, "only namespaces this test made"
+        done = subprocess.run(
+            ["ip", "netns", "exec", namespace, *command], capture_output=True, text=True, timeout=60
+        )
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command)} in {namespace}: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, namespace: str, *command: str, **popen: object):
+        import subprocess
+
+        assert namespace in self.made
+        process = subprocess.Popen(["ip", "netns", "exec", namespace, *command], **popen)  # type: ignore[call-overload]
+        self.processes.append(process)
+        return process
+
+    def close(self) -> None:
+        import subprocess
+
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+        for name in reversed(self.made):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+@pytest.fixture
+def namespaces():
+    require_root()
+    require("ip")
+    spaces = Namespaces()
+    try:
+        yield spaces
+    finally:
+        spaces.close()
