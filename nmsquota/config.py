@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -192,6 +193,26 @@ class AccessServer(Strict):
     interfaces: dict[str, Name] = Field(
         default={}, description="static table: interface name -> subscriber"
     )
+    # SNMPv3 (USM): noAuthNoPriv with just a user, authNoPriv with auth, authPriv with both.
+    user: str | None = None
+    auth: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
+    auth_key: str | SecretRef | None = None
+    priv: Literal["none", "des", "aes", "aes192", "aes256"] = "none"
+    priv_key: str | SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _usm(self) -> AccessServer:
+        if self.version != "3":
+            if self.user or self.auth != "none" or self.priv != "none":
+                raise PydanticCustomError("v3", 'user, auth and priv are for version = "3"')
+            return self
+        if not self.user:
+            raise PydanticCustomError("v3", "version 3 needs a user")
+        if self.auth != "none" and self.auth_key is None:
+            raise PydanticCustomError("v3", f"auth = {self.auth!r} needs an auth_key")
+        if self.priv != "none" and (self.auth == "none" or self.priv_key is None):
+            raise PydanticCustomError("v3", "priv needs auth and a priv_key (authPriv)")
+        return self
 
 
 class Driver(Strict):
@@ -402,9 +423,10 @@ def _cross_check(settings: Settings) -> list[str]:
 
 def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
     return [
-        (f"access_servers.{name}.community", server.community.secret)
+        (f"access_servers.{name}.{key}", value.secret)
         for name, server in settings.access_servers.items()
-        if isinstance(server.community, SecretRef)
+        for key in ("community", "auth_key", "priv_key")
+        if isinstance(value := getattr(server, key), SecretRef)
     ]
 
 

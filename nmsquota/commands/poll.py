@@ -99,6 +99,11 @@ async def _poll_one(
         server.timeout,
         server.retries,
         server.deadline,
+        user=server.user or "",
+        auth_protocol=server.auth,
+        auth_key=config.secret(server.auth_key),
+        priv_protocol=server.priv,
+        priv_key=config.secret(server.priv_key),
     )
     mapping = InterfaceMap(
         rules=[Rule.compile(m.field, m.pattern) for m in server.match], static=server.interfaces

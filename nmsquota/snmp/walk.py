@@ -14,12 +14,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from pysnmp.hlapi.v3arch.asyncio import (
+    USM_AUTH_HMAC96_MD5,
+    USM_AUTH_HMAC96_SHA,
+    USM_AUTH_HMAC128_SHA224,
+    USM_AUTH_HMAC192_SHA256,
+    USM_AUTH_HMAC256_SHA384,
+    USM_AUTH_HMAC384_SHA512,
+    USM_AUTH_NONE,
+    USM_PRIV_CBC56_DES,
+    USM_PRIV_CFB128_AES,
+    USM_PRIV_CFB192_AES,
+    USM_PRIV_CFB256_AES,
+    USM_PRIV_NONE,
     CommunityData,
     ContextData,
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
     UdpTransportTarget,
+    UsmUserData,
     bulk_cmd,
     get_cmd,
     next_cmd,
@@ -49,6 +62,11 @@ class Agent:
     retries: int = 1
     deadline: float = 30.0
     """The longest a whole walk of this agent may take, retries included."""
+    user: str = ""
+    auth_protocol: str = "none"
+    auth_key: str | None = None
+    priv_protocol: str = "none"
+    priv_key: str | None = None
 
 
 @dataclass
@@ -58,15 +76,45 @@ class Session:
     engine: SnmpEngine
     agent: Agent
     transport: UdpTransportTarget
-    auth: CommunityData
+    auth: CommunityData | UsmUserData
 
     @classmethod
     async def open(cls, engine: SnmpEngine, agent: Agent) -> Session:
         transport = await UdpTransportTarget.create(
             (agent.host, agent.port), timeout=agent.timeout, retries=agent.retries
         )
+        if agent.version == "3":
+            return cls(engine, agent, transport, _usm(agent))
         model = 0 if agent.version == "1" else 1
         return cls(engine, agent, transport, CommunityData(agent.community, mpModel=model))
+
+
+AUTH_PROTOCOLS = {
+    "none": USM_AUTH_NONE,
+    "md5": USM_AUTH_HMAC96_MD5,
+    "sha": USM_AUTH_HMAC96_SHA,
+    "sha224": USM_AUTH_HMAC128_SHA224,
+    "sha256": USM_AUTH_HMAC192_SHA256,
+    "sha384": USM_AUTH_HMAC256_SHA384,
+    "sha512": USM_AUTH_HMAC384_SHA512,
+}
+PRIV_PROTOCOLS = {
+    "none": USM_PRIV_NONE,
+    "des": USM_PRIV_CBC56_DES,  # old gear only
+    "aes": USM_PRIV_CFB128_AES,
+    "aes192": USM_PRIV_CFB192_AES,
+    "aes256": USM_PRIV_CFB256_AES,
+}
+
+
+def _usm(agent: Agent) -> UsmUserData:
+    return UsmUserData(
+        agent.user,
+        authKey=agent.auth_key,
+        privKey=agent.priv_key,
+        authProtocol=AUTH_PROTOCOLS[agent.auth_protocol],
+        privProtocol=PRIV_PROTOCOLS[agent.priv_protocol],
+    )
 
 
 def _value(value: Any) -> Any:

@@ -154,3 +154,19 @@ def test_an_interface_pattern_needs_a_user_group(tmp_path: Path) -> None:
     (problem,) = problems(write(tmp_path, text))
     assert problem.startswith("access_servers.b.match.0.pattern: ")
     assert "(?P<user>...) group" in problem
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        ('version = "3"', "version 3 needs a user"),
+        ('version = "3"\nuser = "nms"\nauth = "sha"', "auth = 'sha' needs an auth_key"),
+        ('version = "3"\nuser = "nms"\npriv = "aes"\npriv_key = "k"', "priv needs auth"),
+        ('user = "nms"', 'user, auth and priv are for version = "3"'),
+        ('version = "3"\nuser = "nms"\nauth = "sha1"', "access_servers.b.auth: input should be"),
+    ],
+)
+def test_snmpv3_settings_are_checked(tmp_path: Path, server: str, expected: str) -> None:
+    text = BASE + f'[access_servers.b]\nhost = "192.0.2.1"\n{server}\n'
+    (problem,) = problems(write(tmp_path, text))
+    assert expected in problem

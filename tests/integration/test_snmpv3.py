@@ -1,0 +1,112 @@
+"""SNMPv3 (USM) against Net-SNMP snmpd: every security level, SHA-2 and AES, DES for old gear."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+from conftest import free_udp_port, require
+from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+from nmsquota.snmp.walk import Agent, Session, SnmpError, walk
+
+IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
+AUTH, PRIV = "nq-auth-pass-1", "nq-priv-pass-1"
+USERS = """
+createUser nqnone
+createUser nqsha SHA "{auth}"
+createUser nqsha256aes SHA-256 "{auth}" AES "{priv}"
+createUser nqsha512aes SHA-512 "{auth}" AES "{priv}"
+createUser nqdes SHA "{auth}" DES "{priv}"
+rouser nqnone noauth
+rouser nqsha auth
+rouser nqsha256aes priv
+rouser nqsha512aes priv
+rouser nqdes priv
+"""
+
+
+@pytest.fixture(scope="module")
+def snmpd_v3(tmp_path_factory: pytest.TempPathFactory):
+    directory = tmp_path_factory.mktemp("snmpv3")
+    conf = directory / "snmpd.conf"
+    conf.write_text(USERS.format(auth=AUTH, priv=PRIV))
+    port = free_udp_port()
+    # Its own persistent directory: createUser keys are stored there, not in /var/lib/snmp.
+    env = {"SNMP_PERSISTENT_DIR": str(directory / "persist"), "PATH": "/usr/sbin:/usr/bin:/bin"}
+    process = subprocess.Popen(
+        [
+            require("snmpd"),
+            "-f",
+            "-Lo",
+            "-C",
+            "-c",
+            str(conf),
+            "-I",
+            "-smux",
+            f"udp:127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        time.sleep(0.5)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def v3(port: int, user: str, auth: str = "none", priv: str = "none", **keys: str) -> Agent:
+    return Agent(
+        user,
+        "127.0.0.1",
+        port,
+        version="3",
+        user=user,
+        auth_protocol=auth,
+        priv_protocol=priv,
+        auth_key=keys.get("auth_key", AUTH if auth != "none" else None),
+        priv_key=keys.get("priv_key", PRIV if priv != "none" else None),
+        timeout=1,
+        retries=1,
+        deadline=5,
+    )
+
+
+async def descr(agent: Agent) -> dict:
+    for _ in range(20):  # snmpd may still be starting
+        try:
+            return (await walk(await Session.open(SnmpEngine(), agent), [IF_DESCR]))[IF_DESCR]
+        except SnmpError as error:
+            last = error
+            if "timeout" not in str(error):
+                raise
+            await asyncio.sleep(0.2)
+    raise last
+
+
+@pytest.mark.parametrize(
+    ("user", "auth", "priv"),
+    [
+        ("nqnone", "none", "none"),
+        ("nqsha", "sha", "none"),
+        ("nqsha256aes", "sha256", "aes"),
+        ("nqsha512aes", "sha512", "aes"),
+        ("nqdes", "sha", "des"),
+    ],
+)
+def test_every_security_level_walks_the_interfaces(
+    snmpd_v3: int, user: str, auth: str, priv: str
+) -> None:
+    rows = asyncio.run(descr(v3(snmpd_v3, user, auth, priv)))
+    assert "lo" in rows.values()
+
+
+def test_a_wrong_key_is_an_error_naming_the_device(snmpd_v3: int) -> None:
+    agent = v3(snmpd_v3, "nqsha256aes", "sha256", "aes", auth_key="not-the-key-1")
+    with pytest.raises(SnmpError, match=r"nqsha256aes \(127.0.0.1:\d+\)"):
+        asyncio.run(descr(agent))
