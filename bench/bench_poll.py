@@ -1,0 +1,257 @@
+"""Benchmark of one poll cycle against Net-SNMP snmpd with many subscriber interfaces.
+
+It builds a network namespace (nq-<random>) holding --pairs veth pairs (2 x pairs
+interfaces, 1,000 by default), starts --agents snmpd processes in it on different ports (all
+serving the same interfaces), and measures, inside the namespace:
+
+* one walk of the poller's counter columns (ifName, ifHCInOctets, ifHCOutOctets) by
+  nmsquota (pysnmp) against one agent, wall and CPU time, and the same columns walked by
+  Net-SNMP's snmpbulkwalk with the same max-repetitions, in the same run: the ratio;
+* the CPU cost per 1,000 varbinds for both;
+* a full nmsquota poll (every IF-MIB column it uses) of one agent, and of all agents at once
+  with one engine, against the slowest agent polled alone (target: at most 1.3x).
+
+Run as root from the repository root (needs iproute2 and snmpd; takes about a minute):
+
+    .venv/bin/python bench/bench_poll.py
+    .venv/bin/python bench/bench_poll.py --pairs 100 --agents 5     # a quick check
+
+Only the namespace the benchmark creates is touched; it is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+COLUMNS = ["1.3.6.1.2.1.31.1.1.1.1", "1.3.6.1.2.1.31.1.1.1.6", "1.3.6.1.2.1.31.1.1.1.10"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=int, default=500, help="veth pairs (2 interfaces each)")
+    parser.add_argument("--agents", type=int, default=20, help="snmpd processes")
+    parser.add_argument("--repetitions", type=int, default=25, help="GETBULK max-repetitions")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each measurement")
+    parser.add_argument("--inside", metavar="NS", help=argparse.SUPPRESS)
+    parser.add_argument("--base-port", type=int, default=17100, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        return measure(args)
+    return orchestrate(args)
+
+
+def orchestrate(args: argparse.Namespace) -> int:
+    if os.geteuid() != 0:
+        sys.exit("bench_poll: needs root (it creates a network namespace)")
+    for tool in ("ip", "snmpd", "snmpbulkwalk"):
+        if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin")):
+            sys.exit(f"bench_poll: {tool} is not installed")
+    namespace = f"nq-{secrets.token_hex(3)}-bench"
+    workdir = Path(tempfile.mkdtemp(prefix="nmsquota-bench-poll-"))
+    agents: list[subprocess.Popen] = []
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    try:
+        inside = ["ip", "netns", "exec", namespace]
+        subprocess.run([*inside, "ip", "link", "set", "lo", "up"], check=True)
+        batch = workdir / "links.batch"
+        batch.write_text(
+            "".join(f"link add sub{i} type veth peer name peer{i}\n" for i in range(args.pairs))
+        )
+        started = time.perf_counter()
+        subprocess.run([*inside, "ip", "-batch", str(batch)], check=True)
+        print(f"{2 * args.pairs} interfaces made in {time.perf_counter() - started:.1f}s")
+        conf = workdir / "snmpd.conf"
+        conf.write_text("rocommunity public 127.0.0.1\n")
+        snmpd = shutil.which("snmpd") or shutil.which("snmpd", path="/usr/sbin")
+        for n in range(args.agents):
+            agents.append(
+                subprocess.Popen(
+                    [
+                        *inside,
+                        snmpd,
+                        "-f",
+                        "-Lo",
+                        "-C",
+                        "-c",
+                        str(conf),
+                        "-I",
+                        "-smux",
+                        f"udp:127.0.0.1:{args.base_port + n}",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        time.sleep(2)
+        command = [
+            *inside,
+            sys.executable,
+            __file__,
+            "--inside",
+            namespace,
+            "--pairs",
+            str(args.pairs),
+            "--agents",
+            str(args.agents),
+            "--repetitions",
+            str(args.repetitions),
+            "--repeats",
+            str(args.repeats),
+            "--base-port",
+            str(args.base_port),
+        ]
+        return subprocess.run(command).returncode
+    finally:
+        for agent in agents:
+            agent.terminate()
+        for agent in agents:
+            agent.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(args: argparse.Namespace) -> int:
+    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+    from nmsquota.attribution import InterfaceMap, Rule
+    from nmsquota.snmp.poller import poll
+    from nmsquota.snmp.walk import Agent, Session, walk
+
+    port = args.base_port
+    walker = shutil.which("snmpbulkwalk")
+    assert walker
+
+    # Net-SNMP's snmpbulkwalk, one process per column, as an operator would run it.
+    net_wall, net_cpu, net_varbinds = [], [], 0
+    for _ in range(args.repeats):
+        before_cpu, started = cpu_children(), time.perf_counter()
+        count = 0
+        for column in COLUMNS:
+            out = subprocess.run(
+                [
+                    walker,
+                    "-v2c",
+                    "-c",
+                    "public",
+                    "-Cr" + str(args.repetitions),
+                    "-On",
+                    "-Oq",
+                    f"127.0.0.1:{port}",
+                    "." + column,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            count += len(out.splitlines())
+        net_wall.append(time.perf_counter() - started)
+        net_cpu.append(cpu_children() - before_cpu)
+        net_varbinds = count
+
+    async def ours_walk() -> tuple[float, float, int]:
+        session = await Session.open(SnmpEngine(), Agent("a", "127.0.0.1", port, deadline=120))
+        before_cpu, started = cpu_self(), time.perf_counter()
+        table = await walk(session, COLUMNS, max_repetitions=args.repetitions)
+        return time.perf_counter() - started, cpu_self() - before_cpu, sum(map(len, table.values()))
+
+    ours = [asyncio.run(ours_walk()) for _ in range(args.repeats)]
+    our_wall = [w for w, _, _ in ours]
+    our_cpu = [c for _, c, _ in ours]
+    our_varbinds = ours[0][2]
+
+    mapping = InterfaceMap(rules=[Rule.compile("ifName", r"(?P<user>sub\d+)")])
+
+    async def poll_agents(ports: list[int]) -> list[float]:
+        engine = SnmpEngine()
+        sessions = [
+            await Session.open(engine, Agent(f"a{p}", "127.0.0.1", p, deadline=300)) for p in ports
+        ]
+
+        async def one(session: Session) -> float:
+            started = time.perf_counter()
+            await poll(session, mapping, time.time())
+            return time.perf_counter() - started
+
+        started = time.perf_counter()
+        times = await asyncio.gather(*(one(s) for s in sessions))
+        return [time.perf_counter() - started, *times]
+
+    ports = [port + n for n in range(args.agents)]
+    alone = {
+        p: statistics.median(asyncio.run(poll_agents([p]))[0] for _ in range(2)) for p in ports
+    }
+    slowest = max(alone.values())
+    before_cpu = cpu_self()
+    together = [asyncio.run(poll_agents(ports))[0] for _ in range(2)]
+    together_cpu = (cpu_self() - before_cpu) / 2
+    median_together = statistics.median(together)
+
+    def row(name: str, value: str, note: str = "") -> None:
+        print(f"{name:<58} {value:>14}  {note}")
+
+    print(
+        f"\nagent: Net-SNMP snmpd, {2 * args.pairs} veth interfaces (+lo), max-repetitions "
+        f"{args.repetitions}, medians of {args.repeats} runs"
+    )
+    row("columns walked", "3", "ifName, ifHCInOctets, ifHCOutOctets")
+    row("varbinds per walk (nmsquota / snmpbulkwalk)", f"{our_varbinds} / {net_varbinds}")
+    row("walk wall time, nmsquota (pysnmp)", f"{statistics.median(our_wall) * 1000:.0f} ms")
+    row(
+        "walk wall time, snmpbulkwalk",
+        f"{statistics.median(net_wall) * 1000:.0f} ms",
+        "3 processes, one per column",
+    )
+    row(
+        "walk wall time ratio nmsquota / snmpbulkwalk",
+        f"{statistics.median(our_wall) / statistics.median(net_wall):.2f}",
+    )
+    row("walk CPU time, nmsquota", f"{statistics.median(our_cpu) * 1000:.0f} ms")
+    row("walk CPU time, snmpbulkwalk (children)", f"{statistics.median(net_cpu) * 1000:.0f} ms")
+    row(
+        "CPU per 1,000 varbinds, nmsquota",
+        f"{statistics.median(our_cpu) / our_varbinds * 1e6:.1f} ms",
+    )
+    row(
+        "CPU per 1,000 varbinds, snmpbulkwalk",
+        f"{statistics.median(net_cpu) / net_varbinds * 1e6:.1f} ms",
+    )
+    row(
+        f"full poll (10 columns + sysUpTime), one agent alone, slowest of {args.agents}",
+        f"{slowest * 1000:.0f} ms",
+    )
+    row(
+        f"full poll of all {args.agents} agents at once, one engine",
+        f"{median_together * 1000:.0f} ms",
+        f"CPU {together_cpu * 1000:.0f} ms",
+    )
+    row("all at once / slowest alone (target <= 1.3)", f"{median_together / slowest:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
