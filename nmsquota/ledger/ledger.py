@@ -364,26 +364,32 @@ class Ledger:
         self._require_writer()
         now = int(now)
         with self.batch():
-            meta = self._meta()
-            if meta.get("pruned_through") is not None or meta.get("replaced_through") is not None:
-                raise LedgerError("a prune or replace is unfinished; reopen the ledger")
-            if self._committed_in_batch:
-                # intent.json names one commit's files; a second would hide the first's.
-                raise LedgerError("one commit per batch: end the batch before the next commit")
-            self._committed_in_batch = True
-            self._roll_back_uncommitted()
-            seq = meta["seq"] + 1
-            docs = _group_by_time(samples, seq, self._known_names)
-            if docs:
-                names = sorted({shard_name(doc["t"] - doc["t"] % SHARD_SECONDS) for doc in docs})
-                write_json_atomically(self.directory / INTENT_NAME, {"seq": seq, "shards": names})
-                self.shards.append(docs)
+            meta, seq, docs = self._write_samples(samples)
             updated = {
                 key: self._advanced(state, docs, now) for key, state in self._tallies.items()
             }
             self._write_tallies(updated)
             self._write_meta({**meta, "seq": seq, "now": now})
         return seq
+
+    def _write_samples(self, samples: Iterable[Sample]) -> tuple[dict[str, Any], int, list[Doc]]:
+        """The first half of a commit: the new commit's documents, on disk but not yet
+        committed. Returns the last committed meta, the new commit number and its documents."""
+        meta = self._meta()
+        if meta.get("pruned_through") is not None or meta.get("replaced_through") is not None:
+            raise LedgerError("a prune or replace is unfinished; reopen the ledger")
+        if self._committed_in_batch:
+            # intent.json names one commit's files; a second would hide the first's.
+            raise LedgerError("one commit per batch: end the batch before the next commit")
+        self._committed_in_batch = True
+        self._roll_back_uncommitted()
+        seq = meta["seq"] + 1
+        docs = _group_by_time(samples, seq, self._known_names)
+        if docs:
+            names = sorted({shard_name(doc["t"] - doc["t"] % SHARD_SECONDS) for doc in docs})
+            write_json_atomically(self.directory / INTENT_NAME, {"seq": seq, "shards": names})
+            self.shards.append(docs)
+        return meta, seq, docs
 
     def _advanced(self, state: TallyState, new_docs: list[Doc], now: int) -> TallyState:
         totals = {name: list(pair) for name, pair in state.totals.items()}
@@ -498,15 +504,7 @@ class Ledger:
         archive(self.samples())
         now = int(now)
         with self.batch():
-            meta = self._checked_meta()
-            self._committed_in_batch = True
-            self._roll_back_uncommitted()
-            seq = meta["seq"] + 1
-            docs = _group_by_time(samples, seq, self._known_names)
-            if docs:
-                names = sorted({shard_name(doc["t"] - doc["t"] % SHARD_SECONDS) for doc in docs})
-                write_json_atomically(self.directory / INTENT_NAME, {"seq": seq, "shards": names})
-                self.shards.append(docs)
+            meta, seq, docs = self._write_samples(samples)
             updated = {}
             for key, state in self._tallies.items():
                 edge = now - state.tally.window
