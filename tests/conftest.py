@@ -42,47 +42,48 @@ def free_udp_port() -> int:
         return probe.getsockname()[1]
 
 
+def snmpd_command(conf: Path, port: int) -> list[str]:
+    """snmpd in the foreground on 127.0.0.1:port only (no smux listener on TCP 199)."""
+    return [
+        require("snmpd"),
+        "-f",
+        "-Lo",
+        "-C",
+        "-c",
+        str(conf),
+        "-I",
+        "-smux",
+        f"udp:127.0.0.1:{port}",
+    ]
+
+
+def wait_for_snmp(port: int, prefix: tuple[str, ...] = ()) -> None:
+    """Until a v2c agent answers on 127.0.0.1:port (run under `prefix`, e.g. ip netns exec)."""
+    import subprocess
+    import time
+
+    probe = [*prefix, require("snmpget"), "-v2c", "-c", "public", "-t", "0.2", "-r", "0",
+             f"127.0.0.1:{port}", ".1.3.6.1.2.1.1.3.0"]  # fmt: skip
+    for _ in range(50):
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"snmpd did not answer on port {port}")
+
+
 @pytest.fixture
 def snmpd_loopback(tmp_path: Path):
     """Net-SNMP snmpd on 127.0.0.1 and a free port, stopped by PID afterwards."""
     import subprocess
-    import time
 
-    snmpd = require("snmpd")
     port = free_udp_port()
     conf = tmp_path / "snmpd.conf"
     conf.write_text("rocommunity public 127.0.0.1\n")
-    log = open(tmp_path / "snmpd.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [snmpd, "-f", "-Lo", "-C", "-c", str(conf), "-I", "-smux", f"udp:127.0.0.1:{port}"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        walker = require("snmpget")
-        for _ in range(50):  # until it answers
-            probe = subprocess.run(
-                [
-                    walker,
-                    "-v2c",
-                    "-c",
-                    "public",
-                    "-t",
-                    "0.2",
-                    "-r",
-                    "0",
-                    f"127.0.0.1:{port}",
-                    ".1.3.6.1.2.1.1.3.0",
-                ],
-                capture_output=True,
-            )
-            if probe.returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail(
-                f"snmpd did not answer on port {port}: {(tmp_path / 'snmpd.log').read_text()}"
-            )
+        wait_for_snmp(port)
         yield port
     finally:
         process.terminate()
@@ -91,7 +92,6 @@ def snmpd_loopback(tmp_path: Path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 @pytest.fixture

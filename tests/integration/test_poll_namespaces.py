@@ -14,8 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from conftest import Namespaces, require
+from conftest import Namespaces, snmpd_command, wait_for_snmp
 
 HERE = Path(__file__).resolve().parent
 SNMPD_CACHE = 6.0  # snmpd refreshes interface counters about every 5 s
@@ -36,38 +35,11 @@ class AccessServer:
         conf.write_text("rocommunity public 127.0.0.1\n")
         spaces.start(
             self.ns,
-            require("snmpd"),
-            "-f",
-            "-Lo",
-            "-C",
-            "-c",
-            str(conf),
-            "-I",
-            "-smux",
-            f"udp:127.0.0.1:{self.port}",
+            *snmpd_command(conf, self.port),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(50):
-            try:
-                spaces.run(
-                    self.ns,
-                    require("snmpget"),
-                    "-v2c",
-                    "-c",
-                    "public",
-                    "-t",
-                    "0.2",
-                    "-r",
-                    "0",
-                    f"127.0.0.1:{self.port}",
-                    ".1.3.6.1.2.1.1.3.0",
-                )
-                break
-            except RuntimeError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("snmpd in the namespace did not answer")
+        wait_for_snmp(self.port, ("ip", "netns", "exec", self.ns))
 
     def add_subscriber(self, name: str) -> None:
         self.added += 1

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import free_udp_port, require
+from conftest import free_udp_port, snmpd_command
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from nmsquota.snmp.walk import Agent, Session, SnmpError, walk
@@ -37,20 +37,7 @@ def snmpd_v3(tmp_path_factory: pytest.TempPathFactory):
     # Its own persistent directory: createUser keys are stored there, not in /var/lib/snmp.
     env = {"SNMP_PERSISTENT_DIR": str(directory / "persist"), "PATH": "/usr/sbin:/usr/bin:/bin"}
     process = subprocess.Popen(
-        [
-            require("snmpd"),
-            "-f",
-            "-Lo",
-            "-C",
-            "-c",
-            str(conf),
-            "-I",
-            "-smux",
-            f"udp:127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+        snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
     try:
         time.sleep(0.5)
