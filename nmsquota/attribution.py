@@ -122,18 +122,23 @@ def attribute(
     *,
     download: Direction = "out",
     speed_override_bps: int | None = None,
+    origins: Mapping[SessionKey, Reading] | None = None,
 ) -> Attribution:
     """Charges for one poll of one access server.
 
     `download` says which counter of the subscriber-facing interface is the subscriber's
     download: octets out of it (the default: the access server sends towards the subscriber)
-    or in.
+    or in. `origins` are known starting points for sessions seen for the first time: a
+    per-session counter that starts at zero when the session does (accel-ppp) is charged
+    from its start, where an interface counter can only start a baseline.
     """
+    origins = origins or {}
     per_subscriber: dict[str, list[int]] = {}
     baselines: dict[SessionKey, Reading] = {}
     charges: list[tuple[SessionKey, Charge]] = []
     for key, reading in current:
-        result, baseline = charge(previous.get(key), reading, speed_override_bps=speed_override_bps)
+        before = previous.get(key) or origins.get(key)
+        result, baseline = charge(before, reading, speed_override_bps=speed_override_bps)
         if baseline is not None:
             baselines[key] = baseline
         charges.append((key, result))

@@ -53,3 +53,90 @@ def test_a_missing_or_empty_counter_is_a_failed_read_not_zero() -> None:
         (k.subscriber, r) for k, r in p.readings_from("b", walked, MIKROTIK, 0.0, None).readings
     )
     assert not readings["a"].complete and not readings["b"].complete
+
+
+def accel_index(sid: str) -> tuple[int, ...]:
+    return (len(sid), *map(ord, sid))
+
+
+def accel_table(rows: dict[str, dict]) -> dict:
+    columns = {
+        "sid": p.ACCEL_SID, "ifname": p.ACCEL_IFNAME, "user": p.ACCEL_USERNAME,
+        "state": p.ACCEL_STATE, "uptime": p.ACCEL_UPTIME, "rx": p.ACCEL_RX_BYTES,
+        "tx": p.ACCEL_TX_BYTES,
+    }  # fmt: skip
+    table: dict = {oid: {} for oid in columns.values()}
+    for sid, row in rows.items():
+        for name, value in {"sid": sid, **row}.items():
+            table[columns[name]][accel_index(sid)] = value
+    return table
+
+
+def test_accel_ppp_sessions_are_charged_from_their_start() -> None:
+    from nmsquota.attribution import attribute
+
+    sid = "8f1e2a3b4c5d6e7f"
+    walked = accel_table(
+        {
+            sid: {
+                "ifname": "ppp3",
+                "user": "davidn",
+                "state": 2,
+                "uptime": 120,
+                "rx": 700,
+                "tx": 9000,
+            }
+        }
+    )
+    seen = p.sessions_from_accel("bras1", walked, 1000.0, None)
+    ((key, reading),) = seen.readings
+    assert (key.subscriber, key.interface, key.session) == ("davidn", "ppp3", sid)
+    assert (reading.octets_in, reading.octets_out) == (700, 9000)
+    # A new session: its counters started at zero 120 s ago, so all of it is charged.
+    result = attribute({}, seen.readings, 1000, origins=seen.origins)
+    assert [(s.subscriber, s.bytes_in, s.bytes_out) for s in result.samples] == [
+        ("davidn", 9000, 700)
+    ]
+
+
+def test_the_next_accel_session_on_the_same_unit_is_another_key() -> None:
+    from nmsquota.attribution import attribute
+
+    first = p.sessions_from_accel(
+        "b",
+        accel_table(
+            {
+                "aaaaaaaaaaaaaaaa": {
+                    "ifname": "ppp3",
+                    "user": "a",
+                    "state": 2,
+                    "uptime": 60,
+                    "rx": 1,
+                    "tx": 500,
+                }
+            }
+        ),
+        100.0,
+        None,
+    )
+    before = attribute({}, first.readings, 100, origins=first.origins)
+    # unit-cache: ppp3 goes to b's new session, whose counters start again at 0.
+    second = p.sessions_from_accel(
+        "b",
+        accel_table(
+            {
+                "bbbbbbbbbbbbbbbb": {
+                    "ifname": "ppp3",
+                    "user": "b",
+                    "state": 2,
+                    "uptime": 30,
+                    "rx": 2,
+                    "tx": 40,
+                }
+            }
+        ),
+        400.0,
+        None,
+    )
+    result = attribute(before.baselines, second.readings, 400, origins=second.origins)
+    assert [(s.subscriber, s.bytes_in) for s in result.samples] == [("b", 40)]
