@@ -49,6 +49,11 @@ class SnmpError(NmsquotaError):
     """An access server that could not be read; says which and why."""
 
 
+class _EndOfView(Exception):
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
 @dataclass(frozen=True)
 class Agent:
     """Where and how to reach one access server's SNMP agent."""
@@ -158,7 +163,13 @@ async def _walk(
     position = {column: prefixes[column] for column in columns}
     active = list(columns)
     while active:
-        varbinds = await _request(session, [position[c] for c in active], max_repetitions)
+        try:
+            varbinds = await _request(session, [position[c] for c in active], max_repetitions)
+        except _EndOfView as end:
+            if not 1 <= end.index <= len(active):
+                break
+            active.pop(end.index - 1)
+            continue
         if not varbinds:
             break
         still: list[str] = []
@@ -211,7 +222,9 @@ async def _request(
         )
     if status:
         if session.agent.version == "1" and str(status) == "noSuchName":
-            return []  # v1's way of saying the walk ran off the end of the MIB
+            # v1's way of saying that varbind ran off the end of the MIB; the whole PDU
+            # fails with it, so the caller drops that column and asks again for the rest.
+            raise _EndOfView(int(index))
         raise SnmpError(f"{session.agent.name}: agent error {status} at varbind {index}")
     return [(vb[0], vb[1]) for vb in table]
 
