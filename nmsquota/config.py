@@ -180,6 +180,9 @@ class AccessServer(Strict):
 
     host: str
     port: int = Field(default=161, ge=1, le=65535)
+    source: Literal["if-mib", "accel-ppp"] = Field(
+        default="if-mib", description="interface counters, or accel-ppp's per-session table"
+    )
     version: Literal["1", "2c", "3"] = "2c"
     community: str | SecretRef | None = None
     timeout: Duration = 2

@@ -109,7 +109,7 @@ async def _poll_one(
         rules=[Rule.compile(m.field, m.pattern) for m in server.match], static=server.interfaces
     )
     try:
-        seen = await poll(await Session.open(engine, agent), mapping, now)
+        seen = await poll(await Session.open(engine, agent), mapping, now, server.source)
     except SnmpError as error:
         result.error = str(error)
         return result
@@ -120,6 +120,7 @@ async def _poll_one(
         int(now),
         download=server.download,
         speed_override_bps=server.speed_override,
+        origins=seen.origins,
     )
     readings = dict(seen.readings)
     for key, charge in attribution.charges:

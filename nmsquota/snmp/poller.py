@@ -53,9 +53,14 @@ class Poll:
     """Where a session's counters started (zero at session start), for session tables."""
 
 
-async def poll(session: Session, mapping: InterfaceMap, now: float) -> Poll:
-    """Walk the interface table once and read every mapped interface's counters."""
+async def poll(session: Session, mapping: InterfaceMap, now: float, source: str = "if-mib") -> Poll:
+    """Read every subscriber's counters once: from the interface table (IF-MIB), or from
+    accel-ppp's session table, whose rows name the user themselves."""
     uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
+    if source == "accel-ppp":
+        return sessions_from_accel(
+            session.agent.name, await walk(session, ACCEL_COLUMNS), now, uptime
+        )
     columns = COLUMNS if session.agent.version != "1" else V1_COLUMNS
     table = await walk(session, columns)
     return readings_from(session.agent.name, table, mapping, now, uptime)

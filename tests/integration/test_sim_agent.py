@@ -124,3 +124,42 @@ def test_an_agent_that_dies_mid_walk_is_an_error_not_a_short_table() -> None:
 
     with pytest.raises(SnmpError, match="dying"):
         asyncio.run(run())
+
+
+def test_accel_ppp_sessions_are_polled_from_its_session_table(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    import json
+
+    from nmsquota.cli import main
+
+    sid = "0123456789abcdef"
+    index = (16, *map(ord, sid))
+    rows = {
+        p.ACCEL_SID: OctetString(sid),
+        p.ACCEL_IFNAME: OctetString("ppp7"),
+        p.ACCEL_USERNAME: OctetString("davidn"),
+        p.ACCEL_STATE: Integer32(2),
+        p.ACCEL_UPTIME: Gauge32(90),
+        p.ACCEL_RX_BYTES: Counter64(1_234),
+        p.ACCEL_TX_BYTES: Counter64(56_789),
+    }
+
+    async def serve_and_poll() -> int:
+        agent, port = await start_agent()
+        agent.set(
+            {oid(p.SYS_UPTIME): TimeTicks(5_000), **{oid(c) + index: v for c, v in rows.items()}}
+        )
+        config = tmp_path / "nmsquota.toml"
+        config.write_text(
+            f'[access_servers.accel]\nhost = "127.0.0.1"\nport = {port}\nsource = "accel-ppp"\n'
+        )
+        argv = ["-c", str(config), "poll", "--once", "--json", "--ledger", str(tmp_path / "none")]
+        return await asyncio.to_thread(main, argv)
+
+    assert asyncio.run(serve_and_poll()) == 0
+    (device,) = json.loads(capsys.readouterr().out)
+    (row,) = device["rows"]
+    # A new session's counters started at 0 when it did: all of it is charged.
+    assert (row["subscriber"], row["interface"], row["verdict"]) == ("davidn", "ppp7", "charged")
+    assert (row["download"], row["upload"]) == (56_789, 1_234)
