@@ -38,6 +38,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+MAX_DEVICES_IN_FLIGHT = 64
+
+
 @dataclass
 class DeviceResult:
     name: str
@@ -76,10 +79,15 @@ async def _poll_all(
     from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
     engine = SnmpEngine()
-    jobs = [
-        _poll_one(engine, config, name, server, ledger, now) for name, server in servers.items()
-    ]
-    return list(await asyncio.gather(*jobs))
+    # Each device has one request in flight at a time, so this bounds the requests in
+    # flight: 1,000 at once overflowed the UDP receive buffer and lost replies (FIELD-NOTES).
+    in_flight = asyncio.Semaphore(MAX_DEVICES_IN_FLIGHT)
+
+    async def bounded(name: str, server: AccessServer) -> DeviceResult:
+        async with in_flight:
+            return await _poll_one(engine, config, name, server, ledger, now)
+
+    return list(await asyncio.gather(*(bounded(n, s) for n, s in servers.items())))
 
 
 async def _poll_one(
