@@ -83,6 +83,11 @@ class Session:
     transport: UdpTransportTarget
     auth: CommunityData | UsmUserData
 
+    @property
+    def where(self) -> str:
+        """How errors name this agent: "bras1 (192.0.2.1:161)"."""
+        return f"{self.agent.name} ({self.agent.host}:{self.agent.port})"
+
     @classmethod
     async def open(cls, engine: SnmpEngine, agent: Agent) -> Session:
         transport = await UdpTransportTarget.create(
@@ -150,8 +155,7 @@ async def walk(
         )
     except TimeoutError:
         raise SnmpError(
-            f"{session.agent.name} ({session.agent.host}:{session.agent.port}): walk not "
-            f"finished within {session.agent.deadline:g}s"
+            f"{session.where}: walk not finished within {session.agent.deadline:g}s"
         ) from None
 
 
@@ -172,7 +176,6 @@ async def _walk(
             continue
         if not varbinds:
             break
-        still: list[str] = []
         done: set[str] = set()
         for i, (name, value) in enumerate(varbinds):
             column = active[i % len(active)]
@@ -184,11 +187,10 @@ async def _walk(
                 done.add(column)
                 continue
             if oid <= position[column]:
-                raise SnmpError(f"{session.agent.name}: agent returned OIDs out of order at {name}")
+                raise SnmpError(f"{session.where}: agent returned OIDs out of order at {name}")
             results[column][oid[len(prefix) :]] = _value(value)
             position[column] = oid
-        still = [c for c in active if c not in done]
-        active = still
+        active = [c for c in active if c not in done]
     return results
 
 
@@ -216,17 +218,20 @@ async def _request(
             *varbinds,
             lookupMib=False,
         )
-    if error:
-        raise SnmpError(
-            f"{session.agent.name} ({session.agent.host}:{session.agent.port}): {error}"
-        )
-    if status:
-        if session.agent.version == "1" and str(status) == "noSuchName":
-            # v1's way of saying that varbind ran off the end of the MIB; the whole PDU
-            # fails with it, so the caller drops that column and asks again for the rest.
-            raise _EndOfView(int(index))
-        raise SnmpError(f"{session.agent.name}: agent error {status} at varbind {index}")
+    if status and session.agent.version == "1" and str(status) == "noSuchName" and not error:
+        # v1's way of saying that varbind ran off the end of the MIB; the whole PDU fails
+        # with it, so the caller drops that column and asks again for the rest.
+        raise _EndOfView(int(index))
+    _check(session, error, status, index)
     return [(vb[0], vb[1]) for vb in table]
+
+
+def _check(session: Session, error: Any, status: Any, index: Any) -> None:
+    """Raise for a request that failed (no answer, bad credentials) or that the agent refused."""
+    if error:
+        raise SnmpError(f"{session.where}: {error}")
+    if status:
+        raise SnmpError(f"{session.where}: agent error {status} at varbind {index}")
 
 
 async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
@@ -242,17 +247,10 @@ async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
             *varbinds,
             lookupMib=False,
         )
-        if error:
-            raise SnmpError(
-                f"{session.agent.name} ({session.agent.host}:{session.agent.port}): {error}"
-            )
-        if status:
-            raise SnmpError(f"{session.agent.name}: agent error {status} at varbind {index}")
+        _check(session, error, status, index)
         return {oid: _value(vb[1]) for oid, vb in zip(oids, table, strict=True)}
 
     try:
         return await asyncio.wait_for(request(), timeout=session.agent.deadline)
     except TimeoutError:
-        raise SnmpError(
-            f"{session.agent.name}: no answer within {session.agent.deadline:g}s"
-        ) from None
+        raise SnmpError(f"{session.where}: no answer within {session.agent.deadline:g}s") from None
