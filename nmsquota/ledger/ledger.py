@@ -582,14 +582,9 @@ class Ledger:
         limit = min(cutoff, reach)
         hours = [h for h in self.shards.hours() if h + SHARD_SECONDS - 1 <= limit]
         count = 0
-        committed = self._meta()["seq"]
         for hour in hours:
-            samples = [
-                Sample(name, doc["t"], bytes_in, bytes_out)
-                for doc in self.shards.shard(hour).docs()
-                if doc["seq"] <= committed
-                for name, bytes_in, bytes_out in rows_of(doc)
-            ]
+            # samples() shows only what is committed, as any reader sees it.
+            samples = list(self.samples(after=hour - 1, until=hour + SHARD_SECONDS - 1))
             archive(samples)
             count += len(samples)
             self.shards.delete(hour)
