@@ -180,8 +180,12 @@ class AccessServer(Strict):
 
     host: str
     port: int = Field(default=161, ge=1, le=65535)
-    source: Literal["if-mib", "accel-ppp"] = Field(
-        default="if-mib", description="interface counters, or accel-ppp's per-session table"
+    source: Literal["if-mib", "accel-ppp", "cisco-csub"] = Field(
+        default="if-mib",
+        description=(
+            "interface counters; accel-ppp's per-session table; or interface counters named "
+            "by Cisco's csubSessionTable"
+        ),
     )
     version: Literal["1", "2c", "3"] = "2c"
     community: str | SecretRef | None = None
@@ -192,6 +196,20 @@ class AccessServer(Strict):
         default="out", description="which counter of a subscriber's interface is their download"
     )
     speed_override: Rate | None = None
+    identity_refresh: Duration = Field(
+        default=3600,
+        description=(
+            "walk interface names at least this often, even when ifNumber and "
+            "ifTableLastChange say nothing changed (0: every cycle)"
+        ),
+    )
+    learn_addresses: Literal["off", "inet-cidr-route", "ip-cidr-route"] = Field(
+        default="off",
+        description=(
+            "learn subscribers' addresses from host routes to their interfaces; off by "
+            "default because a router with a full table would make that walk huge"
+        ),
+    )
     match: list[Match] = []
     interfaces: dict[str, Name] = Field(
         default={}, description="static table: interface name -> subscriber"

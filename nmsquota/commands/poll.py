@@ -11,12 +11,15 @@ import asyncio
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nmsquota.commands.common import add_ledger_options, amount, config_of, ledger_dir, print_table
 from nmsquota.config import AccessServer, Config
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger, LedgerMissing
+
+if TYPE_CHECKING:
+    from nmsquota.snmp.cycle import DeviceResult
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,15 +41,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-MAX_DEVICES_IN_FLIGHT = 64
-
-
 @dataclass
-class DeviceResult:
+class DeviceReport:
     name: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    addresses: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    seconds: float = 0.0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,85 +66,49 @@ def run(args: argparse.Namespace) -> int:
         ledger: Ledger | None = Ledger.open_reader(ledger_dir(args, config))
     except LedgerMissing:
         ledger = None
-    results = asyncio.run(_poll_all(config, servers, ledger, args.clock.now()))
+    reports = asyncio.run(_poll_all(config, list(servers), ledger, args.clock.now()))
     if args.json:
-        print(json.dumps([result.__dict__ for result in results], indent=2))
+        print(json.dumps([report.__dict__ for report in reports], indent=2))
     else:
-        _print(results, args.bytes)
-    return 1 if any(result.error for result in results) else 0
+        _print(reports, args.bytes)
+    return 1 if any(report.error for report in reports) else 0
 
 
 async def _poll_all(
-    config: Config, servers: dict[str, AccessServer], ledger: Ledger | None, now: float
-) -> list[DeviceResult]:
+    config: Config, names: list[str], ledger: Ledger | None, now: float
+) -> list[DeviceReport]:
     # Imported here: pysnmp takes a while to import, and only this command needs it.
     from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-    engine = SnmpEngine()
-    # Each device has one request in flight at a time, so this bounds the requests in
-    # flight: 1,000 at once overflowed the UDP receive buffer and lost replies (FIELD-NOTES).
-    in_flight = asyncio.Semaphore(MAX_DEVICES_IN_FLIGHT)
+    from nmsquota.attribution import baselines_from_state
+    from nmsquota.snmp.cycle import devices_from, poll_devices
 
-    async def bounded(name: str, server: AccessServer) -> DeviceResult:
-        async with in_flight:
-            return await _poll_one(engine, config, name, server, ledger, now)
+    def baselines(device: str) -> dict:
+        return baselines_from_state(ledger.counter_state(device)) if ledger else {}
 
-    return list(await asyncio.gather(*(bounded(n, s) for n, s in servers.items())))
+    results = await poll_devices(SnmpEngine(), devices_from(config, names), now, baselines)
+    return [_report(result, config.settings.access_servers[result.device]) for result in results]
 
 
-async def _poll_one(
-    engine: Any, config: Config, name: str, server: AccessServer, ledger: Ledger | None, now: float
-) -> DeviceResult:
-    from nmsquota.attribution import InterfaceMap, Rule, attribute, baselines_from_state
-    from nmsquota.snmp.poller import poll
-    from nmsquota.snmp.walk import Agent, Session, SnmpError
-
-    result = DeviceResult(name)
-    agent = Agent(
-        name,
-        server.host,
-        server.port,
-        server.version,
-        config.secret(server.community) or "public",
-        server.timeout,
-        server.retries,
-        server.deadline,
-        user=server.user or "",
-        auth_protocol=server.auth,
-        auth_key=config.secret(server.auth_key),
-        priv_protocol=server.priv,
-        priv_key=config.secret(server.priv_key),
-    )
-    mapping = InterfaceMap(
-        rules=[Rule.compile(m.field, m.pattern) for m in server.match], static=server.interfaces
-    )
-    try:
-        seen = await poll(await Session.open(engine, agent), mapping, now, server.source)
-    except SnmpError as error:
-        result.error = str(error)
-        return result
-    previous = baselines_from_state(ledger.counter_state(name)) if ledger else {}
-    attribution = attribute(
-        previous,
-        seen.readings,
-        int(now),
-        download=server.download,
-        speed_override_bps=server.speed_override,
-        origins=seen.origins,
-    )
-    readings = dict(seen.readings)
-    for key, charge in attribution.charges:
+def _report(result: DeviceResult, server: AccessServer) -> DeviceReport:
+    report = DeviceReport(result.device, error=result.error, seconds=round(result.seconds, 3))
+    if result.poll is None or result.attribution is None:
+        return report
+    readings = dict(result.poll.readings)
+    for key, charge in result.attribution.charges:
         reading = readings[key]
         down, up = (
             (charge.bytes_out, charge.bytes_in)
             if server.download == "out"
             else (charge.bytes_in, charge.bytes_out)
         )
-        result.rows.append(
+        report.rows.append(
             {
                 "interface": key.interface,
                 "index": key.index,
                 "subscriber": key.subscriber,
+                "session": key.session,
+                "addresses": result.poll.addresses.get(key.subscriber, []),
                 "octets_in": reading.octets_in,
                 "octets_out": reading.octets_out,
                 "width": reading.width,
@@ -152,35 +118,40 @@ async def _poll_one(
                 "note": charge.note,
             }
         )
-    result.unmapped = [i.name or i.descr for i in seen.unmapped]
-    return result
+    report.unmapped = [i.name or i.descr for i in result.poll.unmapped]
+    report.addresses = result.poll.addresses
+    return report
 
 
-def _print(results: list[DeviceResult], exact: bool) -> None:
-    rows = [
-        ["DEVICE", "INTERFACE", "SUBSCRIBER", "IN OCTETS", "OUT OCTETS", "DOWN", "UP", "VERDICT"]
-    ]
-    for result in results:
-        if result.error:
-            rows.append([result.name, "-", "-", "-", "-", "-", "-", f"error: {result.error}"])
+def _print(reports: list[DeviceReport], exact: bool) -> None:
+    # The address column only when some device told us addresses (learn_addresses, accel-ppp).
+    with_addresses = any(report.addresses for report in reports)
+    header = ["DEVICE", "INTERFACE", "SUBSCRIBER", "IN OCTETS", "OUT OCTETS", "DOWN", "UP"]
+    rows = [[*header, *(["ADDRESS"] if with_addresses else []), "VERDICT"]]
+    for report in reports:
+        if report.error:
+            dashes = ["-"] * (len(rows[0]) - 2)
+            rows.append([report.name, *dashes, f"error: {report.error}"])
             continue
-        for row in result.rows:
+        for row in report.rows:
+            address = [",".join(row["addresses"]) or "-"] if with_addresses else []
             rows.append(
                 [
-                    result.name,
+                    report.name,
                     row["interface"],
                     row["subscriber"],
                     str(row["octets_in"]) if row["octets_in"] is not None else "?",
                     str(row["octets_out"]) if row["octets_out"] is not None else "?",
                     amount(row["download"], exact),
                     amount(row["upload"], exact),
+                    *address,
                     row["verdict"] + (f" ({row['note']})" if row["note"] else ""),
                 ]
             )
     print_table(rows, right={3, 4, 5, 6})
-    for result in results:
-        if result.unmapped:
+    for report in reports:
+        if report.unmapped:
             print(
-                f"{result.name}: not mapped to a subscriber: {', '.join(result.unmapped)}",
+                f"{report.name}: not mapped to a subscriber: {', '.join(report.unmapped)}",
                 file=sys.stderr,
             )

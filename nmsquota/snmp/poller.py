@@ -6,14 +6,17 @@ of the interfaces that belong to subscribers. What the readings cost whom is att
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ipaddress
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nmsquota.attribution import Interface, InterfaceMap, SessionKey
 from nmsquota.counters import Reading
-from nmsquota.snmp.walk import Column, Session, get, walk
+from nmsquota.snmp.walk import Column, Index, Session, get, walk
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+IF_NUMBER = "1.3.6.1.2.1.2.1.0"
+IF_TABLE_LAST_CHANGE = "1.3.6.1.2.1.31.1.5.0"
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
 IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8"
@@ -24,22 +27,40 @@ IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
 IF_HC_OUT_OCTETS = "1.3.6.1.2.1.31.1.1.1.10"
 IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
 IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"
+IF_COUNTER_DISCONTINUITY = "1.3.6.1.2.1.31.1.1.1.19"
 
-COLUMNS = (
-    IF_DESCR,
-    IF_SPEED,
-    IF_OPER_STATUS,
-    IF_IN_OCTETS,
-    IF_OUT_OCTETS,
-    IF_NAME,
-    IF_HC_IN_OCTETS,
-    IF_HC_OUT_OCTETS,
-    IF_HIGH_SPEED,
-    IF_ALIAS,
-)
+# Who an interface is and how fast it may go: walked on the first poll and again only when
+# the interface set may have changed. Counters are walked every cycle.
+IDENTITY_COLUMNS = (IF_DESCR, IF_SPEED, IF_NAME, IF_HIGH_SPEED, IF_ALIAS)
+HC_COLUMNS = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS)
+COUNTER_COLUMNS_32 = (IF_IN_OCTETS, IF_OUT_OCTETS)
+STATE_COLUMNS = (IF_OPER_STATUS, IF_COUNTER_DISCONTINUITY)
+COLUMNS = (*IDENTITY_COLUMNS, *HC_COLUMNS, *COUNTER_COLUMNS_32, *STATE_COLUMNS)
 
 # SNMPv1 cannot carry Counter64: the 64-bit counters are not asked for at all.
-V1_COLUMNS = tuple(c for c in COLUMNS if c not in (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS))
+V1_COLUMNS = tuple(c for c in COLUMNS if c not in HC_COLUMNS)
+
+# CISCO-SUBSCRIBER-SESSION-MIB csubSessionTable, indexed by the session's ifIndex. The user
+# name and accounting session id are valid only where their bit is set in
+# csubSessionAvailableIdentities (BITS, CISCO-SUBSCRIBER-IDENTITY-TC-MIB: username is bit 12,
+# acctSessionId bit 13). Its rows carry no octet counters: those are IF-MIB's at that ifIndex.
+CSUB_SESSION_ENTRY = "1.3.6.1.4.1.9.9.786.1.1.1.1"
+CSUB_IDENTITIES = f"{CSUB_SESSION_ENTRY}.8"
+CSUB_USERNAME = f"{CSUB_SESSION_ENTRY}.24"
+CSUB_ACCT_SESSION_ID = f"{CSUB_SESSION_ENTRY}.25"
+CSUB_COLUMNS = (CSUB_IDENTITIES, CSUB_USERNAME, CSUB_ACCT_SESSION_ID)
+CSUB_BIT_USERNAME, CSUB_BIT_ACCT_SESSION_ID = 12, 13
+
+# IP-FORWARD-MIB: a host route to a session's interface is that subscriber's address.
+# inetCidrRouteIfIndex, indexed by (destType, dest as length+octets, pfxLen, policy as
+# length+subids, nextHopType, nextHop as length+octets); ipCidrRouteIfIndex (IPv4 only),
+# indexed by (dest, mask, tos, nextHop), each address four subids.
+INET_CIDR_ROUTE_IF_INDEX = "1.3.6.1.2.1.4.24.7.1.7"
+IP_CIDR_ROUTE_IF_INDEX = "1.3.6.1.2.1.4.24.4.1.5"
+ROUTE_COLUMNS = {
+    "inet-cidr-route": INET_CIDR_ROUTE_IF_INDEX,
+    "ip-cidr-route": IP_CIDR_ROUTE_IF_INDEX,
+}
 
 
 @dataclass
@@ -51,26 +72,161 @@ class Poll:
     uptime: int | None = None
     origins: dict[SessionKey, Reading] = field(default_factory=dict)
     """Where a session's counters started (zero at session start), for session tables."""
+    addresses: dict[str, list[str]] = field(default_factory=dict)
+    """Subscriber -> the addresses the device routes to their sessions."""
+    memory: Memory | None = None
+    """What the next poll of this device may reuse."""
+    identity_walked: bool = True
+    """False when only the counters were walked and names came from the last poll."""
+
+    def add_address(self, subscriber: str, address: str) -> None:
+        known = self.addresses.setdefault(subscriber, [])
+        if address not in known:
+            known.append(address)
 
 
-async def poll(session: Session, mapping: InterfaceMap, now: float, source: str = "if-mib") -> Poll:
+@dataclass(frozen=True)
+class Memory:
+    """What the poller keeps about one device between cycles, so that most cycles walk the
+    counters and the names that say whose they are, not every identity column (BER decoding
+    is the poller's main cost: the full set is ten columns, a usual cycle four)."""
+
+    uptime: int | None
+    if_number: int | None
+    last_change: int | None
+    identity: dict[str, Column]
+    counters: tuple[str, ...]
+    watch: tuple[str, ...]
+    """Identity columns walked every cycle: whatever names a session (ifName or ifDescr,
+    the columns the patterns read, csubSessionTable) and the routes addresses are learned
+    from. Agents rename an interface in place (accel-ppp's unit-cache) without touching
+    ifTableLastChange, so these cannot be cached."""
+    indexes: frozenset[Index]
+    walked_at: float
+
+    def still_valid(self, scalars: dict[str, Any], now: float, refresh: float) -> bool:
+        """Whether the rest of the identity (descriptions, speeds, routes) can be reused: the
+        agent did not restart, ifNumber and ifTableLastChange did not move, and it is younger
+        than `refresh`."""
+        uptime = scalars.get(SYS_UPTIME)
+        return (
+            isinstance(uptime, int)
+            and self.uptime is not None
+            and uptime >= self.uptime
+            and scalars.get(IF_NUMBER) == self.if_number
+            and scalars.get(IF_TABLE_LAST_CHANGE) == self.last_change
+            and now - self.walked_at < refresh
+        )
+
+    def same_sessions(self, fresh: dict[str, Column]) -> bool:
+        """Whether a cycle's walk shows the same rows under the same names as the memory."""
+        return _indexes(fresh, self.counters) == self.indexes and all(
+            fresh.get(column, {}) == self.identity.get(column, {}) for column in self.watch
+        )
+
+
+async def poll(
+    session: Session,
+    mapping: InterfaceMap,
+    now: float,
+    source: str = "if-mib",
+    *,
+    memory: Memory | None = None,
+    refresh: float = 3600.0,
+    routes: str = "off",
+) -> Poll:
     """Read every subscriber's counters once: from the interface table (IF-MIB), or from
-    accel-ppp's session table, whose rows name the user themselves."""
-    uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
+    accel-ppp's session table, whose rows name the user themselves.
+
+    With the `memory` of the last poll, a cycle walks the counters and the watched names;
+    the other identity columns are walked again only when the interface set may have
+    changed (Memory.still_valid) or the walk shows different rows or names, and then in
+    the same cycle.
+    """
     if source == "accel-ppp":
+        uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
         return sessions_from_accel(
             session.agent.name, await walk(session, ACCEL_COLUMNS), now, uptime
         )
-    columns = COLUMNS if session.agent.version != "1" else V1_COLUMNS
-    table = await walk(session, columns)
-    return readings_from(session.agent.name, table, mapping, now, uptime)
+    scalars = await get(session, [SYS_UPTIME, IF_NUMBER, IF_TABLE_LAST_CHANGE])
+    uptime = scalars[SYS_UPTIME]
+    extra = (*(CSUB_COLUMNS if source == "cisco-csub" else ()), *_route_columns(routes))
+    if memory is not None and memory.still_valid(scalars, now, refresh):
+        fresh = await walk(session, (*memory.counters, *memory.watch))
+        if memory.same_sessions(fresh):
+            table = {**memory.identity, **fresh}
+            result = readings_from(session.agent.name, table, mapping, now, uptime)
+            result.memory, result.identity_walked = replace(memory, uptime=uptime), False
+            return result
+        rest = [c for c in (*IDENTITY_COLUMNS, *extra) if c not in memory.watch]
+        table = {**fresh, **await walk(session, rest)}
+        walked = memory.counters
+    else:
+        walked = COLUMNS if session.agent.version != "1" else V1_COLUMNS
+        table = await walk(session, (*walked, *extra))
+    result = readings_from(session.agent.name, table, mapping, now, uptime)
+    counter_columns = _counter_columns(table, walked)
+    result.memory = Memory(
+        uptime=uptime,
+        if_number=scalars[IF_NUMBER],
+        last_change=scalars[IF_TABLE_LAST_CHANGE],
+        identity={c: v for c, v in table.items() if c not in counter_columns},
+        counters=counter_columns,
+        watch=_watch_columns(table, mapping, source),
+        indexes=_indexes(table, counter_columns),
+        walked_at=now,
+    )
+    return result
+
+
+FIELD_COLUMNS = {"ifName": IF_NAME, "ifDescr": IF_DESCR, "ifAlias": IF_ALIAS}
+
+
+def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str) -> tuple[str, ...]:
+    watched = [IF_NAME if table.get(IF_NAME) else IF_DESCR]
+    watched += [FIELD_COLUMNS[rule.field] for rule in mapping.rules]
+    if source == "cisco-csub":
+        watched += CSUB_COLUMNS
+    # Routes too: a session's host route lands a moment after its interface, and an agent
+    # caches its route table apart from its interface table, so it shows up a cycle later.
+    watched += [column for column in ROUTE_COLUMNS.values() if column in table]
+    return tuple(dict.fromkeys(watched))
+
+
+def _route_columns(routes: str) -> tuple[str, ...]:
+    return (ROUTE_COLUMNS[routes],) if routes in ROUTE_COLUMNS else ()
+
+
+def _counter_columns(table: dict[str, Column], walked: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns worth walking every cycle on this device: 64-bit counters where it has
+    them (32-bit ones too if some row lacks them), and the state columns it answers."""
+    hc_rows = set(table.get(IF_HC_IN_OCTETS, {})) & set(table.get(IF_HC_OUT_OCTETS, {}))
+    rows_32 = set(table.get(IF_IN_OCTETS, {})) | set(table.get(IF_OUT_OCTETS, {}))
+    if IF_HC_IN_OCTETS not in walked:
+        hc_rows = set()
+    wanted: list[str] = []
+    if hc_rows:
+        wanted += HC_COLUMNS
+    if not hc_rows or rows_32 - hc_rows:
+        wanted += COUNTER_COLUMNS_32
+    wanted += [c for c in STATE_COLUMNS if table.get(c)] or [IF_OPER_STATUS]
+    return tuple(c for c in walked if c in wanted)
+
+
+def _indexes(table: dict[str, Column], columns: tuple[str, ...]) -> frozenset[Index]:
+    return frozenset(index for column in columns for index in table.get(column, {}))
 
 
 def readings_from(
     server: str, table: dict[str, Column], mapping: InterfaceMap, now: float, uptime: int | None
 ) -> Poll:
-    """Pure: walked columns to readings. Rows are joined on ifIndex."""
+    """Pure: walked columns to readings. Rows are joined on ifIndex.
+
+    A csubSessionTable row at an ifIndex names its subscriber and session before any
+    pattern does; a host route to an interface gives its subscriber's address."""
     result = Poll(uptime=uptime)
+    sessions = _csub_sessions(table)
+    routed = _routes(table)
     indexes = sorted(set(table.get(IF_DESCR, {})) | set(table.get(IF_NAME, {})))
     for index in indexes:
         interface = Interface(
@@ -79,13 +235,71 @@ def readings_from(
             descr=_text(table, IF_DESCR, index),
             alias=_text(table, IF_ALIAS, index),
         )
-        subscriber = mapping.subscriber(interface)
+        user, session_id = sessions.get(interface.index, ("", ""))
+        subscriber = user or mapping.subscriber(interface)
         if subscriber is None:
             result.unmapped.append(interface)
             continue
-        key = SessionKey(server, interface.index, interface.name or interface.descr, subscriber)
+        key = SessionKey(
+            server, interface.index, interface.name or interface.descr, subscriber, session_id
+        )
         result.readings.append((key, _reading(table, index, now, uptime)))
+        for address in routed.get(interface.index, ()):
+            result.add_address(subscriber, address)
     return result
+
+
+def _csub_sessions(table: dict[str, Column]) -> dict[int, tuple[str, str]]:
+    """ifIndex -> (user name, accounting session id) from csubSessionTable rows."""
+    sessions: dict[int, tuple[str, str]] = {}
+    for index, bits in table.get(CSUB_IDENTITIES, {}).items():
+        if len(index) != 1:
+            continue
+        user = _text(table, CSUB_USERNAME, index) if _bit(bits, CSUB_BIT_USERNAME) else ""
+        sid = _count(table, CSUB_ACCT_SESSION_ID, index)
+        if user:
+            has_sid = sid and _bit(bits, CSUB_BIT_ACCT_SESSION_ID)
+            sessions[index[0]] = (user, f"{sid:08x}" if has_sid else "")
+    return sessions
+
+
+def _bit(bits: Any, number: int) -> bool:
+    """SNMP BITS: bit 0 is the most significant bit of the first octet."""
+    if isinstance(bits, str):
+        bits = bits.encode("utf-8")
+    if not isinstance(bits, bytes) or number // 8 >= len(bits):
+        return False
+    return bool(bits[number // 8] & (0x80 >> number % 8))
+
+
+def _routes(table: dict[str, Column]) -> dict[int, list[str]]:
+    """ifIndex -> host addresses routed to it (IPv4 /32, IPv6 /128 or a delegated prefix)."""
+    routed: dict[int, list[str]] = {}
+    for index, if_index in table.get(INET_CIDR_ROUTE_IF_INDEX, {}).items():
+        address = _inet_route_destination(index)
+        if address and isinstance(if_index, int):
+            routed.setdefault(if_index, []).append(address)
+    for index, if_index in table.get(IP_CIDR_ROUTE_IF_INDEX, {}).items():
+        if len(index) == 13 and index[4:8] == (255, 255, 255, 255) and isinstance(if_index, int):
+            routed.setdefault(if_index, []).append(str(ipaddress.IPv4Address(bytes(index[:4]))))
+    return routed
+
+
+def _inet_route_destination(index: Index) -> str | None:
+    # destType 1 = ipv4, 2 = ipv6 (InetAddressType); the dest is length-prefixed.
+    if len(index) < 3 or index[0] not in (1, 2) or index[1] not in (4, 16):
+        return None
+    size = index[1]
+    octets, rest = index[2 : 2 + size], index[2 + size :]
+    if len(octets) != size or not rest or any(not 0 <= o <= 255 for o in octets):
+        return None
+    length = rest[0]
+    address = ipaddress.ip_address(bytes(octets))
+    if length == address.max_prefixlen:
+        return str(address)
+    if address.version == 6 and 48 <= length < 128 and not address.is_link_local:
+        return str(ipaddress.ip_network(f"{address}/{length}", strict=False))
+    return None
 
 
 def _reading(
@@ -110,6 +324,7 @@ def _reading(
         uptime=uptime,
         speed_bps=speed or None,
         oper_status=_count(table, IF_OPER_STATUS, index),
+        discontinuity=_count(table, IF_COUNTER_DISCONTINUITY, index),
     )
 
 
@@ -121,6 +336,8 @@ def _count(table: dict[str, Column], column: str, index: tuple[int, ...]) -> int
 
 def _text(table: dict[str, Column], column: str, index: tuple[int, ...]) -> str:
     value = table.get(column, {}).get(index)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
     return value if isinstance(value, str) else ""
 
 
@@ -164,6 +381,9 @@ def sessions_from_accel(
             oper_status=1 if state == ACCEL_ACTIVE else state,
         )
         result.readings.append((key, reading))
+        address = _text(table, ACCEL_IP, index)
+        if address and address != "0.0.0.0":
+            result.add_address(user, address)
         session_uptime = _count(table, ACCEL_UPTIME, index)
         if session_uptime is not None:
             result.origins[key] = Reading(now - session_uptime, 0, 0, width=64)

@@ -9,6 +9,7 @@ silent agent on its own for as long as its timeout and retry budget allow, per r
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -128,11 +129,17 @@ def _usm(agent: Agent) -> UsmUserData:
 
 
 def _value(value: Any) -> Any:
-    """A varbind value as plain Python: int, str, or None for the "no such" exceptions."""
+    """A varbind value as plain Python: int, str, bytes, or None for the "no such" exceptions."""
     if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView):
         return None
+    if isinstance(value, rfc1902.IpAddress):
+        return str(ipaddress.IPv4Address(bytes(value)))
     if isinstance(value, rfc1902.OctetString):
-        return bytes(value).decode("utf-8", errors="replace")
+        # Bytes that are not UTF-8 (BITS, MAC addresses) stay bytes, for the caller to read.
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value)
     if isinstance(value, rfc1902.ObjectIdentifier):
         return str(value)
     try:
@@ -237,8 +244,8 @@ def _check(session: Session, error: Any, status: Any, index: Any) -> None:
 async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
     """Scalar values (e.g. sysUpTime.0); None where the agent has no such object."""
 
-    async def request() -> dict[str, Any]:
-        varbinds = [ObjectType(ObjectIdentity(oid.strip("."))) for oid in oids]
+    async def request(wanted: Sequence[str]) -> dict[str, Any]:
+        varbinds = [ObjectType(ObjectIdentity(oid.strip("."))) for oid in wanted]
         error, status, index, table = await get_cmd(
             session.engine,
             session.auth,
@@ -247,10 +254,17 @@ async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
             *varbinds,
             lookupMib=False,
         )
+        if status and not error and str(status) == "noSuchName" and session.agent.version == "1":
+            # v1 fails the whole PDU for one missing object: ask again without it.
+            missing = int(index) - 1
+            if 0 <= missing < len(wanted):
+                rest = [oid for i, oid in enumerate(wanted) if i != missing]
+                return {wanted[missing]: None, **(await request(rest) if rest else {})}
         _check(session, error, status, index)
-        return {oid: _value(vb[1]) for oid, vb in zip(oids, table, strict=True)}
+        return {oid: _value(vb[1]) for oid, vb in zip(wanted, table, strict=True)}
 
     try:
-        return await asyncio.wait_for(request(), timeout=session.agent.deadline)
+        values = await asyncio.wait_for(request(oids), timeout=session.agent.deadline)
     except TimeoutError:
         raise SnmpError(f"{session.where}: no answer within {session.agent.deadline:g}s") from None
+    return {oid: values[oid] for oid in oids}

@@ -62,6 +62,8 @@ class AccessServer:
         )
         run(self.ns, "ip", "addr", "add", f"10.99.{n}.1/24", "dev", f"sub-{name}")
         run(self.ns, "ip", "link", "set", f"sub-{name}", "up")
+        # A host route to the session, as an access server installs: its address is learned.
+        run(self.ns, "ip", "route", "add", f"10.99.{n}.2/32", "dev", f"sub-{name}")
         run(peer, "ip", "addr", "add", f"10.99.{n}.2/24", "dev", "eth0")
         run(peer, "ip", "link", "set", "eth0", "up")
         self.peers[name] = (peer, n)
@@ -116,6 +118,7 @@ def test_charges_match_the_kernels_counters_as_sessions_come_and_go(
     first = poll()
     assert first["samples"] == {}
     assert first["verdicts"] == {"alice": "baseline", "bob": "baseline"}
+    assert first["addresses"] == {"alice": ["10.99.1.2"], "bob": ["10.99.2.2"]}
 
     bras.download("alice", 1_500_000)
     bras.upload("alice", 300_000)
@@ -127,6 +130,9 @@ def test_charges_match_the_kernels_counters_as_sessions_come_and_go(
         expected = [after[name][0] - before[name][0], after[name][1] - before[name][1]]
         assert second["samples"][name] == expected
     assert second["samples"]["alice"][0] >= 1_500_000 and second["samples"]["alice"][1] >= 300_000
+    # Nothing came or went: counters and names only, addresses from the last walk.
+    assert not second["identity_walked"]
+    assert second["addresses"] == first["addresses"]
 
     # bob's session ends, carol's starts: carol's first reading is a baseline.
     bras.remove_subscriber("bob")
@@ -140,6 +146,15 @@ def test_charges_match_the_kernels_counters_as_sessions_come_and_go(
     # reported as such and charged nothing.
     assert third["verdicts"].pop("bob", "down") == "down"
     assert third["verdicts"] == {"alice": "charged", "carol": "baseline"}
+    assert third["identity_walked"]
+
+    # snmpd caches its route table for about a minute, apart from the interfaces, so a new
+    # session's host route shows up in a later cycle; the cycle walks routes every time.
+    deadline = time.monotonic() + 90
+    while "carol" not in poll()["addresses"]:
+        assert time.monotonic() < deadline, "carol's host route was never learned"
+        time.sleep(5)
+    assert poll()["addresses"]["carol"] == ["10.99.3.2"]
     assert third["samples"] == {
         "alice": [final["alice"][0] - after["alice"][0], final["alice"][1] - after["alice"][1]]
     }

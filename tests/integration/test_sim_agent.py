@@ -43,10 +43,14 @@ async def cycles(steps: list[dict], version: str = "2c") -> list:
     agent, port = await start_agent()
     session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port, version=version))
     baselines: dict = {}
+    memory = None
     results = []
     for n, objects in enumerate(steps):
         agent.set(objects)
-        seen = await p.poll(session, MAPPING, 1_000_000.0 + 300 * n)
+        # With the memory of the last poll, as the daemon polls: most cycles walk only the
+        # counters and names, and every case here must come out the same that way.
+        seen = await p.poll(session, MAPPING, 1_000_000.0 + 300 * n, memory=memory)
+        memory = seen.memory
         result = attribute(baselines, seen.readings, 1_000_000 + 300 * n)
         baselines = result.baselines
         results.append(result)
@@ -163,3 +167,102 @@ def test_accel_ppp_sessions_are_polled_from_its_session_table(
     # A new session's counters started at 0 when it did: all of it is charged.
     assert (row["subscriber"], row["interface"], row["verdict"]) == ("davidn", "ppp7", "charged")
     assert (row["download"], row["upload"]) == (56_789, 1_234)
+
+
+async def polls_with_memory(steps: list[tuple[float, dict]], source: str = "if-mib") -> list:
+    """Poll once per (time, objects) step, carrying the memory; each poll and its requests."""
+    agent, port = await start_agent()
+    session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port))
+    memory, seen = None, []
+    for now, objects in steps:
+        agent.set(objects)
+        before = agent.requests
+        result = await p.poll(session, MAPPING, now, source, memory=memory, refresh=3600)
+        memory = result.memory
+        seen.append((result, agent.requests - before))
+    return seen
+
+
+def rows(count: int, grow: int = 0) -> dict[int, tuple[str, int, int]]:
+    return {i: (f"<pppoe-u{i}>", 10 * i + grow, 100 * i + grow) for i in range(1, count + 1)}
+
+
+def with_scalars(objects: dict, if_number: int, last_change: int) -> dict:
+    return {**objects, oid(p.IF_NUMBER): Integer32(if_number),
+            oid(p.IF_TABLE_LAST_CHANGE): TimeTicks(last_change)}  # fmt: skip
+
+
+def test_a_usual_cycle_walks_counters_and_names_but_not_the_rest() -> None:
+    seen = asyncio.run(polls_with_memory([
+        (1000.0, with_scalars(interfaces(100_000, rows(300)), 300, 50)),
+        (1300.0, with_scalars(interfaces(130_000, rows(300, grow=7)), 300, 50)),
+    ]))  # fmt: skip
+    (first, first_requests), (second, second_requests) = seen
+    assert first.identity_walked and not second.identity_walked
+    assert second.memory.counters == (p.IF_HC_IN_OCTETS, p.IF_HC_OUT_OCTETS, p.IF_OPER_STATUS)
+    assert second.memory.watch == (p.IF_NAME,)
+    # Eight columns answered the first time, four after: about half the requests.
+    assert second_requests * 1.8 < first_requests
+    readings = dict(second.readings)
+    assert len(readings) == 300
+    key = next(k for k in readings if k.subscriber == "u5")
+    assert (readings[key].octets_in, readings[key].octets_out) == (57, 507)
+    assert readings[key].speed_bps == 10**9  # ifHighSpeed, from the memory
+
+
+def test_a_new_session_or_a_renamed_interface_walks_the_identity_again() -> None:
+    grown = rows(3) | {9: ("<pppoe-new>", 1, 2)}
+    renamed = rows(3) | {2: ("<pppoe-bob>", 20, 200)}
+    seen = asyncio.run(polls_with_memory([
+        (1000.0, with_scalars(interfaces(100_000, rows(3)), 3, 50)),
+        # No ifNumber or ifTableLastChange change: the new row itself gives it away.
+        (1300.0, with_scalars(interfaces(130_000, grown), 3, 50)),
+        (1600.0, with_scalars(interfaces(160_000, grown), 3, 50)),
+        # Renamed in place, as accel-ppp's unit-cache does, with nothing else moving.
+        (1900.0, with_scalars(interfaces(190_000, renamed), 3, 50)),
+    ]))  # fmt: skip
+    walked = [result.identity_walked for result, _ in seen]
+    assert walked == [True, True, False, True]
+    new = dict((k.subscriber, r) for k, r in seen[1][0].readings)["new"]
+    assert new.speed_bps == 10**9
+    assert {k.subscriber for k, _ in seen[3][0].readings} == {"u1", "bob", "u3"}
+
+
+def test_a_moved_if_table_last_change_a_restart_or_old_names_walk_the_identity() -> None:
+    faster = interfaces(130_000, rows(2))
+    faster[(*oid(p.IF_HIGH_SPEED), 1)] = Gauge32(10_000)
+    seen = asyncio.run(polls_with_memory([
+        (1000.0, with_scalars(interfaces(100_000, rows(2)), 2, 50)),
+        (1300.0, with_scalars(faster, 2, 129_000)),  # ifTableLastChange moved
+        (1600.0, with_scalars(interfaces(160_000, rows(2)), 2, 129_000)),
+        (1900.0, with_scalars(interfaces(1_000, rows(2)), 2, 129_000)),  # restarted
+        (2200.0, with_scalars(interfaces(31_000, rows(2)), 2, 129_000)),
+        (6000.0, with_scalars(interfaces(410_000, rows(2)), 2, 129_000)),  # an hour on
+    ]))  # fmt: skip
+    assert [result.identity_walked for result, _ in seen] == [True, True, False, True, False, True]
+    speeds = {k.subscriber: r.speed_bps for k, r in seen[1][0].readings}
+    assert speeds == {"u1": 10**10, "u2": 10**9}
+
+
+def test_cisco_csub_session_table_names_the_subscriber_and_session() -> None:
+    def bng(uptime: int, user: str, sid: int) -> dict:
+        objects = with_scalars(interfaces(uptime, {12: ("Vi2.1", 0, 5_000)}), 1, 50)
+        # username (bit 12) and acctSessionId (bit 13) valid: octet 1 = 0b0000_1100.
+        objects[(*oid(p.CSUB_IDENTITIES), 12)] = OctetString(b"\x80\x0c\x00")
+        objects[(*oid(p.CSUB_USERNAME), 12)] = OctetString(user)
+        objects[(*oid(p.CSUB_ACCT_SESSION_ID), 12)] = Gauge32(sid)
+        return objects
+
+    seen = asyncio.run(polls_with_memory([
+        (1000.0, bng(100_000, "alice@isp", 0x1A)),
+        (1300.0, bng(130_000, "alice@isp", 0x1A)),
+        # Same Virtual-Access interface, next session: a new key, so a new baseline.
+        (1600.0, bng(160_000, "bob@isp", 0x2B)),
+    ], source="cisco-csub"))  # fmt: skip
+    keys = [[(k.subscriber, k.interface, k.session) for k, _ in r.readings] for r, _ in seen]
+    assert keys == [
+        [("alice@isp", "Vi2.1", "0000001a")],
+        [("alice@isp", "Vi2.1", "0000001a")],
+        [("bob@isp", "Vi2.1", "0000002b")],
+    ]
+    assert [r.identity_walked for r, _ in seen] == [True, False, True]

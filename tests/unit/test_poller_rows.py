@@ -140,3 +140,62 @@ def test_the_next_accel_session_on_the_same_unit_is_another_key() -> None:
     )
     result = attribute(before.baselines, second.readings, 400, origins=second.origins)
     assert [(s.subscriber, s.bytes_in) for s in result.samples] == [("b", 40)]
+
+
+def inet_route(address: str, length: int) -> tuple[int, ...]:
+    """An inetCidrRouteTable index: type, dest, pfxLen, policy 0.0, nextHop type and 0s."""
+    import ipaddress
+
+    packed = ipaddress.ip_address(address).packed
+    kind = 1 if len(packed) == 4 else 2
+    return (kind, len(packed), *packed, length, 2, 0, 0, kind, len(packed), *[0] * len(packed))
+
+
+def test_host_routes_to_a_session_interface_are_its_subscriber_s_addresses() -> None:
+    walked = table(IF_NAME={7: "<pppoe-davidn>", 8: "<pppoe-sue>", 1: "eth0"})
+    walked[p.INET_CIDR_ROUTE_IF_INDEX] = {
+        inet_route("100.64.0.7", 32): 7,
+        inet_route("2001:db8::7", 128): 7,
+        inet_route("2001:db8:7700::", 56): 7,  # a delegated prefix
+        inet_route("fe80::", 64): 7,  # link-local: not the subscriber's
+        inet_route("100.64.0.0", 24): 1,  # a subnet, and not on a session
+    }
+    walked[p.IP_CIDR_ROUTE_IF_INDEX] = {
+        (100, 64, 0, 8, 255, 255, 255, 255, 0, 0, 0, 0, 0): 8,
+        (100, 64, 1, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0): 8,
+    }
+    result = p.readings_from("bras1", walked, MIKROTIK, 0.0, None)
+    assert result.addresses == {
+        "davidn": ["100.64.0.7", "2001:db8::7", "2001:db8:7700::/56"],
+        "sue": ["100.64.0.8"],
+    }
+
+
+def test_csub_rows_name_the_subscriber_only_where_their_identity_bit_is_set() -> None:
+    walked = table(IF_NAME={12: "Vi2.1", 13: "Vi2.2", 14: "<pppoe-x>"})
+    walked[p.CSUB_IDENTITIES] = {(12,): b"\x00\x08", (13,): b"\x00\x00", (14,): b"\x00\x04"}
+    walked[p.CSUB_USERNAME] = {(12,): "alice", (13,): "ghost", (14,): "ghost"}
+    walked[p.CSUB_ACCT_SESSION_ID] = {(12,): 99, (14,): 7}
+    result = p.readings_from("bng", walked, MIKROTIK, 0.0, None)
+    # 12: username valid, session id not; 13: nothing valid; 14: falls back to the pattern.
+    assert [(k.subscriber, k.session) for k, _ in result.readings] == [("alice", ""), ("x", "")]
+    assert [i.name for i in result.unmapped] == ["Vi2.2"]
+
+
+def test_the_counters_walked_each_cycle_follow_what_the_device_answered() -> None:
+    hc_everywhere = table(
+        IF_HC_IN_OCTETS={1: 1, 2: 2}, IF_HC_OUT_OCTETS={1: 1, 2: 2},
+        IF_IN_OCTETS={1: 1, 2: 2}, IF_OUT_OCTETS={1: 1, 2: 2}, IF_OPER_STATUS={1: 1, 2: 1},
+    )  # fmt: skip
+    assert p._counter_columns(hc_everywhere, p.COLUMNS) == (
+        p.IF_HC_IN_OCTETS, p.IF_HC_OUT_OCTETS, p.IF_OPER_STATUS,
+    )  # fmt: skip
+    some_32_only = {**hc_everywhere, p.IF_IN_OCTETS: {(1,): 1, (2,): 2, (3,): 3}}
+    some_32_only[p.IF_COUNTER_DISCONTINUITY] = {(1,): 0}
+    assert p._counter_columns(some_32_only, p.COLUMNS) == (
+        p.IF_HC_IN_OCTETS, p.IF_HC_OUT_OCTETS, p.IF_IN_OCTETS, p.IF_OUT_OCTETS,
+        p.IF_OPER_STATUS, p.IF_COUNTER_DISCONTINUITY,
+    )  # fmt: skip
+    assert p._counter_columns(hc_everywhere, p.V1_COLUMNS) == (
+        p.IF_IN_OCTETS, p.IF_OUT_OCTETS, p.IF_OPER_STATUS,
+    )  # fmt: skip
