@@ -97,3 +97,40 @@ def test_a_wrong_key_is_an_error_naming_the_device(snmpd_v3: int) -> None:
     agent = v3(snmpd_v3, "nqsha256aes", "sha256", "aes", auth_key="not-the-key-1")
     with pytest.raises(SnmpError, match=r"nqsha256aes \(127.0.0.1:\d+\)"):
         asyncio.run(descr(agent))
+
+
+def test_poll_once_with_a_v3_authpriv_configuration(
+    snmpd_v3: int, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import os
+
+    from nmsquota.cli import main
+
+    asyncio.run(descr(v3(snmpd_v3, "nqsha256aes", "sha256", "aes")))  # snmpd is up
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'bras2-auth = "{AUTH}"\nbras2-priv = "{PRIV}"\n')
+    os.chmod(secrets, 0o600)
+    config = tmp_path / "nmsquota.toml"
+    config.write_text(
+        f"""
+secrets_file = "{secrets}"
+
+[access_servers.bras2]
+host = "127.0.0.1"
+port = {snmpd_v3}
+version = "3"
+user = "nqsha256aes"
+auth = "sha256"
+auth_key = {{ secret = "bras2-auth" }}
+priv = "aes"
+priv_key = {{ secret = "bras2-priv" }}
+interfaces = {{ lo = "alice" }}
+"""
+    )
+    argv = ["-c", str(config), "poll", "--once", "--json", "--ledger", str(tmp_path / "none")]
+    assert main(argv) == 0
+    (device,) = json.loads(capsys.readouterr().out)
+    (row,) = device["rows"]
+    assert (device["name"], row["interface"], row["subscriber"]) == ("bras2", "lo", "alice")
+    assert row["width"] == 64 and row["verdict"] == "baseline"
