@@ -80,13 +80,10 @@ async def _poll_all(
     # Imported here: pysnmp takes a while to import, and only this command needs it.
     from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-    from nmsquota.attribution import baselines_from_state
-    from nmsquota.snmp.cycle import devices_from, poll_devices
+    from nmsquota.snmp.cycle import devices_from, poll_devices, stored_baselines
 
-    def baselines(device: str) -> dict:
-        return baselines_from_state(ledger.counter_state(device)) if ledger else {}
-
-    results = await poll_devices(SnmpEngine(), devices_from(config, names), now, baselines)
+    devices = devices_from(config, names)
+    results = await poll_devices(SnmpEngine(), devices, now, stored_baselines(ledger))
     return [_report(result, config.settings.access_servers[result.device]) for result in results]
 
 

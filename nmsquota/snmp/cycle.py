@@ -20,9 +20,13 @@ from nmsquota.attribution import (
     Rule,
     SessionKey,
     attribute,
+    baselines_from_state,
+    baselines_to_state,
 )
 from nmsquota.config import AccessServer, Config
 from nmsquota.counters import Reading
+from nmsquota.ledger import Ledger
+from nmsquota.ledger.model import Sample
 from nmsquota.snmp.poller import Memory, Poll, poll
 from nmsquota.snmp.walk import Agent, Session, SnmpError
 
@@ -152,3 +156,33 @@ async def _poll_device(
     )
     result.seconds = time.perf_counter() - started
     return result
+
+
+def commit(ledger: Ledger, results: Sequence[DeviceResult], now: float) -> int:
+    """Record one cycle in the ledger as one commit: the samples of every device that
+    answered, and its new baselines, together; so a crash loses both or neither, and a
+    restart resumes from the baselines without charging anything twice. A device that did
+    not answer keeps its old baselines, so its next answer covers the whole gap once."""
+    totals: dict[str, list[int]] = {}
+    with ledger.batch():
+        for result in results:
+            if result.attribution is None:
+                continue
+            ledger.set_counter_state(
+                result.device, baselines_to_state(result.attribution.baselines)
+            )
+            for sample in result.attribution.samples:
+                total = totals.setdefault(sample.subscriber, [0, 0])
+                total[0] += sample.bytes_in
+                total[1] += sample.bytes_out
+        samples = [Sample(name, int(now), down, up) for name, (down, up) in sorted(totals.items())]
+        return ledger.commit(now, samples)
+
+
+def stored_baselines(ledger: Ledger | None) -> Callable[[str], Mapping[SessionKey, Reading]]:
+    """Baselines per device as the ledger holds them (none without a ledger)."""
+
+    def baselines(device: str) -> Mapping[SessionKey, Reading]:
+        return baselines_from_state(ledger.counter_state(device)) if ledger else {}
+
+    return baselines

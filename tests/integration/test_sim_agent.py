@@ -266,3 +266,33 @@ def test_cisco_csub_session_table_names_the_subscriber_and_session() -> None:
         [("bob@isp", "Vi2.1", "0000002b")],
     ]
     assert [r.identity_walked for r, _ in seen] == [True, False, True]
+
+
+def test_a_restart_resumes_from_the_ledger_without_charging_anything_twice(tmp_path) -> None:
+    from nmsquota.ledger import Ledger
+    from nmsquota.snmp.cycle import Device, commit, poll_devices, stored_baselines
+
+    async def cycle(ledger: Ledger, device: Device, now: float) -> None:
+        results = await poll_devices(SnmpEngine(), [device], now, stored_baselines(ledger))
+        commit(ledger, results, now)
+
+    async def run() -> dict:
+        agent, port = await start_agent()
+        t = 1_000_000.0
+
+        def device() -> Device:  # a new process: no memory of the last poll
+            return Device("sim", Agent("sim", "127.0.0.1", port), MAPPING)
+
+        with Ledger.open_writer(tmp_path / "ledger") as ledger:
+            first = device()
+            agent.set(interfaces(100_000, {7: ("<pppoe-davidn>", 100, 1_000)}))
+            await cycle(ledger, first, t)
+            agent.set(interfaces(130_000, {7: ("<pppoe-davidn>", 150, 6_000)}))
+            await cycle(ledger, first, t + 300)
+        # Down for an hour; the subscriber went on downloading meanwhile.
+        with Ledger.open_writer(tmp_path / "ledger") as ledger:
+            agent.set(interfaces(490_000, {7: ("<pppoe-davidn>", 250, 906_000)}))
+            await cycle(ledger, device(), t + 3900)
+            return {s.time: (s.bytes_in, s.bytes_out) for s in ledger.samples(["davidn"])}
+
+    assert asyncio.run(run()) == {1_000_300: (5_000, 50), 1_003_900: (900_000, 100)}
