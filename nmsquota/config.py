@@ -299,6 +299,20 @@ class Config:
             return self._secrets[value.secret]
         return value
 
+    def driver_options(self, name: str) -> dict[str, Any]:
+        """A driver's options with `{ secret = "name" }` values looked up."""
+        options = self.settings.drivers[name].options
+        return {
+            key: self._secrets.get(value["secret"], "") if _is_secret_ref(value) else value
+            for key, value in options.items()
+        }
+
+    def driver(self, name: str) -> Any:
+        """The configured driver `name`, ready to use (an nmsquota.enforcement Driver)."""
+        from nmsquota.enforcement.driver import make_driver
+
+        return make_driver(name, self.settings.drivers[name].type, self.driver_options(name))
+
     def subscriber_records(self) -> list[dict[str, Any]]:
         return [
             {"name": name, **subscriber.model_dump()}
@@ -338,7 +352,7 @@ def load_config(path: str | Path) -> Config:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(path, [_describe(item) for item in error.errors()]) from None
+        raise ConfigError(path, [describe_problem(item) for item in error.errors()]) from None
     problems = _cross_check(settings)
     secrets: dict[str, str] = {}
     if settings.secrets_file is not None:
@@ -351,9 +365,33 @@ def load_config(path: str | Path) -> Config:
         problems.append(
             "secrets_file: the configuration refers to secrets but names no secrets_file"
         )
+    if not problems:
+        problems += _driver_problems(Config(path, settings, secrets))
     if problems:
         raise ConfigError(path, problems)
     return Config(path, settings, secrets)
+
+
+def _driver_problems(config: Config) -> list[str]:
+    """Each driver's type must exist and its options suit it (checked by the driver's own
+    options model), so `config check` catches them before the daemon starts."""
+    from nmsquota.enforcement.driver import driver_class
+
+    problems = []
+    for name, driver in config.settings.drivers.items():
+        try:
+            cls = driver_class(driver.type)
+        except UsageError as error:
+            problems.append(f"drivers.{name}.type: {error}")
+            continue
+        try:
+            cls.options_model.model_validate(config.driver_options(name))
+        except ValidationError as error:
+            problems += [
+                describe_problem(item, cls.options_model, f"drivers.{name}.options.")
+                for item in error.errors()
+            ]
+    return problems
 
 
 def load_secrets(path: Path) -> dict[str, str]:
@@ -388,11 +426,12 @@ def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
         raise ConfigError(path, [f"not valid TOML: {error}"]) from None
 
 
-def _describe(item: Any) -> str:
-    where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+def describe_problem(item: Any, root: type[BaseModel] | None = None, prefix: str = "") -> str:
+    """One pydantic error as `key.path: what was expected`, for the model `root`."""
+    where = prefix + (".".join(str(part) for part in item["loc"]) or "(top level)")
     kind = item["type"]
     if kind == "extra_forbidden":
-        return f"{where}: unknown key{_expected_keys(item['loc'])}"
+        return f"{where}: unknown key{_expected_keys(item['loc'], root or Settings)}"
     if kind == "missing":
         return f"{where}: missing (required)"
     message = item["msg"]
@@ -403,9 +442,9 @@ def _describe(item: Any) -> str:
     return f"{where}: {message[0].lower()}{message[1:]}"
 
 
-def _expected_keys(loc: tuple[Any, ...]) -> str:
+def _expected_keys(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
     """The keys allowed where an unknown one was found, walking the models along `loc`."""
-    model: Any = Settings
+    model: Any = root
     for part in loc[:-1]:
         field = model.model_fields.get(part) if isinstance(part, str) else None
         annotation = field.annotation if field else None
@@ -443,12 +482,25 @@ def _cross_check(settings: Settings) -> list[str]:
 
 
 def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
-    return [
+    servers = [
         (f"access_servers.{name}.{key}", value.secret)
         for name, server in settings.access_servers.items()
         for key in ("community", "auth_key", "priv_key")
         if isinstance(value := getattr(server, key), SecretRef)
     ]
+    drivers = [
+        (f"drivers.{name}.options.{key}", value["secret"])
+        for name, driver in settings.drivers.items()
+        for key, value in driver.options.items()
+        if _is_secret_ref(value)
+    ]
+    return servers + drivers
+
+
+def _is_secret_ref(value: Any) -> bool:
+    return (
+        isinstance(value, dict) and list(value) == ["secret"] and isinstance(value["secret"], str)
+    )
 
 
 def _missing_secrets(settings: Settings, secrets: dict[str, str], path: Path) -> list[str]:

@@ -124,7 +124,7 @@ class Namespaces:
         self.made: list[str] = []
         self.processes: list = []
 
-    def add(self, role: str) -> str:
+    def add(self, role: str, ipv6: bool = False) -> str:
         import subprocess
 
         name = f"{self.prefix}-{role}"
@@ -133,7 +133,11 @@ class Namespaces:
         self.run(name, "ip", "link", "set", "lo", "up")
         # Quiet links: IPv6 autoconfiguration would move the counters on its own.
         for scope in ("all", "default"):
-            self.run(name, "sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1")
+            if ipv6:
+                self.run(name, "sysctl", "-qw", f"net.ipv6.conf.{scope}.accept_ra=0")
+                self.run(name, "sysctl", "-qw", f"net.ipv6.conf.{scope}.autoconf=0")
+            else:
+                self.run(name, "sysctl", "-qw", f"net.ipv6.conf.{scope}.disable_ipv6=1")
         return name
 
     def run(self, namespace: str, *command: str) -> str:

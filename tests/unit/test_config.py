@@ -170,3 +170,34 @@ def test_snmpv3_settings_are_checked(tmp_path: Path, server: str, expected: str)
     text = BASE + f'[access_servers.b]\nhost = "192.0.2.1"\n{server}\n'
     (problem,) = problems(write(tmp_path, text))
     assert expected in problem
+
+
+def test_a_driver_of_an_unknown_type_or_with_a_wrong_option_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + '[drivers.edge]\ntype = "nftabels"\n')
+    (problem,) = problems(path)
+    assert problem.startswith("drivers.edge.type: no driver of type 'nftabels' (known: log, nft")
+
+    path = write(tmp_path, BASE + '[drivers.edge]\ntype = "nftables"\noptions = { tabel = "x" }\n')
+    (problem,) = problems(path)
+    assert problem.startswith("drivers.edge.options.tabel: unknown key (expected one of: table,")
+
+    path = write(
+        tmp_path, BASE + '[drivers.edge]\ntype = "nftables"\noptions = { mode = "pipe" }\n'
+    )
+    (problem,) = problems(path)
+    assert (
+        problem == "drivers.edge.options.mode: input should be 'per-host' or 'shared', got 'pipe'"
+    )
+
+
+def test_a_driver_option_may_be_a_secret(tmp_path: Path) -> None:
+    secrets = write(tmp_path, 'edge = "s3cret"\n', name="secrets.toml")
+    os.chmod(secrets, 0o600)
+    text = BASE.replace("timezone", f'secrets_file = "{secrets}"\ntimezone')
+    text += '[drivers.edge]\ntype = "nftables"\noptions = { table = { secret = "edge" } }\n'
+    config = load_config(write(tmp_path, text))
+    assert config.driver_options("edge") == {"table": "s3cret"}
+    assert config.driver("edge").options.table == "s3cret"
+    missing = text.replace('{ secret = "edge" }', '{ secret = "nope" }')
+    (problem,) = problems(write(tmp_path, missing))
+    assert problem == f"drivers.edge.options.table: no secret named 'nope' in {secrets}"

@@ -1,0 +1,182 @@
+"""What an enforcement driver is: the paper's limit vocabulary (add, remove, list, clear) as
+a Python interface, and how drivers are found by name.
+
+A driver turns "these subscribers are limited" into whatever its backend needs: nftables set
+elements, HTB classes, ipfw pipes, a RADIUS CoA to the NAS. Adding a limit that is already
+there, or removing one that is not, is silently fine (as in the paper), so a cycle can
+always ask for what it wants. A driver that fails raises DriverError naming itself and the
+subscribers it could not serve; the others in the batch are done all the same.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module, metadata
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from nmsquota.errors import NmsquotaError, UsageError
+
+ENTRY_POINT_GROUP = "nmsquota.drivers"
+BUILT_IN = ("log", "nftables", "tc", "ipfw", "limit", "radius_coa", "exec")
+
+
+@dataclass(frozen=True, order=True)
+class Limit:
+    """One subscriber to hold to `rate_bps`, with everything a backend might key on."""
+
+    subscriber: str
+    addresses: tuple[str, ...] = ()
+    rate_bps: int = 3_000
+    queue_bytes: int = 10_000
+    access_server: str = ""
+    interface: str = ""
+    session: str = ""
+
+    def describe(self) -> str:
+        where = ", ".join(self.addresses) or self.interface or self.session or "no address"
+        return f"{self.subscriber or '?'} ({where})"
+
+
+class DriverError(NmsquotaError):
+    """A driver that could not do (all of) what it was asked; names it and who was missed."""
+
+    def __init__(self, driver: str, message: str, failed: Mapping[str, str] | None = None):
+        self.driver = driver
+        self.failed = dict(failed or {})
+        details = "; ".join(f"{who}: {why}" for who, why in sorted(self.failed.items()))
+        super().__init__(f"driver {driver!r}: {message}" + (f" ({details})" if details else ""))
+
+
+class DriverOptionsError(UsageError):
+    """A driver's options in the configuration are wrong: names the key and what was expected."""
+
+
+class Options(BaseModel):
+    """Base of every driver's options: unknown keys are errors, as everywhere in the config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Driver(ABC):
+    """The interface every driver implements (third-party ones too, via ENTRY_POINT_GROUP)."""
+
+    type: ClassVar[str]
+    options_model: ClassVar[type[Options]] = Options
+
+    def __init__(self, name: str, options: Options) -> None:
+        self.name = name
+        self.options = options
+
+    @abstractmethod
+    def add(self, limits: Sequence[Limit]) -> None:
+        """Limit these subscribers (at each Limit's rate; an existing limit changes rate in
+        place, never with a gap). Already limited at that rate: nothing to do."""
+
+    @abstractmethod
+    def remove(self, limits: Sequence[Limit]) -> None:
+        """Lift these limits; ones that are not installed are ignored."""
+
+    @abstractmethod
+    def installed(self) -> list[Limit]:
+        """What the backend has installed now, as far as it can say (reconciliation)."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Lift every limit this driver installed, and nothing else."""
+
+    def check(self) -> str:
+        """A one-line health status; raises DriverError when the backend is not usable."""
+        return f"{len(self.installed())} limits installed"
+
+    def keys(self, limit: Limit) -> list[Hashable]:
+        """What one installed unit of this driver is, for comparing wanted with installed:
+        by default an address (normalized), so a subscriber with two addresses is two."""
+        return [normalize_address(a) for a in limit.addresses]
+
+    def needs_addresses(self) -> bool:
+        return True
+
+
+def normalize_address(text: str) -> str:
+    """ "10.0.0.1" and "10.0.0.1/32" are the same host; prefixes keep their length."""
+    network = ipaddress.ip_network(text, strict=False)
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
+@dataclass
+class Command:
+    """How a driver runs its backend's tool: locally, in a namespace, or through a prefix
+    such as `ssh router`. Arguments are passed as a list, never through a shell."""
+
+    prefix: Sequence[str] = ()
+    driver: str = ""
+    runner: Callable[..., subprocess.CompletedProcess[str]] = field(default=subprocess.run)
+    timeout: float = 30.0
+
+    def __call__(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        argv = [*self.prefix, *args]
+        try:
+            done = self.runner(
+                argv, input=input, capture_output=True, text=True, timeout=self.timeout
+            )
+        except FileNotFoundError:
+            raise DriverError(self.driver, f"{argv[0]} is not installed") from None
+        except subprocess.TimeoutExpired:
+            raise DriverError(
+                self.driver, f"{' '.join(argv)} took over {self.timeout:g}s"
+            ) from None
+        if check and done.returncode != 0:
+            message = (done.stderr or done.stdout).strip().splitlines()
+            raise DriverError(
+                self.driver,
+                f"{' '.join(argv[: len(self.prefix) + 2])} failed: "
+                + (" / ".join(message[:3]) or f"exit status {done.returncode}"),
+            )
+        return done.stdout
+
+
+def command_prefix(namespace: str | None, prefix: Sequence[str]) -> list[str]:
+    """`namespace = "NS"` is shorthand for `prefix = ["ip", "netns", "exec", "NS"]`."""
+    return [*(["ip", "netns", "exec", namespace] if namespace else []), *prefix]
+
+
+def driver_class(type_name: str) -> type[Driver]:
+    """The driver class for a configured `type`: built-in plugins first, then entry points."""
+    if type_name in BUILT_IN:
+        module = import_module(f"plugins.{type_name}")
+        found: type[Driver] = module.DRIVER
+        return found
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name == type_name:
+            loaded = entry.load()
+            if not (isinstance(loaded, type) and issubclass(loaded, Driver)):
+                raise UsageError(f"entry point {entry.value} is not an nmsquota Driver")
+            return loaded
+    known = ", ".join(
+        [*BUILT_IN, *(e.name for e in metadata.entry_points(group=ENTRY_POINT_GROUP))]
+    )
+    raise UsageError(f"no driver of type {type_name!r} (known: {known})")
+
+
+def make_driver(name: str, type_name: str, options: Mapping[str, Any]) -> Driver:
+    """A driver from its configured options (load_config has already checked them)."""
+    cls = driver_class(type_name)
+    try:
+        parsed = cls.options_model.model_validate(dict(options))
+    except ValidationError as error:
+        from nmsquota.config import describe_problem
+
+        lines = [
+            describe_problem(item, cls.options_model, f"drivers.{name}.options.")
+            for item in error.errors()
+        ]
+        raise DriverOptionsError("\n".join(lines)) from None
+    return cls(name, parsed)

@@ -1,0 +1,136 @@
+"""Reconciliation: the ledger says who should be limited, the driver says who is; fix the
+difference, and say so when the difference was not of nmsquota's making.
+
+Run on start and every cycle. A limit deleted by hand comes back, a stale one goes, and a
+driver restart or a router reboot heals by itself on the next cycle. `plan` is pure; the
+Enforcer applies a plan through one driver and remembers what it believes is installed, so
+that it can tell drift (something changed behind its back) from ordinary changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+from nmsquota.enforcement.driver import Driver, DriverError, Limit
+
+log = logging.getLogger("nmsquota.enforcement")
+
+
+@dataclass
+class Plan:
+    add: list[Limit] = field(default_factory=list)
+    """Wanted and missing, or installed at another rate."""
+    remove: list[Limit] = field(default_factory=list)
+    """Installed and not wanted."""
+    unenforceable: list[Limit] = field(default_factory=list)
+    """Wanted, but this driver has nothing to key them on (no address known)."""
+    drift: list[str] = field(default_factory=list)
+    """What changed outside nmsquota, one line each."""
+
+
+def plan(
+    wanted: Sequence[Limit],
+    installed: Sequence[Limit],
+    keys: Callable[[Limit], list[Hashable]],
+    believed: set[Hashable] | None = None,
+) -> Plan:
+    """What to do so that `installed` becomes `wanted`.
+
+    `believed` is what this process installed last cycle (None on start): a believed key
+    that is missing was removed by someone else; an installed key that is neither wanted
+    nor believed was put there by someone else (or by a run before a restart).
+    """
+    result = Plan()
+    have: dict[Hashable, Limit] = {}
+    for limit in installed:
+        for key in keys(limit):
+            have[key] = limit
+    want: dict[Hashable, Limit] = {}
+    for limit in wanted:
+        limit_keys = keys(limit)
+        if not limit_keys:
+            result.unenforceable.append(limit)
+            continue
+        for key in limit_keys:
+            want[key] = limit
+        missing = [k for k in limit_keys if k not in have]
+        other_rate = [k for k in limit_keys if k in have and have[k].rate_bps != limit.rate_bps]
+        if missing or other_rate:
+            result.add.append(limit)
+        for key in missing:
+            if believed is not None and key in believed:
+                result.drift.append(f"limit on {limit.subscriber} [{key}] was missing: reinstalled")
+    stale: dict[int, Limit] = {}
+    for key, limit in have.items():
+        if key not in want:
+            stale[id(limit)] = limit
+            if believed is None:
+                result.drift.append(
+                    f"limit on {limit.describe()} found at start, not wanted: lifted"
+                )
+            elif key not in believed:
+                result.drift.append(f"limit on {limit.describe()} not made by nmsquota: lifted")
+    result.remove = list(stale.values())
+    return result
+
+
+@dataclass
+class Outcome:
+    """One cycle of one driver: what was done, what failed, what drifted."""
+
+    driver: str
+    added: list[Limit] = field(default_factory=list)
+    removed: list[Limit] = field(default_factory=list)
+    unenforceable: list[Limit] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Enforcer:
+    """Keeps one driver's installed limits equal to the wanted ones, cycle after cycle."""
+
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+        self.believed: set[Hashable] | None = None
+
+    def cycle(self, wanted: Sequence[Limit]) -> Outcome:
+        outcome = Outcome(self.driver.name)
+        try:
+            installed = self.driver.installed()
+        except DriverError as error:
+            # Cannot see the backend: change nothing, try again next cycle.
+            outcome.errors.append(str(error))
+            log.error("%s", error)
+            return outcome
+        todo = plan(wanted, installed, self.driver.keys, self.believed)
+        outcome.unenforceable = todo.unenforceable
+        outcome.drift = todo.drift
+        for line in todo.drift:
+            log.warning("%s: %s", self.driver.name, line)
+        for limit in todo.unenforceable:
+            log.warning("%s: cannot limit %s: no address known", self.driver.name, limit.subscriber)
+        failed: set[str] = set()
+        for action, limits, done in (
+            (self.driver.remove, todo.remove, outcome.removed),
+            (self.driver.add, todo.add, outcome.added),
+        ):
+            if not limits:
+                continue
+            try:
+                action(limits)
+            except DriverError as error:
+                outcome.errors.append(str(error))
+                log.error("%s", error)
+                failed |= set(error.failed) if error.failed else {lim.subscriber for lim in limits}
+            done.extend(limit for limit in limits if limit.subscriber not in failed)
+        # What is believed installed now: the wanted limits that did not fail. A failed one
+        # is not believed, so its absence next cycle is not reported as drift again.
+        self.believed = {
+            key
+            for limit in wanted
+            if limit.subscriber not in failed
+            for key in self.driver.keys(limit)
+        }
+        return outcome
