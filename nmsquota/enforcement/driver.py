@@ -122,6 +122,12 @@ class Command:
     timeout: float = 30.0
 
     def __call__(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        return self.result(*args, input=input, check=check).stdout
+
+    def result(
+        self, *args: str, input: str | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """The finished process (stdout, stderr, status); raises only if `check`."""
         argv = [*self.prefix, *args]
         try:
             done = self.runner(
@@ -140,7 +146,7 @@ class Command:
                 f"{' '.join(argv[: len(self.prefix) + 2])} failed: "
                 + (" / ".join(message[:3]) or f"exit status {done.returncode}"),
             )
-        return done.stdout
+        return done
 
 
 def command_prefix(namespace: str | None, prefix: Sequence[str]) -> list[str]:

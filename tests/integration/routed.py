@@ -63,19 +63,24 @@ class Routed:
         self, names: list[str], seconds: float, skip: float = 0.0, v6: bool = False
     ) -> dict[str, float]:
         """The same for several subscribers downloading at once."""
+        targets = {name: (name, SUBSCRIBERS[name][1 if v6 else 0]) for name in names}
+        return self.downloads_to(targets, seconds, skip)
+
+    def downloads_to(
+        self, targets: dict[str, tuple[str, str]], seconds: float, skip: float = 0.0
+    ) -> dict[str, float]:
+        """Downloads at once to each label's (subscriber namespace, address)."""
         receivers, senders = {}, []
         try:
-            for name in names:
-                address = SUBSCRIBERS[name][1 if v6 else 0]
+            for label, (name, address) in targets.items():
                 receiver = self.spaces.start(
                     self.subs[name], sys.executable, str(HERE / "tcp_bulk.py"), "recv",
                     address, "5001", str(seconds), str(skip), stdout=subprocess.PIPE, text=True,
                 )  # fmt: skip
                 assert receiver.stdout is not None
                 assert receiver.stdout.readline().strip() == "ready"
-                receivers[name] = receiver
-            for name in names:
-                address = SUBSCRIBERS[name][1 if v6 else 0]
+                receivers[label] = receiver
+            for _name, address in targets.values():
                 senders.append(self.spaces.start(
                     self.server, sys.executable, str(HERE / "tcp_bulk.py"), "send", address,
                     "5001", str(seconds + 2),

@@ -1,0 +1,101 @@
+"""The tc driver: HTB classes behind hashed u32 filters, with real TCP through a router."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from conftest import Namespaces, require
+from routed import SUBSCRIBERS, Routed
+
+from nmsquota.enforcement.driver import DriverError, Limit, make_driver
+
+FAST = 5_000_000
+
+
+@pytest.fixture
+def net(namespaces: Namespaces) -> Routed:
+    require("tc")
+    require("ethtool")
+    return Routed(namespaces)
+
+
+def tc(net: Routed, *args: str) -> str:
+    done = subprocess.run(["ip", "netns", "exec", net.router, "tc", *args],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return done.stdout
+
+
+def driver(net: Routed, **options):
+    return make_driver("bras", "tc", {"namespace": net.router, "interfaces": ["sub1", "sub2"],
+                                      **options})  # fmt: skip
+
+
+def limit(name: str, sub: str, rate: int) -> Limit:
+    return Limit(name, SUBSCRIBERS[sub], rate_bps=rate, queue_bytes=10_000)
+
+
+@pytest.mark.parametrize("rate", [64_000, 3_000], ids=["64kbit", "paper-3kbit"])
+def test_a_shaped_subscriber_gets_the_rate_and_the_other_is_unaffected(
+    net: Routed, rate: int
+) -> None:
+    shaper = driver(net)
+    shaper.add([limit("alice", "sub1", rate)])
+    assert {(lim.addresses[0], lim.rate_bps) for lim in shaper.installed()} == {
+        ("10.60.1.2", rate), ("fd60:1::2", rate),
+    }  # fmt: skip
+    goodput = net.download("sub1", 23, skip=3)
+    assert 0.8 * rate / 8 <= goodput <= 1.2 * rate / 8, goodput
+    assert net.download("sub2", 2) > FAST
+
+    shaper.remove([limit("alice", "sub1", rate)])
+    assert shaper.installed() == []
+    assert "4e51:" not in tc(net, "class", "show", "dev", "sub1")  # the classes went too
+    assert net.download("sub1", 2) > FAST
+
+
+def test_a_shared_class_holds_an_interface_s_shaped_subscribers_together(net: Routed) -> None:
+    # Two subscribers behind the same router interface (HTB shapes per interface).
+    net.spaces.run(net.subs["sub1"], "ip", "addr", "add", "10.60.1.3/24", "dev", "eth0")
+    shaper = driver(net, mode="shared", interfaces=["sub1"])
+    shaper.add([limit("alice", "sub1", 64_000), Limit("bob", ("10.60.1.3",), rate_bps=64_000)])
+    classes = [line for line in tc(net, "class", "show", "dev", "sub1").splitlines() if line]
+    assert len(classes) == 1
+    rates = net.downloads_to(
+        {"alice": ("sub1", "10.60.1.2"), "bob": ("sub1", "10.60.1.3")}, 23, skip=3
+    )
+    assert 0.8 * 8_000 <= sum(rates.values()) <= 1.2 * 8_000, rates
+
+
+def test_thousands_of_addresses_spread_over_the_hash_buckets(net: Routed) -> None:
+    shaper = driver(net, interfaces=["sub1"])
+    many = [Limit(f"u{n}", (f"10.70.{n // 250}.{n % 250 + 1}",)) for n in range(1_000)]
+    shaper.add(many)
+    assert len(shaper.installed()) == 1_000
+    listing = tc(net, "filter", "show", "dev", "sub1", "parent", "4e51:")
+    buckets = {line.split(" bkt ")[1].split()[0] for line in listing.splitlines()
+               if "flowid" in line and "key ht 2 " in line}  # fmt: skip
+    assert len(buckets) == 250  # one per last octet in use, four hosts each
+    shaper.add(many)  # already there: nothing to do, no error
+    shaper.remove(many[:500])
+    assert len(shaper.installed()) == 500
+
+
+def test_clear_removes_only_nmsquotas_qdisc_and_a_foreign_root_is_refused(net: Routed) -> None:
+    tc(net, "qdisc", "add", "dev", "sub1", "ingress")
+    tc(net, "qdisc", "add", "dev", "to-srv", "root", "handle", "1:", "htb")
+    tc(net, "qdisc", "add", "dev", "sub2", "root", "handle", "7:", "tbf", "rate", "1mbit",
+       "burst", "32kbit", "latency", "400ms")  # fmt: skip
+    shaper = driver(net)
+    with pytest.raises(DriverError, match=r"driver 'bras': sub2 has a root qdisc of its own"):
+        shaper.add([limit("alice", "sub1", 64_000)])
+    with pytest.raises(DriverError, match=r"sub2 \(tbf 7:\)"):
+        shaper.check()
+
+    only_sub1 = driver(net, interfaces=["sub1"])
+    only_sub1.add([limit("alice", "sub1", 64_000)])
+    only_sub1.clear()
+    assert "htb 4e51:" not in tc(net, "qdisc", "show", "dev", "sub1")
+    assert "ingress" in tc(net, "qdisc", "show", "dev", "sub1")
+    assert "htb 1:" in tc(net, "qdisc", "show", "dev", "to-srv")
+    assert "tbf 7:" in tc(net, "qdisc", "show", "dev", "sub2")
