@@ -9,12 +9,21 @@ from pathlib import Path
 
 from nmsquota import __version__
 from nmsquota.clock import Clock, SystemClock
-from nmsquota.commands import config_check, demo, poll, prune, rebuild, records, usage
+from nmsquota.commands import (
+    config_check,
+    demo,
+    limitd,
+    poll,
+    prune,
+    rebuild,
+    records,
+    usage,
+)
 from nmsquota.config import config_search_path
 from nmsquota.errors import NmsquotaError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS = (usage, records, prune, rebuild, poll, config_check, demo)
+COMMANDS = (usage, records, prune, rebuild, poll, limitd, config_check, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

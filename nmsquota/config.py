@@ -243,6 +243,21 @@ class Driver(Strict):
     options: dict[str, Any] = {}
 
 
+class Limitd(Strict):
+    """`nmsquota limitd`, the paper's remote limiter: who may log in, and which local driver
+    applies the limits it is sent."""
+
+    driver: Name = Field(description="a driver in [drivers] that applies the limits")
+    secret: str | SecretRef
+    auth: Literal["hmac-sha256", "des"] = Field(
+        default="hmac-sha256",
+        description="hmac-sha256; des only for the paper's own clients (DES is breakable)",
+    )
+    listen: str = Field(default="127.0.0.1:7431", pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d+$")
+    rate: Rate = 3_000
+    queue: Size = 10_000
+
+
 class Settings(Strict):
     data_dir: Path | None = None
     timezone: str = "UTC"
@@ -252,6 +267,7 @@ class Settings(Strict):
     subscribers: dict[Name, Subscriber] = {}
     access_servers: dict[Name, AccessServer] = {}
     drivers: dict[Name, Driver] = {}
+    limitd: Limitd | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -472,6 +488,11 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _cross_check(settings: Settings) -> list[str]:
     problems = []
+    if settings.limitd is not None and settings.limitd.driver not in settings.drivers:
+        known = ", ".join(sorted(settings.drivers)) or "none defined"
+        problems.append(
+            f"limitd.driver: no driver named {settings.limitd.driver!r} (drivers: {known})"
+        )
     for name, subscriber in settings.subscribers.items():
         if subscriber.plan not in settings.plans:
             known = ", ".join(sorted(settings.plans)) or "none defined"
@@ -488,6 +509,8 @@ def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
         for key in ("community", "auth_key", "priv_key")
         if isinstance(value := getattr(server, key), SecretRef)
     ]
+    if settings.limitd is not None and isinstance(settings.limitd.secret, SecretRef):
+        servers.append(("limitd.secret", settings.limitd.secret.secret))
     drivers = [
         (f"drivers.{name}.options.{key}", value["secret"])
         for name, driver in settings.drivers.items()

@@ -104,22 +104,23 @@ class NftablesDriver(Driver):
         lines: list[str] = []
         for rate, queue in sorted({(limit.rate_bps, limit.queue_bytes) for limit in limits}):
             lines += self._structure(rate, queue, sets, used)
-        per_limit: dict[str, list[str]] = {}
-        for limit in limits:
-            per_limit[limit.subscriber] = self._element_changes(limit, sets)
+        per_limit = [(limit.subscriber, self._element_changes(limit, sets)) for limit in limits]
         self._apply(lines, per_limit)
 
     def remove(self, limits: Sequence[Limit]) -> None:
         sets, _ = self._state()
-        per_limit = {
-            limit.subscriber: [
-                self._element("delete", name, address)
-                for address in map(normalize_address, limit.addresses)
-                for name, elements in sets.items()
-                if address in elements
-            ]
+        per_limit = [
+            (
+                limit.subscriber,
+                [
+                    self._element("delete", name, address)
+                    for address in map(normalize_address, limit.addresses)
+                    for name, elements in sets.items()
+                    if address in elements
+                ],
+            )
             for limit in limits
-        }
+        ]
         self._apply([], per_limit)
 
     def clear(self) -> None:
@@ -188,10 +189,10 @@ class NftablesDriver(Driver):
                              f"{{ {key} {limit} }} drop")  # fmt: skip
         return lines
 
-    def _apply(self, structure: list[str], per_limit: dict[str, list[str]]) -> None:
+    def _apply(self, structure: list[str], per_limit: list[tuple[str, list[str]]]) -> None:
         """One transaction for the whole batch; if nft refuses it, each subscriber alone, so
         one bad address costs only its own subscriber."""
-        changes = [line for lines in per_limit.values() for line in lines]
+        changes = [line for _, lines in per_limit for line in lines]
         if not changes and not structure:
             return
         try:
@@ -203,13 +204,13 @@ class NftablesDriver(Driver):
         if structure:
             self._transaction(structure)
         failed = {}
-        for subscriber, lines in per_limit.items():
+        for subscriber, lines in per_limit:
             if not lines:
                 continue
             try:
                 self._transaction(lines)
             except DriverError as error:
-                failed[subscriber] = str(error).split(": ", 1)[-1]
+                failed[subscriber or lines[0]] = str(error).split(": ", 1)[-1]
         if failed:
             raise DriverError(self.name, f"{len(failed)} of {len(per_limit)} not done", failed)
 

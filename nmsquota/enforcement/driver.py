@@ -49,7 +49,10 @@ class DriverError(NmsquotaError):
     def __init__(self, driver: str, message: str, failed: Mapping[str, str] | None = None):
         self.driver = driver
         self.failed = dict(failed or {})
-        details = "; ".join(f"{who}: {why}" for who, why in sorted(self.failed.items()))
+        shown = sorted(self.failed.items())[:5]
+        details = "; ".join(f"{who}: {why}" if why else who for who, why in shown)
+        if len(self.failed) > len(shown):
+            details += f"; and {len(self.failed) - len(shown)} more"
         super().__init__(f"driver {driver!r}: {message}" + (f" ({details})" if details else ""))
 
 
