@@ -56,7 +56,10 @@ def plan(
         for key in limit_keys:
             want[key] = limit
         missing = [k for k in limit_keys if k not in have]
-        other_rate = [k for k in limit_keys if k in have and have[k].rate_bps != limit.rate_bps]
+        # An installed rate of 0 is one the backend cannot report: not a difference.
+        other_rate = [
+            k for k in limit_keys if k in have and have[k].rate_bps not in (0, limit.rate_bps)
+        ]
         if missing or other_rate:
             result.add.append(limit)
         for key in missing:
