@@ -12,6 +12,7 @@ from nmsquota.clock import Clock, SystemClock
 from nmsquota.commands import (
     config_check,
     demo,
+    driver,
     limitd,
     poll,
     prune,
@@ -23,7 +24,7 @@ from nmsquota.config import config_search_path
 from nmsquota.errors import NmsquotaError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS = (usage, records, prune, rebuild, poll, limitd, config_check, demo)
+COMMANDS = (usage, records, prune, rebuild, poll, driver, limitd, config_check, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

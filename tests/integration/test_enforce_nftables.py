@@ -111,3 +111,29 @@ def test_a_rate_change_is_one_transaction_and_drift_is_healed(net: Routed) -> No
     _nft(net, "delete table inet nmsquota\n")
     assert len(enforcer.cycle([alice(64_000)]).drift) == 2
     assert nft.check() == "2 addresses limited in table inet nmsquota"
+
+
+def test_the_driver_command_drives_it_by_hand(
+    namespaces: Namespaces, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nmsquota.cli import main
+
+    require("nft")
+    router = namespaces.add("rtr")
+    config = tmp_path / "nmsquota.toml"
+    config.write_text(
+        f'[drivers.edge]\ntype = "nftables"\noptions = {{ namespace = "{router}" }}\n'
+        '[drivers.broken]\ntype = "tc"\n'
+        f'options = {{ namespace = "{router}", interfaces = ["nope0"] }}\n'
+    )
+    run = ["-c", str(config), "driver"]
+    assert main([*run, "add", "edge", "10.0.0.7", "--rate", "64kbit", "--subscriber", "al"]) == 0
+    assert main([*run, "list", "edge"]) == 0
+    out = capsys.readouterr().out
+    assert "al          10.0.0.7  64kbit  -" in out and "1 limits installed" in out
+    assert main([*run, "check"]) == 1
+    out = capsys.readouterr().out
+    assert "broken: FAILED: driver 'broken':" in out and "edge: OK: 1 addresses" in out
+    assert main([*run, "clear", "edge", "--yes"]) == 0
+    assert main([*run, "add", "edge", "10.0.0.999"]) == 2
+    assert "not an address or prefix: '10.0.0.999'" in capsys.readouterr().err
