@@ -1,7 +1,8 @@
 """`nftables`: limited subscribers are elements of a set in a table of nmsquota's own.
 
     table inet nmsquota {
-        set capped4_3000 { type ipv4_addr; flags interval; }      # who is limited, per rate
+        set capped4_3000  { type ipv4_addr; }                     # limited hosts, per rate
+        set capped4p_3000 { type ipv4_addr; flags interval; }     # limited prefixes
         set meter4_3000  { type ipv4_addr; flags dynamic,timeout; }
         chain forward { type filter hook forward priority -10; policy accept;
             ip daddr @capped4_3000 update @meter4_3000
@@ -40,7 +41,7 @@ from nmsquota.enforcement.driver import (
     normalize_address,
 )
 
-SET_NAME = re.compile(r"^capped([46])_(\d+)$")
+SET_NAME = re.compile(r"^capped([46])(p?)_(\d+)$")
 
 
 class NftablesOptions(Options):
@@ -85,14 +86,14 @@ class NftablesDriver(Driver):
             if "set" in item and SET_NAME.match(item["set"]["name"]):
                 sets[item["set"]["name"]] = dict(_elements(item["set"].get("elem", [])))
             elif "rule" in item:
-                used |= set(re.findall(r'"@(capped[46]_\d+)"', json.dumps(item["rule"])))
+                used |= set(re.findall(r'"@(capped[46]p?_\d+)"', json.dumps(item["rule"])))
         return sets, used
 
     def installed(self) -> list[Limit]:
         sets, _ = self._state()
         limits = []
         for name, elements in sets.items():
-            rate = int(SET_NAME.match(name).group(2))  # type: ignore[union-attr]
+            rate = int(SET_NAME.match(name).group(3))  # type: ignore[union-attr]
             for element, comment in elements.items():
                 limits.append(Limit(comment, (element,), rate_bps=rate))
         return sorted(limits)
@@ -138,8 +139,10 @@ class NftablesDriver(Driver):
     def _element_changes(self, limit: Limit, sets: dict[str, dict[str, str]]) -> list[str]:
         changes = []
         for address in map(normalize_address, limit.addresses):
-            family = "6" if ipaddress.ip_network(address).version == 6 else "4"
-            target = f"capped{family}_{limit.rate_bps}"
+            network = ipaddress.ip_network(address)
+            family = "6" if network.version == 6 else "4"
+            kind = "" if network.prefixlen == network.max_prefixlen else "p"
+            target = f"capped{family}{kind}_{limit.rate_bps}"
             # Another rate's set first: moving rate is one transaction, never a gap.
             for name, elements in sets.items():
                 if name != target and address in elements:
@@ -173,20 +176,25 @@ class NftablesDriver(Driver):
             # Per /64: a subscriber's privacy addresses share one bucket.
             ("6", "ipv6_addr", "ip6 daddr", "ip6 daddr & ffff:ffff:ffff:ffff::"),
         ):
-            capped, meter = f"capped{family}_{rate}", f"meter{family}_{rate}"
-            if capped not in sets:
-                lines.append(f'add set {table} {capped} {{ type {kind}; flags interval; '
-                             f'comment "nmsquota: limited at {rate} bit/s"; }}')  # fmt: skip
-            if capped in used:
-                continue
-            if o.mode == "shared":
-                lines.append(f'add rule {table} {o.hook} {match} @{capped} limit name '
-                             f'"shared_{rate}" drop')  # fmt: skip
-            else:
+            meter = f"meter{family}_{rate}"
+            if o.mode != "shared":
                 lines.append(f"add set {table} {meter} {{ type {kind}; size 65535; "
                              "flags dynamic,timeout; timeout 1m; }")  # fmt: skip
-                lines.append(f"add rule {table} {o.hook} {match} @{capped} update @{meter} "
-                             f"{{ {key} {limit} }} drop")  # fmt: skip
+            # Hosts in a plain hash set, prefixes in an interval set: deleting 5,000 hosts
+            # from an interval set took 11.6 s with nft 1.0.6, from a hash set 0.05 s.
+            for capped, flags in ((f"capped{family}_{rate}", ""),
+                                  (f"capped{family}p_{rate}", " flags interval;")):  # fmt: skip
+                if capped not in sets:
+                    lines.append(f'add set {table} {capped} {{ type {kind};{flags} '
+                                 f'comment "nmsquota: limited at {rate} bit/s"; }}')  # fmt: skip
+                if capped in used:
+                    continue
+                if o.mode == "shared":
+                    lines.append(f'add rule {table} {o.hook} {match} @{capped} limit name '
+                                 f'"shared_{rate}" drop')  # fmt: skip
+                else:
+                    lines.append(f"add rule {table} {o.hook} {match} @{capped} update "
+                                 f"@{meter} {{ {key} {limit} }} drop")  # fmt: skip
         return lines
 
     def _apply(self, structure: list[str], per_limit: list[tuple[str, list[str]]]) -> None:
@@ -215,7 +223,28 @@ class NftablesDriver(Driver):
             raise DriverError(self.name, f"{len(failed)} of {len(per_limit)} not done", failed)
 
     def _transaction(self, lines: Iterable[str]) -> None:
-        self.run(self.options.nft, "-f", "-", input="\n".join(lines) + "\n")
+        self.run(self.options.nft, "-f", "-", input="\n".join(_merged(lines)) + "\n")
+
+
+ELEMENT = re.compile(r"^(add|delete) element (\S+ \S+ \S+) \{ (.*) \}$")
+
+
+def _merged(lines: Iterable[str]) -> list[str]:
+    """One statement per set and verb: 5,000 single-element deletes from an interval set
+    took 5.8 s here, one statement with all of them a fraction of that. Deletes go before
+    adds (a rate change moves an address between two sets in the same transaction)."""
+    others: list[str] = []
+    groups: dict[tuple[str, str], list[str]] = {}
+    for line in lines:
+        match = ELEMENT.match(line)
+        if match is None:
+            others.append(line)
+        else:
+            groups.setdefault((match.group(1), match.group(2)), []).append(match.group(3))
+    ordered = sorted(groups.items(), key=lambda item: item[0][0] != "delete")
+    return others + [
+        f"{verb} element {where} {{ {', '.join(elements)} }}" for (verb, where), elements in ordered
+    ]
 
 
 def _elements(raw: list[Any]) -> Iterable[tuple[str, str]]:
