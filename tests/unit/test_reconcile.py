@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from nmsquota.enforcement.driver import Driver, DriverError, Limit, Options
 from nmsquota.enforcement.reconcile import Enforcer, plan
 
@@ -94,3 +96,16 @@ def test_a_failing_subscriber_is_named_and_the_others_are_done() -> None:
     # Bob was never installed: his absence next cycle is a retry, not drift.
     again = enforcer.cycle([ALICE, BOB])
     assert again.added == [] and again.errors and not again.drift
+
+
+def test_a_third_party_driver_is_found_by_its_entry_point(monkeypatch) -> None:
+    from importlib import metadata
+
+    from nmsquota.enforcement import driver as module
+
+    point = metadata.EntryPoint("memory", "test_reconcile:Memory", module.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(module.metadata, "entry_points", lambda group: [point])
+    assert module.driver_class("memory") is Memory
+    assert module.driver_class("nftables").type == "nftables"
+    with pytest.raises(module.UsageError, match=r"no driver of type 'nope' \(known: log, .*memory"):
+        module.driver_class("nope")
