@@ -1,0 +1,133 @@
+"""The policy over simulated days: limit at the cap, lift when the window rolls below it."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from nmsquota.ledger.model import Totals
+from nmsquota.policy import Override, Rule, Standing, decide, evaluate
+
+MB = 10**6
+DAY = 86_400
+HOME = Rule(cap=63 * MB, warn_at=(80, 100))
+
+
+FRESH = Standing()
+
+
+def step(rule: Rule, down: int, standing: Standing = FRESH, now: int = 0, overrides=()):
+    return decide("biguser", rule, Totals(down, 0), now, standing, overrides)
+
+
+def test_the_limit_lands_at_the_cap_and_lifts_below_it() -> None:
+    under = step(HOME, 63 * MB - 1)
+    assert not under.limited and under.warnings == (80,)
+    at = step(HOME, 63 * MB, under.standing(), now=300)
+    assert at.limited and at.changed and at.since == 300 and at.warnings == (100,)
+    assert at.reason == "over cap: 63000000 of 63000000 bytes"
+    held = step(HOME, 70 * MB, at.standing(), now=600)
+    assert held.limited and not held.changed and held.since == 300 and held.warnings == ()
+    lifted = step(HOME, 63 * MB - 1, held.standing(), now=900)
+    assert not lifted.limited and lifted.changed and lifted.since is None
+
+
+def test_hysteresis_keeps_a_limit_until_usage_is_below_the_margin() -> None:
+    rule = Rule(cap=100 * MB, hysteresis=0.05)
+    limited = step(rule, 100 * MB).standing()
+    assert step(rule, 96 * MB, limited).limited
+    assert step(rule, 95 * MB + 1, limited).limited
+    assert not step(rule, 95 * MB, limited).limited
+    # The margin only holds a limit: an unlimited subscriber at 99% stays unlimited.
+    assert not step(rule, 99 * MB).limited
+
+
+def test_what_counts_follows_the_plans_direction() -> None:
+    totals = Totals(bytes_in=40 * MB, bytes_out=30 * MB)
+    assert not decide("a", Rule(cap=63 * MB), totals, 0).limited
+    assert not decide("a", Rule(cap=63 * MB, direction="upload"), totals, 0).limited
+    assert decide("a", Rule(cap=63 * MB, direction="both"), totals, 0).limited
+
+
+def test_overrides_apply_while_they_last() -> None:
+    exempt = Override("biguser", "exempt", "the mayor", since=0, until=1000)
+    assert not step(HOME, 90 * MB, now=500, overrides=[exempt]).limited
+    assert step(HOME, 90 * MB, now=1000, overrides=[exempt]).limited  # expired
+    force = Override("biguser", "force", "abuse ticket 17", since=0)
+    forced = step(HOME, 0, now=5, overrides=[force])
+    assert forced.limited and forced.reason == "forced: abuse ticket 17"
+    topup = Override("biguser", "topup", "bought 1 GB", since=0, until=DAY, bytes=1000 * MB)
+    topped = step(HOME, 90 * MB, now=10, overrides=[topup])
+    assert not topped.limited and topped.cap == 1063 * MB
+    other = Override("someone", "exempt", "not biguser", since=0)
+    assert step(HOME, 90 * MB, overrides=[other]).limited
+
+
+def test_a_forced_limit_that_ends_falls_back_to_the_cap() -> None:
+    force = Override("biguser", "force", "ticket", since=0, until=100)
+    forced = step(HOME, 10 * MB, now=50, overrides=[force])
+    after = step(HOME, 10 * MB, forced.standing(), now=100, overrides=[force])
+    assert not after.limited and after.changed
+
+
+def test_a_warning_is_sent_once_per_crossing() -> None:
+    rule = Rule(cap=100 * MB, warn_at=(80,))
+    sent = []
+    standing = Standing()
+    for usage in (79, 80, 85, 90, 70, 81, 82):
+        decision = step(rule, usage * MB, standing)
+        sent.append(decision.warnings)
+        standing = decision.standing()
+    assert sent == [(), (80,), (), (), (), (80,), ()]
+
+
+def test_evaluate_covers_everyone_with_a_plan_and_reports_those_without() -> None:
+    rules = {"home": HOME}
+    plans = {"davidn": "home", "biguser": "home"}
+    totals = {"home": {"biguser": Totals(64 * MB, 0), "stranger": Totals(5, 0)}}
+    result = evaluate(rules, plans, totals, 0, {})
+    assert [d.subscriber for d in result.limited] == ["biguser"]
+    assert result.decisions["davidn"].used == 0
+    assert result.no_plan == ["stranger"]
+
+
+def heavy_user_days(rule: Rule, days: int) -> tuple[list[int], list[int]]:
+    """The paper's biggest user: online 20 hours a day downloading at full speed (about
+    180 MB a day), held to the limited rate while limited; 5-minute cycles, rolling 7 days.
+    Returns the MB downloaded each day and the cycles at which the limit changed."""
+    full = 180 * MB // (20 * 3600)  # bytes per second while online and not limited
+    window: deque[tuple[int, int]] = deque()
+    total, standing, per_day, changes = 0, Standing(), [0] * days, []
+    for cycle in range(days * DAY // 300):
+        now = (cycle + 1) * 300
+        online = (now % DAY) < 20 * 3600
+        rate = (rule.rate_bps // 8 if standing.limited else full) if online else 0
+        window.append((now, rate * 300))
+        total += rate * 300
+        per_day[(now - 1) // DAY] += rate * 300
+        while window[0][0] <= now - 7 * DAY:
+            total -= window.popleft()[1]
+        decision = decide("biguser", rule, Totals(total, 0), now, standing)
+        if decision.changed:
+            changes.append(cycle)
+        standing = decision.standing()
+    return [round(day / MB) for day in per_day], changes
+
+
+def test_the_papers_heavy_user_is_held_near_the_limited_rate() -> None:
+    per_day, changes = heavy_user_days(Rule(cap=63 * MB, rate_bps=2_400), days=14)
+    # Day 1: 63 MB at full speed (about 7 hours), then 300 bytes/s for the rest of the day.
+    assert (changes[0] + 1) * 300 == 63 * MB // 2_500  # the cycle ending at 7 h (25,200 s)
+    assert 63 <= per_day[0] <= 80
+    # Held all the time after that: the paper's "about 20 MB a day" at 300 bytes/s.
+    assert all(20 <= day <= 22 for day in per_day[1:])
+    assert len(changes) == 1  # 7 days of 21.6 MB stay above 63 MB: never released
+
+
+def test_a_window_that_rolls_below_the_cap_releases_and_hysteresis_damps_flapping() -> None:
+    # A 160 MB cap: held at 21.6 MB a day, the user's week (151 MB) falls below the cap once
+    # day one's full-speed hours leave the window: released, over again at full speed soon
+    # after, limited again... A 20% margin releases only below 128 MB: held throughout.
+    plain = heavy_user_days(Rule(cap=160 * MB, rate_bps=2_400), days=14)[1]
+    damped = heavy_user_days(Rule(cap=160 * MB, rate_bps=2_400, hysteresis=0.2), days=14)[1]
+    assert len(plain) > 2 and plain[1] * 300 > 7 * DAY  # released after the first week
+    assert damped == plain[:1]
