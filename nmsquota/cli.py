@@ -18,13 +18,14 @@ from nmsquota.commands import (
     prune,
     rebuild,
     records,
+    run,
     usage,
 )
 from nmsquota.config import config_search_path
 from nmsquota.errors import NmsquotaError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS = (usage, records, prune, rebuild, poll, driver, limitd, config_check, demo)
+COMMANDS = (run, usage, records, prune, rebuild, poll, driver, limitd, config_check, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

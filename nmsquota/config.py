@@ -59,6 +59,21 @@ def _unit(parse: Any, kind: str) -> BeforeValidator:
     return BeforeValidator(validate)
 
 
+def _percent(value: Any) -> float:
+    text = str(value).strip() if isinstance(value, str | int | float) else ""
+    number = text[:-1] if text.endswith("%") else ""
+    try:
+        result = float(number)
+    except ValueError:
+        raise PydanticCustomError(
+            "percent", f'expected a percentage such as "80%", got {value!r}'
+        ) from None
+    if not 0 < result <= 1000:
+        raise PydanticCustomError("percent", f"expected a positive percentage, got {value!r}")
+    return result
+
+
+Percent = Annotated[float, BeforeValidator(_percent)]
 Size = Annotated[int, _unit(units.parse_size, "size")]
 Rate = Annotated[int, _unit(units.parse_rate, "rate")]
 Duration = Annotated[int, _unit(units.parse_duration, "duration")]
@@ -90,6 +105,19 @@ class Plan(Strict):
         default=None, description='off-peak hours that do not count, "HH:MM-HH:MM" local time'
     )
     limit: LimitProfile = LimitProfile()
+    hysteresis: Percent | None = Field(
+        default=None, description='lift a limit only below the cap less this, e.g. "5%"'
+    )
+    warn_at: list[Percent] = Field(
+        default=[], description='notify when usage crosses these, e.g. ["80%", "100%"]'
+    )
+
+    @field_validator("hysteresis")
+    @classmethod
+    def _margin(cls, margin: float | None) -> float | None:
+        if margin is not None and margin >= 100:
+            raise PydanticCustomError("percent", "a hysteresis margin must be under 100%")
+        return margin
 
     @field_validator("window")
     @classmethod
@@ -258,8 +286,22 @@ class Limitd(Strict):
     queue: Size = 10_000
 
 
+class Notify(Strict):
+    """Where warnings and limit changes go: a command (run without a shell) and a webhook."""
+
+    command: list[str] = Field(
+        default=[], description='e.g. ["/usr/local/bin/tell", "{subscriber}", "{event}"]'
+    )
+    webhook: str | None = Field(default=None, pattern=r"^https?://")
+    timeout: Duration = 10
+
+
 class Settings(Strict):
     data_dir: Path | None = None
+    default_plan: Name | None = Field(
+        default=None, description="the plan of subscribers seen on the network but not listed"
+    )
+    notify: Notify = Notify()
     timezone: str = "UTC"
     interval: Duration = 300
     secrets_file: Path | None = None
@@ -488,6 +530,9 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _cross_check(settings: Settings) -> list[str]:
     problems = []
+    if settings.default_plan is not None and settings.default_plan not in settings.plans:
+        known = ", ".join(sorted(settings.plans)) or "none defined"
+        problems.append(f"default_plan: no plan named {settings.default_plan!r} (plans: {known})")
     if settings.limitd is not None and settings.limitd.driver not in settings.drivers:
         known = ", ".join(sorted(settings.drivers)) or "none defined"
         problems.append(

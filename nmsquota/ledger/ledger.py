@@ -592,8 +592,13 @@ class Ledger:
         return PruneResult(count, len(hours), complete=left is None)
 
 
+RECORD_KINDS = ("subscribers", "plans", "overrides", "standings", "daemon")
+"""Tables of plain records in state.json: the quota file (subscribers, plans), the operator's
+overrides, the policy's standing per subscriber, and the daemon's health for readers."""
+
+
 def _record_table(kind: str) -> str:
-    if kind not in ("subscribers", "plans"):
+    if kind not in RECORD_KINDS:
         raise ValueError(f"unknown record kind {kind!r}")
     return kind
 

@@ -1,0 +1,93 @@
+"""`nmsquota run`: the monitoring daemon in the foreground (systemd style)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
+from nmsquota.config import ConfigError, load_config
+
+log = logging.getLogger("nmsquota.daemon")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run the monitoring daemon (poll, record, decide, enforce)",
+        description=(
+            "Every interval: poll the access servers, record each subscriber's bytes in the "
+            "ledger, decide who is over their plan's cap, and reconcile the enforcement "
+            "drivers. Runs in the foreground and logs to stderr (or --log-file). SIGTERM "
+            "finishes the cycle in flight and stops; SIGHUP reloads the configuration, "
+            "keeping the old one if the new one is bad. One daemon per ledger."
+        ),
+    )
+    parser.add_argument("--log-file", metavar="FILE", type=Path, help="log here, not stderr")
+    parser.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_ledger_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from nmsquota.daemon import Daemon
+    from nmsquota.ledger import Ledger
+
+    config = config_of(args, required=True)
+    assert config is not None
+    handler: logging.Handler = (
+        logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler(sys.stderr)
+    )
+    # No timestamps on stderr: journald adds its own. A log file gets them.
+    stamp = "%(asctime)s " if args.log_file else ""
+    handler.setFormatter(logging.Formatter(f"{stamp}%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("nmsquota")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    directory = ledger_dir(args, config)
+    with Ledger.open_writer(directory, config.tallies()) as ledger:
+        with ledger.batch():
+            ledger.set_records("subscribers", config.subscriber_records())
+            ledger.set_records("plans", config.plan_records())
+        daemon = Daemon(config, args.clock, ledger)
+        log.info("started: %d access servers, %d plans, drivers %s, every %ds, ledger %s",
+                 len(daemon.devices), len(daemon.rules),
+                 ", ".join(e.driver.name for e in daemon.enforcers), daemon.interval,
+                 directory)  # fmt: skip
+        asyncio.run(_serve(daemon, args.cycles))
+        log.info("stopped after %d cycles", daemon.cycles)
+        daemon.notifier.close()
+    return 0
+
+
+async def _serve(daemon, cycles: int | None) -> None:  # type: ignore[no-untyped-def]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def terminate() -> None:
+        log.info("stopping: the cycle in flight finishes first")
+        stop.set()
+
+    def reload() -> None:
+        path = daemon.config.path
+        try:
+            config = load_config(path)
+        except ConfigError as error:
+            log.error("configuration rejected, keeping the old one:\n%s", error)
+            return
+        if {t.key for t in config.tallies()} != {t.key for t in daemon.config.tallies()}:
+            log.error("configuration rejected, keeping the old one: %s: a plan's window "
+                      "changed; counting a new window needs a restart", path)  # fmt: skip
+            return
+        daemon.configure(config)
+        log.info("configuration reloaded from %s", path)
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    loop.add_signal_handler(signal.SIGINT, terminate)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    await daemon.run(stop, cycles)

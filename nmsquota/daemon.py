@@ -1,0 +1,280 @@
+"""The monitoring daemon: the paper's byteshare. Every interval it polls, records, decides
+and enforces.
+
+One cycle:
+
+1. poll every access server (nmsquota.snmp.cycle), concurrently and each bounded in time;
+2. commit the samples and counter baselines, the policy's decisions (limits, standings) and
+   the daemon's health in one ledger commit, so readers in other processes (the console,
+   the check plugin, `nmsquota status`) always see a consistent cycle;
+3. reconcile every driver with the subscribers who should be limited.
+
+A slow device or driver never makes a cycle overrun silently: each cycle's duration and
+lateness against its schedule are logged and kept in the ledger's `daemon` record. A restart
+resumes from the ledger: the baselines (nothing double counted) and the limits (reconciled
+with what the drivers have, so limits stay as they were).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nmsquota.clock import Clock
+from nmsquota.config import Config
+from nmsquota.enforcement.driver import Driver
+from nmsquota.enforcement.driver import Limit as DriverLimit
+from nmsquota.enforcement.reconcile import Enforcer, Outcome
+from nmsquota.ledger import Ledger
+from nmsquota.ledger import Limit as LedgerLimit
+from nmsquota.ledger.model import Totals
+from nmsquota.notify import Notifier
+from nmsquota.policy import Evaluation, Override, Rule, Standing, evaluate
+
+log = logging.getLogger("nmsquota.daemon")
+
+
+@dataclass
+class Session:
+    """Where a subscriber was last seen: what a driver may key on."""
+
+    access_server: str = ""
+    interface: str = ""
+    session: str = ""
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass
+class CycleReport:
+    number: int
+    started: float
+    due: float
+    seconds: float = 0.0
+    devices_ok: list[str] = field(default_factory=list)
+    devices_failed: dict[str, str] = field(default_factory=dict)
+    limited: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    drivers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    no_plan: list[str] = field(default_factory=list)
+
+    @property
+    def lateness(self) -> float:
+        return max(0.0, self.started - self.due)
+
+
+def rules_of(config: Config) -> dict[str, Rule]:
+    rules = {}
+    for name, plan in config.settings.plans.items():
+        rules[name] = Rule(
+            cap=plan.cap,
+            direction=plan.direction,
+            rate_bps=plan.limit.rate,
+            queue_bytes=plan.limit.queue,
+            hysteresis=(plan.hysteresis or 0.0) / 100,
+            warn_at=tuple(int(t) for t in plan.warn_at),
+        )
+    return rules
+
+
+def drivers_of(config: Config) -> list[Driver]:
+    """The configured drivers; `log` alone when none are, so a new install changes nothing."""
+    if not config.settings.drivers:
+        from nmsquota.enforcement.driver import make_driver
+
+        return [make_driver("log", "log", {})]
+    return [config.driver(name) for name in config.settings.drivers]
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        ledger: Ledger,
+        drivers: Sequence[Driver] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.ledger = ledger
+        self.sessions: dict[str, Session] = {}
+        self.cycles = 0
+        self.last: CycleReport | None = None
+        self._engine: Any = None
+        self.configure(config, drivers)
+
+    def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
+        """Take a (re)loaded configuration: devices, plans, drivers."""
+        from nmsquota.snmp.cycle import devices_from
+
+        old_memory = {d.name: d.memory for d in getattr(self, "devices", [])}
+        self.config = config
+        self.devices = devices_from(config)
+        for device in self.devices:
+            device.memory = old_memory.get(device.name)
+        self.rules = rules_of(config)
+        self.tallies = {name: plan.tally(config.settings.timezone)
+                        for name, plan in config.settings.plans.items()}  # fmt: skip
+        old = {e.driver.name: e for e in getattr(self, "enforcers", [])}
+        self.enforcers = [
+            old[d.name] if d.name in old and type(old[d.name].driver) is type(d) else Enforcer(d)
+            for d in (drivers if drivers is not None else drivers_of(config))
+        ]
+        self.notifier = Notifier(config.settings.notify)
+        self.interval = config.settings.interval
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    async def cycle(self, due: float | None = None) -> CycleReport:
+        from nmsquota.snmp.cycle import commit, poll_devices, stored_baselines
+
+        if self._engine is None:
+            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+            self._engine = SnmpEngine()  # one per event loop (FIELD-NOTES)
+        now = self.clock.now()
+        self.cycles += 1
+        report = CycleReport(self.cycles, now, due if due is not None else now)
+        wall = time.perf_counter()
+        results = await poll_devices(self._engine, self.devices, now, stored_baselines(self.ledger))
+        for result in results:
+            if result.error:
+                report.devices_failed[result.device] = result.error
+                log.warning("%s", result.error)
+            else:
+                report.devices_ok.append(result.device)
+                self._learn(result)
+        with self.ledger.batch():
+            commit(self.ledger, results, now)
+            evaluation = self._decide(int(now))
+            self._record(evaluation, int(now))
+        wanted = self._wanted(evaluation)
+        for enforcer in self.enforcers:
+            outcome = enforcer.cycle(wanted)
+            report.drivers[enforcer.driver.name] = _outcome(outcome)
+        report.limited = sorted(d.subscriber for d in evaluation.limited)
+        report.changed = sorted(d.subscriber for d in evaluation.changes)
+        report.no_plan = evaluation.no_plan
+        for decision in evaluation.changes:
+            event = "limited" if decision.limited else "released"
+            log.info("%s %s: %s (%.0f%% of cap)", event, decision.subscriber,
+                     decision.reason or "under the cap", decision.percent)  # fmt: skip
+            self.notifier.send(decision.subscriber, event, decision)
+        for decision in evaluation.decisions.values():
+            for threshold in decision.warnings:
+                self.notifier.send(decision.subscriber, f"warning {threshold}%", decision)
+        report.seconds = time.perf_counter() - wall
+        self._health(report)
+        self.last = report
+        return report
+
+    def _learn(self, result: Any) -> None:
+        for key, _ in result.poll.readings:
+            self.sessions[key.subscriber] = Session(
+                key.access_server, key.interface, key.session,
+                tuple(result.poll.addresses.get(key.subscriber, ())),
+            )  # fmt: skip
+
+    def _plans(self) -> dict[str, str]:
+        plans = {name: s.plan for name, s in self.config.settings.subscribers.items()}
+        default = self.config.settings.default_plan
+        if default is not None:
+            for name in self.sessions:
+                plans.setdefault(name, default)
+        return plans
+
+    def _decide(self, now: int) -> Evaluation:
+        totals: dict[str, dict[str, Totals]] = {}
+        for plan, tally in self.tallies.items():
+            totals[plan] = self.ledger.totals(tally)
+        standings = {
+            record["subscriber"]: Standing(
+                record["limited"], record.get("since"), record.get("reason", ""),
+                frozenset(record.get("warned", ())),
+            )
+            for record in self.ledger.records("standings")
+        }  # fmt: skip
+        overrides = [Override(**record) for record in self.ledger.records("overrides")]
+        return evaluate(self.rules, self._plans(), totals, now, standings, overrides)
+
+    def _record(self, evaluation: Evaluation, now: int) -> None:
+        standings = []
+        for decision in evaluation.decisions.values():
+            standings.append({"subscriber": decision.subscriber, "limited": decision.limited,
+                              "since": decision.since, "reason": decision.reason,
+                              "warned": sorted(decision.warned), "used": decision.used,
+                              "cap": decision.cap})  # fmt: skip
+        self.ledger.set_records("standings", standings)
+        limited = {d.subscriber: d for d in evaluation.limited}
+        for limit in self.ledger.limits():
+            if limit.subscriber not in limited:
+                self.ledger.clear_limit(limit.subscriber)
+        drivers = ",".join(e.driver.name for e in self.enforcers)
+        for name, decision in limited.items():
+            rule = self.rules[self._plans()[name]]
+            self.ledger.set_limit(LedgerLimit(name, decision.since or now, decision.reason,
+                                              drivers, rule.rate_bps))  # fmt: skip
+
+    def _wanted(self, evaluation: Evaluation) -> list[DriverLimit]:
+        plans = self._plans()
+        wanted = []
+        for decision in evaluation.limited:
+            rule = self.rules[plans[decision.subscriber]]
+            seen = self.sessions.get(decision.subscriber, Session())
+            configured = self.config.settings.subscribers.get(decision.subscriber)
+            addresses = tuple(dict.fromkeys(
+                [*(configured.addresses if configured else []), *seen.addresses]))  # fmt: skip
+            wanted.append(DriverLimit(decision.subscriber, addresses, rule.rate_bps,
+                                      rule.queue_bytes, seen.access_server, seen.interface,
+                                      seen.session))  # fmt: skip
+        return wanted
+
+    def _health(self, report: CycleReport) -> None:
+        record = {k: v for k, v in asdict(report).items()}
+        record["lateness"] = report.lateness
+        record["interval"] = self.interval
+        record["updated"] = self.clock.now()
+        with self.ledger.batch():
+            self.ledger.set_records("daemon", [record])
+        level = logging.WARNING if report.lateness > self.interval / 2 else logging.INFO
+        log.log(level, "cycle %d: %.1fs, %.1fs late; %d/%d devices answered; %d limited",
+                report.number, report.seconds, report.lateness, len(report.devices_ok),
+                len(self.devices), len(report.limited))  # fmt: skip
+        if report.seconds > self.interval:
+            log.warning("cycle %d took %.0fs, longer than the %ds interval",
+                        report.number, report.seconds, self.interval)  # fmt: skip
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, cycles: int | None = None) -> None:
+        """Cycle every interval until `stop` is set (a cycle in flight finishes first)."""
+        due = self.clock.now()
+        done = 0
+        while not stop.is_set():
+            await self.cycle(due)
+            done += 1
+            if cycles is not None and done >= cycles:
+                return
+            due += self.interval
+            now = self.clock.now()
+            if now > due:  # overran: skip the slots it missed, say so
+                missed = int((now - due) // self.interval) + 1
+                log.warning("skipping %d missed cycle(s)", missed)
+                due += missed * self.interval
+            sleeper = asyncio.ensure_future(self.clock.sleep(due - now))
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (sleeper, stopper):
+                task.cancel()
+
+
+def _outcome(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "added": [limit.subscriber for limit in outcome.added],
+        "removed": [limit.describe() for limit in outcome.removed],
+        "unenforceable": [limit.subscriber for limit in outcome.unenforceable],
+        "drift": outcome.drift,
+        "errors": outcome.errors,
+    }

@@ -1,0 +1,65 @@
+"""Notification hooks: a command template and a webhook, told of warnings and limit changes.
+
+Both run in a background thread so a slow hook never delays a cycle; a failing one is
+logged and forgotten. The command's arguments are filled from the event and run without a
+shell: {subscriber} {event} {used} {cap} {percent} {reason}. The webhook gets the same
+fields as a JSON POST.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+log = logging.getLogger("nmsquota.notify")
+
+
+class Notifier:
+    def __init__(self, settings: Any) -> None:
+        self.command: list[str] = list(settings.command)
+        self.webhook: str | None = settings.webhook
+        self.timeout: float = settings.timeout
+        self._pool: ThreadPoolExecutor | None = None
+
+    def send(self, subscriber: str, event: str, decision: Any) -> None:
+        if not self.command and not self.webhook:
+            return
+        fields = {
+            "subscriber": subscriber,
+            "event": event,
+            "used": str(decision.used),
+            "cap": str(decision.cap),
+            "percent": f"{decision.percent:.0f}",
+            "reason": decision.reason,
+        }
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
+        self._pool.submit(self._deliver, fields)
+
+    def _deliver(self, fields: dict[str, str]) -> None:
+        if self.command:
+            argv = [part.format_map(fields) for part in self.command]
+            try:
+                done = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout)
+                if done.returncode:
+                    log.warning("notify command %s failed: %s", argv[0], done.stderr.strip())
+            except (OSError, subprocess.TimeoutExpired) as error:
+                log.warning("notify command %s failed: %s", argv[0], error)
+        if self.webhook:
+            request = urllib.request.Request(
+                self.webhook, data=json.dumps(fields).encode(), method="POST",
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    response.read()
+            except OSError as error:
+                log.warning("notify webhook %s failed: %s", self.webhook, error)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

@@ -1,0 +1,128 @@
+"""The daemon's cycle end to end on the in-process agent with a simulated clock: poll,
+commit, decide, enforce; the window rolls and the limit lifts; a restart resumes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from integration.test_sim_agent import interfaces
+from pysnmp.proto.rfc1902 import Integer32, TimeTicks
+
+from nmsquota.clock import ManualClock
+from nmsquota.config import load_config
+from nmsquota.daemon import Daemon
+from nmsquota.enforcement.driver import make_driver
+from nmsquota.ledger import Ledger
+from nmsquota.sim.agent import start_agent
+from nmsquota.snmp import poller as p
+
+T0 = 1_800_000_000.0
+MB = 10**6
+
+
+def oid(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def write_config(tmp_path: Path, port: int) -> Path:
+    path = tmp_path / "nmsquota.toml"
+    path.write_text(f"""
+interval = "5m"
+[plans.home]
+cap = "1MB"
+window = "1d"
+warn_at = ["80%"]
+[subscribers.alice]
+plan = "home"
+addresses = ["10.60.1.2"]
+[subscribers.bob]
+plan = "home"
+[access_servers.bras]
+host = "127.0.0.1"
+port = {port}
+match = [{{ field = "ifName", pattern = "<pppoe-(?P<user>.+)>" }}]
+""")
+    return path
+
+
+class Bras:
+    """The agent's view at a moment of the simulated clock: uptime follows the clock."""
+
+    def __init__(self, agent) -> None:  # type: ignore[no-untyped-def]
+        self.agent = agent
+
+    def show(self, now: float, alice_down: int, bob_down: int) -> None:
+        uptime = int((now - T0 + 1000) * 100)
+        objects = interfaces(uptime, {7: ("<pppoe-alice>", 0, alice_down),
+                                      8: ("<pppoe-bob>", 0, bob_down)})  # fmt: skip
+        objects[oid(p.IF_NUMBER)] = Integer32(2)
+        objects[oid(p.IF_TABLE_LAST_CHANGE)] = TimeTicks(0)
+        self.agent.set(objects)
+
+
+def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(tmp_path):
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        config = load_config(write_config(tmp_path, port))
+        clock = ManualClock(T0)
+        log = make_driver("log", "log", {})
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[log])
+            bras.show(clock.now(), 5_000, 5_000)
+            first = await daemon.cycle()
+            assert first.devices_ok == ["bras"] and first.limited == []
+
+            clock.advance(300)
+            bras.show(clock.now(), 5_000 + 2 * MB, 5_000 + 100_000)
+            second = await daemon.cycle()
+            assert second.limited == ["alice"] and second.changed == ["alice"]
+            (limit,) = log.installed()
+            assert (limit.subscriber, limit.addresses, limit.rate_bps) == (
+                "alice", ("10.60.1.2",), 3_000)  # fmt: skip
+            assert limit.interface == "<pppoe-alice>" and limit.access_server == "bras"
+            assert second.drivers["log"]["added"] == ["alice"]
+            assert [lim.subscriber for lim in ledger.limits()] == ["alice"]
+            standing = {r["subscriber"]: r for r in ledger.records("standings")}
+            assert standing["alice"]["used"] == 2 * MB and standing["bob"]["limited"] is False
+            (health,) = ledger.records("daemon")
+            assert health["number"] == 2 and health["limited"] == ["alice"]
+
+            # A day and a bit later, nothing more downloaded: the window rolled past.
+            clock.advance(86_400 + 300)
+            bras.show(clock.now(), 5_000 + 2 * MB, 5_000 + 100_000)
+            third = await daemon.cycle()
+            assert third.limited == [] and third.changed == ["alice"]
+            assert log.installed() == [] and ledger.limits() == []
+
+    asyncio.run(run())
+
+
+def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path):
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        config = load_config(write_config(tmp_path, port))
+        clock = ManualClock(T0)
+        ledger_dir = tmp_path / "ledger"
+        with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+            bras.show(clock.now(), 0, 0)
+            await daemon.cycle()
+            clock.advance(300)
+            bras.show(clock.now(), 3 * MB, 0)
+            assert (await daemon.cycle()).limited == ["alice"]
+        # A new process: a new driver that has nothing installed (say, after a reboot).
+        clock.advance(300)
+        bras.show(clock.now(), 3 * MB + 1_000, 0)
+        with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
+            fresh = make_driver("log", "log", {})
+            daemon = Daemon(config, clock, ledger, drivers=[fresh])
+            report = await daemon.cycle()
+            assert report.limited == ["alice"] and report.changed == []
+            assert [lim.subscriber for lim in fresh.installed()] == ["alice"]
+            totals = ledger.totals(config.tallies()[0])
+            assert totals["alice"].bytes_in == 3 * MB + 1_000  # nothing twice
+
+    asyncio.run(run())

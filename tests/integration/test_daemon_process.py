@@ -1,0 +1,111 @@
+"""`nmsquota run` as a process against snmpd: signals, a second daemon, kill -9 and restart."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from conftest import REPO
+
+CONFIG = """
+interval = "10s"
+data_dir = "{ledger}"
+[plans.home]
+cap = "1KB"
+window = "1d"
+[subscribers.alice]
+plan = "home"
+[access_servers.lo]
+host = "127.0.0.1"
+port = {port}
+interfaces = {{ lo = "alice" }}
+"""
+
+
+class Running:
+    def __init__(self, config: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nmsquota", "-c", str(config), "run"],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=REPO,
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} in: " + "\n".join(self.seen))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def test_signals_a_second_daemon_and_a_restart_after_kill_9(
+    tmp_path: Path, snmpd_loopback: int
+) -> None:
+    ledger = tmp_path / "ledger"
+    config = tmp_path / "nmsquota.toml"
+    good = CONFIG.format(ledger=ledger, port=snmpd_loopback)
+    config.write_text(good)
+    daemon = Running(config)
+    try:
+        daemon.wait_for("INFO nmsquota.daemon: started: 1 access servers, 1 plans, drivers log")
+        daemon.wait_for("cycle 1:")
+        # A second daemon on the same ledger is refused, naming the first.
+        second = subprocess.run([sys.executable, "-m", "nmsquota", "-c", str(config), "run"],
+                                capture_output=True, text=True, cwd=REPO, timeout=30)  # fmt: skip
+        assert second.returncode == 1
+        assert str(daemon.process.pid) in second.stderr
+
+        config.write_text(good.replace('cap = "1KB"', 'cap = "1 furlong"'))
+        daemon.process.send_signal(signal.SIGHUP)
+        rejected = daemon.wait_for("configuration rejected, keeping the old one")
+        assert "ERROR" in rejected
+        daemon.wait_for("plans.home.cap")
+        config.write_text(good)
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_for("configuration reloaded")
+
+        daemon.wait_for("cycle 2:", timeout=30)  # lo's own SNMP traffic is over 1 KB
+        daemon.process.send_signal(signal.SIGTERM)
+        daemon.wait_for("stopped after")
+        assert daemon.process.wait(timeout=30) == 0
+    finally:
+        daemon.stop()
+
+    # kill -9 in the middle of its life, then a restart on the same ledger.
+    crashed = Running(config)
+    try:
+        crashed.wait_for("cycle 1:")
+        os.kill(crashed.process.pid, signal.SIGKILL)
+        crashed.process.wait(timeout=10)
+    finally:
+        crashed.stop()
+    again = Running(config)
+    try:
+        again.wait_for("cycle 1:")
+        again.process.send_signal(signal.SIGTERM)
+        assert again.process.wait(timeout=30) == 0
+    finally:
+        again.stop()
