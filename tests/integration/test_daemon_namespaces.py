@@ -1,0 +1,78 @@
+"""The daemon end to end in a namespace: snmpd, real traffic, the nftables driver.
+
+A subscriber downloads past the cap and is limited within one cycle by a real nftables
+rule on the access server; the window rolls past (the daemon's clock moved on) and the
+limit lifts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import Namespaces, require
+from integration.test_poll_namespaces import SNMPD_CACHE, AccessServer
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_limited_within_a_cycle_and_released_when_the_window_rolls(
+    namespaces: Namespaces, tmp_path: Path
+) -> None:
+    require("nft")
+    bras = AccessServer(namespaces, tmp_path)
+    bras.add_subscriber("alice")
+    bras.add_subscriber("bob")
+    config = tmp_path / "nmsquota.toml"
+    config.write_text(f"""
+[plans.home]
+cap = "1MB"
+window = "1h"
+[subscribers.alice]
+plan = "home"
+[subscribers.bob]
+plan = "home"
+[access_servers.bras]
+host = "127.0.0.1"
+port = {bras.port}
+match = [{{ field = "ifName", pattern = "sub-(?P<user>.+)" }}]
+learn_addresses = "inet-cidr-route"
+[drivers.edge]
+type = "nftables"
+""")
+    daemon = namespaces.start(
+        bras.ns, sys.executable, str(HERE / "ns_daemon.py"), str(config), str(tmp_path / "l"),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def say(line: str) -> dict:
+        daemon.stdin.write(line + "\n")
+        daemon.stdin.flush()
+        return json.loads(daemon.stdout.readline())
+
+    def nft() -> str:
+        return namespaces.run(bras.ns, "nft", "list", "table", "inet", "nmsquota")
+
+    time.sleep(SNMPD_CACHE)
+    assert say("cycle") == {
+        "limited": [],
+        "changed": [],
+        "failed": {},
+        "drivers": {
+            "edge": {"added": [], "removed": [], "unenforceable": [], "drift": [], "errors": []}
+        },
+    }
+    bras.download("alice", 2_000_000)
+    bras.download("bob", 200_000)
+    time.sleep(SNMPD_CACHE)
+    second = say("cycle")
+    assert second["limited"] == ["alice"] and second["drivers"]["edge"]["added"] == ["alice"]
+    assert "10.99.1.2" in nft() and "10.99.2.2" not in nft()  # learned from its host route
+
+    assert say("advance 7200") == {"ok": True}
+    third = say("cycle")
+    assert third["limited"] == [] and third["changed"] == ["alice"]
+    assert "10.99.1.2" not in nft()
