@@ -14,6 +14,7 @@ from nmsquota.commands import (
     demo,
     driver,
     limitd,
+    operator,
     poll,
     prune,
     rebuild,
@@ -25,7 +26,19 @@ from nmsquota.config import config_search_path
 from nmsquota.errors import NmsquotaError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS = (run, usage, records, prune, rebuild, poll, driver, limitd, config_check, demo)
+COMMANDS = (
+    run,
+    operator,
+    usage,
+    records,
+    prune,
+    rebuild,
+    poll,
+    driver,
+    limitd,
+    config_check,
+    demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

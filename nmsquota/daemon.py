@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from nmsquota.clock import Clock
@@ -29,6 +29,7 @@ from nmsquota.config import Config
 from nmsquota.enforcement.driver import Driver
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.enforcement.reconcile import Enforcer, Outcome
+from nmsquota.errors import NmsquotaError
 from nmsquota.ledger import Ledger
 from nmsquota.ledger import Limit as LedgerLimit
 from nmsquota.ledger.model import Totals
@@ -100,6 +101,8 @@ class Daemon:
         self.clock = clock
         self.ledger = ledger
         self.sessions: dict[str, Session] = {}
+        self.session_events: dict[str, str] = {}
+        """Interface -> login, from ip-up/ip-down (the paper's named socket)."""
         self.cycles = 0
         self.last: CycleReport | None = None
         self._engine: Any = None
@@ -114,6 +117,7 @@ class Daemon:
         self.devices = devices_from(config)
         for device in self.devices:
             device.memory = old_memory.get(device.name)
+            device.mapping = replace(device.mapping, sessions=self.session_events)
         self.rules = rules_of(config)
         self.tallies = {name: plan.tally(config.settings.timezone)
                         for name, plan in config.settings.plans.items()}  # fmt: skip
@@ -169,6 +173,52 @@ class Daemon:
         self._health(report)
         self.last = report
         return report
+
+    # -- between cycles: session events and the operator ----------------------------------
+
+    async def handle(self, words: list[str]) -> dict[str, Any]:
+        """One control-socket request (see nmsquota.control)."""
+        command, args = words[0].lower(), words[1:]
+        if command == "ping":
+            return {"ok": True, "cycles": self.cycles}
+        if command in ("up", "down"):
+            if len(args) < 3:
+                return {"ok": False, "error": f"usage: {command} IFACE LOGIN ADDRESS"}
+            return self._session_event(command, *args[:3])
+        if command in ("limit", "exempt", "topup", "release"):
+            if not args:
+                return {"ok": False, "error": f"usage: {command} SUBSCRIBER ..."}
+            try:
+                message = apply_override(self.ledger, command, args, int(self.clock.now()))
+            except NmsquotaError as error:
+                return {"ok": False, "error": str(error)}
+            reply = self.enforce_now()
+            return {**reply, "message": message}
+        return {"ok": False, "error": f"unknown request {command!r}"}
+
+    def _session_event(self, event: str, interface: str, login: str, address: str) -> dict:
+        seen = self.sessions.get(login, Session())
+        addresses = [a for a in seen.addresses if a != address]
+        if event == "up":
+            self.session_events[interface] = login
+            addresses.append(address)
+        elif self.session_events.get(interface) == login:
+            del self.session_events[interface]
+        self.sessions[login] = replace(seen, interface=interface, addresses=tuple(addresses))
+        log.info("session %s: %s on %s (%s)", event, login, interface, address)
+        # A session that starts over the cap is limited now, not at the next cycle.
+        return self.enforce_now()
+
+    def enforce_now(self) -> dict[str, Any]:
+        """Decide on the ledger's current totals and reconcile the drivers, without a poll."""
+        now = int(self.clock.now())
+        with self.ledger.batch():
+            evaluation = self._decide(now)
+            self._record(evaluation, now)
+        wanted = self._wanted(evaluation)
+        outcomes = {e.driver.name: _outcome(e.cycle(wanted)) for e in self.enforcers}
+        return {"ok": True, "limited": sorted(d.subscriber for d in evaluation.limited),
+                "drivers": outcomes}  # fmt: skip
 
     def _learn(self, result: Any) -> None:
         for key, _ in result.poll.readings:
@@ -268,6 +318,43 @@ class Daemon:
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for task in (sleeper, stopper):
                 task.cancel()
+
+
+def apply_override(ledger: Ledger, command: str, args: list[str], now: int) -> str:
+    """Record an operator's override in the ledger (the caller holds the writer).
+
+    limit|exempt SUBSCRIBER [for=DURATION] REASON...; topup SUBSCRIBER SIZE [for=...]
+    REASON...; release SUBSCRIBER (drops its force overrides)."""
+    from nmsquota import units
+    from nmsquota.errors import UsageError
+
+    subscriber, rest = args[0], list(args[1:])
+    # Expired overrides are history: dropped whenever the list changes.
+    records = [r for r in ledger.records("overrides") if r["until"] is None or r["until"] > now]
+    if command == "release":
+        kept = [r for r in records if not (r["subscriber"] == subscriber and r["kind"] == "force")]
+        with ledger.batch():
+            ledger.set_records("overrides", kept)
+        return f"{len(records) - len(kept)} force override(s) of {subscriber} removed"
+    size = 0
+    try:
+        if command == "topup":
+            if not rest:
+                raise UsageError("topup needs a size, e.g. 5GB")
+            size = units.parse_size(rest.pop(0))
+        until = None
+        if rest and rest[0].startswith("for="):
+            until = now + units.parse_duration(rest.pop(0)[4:])
+    except units.UnitError as error:
+        raise UsageError(str(error)) from None
+    kind = {"limit": "force", "exempt": "exempt", "topup": "topup"}[command]
+    reason = " ".join(rest) or "operator"
+    record = {"subscriber": subscriber, "kind": kind, "reason": reason, "since": now,
+              "until": until, "bytes": size}  # fmt: skip
+    with ledger.batch():
+        ledger.set_records("overrides", [*records, record])
+    ends = "until removed" if until is None else f"for {units.format_duration(until - now)}"
+    return f"{kind} {subscriber} {ends}: {reason}"
 
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:

@@ -10,7 +10,8 @@ loop in a test.
 - What counts: download (the default, as in the paper), upload, or both; off-peak free hours
   are already left out of the ledger's window totals.
 - Overrides, each with an expiry and a reason: exempt (never limited), force (limited
-  whatever the usage), top-up (extra bytes on the cap while it lasts).
+  whatever the usage), top-up (extra bytes on the cap while it lasts). Of an exempt and a
+  force both in force, the later one counts.
 - Warnings at thresholds (percent of the cap), once per crossing: a threshold warns again
   only after usage has fallen back below it.
 """
@@ -110,12 +111,13 @@ def decide(
     cap = rule.cap + sum(o.bytes for o in active if o.kind == "topup")
     usage = used(totals, rule.direction)
     warned, warnings = _warnings(rule, usage, cap, standing.warned)
-    exempt = next((o for o in active if o.kind == "exempt"), None)
-    forced = next((o for o in active if o.kind == "force"), None)
-    if exempt is not None:
-        limited, reason = False, f"exempt: {exempt.reason}"
-    elif forced is not None:
-        limited, reason = True, f"forced: {forced.reason}"
+    # Of exempt and force, the operator's latest word counts.
+    latest = max((o for o in active if o.kind in ("exempt", "force")),
+                 key=lambda o: o.since, default=None)  # fmt: skip
+    if latest is not None and latest.kind == "exempt":
+        limited, reason = False, f"exempt: {latest.reason}"
+    elif latest is not None:
+        limited, reason = True, f"forced: {latest.reason}"
     elif standing.limited and standing.reason.startswith("over cap"):
         # Held until the window rolls below the cap (less the margin).
         limited = usage > cap * (1 - rule.hysteresis) if rule.hysteresis else usage >= cap

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
 from nmsquota.config import ConfigError, load_config
+from nmsquota.control import socket_path
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -59,13 +60,25 @@ def run(args: argparse.Namespace) -> int:
                  len(daemon.devices), len(daemon.rules),
                  ", ".join(e.driver.name for e in daemon.enforcers), daemon.interval,
                  directory)  # fmt: skip
-        asyncio.run(_serve(daemon, args.cycles))
+        asyncio.run(_serve(daemon, args.cycles, socket_path(directory)))
         log.info("stopped after %d cycles", daemon.cycles)
         daemon.notifier.close()
     return 0
 
 
-async def _serve(daemon, cycles: int | None) -> None:  # type: ignore[no-untyped-def]
+async def _serve(daemon, cycles: int | None, control: Path) -> None:  # type: ignore[no-untyped-def]
+    from nmsquota import control as control_socket
+
+    server = await control_socket.serve(control, daemon.handle)
+    log.info("control socket %s", control)
+    try:
+        await _loop(daemon, cycles)
+    finally:
+        server.close()
+        control.unlink(missing_ok=True)
+
+
+async def _loop(daemon, cycles: int | None) -> None:  # type: ignore[no-untyped-def]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 

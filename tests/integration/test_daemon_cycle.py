@@ -126,3 +126,44 @@ def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path):
             assert totals["alice"].bytes_in == 3 * MB + 1_000  # nothing twice
 
     asyncio.run(run())
+
+
+def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_apply(tmp_path):
+    from unit.test_reconcile import Memory
+
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        config = load_config(write_config(tmp_path, port))
+        clock = ManualClock(T0)
+        by_address = Memory()
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[by_address])
+            bras.show(clock.now(), 0, 0)
+            await daemon.cycle()
+            clock.advance(300)
+            bras.show(clock.now(), 0, 5 * MB)  # bob: over the cap, no address known yet
+            report = await daemon.cycle()
+            assert report.limited == ["bob"]
+            assert report.drivers["mem"]["unenforceable"] == ["bob"]
+            assert by_address.table == {}
+
+            clock.advance(10)
+            reply = await daemon.handle(["up", "ppp9", "bob", "100.64.0.9"])
+            assert reply["limited"] == ["bob"] and list(by_address.table) == ["100.64.0.9"]
+            await daemon.handle(["down", "ppp9", "bob", "100.64.0.9"])
+            assert by_address.table == {}
+
+            # The operator: exempt bob for a day, force alice, top-ups, release.
+            reply = await daemon.handle(["exempt", "bob", "for=1d", "the", "mayor"])
+            assert reply["message"] == "exempt bob for 1d: the mayor"
+            assert reply["limited"] == []
+            reply = await daemon.handle(["limit", "alice", "abuse", "ticket", "17"])
+            assert reply["limited"] == ["alice"] and list(by_address.table) == ["10.60.1.2"]
+            assert {r["kind"] for r in ledger.records("overrides")} == {"exempt", "force"}
+            reply = await daemon.handle(["release", "alice"])
+            assert reply["limited"] == [] and by_address.table == {}
+            assert (await daemon.handle(["topup", "alice", "lots"]))["ok"] is False
+            assert (await daemon.handle(["frobnicate"]))["ok"] is False
+
+    asyncio.run(run())

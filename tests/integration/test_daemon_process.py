@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -26,6 +27,11 @@ host = "127.0.0.1"
 port = {port}
 interfaces = {{ lo = "alice" }}
 """
+
+
+def nmsquota(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nmsquota", "-c", str(config), *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)  # fmt: skip
 
 
 class Running:
@@ -88,11 +94,30 @@ def test_signals_a_second_daemon_and_a_restart_after_kill_9(
         daemon.wait_for("configuration reloaded")
 
         daemon.wait_for("cycle 2:", timeout=30)  # lo's own SNMP traffic is over 1 KB
+        # Operator commands go through the control socket and apply at once.
+        exempt = nmsquota(config, "exempt", "alice", "--for", "1h", "--reason", "testing")
+        assert exempt.returncode == 0, exempt.stderr
+        assert exempt.stdout == "exempt alice for 1h: testing (applied now: alice is not limited)\n"
+        status = nmsquota(config, "status")
+        assert status.returncode == 0, status.stdout
+        assert "last cycle 2" in status.stdout and "override: exempt alice until" in status.stdout
+        up = nmsquota(config, "session", "up", "ppp0", "alice", "10.0.0.7")
+        assert up.returncode == 0, up.stderr
+        daemon.wait_for("session up: alice on ppp0 (10.0.0.7)")
         daemon.process.send_signal(signal.SIGTERM)
         daemon.wait_for("stopped after")
         assert daemon.process.wait(timeout=30) == 0
     finally:
         daemon.stop()
+
+    # No daemon: overrides go into the ledger for the next start; sessions have nowhere to go.
+    offline = nmsquota(config, "limit", "alice", "--reason", "abuse")
+    assert (
+        offline.stdout
+        == "force alice until removed: abuse (no daemon running: applied at its next start)\n"
+    )
+    lost = nmsquota(config, "session", "down", "ppp0", "alice", "10.0.0.7")
+    assert lost.returncode == 1 and "no daemon listening on" in lost.stderr
 
     # kill -9 in the middle of its life, then a restart on the same ledger.
     crashed = Running(config)
@@ -105,6 +130,11 @@ def test_signals_a_second_daemon_and_a_restart_after_kill_9(
     again = Running(config)
     try:
         again.wait_for("cycle 1:")
+        status = nmsquota(config, "status", "--json")
+        limits = {
+            limit["subscriber"]: limit["reason"] for limit in json.loads(status.stdout)["limits"]
+        }
+        assert limits == {"alice": "forced: abuse"}  # the override written without a daemon
         again.process.send_signal(signal.SIGTERM)
         assert again.process.wait(timeout=30) == 0
     finally:

@@ -60,6 +60,11 @@ def test_overrides_apply_while_they_last() -> None:
     assert not topped.limited and topped.cap == 1063 * MB
     other = Override("someone", "exempt", "not biguser", since=0)
     assert step(HOME, 90 * MB, overrides=[other]).limited
+    # Exempt and force both in force: the later one counts.
+    later_force = Override("biguser", "force", "changed my mind", since=600)
+    assert step(HOME, 0, now=700, overrides=[exempt, later_force]).limited
+    later_exempt = Override("biguser", "exempt", "sorry", since=800)
+    assert not step(HOME, 90 * MB, now=900, overrides=[force, later_exempt]).limited
 
 
 def test_a_forced_limit_that_ends_falls_back_to_the_cap() -> None:

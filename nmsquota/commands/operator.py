@@ -1,0 +1,166 @@
+"""Operator commands: limit, exempt, topup, release, session up|down and status.
+
+Each goes through the running daemon's control socket, so it takes effect at once; without a
+daemon, the overrides are written into the ledger directly (under the writer lock) and the
+next daemon applies them. `status` reads the ledger, daemon or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from nmsquota import units
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table
+from nmsquota.errors import NmsquotaError, UsageError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    for name, summary in (
+        ("limit", "limit a subscriber whatever their usage (a force override)"),
+        ("exempt", "never limit a subscriber (an exempt override)"),
+        ("topup", "add a one-off amount to a subscriber's cap"),
+    ):
+        parser = commands.add_parser(name, help=summary, description=summary + ".")
+        parser.add_argument("subscriber")
+        if name == "topup":
+            parser.add_argument("size", help="e.g. 5GB")
+        parser.add_argument(
+            "--for", dest="duration", metavar="DURATION",
+            help="expires after this long, e.g. 7d (default: until released)",
+        )  # fmt: skip
+        parser.add_argument("--reason", required=True, help="recorded in the ledger")
+        add_ledger_options(parser)
+        parser.set_defaults(handler=run_override, command=name)
+    release = commands.add_parser(
+        "release", help="drop a subscriber's force overrides",
+        description="Drop the subscriber's force overrides (`nmsquota limit`). A subscriber "
+        "over the cap stays limited: use exempt or topup for that.",
+    )  # fmt: skip
+    release.add_argument("subscriber")
+    add_ledger_options(release)
+    release.set_defaults(handler=run_override, command="release", duration=None, reason="")
+
+    session = commands.add_parser(
+        "session", help="tell the daemon a session started or ended (for ip-up/ip-down)",
+        description="What pppd's ip-up/ip-down (or accel-ppp's) scripts call: the session's "
+        "interface, login and address. A session that starts over the cap is limited at once.",
+    )  # fmt: skip
+    session.add_argument("event", choices=["up", "down"])
+    session.add_argument("interface")
+    session.add_argument("login")
+    session.add_argument("address")
+    add_ledger_options(session)
+    session.set_defaults(handler=run_session)
+
+    status = commands.add_parser(
+        "status", help="the daemon's health and who is limited",
+        description="The last cycle (when, how long, how late), access servers that did not "
+        "answer, driver errors and drift, and the limited subscribers. Exit status 1 if the "
+        "last cycle is older than three intervals or had failures.",
+    )  # fmt: skip
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    add_ledger_options(status)
+    status.set_defaults(handler=run_status)
+
+
+def _socket(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from nmsquota.control import socket_path
+
+    return socket_path(ledger_dir(args, config_of(args)))
+
+
+def run_override(args: argparse.Namespace) -> int:
+    from nmsquota.control import request
+
+    words = [args.command, args.subscriber]
+    if args.command == "topup":
+        words.append(args.size)
+    if args.duration:
+        words.append(f"for={args.duration}")
+    if args.reason:
+        words += args.reason.split()
+    reply = request(_socket(args), " ".join(words))
+    if reply is not None:
+        if not reply.get("ok"):
+            raise NmsquotaError(f"the daemon refused: {reply.get('error')}")
+        limited = args.subscriber in reply.get("limited", [])
+        print(f"{reply['message']} (applied now: {args.subscriber} is "
+              f"{'limited' if limited else 'not limited'})")  # fmt: skip
+        return 0
+    from nmsquota.daemon import apply_override
+    from nmsquota.ledger import Ledger
+
+    with Ledger.open_writer(ledger_dir(args, config_of(args))) as ledger:
+        message = apply_override(ledger, args.command, words[1:], int(args.clock.now()))
+    print(f"{message} (no daemon running: applied at its next start)")
+    return 0
+
+
+def run_session(args: argparse.Namespace) -> int:
+    from nmsquota.control import request
+
+    line = f"{args.event} {args.interface} {args.login} {args.address}"
+    reply = request(_socket(args), line, timeout=10)
+    if reply is None:
+        raise NmsquotaError(f"no daemon listening on {_socket(args)}")
+    if not reply.get("ok"):
+        raise NmsquotaError(f"the daemon refused: {reply.get('error')}")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from nmsquota.ledger import Ledger, LedgerMissing
+
+    config = config_of(args)
+    try:
+        ledger = Ledger.open_reader(ledger_dir(args, config))
+    except LedgerMissing as error:
+        raise UsageError(str(error)) from None
+    health = (ledger.records("daemon") or [{}])[0]
+    limits = ledger.limits()
+    overrides = ledger.records("overrides")
+    now = args.clock.now()
+    age = now - health["started"] if health else None
+    stale = age is None or age > 3 * health.get("interval", 300)
+    failures = bool(health.get("devices_failed")) or any(
+        d["errors"] for d in health.get("drivers", {}).values()
+    )
+    if args.json:
+        print(json.dumps({"cycle": health, "age": age, "stale": stale,
+                          "limits": [limit.__dict__ for limit in limits],
+                          "overrides": overrides}, indent=2))  # fmt: skip
+        return 1 if stale or failures else 0
+    if not health:
+        print("no cycle recorded: the daemon has not run on this ledger")
+        return 1
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(health["started"]))
+    print(f"last cycle {health['number']} at {when} ({units.format_duration(int(age))} ago"
+          f"{', STALE' if stale else ''}): {health['seconds']:.1f}s, "
+          f"{health['lateness']:.1f}s late")  # fmt: skip
+    print(
+        f"access servers: {len(health['devices_ok'])} answered"
+        + "".join(f"\n  {name}: {error}" for name, error in health["devices_failed"].items())
+    )
+    for name, outcome in health.get("drivers", {}).items():
+        problems = outcome["errors"] + outcome["drift"]
+        print(f"driver {name}: " + ("ok" if not problems else "; ".join(problems)))
+    rows = [["SUBSCRIBER", "SINCE", "RATE", "REASON"]]
+    for limit in sorted(limits, key=lambda lim: lim.since):
+        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(limit.since))
+        rate = units.format_rate(limit.rate_bps) if limit.rate_bps else "?"
+        rows.append([limit.subscriber, since, rate, limit.reason])
+    print(f"{len(limits)} limited")
+    if limits:
+        print_table(rows, right={2})
+    active = [o for o in overrides if o["until"] is None or o["until"] > now]
+    for override in active:
+        ends = (
+            ""
+            if override["until"] is None
+            else " until " + time.strftime("%Y-%m-%d %H:%M", time.localtime(override["until"]))
+        )
+        print(f"override: {override['kind']} {override['subscriber']}{ends}: "
+              f"{override['reason']}")  # fmt: skip
+    return 1 if stale or failures else 0
