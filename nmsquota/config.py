@@ -304,6 +304,10 @@ class Settings(Strict):
     notify: Notify = Notify()
     timezone: str = "UTC"
     interval: Duration = 300
+    projection: bool = Field(
+        default=True,
+        description="poll subscribers projected to cross their cap before the next cycle sooner",
+    )
     secrets_file: Path | None = None
     plans: dict[Name, Plan] = {}
     subscribers: dict[Name, Subscriber] = {}

@@ -104,6 +104,13 @@ class Daemon:
         self.session_events: dict[str, str] = {}
         """Interface -> login, from ip-up/ip-down (the paper's named socket)."""
         self.cycles = 0
+        self.looks = 0
+        """Targeted polls of subscribers projected to cross their cap (nmsquota.projection)."""
+        self.targets: dict[str, float] = {}
+        self._keys: dict[str, list[tuple[str, Any]]] = {}
+        self._last_cycle_at: float | None = None
+        self._last_look: dict[str, float] = {}
+        self._lock: asyncio.Lock | None = None
         self.last: CycleReport | None = None
         self._engine: Any = None
         self.configure(config, drivers)
@@ -142,18 +149,23 @@ class Daemon:
         self.cycles += 1
         report = CycleReport(self.cycles, now, due if due is not None else now)
         wall = time.perf_counter()
-        results = await poll_devices(self._engine, self.devices, now, stored_baselines(self.ledger))
-        for result in results:
-            if result.error:
-                report.devices_failed[result.device] = result.error
-                log.warning("%s", result.error)
-            else:
-                report.devices_ok.append(result.device)
-                self._learn(result)
-        with self.ledger.batch():
-            commit(self.ledger, results, now)
-            evaluation = self._decide(int(now))
-            self._record(evaluation, int(now))
+        # Baselines are read, polled against and written back under the lock, so a targeted
+        # look in between cannot have its bytes counted twice.
+        async with self._poll_lock():
+            baselines = stored_baselines(self.ledger)
+            results = await poll_devices(self._engine, self.devices, now, baselines)
+            for result in results:
+                if result.error:
+                    report.devices_failed[result.device] = result.error
+                    log.warning("%s", result.error)
+                else:
+                    report.devices_ok.append(result.device)
+                    self._learn(result)
+            with self.ledger.batch():
+                commit(self.ledger, results, now)
+                evaluation = self._decide(int(now))
+                self._record(evaluation, int(now))
+        self._project(evaluation, results, now)
         wanted = self._wanted(evaluation)
         for enforcer in self.enforcers:
             outcome = enforcer.cycle(wanted)
@@ -173,6 +185,102 @@ class Daemon:
         self._health(report)
         self.last = report
         return report
+
+    # -- projected crossings: a look at one subscriber between cycles ---------------------
+
+    def _poll_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    def _project(self, evaluation: Evaluation, results: Sequence[Any], now: float) -> None:
+        from nmsquota.policy import used
+        from nmsquota.projection import next_look
+
+        since, self._last_cycle_at = self._last_cycle_at, now
+        self.targets, self._last_look = {}, {}
+        if not self.config.settings.projection or since is None or now <= since:
+            return
+        moved: dict[str, Totals] = {}
+        for result in results:
+            for sample in result.attribution.samples if result.attribution else ():
+                before = moved.get(sample.subscriber, Totals())
+                moved[sample.subscriber] = Totals(before.bytes_in + sample.bytes_in,
+                                                  before.bytes_out + sample.bytes_out)  # fmt: skip
+        plans = self._plans()
+        for name, decision in evaluation.decisions.items():
+            if decision.limited or name not in moved or name not in self._keys:
+                continue
+            rate = used(moved[name], self.rules[plans[name]].direction) / (now - since)
+            when = next_look(decision.used, decision.cap, rate, now, now + self.interval)
+            if when is not None:
+                self.targets[name] = when
+                self._last_look[name] = now
+
+    async def look(self, subscriber: str) -> bool:
+        """Poll one subscriber's sessions now, charge them, decide and enforce. True if the
+        look found them over the cap (and limited them)."""
+        from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
+        from nmsquota.policy import used
+        from nmsquota.projection import next_look
+        from nmsquota.snmp.poller import poll_keys
+        from nmsquota.snmp.walk import Session, SnmpError
+
+        self.targets.pop(subscriber, None)
+        now = self.clock.now()
+        by_device: dict[str, list[Any]] = {}
+        for device, key in self._keys.get(subscriber, ()):
+            by_device.setdefault(device, []).append(key)
+        devices = {d.name: d for d in self.devices}
+        async with self._poll_lock():
+            looked = []
+            for name, keys in by_device.items():
+                device = devices.get(name)
+                if device is None or device.source == "accel-ppp":
+                    continue
+                try:
+                    session = await Session.open(self._engine, device.agent)
+                    seen = await poll_keys(session, keys, now, device.memory)
+                except SnmpError as error:
+                    log.warning("look at %s: %s", subscriber, error)
+                    continue
+                self.looks += 1
+                stored = baselines_from_state(self.ledger.counter_state(name))
+                charged = attribute(stored, seen.readings, int(now), download=device.download,
+                                    speed_override_bps=device.speed_override_bps)  # fmt: skip
+                looked.append((name, charged, {**stored, **charged.baselines}))
+            if not looked:
+                return False
+            samples = [sample for _, charged, _ in looked for sample in charged.samples]
+            with self.ledger.batch():
+                for name, _, merged in looked:
+                    self.ledger.set_counter_state(name, baselines_to_state(merged))
+                self.ledger.commit(now, samples)
+                evaluation = self._decide(int(now))
+                self._record(evaluation, int(now))
+        decision = evaluation.decisions.get(subscriber)
+        if decision is None:
+            return False
+        if decision.limited:
+            log.info("limited %s on a projected look: %s", subscriber, decision.reason)
+            wanted = self._wanted(evaluation)
+            for enforcer in self.enforcers:
+                enforcer.cycle(wanted)
+            for changed in evaluation.changes:
+                self.notifier.send(changed.subscriber, "limited", changed)
+            return True
+        # Still under: look again where the rate since the last look says, before the cycle.
+        mine = [s for s in samples if s.subscriber == subscriber]
+        moved = Totals(sum(s.bytes_in for s in mine), sum(s.bytes_out for s in mine))
+        since = self._last_look.get(subscriber, self._last_cycle_at or now)
+        self._last_look[subscriber] = now
+        rule = self.rules[self._plans()[subscriber]]
+        rate = used(moved, rule.direction) / (now - since) if now > since else 0.0
+        next_cycle = (self._last_cycle_at or now) + self.interval
+        when = next_look(decision.used, decision.cap, rate, now, next_cycle)
+        if when is not None:
+            self.targets[subscriber] = when
+        return False
 
     # -- between cycles: session events and the operator ----------------------------------
 
@@ -221,7 +329,10 @@ class Daemon:
                 "drivers": outcomes}  # fmt: skip
 
     def _learn(self, result: Any) -> None:
+        for name, keys in list(self._keys.items()):
+            self._keys[name] = [(d, k) for d, k in keys if d != result.device]
         for key, _ in result.poll.readings:
+            self._keys.setdefault(key.subscriber, []).append((result.device, key))
             self.sessions[key.subscriber] = Session(
                 key.access_server, key.interface, key.session,
                 tuple(result.poll.addresses.get(key.subscriber, ())),
@@ -313,11 +424,24 @@ class Daemon:
                 missed = int((now - due) // self.interval) + 1
                 log.warning("skipping %d missed cycle(s)", missed)
                 due += missed * self.interval
-            sleeper = asyncio.ensure_future(self.clock.sleep(due - now))
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (sleeper, stopper):
-                task.cancel()
+            while self.targets and not stop.is_set():
+                name, when = min(self.targets.items(), key=lambda item: item[1])
+                if when >= due:
+                    break
+                await self._wait(stop, when - self.clock.now())
+                if not stop.is_set():
+                    await self.look(name)
+            if stop.is_set():
+                return
+            await self._wait(stop, due - self.clock.now())
+
+    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
+        """Sleep on the daemon's clock, or until `stop` is set."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (sleeper, stopper):
+            task.cancel()
 
 
 def apply_override(ledger: Ledger, command: str, args: list[str], now: int) -> str:

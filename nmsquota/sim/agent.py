@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyasn1.codec.ber import decoder, encoder
@@ -31,6 +31,8 @@ class TableAgent(asyncio.DatagramProtocol):
         self.requests = 0
         self.answer_limit: int | None = None
         """Answer only this many requests, then fall silent (a device dying mid-walk)."""
+        self.before_reply: Callable[[], None] | None = None
+        """Called before each request is answered: counters that follow a simulated clock."""
         self.transport: asyncio.DatagramTransport | None = None
 
     def set(self, objects: Mapping[Oid, Any]) -> None:
@@ -44,6 +46,8 @@ class TableAgent(asyncio.DatagramProtocol):
         self.requests += 1
         if self.answer_limit is not None and self.requests > self.answer_limit:
             return
+        if self.before_reply is not None:
+            self.before_reply()
         try:
             reply = self._reply(data)
         except Exception:

@@ -7,6 +7,7 @@ of the interfaces that belong to subscribers. What the readings cost whom is att
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -191,6 +192,29 @@ def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str)
     # caches its route table apart from its interface table, so it shows up a cycle later.
     watched += [column for column in ROUTE_COLUMNS.values() if column in table]
     return tuple(dict.fromkeys(watched))
+
+
+async def poll_keys(
+    session: Session, keys: Sequence[SessionKey], now: float, memory: Memory | None
+) -> Poll:
+    """Read only these sessions' counters, with GETs (a projected crossing's targeted look).
+
+    The counter columns are the ones the last full poll chose for this device; speeds come
+    from its memory. Session tables (accel-ppp) are not read this way.
+    """
+    columns = memory.counters if memory else (*HC_COLUMNS, IF_OPER_STATUS)
+    indexes = sorted({key.index for key in keys if key.index > 0})
+    oids = [SYS_UPTIME, *(f"{column}.{index}" for index in indexes for column in columns)]
+    values = await get(session, oids)
+    uptime = values[SYS_UPTIME]
+    table: dict[str, Column] = {c: dict(v) for c, v in (memory.identity if memory else {}).items()}
+    for column in columns:
+        table[column] = {(index,): values[f"{column}.{index}"] for index in indexes}
+    result = Poll(uptime=uptime, identity_walked=False, memory=memory)
+    for key in keys:
+        if key.index > 0:
+            result.readings.append((key, _reading(table, (key.index,), now, uptime)))
+    return result
 
 
 def _route_columns(routes: str) -> tuple[str, ...]:

@@ -167,3 +167,51 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
             assert (await daemon.handle(["frobnicate"]))["ok"] is False
 
     asyncio.run(run())
+
+
+def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        text = write_config(tmp_path, port).read_text().replace('cap = "1MB"', 'cap = "500MB"')
+        config_path = tmp_path / "projected.toml"
+        config_path.write_text(text)
+        config = load_config(config_path)
+        clock = ManualClock(T0)
+        # alice downloads 1 MB/s without a pause; bob nothing.
+        agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
+        log = make_driver("log", "log", {})
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[log])
+            await daemon.run(asyncio.Event(), cycles=3)
+            # Cycle 2 at +300 s saw 300 MB at 1 MB/s: the cap is crossed at +500 s, before
+            # cycle 3 at +600 s, so one look at +500 s limited alice right at the cap.
+            assert daemon.looks == 1
+            (limit,) = ledger.limits()
+            assert limit.subscriber == "alice" and limit.since == T0 + 500
+            (standing,) = [r for r in ledger.records("standings") if r["subscriber"] == "alice"]
+            assert [lim.subscriber for lim in log.installed()] == ["alice"]
+            # Without projection the limit would have waited for cycle 3: 100 MB later.
+            assert standing["limited"] is True
+
+    asyncio.run(run())
+
+
+def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        text = write_config(tmp_path, port).read_text().replace('cap = "1MB"', 'cap = "500MB"')
+        config_path = tmp_path / "fixed.toml"
+        config_path.write_text("projection = false\n" + text)
+        config = load_config(config_path)
+        clock = ManualClock(T0)
+        agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+            await daemon.run(asyncio.Event(), cycles=3)
+            assert daemon.looks == 0
+            (limit,) = ledger.limits()
+            assert limit.since == T0 + 600
+
+    asyncio.run(run())
