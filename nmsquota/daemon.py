@@ -197,9 +197,13 @@ class Daemon:
         from nmsquota.policy import used
         from nmsquota.projection import next_look
 
-        since, self._last_cycle_at = self._last_cycle_at, now
-        self.targets, self._last_look = {}, {}
-        if not self.config.settings.projection or since is None or now <= since:
+        previous, self._last_cycle_at = self._last_cycle_at, now
+        self.targets = {}
+        # When each subscriber's counters were last read (by this cycle or a look since the
+        # last one): the rate is over that span, not over the whole interval.
+        since = {name: self._last_look.get(name, previous) for name in self._keys}
+        self._last_look = {name: now for name in self._keys}
+        if not self.config.settings.projection or previous is None:
             return
         moved: dict[str, Totals] = {}
         for result in results:
@@ -209,13 +213,13 @@ class Daemon:
                                                   before.bytes_out + sample.bytes_out)  # fmt: skip
         plans = self._plans()
         for name, decision in evaluation.decisions.items():
-            if decision.limited or name not in moved or name not in self._keys:
+            start = since.get(name)
+            if decision.limited or name not in moved or start is None or now <= start:
                 continue
-            rate = used(moved[name], self.rules[plans[name]].direction) / (now - since)
+            rate = used(moved[name], self.rules[plans[name]].direction) / (now - start)
             when = next_look(decision.used, decision.cap, rate, now, now + self.interval)
             if when is not None:
                 self.targets[name] = when
-                self._last_look[name] = now
 
     async def look(self, subscriber: str) -> bool:
         """Poll one subscriber's sessions now, charge them, decide and enforce. True if the
