@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from nmsquota import units
 from nmsquota.errors import UsageError
-from nmsquota.ledger.model import SUBSCRIBER_NAME, FreeHours, Tally
+from nmsquota.ledger.model import SUBSCRIBER_NAME, FreeHours, Monthly, Tally
 
 ENV_CONFIG = "NMSQUOTA_CONFIG"
 SYSTEM_CONFIG = Path("/etc/nmsquota/nmsquota.toml")
@@ -100,6 +100,11 @@ class LimitProfile(Strict):
 class Plan(Strict):
     cap: Size
     window: Duration = 7 * 86400
+    period: Literal["rolling", "monthly"] = Field(
+        default="rolling",
+        description="the last `window` (rolling), or the calendar month from reset_day",
+    )
+    reset_day: int = Field(default=1, ge=1, le=28, description="monthly: the day it starts")
     direction: Literal["download", "upload", "both"] = "download"
     free_hours: str | None = Field(
         default=None, description='off-peak hours that do not count, "HH:MM-HH:MM" local time'
@@ -133,11 +138,22 @@ class Plan(Strict):
             _parse_free_hours(text)
         return text
 
+    @model_validator(mode="after")
+    def _period(self) -> Plan:
+        if self.period == "monthly" and "window" in self.model_fields_set:
+            raise PydanticCustomError("period", "a monthly plan has no window (it is the month)")
+        if self.period == "rolling" and "reset_day" in self.model_fields_set:
+            raise PydanticCustomError("period", 'reset_day is for period = "monthly"')
+        return self
+
     def tally(self, timezone: str) -> Tally:
         free = None
         if self.free_hours:
             start, end = _parse_free_hours(self.free_hours)
             free = FreeHours(start, end, timezone)
+        if self.period == "monthly":
+            # The window is only nominal here (the longest month); the period sets the edge.
+            return Tally(31 * 86400, free, Monthly(self.reset_day, timezone))
         return Tally(self.window, free)
 
 

@@ -30,9 +30,14 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"  ledger in {config.data_dir}, polling every {format_duration(settings.interval)}")
     for name, plan in sorted(settings.plans.items()):
         free = f", {plan.free_hours} free" if plan.free_hours else ""
+        per = (
+            f"month from day {plan.reset_day}"
+            if plan.period == "monthly"
+            else format_duration(plan.window)
+        )
         print(
             f"  plan {name}: {format_bytes(plan.cap)} {plan.direction} per "
-            f"{format_duration(plan.window)}{free}, then {format_rate(plan.limit.rate)} "
+            f"{per}{free}, then {format_rate(plan.limit.rate)} "
             f"(queue {format_bytes(plan.limit.queue)})"
         )
     exempt = sum(1 for s in settings.subscribers.values() if s.exempt)

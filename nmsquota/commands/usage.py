@@ -96,7 +96,7 @@ def _lines(args: argparse.Namespace, ledger: Ledger, config: Config | None) -> l
             elif tally.key in {t.key for t in ledger.tallies()}:
                 cache[tally.key] = ledger.totals(tally)
             else:
-                cache[tally.key] = ledger.recount(tally, as_of - tally.window)
+                cache[tally.key] = ledger.recount(tally, tally.edge_at(as_of))
         return cache[tally.key]
 
     forced = Tally(parse_duration(args.window)) if args.window else None
@@ -129,7 +129,7 @@ def _lines(args: argparse.Namespace, ledger: Ledger, config: Config | None) -> l
 def _records(ledger: Ledger, lines: list[Line]) -> dict[str, list[Sample]]:
     as_of = ledger.as_of or 0
     records: dict[str, list[Sample]] = {line.name: [] for line in lines}
-    edges = {line.name: as_of - line.tally.window for line in lines}
+    edges = {line.name: line.tally.edge_at(as_of) for line in lines}
     after = min(edges.values(), default=as_of)
     for sample in ledger.samples(records, after=after):
         if sample.time > edges[sample.subscriber]:

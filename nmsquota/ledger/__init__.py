@@ -9,7 +9,7 @@ from nmsquota.ledger.errors import (
 )
 from nmsquota.ledger.ledger import Ledger, Limit, PruneResult
 from nmsquota.ledger.lock import writer_pid
-from nmsquota.ledger.model import FreeHours, Sample, Tally, Totals
+from nmsquota.ledger.model import FreeHours, Monthly, Sample, Tally, Totals
 
 __all__ = [
     "FreeHours",
@@ -20,6 +20,7 @@ __all__ = [
     "LedgerMissing",
     "LedgerReadOnly",
     "Limit",
+    "Monthly",
     "PruneResult",
     "Sample",
     "Tally",

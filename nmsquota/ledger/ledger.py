@@ -34,7 +34,7 @@ from tinydb.table import Document
 
 from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
 from nmsquota.ledger.lock import WriterLock
-from nmsquota.ledger.model import FreeHours, Sample, Tally, Totals, is_subscriber_name
+from nmsquota.ledger.model import FreeHours, Monthly, Sample, Tally, Totals, is_subscriber_name
 from nmsquota.ledger.shards import (
     SHARD_SECONDS,
     Doc,
@@ -267,7 +267,9 @@ class Ledger:
         for doc in self._state.table("tallies").all():
             try:
                 free = FreeHours(**doc["free"]) if doc.get("free") else None
-                state = TallyState(Tally(doc["window"], free), doc["edge"], doc["totals"])
+                period = Monthly(**doc["period"]) if doc.get("period") else None
+                tally = Tally(doc["window"], free, period)
+                state = TallyState(tally, doc["edge"], doc["totals"])
             except (KeyError, TypeError, ValueError) as error:
                 raise LedgerCorrupt(
                     self._state_storage.path, f"has a bad tally: {error}"
@@ -397,7 +399,7 @@ class Ledger:
         for doc in new_docs:
             if doc["t"] > edge and tally.counts(doc["t"]):
                 _add_rows(totals, doc, 1)
-        new_edge = now - tally.window
+        new_edge = tally.edge_at(now)
         low, high, sign = (edge, new_edge, -1) if new_edge > edge else (new_edge, edge, 1)
         for doc in self.shards.docs_between(low, high):
             if tally.counts(doc["t"]):
@@ -416,7 +418,7 @@ class Ledger:
             if tally.key in self._tallies:
                 updated[tally.key] = self._tallies[tally.key]
                 continue
-            edge = as_of - tally.window if as_of is not None else DAWN
+            edge = tally.edge_at(as_of) if as_of is not None else DAWN
             rows = {
                 name: [totals.bytes_in, totals.bytes_out]
                 for name, totals in self.recount(tally, edge).items()
@@ -434,6 +436,7 @@ class Ledger:
                 "key": key,
                 "window": state.tally.window,
                 "free": asdict(state.tally.free) if state.tally.free else None,
+                "period": asdict(state.tally.period) if state.tally.period else None,
                 "edge": state.edge,
                 "totals": state.totals,
             }
@@ -507,7 +510,7 @@ class Ledger:
             meta, seq, docs = self._write_samples(samples)
             updated = {}
             for key, state in self._tallies.items():
-                edge = now - state.tally.window
+                edge = state.tally.edge_at(now)
                 totals: Rows = {}
                 for doc in docs:
                     if doc["t"] > edge and state.tally.counts(doc["t"]):

@@ -66,23 +66,56 @@ def _hhmm(minutes: int) -> str:
 
 
 @dataclass(frozen=True)
-class Tally:
-    """A running total the ledger keeps for every subscriber: usage in the last `window` seconds.
+class Monthly:
+    """A calendar period: from local midnight on `reset_day` of each month."""
 
-    A sample at time t counts at time `now` when t > now - window and t is not in the free
+    reset_day: int = 1
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.reset_day <= 28:
+            raise ValueError(f"a reset day must be 1 to 28, got {self.reset_day}")
+
+    def start(self, when: int) -> int:
+        """When the period containing `when` began."""
+        zone = ZoneInfo(self.timezone)
+        local = datetime.fromtimestamp(when, zone)
+        year, month = local.year, local.month
+        if local.day < self.reset_day:
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        return int(datetime(year, month, self.reset_day, tzinfo=zone).timestamp())
+
+    @property
+    def key(self) -> str:
+        return f"monthly from day {self.reset_day}@{self.timezone}"
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A running total the ledger keeps for every subscriber: usage in the last `window`
+    seconds, or since the start of the calendar `period` (monthly with a reset day).
+
+    A sample at time t counts at time `now` when t > edge_at(now) and t is not in the free
     hours. The ledger keeps each tally incrementally, so its cost does not grow with history.
     """
 
     window: int
     free: FreeHours | None = field(default=None)
+    period: Monthly | None = field(default=None)
 
     def __post_init__(self) -> None:
         if self.window <= 0:
             raise ValueError(f"a window must be positive, got {self.window}")
 
+    def edge_at(self, now: int) -> int:
+        """Samples after this count at `now`."""
+        if self.period is not None:
+            return self.period.start(now) - 1
+        return now - self.window
+
     @property
     def key(self) -> str:
-        base = format_duration(self.window)
+        base = self.period.key if self.period else format_duration(self.window)
         return f"{base} free {self.free.key}" if self.free else base
 
     def counts(self, when: int) -> bool:

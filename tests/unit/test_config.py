@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO
 
 from nmsquota.config import ConfigError, load_config
-from nmsquota.ledger import FreeHours, Tally
+from nmsquota.ledger import FreeHours, Monthly, Tally
 
 BASE = """
 timezone = "Australia/Adelaide"
@@ -47,6 +47,7 @@ def test_the_example_configuration_loads() -> None:
     assert config.tallies() == [
         Tally(604_800),
         Tally(30 * 86400, FreeHours(0, 360, "Australia/Adelaide")),
+        Tally(31 * 86400, period=Monthly(1, "Australia/Adelaide")),
     ]
     assert config.data_dir == Path("/var/lib/nmsquota")
 
@@ -201,3 +202,18 @@ def test_a_driver_option_may_be_a_secret(tmp_path: Path) -> None:
     missing = text.replace('{ secret = "edge" }', '{ secret = "nope" }')
     (problem,) = problems(write(tmp_path, missing))
     assert problem == f"drivers.edge.options.table: no secret named 'nope' in {secrets}"
+
+
+def test_a_monthly_plan_resets_on_its_day_and_rejects_a_window(tmp_path: Path) -> None:
+    text = BASE.replace('cap = "63MB"', 'cap = "100GB"\nperiod = "monthly"\nreset_day = 9')
+    config = load_config(write(tmp_path, text))
+    (tally,) = config.tallies()
+    assert tally.period == Monthly(9, "Australia/Adelaide")
+    (problem,) = problems(write(tmp_path, text.replace("reset_day = 9", 'window = "30d"')))
+    assert problem == "plans.home: a monthly plan has no window (it is the month)"
+    (problem,) = problems(
+        write(tmp_path, BASE.replace('cap = "63MB"', 'cap = "1GB"\nreset_day = 3'))
+    )
+    assert problem == 'plans.home: reset_day is for period = "monthly"'
+    (problem,) = problems(write(tmp_path, text.replace("reset_day = 9", "reset_day = 31")))
+    assert problem.startswith("plans.home.reset_day: input should be less than or equal to 28")

@@ -18,6 +18,7 @@ from nmsquota.ledger import (
     LedgerLocked,
     LedgerReadOnly,
     Limit,
+    Monthly,
     Sample,
     Tally,
     Totals,
@@ -29,6 +30,8 @@ T0 = 1_700_000_000  # 2023-11-14, a Tuesday
 WEEK = Tally(7 * 86400)
 HOUR = Tally(3600)
 NIGHTS_FREE = Tally(2 * 3600, FreeHours(0, 6 * 60, "Australia/Adelaide"))
+# Resets on the 15th, local time: a day after T0, so the property test crosses resets.
+MONTH = Tally(31 * 86400, period=Monthly(15, "Australia/Adelaide"))
 
 
 def cycle(now: int, **usage: tuple[int, int]) -> list[Sample]:
@@ -63,7 +66,7 @@ steps = st.lists(
 
 @given(steps)
 def test_incremental_window_totals_equal_a_full_recount(plan: list) -> None:
-    tallies = [WEEK, HOUR, NIGHTS_FREE]
+    tallies = [WEEK, HOUR, NIGHTS_FREE, MONTH]
     with tempfile.TemporaryDirectory() as directory:
         ledger = Ledger.open_writer(directory, tallies)
         now = T0
@@ -76,8 +79,8 @@ def test_incremental_window_totals_equal_a_full_recount(plan: list) -> None:
                     ledger.close()
                     ledger = Ledger.open_writer(directory, tallies)
                 for tally in tallies:
-                    assert ledger.edge(tally) == now - tally.window
-                    assert ledger.totals(tally) == ledger.recount(tally, now - tally.window)
+                    assert ledger.edge(tally) == tally.edge_at(now)
+                    assert ledger.totals(tally) == ledger.recount(tally, tally.edge_at(now))
         finally:
             ledger.close()
 
@@ -454,3 +457,28 @@ def test_a_replace_that_fails_before_its_commit_point_changes_nothing(
         monkeypatch.undo()
         assert {s.subscriber for s in ledger.samples()} == {"a"}
         assert ledger.totals() == {"a": Totals(2400, 24)}
+
+
+def test_a_monthly_period_counts_from_the_reset_day_in_local_time(tmp_path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Australia/Adelaide")
+
+    def at(*parts: int) -> int:
+        return int(datetime(*parts, tzinfo=zone).timestamp())
+
+    month = Tally(31 * 86400, period=Monthly(reset_day=15, timezone="Australia/Adelaide"))
+    assert month.edge_at(at(2026, 3, 20, 12)) == at(2026, 3, 15) - 1
+    assert month.edge_at(at(2026, 3, 14, 23, 59)) == at(2026, 2, 15) - 1
+    assert month.edge_at(at(2026, 1, 3)) == at(2025, 12, 15) - 1
+    with Ledger.open_writer(tmp_path / "l", [month]) as ledger:
+        ledger.commit(at(2026, 3, 14, 23), [Sample("a", at(2026, 3, 14, 23), 100, 1)])
+        ledger.commit(at(2026, 3, 14, 23, 30), [Sample("a", at(2026, 3, 14, 23, 30), 50, 0)])
+        assert ledger.totals(month)["a"] == Totals(150, 1)
+        # Midnight of the 15th, local time: the month resets, whatever happened before.
+        ledger.commit(at(2026, 3, 15, 0, 5), [Sample("a", at(2026, 3, 15, 0, 5), 7, 0)])
+        assert ledger.totals(month) == {"a": Totals(7, 0)}
+    with Ledger.open_writer(tmp_path / "l", [month]) as again:  # the period survives a reopen
+        assert again.tallies()[0].period == Monthly(15, "Australia/Adelaide")
+        assert again.totals(month) == {"a": Totals(7, 0)}
