@@ -20,6 +20,7 @@ from nmsquota.commands import (
     rebuild,
     records,
     run,
+    subscribers,
     usage,
 )
 from nmsquota.config import config_search_path
@@ -29,6 +30,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS = (
     run,
     operator,
+    subscribers,
     usage,
     records,
     prune,

@@ -297,6 +297,12 @@ class Daemon:
             if len(args) < 3:
                 return {"ok": False, "error": f"usage: {command} IFACE LOGIN ADDRESS"}
             return self._session_event(command, *args[:3])
+        if command == "subscriber":
+            try:
+                message = provision(self.ledger, self.config, args)
+            except NmsquotaError as error:
+                return {"ok": False, "error": str(error)}
+            return {**self.enforce_now(), "message": message}
         if command in ("limit", "exempt", "topup", "release"):
             if not args:
                 return {"ok": False, "error": f"usage: {command} SUBSCRIBER ..."}
@@ -342,8 +348,15 @@ class Daemon:
                 tuple(result.poll.addresses.get(key.subscriber, ())),
             )  # fmt: skip
 
+    def _members(self) -> dict[str, dict[str, Any]]:
+        """Every known subscriber: the configuration's, then those provisioned in the ledger
+        (`nmsquota subscribers add`); the configuration wins a name both have."""
+        members = {r["name"]: r for r in self.ledger.records("provisioned")}
+        members.update({r["name"]: r for r in self.config.subscriber_records()})
+        return members
+
     def _plans(self) -> dict[str, str]:
-        plans = {name: s.plan for name, s in self.config.settings.subscribers.items()}
+        plans = {name: member["plan"] for name, member in self._members().items()}
         default = self.config.settings.default_plan
         if default is not None:
             for name in self.sessions:
@@ -362,6 +375,12 @@ class Daemon:
             for record in self.ledger.records("standings")
         }  # fmt: skip
         overrides = [Override(**record) for record in self.ledger.records("overrides")]
+        # Exempt in the configuration: an exempt override that never ends.
+        overrides += [
+            Override(name, "exempt", member.get("exempt_reason") or "exempt in the configuration",
+                     since=0)
+            for name, member in self._members().items() if member.get("exempt")
+        ]  # fmt: skip
         return evaluate(self.rules, self._plans(), totals, now, standings, overrides)
 
     def _record(self, evaluation: Evaluation, now: int) -> None:
@@ -384,13 +403,14 @@ class Daemon:
 
     def _wanted(self, evaluation: Evaluation) -> list[DriverLimit]:
         plans = self._plans()
+        members = self._members()
         wanted = []
         for decision in evaluation.limited:
             rule = self.rules[plans[decision.subscriber]]
             seen = self.sessions.get(decision.subscriber, Session())
-            configured = self.config.settings.subscribers.get(decision.subscriber)
+            member = members.get(decision.subscriber, {})
             addresses = tuple(dict.fromkeys(
-                [*(configured.addresses if configured else []), *seen.addresses]))  # fmt: skip
+                [*member.get("addresses", []), *seen.addresses]))  # fmt: skip
             wanted.append(DriverLimit(decision.subscriber, addresses, rule.rate_bps,
                                       rule.queue_bytes, seen.access_server, seen.interface,
                                       seen.session))  # fmt: skip
@@ -446,6 +466,59 @@ class Daemon:
         await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (sleeper, stopper):
             task.cancel()
+
+
+def provision(ledger: Ledger, config: Config, args: list[str]) -> str:
+    """add NAME PLAN [ADDRESS...] | set NAME [plan=P] [addresses=A,B] | remove NAME, on the
+    subscribers kept in the ledger (the caller holds the writer)."""
+    import ipaddress
+
+    from nmsquota.errors import UsageError
+    from nmsquota.ledger.model import is_subscriber_name
+
+    if len(args) < 2 or args[0] not in ("add", "set", "remove"):
+        raise UsageError("usage: subscriber add NAME PLAN [ADDRESS...] | set NAME "
+                         "[plan=PLAN] [addresses=A,B] | remove NAME")  # fmt: skip
+    action, name, rest = args[0], args[1], args[2:]
+    if not is_subscriber_name(name):
+        raise UsageError(f"{name!r} is not a valid subscriber name (letters, digits, . _ @ + -)")
+    if name in config.settings.subscribers:
+        raise UsageError(f"{name} is in the configuration file {config.path}: change it there")
+    records = {r["name"]: r for r in ledger.records("provisioned")}
+    if action == "remove":
+        if records.pop(name, None) is None:
+            raise UsageError(f"no provisioned subscriber {name!r}")
+    else:
+        if action == "add":
+            if name in records:
+                raise UsageError(f"{name} exists: use set")
+            if not rest:
+                raise UsageError("add needs a plan")
+            record = {"name": name, "plan": rest[0], "addresses": rest[1:], "exempt": False}
+        else:
+            if name not in records:
+                raise UsageError(f"no provisioned subscriber {name!r}")
+            record = dict(records[name])
+            for word in rest:
+                key, _, value = word.partition("=")
+                if key == "plan":
+                    record["plan"] = value
+                elif key == "addresses":
+                    record["addresses"] = [a for a in value.split(",") if a]
+                else:
+                    raise UsageError(f"set takes plan=PLAN and addresses=A,B, not {word!r}")
+        if record["plan"] not in config.settings.plans:
+            known = ", ".join(sorted(config.settings.plans)) or "none defined"
+            raise UsageError(f"no plan named {record['plan']!r} (plans: {known})")
+        for address in record["addresses"]:
+            try:
+                ipaddress.ip_interface(address)
+            except ValueError:
+                raise UsageError(f"not an address or prefix: {address!r}") from None
+        records[name] = record
+    with ledger.batch():
+        ledger.set_records("provisioned", sorted(records.values(), key=lambda r: r["name"]))
+    return f"subscriber {name} {'removed' if action == 'remove' else 'saved'}"
 
 
 def apply_override(ledger: Ledger, command: str, args: list[str], now: int) -> str:

@@ -595,9 +595,10 @@ class Ledger:
         return PruneResult(count, len(hours), complete=left is None)
 
 
-RECORD_KINDS = ("subscribers", "plans", "overrides", "standings", "daemon")
+RECORD_KINDS = ("subscribers", "plans", "overrides", "standings", "daemon", "provisioned")
 """Tables of plain records in state.json: the quota file (subscribers, plans), the operator's
-overrides, the policy's standing per subscriber, and the daemon's health for readers."""
+overrides, the policy's standing per subscriber, the daemon's health for readers, and the
+subscribers added with `nmsquota subscribers add` rather than in the configuration."""
 
 
 def _record_table(kind: str) -> str:

@@ -216,3 +216,40 @@ def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
             assert limit.since == T0 + 600
 
     asyncio.run(run())
+
+
+def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        text = write_config(tmp_path, port).read_text()
+        text = text.replace('[subscribers.bob]\nplan = "home"',
+                            '[subscribers.bob]\nplan = "home"\nexempt = true')  # fmt: skip
+        path = tmp_path / "exempt.toml"
+        path.write_text(text)
+        config = load_config(path)
+        clock = ManualClock(T0)
+        log = make_driver("log", "log", {})
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[log])
+            reply = await daemon.handle(["subscriber", "add", "carol", "home", "10.0.0.3"])
+            assert reply["message"] == "subscriber carol saved"
+            refused = await daemon.handle(["subscriber", "add", "bob", "home"])
+            assert "bob is in the configuration file" in refused["error"]
+            assert (
+                "no plan named 'gold'"
+                in (await daemon.handle(["subscriber", "set", "carol", "plan=gold"]))["error"]
+            )
+            bras.show(clock.now(), 0, 0)
+            await daemon.cycle()
+            clock.advance(300)
+            bras.show(clock.now(), 0, 9 * MB)  # bob over the cap, but exempt
+            report = await daemon.cycle()
+            assert report.limited == []  # bob exempt; carol not seen yet
+            standing = {r["subscriber"]: r for r in ledger.records("standings")}
+            assert standing["bob"]["reason"] == "exempt: exempt in the configuration"
+            assert "carol" in standing
+            await daemon.handle(["subscriber", "remove", "carol"])
+            assert ledger.records("provisioned") == []
+
+    asyncio.run(run())

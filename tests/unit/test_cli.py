@@ -311,3 +311,28 @@ def test_prune_of_a_mistyped_ledger_path_creates_nothing(
     )
     assert status == 1 and "no ledger in" in err
     assert not (tmp_path / "typo").exists()
+
+
+def test_subscribers_are_added_changed_listed_and_removed_without_a_daemon(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "nmsquota.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "ledger"}"\n[plans.home]\ncap = "63MB"\n'
+        '[plans.gold]\ncap = "1TB"\n[subscribers.davidn]\nplan = "home"\n'
+    )
+    run = ["-c", str(config), "subscribers"]
+    assert main([*run, "add", "carol", "home", "10.0.0.3"]) == 0
+    assert "subscriber carol saved (no daemon running: in the ledger)" in capsys.readouterr().out
+    assert main([*run, "set", "carol", "--plan", "gold", "--addresses", "10.0.0.4,10.0.0.5"]) == 0
+    assert main([*run, "add", "davidn", "home"]) == 2
+    assert "davidn is in the configuration file" in capsys.readouterr().err
+    assert main([*run, "add", "eve", "platinum"]) == 2
+    assert "no plan named 'platinum' (plans: gold, home)" in capsys.readouterr().err
+    assert main([*run, "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["SUBSCRIBER", "PLAN", "ADDRESSES", "KEPT", "IN"]
+    assert lines[1].split() == ["carol", "gold", "10.0.0.4,10.0.0.5", "ledger"]
+    assert lines[2].split() == ["davidn", "home", "-", str(config)]
+    assert main([*run, "remove", "carol"]) == 0
+    assert main([*run, "remove", "carol"]) == 2

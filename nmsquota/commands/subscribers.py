@@ -1,0 +1,97 @@
+"""`nmsquota subscribers list|add|set|remove`: who is a subscriber, and on which plan.
+
+Subscribers come from the configuration file and from the ledger: `add` puts one in the
+ledger without touching the file (for provisioning scripts), through the running daemon's
+control socket so that it counts at once, or into the ledger directly when no daemon runs.
+A subscriber in the configuration file is changed in the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table
+from nmsquota.errors import UsageError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "subscribers",
+        help="list, add, change or remove subscribers",
+        description=__doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every subscriber, its plan and where it is kept")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    add_ledger_options(listing)
+    listing.set_defaults(handler=run_list)
+    add = actions.add_parser("add", help="a new subscriber, kept in the ledger")
+    add.add_argument("name")
+    add.add_argument("plan")
+    add.add_argument("addresses", nargs="*", metavar="ADDRESS")
+    add_ledger_options(add)
+    add.set_defaults(handler=run_edit, action="add")
+    change = actions.add_parser("set", help="change a subscriber kept in the ledger")
+    change.add_argument("name")
+    change.add_argument("--plan")
+    change.add_argument("--addresses", metavar="A,B", help="comma-separated; replaces them")
+    add_ledger_options(change)
+    change.set_defaults(handler=run_edit, action="set")
+    remove = actions.add_parser("remove", help="remove a subscriber kept in the ledger")
+    remove.add_argument("name")
+    add_ledger_options(remove)
+    remove.set_defaults(handler=run_edit, action="remove")
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from nmsquota.ledger import Ledger, LedgerMissing
+
+    config = config_of(args, required=True)
+    assert config is not None
+    members = {}
+    try:
+        provisioned = Ledger.open_reader(ledger_dir(args, config)).records("provisioned")
+    except LedgerMissing:
+        provisioned = []
+    for record in provisioned:
+        members[record["name"]] = {**record, "source": "ledger"}
+    for record in config.subscriber_records():
+        members[record["name"]] = {**record, "source": str(config.path)}
+    if args.json:
+        print(json.dumps(sorted(members.values(), key=lambda m: m["name"]), indent=2))
+        return 0
+    rows = [["SUBSCRIBER", "PLAN", "ADDRESSES", "KEPT IN"]]
+    for name, member in sorted(members.items()):
+        exempt = " (exempt)" if member.get("exempt") else ""
+        rows.append([name, member["plan"] + exempt, ",".join(member["addresses"]) or "-",
+                     member["source"]])  # fmt: skip
+    print_table(rows, right=set())
+    return 0
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from nmsquota.control import request, socket_path
+    from nmsquota.daemon import provision
+    from nmsquota.ledger import Ledger
+
+    config = config_of(args, required=True)
+    assert config is not None
+    words = [args.action, args.name]
+    if args.action == "add":
+        words += [args.plan, *args.addresses]
+    elif args.action == "set":
+        if args.plan is None and args.addresses is None:
+            raise UsageError("set: give --plan, --addresses or both")
+        words += [f"plan={args.plan}"] if args.plan else []
+        words += [f"addresses={args.addresses}"] if args.addresses is not None else []
+    directory = ledger_dir(args, config)
+    reply = request(socket_path(directory), " ".join(["subscriber", *words]))
+    if reply is not None:
+        if not reply.get("ok"):
+            raise UsageError(str(reply.get("error")))
+        print(f"{reply['message']} (the daemon has it now)")
+        return 0
+    with Ledger.open_writer(directory, config.tallies()) as ledger:
+        print(f"{provision(ledger, config, words)} (no daemon running: in the ledger)")
+    return 0
