@@ -97,6 +97,7 @@ class Enforcer:
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
         self.believed: set[Hashable] | None = None
+        self._unaddressed: set[str] = set()
 
     def cycle(self, wanted: Sequence[Limit]) -> Outcome:
         outcome = Outcome(self.driver.name)
@@ -112,8 +113,11 @@ class Enforcer:
         outcome.drift = todo.drift
         for line in todo.drift:
             log.warning("%s: %s", self.driver.name, line)
-        for limit in todo.unenforceable:
-            log.warning("%s: cannot limit %s: no address known", self.driver.name, limit.subscriber)
+        # Said once per subscriber, not every cycle, until an address turns up.
+        unaddressed = {limit.subscriber for limit in todo.unenforceable}
+        for name in sorted(unaddressed - self._unaddressed):
+            log.warning("%s: cannot limit %s: no address known", self.driver.name, name)
+        self._unaddressed = unaddressed
         failed: set[str] = set()
         for action, limits, done in (
             (self.driver.remove, todo.remove, outcome.removed),

@@ -253,3 +253,35 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
             assert ledger.records("provisioned") == []
 
     asyncio.run(run())
+
+
+def test_warnings_and_limits_reach_the_notify_command_once_per_crossing(tmp_path):
+    import sys
+    import time as wall
+
+    record = tmp_path / "told"
+    script = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(10))"
+
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        text = write_config(tmp_path, port).read_text()
+        text += f'[notify]\ncommand = ["{sys.executable}", "-c", "{script}", "{record}", ' \
+                '"{subscriber}", "{event}", "{percent}"]\n'  # fmt: skip
+        path = tmp_path / "notify.toml"
+        path.write_text(text)
+        config = load_config(path)
+        clock = ManualClock(T0)
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+            for alice in (0, 850_000, 900_000, 1_200_000, 1_300_000):
+                bras.show(clock.now(), alice, 0)
+                await daemon.cycle()
+                clock.advance(300)
+            daemon.notifier.close()  # waits for the hooks in flight
+
+    asyncio.run(run())
+    deadline = wall.monotonic() + 10
+    while not record.exists() and wall.monotonic() < deadline:
+        wall.sleep(0.1)
+    assert sorted(record.read_text().splitlines()) == ["alice limited 120", "alice warning 80% 85"]
