@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -433,12 +433,19 @@ class Daemon:
 
     # -- the loop --------------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event, cycles: int | None = None) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        cycles: int | None = None,
+        on_cycle: Callable[[CycleReport], None] | None = None,
+    ) -> None:
         """Cycle every interval until `stop` is set (a cycle in flight finishes first)."""
         due = self.clock.now()
         done = 0
         while not stop.is_set():
-            await self.cycle(due)
+            report = await self.cycle(due)
+            if on_cycle is not None:
+                on_cycle(report)
             done += 1
             if cycles is not None and done >= cycles:
                 return

@@ -1,84 +1,116 @@
-"""`nmsquota demo`, for now a preview: a week of the paper's subscribers in a real ledger.
+"""`nmsquota demo`: the whole system on a simulated access server, on a fast clock.
 
-The full demo (a simulated access server polled over SNMP, the policy and a rate limiter
-feeding back into the traffic) replaces this once the simulator exists (issue 6).
+Subscribers download through a simulated access server that nmsquota polls over real SNMP
+on loopback; a real ledger records them; the policy limits whoever goes over the paper's
+63 MB a week and the simulated rate limiter slows them to 3 kbit/s. No configuration, no
+root. The operator console (a later issue) will open on it; for now a live summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import tempfile
-from collections.abc import Callable
-from itertools import groupby
+import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from nmsquota.ledger import Ledger, Tally
-from nmsquota.sim.paper_week import PAPER_SUBSCRIBERS, paper_week
-
-DEMO_CONFIG = """\
-# Written by `nmsquota demo`: the paper's plan, 63 MB a week, limited to 3 kbit/s.
-timezone = "Australia/Adelaide"
-[plans.paper]
-cap = "63MB"
-window = "7d"
-limit = {{ rate = "3kbit", queue = "10KB" }}
-{subscribers}
-"""
-
-START = 997_000_000  # Aug 2001, the month of the paper
+from nmsquota import units
+from nmsquota.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "demo",
-        help="show nmsquota on a week of sample usage (preview)",
-        description=(
-            "Build a ledger holding a simulated week of the paper's subscribers, committed "
-            "hour by hour through the real ledger, then show `nmsquota usage` on it. The "
-            "full demo with a simulated access server and live rate limiting is still to come."
-        ),
+        help="the whole system on a simulated access server (no configuration, no root)",
+        description=__doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
     )
     parser.add_argument(
-        "--keep", metavar="DIR", type=Path, help="build the ledger in DIR and keep it"
-    )
+        "--for", dest="duration", default="7d", metavar="DURATION",
+        help="simulated time to run (default 7d)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--speed", type=float, default=3600.0, metavar="N",
+        help="simulated seconds per second (default 3600: an hour a second)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--headless", action="store_true",
+        help="as fast as the machine allows, no live output; a summary at the end",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep", metavar="DIR", type=Path,
+        help="keep the ledger and configuration in DIR (for the reports)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=2001, help="random seed (default 2001)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from nmsquota.cli import main
-
+    try:
+        seconds = units.parse_duration(args.duration)
+    except units.UnitError as error:
+        raise UsageError(f"--for: {error}") from None
+    if args.speed <= 0:
+        raise UsageError("--speed must be positive")
+    logging.getLogger("nmsquota").setLevel(logging.ERROR)
     if args.keep:
-        return _demo(args.keep, args.seed, main, keep=True)
+        return _run(args, args.keep, seconds)
     with tempfile.TemporaryDirectory(prefix="nmsquota-demo-") as directory:
-        return _demo(Path(directory), args.seed, main, keep=False)
+        return _run(args, Path(directory), seconds)
 
 
-def _demo(directory: Path, seed: int, main: Callable[[list[str]], int], keep: bool) -> int:
-    directory.mkdir(parents=True, exist_ok=True)
-    config = directory / "nmsquota.toml"
-    subscribers = "".join(f'[subscribers.{p.name}]\nplan = "paper"\n' for p in PAPER_SUBSCRIBERS)
-    config.write_text(DEMO_CONFIG.format(subscribers=subscribers))
-    ledger_dir = directory / "ledger"
-    commits = 0
-    with Ledger.open_writer(ledger_dir, [Tally(7 * 86400)]) as ledger:
-        for _hour, samples in groupby(
-            paper_week(START, seed=seed), key=lambda s: (s.time - 1) // 3600
-        ):
-            batch = list(samples)
-            ledger.commit(batch[-1].time, batch)
-            commits += 1
-    print(
-        f"A simulated week of the paper's subscribers: {commits} hourly commits into {ledger_dir}"
-    )
-    print("Usage over the 7-day window, against the paper's 63 MB cap:\n")
-    status = main(["--config", str(config), "usage", "--ledger", str(ledger_dir), "--sort", "in"])
-    print(
-        "\nbiguser, online twenty hours a day, is far over the cap: the policy and the rate "
-        "limiter\nthat slow such a subscriber to 3 kbit/s are still to come."
-    )
-    if keep:
-        print(f"\nThe ledger stays in {ledger_dir}; try:")
-        print(f"  nmsquota --config {config} usage --ledger {ledger_dir} -v biguser")
-        print(f"  nmsquota export --ledger {ledger_dir} --display --tz Australia/Adelaide")
-    return status
+def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:
+    from nmsquota.clock import AcceleratedClock, ManualClock
+    from nmsquota.sim.demo import START, TIMEZONE, run_demo
+
+    zone = ZoneInfo(TIMEZONE)
+    clock = ManualClock(START) if args.headless else AcceleratedClock(START, args.speed)
+    shown = {"hour": -1}
+
+    def live(world, report) -> None:  # type: ignore[no-untyped-def]
+        hour = int((world.now - START) // 3600)
+        if hour % 6 or hour == shown["hour"]:
+            return
+        shown["hour"] = hour
+        when = datetime.fromtimestamp(world.now, zone).strftime("%a %H:%M")
+        online = len(world.online)
+        big = next(s for s in world.subscribers if s.name == "biguser")
+        state = "LIMITED" if big.limited_bps else ("online" if "biguser" in world.online
+                                                   else "offline")  # fmt: skip
+        print(f"{when}  {online:2d} online  limited: {', '.join(report.limited) or '-':<20}"
+              f"biguser {state}, {big.downloaded / 1e6:6.1f} MB so far", flush=True)  # fmt: skip
+
+    started = time.monotonic()
+    if not args.headless:
+        span = units.format_duration(seconds)
+        print(f"{span} of simulated time at {args.speed:g}x (Ctrl-C stops): the paper's plan, "
+              "63 MB a week, then 3 kbit/s.\n")  # fmt: skip
+    try:
+        result = asyncio.run(run_demo(directory, seconds / 86400, clock, args.seed,
+                                      on_cycle=None if args.headless else live))  # fmt: skip
+    except KeyboardInterrupt:
+        print("\nstopped")
+        return 130
+    _summary(result, zone, time.monotonic() - started)
+    if args.keep:
+        print(f"\nThe ledger and configuration stay in {directory}; try:")
+        print(f"  nmsquota -c {result.config} usage --sort in")
+        print(f"  nmsquota -c {result.config} status")
+    return 0
+
+
+def _summary(result, zone: ZoneInfo, elapsed: float) -> None:  # type: ignore[no-untyped-def]
+    print(f"\n{result.cycles} cycles polled over SNMP, {result.looks} projected looks, "
+          f"in {elapsed:.1f}s.\n")  # fmt: skip
+    print(f"{'DAY':<12}{'ISP TOTAL':>12}{'BIGUSER':>10}  LIMITED")
+    for day in result.days:
+        date = datetime.fromtimestamp(result.world.start + day.number * 86400, zone)
+        big = day.per_subscriber.get("biguser", 0.0)
+        print(f"{date:%a %d %b}  {day.total / 1e6:>9.1f} MB{big / 1e6:>7.1f} MB  "
+              f"{', '.join(sorted(day.limited)) or '-'}")  # fmt: skip
+    print()
+    for when, name, event in result.events:
+        stamp = datetime.fromtimestamp(when, zone).strftime("%a %d %b %H:%M")
+        print(f"{stamp}  {name} {event}")

@@ -278,16 +278,6 @@ def test_config_check_summarises_a_good_file_and_rejects_a_bad_one(
     assert err.startswith(f"nmsquota: {bad}: plans.home.cap: expected a size")
 
 
-def test_the_demo_preview_shows_the_heavy_user_over_the_cap(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    status, out, _ = run(capsys, "demo", "--keep", tmp_path / "demo")
-    assert status == 0
-    table = [line.split() for line in out.splitlines() if line.startswith("biguser ")]
-    assert table and int(table[0][-1].rstrip("%")) > 1000
-    assert (tmp_path / "demo" / "ledger" / "state.json").exists()
-
-
 def test_rebuild_brings_back_a_ledger_whose_state_was_lost(
     capsys: pytest.CaptureFixture[str], week: Path
 ) -> None:

@@ -1,0 +1,156 @@
+"""The whole system on a simulated access server: the demo's engine.
+
+A World of subscribers (nmsquota.sim.world) behind an in-process SNMP agent on loopback;
+the real daemon polls it over SNMP, records in a real ledger, decides with the real policy
+and enforces through the `sim` driver, which slows a limited subscriber's traffic in the
+World. The clock is simulated: a ManualClock runs as fast as the machine allows, an
+AcceleratedClock at a chosen number of simulated seconds per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nmsquota.clock import Clock
+from nmsquota.config import load_config
+from nmsquota.daemon import CycleReport, Daemon
+from nmsquota.ledger import Ledger
+from nmsquota.ledger.model import Sample
+from nmsquota.sim.agent import start_agent
+from nmsquota.sim.driver import SimDriver
+from nmsquota.sim.world import BIGGEST, DAY, MB, World
+
+START = 997_626_600.0  # Monday 13 August 2001, 00:00 in Adelaide: the paper's month
+TIMEZONE = "Australia/Adelaide"
+
+CONFIG = """\
+# Written by `nmsquota demo`: the paper's plan, 63 MB a week, then 3 kbit/s; released
+# below 90% of the cap (hysteresis), so nobody flaps at the boundary.
+timezone = "{timezone}"
+interval = "5m"
+data_dir = "{ledger}"
+[plans.paper]
+cap = "63MB"
+window = "7d"
+limit = {{ rate = "3kbit", queue = "10KB" }}
+hysteresis = "10%"
+warn_at = ["80%"]
+[access_servers.sim]
+host = "127.0.0.1"
+port = {port}
+match = [{{ field = "ifName", pattern = "<pppoe-(?P<user>.+)>" }}]
+{subscribers}
+"""
+
+
+@dataclass
+class Day:
+    number: int
+    total: float = 0.0
+    per_subscriber: dict[str, float] = field(default_factory=dict)
+    limited: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Result:
+    days: list[Day]
+    events: list[tuple[float, str, str]]
+    world: World
+    config: Path
+    ledger: Path
+    cycles: int
+    looks: int
+
+
+async def run_demo(
+    directory: Path,
+    days: float,
+    clock: Clock,
+    seed: int = 2001,
+    on_cycle: Callable[[World, CycleReport], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> Result:
+    """Run the simulated access server and the daemon for `days` of simulated time."""
+    directory.mkdir(parents=True, exist_ok=True)
+    # The biggest user is away most of the week: the window then rolls below the cap and
+    # the limit lifts, until he is back at full speed.
+    world = World(START, int(days) + 2, seed,
+                  away={"biguser": frozenset({1, 2, 3, 4, 5})})  # fmt: skip
+    agent, port = await start_agent()
+
+    def serve() -> None:
+        world.advance(clock.now())
+        agent.set(world.objects())
+
+    agent.before_reply = serve
+    ledger_dir = directory / "ledger"
+    subscribers = "".join(
+        f'[subscribers.{s.name}]\nplan = "paper"\naddresses = ["{s.address}"]\n'
+        for s in world.subscribers
+    )
+    config_path = directory / "nmsquota.toml"
+    config_path.write_text(CONFIG.format(timezone=TIMEZONE, ledger=ledger_dir, port=port,
+                                         subscribers=subscribers))  # fmt: skip
+    config = load_config(config_path)
+    driver = SimDriver(world)
+    stop = stop or asyncio.Event()
+    result_days: list[Day] = []
+    try:
+        with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
+            _history(ledger, world)
+            daemon = Daemon(config, clock, ledger, drivers=[driver])
+            cycles = int(days * DAY // daemon.interval)
+            totals_at_midnight = {s.name: 0.0 for s in world.subscribers}
+            current = Day(0)
+
+            end = START + days * DAY
+
+            def cycle_done(report: CycleReport) -> None:
+                nonlocal current, totals_at_midnight
+                if clock.now() >= end - daemon.interval / 2:
+                    stop.set()  # by simulated time: a slow machine skips cycles, not days
+                day = int((world.now - START) // DAY)
+                if day != current.number:
+                    _close(current, world, totals_at_midnight)
+                    result_days.append(current)
+                    totals_at_midnight = {s.name: s.downloaded for s in world.subscribers}
+                    current = Day(day)
+                current.limited |= set(report.limited)
+                if on_cycle is not None:
+                    on_cycle(world, report)
+
+            await daemon.run(stop, cycles + 1, on_cycle=cycle_done)
+            _close(current, world, totals_at_midnight)
+            result_days.append(current)
+            looks, done = daemon.looks, daemon.cycles
+    finally:
+        if agent.transport is not None:
+            agent.transport.close()
+    return Result(result_days, driver.events, world, config_path, ledger_dir, done, looks)
+
+
+def _history(ledger: Ledger, world: World) -> None:
+    """The week before the demo, as a ledger would hold it: the biggest user downloaded
+    about 70 MB the day before, so he starts over the cap (limited at session start)."""
+    if ledger.as_of is not None:
+        return
+    samples = []
+    for subscriber in world.subscribers:
+        per_day = 70 * MB if subscriber.profile is BIGGEST else subscriber.profile.mb_per_day * MB
+        days = [1] if subscriber.profile is BIGGEST else range(1, 7)
+        for back in days:
+            when = int(world.start - back * DAY + 12 * 3600)
+            samples.append(Sample(subscriber.name, when, int(per_day), int(per_day / 20)))
+    samples.sort(key=lambda s: s.time)
+    for sample in samples:
+        ledger.commit(sample.time, [sample])
+
+
+def _close(day: Day, world: World, at_midnight: dict[str, float]) -> None:
+    day.per_subscriber = {
+        s.name: s.downloaded - at_midnight.get(s.name, 0.0) for s in world.subscribers
+    }
+    day.total = sum(day.per_subscriber.values())
