@@ -20,6 +20,7 @@ from nmsquota.commands import (
     rebuild,
     records,
     run,
+    simulate,
     subscribers,
     usage,
 )
@@ -40,6 +41,7 @@ COMMANDS = (
     limitd,
     config_check,
     demo,
+    simulate,
 )
 
 

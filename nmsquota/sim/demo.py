@@ -21,7 +21,7 @@ from nmsquota.ledger import Ledger
 from nmsquota.ledger.model import Sample
 from nmsquota.sim.agent import start_agent
 from nmsquota.sim.driver import SimDriver
-from nmsquota.sim.world import BIGGEST, DAY, MB, World
+from nmsquota.sim.world import BIGGEST, DAY, MB, Profile, World
 
 START = 997_626_600.0  # Monday 13 August 2001, 00:00 in Adelaide: the paper's month
 TIMEZONE = "Australia/Adelaide"
@@ -33,10 +33,10 @@ timezone = "{timezone}"
 interval = "5m"
 data_dir = "{ledger}"
 [plans.paper]
-cap = "63MB"
-window = "7d"
-limit = {{ rate = "3kbit", queue = "10KB" }}
-hysteresis = "10%"
+cap = "{cap}"
+window = "{window}"
+limit = {{ rate = "{rate}", queue = "10KB" }}
+{hysteresis}
 warn_at = ["80%"]
 [access_servers.sim]
 host = "127.0.0.1"
@@ -52,6 +52,22 @@ class Day:
     total: float = 0.0
     per_subscriber: dict[str, float] = field(default_factory=dict)
     limited: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What is simulated: the plan, the population and whether to start from a history."""
+
+    cap: str = "63MB"
+    window: str = "7d"
+    rate: str = "3kbit"
+    hysteresis: str | None = "10%"
+    population: dict[Profile, int] | None = None
+    before_days: int = 0
+    """Days at the start with no limiting at all (the simulator's "before")."""
+    history: bool = True
+    """Start from last week's usage, with the biggest user away most of the week (the
+    demo's story); without it, everyone starts from nothing (the simulator)."""
 
 
 @dataclass
@@ -72,13 +88,14 @@ async def run_demo(
     seed: int = 2001,
     on_cycle: Callable[[World, CycleReport], None] | None = None,
     stop: asyncio.Event | None = None,
+    scenario: Scenario = Scenario(),
 ) -> Result:
     """Run the simulated access server and the daemon for `days` of simulated time."""
     directory.mkdir(parents=True, exist_ok=True)
-    # The biggest user is away most of the week: the window then rolls below the cap and
-    # the limit lifts, until he is back at full speed.
-    world = World(START, int(days) + 2, seed,
-                  away={"biguser": frozenset({1, 2, 3, 4, 5})})  # fmt: skip
+    # The demo's biggest user is away most of the week: the window then rolls below the cap
+    # and the limit lifts, until he is back at full speed.
+    away = {"biguser": frozenset({1, 2, 3, 4, 5})} if scenario.history else {}
+    world = World(START, int(days) + 2, seed, scenario.population, away)
     agent, port = await start_agent()
 
     def serve() -> None:
@@ -92,15 +109,19 @@ async def run_demo(
         for s in world.subscribers
     )
     config_path = directory / "nmsquota.toml"
-    config_path.write_text(CONFIG.format(timezone=TIMEZONE, ledger=ledger_dir, port=port,
-                                         subscribers=subscribers))  # fmt: skip
+    config_path.write_text(CONFIG.format(
+        timezone=TIMEZONE, ledger=ledger_dir, port=port, subscribers=subscribers,
+        cap=scenario.cap, window=scenario.window, rate=scenario.rate,
+        hysteresis=f'hysteresis = "{scenario.hysteresis}"' if scenario.hysteresis else "",
+    ))  # fmt: skip
     config = load_config(config_path)
-    driver = SimDriver(world)
+    driver = SimDriver(world, active_from=START + scenario.before_days * DAY)
     stop = stop or asyncio.Event()
     result_days: list[Day] = []
     try:
         with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
-            _history(ledger, world)
+            if scenario.history:
+                _history(ledger, world)
             daemon = Daemon(config, clock, ledger, drivers=[driver])
             cycles = int(days * DAY // daemon.interval)
             totals_at_midnight = {s.name: 0.0 for s in world.subscribers}

@@ -12,13 +12,17 @@ from nmsquota.sim.world import World
 class SimDriver(Driver):
     type = "sim"
 
-    def __init__(self, world: World, name: str = "sim") -> None:
+    def __init__(self, world: World, name: str = "sim", active_from: float = 0.0) -> None:
         super().__init__(name, Options())
         self.world = world
+        self.active_from = active_from
+        """Before this simulated time nothing is limited (the simulator's "before" days)."""
         self.events: list[tuple[float, str, str]] = []
         """(simulated time, subscriber, "limited" or "released")."""
 
     def add(self, limits: Sequence[Limit]) -> None:
+        if self.world.now < self.active_from:
+            return
         for limit in limits:
             self.world.limit(limit.subscriber, limit.rate_bps)
             self.events.append((self.world.now, limit.subscriber, "limited"))

@@ -25,6 +25,11 @@ RHYTHM = [0.3, 0.2, 0.15, 0.1, 0.1, 0.15, 0.3, 0.6, 0.8, 0.9, 1.0, 1.0,
 _RHYTHM_MEAN = sum(RHYTHM) / len(RHYTHM)
 
 
+LIMITED_GOODPUT = 0.8
+"""What a limited subscriber gets of the limited rate: the paper's 3 kbit/s pipe "permits
+approximately 300 bytes per second" (headers and the queue take the rest)."""
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -131,7 +136,8 @@ class World:
             hour = int(((at - self.start) % DAY) // 3600)
             per_online_second *= RHYTHM[hour] / _RHYTHM_MEAN
         if subscriber.limited_bps is not None:
-            per_online_second = min(per_online_second, subscriber.limited_bps / 8)
+            limited = subscriber.limited_bps / 8 * LIMITED_GOODPUT
+            per_online_second = min(per_online_second, limited)
         return per_online_second
 
     def advance(self, to: float) -> None:
