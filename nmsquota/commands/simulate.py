@@ -15,7 +15,10 @@ import asyncio
 import logging
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nmsquota import units
 from nmsquota.errors import UsageError
@@ -42,6 +45,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="price of a megabyte, for the excess-cost figure (default 0.20)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=2001, help="random seed (default 2001)")
+    parser.add_argument(
+        "--compare", nargs="+", metavar="CAP/WINDOW/RATE[/fixed]",
+        help="run these policies on the same traffic and tabulate them, e.g. 63MB/7d/3kbit "
+        "100MB/7d/3kbit 63MB/7d/3kbit/fixed (fixed: no projected looks)",
+    )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -56,53 +64,108 @@ def population(count: int) -> dict:
     return {LIGHT: rest - heavy - medium, MEDIUM: medium, HEAVY: heavy, BIGGEST: 1}
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class Outcome:
+    name: str
+    cycles: int
+    seconds: float
+    before: float | None
+    after: float | None
+    biggest_before: float | None
+    biggest_after: float | None
+    limited: int
+    excess: float
+    """Worst-case excess cost of one limited subscriber a month, in dollars."""
+
+
+def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, projection: bool,
+             name: str) -> Outcome:  # fmt: skip
     from nmsquota.clock import ManualClock
     from nmsquota.sim.demo import START, Scenario, run_demo
     from nmsquota.sim.world import LIMITED_GOODPUT
 
     try:
-        rate = units.parse_rate(args.rate)
-        units.parse_size(args.cap)
-        units.parse_duration(args.window)
+        rate_bps = units.parse_rate(rate)
+        units.parse_size(cap)
+        units.parse_duration(window)
     except units.UnitError as error:
-        raise UsageError(str(error)) from None
-    if not 0 <= args.before < args.days:
-        raise UsageError("--before must be at least 0 and less than --days")
-    logging.getLogger("nmsquota").setLevel(logging.ERROR)
-    scenario = Scenario(cap=args.cap, window=args.window, rate=args.rate, hysteresis=None,
+        raise UsageError(f"{name}: {error}") from None
+    scenario = Scenario(cap=cap, window=window, rate=rate, hysteresis=None,
                         population=population(args.subscribers), history=False,
-                        before_days=args.before)  # fmt: skip
+                        before_days=args.before, projection=projection)  # fmt: skip
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nmsquota-simulate-") as directory:
         result = asyncio.run(run_demo(Path(directory), args.days, ManualClock(START),
                                       args.seed, scenario=scenario))  # fmt: skip
-    elapsed = time.monotonic() - started
     # Whole days only: the one on which limiting starts belongs to neither side.
-    full_days = [day for day in result.days if day.per_subscriber][: args.days]
-    before = [d for d in full_days if d.number < args.before]
-    after = [d for d in full_days if d.number > args.before]
-    limited = {name for _, name, event in result.events if event == "limited"}
+    days = [day for day in result.days if day.per_subscriber][: args.days]
+    before = [d for d in days if d.number < args.before]
+    after = [d for d in days if d.number > args.before]
 
-    def mean(days: list, key) -> str:  # type: ignore[no-untyped-def]
-        return f"{sum(key(d) for d in days) / len(days) / 1e6:.1f} MB" if days else "-"
+    def mean(chosen: list[Any], key: Callable[[Any], float]) -> float | None:
+        return sum(key(d) for d in chosen) / len(chosen) if chosen else None
 
-    goodput = rate / 8 * LIMITED_GOODPUT
-    excess = SECONDS_PER_MONTH * goodput / 1e6 * args.price
+    def biggest(day: Any) -> float:
+        return float(day.per_subscriber.get("biguser", 0.0))
+
+    goodput = rate_bps / 8 * LIMITED_GOODPUT
+    return Outcome(
+        name, result.cycles, time.monotonic() - started,
+        mean(before, lambda d: d.total), mean(after, lambda d: d.total),
+        mean(before, biggest), mean(after, biggest),
+        len({who for _, who, event in result.events if event == "limited"}),
+        SECONDS_PER_MONTH * goodput / 1e6 * args.price,
+    )  # fmt: skip
+
+
+def megabytes(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1e6:.1f} MB"
+
+
+def run(args: argparse.Namespace) -> int:
+    from nmsquota.sim.world import LIMITED_GOODPUT
+
+    if not 0 <= args.before < args.days:
+        raise UsageError("--before must be at least 0 and less than --days")
+    logging.getLogger("nmsquota").setLevel(logging.ERROR)
+    if args.compare:
+        return _compare(args)
+    result = simulate(args, args.cap, args.window, args.rate, True, "the plan")
+    goodput = units.parse_rate(args.rate) / 8 * LIMITED_GOODPUT
     print(f"{args.subscribers} subscribers, {args.days} days: cap {args.cap} per {args.window}, "
           f"then {args.rate}; seed {args.seed}; {result.cycles} cycles over SNMP in "
-          f"{elapsed:.1f}s\n")  # fmt: skip
-    print(f"daily ISP volume, before rate limiting:     {mean(before, lambda d: d.total)}")
-    print(f"daily ISP volume, after:                    {mean(after, lambda d: d.total)}")
-    big = "biguser"
-    print(f"biggest user's daily volume, before:        "
-          f"{mean(before, lambda d: d.per_subscriber.get(big, 0))}")  # fmt: skip
-    print(f"biggest user's daily volume, after:         "
-          f"{mean(after, lambda d: d.per_subscriber.get(big, 0))}")  # fmt: skip
-    print(f"subscribers ever limited:                   {len(limited)} of {args.subscribers} "
-          f"({100 * len(limited) / args.subscribers:.0f}%)")  # fmt: skip
-    print(f"worst-case excess cost of a limited subscriber: ${excess:.2f} a month "
+          f"{result.seconds:.1f}s\n")  # fmt: skip
+    print(f"daily ISP volume, before rate limiting:     {megabytes(result.before)}")
+    print(f"daily ISP volume, after:                    {megabytes(result.after)}")
+    print(f"biggest user's daily volume, before:        {megabytes(result.biggest_before)}")
+    print(f"biggest user's daily volume, after:         {megabytes(result.biggest_after)}")
+    print(f"subscribers ever limited:                   {result.limited} of {args.subscribers} "
+          f"({100 * result.limited / args.subscribers:.0f}%)")  # fmt: skip
+    print(f"worst-case excess cost of a limited subscriber: ${result.excess:.2f} a month "
           f"(30 days at {goodput:g} bytes/s, ${args.price:.2f}/MB; the paper printed $155.40 "
-          f"for 300 bytes/s and $0.20); with one shared pipe, ${excess:.2f} a month for all "
-          "of them together")  # fmt: skip
+          f"for 300 bytes/s and $0.20); with one shared pipe, ${result.excess:.2f} a month "
+          "for all of them together")  # fmt: skip
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    outcomes = []
+    for spec in args.compare:
+        parts = spec.split("/")
+        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "fixed"):
+            raise UsageError(f"--compare: expected CAP/WINDOW/RATE[/fixed], got {spec!r}")
+        outcomes.append(simulate(args, *parts[:3], len(parts) == 3, spec))
+    print(f"{args.subscribers} subscribers, {args.days} days ({args.before} without limiting), "
+          f"seed {args.seed}; the same traffic for every policy\n")  # fmt: skip
+    rows = [["POLICY", "ISP/DAY BEFORE", "ISP/DAY AFTER", "BIGGEST AFTER", "EVER LIMITED",
+             "EXCESS/MONTH PER-HOST", "SHARED PIPE"]]  # fmt: skip
+    for o in outcomes:
+        rows.append([o.name, megabytes(o.before), megabytes(o.after), megabytes(o.biggest_after),
+                     f"{o.limited} of {args.subscribers}", f"${o.excess * o.limited:.2f}",
+                     f"${o.excess:.2f}"])  # fmt: skip
+    from nmsquota.commands.common import print_table
+
+    print_table(rows, right={1, 2, 3, 5, 6})
+    print("\n(worst case: every limited subscriber pulling the limited rate all month; a shared"
+          " pipe caps it for all of them together)")  # fmt: skip
     return 0

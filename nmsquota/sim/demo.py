@@ -32,6 +32,7 @@ CONFIG = """\
 timezone = "{timezone}"
 interval = "5m"
 data_dir = "{ledger}"
+projection = {projection}
 [plans.paper]
 cap = "{cap}"
 window = "{window}"
@@ -63,6 +64,7 @@ class Scenario:
     rate: str = "3kbit"
     hysteresis: str | None = "10%"
     population: dict[Profile, int] | None = None
+    projection: bool = True
     before_days: int = 0
     """Days at the start with no limiting at all (the simulator's "before")."""
     history: bool = True
@@ -113,6 +115,7 @@ async def run_demo(
         timezone=TIMEZONE, ledger=ledger_dir, port=port, subscribers=subscribers,
         cap=scenario.cap, window=scenario.window, rate=scenario.rate,
         hysteresis=f'hysteresis = "{scenario.hysteresis}"' if scenario.hysteresis else "",
+        projection="true" if scenario.projection else "false",
     ))  # fmt: skip
     config = load_config(config_path)
     driver = SimDriver(world, active_from=START + scenario.before_days * DAY)

@@ -37,3 +37,16 @@ def test_limiting_cuts_the_volume_and_holds_the_biggest_user_near_the_limited_ra
     assert re.sub(r"in [\d.]+s", "", out.splitlines()[0]) == re.sub(
         r"in [\d.]+s", "", again.splitlines()[0]
     )
+
+
+def test_compare_tabulates_policies_on_the_same_traffic() -> None:
+    out = simulate("--subscribers", "4", "--days", "2", "--before", "1", "--seed", "7",
+                   "--compare", "63MB/7d/3kbit", "63MB/7d/64kbit/fixed")  # fmt: skip
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if "/7d/" in line}
+    slow, fast = rows["63MB/7d/3kbit"], rows["63MB/7d/64kbit/fixed"]
+    assert slow[1:3] == fast[1:3]  # the same traffic before limiting starts
+    # At 64 kbit the limit hardly bites: the worst case costs 21 times more a month.
+    assert slow[-1] == "$155.52" and fast[-1] == "$3317.76"
+    bad = subprocess.run([sys.executable, "-m", "nmsquota", "simulate", "--compare", "63MB"],
+                         capture_output=True, text=True, cwd=REPO)  # fmt: skip
+    assert bad.returncode == 2 and "expected CAP/WINDOW/RATE[/fixed], got '63MB'" in bad.stderr
