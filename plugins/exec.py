@@ -15,15 +15,19 @@ per_address); without it, the driver remembers what it ran since it started.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Hashable, Sequence
 
 from pydantic import Field, field_validator
 
-from nmsquota.enforcement.driver import Command, Driver, DriverError, Limit, Options
-
-FIELDS = ("subscriber", "address", "addresses", "rate", "rate_kbit", "queue",
-          "access_server", "interface", "session")  # fmt: skip
+from nmsquota.enforcement.driver import (
+    Command,
+    Driver,
+    DriverError,
+    Limit,
+    Options,
+    check_placeholders,
+    template_fields,
+)
 
 
 class ExecOptions(Options):
@@ -37,12 +41,7 @@ class ExecOptions(Options):
     @field_validator("add", "remove", "installed", "clear")
     @classmethod
     def _placeholders(cls, template: list[str] | None) -> list[str] | None:
-        for argument in template or []:
-            for _, name, _, _ in string.Formatter().parse(argument):
-                if name is not None and name not in FIELDS:
-                    raise ValueError(
-                        f"unknown placeholder {{{name}}} (expected one of: {', '.join(FIELDS)})"
-                    )
+        check_placeholders(template or [])
         return template
 
 
@@ -57,19 +56,9 @@ class ExecDriver(Driver):
         self._ran: dict[Hashable, Limit] = {}
 
     def _units(self, limit: Limit) -> list[tuple[Hashable, dict[str, str]]]:
-        fields = {
-            "subscriber": limit.subscriber,
-            "addresses": ",".join(limit.addresses),
-            "rate": str(limit.rate_bps),
-            "rate_kbit": f"{limit.rate_bps / 1000:g}",
-            "queue": str(limit.queue_bytes),
-            "access_server": limit.access_server,
-            "interface": limit.interface,
-            "session": limit.session,
-        }
         if not self.options.per_address:
-            return [(limit.subscriber, {**fields, "address": ",".join(limit.addresses)})]
-        return [(address, {**fields, "address": address}) for address in limit.addresses]
+            return [(limit.subscriber, template_fields(limit, ",".join(limit.addresses)))]
+        return [(address, template_fields(limit, address)) for address in limit.addresses]
 
     def _each(self, template: list[str], limits: Sequence[Limit], adding: bool) -> None:
         failed = {}

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import string
 from collections.abc import Hashable, Sequence
 from dataclasses import asdict
 from importlib import resources
@@ -28,10 +27,15 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from nmsquota.enforcement.driver import Driver, DriverError, Limit, Options
+from nmsquota.enforcement.driver import (
+    Driver,
+    DriverError,
+    Limit,
+    Options,
+    check_placeholders,
+    template_fields,
+)
 
-FIELDS = ("subscriber", "address", "addresses", "rate", "rate_kbit", "queue",
-          "access_server", "interface", "session")  # fmt: skip
 ERROR_CAUSES = {
     401: "Unsupported Attribute", 403: "NAS Identification Mismatch", 404: "Invalid Request",
     503: "Session Context Not Found", 504: "Session Context Not Removable",
@@ -59,13 +63,10 @@ class RadiusCoaOptions(Options):
     @field_validator("identify", "apply", "lift")
     @classmethod
     def _placeholders(cls, attributes: dict[str, Template]) -> dict[str, Template]:
-        for values in attributes.values():
-            for value in [values] if isinstance(values, str) else values:
-                for _, name, _, _ in string.Formatter().parse(value):
-                    if name is not None and name not in FIELDS:
-                        raise ValueError(
-                            f"unknown placeholder {{{name}}} (expected: {', '.join(FIELDS)})"
-                        )
+        check_placeholders(
+            value for values in attributes.values()
+            for value in ([values] if isinstance(values, str) else values)
+        )  # fmt: skip
         return attributes
 
 
@@ -147,7 +148,7 @@ class RadiusCoaDriver(Driver):
         failed = {}
         for limit in limits:
             request = self.client.CreateCoAPacket(code=packet.CoARequest)
-            fields = _fields(limit)
+            fields = template_fields(limit, limit.addresses[0] if limit.addresses else "")
             for attribute, template in [*self.options.identify.items(), *attributes.items()]:
                 for value in [template] if isinstance(template, str) else template:
                     filled = value.format_map(fields)
@@ -174,20 +175,6 @@ class RadiusCoaDriver(Driver):
         self._save()
         if failed:
             raise DriverError(self.name, f"{len(failed)} of {len(limits)} not done", failed)
-
-
-def _fields(limit: Limit) -> dict[str, str]:
-    return {
-        "subscriber": limit.subscriber,
-        "address": limit.addresses[0] if limit.addresses else "",
-        "addresses": ",".join(limit.addresses),
-        "rate": str(limit.rate_bps),
-        "rate_kbit": f"{limit.rate_bps / 1000:g}",
-        "queue": str(limit.queue_bytes),
-        "access_server": limit.access_server,
-        "interface": limit.interface,
-        "session": limit.session,
-    }
 
 
 def _cause(reply: Any) -> str:

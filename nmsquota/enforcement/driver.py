@@ -11,9 +11,10 @@ subscribers it could not serve; the others in the batch are done all the same.
 from __future__ import annotations
 
 import ipaddress
+import string
 import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module, metadata
 from typing import Any, ClassVar
@@ -104,6 +105,35 @@ class Driver(ABC):
 
     def needs_addresses(self) -> bool:
         return True
+
+
+TEMPLATE_FIELDS = ("subscriber", "address", "addresses", "rate", "rate_kbit", "queue",
+                   "access_server", "interface", "session")  # fmt: skip
+"""The placeholders a command or attribute template may use (exec, radius_coa)."""
+
+
+def check_placeholders(templates: Iterable[str]) -> None:
+    """Raise ValueError naming the first placeholder that is not in TEMPLATE_FIELDS."""
+    for template in templates:
+        for _, name, _, _ in string.Formatter().parse(template):
+            if name is not None and name not in TEMPLATE_FIELDS:
+                raise ValueError(f"unknown placeholder {{{name}}} "
+                                 f"(expected one of: {', '.join(TEMPLATE_FIELDS)})")  # fmt: skip
+
+
+def template_fields(limit: Limit, address: str) -> dict[str, str]:
+    """A limit's values for TEMPLATE_FIELDS; `address` is the caller's choice of address."""
+    return {
+        "subscriber": limit.subscriber,
+        "address": address,
+        "addresses": ",".join(limit.addresses),
+        "rate": str(limit.rate_bps),
+        "rate_kbit": f"{limit.rate_bps / 1000:g}",
+        "queue": str(limit.queue_bytes),
+        "access_server": limit.access_server,
+        "interface": limit.interface,
+        "session": limit.session,
+    }
 
 
 def normalize_address(text: str) -> str:
