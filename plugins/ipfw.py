@@ -37,6 +37,7 @@ from nmsquota.enforcement.driver import (
     DriverError,
     Limit,
     Options,
+    apply_batch,
     command_prefix,
     normalize_address,
 )
@@ -169,7 +170,7 @@ class IpfwDriver(Driver):
                 lines.append(f"add {rule} pipe {pipe} {family} from any to {address} in recv "
                              f"{o.external_interface}")  # fmt: skip
             per_limit.append((limit.subscriber, lines))
-        self._apply(setup, per_limit)
+        apply_batch(self.name, self._batch, setup, per_limit)
 
     def remove(self, limits: Sequence[Limit]) -> None:
         o = self.options
@@ -188,7 +189,7 @@ class IpfwDriver(Driver):
                     if o.mode == "per-host":
                         lines.append(f"pipe {entry.pipe} delete")
             per_limit.append((limit.subscriber, lines))
-        self._apply([], per_limit)
+        apply_batch(self.name, self._batch, [], per_limit)
 
     def clear(self) -> None:
         """Every rule and pipe in nmsquota's ranges, and its table: nothing else."""
@@ -199,7 +200,7 @@ class IpfwDriver(Driver):
         lines += [f"pipe {pipe} delete" for pipe in sorted(self._pipes())]
         if o.layout == "table":
             lines.append(f"table {o.table} flush")
-        self._apply([], [("", lines)])
+        apply_batch(self.name, self._batch, [], [("", lines)])
 
     def check(self) -> str:
         self.run(self.options.ipfw, "pipe", "show")  # ipfw and dummynet are there
@@ -234,28 +235,6 @@ class IpfwDriver(Driver):
                 used.add(number)
                 return number
         raise DriverError(self.name, f"no free {what} number in {bounds[0]}-{bounds[1]}")
-
-    def _apply(self, setup: list[str], per_limit: list[tuple[str, list[str]]]) -> None:
-        lines = setup + [line for _, chunk in per_limit for line in chunk]
-        if not lines:
-            return
-        try:
-            self._batch(lines)
-            return
-        except DriverError:
-            if len(per_limit) <= 1 and not setup:
-                raise
-        if setup:
-            self._batch(setup)
-        failed = {}
-        for subscriber, chunk in per_limit:
-            if chunk:
-                try:
-                    self._batch(chunk)
-                except DriverError as error:
-                    failed[subscriber or chunk[0]] = str(error).split(": ", 1)[-1]
-        if failed:
-            raise DriverError(self.name, f"{len(failed)} of {len(per_limit)} not done", failed)
 
     def _batch(self, lines: list[str]) -> None:
         # One ipfw process reads the commands, one per line, from its standard input.

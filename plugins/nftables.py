@@ -37,6 +37,7 @@ from nmsquota.enforcement.driver import (
     DriverError,
     Limit,
     Options,
+    apply_batch,
     command_prefix,
     normalize_address,
 )
@@ -106,7 +107,7 @@ class NftablesDriver(Driver):
         for rate, queue in sorted({(limit.rate_bps, limit.queue_bytes) for limit in limits}):
             lines += self._structure(rate, queue, sets, used)
         per_limit = [(limit.subscriber, self._element_changes(limit, sets)) for limit in limits]
-        self._apply(lines, per_limit)
+        apply_batch(self.name, self._transaction, lines, per_limit)
 
     def remove(self, limits: Sequence[Limit]) -> None:
         sets, _ = self._state()
@@ -122,7 +123,7 @@ class NftablesDriver(Driver):
             )
             for limit in limits
         ]
-        self._apply([], per_limit)
+        apply_batch(self.name, self._transaction, [], per_limit)
 
     def clear(self) -> None:
         if self._listing() is not None:
@@ -196,31 +197,6 @@ class NftablesDriver(Driver):
                     lines.append(f"add rule {table} {o.hook} {match} @{capped} update "
                                  f"@{meter} {{ {key} {limit} }} drop")  # fmt: skip
         return lines
-
-    def _apply(self, structure: list[str], per_limit: list[tuple[str, list[str]]]) -> None:
-        """One transaction for the whole batch; if nft refuses it, each subscriber alone, so
-        one bad address costs only its own subscriber."""
-        changes = [line for _, lines in per_limit for line in lines]
-        if not changes and not structure:
-            return
-        try:
-            self._transaction(structure + changes)
-            return
-        except DriverError:
-            if len(per_limit) <= 1 and not structure:
-                raise
-        if structure:
-            self._transaction(structure)
-        failed = {}
-        for subscriber, lines in per_limit:
-            if not lines:
-                continue
-            try:
-                self._transaction(lines)
-            except DriverError as error:
-                failed[subscriber or lines[0]] = str(error).split(": ", 1)[-1]
-        if failed:
-            raise DriverError(self.name, f"{len(failed)} of {len(per_limit)} not done", failed)
 
     def _transaction(self, lines: Iterable[str]) -> None:
         self.run(self.options.nft, "-f", "-", input="\n".join(_merged(lines)) + "\n")

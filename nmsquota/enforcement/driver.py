@@ -182,6 +182,37 @@ class Command:
         return done
 
 
+def apply_batch(
+    driver: str,
+    run: Callable[[list[str]], None],
+    setup: list[str],
+    per_limit: list[tuple[str, list[str]]],
+) -> None:
+    """Run a backend's commands as one batch (`run`); if the backend refuses it, run the
+    setup and then each subscriber's commands alone, so one bad address costs only its own
+    subscriber. Raises DriverError naming those that failed."""
+    lines = setup + [line for _, chunk in per_limit for line in chunk]
+    if not lines:
+        return
+    try:
+        run(lines)
+        return
+    except DriverError:
+        if len(per_limit) <= 1 and not setup:
+            raise
+    if setup:
+        run(setup)
+    failed = {}
+    for subscriber, chunk in per_limit:
+        if chunk:
+            try:
+                run(chunk)
+            except DriverError as error:
+                failed[subscriber or chunk[0]] = str(error).split(": ", 1)[-1]
+    if failed:
+        raise DriverError(driver, f"{len(failed)} of {len(per_limit)} not done", failed)
+
+
 def command_prefix(namespace: str | None, prefix: Sequence[str]) -> list[str]:
     """`namespace = "NS"` is shorthand for `prefix = ["ip", "netns", "exec", "NS"]`."""
     return [*(["ip", "netns", "exec", namespace] if namespace else []), *prefix]
