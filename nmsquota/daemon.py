@@ -126,6 +126,8 @@ class Daemon:
             device.memory = old_memory.get(device.name)
             device.mapping = replace(device.mapping, sessions=self.session_events)
         self.rules = rules_of(config)
+        # The configuration's subscribers, as records: once per (re)load, not per lookup.
+        self._configured = {r["name"]: r for r in config.subscriber_records()}
         self.tallies = {name: plan.tally(config.settings.timezone)
                         for name, plan in config.settings.plans.items()}  # fmt: skip
         old = {e.driver.name: e for e in getattr(self, "enforcers", [])}
@@ -352,7 +354,7 @@ class Daemon:
         """Every known subscriber: the configuration's, then those provisioned in the ledger
         (`nmsquota subscribers add`); the configuration wins a name both have."""
         members = {r["name"]: r for r in self.ledger.records("provisioned")}
-        members.update({r["name"]: r for r in self.config.subscriber_records()})
+        members.update(self._configured)
         return members
 
     def _plans(self) -> dict[str, str]:
@@ -396,8 +398,9 @@ class Daemon:
             if limit.subscriber not in limited:
                 self.ledger.clear_limit(limit.subscriber)
         drivers = ",".join(e.driver.name for e in self.enforcers)
+        plans = self._plans()
         for name, decision in limited.items():
-            rule = self.rules[self._plans()[name]]
+            rule = self.rules[plans[name]]
             self.ledger.set_limit(LedgerLimit(name, decision.since or now, decision.reason,
                                               drivers, rule.rate_bps))  # fmt: skip
 
