@@ -38,6 +38,9 @@ COUNTER_COLUMNS_32 = (IF_IN_OCTETS, IF_OUT_OCTETS)
 STATE_COLUMNS = (IF_OPER_STATUS, IF_COUNTER_DISCONTINUITY)
 COLUMNS = (*IDENTITY_COLUMNS, *HC_COLUMNS, *COUNTER_COLUMNS_32, *STATE_COLUMNS)
 
+# Objects per GET when reading the identity of new rows: well under any agent's PDU size.
+GET_BATCH = 40
+
 # SNMPv1 cannot carry Counter64: the 64-bit counters are not asked for at all.
 V1_COLUMNS = tuple(c for c in COLUMNS if c not in HC_COLUMNS)
 
@@ -79,6 +82,9 @@ class Poll:
     """What the next poll of this device may reuse."""
     identity_walked: bool = True
     """False when only the counters were walked and names came from the last poll."""
+    identity_rows: int | None = None
+    """When sessions came and went: how many rows' identity was read by GET (None: the
+    columns were walked whole, or not at all)."""
 
     def add_address(self, subscriber: str, address: str) -> None:
         known = self.addresses.setdefault(subscriber, [])
@@ -105,19 +111,34 @@ class Memory:
     indexes: frozenset[Index]
     walked_at: float
 
-    def still_valid(self, scalars: dict[str, Any], now: float, refresh: float) -> bool:
-        """Whether the rest of the identity (descriptions, speeds, routes) can be reused: the
-        agent did not restart, ifNumber and ifTableLastChange did not move, and it is younger
-        than `refresh`."""
+    def trusted(self, scalars: dict[str, Any], now: float, refresh: float) -> bool:
+        """Whether this memory describes the rows the agent has still: it did not restart
+        and the memory is younger than `refresh`."""
         uptime = scalars.get(SYS_UPTIME)
         return (
             isinstance(uptime, int)
             and self.uptime is not None
             and uptime >= self.uptime
-            and scalars.get(IF_NUMBER) == self.if_number
-            and scalars.get(IF_TABLE_LAST_CHANGE) == self.last_change
             and now - self.walked_at < refresh
         )
+
+    def still_valid(self, scalars: dict[str, Any], now: float, refresh: float) -> bool:
+        """Whether the rest of the identity (descriptions, speeds, routes) can be reused as it
+        is: trusted, and ifNumber and ifTableLastChange did not move."""
+        return (
+            self.trusted(scalars, now, refresh)
+            and scalars.get(IF_NUMBER) == self.if_number
+            and scalars.get(IF_TABLE_LAST_CHANGE) == self.last_change
+        )
+
+    def changed_rows(self, fresh: dict[str, Column]) -> set[Index]:
+        """Rows of a cycle's walk that are new, or renamed in a watched column."""
+        rows = _indexes(fresh, self.counters)
+        changed = set(rows - self.indexes)
+        for column in self.watch:
+            old, new = self.identity.get(column, {}), fresh.get(column, {})
+            changed |= {index for index, value in new.items() if old.get(index) != value}
+        return changed & rows
 
     def same_sessions(self, fresh: dict[str, Column]) -> bool:
         """Whether a cycle's walk shows the same rows under the same names as the memory."""
@@ -139,10 +160,11 @@ async def poll(
     """Read every subscriber's counters once: from the interface table (IF-MIB), or from
     accel-ppp's session table, whose rows name the user themselves.
 
-    With the `memory` of the last poll, a cycle walks the counters and the watched names;
-    the other identity columns are walked again only when the interface set may have
-    changed (Memory.still_valid) or the walk shows different rows or names, and then in
-    the same cycle.
+    With the `memory` of the last poll, a cycle walks the counters and the watched names.
+    Where that walk shows new or renamed rows (or ifNumber, ifTableLastChange moved), the
+    other identity columns are read for just those rows, by GET, in the same cycle; they
+    are walked whole on the first poll, after the agent restarts, every `refresh`, and
+    when more than half the rows changed.
     """
     if source == "accel-ppp":
         uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
@@ -152,15 +174,28 @@ async def poll(
     scalars = await get(session, [SYS_UPTIME, IF_NUMBER, IF_TABLE_LAST_CHANGE])
     uptime = scalars[SYS_UPTIME]
     extra = (*(CSUB_COLUMNS if source == "cisco-csub" else ()), *_route_columns(routes))
-    if memory is not None and memory.still_valid(scalars, now, refresh):
+    rows_read: int | None = None
+    if memory is not None and memory.trusted(scalars, now, refresh):
         fresh = await walk(session, (*memory.counters, *memory.watch))
-        if memory.same_sessions(fresh):
+        if memory.still_valid(scalars, now, refresh) and memory.same_sessions(fresh):
             table = {**memory.identity, **fresh}
             result = readings_from(session.agent.name, table, mapping, now, uptime)
             result.memory, result.identity_walked = replace(memory, uptime=uptime), False
             return result
         rest = [c for c in (*IDENTITY_COLUMNS, *extra) if c not in memory.watch]
-        table = {**fresh, **await walk(session, rest)}
+        changed = memory.changed_rows(fresh)
+        rows = _indexes(fresh, memory.counters)
+        if len(changed) <= len(rows) // 2:
+            # Sessions came and went (on a busy BRAS, every cycle): read the identity of
+            # just the new or renamed rows, so a cycle costs what changed, not the table.
+            table = {**_identity_of(memory, rest, rows), **fresh}
+            table.update(await _rows_of(session, [c for c in rest if c in IDENTITY_COLUMNS],
+                                        sorted(changed), table))  # fmt: skip
+            others = [c for c in rest if c not in IDENTITY_COLUMNS]
+            table.update(await walk(session, others) if others else {})
+            rows_read = len(changed)
+        else:
+            table = {**fresh, **await walk(session, rest)}
         walked = memory.counters
     else:
         walked = COLUMNS if session.agent.version != "1" else V1_COLUMNS
@@ -175,9 +210,32 @@ async def poll(
         counters=counter_columns,
         watch=_watch_columns(table, mapping, source),
         indexes=_indexes(table, counter_columns),
-        walked_at=now,
+        walked_at=now if rows_read is None else memory.walked_at,  # type: ignore[union-attr]
     )
+    result.identity_walked = rows_read is None or rows_read > 0
+    result.identity_rows = rows_read
     return result
+
+
+def _identity_of(memory: Memory, columns: Sequence[str], rows: frozenset[Index]
+                 ) -> dict[str, Column]:  # fmt: skip
+    """The memory's identity columns, for the rows the agent still has."""
+    return {c: {i: v for i, v in memory.identity.get(c, {}).items() if i in rows} for c in columns}
+
+
+async def _rows_of(session: Session, columns: Sequence[str], rows: Sequence[Index],
+                   table: dict[str, Column]) -> dict[str, Column]:  # fmt: skip
+    """These columns at these rows, by GET (a PDU a time that no agent finds too big)."""
+    wanted = [(column, index) for index in rows for column in columns]
+    found: dict[str, Column] = {column: dict(table.get(column, {})) for column in columns}
+    for start in range(0, len(wanted), GET_BATCH):
+        chunk = wanted[start : start + GET_BATCH]
+        oids = [f"{column}.{'.'.join(map(str, index))}" for column, index in chunk]
+        values = await get(session, oids)
+        for (column, index), oid in zip(chunk, oids, strict=True):
+            if values[oid] is not None:
+                found[column][index] = values[oid]
+    return found
 
 
 FIELD_COLUMNS = {"ifName": IF_NAME, "ifDescr": IF_DESCR, "ifAlias": IF_ALIAS}

@@ -228,20 +228,47 @@ def test_a_new_session_or_a_renamed_interface_walks_the_identity_again() -> None
     assert {k.subscriber for k, _ in seen[3][0].readings} == {"u1", "bob", "u3"}
 
 
-def test_a_moved_if_table_last_change_a_restart_or_old_names_walk_the_identity() -> None:
+def test_a_restart_or_old_names_walk_the_identity_a_moved_last_change_reads_new_rows() -> None:
     faster = interfaces(130_000, rows(2))
     faster[(*oid(p.IF_HIGH_SPEED), 1)] = Gauge32(10_000)
     seen = asyncio.run(polls_with_memory([
         (1000.0, with_scalars(interfaces(100_000, rows(2)), 2, 50)),
-        (1300.0, with_scalars(faster, 2, 129_000)),  # ifTableLastChange moved
+        # ifTableLastChange moved but no row is new: nothing more to read.
+        (1300.0, with_scalars(faster, 2, 129_000)),
         (1600.0, with_scalars(interfaces(160_000, rows(2)), 2, 129_000)),
         (1900.0, with_scalars(interfaces(1_000, rows(2)), 2, 129_000)),  # restarted
         (2200.0, with_scalars(interfaces(31_000, rows(2)), 2, 129_000)),
-        (6000.0, with_scalars(interfaces(410_000, rows(2)), 2, 129_000)),  # an hour on
+        (6000.0, with_scalars(faster, 2, 129_000)),  # an hour after the last whole walk
     ]))  # fmt: skip
-    assert [result.identity_walked for result, _ in seen] == [True, True, False, True, False, True]
-    speeds = {k.subscriber: r.speed_bps for k, r in seen[1][0].readings}
-    assert speeds == {"u1": 10**10, "u2": 10**9}
+    assert [result.identity_walked for result, _ in seen] == [True, False, False, True, False, True]
+    assert [result.identity_rows for result, _ in seen] == [None, 0, None, None, None, None]
+    # A standing row's new speed is seen at the hourly whole walk (speeds of PPP sessions
+    # do not change; ifTableLastChange only says rows came or went).
+    speeds = [{k.subscriber: r.speed_bps for k, r in result.readings} for result, _ in seen]
+    assert speeds[1] == {"u1": 10**9, "u2": 10**9}
+    assert speeds[5] == {"u1": 10**10, "u2": 10**9}
+
+
+def test_sessions_that_come_and_go_cost_their_rows_not_the_whole_table() -> None:
+    """A busy BRAS: every cycle some sessions end and others start. Only the new rows'
+    identity is read (by GET), not every identity column of every row."""
+    first = rows(300)
+    churned = {i: v for i, v in rows(300, grow=7).items() if i not in (10, 11)}
+    churned |= {10: ("<pppoe-carol>", 5, 50), 400: ("<pppoe-dave>", 6, 60)}
+    seen = asyncio.run(polls_with_memory([
+        (1000.0, with_scalars(interfaces(100_000, first), 300, 50)),
+        (1300.0, with_scalars(interfaces(130_000, rows(300, grow=3)), 300, 50)),
+        (1600.0, with_scalars(interfaces(160_000, churned), 299, 150_000)),
+    ]))  # fmt: skip
+    (_, whole), (_, usual), (churn, requests) = seen
+    assert churn.identity_walked and churn.identity_rows == 2  # carol on 10, dave on 400
+    assert requests <= usual + 2  # the usual walk and one GET (plus the scalars)
+    assert requests * 1.5 < whole
+    readings = {k.subscriber: r for k, r in churn.readings}
+    assert "u11" not in readings and {"carol", "dave"} <= set(readings)
+    assert readings["dave"].speed_bps == 10**9  # read by GET for the new row
+    assert readings["u5"].speed_bps == 10**9  # from the memory
+    assert churn.memory.indexes == frozenset((i,) for i in churned)
 
 
 def test_cisco_csub_session_table_names_the_subscriber_and_session() -> None:
