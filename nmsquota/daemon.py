@@ -163,18 +163,22 @@ class Daemon:
                 else:
                     report.devices_ok.append(result.device)
                     self._learn(result)
+            # One ledger write a cycle: samples, baselines, decisions and the health record
+            # (with what the drivers did) land together, so a reader never sees half a cycle.
             with self.ledger.batch():
                 commit(self.ledger, results, now)
                 evaluation = self._decide(int(now))
                 self._record(evaluation, int(now))
-        self._project(evaluation, results, now)
-        wanted = self._wanted(evaluation)
-        for enforcer in self.enforcers:
-            outcome = enforcer.cycle(wanted)
-            report.drivers[enforcer.driver.name] = _outcome(outcome)
-        report.limited = sorted(d.subscriber for d in evaluation.limited)
-        report.changed = sorted(d.subscriber for d in evaluation.changes)
-        report.no_plan = evaluation.no_plan
+                self._project(evaluation, results, now)
+                wanted = self._wanted(evaluation)
+                for enforcer in self.enforcers:
+                    outcome = enforcer.cycle(wanted)
+                    report.drivers[enforcer.driver.name] = _outcome(outcome)
+                report.limited = sorted(d.subscriber for d in evaluation.limited)
+                report.changed = sorted(d.subscriber for d in evaluation.changes)
+                report.no_plan = evaluation.no_plan
+                report.seconds = time.perf_counter() - wall
+                self._health(report)
         for decision in evaluation.changes:
             event = "limited" if decision.limited else "released"
             log.info("%s %s: %s (%.0f%% of cap)", event, decision.subscriber,
@@ -183,8 +187,6 @@ class Daemon:
         for decision in evaluation.decisions.values():
             for threshold in decision.warnings:
                 self.notifier.send(decision.subscriber, f"warning {threshold}%", decision)
-        report.seconds = time.perf_counter() - wall
-        self._health(report)
         self.last = report
         return report
 

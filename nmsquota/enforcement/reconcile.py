@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from nmsquota.enforcement.driver import Driver, DriverError, Limit
+
+T = TypeVar("T")
 
 log = logging.getLogger("nmsquota.enforcement")
 
@@ -102,7 +105,7 @@ class Enforcer:
     def cycle(self, wanted: Sequence[Limit]) -> Outcome:
         outcome = Outcome(self.driver.name)
         try:
-            installed = self.driver.installed()
+            installed = self._call(self.driver.installed)
         except DriverError as error:
             # Cannot see the backend: change nothing, try again next cycle.
             outcome.errors.append(str(error))
@@ -126,7 +129,7 @@ class Enforcer:
             if not limits:
                 continue
             try:
-                action(limits)
+                self._call(action, limits)
             except DriverError as error:
                 outcome.errors.append(str(error))
                 log.error("%s", error)
@@ -141,3 +144,16 @@ class Enforcer:
             for key in self.driver.keys(limit)
         }
         return outcome
+
+    def _call(self, action: Callable[..., T], *args: Any) -> T:
+        """A driver call; a driver's own bug (any other exception) becomes a DriverError, so
+        one plugin that breaks costs its limits, not the cycle's commit or the daemon."""
+        try:
+            return action(*args)
+        except DriverError:
+            raise
+        except Exception as error:
+            log.exception("%s: unexpected error", self.driver.name)
+            raise DriverError(self.driver.name, f"unexpected {type(error).__name__}: {error}",
+                              {limit.subscriber: "" for limit in args[0]} if args else None,
+                              ) from error  # fmt: skip

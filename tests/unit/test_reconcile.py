@@ -98,6 +98,17 @@ def test_a_failing_subscriber_is_named_and_the_others_are_done() -> None:
     assert again.added == [] and again.errors and not again.drift
 
 
+def test_a_driver_that_crashes_costs_its_limits_not_the_cycle() -> None:
+    class Broken(Memory):
+        def add(self, limits: Sequence[Limit]) -> None:
+            raise KeyError("a plugin's bug")
+
+    enforcer = Enforcer(Broken())
+    outcome = enforcer.cycle([ALICE])
+    assert outcome.added == []
+    assert outcome.errors == ["driver 'mem': unexpected KeyError: \"a plugin's bug\" (alice)"]
+
+
 def test_a_third_party_driver_is_found_by_its_entry_point(monkeypatch) -> None:
     from importlib import metadata
 
