@@ -34,7 +34,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--subscribers", type=int, default=20, metavar="N",
                         help="population (default 20)")  # fmt: skip
-    parser.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
+    parser.add_argument("--days", type=int, default=None,
+                        help="simulated days (default 14; --replay: all it holds)")  # fmt: skip
     parser.add_argument("--before", type=int, default=3, metavar="DAYS",
                         help="days at the start without rate limiting (default 3)")  # fmt: skip
     parser.add_argument("--cap", default="63MB", help="download cap (default 63MB)")
@@ -44,6 +45,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--price", type=float, default=0.20, metavar="DOLLARS",
         help="price of a megabyte, for the excess-cost figure (default 0.20)",
     )  # fmt: skip
+    parser.add_argument(
+        "--replay", type=Path, metavar="LEDGER_DIR",
+        help="replay this ledger's recorded usage instead of simulated subscribers (what a "
+        "plan would have done to your own subscribers; recorded usage that was already "
+        "limited stays limited)",
+    )  # fmt: skip
+    parser.add_argument("--interval", default="5m",
+                        help="polling interval of the daemon (default 5m)")  # fmt: skip
+    parser.add_argument("--no-snmp", dest="snmp", action="store_false",
+                        help="bypass the SNMP hop: the poller reads the simulated access "
+                        "server's table in-process (everything else unchanged)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=2001, help="random seed (default 2001)")
     parser.add_argument(
         "--compare", nargs="+", metavar="CAP/WINDOW/RATE[/fixed]",
@@ -76,6 +88,8 @@ class Outcome:
     limited: int
     excess: float
     """Worst-case excess cost of one limited subscriber a month, in dollars."""
+    biggest: str
+    subscribers: int
 
 
 def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, projection: bool,
@@ -88,14 +102,19 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
         rate_bps = units.parse_rate(rate)
         units.parse_size(cap)
         units.parse_duration(window)
+        units.parse_duration(args.interval)
     except units.UnitError as error:
         raise UsageError(f"{name}: {error}") from None
+    replay = getattr(args, "loaded_replay", None)
     scenario = Scenario(cap=cap, window=window, rate=rate, hysteresis=None,
-                        population=population(args.subscribers), history=False,
-                        before_days=args.before, projection=projection)  # fmt: skip
+                        population=None if replay else population(args.subscribers),
+                        history=False, replay=replay,
+                        before_days=args.before, projection=projection,
+                        interval=args.interval, snmp=args.snmp)  # fmt: skip
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nmsquota-simulate-") as directory:
-        result = asyncio.run(run_demo(Path(directory), args.days, ManualClock(START),
+        start = replay.start if replay is not None else START
+        result = asyncio.run(run_demo(Path(directory), args.days, ManualClock(start),
                                       args.seed, scenario=scenario))  # fmt: skip
     # Whole days only: the one on which limiting starts belongs to neither side.
     days = [day for day in result.days if day.per_subscriber][: args.days]
@@ -105,8 +124,15 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
     def mean(chosen: list[Any], key: Callable[[Any], float]) -> float | None:
         return sum(key(d) for d in chosen) / len(chosen) if chosen else None
 
+    # The biggest user: the one who downloaded most before limiting (biguser, simulated).
+    totals: dict[str, float] = {}
+    for day in before or days:
+        for who, volume in day.per_subscriber.items():
+            totals[who] = totals.get(who, 0.0) + volume
+    biggest_name = max(totals, key=lambda who: totals[who], default="")
+
     def biggest(day: Any) -> float:
-        return float(day.per_subscriber.get("biguser", 0.0))
+        return float(day.per_subscriber.get(biggest_name, 0.0))
 
     goodput = rate_bps / 8 * LIMITED_GOODPUT
     return Outcome(
@@ -114,7 +140,7 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
         mean(before, lambda d: d.total), mean(after, lambda d: d.total),
         mean(before, biggest), mean(after, biggest),
         len({who for _, who, event in result.events if event == "limited"}),
-        SECONDS_PER_MONTH * goodput / 1e6 * args.price,
+        SECONDS_PER_MONTH * goodput / 1e6 * args.price, biggest_name, len(result.world.subscribers),
     )  # fmt: skip
 
 
@@ -125,6 +151,18 @@ def megabytes(value: float | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from nmsquota.sim.world import LIMITED_GOODPUT
 
+    try:
+        interval = units.parse_duration(args.interval)
+    except units.UnitError as error:
+        raise UsageError(f"--interval: {error}") from None
+    if args.replay is not None:
+        from nmsquota.sim.replay import load
+
+        args.loaded_replay = load(args.replay, interval, days=args.days)
+        args.days = args.loaded_replay.days
+        args.subscribers = len(args.loaded_replay.traces)
+    elif args.days is None:
+        args.days = 14
     if not 0 <= args.before < args.days:
         raise UsageError("--before must be at least 0 and less than --days")
     logging.getLogger("nmsquota").setLevel(logging.ERROR)
@@ -132,12 +170,16 @@ def run(args: argparse.Namespace) -> int:
         return _compare(args)
     result = simulate(args, args.cap, args.window, args.rate, True, "the plan")
     goodput = units.parse_rate(args.rate) / 8 * LIMITED_GOODPUT
-    print(f"{args.subscribers} subscribers, {args.days} days: cap {args.cap} per {args.window}, "
-          f"then {args.rate}; seed {args.seed}; {result.cycles} cycles over SNMP in "
+    what = (f"replay of {args.replay} ({args.loaded_replay.samples} samples)"
+            if args.replay else "simulated")  # fmt: skip
+    print(f"{args.subscribers} subscribers ({what}), {args.days} days: cap {args.cap} "
+          f"per {args.window}, then {args.rate}; seed {args.seed}; {result.cycles} cycles "
+          f"{'over SNMP' if args.snmp else 'without SNMP (--no-snmp)'} in "
           f"{result.seconds:.1f}s\n")  # fmt: skip
     print(f"daily ISP volume, before rate limiting:     {megabytes(result.before)}")
     print(f"daily ISP volume, after:                    {megabytes(result.after)}")
-    print(f"biggest user's daily volume, before:        {megabytes(result.biggest_before)}")
+    print(f"biggest user's daily volume, before:        {megabytes(result.biggest_before)} "
+          f"({result.biggest})")  # fmt: skip
     print(f"biggest user's daily volume, after:         {megabytes(result.biggest_after)}")
     print(f"subscribers ever limited:                   {result.limited} of {args.subscribers} "
           f"({100 * result.limited / args.subscribers:.0f}%)")  # fmt: skip

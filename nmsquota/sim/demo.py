@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nmsquota.clock import Clock
@@ -21,6 +21,7 @@ from nmsquota.ledger import Ledger
 from nmsquota.ledger.model import Sample
 from nmsquota.sim.agent import start_agent
 from nmsquota.sim.driver import SimDriver
+from nmsquota.sim.replay import Replay
 from nmsquota.sim.world import BIGGEST, DAY, MB, Profile, World
 
 START = 997_626_600.0  # Monday 13 August 2001, 00:00 in Adelaide: the paper's month
@@ -30,7 +31,7 @@ CONFIG = """\
 # Written by `nmsquota demo`: the paper's plan, 63 MB a week, then 3 kbit/s; released
 # below 90% of the cap (hysteresis), so nobody flaps at the boundary.
 timezone = "{timezone}"
-interval = "5m"
+interval = "{interval}"
 data_dir = "{ledger}"
 projection = {projection}
 [plans.paper]
@@ -65,6 +66,12 @@ class Scenario:
     hysteresis: str | None = "10%"
     population: dict[Profile, int] | None = None
     projection: bool = True
+    interval: str = "5m"
+    replay: Replay | None = None
+    """A recorded ledger's usage instead of the simulated population (nmsquota.sim.replay)."""
+    snmp: bool = True
+    """Poll over SNMP on loopback; False reads the agent's table in-process (the bypass that
+    measures everything but the SNMP hop)."""
     before_days: int = 0
     """Days at the start with no limiting at all (the simulator's "before")."""
     history: bool = True
@@ -97,17 +104,26 @@ async def run_demo(
     # The demo's biggest user is away most of the week: the window then rolls below the cap
     # and the limit lifts, until he is back at full speed.
     away = {"biguser": frozenset({1, 2, 3, 4, 5})} if scenario.history else {}
-    world = World(START, int(days) + 2, seed, scenario.population, away)
+    replay = scenario.replay
+    start = replay.start if replay is not None else START
+    world = World(start, int(days) + 2, seed, scenario.population, away,
+                  traces=replay.traces if replay is not None else None)  # fmt: skip
     agent, port = await start_agent()
 
+    served_at: float | None = None
+
     def serve() -> None:
-        world.advance(clock.now())
-        agent.set(world.objects())
+        # A walk is many requests at one simulated moment: build the table once for it.
+        nonlocal served_at
+        if clock.now() != served_at:
+            served_at = clock.now()
+            world.advance(served_at)
+            agent.set(world.objects(typed=scenario.snmp))
 
     agent.before_reply = serve
     ledger_dir = directory / "ledger"
     subscribers = "".join(
-        f'[subscribers.{s.name}]\nplan = "paper"\naddresses = ["{s.address}"]\n'
+        f'[subscribers."{s.name}"]\nplan = "paper"\naddresses = ["{s.address}"]\n'
         for s in world.subscribers
     )
     config_path = directory / "nmsquota.toml"
@@ -115,10 +131,10 @@ async def run_demo(
         timezone=TIMEZONE, ledger=ledger_dir, port=port, subscribers=subscribers,
         cap=scenario.cap, window=scenario.window, rate=scenario.rate,
         hysteresis=f'hysteresis = "{scenario.hysteresis}"' if scenario.hysteresis else "",
-        projection="true" if scenario.projection else "false",
+        projection="true" if scenario.projection else "false", interval=scenario.interval,
     ))  # fmt: skip
     config = load_config(config_path)
-    driver = SimDriver(world, active_from=START + scenario.before_days * DAY)
+    driver = SimDriver(world, active_from=start + scenario.before_days * DAY)
     stop = stop or asyncio.Event()
     result_days: list[Day] = []
     try:
@@ -126,17 +142,20 @@ async def run_demo(
             if scenario.history:
                 _history(ledger, world)
             daemon = Daemon(config, clock, ledger, drivers=[driver])
+            if not scenario.snmp:
+                for device in daemon.devices:
+                    device.agent = replace(device.agent, local=agent)
             cycles = int(days * DAY // daemon.interval)
             totals_at_midnight = {s.name: 0.0 for s in world.subscribers}
             current = Day(0)
 
-            end = START + days * DAY
+            end = start + days * DAY
 
             def cycle_done(report: CycleReport) -> None:
                 nonlocal current, totals_at_midnight
                 if clock.now() >= end - daemon.interval / 2:
                     stop.set()  # by simulated time: a slow machine skips cycles, not days
-                day = int((world.now - START) // DAY)
+                day = int((world.now - start) // DAY)
                 if day != current.number:
                     _close(current, world, totals_at_midnight)
                     result_days.append(current)

@@ -12,6 +12,7 @@ to the limited rate (the `sim` driver tells the world who is limited).
 
 from __future__ import annotations
 
+import bisect
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,8 @@ LIGHT = Profile("light", 1.5, 2, 2)
 MEDIUM = Profile("medium", 4, 4, 3)
 HEAVY = Profile("heavy", 7, 8, 2)
 BIGGEST = Profile("biggest", 180, 20, 1, steady=True)
+REPLAYED = Profile("replayed", 0, 24, 1)
+"""A subscriber whose traffic is a recorded ledger's (Subscriber.trace), not a profile's."""
 
 
 @dataclass
@@ -62,6 +65,13 @@ class Subscriber:
     uploaded: float = 0.0
     limited_bps: int | None = None
     """The rate the sim driver holds them to, or None."""
+    trace: list[tuple[float, float, float, float]] = field(default_factory=list)
+    """A replayed subscriber's recorded usage: (begin, end, download and upload bytes per
+    second), in time order, seconds since the world's start. Empty: the profile decides."""
+    next_session: int = 0
+    """The first session `advance` has not started yet."""
+    ending: int = 0
+    """The first session `advance` has not ended yet."""
 
 
 @dataclass
@@ -72,6 +82,8 @@ class Session:
     octets_out: float = 0.0
     """Towards the subscriber (their download), as the access server counts it."""
     octets_in: float = 0.0
+    counted_to: float = 0.0
+    """The counters hold the session's traffic up to this moment."""
 
 
 class World:
@@ -82,28 +94,37 @@ class World:
         seed: int = 1,
         population: dict[Profile, int] | None = None,
         away: dict[str, frozenset[int]] | None = None,
+        traces: dict[str, list[tuple[float, float, float, float]]] | None = None,
     ) -> None:
         self.start = start
         self.now = start
         self.rng = random.Random(seed)
-        population = population or {LIGHT: 5, MEDIUM: 4, HEAVY: 2, BIGGEST: 1}
         self.subscribers: list[Subscriber] = []
-        count = 0
-        for profile, how_many in population.items():
-            for n in range(how_many):
-                count += 1
-                name = "biguser" if profile is BIGGEST and n == 0 else f"{profile.name}{n + 1}"
-                address = f"10.{count // 250}.{count % 250 + 1}.2"
-                self.subscribers.append(Subscriber(name, profile, address))
-        for subscriber in self.subscribers:
-            subscriber.away = (away or {}).get(subscriber.name, frozenset())
-            subscriber.sessions = [
-                (begin, end)
-                for begin, end in self._schedule(subscriber.profile, days)
-                if int(begin // DAY) not in subscriber.away
-            ]
+        if traces is not None:
+            # A recorded ledger replayed: its subscribers, online when they moved bytes.
+            for count, (name, trace) in enumerate(sorted(traces.items()), start=1):
+                subscriber = Subscriber(name, REPLAYED, _address(count), trace=trace)
+                subscriber.sessions = _merged([(begin, end) for begin, end, _, _ in trace])
+                self.subscribers.append(subscriber)
+        else:
+            population = population or {LIGHT: 5, MEDIUM: 4, HEAVY: 2, BIGGEST: 1}
+            count = 0
+            for profile, how_many in population.items():
+                for n in range(how_many):
+                    count += 1
+                    first = profile is BIGGEST and n == 0
+                    name = "biguser" if first else f"{profile.name}{n + 1}"
+                    self.subscribers.append(Subscriber(name, profile, _address(count)))
+            for subscriber in self.subscribers:
+                subscriber.away = (away or {}).get(subscriber.name, frozenset())
+                subscriber.sessions = [
+                    (begin, end)
+                    for begin, end in self._schedule(subscriber.profile, days)
+                    if int(begin // DAY) not in subscriber.away
+                ]
         self.online: dict[str, Session] = {}
-        self._free = list(range(1000, 0, -1))  # ifIndex pool, lowest first
+        # The ifIndex pool, lowest first.
+        self._free = list(range(max(1000, 2 * len(self.subscribers)), 0, -1))
         self.last_change = start
 
     def _schedule(self, profile: Profile, days: int) -> list[tuple[float, float]]:
@@ -119,14 +140,7 @@ class World:
             for _ in range(profile.sessions_per_day):
                 begin = day * DAY + self.rng.uniform(0, DAY - length)
                 sessions.append((begin, begin + length * self.rng.uniform(0.6, 1.4)))
-        sessions.sort()
-        merged: list[tuple[float, float]] = []
-        for begin, end in sessions:
-            if merged and begin <= merged[-1][1] + 60:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-            else:
-                merged.append((begin, end))
-        return merged
+        return _merged(sessions)
 
     def rate(self, subscriber: Subscriber, at: float) -> float:
         """Bytes per second towards the subscriber at `at` while online."""
@@ -140,40 +154,97 @@ class World:
             per_online_second = min(per_online_second, limited)
         return per_online_second
 
+    def moved_between(self, subscriber: Subscriber, begin: float, end: float
+                      ) -> tuple[float, float]:  # fmt: skip
+        """Bytes (down, up) of an online subscriber over [begin, end). The rate is constant
+        within each local hour, or each recorded sample, and between limit changes (which
+        happen only where `advance` stops)."""
+        if subscriber.trace:
+            return self._replayed(subscriber, begin, end)
+        if subscriber.profile.steady:
+            down = self.rate(subscriber, begin) * max(0.0, end - begin)
+            return down, down / 20
+        total, at = 0.0, begin
+        while at < end:
+            hour_ends = self.start + ((at - self.start) // 3600 + 1) * 3600
+            upto = min(end, hour_ends)
+            total += self.rate(subscriber, at) * (upto - at)
+            at = upto
+        return total, total / 20  # requests and acks
+
+    def _replayed(self, subscriber: Subscriber, begin: float, end: float) -> tuple[float, float]:
+        trace = subscriber.trace
+        limited = (
+            subscriber.limited_bps / 8 * LIMITED_GOODPUT
+            if subscriber.limited_bps is not None
+            else float("inf")
+        )
+        down = up = 0.0
+        i = max(0, bisect.bisect_right(trace, (begin - self.start,)) - 1)
+        while i < len(trace) and self.start + trace[i][0] < end:
+            seg_begin, seg_end, down_rate, up_rate = trace[i]
+            overlap = min(end, self.start + seg_end) - max(begin, self.start + seg_begin)
+            if overlap > 0:
+                down += min(down_rate, limited) * overlap
+                up += up_rate * overlap
+            i += 1
+        return down, up
+
     def advance(self, to: float) -> None:
-        """Move the world to `to`: sessions start and end, counters grow (in 60 s steps)."""
-        while self.now < to:
-            step = min(60.0, to - self.now)
-            mid = self.now + step / 2
-            for subscriber in self.subscribers:
-                elapsed = mid - self.start
-                active = any(b <= elapsed < e for b, e in subscriber.sessions)
-                session = self.online.get(subscriber.name)
-                if active and session is None:
-                    session = Session(subscriber, self._free.pop(), self.now)
-                    self.online[subscriber.name] = session
-                    self.last_change = self.now
-                elif not active and session is not None:
-                    del self.online[subscriber.name]
-                    self._free.append(session.index)
-                    self._free.sort(reverse=True)
-                    self.last_change = self.now
-                    continue
-                if session is not None:
-                    down = self.rate(subscriber, mid) * step
-                    session.octets_out += down
-                    session.octets_in += down / 20  # requests and acks
-                    subscriber.downloaded += down
-                    subscriber.uploaded += down / 20
-            self.now += step
+        """Move the world to `to`: sessions start and end at their scheduled moments (in time
+        order, so ifIndex reuse is deterministic) and every online session's counters grow
+        by exactly what its rate gives. Costs per session event and online session, not per
+        simulated second, so a month of a thousand subscribers is quick."""
+        if to <= self.now:
+            return
+        events: list[tuple[float, int, int, Subscriber]] = []  # (time, 0 down | 1 up, order)
+        for order, subscriber in enumerate(self.subscribers):
+            sessions, i = subscriber.sessions, subscriber.next_session
+            while i < len(sessions) and self.start + sessions[i][0] < to:
+                events.append((max(self.now, self.start + sessions[i][0]), 1, order, subscriber))
+                i += 1
+            subscriber.next_session = i
+            # Every session that is (or is about to be) online and ends before `to`.
+            for _, end in sessions[subscriber.ending : i]:
+                if self.start + end < to:
+                    events.append((max(self.now, self.start + end), 0, order, subscriber))
+                    subscriber.ending += 1
+                else:
+                    break
+        events.sort(key=lambda event: event[:3])
+        for at, kind, _, subscriber in events:
+            session = self.online.get(subscriber.name)
+            if kind == 1 and session is None:
+                session = Session(subscriber, self._free.pop(), at, counted_to=at)
+                self.online[subscriber.name] = session
+                self.last_change = at
+            elif kind == 0 and session is not None:
+                self._settle(session, at)
+                del self.online[subscriber.name]
+                self._free.append(session.index)
+                self._free.sort(reverse=True)
+                self.last_change = at
+        for session in self.online.values():
+            self._settle(session, to)
+        self.now = to
+
+    def _settle(self, session: Session, to: float) -> None:
+        down, up = self.moved_between(session.subscriber, session.counted_to, to)
+        session.counted_to = to
+        session.octets_out += down
+        session.octets_in += up
+        session.subscriber.downloaded += down
+        session.subscriber.uploaded += up
 
     def limit(self, name: str, rate_bps: int | None) -> None:
         for subscriber in self.subscribers:
             if subscriber.name == name:
                 subscriber.limited_bps = rate_bps
 
-    def objects(self) -> dict[tuple[int, ...], Any]:
-        """The IF-MIB and SNMPv2-MIB objects an agent serves for the world as it is now."""
+    def objects(self, typed: bool = True) -> dict[tuple[int, ...], Any]:
+        """The IF-MIB and SNMPv2-MIB objects an agent serves for the world as it is now:
+        pysnmp values for an agent to encode, or (`typed=False`) plain ints and strings for
+        the in-process bypass, which need not build an object per value."""
         from pysnmp.proto.rfc1902 import (
             Counter32,
             Counter64,
@@ -183,30 +254,68 @@ class World:
             TimeTicks,
         )
 
-        from nmsquota.snmp import poller as p
+        def plain(value: Any) -> Any:
+            return value
 
-        def oid(text: str) -> tuple[int, ...]:
-            return tuple(int(part) for part in text.split("."))
-
+        counter32, counter64, gauge, integer, octets, ticks_of = (
+            (Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks)
+            if typed
+            else (plain,) * 6
+        )
+        c = _COLUMNS
         ticks = int((self.now - self.start + 3600) * 100)
         objects: dict[tuple[int, ...], Any] = {
-            oid(p.SYS_UPTIME): TimeTicks(ticks % 2**32),
-            oid(p.IF_NUMBER): Integer32(len(self.online)),
-            oid(p.IF_TABLE_LAST_CHANGE): TimeTicks(
-                int((self.last_change - self.start + 3600) * 100) % 2**32
-            ),
+            c["uptime"]: ticks_of(ticks % 2**32),
+            c["ifNumber"]: integer(len(self.online)),
+            c["lastChange"]: ticks_of(int((self.last_change - self.start + 3600) * 100) % 2**32),
         }
+        up_status, speed, high_speed = integer(1), gauge(100_000_000), gauge(100)
         for session in self.online.values():
             i = session.index
-            name = OctetString(f"<pppoe-{session.subscriber.name}>")
+            name = octets(f"<pppoe-{session.subscriber.name}>")
             down, up = int(session.octets_out), int(session.octets_in)
-            objects[(*oid(p.IF_NAME), i)] = name
-            objects[(*oid(p.IF_DESCR), i)] = name
-            objects[(*oid(p.IF_OPER_STATUS), i)] = Integer32(1)
-            objects[(*oid(p.IF_SPEED), i)] = Gauge32(100_000_000)
-            objects[(*oid(p.IF_HIGH_SPEED), i)] = Gauge32(100)
-            objects[(*oid(p.IF_IN_OCTETS), i)] = Counter32(up % 2**32)
-            objects[(*oid(p.IF_OUT_OCTETS), i)] = Counter32(down % 2**32)
-            objects[(*oid(p.IF_HC_IN_OCTETS), i)] = Counter64(up)
-            objects[(*oid(p.IF_HC_OUT_OCTETS), i)] = Counter64(down)
+            objects[(*c["ifName"], i)] = name
+            objects[(*c["ifDescr"], i)] = name
+            objects[(*c["ifOperStatus"], i)] = up_status
+            objects[(*c["ifSpeed"], i)] = speed
+            objects[(*c["ifHighSpeed"], i)] = high_speed
+            objects[(*c["ifInOctets"], i)] = counter32(up % 2**32)
+            objects[(*c["ifOutOctets"], i)] = counter32(down % 2**32)
+            objects[(*c["ifHCInOctets"], i)] = counter64(up)
+            objects[(*c["ifHCOutOctets"], i)] = counter64(down)
         return objects
+
+
+def _address(count: int) -> str:
+    return f"10.{count // 250}.{count % 250 + 1}.2"
+
+
+def _merged(sessions: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sessions in time order, those less than a minute apart joined."""
+    merged: list[tuple[float, float]] = []
+    for begin, end in sorted(sessions):
+        if merged and begin <= merged[-1][1] + 60:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _oid(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.strip(".").split("."))
+
+
+def _columns() -> dict[str, tuple[int, ...]]:
+    from nmsquota.snmp import poller as p
+
+    return {
+        "uptime": _oid(p.SYS_UPTIME), "ifNumber": _oid(p.IF_NUMBER),
+        "lastChange": _oid(p.IF_TABLE_LAST_CHANGE), "ifName": _oid(p.IF_NAME),
+        "ifDescr": _oid(p.IF_DESCR), "ifOperStatus": _oid(p.IF_OPER_STATUS),
+        "ifSpeed": _oid(p.IF_SPEED), "ifHighSpeed": _oid(p.IF_HIGH_SPEED),
+        "ifInOctets": _oid(p.IF_IN_OCTETS), "ifOutOctets": _oid(p.IF_OUT_OCTETS),
+        "ifHCInOctets": _oid(p.IF_HC_IN_OCTETS), "ifHCOutOctets": _oid(p.IF_HC_OUT_OCTETS),
+    }  # fmt: skip
+
+
+_COLUMNS = _columns()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_MD5,
@@ -50,6 +50,18 @@ class SnmpError(NmsquotaError):
     """An access server that could not be read; says which and why."""
 
 
+class LocalTable(Protocol):
+    """An agent's objects in this process: the simulator's bypass of the SNMP hop, which
+    walks and reads them with everything above this module unchanged but no message
+    encoded, no socket crossed."""
+
+    def lookup(self, oid: Index) -> Any | None: ...
+
+    def following(self, oid: Index) -> tuple[Index, Any] | None:
+        """The first object after `oid`, or None at the end of the MIB."""
+        ...
+
+
 class _EndOfView(Exception):
     def __init__(self, index: int) -> None:
         self.index = index
@@ -73,6 +85,8 @@ class Agent:
     auth_key: str | None = None
     priv_protocol: str = "none"
     priv_key: str | None = None
+    local: LocalTable | None = field(default=None, compare=False, repr=False)
+    """Read this table instead of sending SNMP (the simulator's `--no-snmp`)."""
 
 
 @dataclass
@@ -81,8 +95,8 @@ class Session:
 
     engine: SnmpEngine
     agent: Agent
-    transport: UdpTransportTarget
-    auth: CommunityData | UsmUserData
+    transport: UdpTransportTarget | None
+    auth: CommunityData | UsmUserData | None
 
     @property
     def where(self) -> str:
@@ -91,6 +105,8 @@ class Session:
 
     @classmethod
     async def open(cls, engine: SnmpEngine, agent: Agent) -> Session:
+        if agent.local is not None:
+            return cls(engine, agent, None, None)
         transport = await UdpTransportTarget.create(
             (agent.host, agent.port), timeout=agent.timeout, retries=agent.retries
         )
@@ -130,6 +146,8 @@ def _usm(agent: Agent) -> UsmUserData:
 
 def _value(value: Any) -> Any:
     """A varbind value as plain Python: int, str, bytes, or None for the "no such" exceptions."""
+    if value is None:
+        return None
     if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView):
         return None
     if isinstance(value, rfc1902.IpAddress):
@@ -156,6 +174,8 @@ async def walk(
     session: Session, columns: Sequence[str], max_repetitions: int = 25
 ) -> dict[str, Column]:
     """Every row of each column (numeric OIDs), keyed by the index after the column's OID."""
+    if session.agent.local is not None:
+        return _walk_local(session.agent.local, columns)
     try:
         return await asyncio.wait_for(
             _walk(session, columns, max_repetitions), timeout=session.agent.deadline
@@ -201,6 +221,21 @@ async def _walk(
     return results
 
 
+def _walk_local(table: LocalTable, columns: Sequence[str]) -> dict[str, Column]:
+    results: dict[str, Column] = {}
+    for column in columns:
+        prefix = _oid(column)
+        rows: Column = results.setdefault(column, {})
+        position: Index = prefix
+        while (found := table.following(position)) is not None:
+            oid, value = found
+            if oid[: len(prefix)] != prefix:
+                break
+            rows[oid[len(prefix) :]] = _value(value)
+            position = oid
+    return results
+
+
 async def _request(
     session: Session, oids: Sequence[tuple[int, ...]], max_repetitions: int
 ) -> Sequence[tuple[Any, Any]]:
@@ -243,6 +278,9 @@ def _check(session: Session, error: Any, status: Any, index: Any) -> None:
 
 async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
     """Scalar values (e.g. sysUpTime.0); None where the agent has no such object."""
+    if session.agent.local is not None:
+        local = session.agent.local
+        return {oid: _value(local.lookup(_oid(oid))) for oid in oids}
 
     async def request(wanted: Sequence[str]) -> dict[str, Any]:
         varbinds = [ObjectType(ObjectIdentity(oid.strip("."))) for oid in wanted]

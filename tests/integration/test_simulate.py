@@ -31,12 +31,38 @@ def test_limiting_cuts_the_volume_and_holds_the_biggest_user_near_the_limited_ra
     # 20 hours a day at the 300 bytes/s a 3 kbit/s limit lets through: about 21.6 MB.
     assert 15 <= megabytes(out, "biggest user's daily volume, after") <= 25
     assert "worst-case excess cost of a limited subscriber: $155.52 a month" in out
-    # Seeded: the same seed, the same numbers (all but the run's own timing).
-    again = simulate(*args)
+    # Seeded: the same seed, the same numbers (all but the run's own timing), and the
+    # bypass of the SNMP hop changes nothing but the speed.
+    again = simulate(*args, "--no-snmp")
     assert out.splitlines()[1:] == again.splitlines()[1:]
-    assert re.sub(r"in [\d.]+s", "", out.splitlines()[0]) == re.sub(
-        r"in [\d.]+s", "", again.splitlines()[0]
+    assert re.sub(r"over SNMP in [\d.]+s", "", out.splitlines()[0]) == re.sub(
+        r"without SNMP \(--no-snmp\) in [\d.]+s", "", again.splitlines()[0]
     )
+
+
+def test_a_recorded_ledger_is_replayed_under_the_plan(tmp_path) -> None:
+    """The paper's week, recorded in a ledger, replayed with limits from the third day."""
+    from nmsquota.ledger import Ledger, Tally
+    from nmsquota.sim.paper_week import paper_week
+
+    start = 997_626_600  # Monday 13 August 2001, Adelaide
+    samples = list(paper_week(start, days=7))
+    with Ledger.open_writer(tmp_path / "recorded", [Tally(7 * 86400)]) as ledger:
+        for when in sorted({s.time for s in samples}):
+            ledger.commit(when, [s for s in samples if s.time == when])
+    out = simulate("--replay", str(tmp_path / "recorded"), "--before", "2", "--no-snmp")
+    assert out.startswith(f"7 subscribers (replay of {tmp_path / 'recorded'} ")
+    assert "7 days" in out.splitlines()[0]
+    line = next(line for line in out.splitlines() if line.startswith("biggest user's daily"))
+    assert line.endswith("(biguser)")
+    assert megabytes(out, "biggest user's daily volume, before") > 150
+    # Held to 300 bytes/s for the 20 hours a day he is online.
+    assert 15 <= megabytes(out, "biggest user's daily volume, after") <= 25
+    assert "subscribers ever limited:                   1 of 7" in out
+    bad = subprocess.run([sys.executable, "-m", "nmsquota", "simulate", "--replay",
+                          str(tmp_path / "nothing")], capture_output=True, text=True,
+                         cwd=REPO)  # fmt: skip
+    assert bad.returncode == 2 and f"--replay {tmp_path / 'nothing'}" in bad.stderr
 
 
 def test_compare_tabulates_policies_on_the_same_traffic() -> None:
