@@ -394,19 +394,28 @@ class Ledger:
         return meta, seq, docs
 
     def _advanced(self, state: TallyState, new_docs: list[Doc], now: int) -> TallyState:
-        totals = {name: list(pair) for name, pair in state.totals.items()}
+        # Changed in place, not copied (a copy per window per cycle was most of a window's
+        # cost): a commit that fails is rolled back by batch(), which reloads the tallies
+        # from disk, so a half-moved window is never kept.
+        totals = state.totals
         tally, edge = state.tally, state.edge
+        touched: list[Doc] = []
         for doc in new_docs:
             if doc["t"] > edge and tally.counts(doc["t"]):
                 _add_rows(totals, doc, 1)
+                touched.append(doc)
         new_edge = tally.edge_at(now)
         low, high, sign = (edge, new_edge, -1) if new_edge > edge else (new_edge, edge, 1)
         for doc in self.shards.docs_between(low, high):
             if tally.counts(doc["t"]):
                 _add_rows(totals, doc, sign)
+                touched.append(doc)
         # Subscribers whose usage has all aged out leave the table, so it does not grow with
-        # every subscriber ever seen.
-        totals = {name: pair for name, pair in totals.items() if pair != [0, 0]}
+        # every subscriber ever seen. Only the rows this cycle moved can have reached zero.
+        for doc in touched:
+            for name in doc["names"]:
+                if totals.get(name) == [0, 0]:
+                    del totals[name]
         return TallyState(tally, new_edge, totals)
 
     def _adopt_tallies(self, wanted: Sequence[Tally]) -> None:
