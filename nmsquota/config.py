@@ -97,7 +97,9 @@ class LimitProfile(Strict):
     queue: Size = 10_000
 
 
-class Plan(Strict):
+class Cap(Strict):
+    """One cap of a plan: so many bytes over a window (or a calendar month), else a limit."""
+
     cap: Size
     window: Duration = 7 * 86400
     period: Literal["rolling", "monthly"] = Field(
@@ -115,6 +117,9 @@ class Plan(Strict):
     )
     warn_at: list[Percent] = Field(
         default=[], description='notify when usage crosses these, e.g. ["80%", "100%"]'
+    )
+    name: str | None = Field(
+        default=None, description='what status calls it (default: "1d", "30d", "monthly")'
     )
 
     @field_validator("hysteresis")
@@ -139,12 +144,26 @@ class Plan(Strict):
         return text
 
     @model_validator(mode="after")
-    def _period(self) -> Plan:
+    def _period(self) -> Cap:
         if self.period == "monthly" and "window" in self.model_fields_set:
             raise PydanticCustomError("period", "a monthly plan has no window (it is the month)")
         if self.period == "rolling" and "reset_day" in self.model_fields_set:
             raise PydanticCustomError("period", 'reset_day is for period = "monthly"')
         return self
+
+    @property
+    def label(self) -> str:
+        """Its name, or what it counts over: "1d", "30d upload", "monthly"."""
+        if self.name:
+            return self.name
+        span = "monthly" if self.period == "monthly" else units.format_duration(self.window)
+        return span if self.direction == "download" else f"{span} {self.direction}"
+
+    @property
+    def span(self) -> tuple[str, int]:
+        """What two caps of a plan may not share: the same window (or month) and direction."""
+        length = self.reset_day if self.period == "monthly" else self.window
+        return f"{self.period} {length} {self.direction}", length
 
     def tally(self, timezone: str) -> Tally:
         free = None
@@ -155,6 +174,62 @@ class Plan(Strict):
             # The window is only nominal here (the longest month); the period sets the edge.
             return Tally(31 * 86400, free, Monthly(self.reset_day, timezone))
         return Tally(self.window, free)
+
+
+# A plan's own keys that describe its one cap: with [[plans.X.caps]] they belong there.
+ONE_CAP_KEYS = ("cap", "window", "period", "reset_day", "direction", "limit", "hysteresis",
+                "warn_at", "name")  # fmt: skip
+
+
+class Plan(Cap):
+    """A plan: one cap given by its own keys (the paper's "63 MB a week, then 3 kbit/s"), or
+    several in `[[plans.NAME.caps]]` ("5 GB a day, else 10 Mbit/s" and "100 GB in 30 days,
+    else 1 Mbit/s"): the strictest limit among the caps exceeded applies. `free_hours` on
+    the plan applies to each of its caps that does not set its own."""
+
+    cap: Size | None = None  # type: ignore[assignment]
+    caps: list[Cap] = Field(default=[], description="several caps, each with its own limit")
+
+    @model_validator(mode="after")
+    def _caps(self) -> Plan:
+        if self.caps:
+            mixed = [key for key in ONE_CAP_KEYS if key in self.model_fields_set]
+            if mixed:
+                raise PydanticCustomError(
+                    "caps", f"a plan with [[caps]] keeps {mixed[0]} in each cap, not beside them"
+                )
+            seen: dict[str, str] = {}
+            for index, cap in enumerate(self.caps):
+                key = cap.span[0]
+                if key in seen:
+                    raise PydanticCustomError(
+                        "caps",
+                        f"caps.{seen[key]} and caps.{index} count the same window and "
+                        f"direction ({cap.label}): one of them would never matter",
+                    )
+                seen[key] = str(index)
+            labels = [cap.label for cap in self.all_caps()]
+            if len(set(labels)) != len(labels):
+                raise PydanticCustomError("caps", f"two caps share a name: {labels}")
+        elif self.cap is None:
+            raise PydanticCustomError("caps", 'a plan needs a cap (cap = "63MB"), or [[caps]]')
+        return self
+
+    def all_caps(self) -> list[Cap]:
+        """The plan's caps, the one-cap form included; free hours inherited."""
+        if not self.caps:
+            # Already validated, as the plan's own keys: copied, not parsed again.
+            values = {key: getattr(self, key) for key in Cap.model_fields}
+            return [Cap.model_construct(_fields_set=self.model_fields_set & set(values), **values)]
+        return [
+            cap if cap.free_hours or not self.free_hours
+            else cap.model_copy(update={"free_hours": self.free_hours})
+            for cap in self.caps
+        ]  # fmt: skip
+
+    def tally(self, timezone: str) -> Tally:
+        """The first cap's window (a one-cap plan's only one)."""
+        return self.all_caps()[0].tally(timezone)
 
 
 def _parse_free_hours(text: str) -> tuple[int, int]:
@@ -368,8 +443,9 @@ class Config:
         """The window totals the ledger must keep for these plans (each distinct one once)."""
         seen: dict[str, Tally] = {}
         for plan in self.settings.plans.values():
-            tally = plan.tally(self.settings.timezone)
-            seen.setdefault(tally.key, tally)
+            for cap in plan.all_caps():
+                tally = cap.tally(self.settings.timezone)
+                seen.setdefault(tally.key, tally)
         return list(seen.values())
 
     def secret(self, value: str | SecretRef | None) -> str | None:
@@ -529,8 +605,9 @@ def _expected_keys(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
         inner = _model_in(annotation)
         if inner is not None:
             model = inner
-        elif field is None and isinstance(part, str):
-            # a dict key such as a plan name: the model is the dict's value type
+        elif field is None and isinstance(part, str | int):
+            # a dict key such as a plan name, or a list index such as a plan's caps.0: the
+            # model is the value type
             continue
         else:
             return ""

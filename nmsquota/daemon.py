@@ -34,7 +34,7 @@ from nmsquota.ledger import Ledger
 from nmsquota.ledger import Limit as LedgerLimit
 from nmsquota.ledger.model import Totals
 from nmsquota.notify import Notifier
-from nmsquota.policy import Evaluation, Override, Rule, Standing, evaluate
+from nmsquota.policy import Decision, Evaluation, Override, Rule, Standing, evaluate
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -67,16 +67,25 @@ class CycleReport:
         return max(0.0, self.started - self.due)
 
 
-def rules_of(config: Config) -> dict[str, Rule]:
+def rules_of(config: Config) -> dict[str, tuple[Rule, ...]]:
+    """Each plan's caps as policy rules. A one-cap plan's cap has no name, so its reasons
+    read as they always have ("over cap: ...")."""
+    zone = config.settings.timezone
     rules = {}
     for name, plan in config.settings.plans.items():
-        rules[name] = Rule(
-            cap=plan.cap,
-            direction=plan.direction,
-            rate_bps=plan.limit.rate,
-            queue_bytes=plan.limit.queue,
-            hysteresis=(plan.hysteresis or 0.0) / 100,
-            warn_at=tuple(int(t) for t in plan.warn_at),
+        caps = plan.all_caps()
+        rules[name] = tuple(
+            Rule(
+                cap=cap.cap,
+                direction=cap.direction,
+                rate_bps=cap.limit.rate,
+                queue_bytes=cap.limit.queue,
+                hysteresis=(cap.hysteresis or 0.0) / 100,
+                warn_at=tuple(int(t) for t in cap.warn_at),
+                name=cap.label if len(caps) > 1 else "",
+                tally=cap.tally(zone).key,
+            )
+            for cap in caps
         )
     return rules
 
@@ -128,8 +137,7 @@ class Daemon:
         self.rules = rules_of(config)
         # The configuration's subscribers, as records: once per (re)load, not per lookup.
         self._configured = {r["name"]: r for r in config.subscriber_records()}
-        self.tallies = {name: plan.tally(config.settings.timezone)
-                        for name, plan in config.settings.plans.items()}  # fmt: skip
+        self.tallies = {tally.key: tally for tally in config.tallies()}
         old = {e.driver.name: e for e in getattr(self, "enforcers", [])}
         self.enforcers = [
             old[d.name] if d.name in old and type(old[d.name].driver) is type(d) else Enforcer(d)
@@ -185,8 +193,10 @@ class Daemon:
                      decision.reason or "under the cap", decision.percent)  # fmt: skip
             self.notifier.send(decision.subscriber, event, decision)
         for decision in evaluation.decisions.values():
-            for threshold in decision.warnings:
-                self.notifier.send(decision.subscriber, f"warning {threshold}%", decision)
+            for cap in decision.caps:
+                of = f" of {cap.cap_name}" if cap.cap_name else ""
+                for threshold in cap.warnings:
+                    self.notifier.send(decision.subscriber, f"warning {threshold}%{of}", cap)
         self.last = report
         return report
 
@@ -198,9 +208,6 @@ class Daemon:
         return self._lock
 
     def _project(self, evaluation: Evaluation, results: Sequence[Any], now: float) -> None:
-        from nmsquota.policy import used
-        from nmsquota.projection import next_look
-
         previous, self._last_cycle_at = self._last_cycle_at, now
         self.targets = {}
         # When each subscriber's counters were last read (by this cycle or a look since the
@@ -220,17 +227,31 @@ class Daemon:
             start = since.get(name)
             if decision.limited or name not in moved or start is None or now <= start:
                 continue
-            rate = used(moved[name], self.rules[plans[name]].direction) / (now - start)
-            when = next_look(decision.used, decision.cap, rate, now, now + self.interval)
+            when = self._next_look(plans[name], decision, moved[name], now - start, now,
+                                   now + self.interval)  # fmt: skip
             if when is not None:
                 self.targets[name] = when
+
+    def _next_look(self, plan: str, decision: Any, moved: Totals, seconds: float, now: float,
+                   before: float) -> float | None:  # fmt: skip
+        """When to look at a subscriber again: the earliest any cap of theirs is projected
+        to be crossed at the rate they moved `moved` in the last `seconds`."""
+        from nmsquota.policy import used
+        from nmsquota.projection import next_look
+
+        rules = {rule.name: rule for rule in self.rules[plan]}
+        looks = []
+        for cap in decision.caps:
+            rate = used(moved, rules[cap.cap_name].direction) / seconds if seconds > 0 else 0.0
+            when = next_look(cap.used, cap.cap, rate, now, before)
+            if when is not None:
+                looks.append(when)
+        return min(looks, default=None)
 
     async def look(self, subscriber: str) -> bool:
         """Poll one subscriber's sessions now, charge them, decide and enforce. True if the
         look found them over the cap (and limited them)."""
         from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
-        from nmsquota.policy import used
-        from nmsquota.projection import next_look
         from nmsquota.snmp.poller import poll_keys
         from nmsquota.snmp.walk import Session, SnmpError
 
@@ -282,10 +303,9 @@ class Daemon:
         moved = Totals(sum(s.bytes_in for s in mine), sum(s.bytes_out for s in mine))
         since = self._last_look.get(subscriber, self._last_cycle_at or now)
         self._last_look[subscriber] = now
-        rule = self.rules[self._plans()[subscriber]]
-        rate = used(moved, rule.direction) / (now - since) if now > since else 0.0
         next_cycle = (self._last_cycle_at or now) + self.interval
-        when = next_look(decision.used, decision.cap, rate, now, next_cycle)
+        when = self._next_look(self._plans()[subscriber], decision, moved, now - since, now,
+                               next_cycle)  # fmt: skip
         if when is not None:
             self.targets[subscriber] = when
         return False
@@ -311,7 +331,8 @@ class Daemon:
             if not args:
                 return {"ok": False, "error": f"usage: {command} SUBSCRIBER ..."}
             try:
-                message = apply_override(self.ledger, command, args, int(self.clock.now()))
+                message = apply_override(self.ledger, command, args, int(self.clock.now()),
+                                         self.cap_names)  # fmt: skip
             except NmsquotaError as error:
                 return {"ok": False, "error": str(error)}
             reply = self.enforce_now()
@@ -352,6 +373,11 @@ class Daemon:
                 tuple(result.poll.addresses.get(key.subscriber, ())),
             )  # fmt: skip
 
+    def cap_names(self, subscriber: str) -> list[str]:
+        """The caps of a subscriber's plan, by name (none for a one-cap plan)."""
+        rules = self.rules.get(self._plans().get(subscriber, ""), ())
+        return [rule.name for rule in rules if rule.name]
+
     def _members(self) -> dict[str, dict[str, Any]]:
         """Every known subscriber: the configuration's, then those provisioned in the ledger
         (`nmsquota subscribers add`); the configuration wins a name both have."""
@@ -368,16 +394,10 @@ class Daemon:
         return plans
 
     def _decide(self, now: int) -> Evaluation:
-        totals: dict[str, dict[str, Totals]] = {}
-        for plan, tally in self.tallies.items():
-            totals[plan] = self.ledger.totals(tally)
+        totals = {key: self.ledger.totals(tally) for key, tally in self.tallies.items()}
         standings = {
-            record["subscriber"]: Standing(
-                record["limited"], record.get("since"), record.get("reason", ""),
-                frozenset(record.get("warned", ())),
-            )
-            for record in self.ledger.records("standings")
-        }  # fmt: skip
+            record["subscriber"]: _standing(record) for record in self.ledger.records("standings")
+        }
         overrides = [Override(**record) for record in self.ledger.records("overrides")]
         # Exempt in the configuration: an exempt override that never ends.
         overrides += [
@@ -390,34 +410,35 @@ class Daemon:
     def _record(self, evaluation: Evaluation, now: int) -> None:
         standings = []
         for decision in evaluation.decisions.values():
-            standings.append({"subscriber": decision.subscriber, "limited": decision.limited,
-                              "since": decision.since, "reason": decision.reason,
-                              "warned": sorted(decision.warned), "used": decision.used,
-                              "cap": decision.cap})  # fmt: skip
+            record = _standing_record(decision)
+            record["subscriber"] = decision.subscriber
+            if len(decision.caps) > 1:
+                # Every cap of a limited subscriber (status shows them); of the others only
+                # the caps with a standing to carry (warned): the rest start from nothing.
+                caps = [cap for cap in decision.caps if decision.limited or cap.warned]
+                if caps:
+                    record["caps"] = [_standing_record(cap) for cap in caps]
+            standings.append(record)
         self.ledger.set_records("standings", standings)
         limited = {d.subscriber: d for d in evaluation.limited}
         for limit in self.ledger.limits():
             if limit.subscriber not in limited:
                 self.ledger.clear_limit(limit.subscriber)
         drivers = ",".join(e.driver.name for e in self.enforcers)
-        plans = self._plans()
         for name, decision in limited.items():
-            rule = self.rules[plans[name]]
             self.ledger.set_limit(LedgerLimit(name, decision.since or now, decision.reason,
-                                              drivers, rule.rate_bps))  # fmt: skip
+                                              drivers, decision.rate_bps))  # fmt: skip
 
     def _wanted(self, evaluation: Evaluation) -> list[DriverLimit]:
-        plans = self._plans()
         members = self._members()
         wanted = []
         for decision in evaluation.limited:
-            rule = self.rules[plans[decision.subscriber]]
             seen = self.sessions.get(decision.subscriber, Session())
             member = members.get(decision.subscriber, {})
             addresses = tuple(dict.fromkeys(
                 [*member.get("addresses", []), *seen.addresses]))  # fmt: skip
-            wanted.append(DriverLimit(decision.subscriber, addresses, rule.rate_bps,
-                                      rule.queue_bytes, seen.access_server, seen.interface,
+            wanted.append(DriverLimit(decision.subscriber, addresses, decision.rate_bps,
+                                      decision.queue_bytes, seen.access_server, seen.interface,
                                       seen.session))  # fmt: skip
         return wanted
 
@@ -533,11 +554,13 @@ def provision(ledger: Ledger, config: Config, args: list[str]) -> str:
     return f"subscriber {name} {'removed' if action == 'remove' else 'saved'}"
 
 
-def apply_override(ledger: Ledger, command: str, args: list[str], now: int) -> str:
+def apply_override(ledger: Ledger, command: str, args: list[str], now: int,
+                   caps: Callable[[str], list[str] | None] | None = None) -> str:  # fmt: skip
     """Record an operator's override in the ledger (the caller holds the writer).
 
-    limit|exempt SUBSCRIBER [for=DURATION] REASON...; topup SUBSCRIBER SIZE [for=...]
-    REASON...; release SUBSCRIBER (drops its force overrides)."""
+    limit|exempt SUBSCRIBER [for=DURATION] [cap=NAME] REASON...; topup SUBSCRIBER SIZE
+    [for=...] [cap=NAME] REASON...; release SUBSCRIBER (drops its force overrides).
+    `caps` names a subscriber's caps (None: not known), to check cap=NAME against."""
     from nmsquota import units
     from nmsquota.errors import UsageError
 
@@ -555,19 +578,45 @@ def apply_override(ledger: Ledger, command: str, args: list[str], now: int) -> s
             if not rest:
                 raise UsageError("topup needs a size, e.g. 5GB")
             size = units.parse_size(rest.pop(0))
-        until = None
-        if rest and rest[0].startswith("for="):
-            until = now + units.parse_duration(rest.pop(0)[4:])
+        until, cap = None, None
+        while rest and rest[0].startswith(("for=", "cap=")):
+            key, _, value = rest.pop(0).partition("=")
+            if key == "for":
+                until = now + units.parse_duration(value)
+            else:
+                cap = value
     except units.UnitError as error:
         raise UsageError(str(error)) from None
+    known = caps(subscriber) if caps is not None and cap is not None else None
+    if known is not None and cap not in known:
+        names = ", ".join(known) or "none: a one-cap plan"
+        raise UsageError(f"{subscriber}'s plan has no cap {cap!r} (its caps: {names})")
     kind = {"limit": "force", "exempt": "exempt", "topup": "topup"}[command]
     reason = " ".join(rest) or "operator"
     record = {"subscriber": subscriber, "kind": kind, "reason": reason, "since": now,
               "until": until, "bytes": size}  # fmt: skip
+    if cap is not None:
+        record["cap"] = cap
     with ledger.batch():
         ledger.set_records("overrides", [*records, record])
     ends = "until removed" if until is None else f"for {units.format_duration(until - now)}"
-    return f"{kind} {subscriber} {ends}: {reason}"
+    on = f" on cap {cap}" if cap is not None else ""
+    return f"{kind} {subscriber}{on} {ends}: {reason}"
+
+
+def _standing_record(decision: Decision) -> dict[str, Any]:
+    """What the ledger keeps of a decision: the standing the next cycle starts from, and
+    what status shows."""
+    return {"limited": decision.limited, "since": decision.since, "reason": decision.reason,
+            "warned": sorted(decision.warned), "used": decision.used, "cap": decision.cap,
+            "cap_name": decision.cap_name,
+            "rate": decision.rate_bps if decision.limited else 0}  # fmt: skip
+
+
+def _standing(record: dict[str, Any]) -> Standing:
+    caps = tuple((cap.get("cap_name", ""), _standing(cap)) for cap in record.get("caps", ()))
+    return Standing(record["limited"], record.get("since"), record.get("reason", ""),
+                    frozenset(record.get("warned", ())), caps, record.get("rate", 0))  # fmt: skip
 
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:

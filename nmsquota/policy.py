@@ -1,4 +1,4 @@
-"""The quota policy: usage in the window against the plan's cap decides who is limited.
+"""The quota policy: usage in each window against the plan's caps decides who is limited.
 
 Pure: totals, the plan, the operator's overrides and last cycle's standing in; a decision
 out. No I/O, no clock of its own (`now` is an argument), so days of simulated time are a
@@ -14,11 +14,15 @@ loop in a test.
   force both in force, the later one counts.
 - Warnings at thresholds (percent of the cap), once per crossing: a threshold warns again
   only after usage has fallen back below it.
+- A plan may have several caps, each with its own window, direction and limit: each is
+  decided on its own (with its own standing, hysteresis and warnings), and of the caps
+  exceeded the strictest limit applies. An override names one cap or, naming none, holds
+  for every cap of the plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,6 +44,10 @@ class Rule:
     """Fraction of the cap usage must fall below it before a limit lifts (0.05 = 5%)."""
     warn_at: tuple[int, ...] = ()
     """Percentages of the cap that notify, once per crossing (e.g. 80, 100)."""
+    name: str = ""
+    """The cap's name within its plan ("1d", "30d"); empty for a one-cap plan."""
+    tally: str = ""
+    """The ledger totals it counts against (a Tally's key); empty: the plan's name."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class Override:
     """When it expires (None: until removed)."""
     bytes: int = 0
     """A top-up's extra bytes."""
+    cap: str | None = None
+    """The one cap of the plan it is for; None: every cap."""
 
     def active(self, now: int) -> bool:
         return self.since <= now and (self.until is None or now < self.until)
@@ -65,10 +75,23 @@ class Standing:
     since: int | None = None
     reason: str = ""
     warned: frozenset[int] = frozenset()
+    caps: tuple[tuple[str, Standing], ...] = ()
+    """Each cap's own standing, by name, for plans with several."""
+    rate_bps: int = 0
+    """The rate the subscriber was held to (0: not known, from an older ledger)."""
+
+    def of(self, cap: str) -> Standing | None:
+        return next((standing for name, standing in self.caps if name == cap), None)
 
 
-@dataclass(frozen=True)
+FRESH = Standing()
+
+
+@dataclass(slots=True)
 class Decision:
+    """One subscriber's (or one cap's) verdict for a cycle. Not frozen, for speed: made
+    for every cap of every subscriber every cycle, and nothing changes one once made."""
+
     subscriber: str
     used: int
     cap: int
@@ -80,14 +103,24 @@ class Decision:
     warnings: tuple[int, ...] = ()
     """Thresholds crossed in this cycle: notify these."""
     changed: bool = False
-    """Limited now and not before, or the other way round."""
+    """Limited now and not before, or the other way round, or held to another rate."""
+    cap_name: str = ""
+    """The cap this decision is about: for a plan, the one whose limit applies (or, when
+    none does, the nearest to its cap)."""
+    rate_bps: int = 0
+    queue_bytes: int = 0
+    """The limit that applies, when limited."""
+    caps: tuple[Decision, ...] = ()
+    """For a plan: every cap's own decision, in the plan's order."""
 
     @property
     def percent(self) -> float:
         return 100.0 * self.used / self.cap if self.cap else 0.0
 
     def standing(self) -> Standing:
-        return Standing(self.limited, self.since, self.reason, self.warned)
+        caps = tuple((cap.cap_name, cap.standing()) for cap in self.caps)
+        return Standing(self.limited, self.since, self.reason, self.warned, caps,
+                        self.rate_bps if self.limited else 0)  # fmt: skip
 
 
 def used(totals: Totals, direction: Direction) -> int:
@@ -107,9 +140,15 @@ def decide(
     standing: Standing = Standing(),
     overrides: Iterable[Override] = (),
 ) -> Decision:
+    usage = used(totals, rule.direction)
+    if not overrides and not standing.limited and not standing.warned and usage < rule.cap:
+        # The usual case, kept cheap (it runs for every cap of every subscriber): under the
+        # cap, nothing held, nothing warned, no overrides.
+        warned, warnings = _warnings(rule, usage, rule.cap, standing.warned)
+        return Decision(subscriber, usage, rule.cap, False, "", None, warned, warnings, False,
+                        rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
     active = [o for o in overrides if o.subscriber == subscriber and o.active(now)]
     cap = rule.cap + sum(o.bytes for o in active if o.kind == "topup")
-    usage = used(totals, rule.direction)
     warned, warnings = _warnings(rule, usage, cap, standing.warned)
     # Of exempt and force, the operator's latest word counts.
     latest = max((o for o in active if o.kind in ("exempt", "force")),
@@ -124,12 +163,55 @@ def decide(
         reason = standing.reason if limited else ""
     else:
         limited = usage >= cap
-        reason = f"over cap: {usage} of {cap} bytes" if limited else ""
+        over = f"over cap {rule.name}" if rule.name else "over cap"
+        reason = f"{over}: {usage} of {cap} bytes" if limited else ""
     changed = limited != standing.limited
     # `since` stays while the limit keeps its kind of reason (over cap, forced).
     same_kind = standing.limited and _kind(reason) == _kind(standing.reason)
     since = (standing.since if same_kind else now) if limited else None
-    return Decision(subscriber, usage, cap, limited, reason, since, warned, warnings, changed)
+    return Decision(subscriber, usage, cap, limited, reason, since, warned, warnings, changed,
+                    rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
+
+
+def decide_plan(
+    subscriber: str,
+    rules: Sequence[Rule],
+    totals: Mapping[str, Totals],
+    now: int,
+    standing: Standing = Standing(),
+    overrides: Iterable[Override] = (),
+) -> Decision:
+    """Every cap of a plan (`totals` by each rule's tally), combined: limited when any cap
+    is, at the strictest rate among those exceeded (the first such cap, on a tie)."""
+    return _combined(subscriber, rules, [totals.get(r.tally, NOTHING) for r in rules], now,
+                     standing, list(overrides))  # fmt: skip
+
+
+NOTHING = Totals()
+
+
+def _combined(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals], now: int,
+              standing: Standing, overrides: list[Override]) -> Decision:  # fmt: skip
+    per = []
+    for rule, usage in zip(rules, totals, strict=True):
+        # A one-cap plan's standing may predate per-cap standings: it is the cap's own.
+        own = standing.of(rule.name) if standing.caps else None
+        if own is None:
+            own = standing if len(rules) == 1 else FRESH
+        mine = [o for o in overrides if o.cap is None or o.cap == rule.name] if overrides else []
+        per.append(decide(subscriber, rule, usage, now, own, mine))
+    limited = [d for d in per if d.limited]
+    if limited:
+        binding = min(limited, key=lambda d: d.rate_bps)
+    else:
+        binding = max(per, key=lambda d: d.percent)
+    changed = bool(limited) != standing.limited or bool(
+        limited and standing.limited and standing.rate_bps not in (0, binding.rate_bps)
+    )
+    b = binding  # built field by field: dataclasses.replace() costs more than deciding
+    return Decision(b.subscriber, b.used, b.cap, b.limited, b.reason, b.since, b.warned,
+                    b.warnings, changed, b.cap_name, b.rate_bps, b.queue_bytes,
+                    tuple(per))  # fmt: skip
 
 
 def _kind(reason: str) -> str:
@@ -139,6 +221,8 @@ def _kind(reason: str) -> str:
 def _warnings(
     rule: Rule, usage: int, cap: int, warned: frozenset[int]
 ) -> tuple[frozenset[int], tuple[int, ...]]:
+    if not rule.warn_at and not warned:
+        return warned, ()
     percent = 100.0 * usage / cap if cap else 0.0
     crossed = tuple(t for t in sorted(rule.warn_at) if percent >= t and t not in warned)
     still = {t for t in warned if percent >= t}
@@ -162,7 +246,7 @@ class Evaluation:
 
 
 def evaluate(
-    rules: dict[str, Rule],
+    rules: Mapping[str, Rule | Sequence[Rule]],
     plans: dict[str, str],
     totals: dict[str, dict[str, Totals]],
     now: int,
@@ -170,7 +254,20 @@ def evaluate(
     overrides: Sequence[Override] = (),
 ) -> Evaluation:
     """Decide for every subscriber in `plans` (subscriber -> plan name) and every one
-    with usage; `totals` are per plan name (each plan's window), then per subscriber."""
+    with usage. `rules` are per plan: one cap, or several; `totals` per tally key (a cap's
+    `tally`, or the plan's name for a cap without one), then per subscriber."""
+    by_subscriber: dict[str, list[Override]] = {}
+    for override in overrides:
+        by_subscriber.setdefault(override.subscriber, []).append(override)
+    prepared: dict[str, tuple[tuple[Rule, ...], list[dict[str, Totals]]]] = {}
+
+    def plan_tables(plan: str) -> tuple[tuple[Rule, ...], list[dict[str, Totals]]]:
+        if plan not in prepared:
+            caps = rules[plan]
+            caps = (caps,) if isinstance(caps, Rule) else tuple(caps)
+            prepared[plan] = caps, [totals.get(rule.tally or plan, {}) for rule in caps]
+        return prepared[plan]
+
     result = Evaluation()
     everyone = set(plans) | {name for per_plan in totals.values() for name in per_plan}
     everyone |= {name for name, standing in standings.items() if standing.limited}
@@ -179,9 +276,10 @@ def evaluate(
         if plan is None or plan not in rules:
             result.no_plan.append(subscriber)
             continue
-        usage = totals.get(plan, {}).get(subscriber, Totals())
-        standing = standings.get(subscriber, Standing())
-        result.decisions[subscriber] = decide(
-            subscriber, rules[plan], usage, now, standing, overrides
-        )
+        caps, tables = plan_tables(plan)
+        usage = [table.get(subscriber, NOTHING) for table in tables]
+        result.decisions[subscriber] = _combined(
+            subscriber, caps, usage, now, standings.get(subscriber, FRESH),
+            by_subscriber.get(subscriber, []),
+        )  # fmt: skip
     return result

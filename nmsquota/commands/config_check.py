@@ -29,17 +29,20 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{config.path}: OK")
     print(f"  ledger in {config.data_dir}, polling every {format_duration(settings.interval)}")
     for name, plan in sorted(settings.plans.items()):
-        free = f", {plan.free_hours} free" if plan.free_hours else ""
-        per = (
-            f"month from day {plan.reset_day}"
-            if plan.period == "monthly"
-            else format_duration(plan.window)
-        )
-        print(
-            f"  plan {name}: {format_bytes(plan.cap)} {plan.direction} per "
-            f"{per}{free}, then {format_rate(plan.limit.rate)} "
-            f"(queue {format_bytes(plan.limit.queue)})"
-        )
+        caps = plan.all_caps()
+        for cap in caps:
+            free = f", {cap.free_hours} free" if cap.free_hours else ""
+            per = (
+                f"month from day {cap.reset_day}"
+                if cap.period == "monthly"
+                else format_duration(cap.window)
+            )
+            which = f" cap {cap.label}" if len(caps) > 1 else ""
+            print(
+                f"  plan {name}{which}: {format_bytes(cap.cap)} {cap.direction} per "
+                f"{per}{free}, then {format_rate(cap.limit.rate)} "
+                f"(queue {format_bytes(cap.limit.queue)})"
+            )
     exempt = sum(1 for s in settings.subscribers.values() if s.exempt)
     print(f"  {len(settings.subscribers)} subscribers ({exempt} exempt)")
     print(f"  {len(settings.access_servers)} access servers, {len(settings.drivers)} drivers")

@@ -30,6 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
             "--for", dest="duration", metavar="DURATION",
             help="expires after this long, e.g. 7d (default: until released)",
         )  # fmt: skip
+        parser.add_argument("--cap", metavar="NAME",
+                            help="only this cap of a plan with several, e.g. 1d (default: "
+                            "the whole plan)")  # fmt: skip
         parser.add_argument("--reason", required=True, help="recorded in the ledger")
         add_ledger_options(parser)
         parser.set_defaults(handler=run_override, command=name)
@@ -79,6 +82,8 @@ def run_override(args: argparse.Namespace) -> int:
         words.append(args.size)
     if args.duration:
         words.append(f"for={args.duration}")
+    if getattr(args, "cap", None):
+        words.append(f"cap={args.cap}")
     if args.reason:
         words += args.reason.split()
     reply = request(_socket(args), " ".join(words))
@@ -92,8 +97,21 @@ def run_override(args: argparse.Namespace) -> int:
     from nmsquota.daemon import apply_override
     from nmsquota.ledger import Ledger
 
-    with Ledger.open_writer(ledger_dir(args, config_of(args))) as ledger:
-        message = apply_override(ledger, args.command, words[1:], int(args.clock.now()))
+    config = config_of(args)
+    caps = None
+    if config is not None:
+        from nmsquota.daemon import rules_of
+
+        rules = rules_of(config)
+        plans = {r["name"]: r["plan"] for r in config.subscriber_records()}
+
+        def caps(subscriber: str) -> list[str] | None:
+            if subscriber not in plans:  # provisioned in the ledger: the daemon checks
+                return None
+            return [r.name for r in rules.get(plans[subscriber], ()) if r.name]
+
+    with Ledger.open_writer(ledger_dir(args, config)) as ledger:
+        message = apply_override(ledger, args.command, words[1:], int(args.clock.now()), caps)
     print(f"{message} (no daemon running: applied at its next start)")
     return 0
 
@@ -121,6 +139,10 @@ def run_status(args: argparse.Namespace) -> int:
     health = (ledger.records("daemon") or [{}])[0]
     limits = ledger.limits()
     overrides = ledger.records("overrides")
+    limited = {limit.subscriber for limit in limits}
+    standings = {
+        r["subscriber"]: r for r in ledger.records("standings") if r["subscriber"] in limited
+    }
     now = args.clock.now()
     age = now - health["started"] if health else None
     stale = age is None or age > 3 * health.get("interval", 300)
@@ -130,6 +152,7 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"cycle": health, "age": age, "stale": stale,
                           "limits": [limit.__dict__ for limit in limits],
+                          "standings": [standings[name] for name in sorted(standings)],
                           "overrides": overrides}, indent=2))  # fmt: skip
         return 1 if stale or failures else 0
     if not health:
@@ -151,6 +174,9 @@ def run_status(args: argparse.Namespace) -> int:
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(limit.since))
         rate = units.format_rate(limit.rate_bps) if limit.rate_bps else "?"
         rows.append([limit.subscriber, since, rate, limit.reason])
+        # A plan with several caps: how each of them stands.
+        for cap in standings.get(limit.subscriber, {}).get("caps", ()):
+            rows.append(["", "", "", _cap_line(cap)])
     print(f"{len(limits)} limited")
     if limits:
         print_table(rows, right={2})
@@ -164,3 +190,11 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"override: {override['kind']} {override['subscriber']}{ends}: "
               f"{override['reason']}")  # fmt: skip
     return 1 if stale or failures else 0
+
+
+def _cap_line(cap: dict) -> str:
+    """One cap of a plan with several, as status shows it under the subscriber's limit."""
+    percent = 100 * cap["used"] / cap["cap"] if cap["cap"] else 0.0
+    state = f"limited to {units.format_rate(cap['rate'])}" if cap["limited"] else "under"
+    used, of = units.format_bytes(cap["used"]), units.format_bytes(cap["cap"])
+    return f"  cap {cap['cap_name']}: {used} of {of} ({percent:.0f}%), {state}"

@@ -14,7 +14,7 @@ from nmsquota.commands.common import (
     print_table,
     zone_of,
 )
-from nmsquota.config import Config, Plan
+from nmsquota.config import Cap, Config
 from nmsquota.ledger import Ledger, Sample, Tally, Totals
 from nmsquota.records import TextForm
 from nmsquota.units import parse_duration
@@ -49,7 +49,10 @@ class Line:
     tally: Tally
     totals: Totals
     plan_name: str | None = None
-    plan: Plan | None = None
+    plan: Cap | None = None
+    """The cap of the subscriber's plan this line is about (a line per cap)."""
+    several: bool = False
+    """The plan has several caps: name the cap beside the plan."""
 
     @property
     def used(self) -> int | None:
@@ -105,31 +108,40 @@ def _lines(args: argparse.Namespace, ledger: Ledger, config: Config | None) -> l
     members = config.settings.subscribers if config else {}
     zone = config.settings.timezone if config else "UTC"
 
-    def tally_of(name: str) -> Tally:
+    def caps_of(name: str) -> list[Cap | None]:
         member = members.get(name)
         if forced or member is None:
-            return default
-        return plans[member.plan].tally(zone)
+            return [None]
+        return list(plans[member.plan].all_caps())
+
+    def tally_of(cap: Cap | None) -> Tally:
+        return default if cap is None or forced else cap.tally(zone)
 
     names = set(args.subscribers)
     if not names:
         names = set(members)
-        for tally in {default, *(tally_of(name) for name in members)}:
+        tallies = {default, *(tally_of(cap) for name in members for cap in caps_of(name))}
+        for tally in tallies:
             names.update(totals_for(tally))
     lines = []
     for name in sorted(names):
         member = members.get(name)
-        tally = tally_of(name)
-        totals = totals_for(tally).get(name, Totals())
-        plan = plans[member.plan] if member else None
-        lines.append(Line(name, tally, totals, member.plan if member else None, plan))
+        caps = caps_of(name)
+        for cap in caps:
+            tally = tally_of(cap)
+            totals = totals_for(tally).get(name, Totals())
+            plan = member.plan if member else None
+            lines.append(Line(name, tally, totals, plan, cap if member else None, len(caps) > 1))
     return lines
 
 
 def _records(ledger: Ledger, lines: list[Line]) -> dict[str, list[Sample]]:
     as_of = ledger.as_of or 0
     records: dict[str, list[Sample]] = {line.name: [] for line in lines}
-    edges = {line.name: line.tally.edge_at(as_of) for line in lines}
+    edges: dict[str, int] = {}
+    for line in lines:  # a subscriber's records over the longest of their windows
+        edge = line.tally.edge_at(as_of)
+        edges[line.name] = min(edges.get(line.name, edge), edge)
     after = min(edges.values(), default=as_of)
     for sample in ledger.samples(records, after=after):
         if sample.time > edges[sample.subscriber]:
@@ -150,7 +162,8 @@ def _print_summary(ledger: Ledger, lines: list[Line], exact: bool) -> None:
         if with_plans:
             if line.plan is not None and line.used is not None:
                 percent = 100 * line.used / line.plan.cap if line.plan.cap else 0.0
-                row += [line.plan_name or "", amount(line.plan.cap, exact), f"{percent:.0f}%"]
+                plan = f"{line.plan_name} {line.plan.label}" if line.several else line.plan_name
+                row += [plan or "", amount(line.plan.cap, exact), f"{percent:.0f}%"]
             else:
                 row += ["-", "-", "-"]
         rows.append(row)
@@ -160,26 +173,29 @@ def _print_summary(ledger: Ledger, lines: list[Line], exact: bool) -> None:
 
 
 def _as_json(ledger: Ledger, lines: list[Line], records: dict[str, list[Sample]]) -> dict:
-    subscribers = []
+    """One entry per subscriber: their (first) cap's figures, and with several caps each
+    cap's in `caps`."""
+    subscribers: dict[str, dict] = {}
     for line in lines:
         entry: dict = {
-            "name": line.name,
             "bytes_in": line.totals.bytes_in,
             "bytes_out": line.totals.bytes_out,
             "window": line.tally.window,
             "window_key": line.tally.key,
         }
         if line.plan is not None:
-            entry |= {
-                "plan": line.plan_name,
-                "cap": line.plan.cap,
-                "direction": line.plan.direction,
-                "used": line.used,
-            }
-        if line.name in records:
-            entry["records"] = [
-                {"time": s.time, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
-                for s in records[line.name]
-            ]
-        subscribers.append(entry)
-    return {"as_of": ledger.as_of, "subscribers": subscribers}
+            entry |= {"plan": line.plan_name, "cap": line.plan.cap,
+                      "direction": line.plan.direction, "used": line.used}  # fmt: skip
+        if line.several:
+            entry["cap_name"] = line.plan.label if line.plan else ""
+        first = subscribers.get(line.name)
+        if first is None:
+            first = subscribers[line.name] = {"name": line.name, **entry}
+            if line.name in records:
+                first["records"] = [
+                    {"time": s.time, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out}
+                    for s in records[line.name]
+                ]
+        if line.several:
+            first.setdefault("caps", []).append(entry)
+    return {"as_of": ledger.as_of, "subscribers": list(subscribers.values())}

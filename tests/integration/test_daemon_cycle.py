@@ -285,3 +285,53 @@ def test_warnings_and_limits_reach_the_notify_command_once_per_crossing(tmp_path
     while not record.exists() and wall.monotonic() < deadline:
         wall.sleep(0.1)
     assert sorted(record.read_text().splitlines()) == ["alice limited 120", "alice warning 80% 85"]
+
+
+def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_path, capsys):
+    from nmsquota.cli import main
+
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        text = write_config(tmp_path, port).read_text().replace(
+            'cap = "1MB"\nwindow = "1d"\nwarn_at = ["80%"]\n',
+            '[[plans.home.caps]]\ncap = "1MB"\nwindow = "1h"\nlimit = { rate = "64kbit" }\n'
+            '[[plans.home.caps]]\ncap = "3MB"\nwindow = "1d"\nlimit = { rate = "8kbit" }\n',
+        )  # fmt: skip
+        path = tmp_path / "caps.toml"
+        path.write_text(text)
+        config = load_config(path)
+        clock = ManualClock(T0)
+        log = make_driver("log", "log", {})
+
+        def rates() -> dict[str, int | None]:
+            return {limit.subscriber: limit.rate_bps for limit in log.installed()}
+
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[log])
+            seen = []
+            for alice in (0, 1_200_000, 3_100_000):  # over the hour's cap, then the day's
+                bras.show(clock.now(), alice, 0)
+                await daemon.cycle()
+                seen.append(rates())
+                clock.advance(300)
+            assert seen == [{}, {"alice": 64_000}, {"alice": 8_000}]
+            assert ledger.limits()[0].reason == "over cap 1d: 3100000 of 3000000 bytes"
+            assert main(["-c", str(path), "status", "--ledger", str(tmp_path / "ledger")]) in (0, 1)
+            out = capsys.readouterr().out
+            assert "cap 1h: 3.1 MB of 1.0 MB (310%), limited to 64kbit" in out
+            assert "cap 1d: 3.1 MB of 3.0 MB (103%), limited to 8kbit" in out
+            refused = await daemon.handle(["topup", "alice", "1MB", "cap=1w", "bought", "more"])
+            assert refused["error"] == "alice's plan has no cap '1w' (its caps: 1h, 1d)"
+            # A top-up on the day's cap leaves the hour's in force: back to 64 kbit/s.
+            reply = await daemon.handle(["topup", "alice", "1MB", "cap=1d", "bought", "more"])
+            assert reply["message"] == "topup alice on cap 1d until removed: bought more"
+            assert rates() == {"alice": 64_000}
+            clock.advance(3600)  # the hour rolls past: the day's cap (topped up) holds none
+            bras.show(clock.now(), 3_100_000, 0)
+            assert (await daemon.cycle()).limited == []
+            assert main(["-c", str(path), "usage", "--ledger", str(tmp_path / "ledger")]) == 0
+            usage = capsys.readouterr().out
+            assert "home 1h" in usage and "home 1d" in usage
+
+    asyncio.run(run())

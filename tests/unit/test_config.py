@@ -48,6 +48,8 @@ def test_the_example_configuration_loads() -> None:
         Tally(604_800),
         Tally(30 * 86400, FreeHours(0, 360, "Australia/Adelaide")),
         Tally(31 * 86400, period=Monthly(1, "Australia/Adelaide")),
+        Tally(86400, FreeHours(120, 360, "Australia/Adelaide")),  # fair-use's two caps
+        Tally(30 * 86400, FreeHours(120, 360, "Australia/Adelaide")),
     ]
     assert config.data_dir == Path("/var/lib/nmsquota")
 
@@ -86,7 +88,7 @@ def test_bad_values_name_the_key_and_the_expectation(
 
 def test_a_missing_field_is_named(tmp_path: Path) -> None:
     (problem,) = problems(write(tmp_path, BASE.replace('cap = "63MB"', 'window = "7d"')))
-    assert problem == "plans.home.cap: missing (required)"
+    assert problem == 'plans.home: a plan needs a cap (cap = "63MB"), or [[caps]]'
 
 
 def test_a_subscriber_on_an_unknown_plan_is_rejected(tmp_path: Path) -> None:
@@ -217,3 +219,59 @@ def test_a_monthly_plan_resets_on_its_day_and_rejects_a_window(tmp_path: Path) -
     assert problem == 'plans.home: reset_day is for period = "monthly"'
     (problem,) = problems(write(tmp_path, text.replace("reset_day = 9", "reset_day = 31")))
     assert problem.startswith("plans.home.reset_day: input should be less than or equal to 28")
+
+
+FAIR = """
+timezone = "Australia/Adelaide"
+[plans.fair]
+free_hours = "02:00-06:00"
+[[plans.fair.caps]]
+cap = "5GB"
+window = "1d"
+limit = { rate = "10Mbit" }
+[[plans.fair.caps]]
+cap = "100GB"
+window = "30d"
+limit = { rate = "1Mbit" }
+"""
+
+
+def test_a_plan_with_several_caps_keeps_a_window_total_for_each(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, FAIR))
+    caps = config.settings.plans["fair"].all_caps()
+    assert [(c.label, c.cap, c.limit.rate, c.free_hours) for c in caps] == [
+        ("1d", 5 * 10**9, 10**7, "02:00-06:00"),  # the plan's free hours, inherited
+        ("30d", 100 * 10**9, 10**6, "02:00-06:00"),
+    ]
+    free = FreeHours(120, 360, "Australia/Adelaide")
+    assert config.tallies() == [Tally(86400, free), Tally(30 * 86400, free)]
+
+
+SECOND_CAP = 'cap = "100GB"\nwindow = "30d"\n'
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ('cap = "100GB"\nwindow = "24h"\n', "plans.fair: caps.0 and caps.1 count the same window "
+         "and direction (1d): one of them would never matter"),
+        (SECOND_CAP + 'burst = "1MB"\n', "plans.fair.caps.1.burst: unknown key (expected one of: "
+         "cap, window, period, reset_day, direction, free_hours, limit, hysteresis, warn_at, "
+         "name)"),
+        (SECOND_CAP + 'warn_at = ["-5%"]\n', "plans.fair.caps.1.warn_at.0: expected a positive "
+         "percentage, got '-5%'"),
+        (SECOND_CAP + "warn_at = [80]\n", 'plans.fair.caps.1.warn_at.0: expected a percentage '
+         "such as \"80%\", got 80"),
+        (SECOND_CAP + 'direction = "sideways"\n', "plans.fair.caps.1.direction: input should be "
+         "'download', 'upload' or 'both', got 'sideways'"),
+    ],
+)  # fmt: skip
+def test_bad_caps_are_rejected_with_the_key(tmp_path: Path, change: str, expected: str) -> None:
+    (problem,) = problems(write(tmp_path, FAIR.replace(SECOND_CAP, change)))
+    assert problem == expected
+
+
+def test_a_plan_with_caps_keeps_each_cap_in_its_caps(tmp_path: Path) -> None:
+    text = FAIR.replace('free_hours = "02:00-06:00"', 'window = "7d"')
+    (problem,) = problems(write(tmp_path, text))
+    assert problem == "plans.fair: a plan with [[caps]] keeps window in each cap, not beside them"

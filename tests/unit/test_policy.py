@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
 from nmsquota.ledger.model import Totals
-from nmsquota.policy import Override, Rule, Standing, decide, evaluate
+from nmsquota.policy import Override, Rule, Standing, decide, decide_plan, evaluate
 
 MB = 10**6
 DAY = 86_400
@@ -136,3 +137,70 @@ def test_a_window_that_rolls_below_the_cap_releases_and_hysteresis_damps_flappin
     damped = heavy_user_days(Rule(cap=160 * MB, rate_bps=2_400, hysteresis=0.2), days=14)[1]
     assert len(plain) > 2 and plain[1] * 300 > 7 * DAY  # released after the first week
     assert damped == plain[:1]
+
+
+GB = 10**9
+DAILY = Rule(cap=5 * GB, rate_bps=10_000_000, name="1d", tally="day")
+MONTHLY = Rule(cap=100 * GB, rate_bps=1_000_000, name="30d", tally="month")
+FAIR = (DAILY, MONTHLY)
+
+
+def fair(day: int, month: int, standing: Standing = FRESH, now: int = 0, overrides=()):
+    totals = {"day": Totals(day, 0), "month": Totals(month, 0)}
+    return decide_plan("biguser", FAIR, totals, now, standing, overrides)
+
+
+def test_the_strictest_limit_of_the_caps_exceeded_applies_and_lifts_in_order() -> None:
+    steps = [(4, 50), (5, 60), (6, 100), (1, 101), (6, 99), (0, 98)]
+    seen, standing = [], FRESH
+    for now, (day, month) in enumerate(steps):
+        decision = fair(day * GB, month * GB, standing, now=now)
+        seen.append((decision.limited, decision.cap_name, decision.rate_bps if decision.limited
+                     else 0, decision.changed))  # fmt: skip
+        standing = decision.standing()
+    assert seen == [
+        (False, "1d", 0, False),  # 80% of the daily cap, nearer than 50% of the monthly
+        (True, "1d", 10_000_000, True),  # the daily cap: 10 Mbit/s
+        (True, "30d", 1_000_000, True),  # then the monthly as well: the stricter 1 Mbit/s
+        (True, "30d", 1_000_000, False),  # the day rolled: the daily cap lifts on its own
+        (True, "1d", 10_000_000, True),  # the month rolled below its cap: back to 10 Mbit/s
+        (False, "30d", 0, True),
+    ]
+    over = fair(6 * GB, 101 * GB)
+    assert over.reason == "over cap 30d: 101000000000 of 100000000000 bytes"
+    assert [(c.cap_name, c.limited) for c in over.caps] == [("1d", True), ("30d", True)]
+
+
+def test_a_top_up_or_exemption_on_one_cap_leaves_the_other_in_force() -> None:
+    topup_day = Override("biguser", "topup", "bought 10 GB", since=0, bytes=10 * GB, cap="1d")
+    decision = fair(6 * GB, 101 * GB, overrides=[topup_day])
+    assert decision.limited and decision.cap_name == "30d"
+    assert [c.cap for c in decision.caps] == [15 * GB, 100 * GB]
+    topup_month = Override("biguser", "topup", "bought 10 GB", since=0, bytes=10 * GB, cap="30d")
+    decision = fair(6 * GB, 101 * GB, overrides=[topup_month])
+    assert decision.limited and (decision.cap_name, decision.rate_bps) == ("1d", 10_000_000)
+    exempt_day = Override("biguser", "exempt", "tv event", since=0, cap="1d")
+    assert not fair(6 * GB, 50 * GB, overrides=[exempt_day]).limited
+    assert fair(6 * GB, 101 * GB, overrides=[exempt_day]).cap_name == "30d"
+    # An override naming no cap holds for the whole plan: forced to the strictest limit.
+    forced = fair(0, 0, overrides=[Override("biguser", "force", "abuse", since=0)])
+    assert forced.limited and forced.rate_bps == 1_000_000
+    assert forced.reason == "forced: abuse"
+
+
+def test_each_cap_keeps_its_own_standing_and_hysteresis() -> None:
+    damped = (replace(DAILY, hysteresis=0.2), MONTHLY)
+    totals = {"day": Totals(5 * GB, 0), "month": Totals(10 * GB, 0)}
+    limited = decide_plan("biguser", damped, totals, 0).standing()
+    assert limited.of("1d").limited and not limited.of("30d").limited
+    totals = {"day": Totals(int(4.5 * GB), 0), "month": Totals(10 * GB, 0)}
+    assert decide_plan("biguser", damped, totals, 300, limited).limited  # above 4 GB: held
+    totals = {"day": Totals(4 * GB, 0), "month": Totals(10 * GB, 0)}
+    assert not decide_plan("biguser", damped, totals, 600, limited).limited
+
+
+def test_evaluate_reads_each_caps_own_totals() -> None:
+    totals = {"day": {"biguser": Totals(6 * GB, 0)}, "month": {"biguser": Totals(GB, 0)}}
+    result = evaluate({"fair": FAIR}, {"biguser": "fair"}, totals, 0, {})
+    (decision,) = result.limited
+    assert (decision.cap_name, decision.used, decision.cap) == ("1d", 6 * GB, 5 * GB)
