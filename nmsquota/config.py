@@ -387,12 +387,24 @@ class Notify(Strict):
     timeout: Duration = 10
 
 
+class Verify(Strict):
+    """Checking that limits bite: a limited subscriber measured above the limited rate by
+    more than `margin` for `cycles` cycles in a row is flagged "limit not effective"."""
+
+    enabled: bool = True
+    margin: Percent = Field(
+        default=25.0, description='allowance for the queue and headers, e.g. "25%"'
+    )
+    cycles: int = Field(default=2, ge=1, le=100, description="cycles in a row before a flag")
+
+
 class Settings(Strict):
     data_dir: Path | None = None
     default_plan: Name | None = Field(
         default=None, description="the plan of subscribers seen on the network but not listed"
     )
     notify: Notify = Notify()
+    verify: Verify = Verify()
     timezone: str = "UTC"
     interval: Duration = 300
     projection: bool = Field(

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from nmsquota import units
 from nmsquota.clock import Clock
 from nmsquota.config import Config
 from nmsquota.enforcement.driver import Driver
@@ -35,6 +36,7 @@ from nmsquota.ledger import Limit as LedgerLimit
 from nmsquota.ledger.model import Totals
 from nmsquota.notify import Notifier
 from nmsquota.policy import Decision, Evaluation, Override, Rule, Standing, evaluate
+from nmsquota.verify import Check, verify
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -61,6 +63,8 @@ class CycleReport:
     changed: list[str] = field(default_factory=list)
     drivers: dict[str, dict[str, Any]] = field(default_factory=dict)
     no_plan: list[str] = field(default_factory=list)
+    not_effective: list[str] = field(default_factory=list)
+    """Limited subscribers whose measured rate says the limit does not bite (verify.py)."""
 
     @property
     def lateness(self) -> float:
@@ -122,6 +126,11 @@ class Daemon:
         self._lock: asyncio.Lock | None = None
         self.last: CycleReport | None = None
         self._engine: Any = None
+        self.checks: dict[str, Check] = {
+            r["subscriber"]: Check(**r["check"])
+            for r in ledger.records("standings") if r.get("check")
+        }  # fmt: skip
+        """Whether each limit bites, carried from cycle to cycle (and over a restart)."""
         self.configure(config, drivers)
 
     def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
@@ -156,6 +165,7 @@ class Daemon:
 
             self._engine = SnmpEngine()  # one per event loop (FIELD-NOTES)
         now = self.clock.now()
+        previous = self._last_cycle_at
         self.cycles += 1
         report = CycleReport(self.cycles, now, due if due is not None else now)
         wall = time.perf_counter()
@@ -176,6 +186,7 @@ class Daemon:
             with self.ledger.batch():
                 commit(self.ledger, results, now)
                 evaluation = self._decide(int(now))
+                self._verify(evaluation, results, previous, now)
                 self._record(evaluation, int(now))
                 self._project(evaluation, results, now)
                 wanted = self._wanted(evaluation)
@@ -185,6 +196,7 @@ class Daemon:
                 report.limited = sorted(d.subscriber for d in evaluation.limited)
                 report.changed = sorted(d.subscriber for d in evaluation.changes)
                 report.no_plan = evaluation.no_plan
+                report.not_effective = sorted(n for n, c in self.checks.items() if c.flagged)
                 report.seconds = time.perf_counter() - wall
                 self._health(report)
         for decision in evaluation.changes:
@@ -199,6 +211,44 @@ class Daemon:
                     self.notifier.send(decision.subscriber, f"warning {threshold}%{of}", cap)
         self.last = report
         return report
+
+    # -- limits that bite: the poller's counters after a limit lands ----------------------
+
+    def _verify(self, evaluation: Evaluation, results: Sequence[Any], previous: float | None,
+                now: float) -> None:  # fmt: skip
+        """Measure each limited subscriber's download over the span since the last cycle,
+        if their limit was in place for all of it; flag the limits that do not bite."""
+        settings = self.config.settings.verify
+        if not settings.enabled:
+            self.checks = {}
+            return
+        limits = {d.subscriber: d.rate_bps for d in evaluation.limited}
+        # Measured only where the limit was in place for the whole span (not limited by a
+        # look since the last cycle, not the first cycle after a start).
+        whole = {
+            d.subscriber
+            for d in evaluation.limited
+            if previous is not None and d.since is not None and d.since <= previous
+        }
+        moved: dict[str, int] = {}
+        for result in results:
+            for sample in result.attribution.samples if result.attribution else ():
+                if sample.subscriber in whole:
+                    moved[sample.subscriber] = moved.get(sample.subscriber, 0) + sample.bytes_in
+        span = now - previous if previous is not None else 0.0
+        verdicts = verify(self.checks, limits, {n: (b, span) for n, b in moved.items()},
+                          int(now), settings.margin / 100, settings.cycles)  # fmt: skip
+        self.checks = verdicts.checks  # a released subscriber's check goes with the limit
+        for name in verdicts.flagged:
+            check = self.checks[name]
+            measured = units.format_measured_rate(check.measured_bps)
+            log.warning("limit not effective on %s: measured %s for %d cycles, expected at most "
+                        "%s + %g%%", name, measured, check.over,
+                        units.format_rate(check.expected_bps), settings.margin)  # fmt: skip
+            self.notifier.send(name, "limit not effective", evaluation.decisions[name])
+        for name in verdicts.cleared:
+            log.info("limit on %s effective again: measured %s", name,
+                     units.format_measured_rate(self.checks[name].measured_bps))  # fmt: skip
 
     # -- projected crossings: a look at one subscriber between cycles ---------------------
 
@@ -412,6 +462,9 @@ class Daemon:
         for decision in evaluation.decisions.values():
             record = _standing_record(decision)
             record["subscriber"] = decision.subscriber
+            check = self.checks.get(decision.subscriber)
+            if check is not None and (check.over or check.flagged):
+                record["check"] = asdict(check)
             if len(decision.caps) > 1:
                 # Every cap of a limited subscriber (status shows them); of the others only
                 # the caps with a standing to carry (warned): the rest start from nothing.

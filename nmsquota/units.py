@@ -148,6 +148,14 @@ def format_rate(bits_per_second: int) -> str:
     return f"{bits_per_second}bit"
 
 
+def format_measured_rate(bits_per_second: float) -> str:
+    """A measured rate, rounded for people: 53333 -> "53.3kbit", 9_000_000 -> "9.0Mbit"."""
+    for name, factor in (("Gbit", 10**9), ("Mbit", 10**6), ("kbit", 10**3)):
+        if bits_per_second >= factor:
+            return f"{bits_per_second / factor:.1f}{name}"
+    return f"{bits_per_second:.0f}bit"
+
+
 def format_duration(seconds: int) -> str:
     """A duration in the same notation parse_duration reads: 5400 -> "1h30m"."""
     if seconds == 0:

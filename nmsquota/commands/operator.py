@@ -60,8 +60,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     status = commands.add_parser(
         "status", help="the daemon's health and who is limited",
         description="The last cycle (when, how long, how late), access servers that did not "
-        "answer, driver errors and drift, and the limited subscribers. Exit status 1 if the "
-        "last cycle is older than three intervals or had failures.",
+        "answer, driver errors and drift, and the limited subscribers (each cap of a plan with "
+        "several; limits measured not to bite). Exit status 1 if the last cycle is older than "
+        "three intervals or had failures, or a limit does not bite.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
     add_ledger_options(status)
@@ -146,8 +147,10 @@ def run_status(args: argparse.Namespace) -> int:
     now = args.clock.now()
     age = now - health["started"] if health else None
     stale = age is None or age > 3 * health.get("interval", 300)
-    failures = bool(health.get("devices_failed")) or any(
-        d["errors"] for d in health.get("drivers", {}).values()
+    failures = (
+        bool(health.get("devices_failed"))
+        or any(d["errors"] for d in health.get("drivers", {}).values())
+        or bool(health.get("not_effective"))
     )
     if args.json:
         print(json.dumps({"cycle": health, "age": age, "stale": stale,
@@ -177,6 +180,11 @@ def run_status(args: argparse.Namespace) -> int:
         # A plan with several caps: how each of them stands.
         for cap in standings.get(limit.subscriber, {}).get("caps", ()):
             rows.append(["", "", "", _cap_line(cap)])
+        check = standings.get(limit.subscriber, {}).get("check") or {}
+        if check.get("flagged"):
+            rows.append(["", "", "", f"  LIMIT NOT EFFECTIVE: measured "
+                         f"{units.format_measured_rate(check['measured_bps'])}, expected "
+                         f"{units.format_rate(check['expected_bps'])}"])  # fmt: skip
     print(f"{len(limits)} limited")
     if limits:
         print_table(rows, right={2})

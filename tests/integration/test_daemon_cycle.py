@@ -335,3 +335,48 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
             assert "home 1h" in usage and "home 1d" in usage
 
     asyncio.run(run())
+
+
+def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
+    tmp_path, capsys, caplog
+):
+    """The log driver changes nothing on the wire: a limited subscriber keeps downloading at
+    full speed, which is just what a rule on the wrong interface looks like."""
+    from nmsquota.cli import main
+
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        path = write_config(tmp_path, port)
+        config = load_config(path)
+        clock = ManualClock(T0)
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+            reports = []
+            # Limited at 2 MB (cap 1 MB, 3 kbit/s), then 2 MB more in each 5 minutes.
+            for alice in (0, 2 * MB, 4 * MB, 6 * MB):
+                bras.show(clock.now(), alice, 0)
+                reports.append(await daemon.cycle())
+                clock.advance(300)
+            assert [r.not_effective for r in reports] == [[], [], [], ["alice"]]
+            (record,) = [r for r in ledger.records("standings") if r["subscriber"] == "alice"]
+            assert record["check"]["flagged"] and record["check"]["expected_bps"] == 3_000
+            assert record["check"]["measured_bps"] == 2 * MB * 8 // 300
+            assert "limit not effective on alice: measured 53.3kbit for 2 cycles" in caplog.text
+            status = main(["-c", str(path), "status", "--ledger", str(tmp_path / "ledger")])
+            assert status == 1
+            assert (
+                "LIMIT NOT EFFECTIVE: measured 53.3kbit, expected 3kbit" in capsys.readouterr().out
+            )
+            # A restarted daemon still knows; then the limit bites (1.3 kbit/s): cleared.
+            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+            assert daemon.checks["alice"].flagged
+            bras.show(clock.now(), 6 * MB, 0)
+            await daemon.cycle()
+            clock.advance(300)
+            bras.show(clock.now(), 6 * MB + 50_000, 0)
+            assert (await daemon.cycle()).not_effective == []
+            assert "limit on alice effective again" in caplog.text
+
+    caplog.set_level("INFO", logger="nmsquota")
+    asyncio.run(run())
