@@ -97,6 +97,34 @@ class LimitProfile(Strict):
     queue: Size = 10_000
 
 
+class Step(Strict):
+    """A graded limit before the cap: from `at` percent of it, this rate."""
+
+    at: Percent
+    rate: Rate
+    queue: Size | None = Field(default=None, description="default: the cap's limit's queue")
+    hysteresis: Percent | None = Field(
+        default=None, description="lift this step only below its threshold less this"
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _before_the_cap(cls, at: float) -> float:
+        if at >= 100:
+            raise PydanticCustomError(
+                "percent",
+                "a step comes before the cap: under 100% (the cap's own limit is the last step)",
+            )
+        return at
+
+    @field_validator("hysteresis")
+    @classmethod
+    def _margin(cls, margin: float | None) -> float | None:
+        if margin is not None and margin >= 100:
+            raise PydanticCustomError("percent", "a hysteresis margin must be under 100%")
+        return margin
+
+
 class Cap(Strict):
     """One cap of a plan: so many bytes over a window (or a calendar month), else a limit."""
 
@@ -121,6 +149,21 @@ class Cap(Strict):
     name: str | None = Field(
         default=None, description='what status calls it (default: "1d", "30d", "monthly")'
     )
+    steps: list[Step] = Field(
+        default=[], description='limits before the cap: [{ at = "80%", rate = "50Mbit" }]'
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _distinct_steps(cls, steps: list[Step]) -> list[Step]:
+        seen: set[float] = set()
+        for step in steps:
+            if step.at in seen:
+                raise PydanticCustomError(
+                    "steps", f"two steps at {step.at:g}%: each step needs its own threshold"
+                )
+            seen.add(step.at)
+        return sorted(steps, key=lambda step: step.at)
 
     @field_validator("hysteresis")
     @classmethod
@@ -178,7 +221,7 @@ class Cap(Strict):
 
 # A plan's own keys that describe its one cap: with [[plans.X.caps]] they belong there.
 ONE_CAP_KEYS = ("cap", "window", "period", "reset_day", "direction", "limit", "hysteresis",
-                "warn_at", "name")  # fmt: skip
+                "warn_at", "name", "steps")  # fmt: skip
 
 
 class Plan(Cap):

@@ -35,7 +35,7 @@ from nmsquota.ledger import Ledger
 from nmsquota.ledger import Limit as LedgerLimit
 from nmsquota.ledger.model import Totals
 from nmsquota.notify import Notifier
-from nmsquota.policy import Decision, Evaluation, Override, Rule, Standing, evaluate
+from nmsquota.policy import Decision, Evaluation, Override, Rule, Standing, Step, evaluate
 from nmsquota.verify import Check, verify
 
 log = logging.getLogger("nmsquota.daemon")
@@ -88,10 +88,17 @@ def rules_of(config: Config) -> dict[str, tuple[Rule, ...]]:
                 warn_at=tuple(int(t) for t in cap.warn_at),
                 name=cap.label if len(caps) > 1 else "",
                 tally=cap.tally(zone).key,
+                steps=tuple(_step(step, cap.limit.queue) for step in cap.steps),
             )
             for cap in caps
         )
     return rules
+
+
+def _step(step: Any, queue: int) -> Step:
+    """A configured step as the policy's: its own queue, or the cap's limit's."""
+    return Step(step.at, step.rate, step.queue if step.queue is not None else queue,
+                (step.hysteresis or 0.0) / 100)  # fmt: skip
 
 
 def drivers_of(config: Config) -> list[Driver]:
@@ -662,14 +669,15 @@ def _standing_record(decision: Decision) -> dict[str, Any]:
     what status shows."""
     return {"limited": decision.limited, "since": decision.since, "reason": decision.reason,
             "warned": sorted(decision.warned), "used": decision.used, "cap": decision.cap,
-            "cap_name": decision.cap_name,
+            "cap_name": decision.cap_name, "step": decision.step,
             "rate": decision.rate_bps if decision.limited else 0}  # fmt: skip
 
 
 def _standing(record: dict[str, Any]) -> Standing:
     caps = tuple((cap.get("cap_name", ""), _standing(cap)) for cap in record.get("caps", ()))
     return Standing(record["limited"], record.get("since"), record.get("reason", ""),
-                    frozenset(record.get("warned", ())), caps, record.get("rate", 0))  # fmt: skip
+                    frozenset(record.get("warned", ())), caps, record.get("rate", 0),
+                    record.get("step"))  # fmt: skip
 
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:

@@ -33,6 +33,16 @@ OverrideKind = Literal["exempt", "force", "topup"]
 
 
 @dataclass(frozen=True)
+class Step:
+    """A graded limit before the cap: from `at` percent of it, `rate_bps`."""
+
+    at: float
+    rate_bps: int
+    queue_bytes: int = 10_000
+    hysteresis: float = 0.0
+
+
+@dataclass(frozen=True)
 class Rule:
     """What the policy needs of a plan."""
 
@@ -48,6 +58,8 @@ class Rule:
     """The cap's name within its plan ("1d", "30d"); empty for a one-cap plan."""
     tally: str = ""
     """The ledger totals it counts against (a Tally's key); empty: the plan's name."""
+    steps: tuple[Step, ...] = ()
+    """Graded limits before the cap, lowest threshold first; the cap's own is the last."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ class Standing:
     """Each cap's own standing, by name, for plans with several."""
     rate_bps: int = 0
     """The rate the subscriber was held to (0: not known, from an older ledger)."""
+    step: int | None = None
+    """The step they were at (an index into the cap's steps); None: the cap itself."""
 
     def of(self, cap: str) -> Standing | None:
         return next((standing for name, standing in self.caps if name == cap), None)
@@ -112,6 +126,8 @@ class Decision:
     """The limit that applies, when limited."""
     caps: tuple[Decision, ...] = ()
     """For a plan: every cap's own decision, in the plan's order."""
+    step: int | None = None
+    """The step in force (an index into the cap's steps); None: the cap itself, or none."""
 
     @property
     def percent(self) -> float:
@@ -120,7 +136,7 @@ class Decision:
     def standing(self) -> Standing:
         caps = tuple((cap.cap_name, cap.standing()) for cap in self.caps)
         return Standing(self.limited, self.since, self.reason, self.warned, caps,
-                        self.rate_bps if self.limited else 0)  # fmt: skip
+                        self.rate_bps if self.limited else 0, self.step)  # fmt: skip
 
 
 def used(totals: Totals, direction: Direction) -> int:
@@ -141,15 +157,17 @@ def decide(
     overrides: Iterable[Override] = (),
 ) -> Decision:
     usage = used(totals, rule.direction)
-    if not overrides and not standing.limited and not standing.warned and usage < rule.cap:
+    first = rule.cap * rule.steps[0].at / 100 if rule.steps else rule.cap
+    if not overrides and not standing.limited and not standing.warned and usage < first:
         # The usual case, kept cheap (it runs for every cap of every subscriber): under the
-        # cap, nothing held, nothing warned, no overrides.
+        # cap and its steps, nothing held, nothing warned, no overrides.
         warned, warnings = _warnings(rule, usage, rule.cap, standing.warned)
         return Decision(subscriber, usage, rule.cap, False, "", None, warned, warnings, False,
                         rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
     active = [o for o in overrides if o.subscriber == subscriber and o.active(now)]
     cap = rule.cap + sum(o.bytes for o in active if o.kind == "topup")
     warned, warnings = _warnings(rule, usage, cap, standing.warned)
+    rate, queue, step = rule.rate_bps, rule.queue_bytes, None
     # Of exempt and force, the operator's latest word counts.
     latest = max((o for o in active if o.kind in ("exempt", "force")),
                  key=lambda o: o.since, default=None)  # fmt: skip
@@ -157,20 +175,47 @@ def decide(
         limited, reason = False, f"exempt: {latest.reason}"
     elif latest is not None:
         limited, reason = True, f"forced: {latest.reason}"
-    elif standing.limited and standing.reason.startswith("over cap"):
-        # Held until the window rolls below the cap (less the margin).
-        limited = usage > cap * (1 - rule.hysteresis) if rule.hysteresis else usage >= cap
-        reason = standing.reason if limited else ""
     else:
-        limited = usage >= cap
-        over = f"over cap {rule.name}" if rule.name else "over cap"
-        reason = f"{over}: {usage} of {cap} bytes" if limited else ""
+        # The highest level reached (a step, or the cap itself), or one still held: a level
+        # lifts only below its threshold less its margin.
+        held = None
+        if standing.limited and standing.reason.startswith("over "):
+            held = standing.step if standing.step is not None else len(rule.steps)
+        level = _level(rule, usage, cap, held)
+        limited = level is not None
+        reason = ""
+        if level is not None:
+            named = f"cap {rule.name}" if rule.name else "cap"
+            if level < len(rule.steps):
+                graded = rule.steps[level]
+                rate, queue, step = graded.rate_bps, graded.queue_bytes, level
+                over = f"over {graded.at:g}% of {named}"
+            else:
+                over = f"over {named}"
+            # A level held keeps the reason it was limited with.
+            reason = standing.reason if level == held else f"{over}: {usage} of {cap} bytes"
     changed = limited != standing.limited
-    # `since` stays while the limit keeps its kind of reason (over cap, forced).
+    # `since` stays while the limit keeps its kind of reason (over cap, a step, forced).
     same_kind = standing.limited and _kind(reason) == _kind(standing.reason)
     since = (standing.since if same_kind else now) if limited else None
     return Decision(subscriber, usage, cap, limited, reason, since, warned, warnings, changed,
-                    rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
+                    rule.name, rate, queue, step=step)  # fmt: skip
+
+
+def _level(rule: Rule, usage: int, cap: int, held: int | None) -> int | None:
+    """Which limit applies: the index of a step, len(rule.steps) for the cap's own limit,
+    None for none. `held`: the level the subscriber was at last cycle."""
+    top = len(rule.steps)
+    for level in range(top, -1, -1):
+        if level == top:
+            threshold, margin = float(cap), rule.hysteresis
+        else:
+            threshold, margin = cap * rule.steps[level].at / 100, rule.steps[level].hysteresis
+        if usage >= threshold:
+            return level
+        if held is not None and level <= held and margin and usage > threshold * (1 - margin):
+            return level
+    return None
 
 
 def decide_plan(
@@ -211,7 +256,7 @@ def _combined(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals], 
     b = binding  # built field by field: dataclasses.replace() costs more than deciding
     return Decision(b.subscriber, b.used, b.cap, b.limited, b.reason, b.since, b.warned,
                     b.warnings, changed, b.cap_name, b.rate_bps, b.queue_bytes,
-                    tuple(per))  # fmt: skip
+                    tuple(per), b.step)  # fmt: skip
 
 
 def _kind(reason: str) -> str:

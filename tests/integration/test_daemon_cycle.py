@@ -380,3 +380,34 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
 
     caplog.set_level("INFO", logger="nmsquota")
     asyncio.run(run())
+
+
+def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path):
+    async def run() -> None:
+        agent, port = await start_agent()
+        bras = Bras(agent)
+        text = write_config(tmp_path, port).read_text().replace(
+            'warn_at = ["80%"]\n',
+            'limit = { rate = "8kbit" }\n'
+            'steps = [{ at = "80%", rate = "1Mbit", queue = "64KB" }]\n',
+        )  # fmt: skip
+        path = tmp_path / "steps.toml"
+        path.write_text(text)
+        config = load_config(path)
+        clock = ManualClock(T0)
+        log = make_driver("log", "log", {})
+        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+            daemon = Daemon(config, clock, ledger, drivers=[log])
+            seen = []
+            for alice in (0, 850_000, 900_000, 1_100_000):  # cap 1 MB a day
+                bras.show(clock.now(), alice, 0)
+                report = await daemon.cycle()
+                seen.append(([(lim.rate_bps, lim.queue_bytes) for lim in log.installed()],
+                             report.changed))  # fmt: skip
+                clock.advance(300)
+            step, cap = (1_000_000, 64_000), (8_000, 10_000)
+            assert seen == [([], []), ([step], ["alice"]), ([step], []), ([cap], ["alice"])]
+            (limit,) = ledger.limits()
+            assert limit.reason == "over cap: 1100000 of 1000000 bytes"
+
+    asyncio.run(run())

@@ -257,7 +257,7 @@ SECOND_CAP = 'cap = "100GB"\nwindow = "30d"\n'
          "and direction (1d): one of them would never matter"),
         (SECOND_CAP + 'burst = "1MB"\n', "plans.fair.caps.1.burst: unknown key (expected one of: "
          "cap, window, period, reset_day, direction, free_hours, limit, hysteresis, warn_at, "
-         "name)"),
+         "name, steps)"),
         (SECOND_CAP + 'warn_at = ["-5%"]\n', "plans.fair.caps.1.warn_at.0: expected a positive "
          "percentage, got '-5%'"),
         (SECOND_CAP + "warn_at = [80]\n", 'plans.fair.caps.1.warn_at.0: expected a percentage '

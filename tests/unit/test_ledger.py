@@ -66,7 +66,8 @@ steps = st.lists(
 
 @given(steps)
 def test_incremental_window_totals_equal_a_full_recount(plan: list) -> None:
-    tallies = [WEEK, HOUR, NIGHTS_FREE, MONTH]
+    # Several windows at once, as a plan with several caps keeps them (1d, 7d, 30d, ...).
+    tallies = [WEEK, HOUR, NIGHTS_FREE, MONTH, Tally(86400), Tally(30 * 86400)]
     with tempfile.TemporaryDirectory() as directory:
         ledger = Ledger.open_writer(directory, tallies)
         now = T0

@@ -1,0 +1,99 @@
+"""Graded limits: a cap's steps slow a subscriber before the cap (at 80%, 50 Mbit/s), each
+with its own hysteresis; the cap's own limit is the last step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from unit.test_config import problems, write
+
+from nmsquota.config import load_config
+from nmsquota.ledger.model import Totals
+from nmsquota.policy import Rule, Standing, Step, decide_plan
+
+MB = 10**6
+STEP = Step(at=80.0, rate_bps=50_000_000, queue_bytes=64_000, hysteresis=0.05)
+GRADED = Rule(cap=100 * MB, rate_bps=3_000, steps=(STEP,))
+
+
+def walk(rule: Rule, usages: list[int]) -> list[tuple[int, str]]:
+    """(rate, reason kind) at each usage in turn, carrying the standing."""
+    standing, seen = Standing(), []
+    for now, usage in enumerate(usages):
+        decision = decide_plan("alice", (rule,), {"": Totals(usage * MB, 0)}, now, standing)
+        seen.append((decision.rate_bps if decision.limited else 0,
+                     decision.reason.split(":")[0]))  # fmt: skip
+        standing = decision.standing()
+    return seen
+
+
+def test_a_step_slows_before_the_cap_and_the_cap_slows_further() -> None:
+    assert walk(GRADED, [79, 80, 99, 100, 90, 79]) == [
+        (0, ""),
+        (50_000_000, "over 80% of cap"),
+        (50_000_000, "over 80% of cap"),
+        (3_000, "over cap"),
+        (50_000_000, "over 80% of cap"),  # the window rolled below the cap: back a step
+        (50_000_000, "over 80% of cap"),  # held: above 80% less its 5% margin (76 MB)
+    ]
+
+
+def test_a_steps_hysteresis_keeps_it_from_flapping_at_its_boundary() -> None:
+    # Usage wobbling around 80%: entered once, held while above 76 MB, then lifted.
+    seen = walk(GRADED, [80, 79, 80, 78, 77, 76, 79])
+    assert [rate for rate, _ in seen] == [50_000_000] * 5 + [0, 0]
+
+
+def test_the_change_of_step_is_one_change_and_names_the_step() -> None:
+    standing = Standing()
+    changes = []
+    for now, usage in enumerate([80, 90, 100, 100]):
+        decision = decide_plan("alice", (GRADED,), {"": Totals(usage * MB, 0)}, now, standing)
+        changes.append(decision.changed)
+        standing = decision.standing()
+    assert changes == [True, False, True, False]
+    assert standing.step is None  # the cap itself
+
+
+FAIR = """
+[plans.fair]
+[[plans.fair.caps]]
+cap = "5GB"
+window = "1d"
+limit = { rate = "1Mbit" }
+steps = [{ at = "80%", rate = "50Mbit", hysteresis = "5%" }]
+"""
+
+
+def test_steps_are_configured_per_cap(tmp_path: Path) -> None:
+    (cap,) = load_config(write(tmp_path, FAIR)).settings.plans["fair"].all_caps()
+    (step,) = cap.steps
+    assert (step.at, step.rate, step.hysteresis, step.queue) == (80.0, 50_000_000, 5.0, None)
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        ('{ at = "80%", rate = "50Mbit", burst = "1MB" }', "plans.fair.caps.0.steps.0.burst: "
+         "unknown key (expected one of: at, rate, queue, hysteresis)"),
+        ('{ at = "0%", rate = "50Mbit" }', "plans.fair.caps.0.steps.0.at: expected a positive "
+         "percentage, got '0%'"),
+        ('{ at = "80", rate = "50Mbit" }', 'plans.fair.caps.0.steps.0.at: expected a percentage '
+         "such as \"80%\", got '80'"),
+        ('{ at = "100%", rate = "50Mbit" }', "plans.fair.caps.0.steps.0.at: a step comes before "
+         "the cap: under 100% (the cap's own limit is the last step)"),
+        ('{ at = "80%" }', "plans.fair.caps.0.steps.0.rate: missing (required)"),
+    ],
+)  # fmt: skip
+def test_bad_steps_are_rejected_with_the_key(tmp_path: Path, step: str, expected: str) -> None:
+    text = FAIR.replace('[{ at = "80%", rate = "50Mbit", hysteresis = "5%" }]', f"[{step}]")
+    assert problems(write(tmp_path, text)) == [expected]
+
+
+def test_two_steps_at_the_same_threshold_are_rejected(tmp_path: Path) -> None:
+    two = '[{ at = "80%", rate = "50Mbit" }, { at = "80%", rate = "10Mbit" }]'
+    text = FAIR.replace('[{ at = "80%", rate = "50Mbit", hysteresis = "5%" }]', two)
+    assert problems(write(tmp_path, text)) == [
+        "plans.fair.caps.0.steps: two steps at 80%: each step needs its own threshold"
+    ]
