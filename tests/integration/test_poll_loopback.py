@@ -48,8 +48,9 @@ def test_bytes_through_an_interface_are_charged_to_its_subscriber(snmpd_loopback
     assert all(i.name != "lo" for i in first.unmapped)
     (sample,) = result.samples
     assert sample.subscriber == "alice"
-    # lo counts each datagram (plus 28 bytes of headers) once out and once in; SNMP's own
-    # packets ride on lo too, so allow a little more, never less.
+    # lo counts each datagram (plus 28 bytes of headers) once out and once in. SNMP's own
+    # packets ride on lo too, and so does anything else on this machine (lo is the root
+    # namespace's), so allow more, never less; counted twice would be at least double.
     sent = PAYLOAD + PAYLOAD // 10_000 * 28
-    assert sent <= sample.bytes_in < sent + 500_000
+    assert sent <= sample.bytes_in < 2 * sent
     assert sent <= sample.bytes_out < sent + 500_000
