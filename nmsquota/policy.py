@@ -328,3 +328,28 @@ def evaluate(
             by_subscriber.get(subscriber, []),
         )  # fmt: skip
     return result
+
+
+def lifts_at(rule: Rule, level: int | None, usage: int, cap: int,
+             samples: Iterable[tuple[int, int]], window: int) -> int | None:  # fmt: skip
+    """When a level (a step's index, None for the cap itself) lifts if the subscriber moves
+    nothing more: the moment enough of the oldest counted usage has left the window to take
+    it below the level's threshold less its margin. `samples` are (time, bytes counted
+    against the cap) in the window, oldest first. None: not held at that level now, or the
+    samples do not account for the usage."""
+    if level is None or level >= len(rule.steps):
+        threshold, margin = float(cap), rule.hysteresis
+    else:
+        threshold, margin = cap * rule.steps[level].at / 100, rule.steps[level].hysteresis
+
+    def lifted(remaining: int) -> bool:
+        return remaining <= threshold * (1 - margin) if margin else remaining < threshold
+
+    remaining = usage
+    if lifted(remaining):
+        return None
+    for when, counted in samples:
+        remaining -= counted
+        if lifted(remaining):
+            return when + window
+    return None

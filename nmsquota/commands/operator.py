@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Any
 
 from nmsquota import units
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table
@@ -144,6 +145,10 @@ def run_status(args: argparse.Namespace) -> int:
     standings = {
         r["subscriber"]: r for r in ledger.records("standings") if r["subscriber"] in limited
     }
+    for name, record in standings.items():
+        for cap_name, when in _lift_times(ledger, config, name, record).items():
+            target = next((c for c in record.get("caps", ()) if c["cap_name"] == cap_name), record)
+            target["lifts_at"] = when
     now = args.clock.now()
     age = now - health["started"] if health else None
     stale = age is None or age > 3 * health.get("interval", 300)
@@ -178,8 +183,12 @@ def run_status(args: argparse.Namespace) -> int:
         rate = units.format_rate(limit.rate_bps) if limit.rate_bps else "?"
         rows.append([limit.subscriber, since, rate, limit.reason])
         # A plan with several caps: how each of them stands.
-        for cap in standings.get(limit.subscriber, {}).get("caps", ()):
+        record = standings.get(limit.subscriber, {})
+        for cap in record.get("caps", ()):
             rows.append(["", "", "", _cap_line(cap)])
+        if not record.get("caps") and record.get("lifts_at"):
+            rows.append(["", "", "", f"  lifts {_when(record['lifts_at'])} if nothing more is "
+                         "downloaded"])  # fmt: skip
         check = standings.get(limit.subscriber, {}).get("check") or {}
         if check.get("flagged"):
             rows.append(["", "", "", f"  LIMIT NOT EFFECTIVE: measured "
@@ -200,9 +209,44 @@ def run_status(args: argparse.Namespace) -> int:
     return 1 if stale or failures else 0
 
 
+def _when(moment: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
+
+
+def _lift_times(ledger: Any, config: Any, name: str, record: dict) -> dict[str, int | None]:
+    """When each limited cap of a subscriber lifts if they move nothing more (rolling
+    windows only: a monthly cap lifts at its reset), by cap name ("" for a one-cap plan)."""
+    from nmsquota.daemon import rules_of
+    from nmsquota.ledger import Totals
+    from nmsquota.policy import lifts_at, used
+
+    plans = {r["name"]: r["plan"] for r in ledger.records("provisioned")}
+    if config is not None:
+        plans.update({r["name"]: r["plan"] for r in config.subscriber_records()})
+    plan = config.settings.plans.get(plans.get(name, "")) if config is not None else None
+    if plan is None or ledger.as_of is None:
+        return {}
+    rules = rules_of(config)[plans[name]]
+    records = {c["cap_name"]: c for c in record.get("caps", ())} or {"": record}
+    times: dict[str, int | None] = {}
+    for rule, cap in zip(rules, plan.all_caps(), strict=True):
+        state = records.get(rule.name)
+        if state is None or not state.get("limited") or cap.period == "monthly":
+            continue
+        tally = cap.tally(config.settings.timezone)
+        samples = ledger.samples([name], after=tally.edge_at(ledger.as_of))
+        counted = [(s.time, used(Totals(s.bytes_in, s.bytes_out), rule.direction))
+                   for s in samples if tally.counts(s.time)]  # fmt: skip
+        times[rule.name] = lifts_at(rule, state.get("step"), state["used"], state["cap"],
+                                    counted, tally.window)  # fmt: skip
+    return times
+
+
 def _cap_line(cap: dict) -> str:
     """One cap of a plan with several, as status shows it under the subscriber's limit."""
     percent = 100 * cap["used"] / cap["cap"] if cap["cap"] else 0.0
     state = f"limited to {units.format_rate(cap['rate'])}" if cap["limited"] else "under"
+    if cap.get("lifts_at"):
+        state += f", lifts {_when(cap['lifts_at'])}"
     used, of = units.format_bytes(cap["used"]), units.format_bytes(cap["cap"])
     return f"  cap {cap['cap_name']}: {used} of {of} ({percent:.0f}%), {state}"

@@ -21,6 +21,13 @@ T0 = 1_800_000_000.0
 MB = 10**6
 
 
+def local(moment: float) -> str:
+    """A moment as status prints it."""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
+
+
 def oid(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
@@ -319,7 +326,8 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
             assert ledger.limits()[0].reason == "over cap 1d: 3100000 of 3000000 bytes"
             assert main(["-c", str(path), "status", "--ledger", str(tmp_path / "ledger")]) in (0, 1)
             out = capsys.readouterr().out
-            assert "cap 1h: 3.1 MB of 1.0 MB (310%), limited to 64kbit" in out
+            lifts = f"lifts {local(T0 + 4200)}"  # the two samples gone an hour after the last
+            assert f"cap 1h: 3.1 MB of 1.0 MB (310%), limited to 64kbit, {lifts}" in out
             assert "cap 1d: 3.1 MB of 3.0 MB (103%), limited to 8kbit" in out
             refused = await daemon.handle(["topup", "alice", "1MB", "cap=1w", "bought", "more"])
             assert refused["error"] == "alice's plan has no cap '1w' (its caps: 1h, 1d)"
@@ -365,9 +373,10 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
             assert "limit not effective on alice: measured 53.3kbit for 2 cycles" in caplog.text
             status = main(["-c", str(path), "status", "--ledger", str(tmp_path / "ledger")])
             assert status == 1
-            assert (
-                "LIMIT NOT EFFECTIVE: measured 53.3kbit, expected 3kbit" in capsys.readouterr().out
-            )
+            out = capsys.readouterr().out
+            assert "LIMIT NOT EFFECTIVE: measured 53.3kbit, expected 3kbit" in out
+            # The day's window lets the three 2 MB samples go at T0+300, +600, +900 a day on.
+            assert f"lifts {local(T0 + 900 + 86400)} if nothing more is downloaded" in out
             # A restarted daemon still knows; then the limit bites (1.3 kbit/s): cleared.
             daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
             assert daemon.checks["alice"].flagged

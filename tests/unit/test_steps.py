@@ -97,3 +97,16 @@ def test_two_steps_at_the_same_threshold_are_rejected(tmp_path: Path) -> None:
     assert problems(write(tmp_path, text)) == [
         "plans.fair.caps.0.steps: two steps at 80%: each step needs its own threshold"
     ]
+
+
+def test_when_a_level_lifts_if_nothing_more_is_downloaded() -> None:
+    from nmsquota.policy import lifts_at
+
+    samples = [(1000, 30 * MB), (2000, 40 * MB), (3000, 40 * MB)]  # 110 MB in the window
+    day = 86_400
+    # The cap (100 MB, no margin) lifts once the first 30 MB leave: below 100 MB.
+    assert lifts_at(GRADED, None, 110 * MB, 100 * MB, samples, day) == 1000 + day
+    # The 80% step (5% margin: at most 76 MB) needs the next 40 MB gone too.
+    assert lifts_at(GRADED, 0, 110 * MB, 100 * MB, samples, day) == 2000 + day
+    # Already below: nothing to wait for.
+    assert lifts_at(GRADED, None, 90 * MB, 100 * MB, samples, day) is None
