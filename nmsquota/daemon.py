@@ -95,6 +95,11 @@ def rules_of(config: Config) -> dict[str, tuple[Rule, ...]]:
     return rules
 
 
+def _same_driver(old: Driver, new: Driver) -> bool:
+    """Whether a reloaded driver is the one already running: same type, same options."""
+    return type(old) is type(new) and old.options == new.options
+
+
 def _step(step: Any, queue: int) -> Step:
     """A configured step as the policy's: its own queue, or the cap's limit's."""
     return Step(step.at, step.rate, step.queue if step.queue is not None else queue,
@@ -155,10 +160,24 @@ class Daemon:
         self._configured = {r["name"]: r for r in config.subscriber_records()}
         self.tallies = {tally.key: tally for tally in config.tallies()}
         old = {e.driver.name: e for e in getattr(self, "enforcers", [])}
-        self.enforcers = [
-            old[d.name] if d.name in old and type(old[d.name].driver) is type(d) else Enforcer(d)
-            for d in (drivers if drivers is not None else drivers_of(config))
-        ]
+        self.enforcers = []
+        for driver in drivers if drivers is not None else drivers_of(config):
+            kept = old.pop(driver.name, None)
+            if kept is not None and _same_driver(kept.driver, driver):
+                self.enforcers.append(kept)
+            else:
+                if kept is not None:
+                    old[driver.name] = kept  # changed: cleared below, like one removed
+                self.enforcers.append(Enforcer(driver))
+        # A driver dropped from the configuration, or pointed elsewhere (another namespace,
+        # another router): what it installed is no longer anyone's to lift, so lift it now.
+        for gone in old.values():
+            try:
+                gone.driver.clear()
+                log.info("driver %s removed or changed: its limits lifted", gone.driver.name)
+            except Exception as error:  # a driver's own failure: say so, go on
+                log.error("driver %s removed or changed, could not lift its limits: %s",
+                          gone.driver.name, error)  # fmt: skip
         self.notifier = Notifier(config.settings.notify)
         self.interval = config.settings.interval
 

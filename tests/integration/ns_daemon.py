@@ -1,5 +1,6 @@
 """Runs the daemon's cycle inside the access server's namespace, one cycle per "cycle" line
-on stdin, each answered with a JSON line; "advance SECONDS" moves its clock forward.
+on stdin, each answered with a JSON line; "advance SECONDS" moves its clock forward;
+"reload PATH" takes a new configuration, as SIGHUP does.
 
 The clock is the wall clock plus an offset, so snmpd's sysUpTime keeps agreeing with it
 between cycles; an advance looks to the poller like a long gap (no charge for it), and
@@ -40,9 +41,15 @@ async def main(config_path: str, ledger_path: str) -> None:
                 clock.offset += float(line[1])
                 print(json.dumps({"ok": True}), flush=True)
                 continue
+            if line[0] == "reload":  # what SIGHUP does in `nmsquota run`
+                daemon.configure(load_config(line[1]))
+                print(json.dumps({"ok": True}), flush=True)
+                continue
             report = await daemon.cycle()
             print(json.dumps({"limited": report.limited, "changed": report.changed,
-                              "failed": report.devices_failed, "drivers": report.drivers}),
+                              "failed": report.devices_failed, "drivers": report.drivers,
+                              "not_effective": report.not_effective,
+                              "checks": {n: c.measured_bps for n, c in daemon.checks.items()}}),
                   flush=True)  # fmt: skip
 
 

@@ -64,6 +64,8 @@ type = "nftables"
         "drivers": {
             "edge": {"added": [], "removed": [], "unenforceable": [], "drift": [], "errors": []}
         },
+        "not_effective": [],
+        "checks": {},
     }
     bras.download("alice", 2_000_000)
     bras.download("bob", 200_000)
