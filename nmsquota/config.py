@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -74,6 +75,16 @@ def _percent(value: Any) -> float:
 
 
 Percent = Annotated[float, BeforeValidator(_percent)]
+
+
+def _under_100(margin: float) -> float:
+    if margin >= 100:
+        raise PydanticCustomError("percent", "a hysteresis margin must be under 100%")
+    return margin
+
+
+Margin = Annotated[float, BeforeValidator(_percent), AfterValidator(_under_100)]
+"""A hysteresis margin: a percentage under 100%."""
 Size = Annotated[int, _unit(units.parse_size, "size")]
 Rate = Annotated[int, _unit(units.parse_rate, "rate")]
 Duration = Annotated[int, _unit(units.parse_duration, "duration")]
@@ -103,7 +114,7 @@ class Step(Strict):
     at: Percent
     rate: Rate
     queue: Size | None = Field(default=None, description="default: the cap's limit's queue")
-    hysteresis: Percent | None = Field(
+    hysteresis: Margin | None = Field(
         default=None, description="lift this step only below its threshold less this"
     )
 
@@ -116,13 +127,6 @@ class Step(Strict):
                 "a step comes before the cap: under 100% (the cap's own limit is the last step)",
             )
         return at
-
-    @field_validator("hysteresis")
-    @classmethod
-    def _margin(cls, margin: float | None) -> float | None:
-        if margin is not None and margin >= 100:
-            raise PydanticCustomError("percent", "a hysteresis margin must be under 100%")
-        return margin
 
 
 class Cap(Strict):
@@ -140,7 +144,7 @@ class Cap(Strict):
         default=None, description='off-peak hours that do not count, "HH:MM-HH:MM" local time'
     )
     limit: LimitProfile = LimitProfile()
-    hysteresis: Percent | None = Field(
+    hysteresis: Margin | None = Field(
         default=None, description='lift a limit only below the cap less this, e.g. "5%"'
     )
     warn_at: list[Percent] = Field(
@@ -164,13 +168,6 @@ class Cap(Strict):
                 )
             seen.add(step.at)
         return sorted(steps, key=lambda step: step.at)
-
-    @field_validator("hysteresis")
-    @classmethod
-    def _margin(cls, margin: float | None) -> float | None:
-        if margin is not None and margin >= 100:
-            raise PydanticCustomError("percent", "a hysteresis margin must be under 100%")
-        return margin
 
     @field_validator("window")
     @classmethod
@@ -203,10 +200,10 @@ class Cap(Strict):
         return span if self.direction == "download" else f"{span} {self.direction}"
 
     @property
-    def span(self) -> tuple[str, int]:
+    def span(self) -> str:
         """What two caps of a plan may not share: the same window (or month) and direction."""
         length = self.reset_day if self.period == "monthly" else self.window
-        return f"{self.period} {length} {self.direction}", length
+        return f"{self.period} {length} {self.direction}"
 
     def tally(self, timezone: str) -> Tally:
         free = None
@@ -243,7 +240,7 @@ class Plan(Cap):
                 )
             seen: dict[str, str] = {}
             for index, cap in enumerate(self.caps):
-                key = cap.span[0]
+                key = cap.span
                 if key in seen:
                     raise PydanticCustomError(
                         "caps",
