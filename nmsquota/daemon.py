@@ -95,6 +95,17 @@ def rules_of(config: Config) -> dict[str, tuple[Rule, ...]]:
     return rules
 
 
+def _moved_by(results: Sequence[Any]) -> dict[str, Totals]:
+    """What each subscriber moved in a cycle's samples, all their sessions together."""
+    moved: dict[str, Totals] = {}
+    for result in results:
+        for sample in result.attribution.samples if result.attribution else ():
+            before = moved.get(sample.subscriber, Totals())
+            moved[sample.subscriber] = Totals(before.bytes_in + sample.bytes_in,
+                                              before.bytes_out + sample.bytes_out)  # fmt: skip
+    return moved
+
+
 def _same_driver(old: Driver, new: Driver) -> bool:
     """Whether a reloaded driver is the one already running: same type, same options."""
     return type(old) is type(new) and old.options == new.options
@@ -212,9 +223,10 @@ class Daemon:
             with self.ledger.batch():
                 commit(self.ledger, results, now)
                 evaluation = self._decide(int(now))
-                self._verify(evaluation, results, previous, now)
+                moved = _moved_by(results)
+                self._verify(evaluation, moved, previous, now)
                 self._record(evaluation, int(now))
-                self._project(evaluation, results, now)
+                self._project(evaluation, moved, now)
                 wanted = self._wanted(evaluation)
                 for enforcer in self.enforcers:
                     outcome = enforcer.cycle(wanted)
@@ -240,7 +252,7 @@ class Daemon:
 
     # -- limits that bite: the poller's counters after a limit lands ----------------------
 
-    def _verify(self, evaluation: Evaluation, results: Sequence[Any], previous: float | None,
+    def _verify(self, evaluation: Evaluation, moved: dict[str, Totals], previous: float | None,
                 now: float) -> None:  # fmt: skip
         """Measure each limited subscriber's download over the span since the last cycle,
         if their limit was in place for all of it; flag the limits that do not bite."""
@@ -256,14 +268,10 @@ class Daemon:
             for d in evaluation.limited
             if previous is not None and d.since is not None and d.since <= previous
         }
-        moved: dict[str, int] = {}
-        for result in results:
-            for sample in result.attribution.samples if result.attribution else ():
-                if sample.subscriber in whole:
-                    moved[sample.subscriber] = moved.get(sample.subscriber, 0) + sample.bytes_in
         span = now - previous if previous is not None else 0.0
-        verdicts = verify(self.checks, limits, {n: (b, span) for n, b in moved.items()},
-                          int(now), settings.margin / 100, settings.cycles)  # fmt: skip
+        measured = {name: (moved[name].bytes_in, span) for name in whole if name in moved}
+        verdicts = verify(self.checks, limits, measured, int(now), settings.margin / 100,
+                          settings.cycles)  # fmt: skip
         self.checks = verdicts.checks  # a released subscriber's check goes with the limit
         for name in verdicts.flagged:
             check = self.checks[name]
@@ -283,7 +291,7 @@ class Daemon:
             self._lock = asyncio.Lock()
         return self._lock
 
-    def _project(self, evaluation: Evaluation, results: Sequence[Any], now: float) -> None:
+    def _project(self, evaluation: Evaluation, moved: dict[str, Totals], now: float) -> None:
         previous, self._last_cycle_at = self._last_cycle_at, now
         self.targets = {}
         # When each subscriber's counters were last read (by this cycle or a look since the
@@ -292,12 +300,6 @@ class Daemon:
         self._last_look = {name: now for name in self._keys}
         if not self.config.settings.projection or previous is None:
             return
-        moved: dict[str, Totals] = {}
-        for result in results:
-            for sample in result.attribution.samples if result.attribution else ():
-                before = moved.get(sample.subscriber, Totals())
-                moved[sample.subscriber] = Totals(before.bytes_in + sample.bytes_in,
-                                                  before.bytes_out + sample.bytes_out)  # fmt: skip
         plans = self._plans()
         for name, decision in evaluation.decisions.items():
             start = since.get(name)
