@@ -10,7 +10,9 @@ command runs directly, never through a shell, so a value can never become shell 
 Placeholders: {subscriber} {address} {addresses} (comma-separated) {rate} (bit/s)
 {rate_kbit} {queue} (bytes) {access_server} {interface} {session}. With `installed`, that
 command prints one installed limit per line, "SUBSCRIBER [RATE]" (or "ADDRESS [RATE]" with
-per_address); without it, the driver remembers what it ran since it started.
+per_address); without it, the driver remembers what it ran since it started. `add` also
+runs when a limited subscriber moves to another rate (a cap's next step): the command must
+change the limit in place, not lift it first.
 """
 
 from __future__ import annotations

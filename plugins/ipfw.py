@@ -156,19 +156,18 @@ class IpfwDriver(Driver):
                     if shared_pipe:
                         rate_pipe[limit.rate_bps] = pipe
                 if o.layout == "table":
-                    if entry is not None:
-                        lines.append(f"table {o.table} delete {address}")
+                    # Under -q, ipfw's table add updates an entry that is there (FreeBSD 11+):
+                    # the host moves to the other rate's pipe in place.
                     lines.append(f"table {o.table} add {address} {pipe}")
                     continue
-                if entry is not None and entry.rule is not None:
-                    # Shared pipes: the host's rule moves to the other rate's pipe.
-                    lines.append(f"delete {entry.rule}")
-                    rule = entry.rule
-                else:
-                    rule = self._free(used_rules, o.rules, "rule")
+                rule = self._free(used_rules, o.rules, "rule")
                 family = "ip6" if ipaddress.ip_network(address).version == 6 else "ip"
                 lines.append(f"add {rule} pipe {pipe} {family} from any to {address} in recv "
                              f"{o.external_interface}")  # fmt: skip
+                if entry is not None and entry.rule is not None:
+                    # Shared pipes: the host's new rule is in before its old one goes, so
+                    # one of the two always matches.
+                    lines.append(f"delete {entry.rule}")
             per_limit.append((limit.subscriber, lines))
         apply_batch(self.name, self._batch, setup, per_limit)
 

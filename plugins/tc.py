@@ -156,20 +156,17 @@ class TcDriver(Driver):
         # Leaf qdisc handles are the class minors, so the root's own handle is never one.
         used = {int(c.split(":")[1], 16) for c in rates} | {1, int(o.handle, 16)}
         shared = {rate: classid for classid, rate in rates.items()} if o.mode == "shared" else {}
+        moved_from: set[str] = set()
         for limit in limits:
             for address in map(normalize_address, limit.addresses):
                 item = by_address.get(address)
-                if item is not None:
-                    if item.rate_bps != limit.rate_bps and o.mode == "per-host":
-                        commands.append((limit.subscriber, self._class("change", interface,
-                                         item.classid, limit)))  # fmt: skip
-                    elif item.rate_bps != limit.rate_bps:
-                        commands.append((limit.subscriber, f"filter del dev {interface} parent "
-                                         f"{o.handle}: prio {_family(address)[1]} handle "
-                                         f"{item.filter_handle} u32"))  # fmt: skip
-                        item = None
-                    if item is not None:
-                        continue
+                if item is not None and item.rate_bps == limit.rate_bps:
+                    continue
+                if item is not None and o.mode == "per-host":
+                    # Its own class: the rate changes in place, the limit never lapses.
+                    commands.append((limit.subscriber, self._class("change", interface,
+                                     item.classid, limit)))  # fmt: skip
+                    continue
                 classid = shared.get(limit.rate_bps) if o.mode == "shared" else None
                 if classid is None:
                     minor = next(n for n in range(2, 0xFFFF) if n not in used)
@@ -182,7 +179,20 @@ class TcDriver(Driver):
                                      f"{max(limit.queue_bytes, 1600)}"))  # fmt: skip
                     if o.mode == "shared":
                         shared[limit.rate_bps] = classid
-                commands.append((limit.subscriber, self._filter(interface, address, classid)))
+                if item is None:
+                    commands.append((limit.subscriber, self._filter(interface, address, classid)))
+                    continue
+                # Shared classes: the host's filter is pointed at the other rate's class in
+                # place (same handle), so no packet finds it missing.
+                moved = self._filter(interface, address, classid, item.filter_handle)
+                commands.append((limit.subscriber, moved))
+                by_address[address] = Installed(interface, address, item.filter_handle, classid,
+                                                limit.rate_bps)  # fmt: skip
+                moved_from.add(item.classid)
+        # A shared class that every host has moved away from goes (with its leaf qdisc).
+        pointed = {item.classid for item in by_address.values()}
+        commands += [("", f"class del dev {interface} classid {classid}")
+                     for classid in sorted(moved_from - pointed)]  # fmt: skip
         return commands
 
     def remove(self, limits: Sequence[Limit]) -> None:
@@ -241,12 +251,14 @@ class TcDriver(Driver):
         return (f"class {verb} dev {interface} parent {self.options.handle}: classid {classid} "
                 f"htb rate {rate}bit ceil {rate}bit quantum {self.options.quantum}")  # fmt: skip
 
-    def _filter(self, interface: str, address: str, classid: str) -> str:
+    def _filter(self, interface: str, address: str, classid: str, handle: str = "") -> str:
+        """The host's filter; with the handle of an existing one, that filter is replaced."""
         protocol, prio, table, _ = _family(address)
         bucket = ipaddress.ip_address(address).packed[-1]
         match = "ip dst" if protocol == "ip" else "ip6 dst"
         length = 32 if protocol == "ip" else 128
-        return (f"filter add dev {interface} parent {self.options.handle}: prio {prio} "
+        verb, which = ("replace", f" handle {handle}") if handle else ("add", "")
+        return (f"filter {verb} dev {interface} parent {self.options.handle}: prio {prio}{which} "
                 f"protocol {protocol} u32 ht {table}{bucket:x}: match {match} "
                 f"{address}/{length} flowid {classid}")  # fmt: skip
 

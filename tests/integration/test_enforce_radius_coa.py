@@ -11,6 +11,7 @@ import pytest
 from conftest import free_udp_port
 
 from nmsquota.enforcement.driver import DriverError, Limit, make_driver
+from nmsquota.enforcement.reconcile import Enforcer
 
 HERE = Path(__file__).resolve().parent
 SECRET = "nas-secret"
@@ -51,11 +52,17 @@ def test_apply_and_lift_per_session_with_vendor_attributes(nas, tmp_path: Path) 
     assert driver.installed() == [alice]
     # A restart remembers what the NAS was told (it cannot be asked).
     assert mikrotik(port, tmp_path).installed() == [alice]
-    driver.remove([alice])
+    # A step to another rate is one CoA with the new rate, with no lift between.
+    slower = Limit("alice", ("10.0.0.7",), rate_bps=3_000, session="81a0001f")
+    Enforcer(driver).cycle([slower])
+    assert driver.installed() == [slower]
+    driver.remove([slower])
     assert driver.installed() == []
     assert requests(log) == [
         {"User-Name": ["alice"], "Acct-Session-Id": ["81a0001f"],
          "Mikrotik-Rate-Limit": ["64k/64k"]},
+        {"User-Name": ["alice"], "Acct-Session-Id": ["81a0001f"],
+         "Mikrotik-Rate-Limit": ["3k/3k"]},
         {"User-Name": ["alice"], "Acct-Session-Id": ["81a0001f"],
          "Mikrotik-Rate-Limit": ["100M/100M"]},
     ]  # fmt: skip

@@ -9,6 +9,7 @@ from conftest import Namespaces, require
 from routed import SUBSCRIBERS, Routed
 
 from nmsquota.enforcement.driver import DriverError, Limit, make_driver
+from nmsquota.enforcement.reconcile import Enforcer
 
 FAST = 5_000_000
 
@@ -65,6 +66,36 @@ def test_a_shared_class_holds_an_interface_s_shaped_subscribers_together(net: Ro
         {"alice": ("sub1", "10.60.1.2"), "bob": ("sub1", "10.60.1.3")}, 23, skip=3
     )
     assert 0.8 * 8_000 <= sum(rates.values()) <= 1.2 * 8_000, rates
+
+
+def filters(net: Routed, interface: str) -> dict[str, str]:
+    """Filter handle -> flowid, for the hosts' filters on one interface."""
+    listing = tc(net, "filter", "show", "dev", interface, "parent", "4e51:")
+    return {line.split(" fh ")[1].split()[0]: line.split("flowid ")[1].split()[0]
+            for line in listing.splitlines() if "flowid" in line}  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["per-host", "shared"])
+def test_a_rate_change_is_made_in_place_and_the_new_rate_holds(net: Routed, mode: str) -> None:
+    shaper = driver(net, mode=mode, interfaces=["sub1"])
+    enforcer = Enforcer(shaper)
+    enforcer.cycle([limit("alice", "sub1", 256_000)])
+    before = filters(net, "sub1")
+    # A step down, as a graded cap's next step: the same filters, never one missing.
+    outcome = enforcer.cycle([limit("alice", "sub1", 64_000)])
+    assert [lim.subscriber for lim in outcome.added] == ["alice"] and not outcome.removed
+    after = filters(net, "sub1")
+    assert after.keys() == before.keys()
+    if mode == "per-host":
+        assert after == before  # the class itself changed rate
+    else:
+        assert set(after.values()) != set(before.values())  # pointed at the 64 kbit class
+    classes = tc(net, "class", "show", "dev", "sub1")
+    # Per host, a class for each of alice's addresses; shared, the 256 kbit class went.
+    assert classes.count("class htb") == (len(after) if mode == "per-host" else 1), classes
+    assert classes.count("rate 64Kbit") == classes.count("class htb"), classes
+    goodput = net.download("sub1", 12, skip=3)
+    assert 0.8 * 8_000 <= goodput <= 1.2 * 8_000, goodput
 
 
 def test_thousands_of_addresses_spread_over_the_hash_buckets(net: Routed) -> None:

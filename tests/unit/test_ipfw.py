@@ -141,3 +141,26 @@ def test_a_refused_host_costs_only_its_subscriber_and_drift_heals() -> None:
     enforcer.cycle([ALICE])
     del fake.rules[1000]  # deleted by hand on the router
     assert enforcer.cycle([ALICE]).drift == ["limit on alice [10.0.0.7] was missing: reinstalled"]
+
+
+def test_a_rate_change_moves_the_host_without_a_moment_unlimited() -> None:
+    table, fake = ipfw(layout="table")
+    table.add([ALICE])
+    table.add([Limit("alice", ("10.0.0.7",), rate_bps=64_000)])
+    # An update of the entry in place (-q), not delete then add.
+    assert fake.batches[-1] == [
+        "pipe 1001 config bw 64Kbit/s queue 10KBytes mask dst-ip 0xffffffff dst-ip6 /128",
+        "table 10 add 10.0.0.7 1001",
+    ]  # fmt: skip
+    assert fake.table == {"10.0.0.7": 1001}
+
+    shared, fake = ipfw(mode="shared")
+    shared.add([ALICE])
+    shared.add([Limit("alice", ("10.0.0.7",), rate_bps=64_000)])
+    # The new rule goes in before the old one comes out.
+    assert fake.batches[-1] == [
+        "pipe 1001 config bw 64Kbit/s queue 10KBytes",
+        "add 1001 pipe 1001 ip from any to 10.0.0.7 in recv em0",
+        "delete 1000",
+    ]  # fmt: skip
+    assert {lim.rate_bps for lim in shared.installed()} == {64_000}
