@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 import stat
+import string
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -417,6 +418,11 @@ class Limitd(Strict):
     queue: Size = 10_000
 
 
+NOTIFY_FIELDS = ("subscriber", "event", "used", "cap", "percent", "reason", "cap_name", "step",
+                 "rate")  # fmt: skip
+"""What a notify command's arguments may name (nmsquota/notify.py fills them)."""
+
+
 class Notify(Strict):
     """Where warnings and limit changes go: a command (run without a shell) and a webhook."""
 
@@ -425,6 +431,21 @@ class Notify(Strict):
     )
     webhook: str | None = Field(default=None, pattern=r"^https?://")
     timeout: Duration = 10
+
+    @field_validator("command")
+    @classmethod
+    def _placeholders(cls, command: list[str]) -> list[str]:
+        # Found wrong here, not in a hook thread at the first warning.
+        for part in command:
+            try:
+                names = [name for _, name, _, _ in string.Formatter().parse(part) if name]
+            except ValueError as error:
+                raise PydanticCustomError("placeholder", f"{part!r}: {error}") from None
+            for name in names:
+                if name not in NOTIFY_FIELDS:
+                    raise PydanticCustomError("placeholder", f"unknown placeholder {{{name}}} "
+                        f"(expected one of: {', '.join(NOTIFY_FIELDS)})")  # fmt: skip
+        return command
 
 
 class Verify(Strict):

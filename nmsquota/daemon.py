@@ -238,10 +238,9 @@ class Daemon:
                 report.seconds = time.perf_counter() - wall
                 self._health(report)
         for decision in evaluation.changes:
-            event = "limited" if decision.limited else "released"
-            log.info("%s %s: %s (%.0f%% of cap)", event, decision.subscriber,
+            log.info("%s %s: %s (%.0f%% of cap)", decision.event, decision.subscriber,
                      decision.reason or "under the cap", decision.percent)  # fmt: skip
-            self.notifier.send(decision.subscriber, event, decision)
+            self.notifier.send(decision.subscriber, decision.event, decision)
         for decision in evaluation.decisions.values():
             for cap in decision.caps:
                 of = f" of {cap.cap_name}" if cap.cap_name else ""
@@ -374,7 +373,7 @@ class Daemon:
             for enforcer in self.enforcers:
                 enforcer.cycle(wanted)
             for changed in evaluation.changes:
-                self.notifier.send(changed.subscriber, "limited", changed)
+                self.notifier.send(changed.subscriber, changed.event, changed)
             return True
         # Still under: look again where the rate since the last look says, before the cycle.
         mine = [s for s in samples if s.subscriber == subscriber]

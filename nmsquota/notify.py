@@ -2,8 +2,14 @@
 
 Both run in a background thread so a slow hook never delays a cycle; a failing one is
 logged and forgotten. The command's arguments are filled from the event and run without a
-shell: {subscriber} {event} {used} {cap} {percent} {reason}. The webhook gets the same
-fields as a JSON POST.
+shell: {subscriber} {event} {used} {cap} {percent} {reason} {cap_name} {step} {rate}. The
+webhook gets the same fields as a JSON POST.
+
+Events: "warning 80%" (with " of CAP" in a plan of several caps), "limited" (the cap's own
+limit, or forced), "step 80%" (a cap's graded step, " of CAP" likewise: each step is its own
+event, so a hook can tell "slowed at 80%" from "limited at the cap"), "released", and
+"limit not effective". {step} is the step's threshold ("80%", empty at the cap itself) and
+{rate} the limit now in force in bit/s (empty when released).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from nmsquota.policy import Decision
+
 log = logging.getLogger("nmsquota.notify")
 
 
@@ -25,7 +33,7 @@ class Notifier:
         self.timeout: float = settings.timeout
         self._pool: ThreadPoolExecutor | None = None
 
-    def send(self, subscriber: str, event: str, decision: Any) -> None:
+    def send(self, subscriber: str, event: str, decision: Decision) -> None:
         if not self.command and not self.webhook:
             return
         fields = {
@@ -35,6 +43,9 @@ class Notifier:
             "cap": str(decision.cap),
             "percent": f"{decision.percent:.0f}",
             "reason": decision.reason,
+            "cap_name": decision.cap_name,
+            "step": f"{decision.step_at:g}%" if decision.step is not None else "",
+            "rate": str(decision.rate_bps) if decision.limited else "",
         }
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")

@@ -128,10 +128,22 @@ class Decision:
     """For a plan: every cap's own decision, in the plan's order."""
     step: int | None = None
     """The step in force (an index into the cap's steps); None: the cap itself, or none."""
+    step_at: float = 0.0
+    """That step's threshold, percent of the cap."""
 
     @property
     def percent(self) -> float:
         return 100.0 * self.used / self.cap if self.cap else 0.0
+
+    @property
+    def event(self) -> str:
+        """What this decision is called when it is a change, in the log and to [notify]:
+        "limited" (the cap's own limit, or forced), "step 80% of 1d", "released"."""
+        if not self.limited:
+            return "released"
+        if self.step is None:
+            return "limited"
+        return f"step {self.step_at:g}%" + (f" of {self.cap_name}" if self.cap_name else "")
 
     def standing(self) -> Standing:
         caps = tuple((cap.cap_name, cap.standing()) for cap in self.caps)
@@ -167,7 +179,7 @@ def decide(
     active = [o for o in overrides if o.subscriber == subscriber and o.active(now)]
     cap = rule.cap + sum(o.bytes for o in active if o.kind == "topup")
     warned, warnings = _warnings(rule, usage, cap, standing.warned)
-    rate, queue, step = rule.rate_bps, rule.queue_bytes, None
+    rate, queue, step, step_at = rule.rate_bps, rule.queue_bytes, None, 0.0
     # Of exempt and force, the operator's latest word counts.
     latest = max((o for o in active if o.kind in ("exempt", "force")),
                  key=lambda o: o.since, default=None)  # fmt: skip
@@ -188,7 +200,7 @@ def decide(
             named = f"cap {rule.name}" if rule.name else "cap"
             if level < len(rule.steps):
                 graded = rule.steps[level]
-                rate, queue, step = graded.rate_bps, graded.queue_bytes, level
+                rate, queue, step, step_at = graded.rate_bps, graded.queue_bytes, level, graded.at
                 over = f"over {graded.at:g}% of {named}"
             else:
                 over = f"over {named}"
@@ -199,7 +211,7 @@ def decide(
     same_kind = standing.limited and _kind(reason) == _kind(standing.reason)
     since = (standing.since if same_kind else now) if limited else None
     return Decision(subscriber, usage, cap, limited, reason, since, warned, warnings, changed,
-                    rule.name, rate, queue, step=step)  # fmt: skip
+                    rule.name, rate, queue, step=step, step_at=step_at)  # fmt: skip
 
 
 def _level(rule: Rule, usage: int, cap: int, held: int | None) -> int | None:
@@ -256,7 +268,7 @@ def _combined(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals], 
     b = binding  # built field by field: dataclasses.replace() costs more than deciding
     return Decision(b.subscriber, b.used, b.cap, b.limited, b.reason, b.since, b.warned,
                     b.warnings, changed, b.cap_name, b.rate_bps, b.queue_bytes,
-                    tuple(per), b.step)  # fmt: skip
+                    tuple(per), b.step, b.step_at)  # fmt: skip
 
 
 def _kind(reason: str) -> str:

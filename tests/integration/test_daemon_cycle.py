@@ -392,6 +392,12 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
 
 
 def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path):
+    import sys
+    import time as wall
+
+    record = tmp_path / "told"
+    script = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(10))"
+
     async def run() -> None:
         agent, port = await start_agent()
         bras = Bras(agent)
@@ -400,6 +406,8 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path):
             'limit = { rate = "8kbit" }\n'
             'steps = [{ at = "80%", rate = "1Mbit", queue = "64KB" }]\n',
         )  # fmt: skip
+        text += f'[notify]\ncommand = ["{sys.executable}", "-c", "{script}", "{record}", ' \
+                '"{event}", "step={step}", "rate={rate}"]\n'  # fmt: skip
         path = tmp_path / "steps.toml"
         path.write_text(text)
         config = load_config(path)
@@ -418,5 +426,13 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path):
             assert seen == [([], []), ([step], ["alice"]), ([step], []), ([cap], ["alice"])]
             (limit,) = ledger.limits()
             assert limit.reason == "over cap: 1100000 of 1000000 bytes"
+            daemon.notifier.close()  # waits for the hooks in flight
 
     asyncio.run(run())
+    # Each step is its own notification, with the rate it brings.
+    deadline = wall.monotonic() + 10
+    while len(record.read_text().splitlines() if record.exists() else []) < 2:
+        assert wall.monotonic() < deadline
+        wall.sleep(0.1)
+    assert record.read_text().splitlines() == ["step 80% step=80% rate=1000000",
+                                               "limited step= rate=8000"]  # fmt: skip

@@ -275,3 +275,15 @@ def test_a_plan_with_caps_keeps_each_cap_in_its_caps(tmp_path: Path) -> None:
     text = FAIR.replace('free_hours = "02:00-06:00"', 'window = "7d"')
     (problem,) = problems(write(tmp_path, text))
     assert problem == "plans.fair: a plan with [[caps]] keeps window in each cap, not beside them"
+
+
+def test_a_notify_command_naming_an_unknown_field_is_rejected(tmp_path: Path) -> None:
+    from nmsquota.config import NOTIFY_FIELDS
+
+    path = write(tmp_path, '[notify]\ncommand = ["/bin/tell", "{subscriber}", "{login}"]\n')
+    (problem,) = problems(path)
+    assert problem.startswith("notify.command: unknown placeholder {login} (expected one of: "
+                              "subscriber, event,")  # fmt: skip
+    ok = write(tmp_path, "[notify]\ncommand = [" + ", ".join(
+        f'"{{{name}}}"' for name in NOTIFY_FIELDS) + "]\n", "ok.toml")  # fmt: skip
+    assert load_config(ok).settings.notify.command[0] == "{subscriber}"

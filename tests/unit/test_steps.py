@@ -56,6 +56,19 @@ def test_the_change_of_step_is_one_change_and_names_the_step() -> None:
     assert standing.step is None  # the cap itself
 
 
+def test_each_change_of_step_is_its_own_event() -> None:
+    two = (Rule(cap=100 * MB, name="1d", steps=(STEP,)), Rule(cap=10**12, name="30d"))
+    standing, events = Standing(), []
+    for now, usage in enumerate([80, 100, 90, 70, 70]):
+        decision = decide_plan("alice", two, {"": Totals(usage * MB, 0)}, now, standing)
+        if decision.changed:
+            events.append(decision.event)
+        standing = decision.standing()
+    assert events == ["step 80% of 1d", "limited", "step 80% of 1d", "released"]
+    one = decide_plan("alice", (GRADED,), {"": Totals(80 * MB, 0)}, 0, Standing())
+    assert one.event == "step 80%"  # a one-cap plan's cap has no name to give
+
+
 FAIR = """
 [plans.fair]
 [[plans.fair.caps]]
