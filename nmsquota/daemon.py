@@ -690,6 +690,7 @@ def _standing_record(decision: Decision) -> dict[str, Any]:
     return {"limited": decision.limited, "since": decision.since, "reason": decision.reason,
             "warned": sorted(decision.warned), "used": decision.used, "cap": decision.cap,
             "cap_name": decision.cap_name, "step": decision.step,
+            "step_at": decision.step_at if decision.step is not None else None,
             "rate": decision.rate_bps if decision.limited else 0}  # fmt: skip
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
-from typing import Any
 
 from nmsquota import units
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table
+from nmsquota.commands.standings import lift_times
 from nmsquota.errors import NmsquotaError, UsageError
 
 
@@ -146,7 +145,7 @@ def run_status(args: argparse.Namespace) -> int:
     standings = {
         r["subscriber"]: r for r in ledger.records("standings") if r["subscriber"] in limited
     }
-    lifts = _lift_times(ledger, config)
+    lifts = lift_times(ledger, config)
     for name, record in standings.items():
         for cap_name, when in lifts(name, record).items():
             target = next((c for c in record.get("caps", ()) if c["cap_name"] == cap_name), record)
@@ -213,40 +212,6 @@ def run_status(args: argparse.Namespace) -> int:
 
 def _when(moment: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
-
-
-def _lift_times(ledger: Any, config: Any) -> Callable[[str, dict], dict[str, int | None]]:
-    """For a subscriber's standing: when each limited cap lifts if they move nothing more
-    (rolling windows only: a monthly cap lifts at its reset), by cap name ("" for a one-cap
-    plan). Plans and rules are worked out once for all subscribers."""
-    from nmsquota.daemon import rules_of
-    from nmsquota.ledger import Totals
-    from nmsquota.policy import lifts_at, used
-
-    plans = {r["name"]: r["plan"] for r in ledger.records("provisioned")}
-    if config is not None:
-        plans.update({r["name"]: r["plan"] for r in config.subscriber_records()})
-    rules = rules_of(config) if config is not None else {}
-
-    def times(name: str, record: dict) -> dict[str, int | None]:
-        plan = config.settings.plans.get(plans.get(name, "")) if config is not None else None
-        if plan is None or ledger.as_of is None:
-            return {}
-        records = {c["cap_name"]: c for c in record.get("caps", ())} or {"": record}
-        found: dict[str, int | None] = {}
-        for rule, cap in zip(rules[plans[name]], plan.all_caps(), strict=True):
-            state = records.get(rule.name)
-            if state is None or not state.get("limited") or cap.period == "monthly":
-                continue
-            tally = cap.tally(config.settings.timezone)
-            samples = ledger.samples([name], after=tally.edge_at(ledger.as_of))
-            counted = [(s.time, used(Totals(s.bytes_in, s.bytes_out), rule.direction))
-                       for s in samples if tally.counts(s.time)]  # fmt: skip
-            found[rule.name] = lifts_at(rule, state.get("step"), state["used"], state["cap"],
-                                        counted, tally.window)  # fmt: skip
-        return found
-
-    return times
 
 
 def _cap_line(cap: dict) -> str:

@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import dataclass
 
+from nmsquota import units
 from nmsquota.commands.common import (
     add_ledger_options,
     amount,
@@ -14,6 +15,7 @@ from nmsquota.commands.common import (
     print_table,
     zone_of,
 )
+from nmsquota.commands.standings import cap_standing, lift_times
 from nmsquota.config import Cap, Config
 from nmsquota.ledger import Ledger, Sample, Tally, Totals
 from nmsquota.records import TextForm
@@ -27,7 +29,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Totals in (download) and out (upload) per subscriber over the rolling window, as of "
             "the ledger's last commit. With a configuration, each subscriber's plan gives the "
-            "window and the cap; -v lists every record in the window."
+            "window and the cap (a line per cap), and a limited cap shows its limit (the step, "
+            "if it is one) and how long until it lifts if nothing more is downloaded; -v lists "
+            "every record in the window."
         ),
     )
     parser.add_argument("subscribers", nargs="*", metavar="SUBSCRIBER", help="only these")
@@ -53,6 +57,12 @@ class Line:
     """The cap of the subscriber's plan this line is about (a line per cap)."""
     several: bool = False
     """The plan has several caps: name the cap beside the plan."""
+    rate_bps: int = 0
+    """The limit this cap holds the subscriber to, as of the last cycle (0: not limited)."""
+    step_at: float | None = None
+    """The cap's step in force (its threshold, percent); None: the cap's own limit."""
+    lifts_at: int | None = None
+    """When that limit lifts if nothing more is moved (None: not known, or monthly)."""
 
     @property
     def used(self) -> int | None:
@@ -69,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_of(args)
     ledger = Ledger.open_reader(ledger_dir(args, config))
     lines = _lines(args, ledger, config)
+    if not args.window:
+        _limits(ledger, config, lines)
     if args.sort != "name":
         lines.sort(key=lambda line: (getattr(line.totals, f"bytes_{args.sort}"), line.name))
         lines.reverse()
@@ -135,6 +147,28 @@ def _lines(args: argparse.Namespace, ledger: Ledger, config: Config | None) -> l
     return lines
 
 
+def _limits(ledger: Ledger, config: Config | None, lines: list[Line]) -> None:
+    """Each cap's limit as the daemon last decided it (its standing), and when it lifts."""
+    limited = {r["subscriber"]: r for r in ledger.records("standings") if r.get("limited")}
+    if not limited:
+        return
+    lifts = lift_times(ledger, config)
+    times: dict[str, dict[str, int | None]] = {}
+    for line in lines:
+        record = limited.get(line.name)
+        if line.plan is None or record is None:
+            continue
+        cap_name = line.plan.label if line.several else ""
+        state = cap_standing(record, cap_name, line.several)
+        if not state.get("limited"):
+            continue
+        line.rate_bps = state.get("rate", 0)
+        line.step_at = state.get("step_at")
+        if line.name not in times:
+            times[line.name] = lifts(line.name, record)
+        line.lifts_at = times[line.name].get(cap_name)
+
+
 def _records(ledger: Ledger, lines: list[Line]) -> dict[str, list[Sample]]:
     as_of = ledger.as_of or 0
     records: dict[str, list[Sample]] = {line.name: [] for line in lines}
@@ -155,7 +189,9 @@ def _pair(sample: Sample | Totals, exact: bool) -> list[str]:
 
 def _print_summary(ledger: Ledger, lines: list[Line], exact: bool) -> None:
     with_plans = any(line.plan for line in lines)
+    with_limits = any(line.rate_bps for line in lines)
     header = ["SUBSCRIBER", "IN", "OUT", "WINDOW"] + (["PLAN", "CAP", "USED"] if with_plans else [])
+    header += ["LIMIT", "LIFTS IN"] if with_limits else []
     rows = [header]
     for line in lines:
         row = [line.name, *_pair(line.totals, exact), line.tally.key]
@@ -166,10 +202,25 @@ def _print_summary(ledger: Ledger, lines: list[Line], exact: bool) -> None:
                 row += [plan or "", amount(line.plan.cap, exact), f"{percent:.0f}%"]
             else:
                 row += ["-", "-", "-"]
+        if with_limits:
+            row += _limit_columns(line, ledger.as_of)
         rows.append(row)
     print_table(rows, right={1, 2, 5, 6})
     if ledger.as_of is None:
         print("(the ledger has no commits yet)")
+
+
+def _limit_columns(line: Line, as_of: int | None) -> list[str]:
+    """LIMIT ("3kbit", or "50Mbit at 80%" for a step) and LIFTS IN (from the ledger's last
+    commit, if nothing more is moved)."""
+    if not line.rate_bps:
+        return ["-", "-"]
+    limit = units.format_rate(line.rate_bps)
+    if line.step_at is not None:
+        limit += f" at {line.step_at:g}%"
+    if line.lifts_at is None or as_of is None:
+        return [limit, "-"]
+    return [limit, units.format_duration(max(0, line.lifts_at - as_of))]
 
 
 def _as_json(ledger: Ledger, lines: list[Line], records: dict[str, list[Sample]]) -> dict:
@@ -188,6 +239,9 @@ def _as_json(ledger: Ledger, lines: list[Line], records: dict[str, list[Sample]]
                       "direction": line.plan.direction, "used": line.used}  # fmt: skip
         if line.several:
             entry["cap_name"] = line.plan.label if line.plan else ""
+        if line.plan is not None:
+            entry |= {"limited": bool(line.rate_bps), "rate": line.rate_bps or None,
+                      "step_at": line.step_at, "lifts_at": line.lifts_at}  # fmt: skip
         first = subscribers.get(line.name)
         if first is None:
             first = subscribers[line.name] = {"name": line.name, **entry}

@@ -4,6 +4,7 @@ commit, decide, enforce; the window rolls and the limit lifts; a restart resumes
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from integration.test_sim_agent import interfaces
@@ -329,6 +330,19 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
             lifts = f"lifts {local(T0 + 4200)}"  # the two samples gone an hour after the last
             assert f"cap 1h: 3.1 MB of 1.0 MB (310%), limited to 64kbit, {lifts}" in out
             assert "cap 1d: 3.1 MB of 3.0 MB (103%), limited to 8kbit" in out
+            # usage too: each cap's limit, and how long until it lifts (from the last commit).
+            ledger_args = ["--ledger", str(tmp_path / "ledger")]
+            assert main(["-c", str(path), "usage", *ledger_args]) == 0
+            table = [line.split() for line in capsys.readouterr().out.splitlines()]
+            assert table[0][-3:] == ["LIMIT", "LIFTS", "IN"]
+            assert [row[-2:] for row in table[1:] if row[0] == "alice"] == [
+                ["64kbit", "1h"], ["8kbit", "23h55m"]]  # fmt: skip
+            assert {tuple(row[-2:]) for row in table[1:] if row[0] == "bob"} == {("-", "-")}
+            assert main(["-c", str(path), "usage", "--json", *ledger_args]) == 0
+            entry = json.loads(capsys.readouterr().out)["subscribers"][0]
+            assert entry["name"] == "alice"
+            assert [(c["cap_name"], c["rate"], c["lifts_at"]) for c in entry["caps"]] == [
+                ("1h", 64_000, T0 + 4200), ("1d", 8_000, T0 + 300 + 86400)]  # fmt: skip
             refused = await daemon.handle(["topup", "alice", "1MB", "cap=1w", "bought", "more"])
             assert refused["error"] == "alice's plan has no cap '1w' (its caps: 1h, 1d)"
             # A top-up on the day's cap leaves the hour's in force: back to 64 kbit/s.
@@ -391,9 +405,11 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
     asyncio.run(run())
 
 
-def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path):
+def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, capsys):
     import sys
     import time as wall
+
+    from nmsquota.cli import main
 
     record = tmp_path / "told"
     script = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(10))"
@@ -421,6 +437,11 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path):
                 report = await daemon.cycle()
                 seen.append(([(lim.rate_bps, lim.queue_bytes) for lim in log.installed()],
                              report.changed))  # fmt: skip
+                if alice == 850_000:  # on the step: usage says which, and when it lifts
+                    assert main(["-c", str(path), "usage", "--ledger", str(tmp_path / "ledger"),
+                                 "alice"]) == 0  # fmt: skip
+                    row = capsys.readouterr().out.splitlines()[1].split()
+                    assert row[-4:] == ["1Mbit", "at", "80%", "1d"], row
                 clock.advance(300)
             step, cap = (1_000_000, 64_000), (8_000, 10_000)
             assert seen == [([], []), ([step], ["alice"]), ([step], []), ([cap], ["alice"])]
