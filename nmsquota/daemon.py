@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from nmsquota import units
+from nmsquota import collector, units
 from nmsquota.clock import Clock
 from nmsquota.config import Config
 from nmsquota.enforcement.driver import Driver
@@ -220,7 +220,7 @@ class Daemon:
                     self._learn(result)
             # One ledger write a cycle: samples, baselines, decisions and the health record
             # (with what the drivers did) land together, so a reader never sees half a cycle.
-            with self.ledger.batch():
+            with collector.paused(), self.ledger.batch():
                 commit(self.ledger, results, now)
                 evaluation = self._decide(int(now))
                 moved = _moved_by(results)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import replace
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from nmsquota.ledger.model import Totals
-from nmsquota.policy import Override, Rule, Standing, decide, decide_plan, evaluate
+from nmsquota.policy import Override, Rule, Standing, Step, decide, decide_plan, evaluate
 
 MB = 10**6
 DAY = 86_400
@@ -204,3 +207,30 @@ def test_evaluate_reads_each_caps_own_totals() -> None:
     result = evaluate({"fair": FAIR}, {"biguser": "fair"}, totals, 0, {})
     (decision,) = result.limited
     assert (decision.cap_name, decision.used, decision.cap) == ("1d", 6 * GB, 5 * GB)
+
+
+RULES = st.lists(
+    st.builds(
+        Rule,
+        cap=st.sampled_from([0, 1, 100, 1_000, 10**6]),  # equal caps: ties to break alike
+        direction=st.sampled_from(["download", "upload", "both"]),
+        rate_bps=st.integers(1_000, 10**8),
+        warn_at=st.sampled_from([(), (80,)]),
+        steps=st.sampled_from([(), (Step(at=50.0, rate_bps=10**7),)]),
+    ),
+    min_size=1,
+    max_size=3,
+).map(lambda rules: tuple(replace(r, name=f"c{i}", tally=f"c{i}") for i, r in enumerate(rules)))
+
+
+@settings(max_examples=400)  # about 1 ms each
+@given(RULES, st.lists(st.tuples(st.integers(0, 2_000), st.integers(0, 2_000)),
+                       min_size=3, max_size=3))  # fmt: skip
+@example((Rule(cap=100, name="c0", tally="c0"), Rule(cap=100, name="c1", tally="c1")),
+         [(0, 0), (0, 0), (0, 0)])  # a tie: the first cap binds, as max() picks  # fmt: skip
+def test_the_fast_path_for_quiet_subscribers_decides_as_the_full_one(rules, usage) -> None:
+    totals = {r.tally: Totals(*pair) for r, pair in zip(rules, usage, strict=False)}
+    fast = decide_plan("alice", rules, totals, 100)
+    # Another subscriber's override: changes nothing, but takes every cap the long way.
+    bystander = Override("bob", "force", "not alice", since=0)
+    assert fast == decide_plan("alice", rules, totals, 100, overrides=[bystander])

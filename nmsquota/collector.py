@@ -1,0 +1,28 @@
+"""Python's cyclic garbage collector, held off while a cycle works.
+
+A cycle allocates hundreds of thousands of small objects (sample rows, totals, decisions),
+and each 700 allocations start a collection; the oldest generation's collections walk every
+object the ledger keeps in memory (the windows' rows), about 100 ms each for 5,000
+subscribers. Measured with bench/bench_caps.py, collections were 40% of a cycle's commit
+and decision, and more with more caps (bench/RESULTS.md). Almost nothing a cycle makes is
+cyclic garbage (refcounting frees it), so the collector is paused for the cycle and runs
+after it, at its own pace, on what survived.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No automatic collections inside the block; as before after it (also on error)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
