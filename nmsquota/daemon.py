@@ -133,8 +133,13 @@ class Daemon:
         clock: Clock,
         ledger: Ledger,
         drivers: Sequence[Driver] | None = None,
+        on_event: Callable[[float, str, str, Decision], None] | None = None,
     ) -> None:
         self.clock = clock
+        self.on_event = on_event
+        """Told of every event [notify] is told of, in the daemon's thread, with the time:
+        (when, subscriber, event, decision). For a process embedding the daemon (the demo,
+        a console)."""
         self.ledger = ledger
         self.sessions: dict[str, Session] = {}
         self.session_events: dict[str, str] = {}
@@ -240,14 +245,19 @@ class Daemon:
         for decision in evaluation.changes:
             log.info("%s %s: %s (%.0f%% of cap)", decision.event, decision.subscriber,
                      decision.reason or "under the cap", decision.percent)  # fmt: skip
-            self.notifier.send(decision.subscriber, decision.event, decision)
+            self._tell(decision.subscriber, decision.event, decision)
         for decision in evaluation.decisions.values():
             for cap in decision.caps:
                 of = f" of {cap.cap_name}" if cap.cap_name else ""
                 for threshold in cap.warnings:
-                    self.notifier.send(decision.subscriber, f"warning {threshold}%{of}", cap)
+                    self._tell(decision.subscriber, f"warning {threshold}%{of}", cap)
         self.last = report
         return report
+
+    def _tell(self, subscriber: str, event: str, decision: Decision) -> None:
+        self.notifier.send(subscriber, event, decision)
+        if self.on_event is not None:
+            self.on_event(self.clock.now(), subscriber, event, decision)
 
     # -- limits that bite: the poller's counters after a limit lands ----------------------
 
@@ -278,7 +288,7 @@ class Daemon:
             log.warning("limit not effective on %s: measured %s for %d cycles, expected at most "
                         "%s + %g%%", name, measured, check.over,
                         units.format_rate(check.expected_bps), settings.margin)  # fmt: skip
-            self.notifier.send(name, "limit not effective", evaluation.decisions[name])
+            self._tell(name, "limit not effective", evaluation.decisions[name])
         for name in verdicts.cleared:
             log.info("limit on %s effective again: measured %s", name,
                      units.format_measured_rate(self.checks[name].measured_bps))  # fmt: skip
@@ -373,7 +383,7 @@ class Daemon:
             for enforcer in self.enforcers:
                 enforcer.cycle(wanted)
             for changed in evaluation.changes:
-                self.notifier.send(changed.subscriber, changed.event, changed)
+                self._tell(changed.subscriber, changed.event, changed)
             return True
         # Still under: look again where the rate since the last look says, before the cycle.
         mine = [s for s in samples if s.subscriber == subscriber]

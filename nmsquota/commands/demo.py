@@ -1,9 +1,10 @@
 """`nmsquota demo`: the whole system on a simulated access server, on a fast clock.
 
 Subscribers download through a simulated access server that nmsquota polls over real SNMP
-on loopback; a real ledger records them; the policy limits whoever goes over the paper's
-63 MB a week and the simulated rate limiter slows them to 3 kbit/s. No configuration, no
-root. The operator console (a later issue) will open on it; for now a live summary.
+on loopback; a real ledger records them; the policy slows whoever goes over 20 MB in a day to
+32 kbit/s and whoever goes over the paper's 63 MB a week to 3 kbit/s, through a simulated
+rate limiter. No configuration, no root. The operator console (a later issue) will open on
+it; for now a live summary.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import asyncio
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from nmsquota import units
 from nmsquota.errors import UsageError
+
+if TYPE_CHECKING:
+    from nmsquota.sim.demo import Change
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -85,8 +91,8 @@ def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:
     started = time.monotonic()
     if not args.headless:
         span = units.format_duration(seconds)
-        print(f"{span} of simulated time at {args.speed:g}x (Ctrl-C stops): the paper's plan, "
-              "63 MB a week, then 3 kbit/s.\n")  # fmt: skip
+        print(f"{span} of simulated time at {args.speed:g}x (Ctrl-C stops): 20 MB a day, then "
+              "32 kbit/s; the paper's 63 MB a week, then 3 kbit/s.\n")  # fmt: skip
     try:
         result = asyncio.run(run_demo(directory, seconds / 86400, clock, args.seed,
                                       on_cycle=None if args.headless else live))  # fmt: skip
@@ -111,6 +117,35 @@ def _summary(result, zone: ZoneInfo, elapsed: float) -> None:  # type: ignore[no
         print(f"{date:%a %d %b}  {day.total / 1e6:>9.1f} MB{big / 1e6:>7.1f} MB  "
               f"{', '.join(sorted(day.limited)) or '-'}")  # fmt: skip
     print()
-    for when, name, event in result.events:
-        stamp = datetime.fromtimestamp(when, zone).strftime("%a %d %b %H:%M")
-        print(f"{stamp}  {name} {event}")
+    for change in result.changes:
+        stamp = datetime.fromtimestamp(change.when, zone).strftime("%a %d %b %H:%M")
+        line = f"{stamp}  {change.subscriber} {change.event}"
+        if change.event != "released":
+            of = f", cap {change.cap_name}" if change.cap_name else ""
+            line += f" to {units.format_rate(change.rate_bps)}{of}"
+        print(line)
+    order = cap_order(result.changes, "biguser", zone)
+    if order:
+        print(f"\n{order}")
+
+
+def cap_order(changes: Sequence[Change], subscriber: str, zone: ZoneInfo) -> str:
+    """Which of a subscriber's caps met first, the last time they were limited at full
+    speed: "biguser met the daily cap (1d) at Sun 14:05, before the weekly cap (7d) at
+    Sun 15:30." Empty when the plan has one cap or it did not happen."""
+    theirs = [c for c in changes if c.subscriber == subscriber]
+    released = max((i for i, c in enumerate(theirs) if c.event == "released"), default=-1)
+    met: dict[str, float] = {}
+    for change in theirs[released + 1 :]:
+        if change.event != "released" and change.cap_name:
+            met.setdefault(change.cap_name, change.when)
+    if len(met) < 2:
+        return ""
+    (first, at), (second, then) = sorted(met.items(), key=lambda item: item[1])[:2]
+    names = {"1d": "daily", "7d": "weekly", "30d": "monthly"}
+
+    def cap(name: str, when: float) -> str:
+        stamp = datetime.fromtimestamp(when, zone).strftime("%a %H:%M")
+        return f"the {names.get(name, name)} cap ({name}) at {stamp}"
+
+    return f"{subscriber} met {cap(first, at)}, before {cap(second, then)}."

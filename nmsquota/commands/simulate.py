@@ -106,7 +106,7 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
     except units.UnitError as error:
         raise UsageError(f"{name}: {error}") from None
     replay = getattr(args, "loaded_replay", None)
-    scenario = Scenario(cap=cap, window=window, rate=rate, hysteresis=None,
+    scenario = Scenario(cap=cap, window=window, rate=rate, hysteresis=None, daily=None,
                         population=None if replay else population(args.subscribers),
                         history=False, replay=replay,
                         before_days=args.before, projection=projection,

@@ -19,6 +19,7 @@ from nmsquota.config import load_config
 from nmsquota.daemon import CycleReport, Daemon
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.model import Sample
+from nmsquota.policy import Decision
 from nmsquota.sim.agent import start_agent
 from nmsquota.sim.driver import SimDriver
 from nmsquota.sim.replay import Replay
@@ -29,22 +30,36 @@ TIMEZONE = "Australia/Adelaide"
 
 CONFIG = """\
 # Written by `nmsquota demo`: the paper's plan, 63 MB a week, then 3 kbit/s; released
-# below 90% of the cap (hysteresis), so nobody flaps at the boundary.
+# below 90% of the cap (hysteresis), so nobody flaps at the boundary. The demo adds a
+# daily cap before it: 20 MB a day, then 32 kbit/s.
 timezone = "{timezone}"
 interval = "{interval}"
 data_dir = "{ledger}"
 projection = {projection}
 [plans.paper]
-cap = "{cap}"
-window = "{window}"
-limit = {{ rate = "{rate}", queue = "10KB" }}
-{hysteresis}
-warn_at = ["80%"]
+{caps}
 [access_servers.sim]
 host = "127.0.0.1"
 port = {port}
 match = [{{ field = "ifName", pattern = "<pppoe-(?P<user>.+)>" }}]
 {subscribers}
+"""
+
+
+WEEKLY = """\
+cap = "{cap}"
+window = "{window}"
+limit = {{ rate = "{rate}", queue = "10KB" }}
+{hysteresis}
+warn_at = ["80%"]
+"""
+
+DAILY = """\
+[[plans.paper.caps]]
+cap = "{cap}"
+window = "1d"
+limit = {{ rate = "{rate}", queue = "10KB" }}
+[[plans.paper.caps]]
 """
 
 
@@ -77,6 +92,21 @@ class Scenario:
     history: bool = True
     """Start from last week's usage, with the biggest user away most of the week (the
     demo's story); without it, everyone starts from nothing (the simulator)."""
+    daily: tuple[str, str] | None = ("20MB", "32kbit")
+    """A daily cap before the paper's, (cap, rate): a heavy day slows a subscriber before
+    the week's cap does. None: the paper's one cap."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A subscriber limited, moved to another limit, or released, as the daemon told it."""
+
+    when: float
+    subscriber: str
+    event: str
+    rate_bps: int
+    cap_name: str
+    """The cap whose limit applies ("1d", "7d"); empty for the paper's one cap."""
 
 
 @dataclass
@@ -85,6 +115,7 @@ class Result:
     events: list[tuple[float, str, str]]
     world: World
     config: Path
+    changes: list[Change]
     ledger: Path
     cycles: int
     looks: int
@@ -127,10 +158,14 @@ async def run_demo(
         for s in world.subscribers
     )
     config_path = directory / "nmsquota.toml"
-    config_path.write_text(CONFIG.format(
-        timezone=TIMEZONE, ledger=ledger_dir, port=port, subscribers=subscribers,
+    caps = WEEKLY.format(
         cap=scenario.cap, window=scenario.window, rate=scenario.rate,
         hysteresis=f'hysteresis = "{scenario.hysteresis}"' if scenario.hysteresis else "",
+    )  # fmt: skip
+    if scenario.daily is not None:
+        caps = DAILY.format(cap=scenario.daily[0], rate=scenario.daily[1]) + caps
+    config_path.write_text(CONFIG.format(
+        timezone=TIMEZONE, ledger=ledger_dir, port=port, subscribers=subscribers, caps=caps,
         projection="true" if scenario.projection else "false", interval=scenario.interval,
     ))  # fmt: skip
     config = load_config(config_path)
@@ -141,7 +176,14 @@ async def run_demo(
         with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
             if scenario.history:
                 _history(ledger, world)
-            daemon = Daemon(config, clock, ledger, drivers=[driver])
+            changes: list[Change] = []
+
+            def told(when: float, name: str, event: str, decision: Decision) -> None:
+                if not event.startswith(("warning", "limit not")):
+                    changes.append(Change(when, name, event, decision.rate_bps,
+                                          decision.cap_name))  # fmt: skip
+
+            daemon = Daemon(config, clock, ledger, drivers=[driver], on_event=told)
             if not scenario.snmp:
                 for device in daemon.devices:
                     device.agent = replace(device.agent, local=agent)
@@ -172,7 +214,8 @@ async def run_demo(
     finally:
         if agent.transport is not None:
             agent.transport.close()
-    return Result(result_days, driver.events, world, config_path, ledger_dir, done, looks)
+    return Result(result_days, driver.events, world, config_path, changes, ledger_dir, done,
+                  looks)  # fmt: skip
 
 
 def _history(ledger: Ledger, world: World) -> None:
