@@ -218,6 +218,8 @@ def _cap_line(cap: dict) -> str:
     """One cap of a plan with several, as status shows it under the subscriber's limit."""
     percent = 100 * cap["used"] / cap["cap"] if cap["cap"] else 0.0
     state = f"limited to {units.format_rate(cap['rate'])}" if cap["limited"] else "under"
+    if cap["limited"] and cap.get("step_at") is not None:
+        state += f" (step at {cap['step_at']:g}%)"
     if cap.get("lifts_at"):
         state += f", lifts {_when(cap['lifts_at'])}"
     used, of = units.format_bytes(cap["used"]), units.format_bytes(cap["cap"])

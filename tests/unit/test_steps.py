@@ -123,3 +123,12 @@ def test_when_a_level_lifts_if_nothing_more_is_downloaded() -> None:
     assert lifts_at(GRADED, 0, 110 * MB, 100 * MB, samples, day) == 2000 + day
     # Already below: nothing to wait for.
     assert lifts_at(GRADED, None, 90 * MB, 100 * MB, samples, day) is None
+
+
+def test_status_names_the_step_a_cap_is_at() -> None:
+    from nmsquota.commands.operator import _cap_line
+
+    cap = {"cap_name": "1d", "used": 4_500_000_000, "cap": 5_000_000_000, "limited": True,
+           "rate": 50_000_000, "step_at": 80.0}  # fmt: skip
+    assert _cap_line(cap) == "  cap 1d: 4.5 GB of 5.0 GB (90%), limited to 50Mbit (step at 80%)"
+    assert _cap_line({**cap, "step_at": None}).endswith("limited to 50Mbit")
