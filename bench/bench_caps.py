@@ -13,7 +13,7 @@ Target (issue 11): three caps cost at most 1.5x one cap.
     .venv/bin/python bench/bench_caps.py --subscribers 500 --cycles 6     # a quick look
     .venv/bin/python bench/bench_caps.py --no-pause   # the collector inside the cycle
 
-The cycle holds the cyclic garbage collector off (nmsquota/collector.py), so its work moves
+The cycle holds the cyclic garbage collector off (nmsquota/gcpause.py), so its work moves
 to between cycles: the figure compared is each cycle's median plus the collector's time
 that followed its cycles, spread over them (with --no-pause, most of it is inside the
 cycles). The two setups take turns, a cycle each, so the machine's slower spells fall on
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from nmsquota import collector  # noqa: E402
+from nmsquota import gcpause  # noqa: E402
 from nmsquota.clock import ManualClock  # noqa: E402
 from nmsquota.config import load_config  # noqa: E402
 from nmsquota.daemon import Daemon  # noqa: E402
@@ -70,8 +70,8 @@ def samples(rng: random.Random, subscribers: int, now: int) -> list[Sample]:
 
 
 class Collections:
-    """Time in the cyclic garbage collector (gc.callbacks), charged to the setup whose turn
-    it is: with the collector held off in a cycle, its work comes right after."""
+    """Time in the cyclic garbage collector (gc.callbacks) outside the timed cycles, charged
+    to the cycle before: with the collector held off in a cycle, its work comes after."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
@@ -81,7 +81,7 @@ class Collections:
     def __call__(self, phase: str, info: dict) -> None:
         if phase == "start":
             self._started = time.perf_counter()
-        else:
+        elif self.owner:
             spent = time.perf_counter() - self._started
             self.seconds[self.owner] = self.seconds.get(self.owner, 0.0) + spent
 
@@ -113,17 +113,19 @@ def prepare(label: str, caps: str, options: argparse.Namespace, directory: Path,
     return Setup(label, ledger, daemon, batches)
 
 
-def cycle(
-    setup: Setup, number: int, pause: Callable[[], contextlib.AbstractContextManager]
-) -> None:
-    """One cycle's commit, decision and record, in one batch, as Daemon.cycle does them."""
+def cycle(setup: Setup, number: int, pause: Callable[[], contextlib.AbstractContextManager],
+          collections: Collections) -> None:  # fmt: skip
+    """One cycle's commit, decision and record, in one batch, as Daemon.cycle does them.
+    A collection inside the timed part is in its time; one after it is charged to it."""
     now = T + number * INTERVAL
+    collections.owner = ""
     started = time.perf_counter()
     with pause(), setup.ledger.batch():
         setup.ledger.commit(now, setup.batches[number])
         evaluation = setup.daemon._decide(now)
         setup.daemon._record(evaluation, now)
     setup.times.append(time.perf_counter() - started)
+    collections.owner = setup.label  # until the next cycle's timing starts
     setup.limited = len(evaluation.limited)
 
 
@@ -158,7 +160,7 @@ def main() -> int:
     logging.getLogger("nmsquota").setLevel(logging.ERROR)
     print(f"{platform.node()} {platform.machine()}, Python {platform.python_version()}; "
           f"{options.subscribers} subscribers, commit + decide + record per cycle")  # fmt: skip
-    pause = collector.paused if options.pause else contextlib.nullcontext
+    pause = gcpause.paused if options.pause else contextlib.nullcontext
     collections = Collections()
     with contextlib.ExitStack() as stack:
         setups = []
@@ -171,8 +173,7 @@ def main() -> int:
             # Turn about, so that a slower spell of the machine falls on both alike.
             for number in range(options.cycles):
                 for setup in setups:
-                    collections.owner = setup.label  # until the other's cycle starts
-                    cycle(setup, number, pause)
+                    cycle(setup, number, pause, collections)
         finally:
             gc.callbacks.remove(collections)
         one, three = (report(setup, collections, options.pause) for setup in setups)

@@ -12,7 +12,6 @@ import ipaddress
 import os
 import re
 import stat
-import string
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -435,16 +434,18 @@ class Notify(Strict):
     @field_validator("command")
     @classmethod
     def _placeholders(cls, command: list[str]) -> list[str]:
-        # Found wrong here, not in a hook thread at the first warning.
+        # Found wrong here, not in a hook thread at the first warning. Every field is a
+        # string when the hook runs, so formatting with empty strings is the same test.
+        blank = dict.fromkeys(NOTIFY_FIELDS, "")
         for part in command:
             try:
-                names = [name for _, name, _, _ in string.Formatter().parse(part) if name]
-            except ValueError as error:
-                raise PydanticCustomError("placeholder", f"{part!r}: {error}") from None
-            for name in names:
-                if name not in NOTIFY_FIELDS:
-                    raise PydanticCustomError("placeholder", f"unknown placeholder {{{name}}} "
-                        f"(expected one of: {', '.join(NOTIFY_FIELDS)})")  # fmt: skip
+                part.format_map(blank)
+            except KeyError as error:
+                raise PydanticCustomError("placeholder", f"unknown placeholder {{{error.args[0]}}} "
+                    f"(expected one of: {', '.join(NOTIFY_FIELDS)})") from None  # fmt: skip
+            except (ValueError, IndexError) as error:
+                raise PydanticCustomError("placeholder", f"{part!r}: {error} (placeholders "
+                    "are names in braces, e.g. {subscriber})") from None  # fmt: skip
         return command
 
 

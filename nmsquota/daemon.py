@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from nmsquota import collector, units
+from nmsquota import gcpause, units
 from nmsquota.clock import Clock
 from nmsquota.config import Config
 from nmsquota.enforcement.driver import Driver
@@ -225,11 +225,11 @@ class Daemon:
                     self._learn(result)
             # One ledger write a cycle: samples, baselines, decisions and the health record
             # (with what the drivers did) land together, so a reader never sees half a cycle.
-            with collector.paused(), self.ledger.batch():
+            with gcpause.paused(), self.ledger.batch():
                 commit(self.ledger, results, now)
                 evaluation = self._decide(int(now))
                 moved = _moved_by(results)
-                self._verify(evaluation, moved, previous, now)
+                flagged = self._verify(evaluation, moved, previous, now)
                 self._record(evaluation, int(now))
                 self._project(evaluation, moved, now)
                 wanted = self._wanted(evaluation)
@@ -245,30 +245,38 @@ class Daemon:
         for decision in evaluation.changes:
             log.info("%s %s: %s (%.0f%% of cap)", decision.event, decision.subscriber,
                      decision.reason or "under the cap", decision.percent)  # fmt: skip
-            self._tell(decision.subscriber, decision.event, decision)
+            self._tell(now, decision.subscriber, decision.event, decision)
         for decision in evaluation.decisions.values():
             for cap in decision.caps:
                 of = f" of {cap.cap_name}" if cap.cap_name else ""
                 for threshold in cap.warnings:
-                    self._tell(decision.subscriber, f"warning {threshold}%{of}", cap)
+                    self._tell(now, decision.subscriber, f"warning {threshold}%{of}", cap)
+        for name in flagged:
+            self._tell(now, name, "limit not effective", evaluation.decisions[name])
         self.last = report
         return report
 
-    def _tell(self, subscriber: str, event: str, decision: Decision) -> None:
+    def _tell(self, when: float, subscriber: str, event: str, decision: Decision) -> None:
+        """[notify] and on_event, after the ledger is written: a listener that fails is
+        logged, and costs neither the cycle nor the other listeners."""
         self.notifier.send(subscriber, event, decision)
         if self.on_event is not None:
-            self.on_event(self.clock.now(), subscriber, event, decision)
+            try:
+                self.on_event(when, subscriber, event, decision)
+            except Exception:
+                log.exception("on_event failed for %s %s", event, subscriber)
 
     # -- limits that bite: the poller's counters after a limit lands ----------------------
 
     def _verify(self, evaluation: Evaluation, moved: dict[str, Totals], previous: float | None,
-                now: float) -> None:  # fmt: skip
+                now: float) -> list[str]:  # fmt: skip
         """Measure each limited subscriber's download over the span since the last cycle,
-        if their limit was in place for all of it; flag the limits that do not bite."""
+        if their limit was in place for all of it; flag the limits that do not bite.
+        Returns the subscribers flagged now, to be told once the cycle is written."""
         settings = self.config.settings.verify
         if not settings.enabled:
             self.checks = {}
-            return
+            return []
         limits = {d.subscriber: d.rate_bps for d in evaluation.limited}
         # Measured only where the limit was in place for the whole span (not limited by a
         # look since the last cycle, not the first cycle after a start).
@@ -288,10 +296,10 @@ class Daemon:
             log.warning("limit not effective on %s: measured %s for %d cycles, expected at most "
                         "%s + %g%%", name, measured, check.over,
                         units.format_rate(check.expected_bps), settings.margin)  # fmt: skip
-            self._tell(name, "limit not effective", evaluation.decisions[name])
         for name in verdicts.cleared:
             log.info("limit on %s effective again: measured %s", name,
                      units.format_measured_rate(self.checks[name].measured_bps))  # fmt: skip
+        return list(verdicts.flagged)
 
     # -- projected crossings: a look at one subscriber between cycles ---------------------
 
@@ -383,7 +391,7 @@ class Daemon:
             for enforcer in self.enforcers:
                 enforcer.cycle(wanted)
             for changed in evaluation.changes:
-                self._tell(changed.subscriber, changed.event, changed)
+                self._tell(now, changed.subscriber, changed.event, changed)
             return True
         # Still under: look again where the rate since the last look says, before the cycle.
         mine = [s for s in samples if s.subscriber == subscriber]

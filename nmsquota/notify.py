@@ -26,6 +26,21 @@ from nmsquota.policy import Decision
 log = logging.getLogger("nmsquota.notify")
 
 
+def fields(subscriber: str, event: str, decision: Decision) -> dict[str, str]:
+    """What a hook is told: config.NOTIFY_FIELDS, each a string."""
+    return {
+        "subscriber": subscriber,
+        "event": event,
+        "used": str(decision.used),
+        "cap": str(decision.cap),
+        "percent": f"{decision.percent:.0f}",
+        "reason": decision.reason,
+        "cap_name": decision.cap_name,
+        "step": f"{decision.step_at:g}%" if decision.step is not None else "",
+        "rate": str(decision.rate_bps) if decision.limited else "",
+    }
+
+
 class Notifier:
     def __init__(self, settings: Any) -> None:
         self.command: list[str] = list(settings.command)
@@ -36,24 +51,19 @@ class Notifier:
     def send(self, subscriber: str, event: str, decision: Decision) -> None:
         if not self.command and not self.webhook:
             return
-        fields = {
-            "subscriber": subscriber,
-            "event": event,
-            "used": str(decision.used),
-            "cap": str(decision.cap),
-            "percent": f"{decision.percent:.0f}",
-            "reason": decision.reason,
-            "cap_name": decision.cap_name,
-            "step": f"{decision.step_at:g}%" if decision.step is not None else "",
-            "rate": str(decision.rate_bps) if decision.limited else "",
-        }
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
-        self._pool.submit(self._deliver, fields)
+        self._pool.submit(self._deliver, fields(subscriber, event, decision))
 
-    def _deliver(self, fields: dict[str, str]) -> None:
+    def _deliver(self, told: dict[str, str]) -> None:
+        try:
+            self._run_hooks(told)
+        except Exception:  # the pool would swallow it: a hook lost must say so
+            log.exception("notify %s for %s failed", told["event"], told["subscriber"])
+
+    def _run_hooks(self, told: dict[str, str]) -> None:
         if self.command:
-            argv = [part.format_map(fields) for part in self.command]
+            argv = [part.format_map(told) for part in self.command]
             try:
                 done = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout)
                 if done.returncode:
@@ -62,7 +72,7 @@ class Notifier:
                 log.warning("notify command %s failed: %s", argv[0], error)
         if self.webhook:
             request = urllib.request.Request(
-                self.webhook, data=json.dumps(fields).encode(), method="POST",
+                self.webhook, data=json.dumps(told).encode(), method="POST",
                 headers={"Content-Type": "application/json"},
             )  # fmt: skip
             try:

@@ -63,10 +63,13 @@ class Rule:
     first: float = field(init=False, repr=False, compare=False)
     """The lowest usage that limits (the first step's threshold, or the cap): under it, and
     with nothing held or warned, a cap is quiet and decided on the fast path."""
+    first_warning: float = field(init=False, repr=False, compare=False)
+    """The lowest warn_at percentage (infinite without any): under it, nothing to warn."""
 
     def __post_init__(self) -> None:
         first = self.cap * self.steps[0].at / 100 if self.steps else float(self.cap)
         object.__setattr__(self, "first", first)
+        object.__setattr__(self, "first_warning", min(self.warn_at, default=float("inf")))
 
 
 @dataclass(frozen=True)
@@ -282,15 +285,13 @@ def _combined(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals], 
 
 
 def _quiet(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals]) -> Decision | None:
-    """The usual subscriber, every cap at once: each under its first threshold, no warnings
-    to give, nothing held. None when any cap needs deciding in full. The same decisions as
-    `decide` would make, without a call and a check per cap (this runs for every subscriber
-    every cycle)."""
+    """The usual subscriber, every cap at once: each under its first threshold and its first
+    warning, nothing held. None when any cap needs deciding in full. The same decisions as
+    `decide` would make (a property test says so), without a call and a check per cap: this
+    runs for every subscriber every cycle."""
     per = []
     top, binding = -1.0, None
     for rule, usage in zip(rules, totals, strict=True):
-        if rule.warn_at:
-            return None
         direction = rule.direction
         if direction == "download":
             amount = usage.bytes_in
@@ -300,19 +301,20 @@ def _quiet(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals]) -> 
             amount = usage.bytes_in + usage.bytes_out
         if amount >= rule.first:
             return None
-        decision = Decision(subscriber, amount, rule.cap, False, "", None, NONE_WARNED, (),
+        # As Decision.percent and _warnings work it out, so a boundary falls the same way.
+        percent = 100.0 * amount / rule.cap if rule.cap else 0.0
+        if percent >= rule.first_warning:
+            return None
+        decision = Decision(subscriber, amount, rule.cap, False, "", None, frozenset(), (),
                             False, rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
         per.append(decision)
-        percent = amount / rule.cap if rule.cap else 0.0
         if percent > top:  # the first such cap, on a tie, as max() would pick
             top, binding = percent, decision
+    if binding is None:  # a plan has at least one cap; this is for the type checker
+        return None
     b = binding
-    assert b is not None
-    return Decision(subscriber, b.used, b.cap, False, "", None, NONE_WARNED, (), False,
+    return Decision(subscriber, b.used, b.cap, False, "", None, frozenset(), (), False,
                     b.cap_name, b.rate_bps, b.queue_bytes, tuple(per))  # fmt: skip
-
-
-NONE_WARNED: frozenset[int] = frozenset()
 
 
 def _kind(reason: str) -> str:

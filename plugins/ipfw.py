@@ -18,6 +18,12 @@ rate (per host), or, with mode = "shared", no mask: every limited subscriber at 
 shares one pipe, the paper's cure for the excess cost of per-host pipes. In the rules layout,
 "shared" points every host's rule at one pipe per rate. Each batch is one `ipfw -q
 /dev/stdin` (one ssh round trip); if ipfw refuses it, each subscriber goes alone.
+
+A rate change does not leave a host unlimited: a per-host pipe is reconfigured; a shared
+rule's replacement goes in before the old rule comes out (only when the rule range has no
+number to spare is the old rule deleted and added again, within the one ipfw run); a
+table entry is updated in place, which needs FreeBSD 11 or later (there `table add` under
+-q updates an entry that exists; older ipfw ignores it, and the host keeps its old rate).
 """
 
 from __future__ import annotations
@@ -160,14 +166,22 @@ class IpfwDriver(Driver):
                     # the host moves to the other rate's pipe in place.
                     lines.append(f"table {o.table} add {address} {pipe}")
                     continue
-                rule = self._free(used_rules, o.rules, "rule")
                 family = "ip6" if ipaddress.ip_network(address).version == 6 else "ip"
-                lines.append(f"add {rule} pipe {pipe} {family} from any to {address} in recv "
-                             f"{o.external_interface}")  # fmt: skip
-                if entry is not None and entry.rule is not None:
+                rule_for = (f"pipe {pipe} {family} from any to {address} in recv "
+                            f"{o.external_interface}")  # fmt: skip
+                moving = entry is not None and entry.rule is not None
+                if moving and len(used_rules) > o.rules[1] - o.rules[0]:
+                    # No number to spare for a second rule: the host's own number is reused,
+                    # with the old rule gone first (one ipfw run, so for a moment only).
+                    lines += [f"delete {entry.rule}", f"add {entry.rule} {rule_for}"]
+                    continue
+                rule = self._free(used_rules, o.rules, "rule")
+                lines.append(f"add {rule} {rule_for}")
+                if moving:
                     # Shared pipes: the host's new rule is in before its old one goes, so
                     # one of the two always matches.
                     lines.append(f"delete {entry.rule}")
+                    used_rules.discard(entry.rule)
             per_limit.append((limit.subscriber, lines))
         apply_batch(self.name, self._batch, setup, per_limit)
 

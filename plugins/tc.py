@@ -163,9 +163,14 @@ class TcDriver(Driver):
                 if item is not None and item.rate_bps == limit.rate_bps:
                     continue
                 if item is not None and o.mode == "per-host":
-                    # Its own class: the rate changes in place, the limit never lapses.
+                    # Its own class: the rate changes in place, the limit never lapses; the
+                    # leaf queue takes the new limit's size (a step's may differ).
+                    minor = item.classid.split(":")[1]
                     commands.append((limit.subscriber, self._class("change", interface,
                                      item.classid, limit)))  # fmt: skip
+                    commands.append((limit.subscriber, f"qdisc replace dev {interface} parent "
+                                     f"{item.classid} handle {minor}: bfifo limit "
+                                     f"{max(limit.queue_bytes, 1600)}"))  # fmt: skip
                     continue
                 classid = shared.get(limit.rate_bps) if o.mode == "shared" else None
                 if classid is None:
@@ -181,14 +186,16 @@ class TcDriver(Driver):
                         shared[limit.rate_bps] = classid
                 if item is None:
                     commands.append((limit.subscriber, self._filter(interface, address, classid)))
-                    continue
-                # Shared classes: the host's filter is pointed at the other rate's class in
-                # place (same handle), so no packet finds it missing.
-                moved = self._filter(interface, address, classid, item.filter_handle)
-                commands.append((limit.subscriber, moved))
-                by_address[address] = Installed(interface, address, item.filter_handle, classid,
+                    handle = ""  # a new filter: its handle is the kernel's to choose
+                else:
+                    # Shared classes: the host's filter is pointed at the other rate's class
+                    # in place (same handle), so no packet finds it missing.
+                    handle = item.filter_handle
+                    moved = self._filter(interface, address, classid, handle)
+                    commands.append((limit.subscriber, moved))
+                    moved_from.add(item.classid)
+                by_address[address] = Installed(interface, address, handle, classid,
                                                 limit.rate_bps)  # fmt: skip
-                moved_from.add(item.classid)
         # A shared class that every host has moved away from goes (with its leaf qdisc).
         pointed = {item.classid for item in by_address.values()}
         commands += [("", f"class del dev {interface} classid {classid}")

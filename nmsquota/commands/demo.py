@@ -121,7 +121,9 @@ def _summary(result, zone: ZoneInfo, elapsed: float) -> None:  # type: ignore[no
         stamp = datetime.fromtimestamp(change.when, zone).strftime("%a %d %b %H:%M")
         line = f"{stamp}  {change.subscriber} {change.event}"
         if change.event != "released":
-            of = f", cap {change.cap_name}" if change.cap_name else ""
+            # A step's event names its cap already ("step 80% of 1d").
+            named = change.cap_name and not change.event.endswith(f" of {change.cap_name}")
+            of = f", cap {change.cap_name}" if named else ""
             line += f" to {units.format_rate(change.rate_bps)}{of}"
         print(line)
     order = cap_order(result.changes, "biguser", zone)
@@ -130,16 +132,22 @@ def _summary(result, zone: ZoneInfo, elapsed: float) -> None:  # type: ignore[no
 
 
 def cap_order(changes: Sequence[Change], subscriber: str, zone: ZoneInfo) -> str:
-    """Which of a subscriber's caps met first, the last time they were limited at full
-    speed: "biguser met the daily cap (1d) at Sun 14:05, before the weekly cap (7d) at
-    Sun 15:30." Empty when the plan has one cap or it did not happen."""
-    theirs = [c for c in changes if c.subscriber == subscriber]
-    released = max((i for i, c in enumerate(theirs) if c.event == "released"), default=-1)
-    met: dict[str, float] = {}
-    for change in theirs[released + 1 :]:
-        if change.event != "released" and change.cap_name:
-            met.setdefault(change.cap_name, change.when)
-    if len(met) < 2:
+    """Which of a subscriber's caps they met first, in the last spell of being limited in
+    which they met two: "biguser met the daily cap (1d) at Sun 14:05, before the weekly cap
+    (7d) at Sun 15:30." Seen at the changes the daemon told of, so a cap met while a
+    stricter one already held (no change of rate) counts from the next change. Empty when
+    no spell had two caps met."""
+    spells: list[dict[str, float]] = [{}]
+    for change in changes:
+        if change.subscriber != subscriber:
+            continue
+        if change.event == "released":
+            spells.append({})
+            continue
+        for cap in change.caps_over:
+            spells[-1].setdefault(cap, change.when)
+    met = next((spell for spell in reversed(spells) if len(spell) >= 2), None)
+    if met is None:
         return ""
     (first, at), (second, then) = sorted(met.items(), key=lambda item: item[1])[:2]
     names = {"1d": "daily", "7d": "weekly", "30d": "monthly"}

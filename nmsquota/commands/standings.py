@@ -12,11 +12,10 @@ from nmsquota.config import Config
 from nmsquota.ledger import Ledger, Totals
 
 LiftTimes = Callable[[str, dict], dict[str, int | None]]
+"""(subscriber, standing record) -> cap name -> when it lifts."""
 
 
-def lift_times(
-    ledger: Ledger, config: Config | None
-) -> Callable[[str, dict], dict[str, int | None]]:
+def lift_times(ledger: Ledger, config: Config | None) -> LiftTimes:
     """For a subscriber's standing record: when each limited cap lifts if they move nothing
     more (rolling windows only: a monthly cap lifts at its reset), by cap name ("" for a
     one-cap plan). Plans and rules are worked out once for all subscribers."""

@@ -30,8 +30,7 @@ TIMEZONE = "Australia/Adelaide"
 
 CONFIG = """\
 # Written by `nmsquota demo`: the paper's plan, 63 MB a week, then 3 kbit/s; released
-# below 90% of the cap (hysteresis), so nobody flaps at the boundary. The demo adds a
-# daily cap before it: 20 MB a day, then 32 kbit/s.
+# below 90% of the cap (hysteresis), so nobody flaps at the boundary.
 timezone = "{timezone}"
 interval = "{interval}"
 data_dir = "{ledger}"
@@ -55,6 +54,7 @@ warn_at = ["80%"]
 """
 
 DAILY = """\
+# A daily cap before the paper's weekly one: a heavy day slows a subscriber first.
 [[plans.paper.caps]]
 cap = "{cap}"
 window = "1d"
@@ -107,6 +107,8 @@ class Change:
     rate_bps: int
     cap_name: str
     """The cap whose limit applies ("1d", "7d"); empty for the paper's one cap."""
+    caps_over: tuple[str, ...] = ()
+    """Every cap of the plan whose limit was in force at this change, the strictest or not."""
 
 
 @dataclass
@@ -180,8 +182,9 @@ async def run_demo(
 
             def told(when: float, name: str, event: str, decision: Decision) -> None:
                 if not event.startswith(("warning", "limit not")):
+                    over = tuple(cap.cap_name for cap in decision.caps if cap.limited)
                     changes.append(Change(when, name, event, decision.rate_bps,
-                                          decision.cap_name))  # fmt: skip
+                                          decision.cap_name, over))  # fmt: skip
 
             daemon = Daemon(config, clock, ledger, drivers=[driver], on_event=told)
             if not scenario.snmp:

@@ -106,7 +106,7 @@ def test_the_limit_driver_adds_lists_removes_and_clears_through_the_daemon(daemo
     listed = {(lim.addresses[0], lim.rate_bps) for lim in remote.installed()}
     assert listed == {("10.60.1.2", 64_000), ("2001:db8::7", 64_000), ("10.60.2.2", 3_000)}
     assert "10.60.1.2" in daemon.elements()  # real rules on the router
-    # A new rate is one ADD: the router's driver moves the hosts in place.
+    # A new rate is one ADD, with no REMOVE first; the router's own driver changes it.
     remote.add([Limit("alice", alice.addresses, rate_bps=3_000)])
     assert {(lim.addresses[0], lim.rate_bps) for lim in remote.installed()} == {
         ("10.60.1.2", 3_000), ("2001:db8::7", 3_000), ("10.60.2.2", 3_000)}  # fmt: skip

@@ -284,6 +284,26 @@ def test_a_notify_command_naming_an_unknown_field_is_rejected(tmp_path: Path) ->
     (problem,) = problems(path)
     assert problem.startswith("notify.command: unknown placeholder {login} (expected one of: "
                               "subscriber, event,")  # fmt: skip
+    for part, expected in (
+        ("{}", "'{}': Format string contains positional fields"),
+        ("{used!x}", "'{used!x}': Unknown conversion specifier x"),
+    ):
+        bad = write(tmp_path, f'[notify]\ncommand = ["/bin/tell", "{part}"]\n', "bad.toml")
+        (problem,) = problems(bad)
+        assert problem.startswith(f"notify.command: {expected}"), problem
     ok = write(tmp_path, "[notify]\ncommand = [" + ", ".join(
         f'"{{{name}}}"' for name in NOTIFY_FIELDS) + "]\n", "ok.toml")  # fmt: skip
     assert load_config(ok).settings.notify.command[0] == "{subscriber}"
+
+
+def test_notify_fills_exactly_the_fields_the_configuration_allows() -> None:
+    from nmsquota.config import NOTIFY_FIELDS
+    from nmsquota.notify import fields
+    from nmsquota.policy import Decision
+
+    decision = Decision("alice", 80, 100, True, "over 80% of cap 1d", 0, cap_name="1d",
+                        rate_bps=50_000_000, step=0, step_at=80.0)  # fmt: skip
+    told = fields("alice", decision.event, decision)
+    assert tuple(told) == NOTIFY_FIELDS
+    assert (told["event"], told["step"], told["rate"], told["percent"]) == (
+        "step 80% of 1d", "80%", "50000000", "80")  # fmt: skip

@@ -164,3 +164,16 @@ def test_a_rate_change_moves_the_host_without_a_moment_unlimited() -> None:
         "delete 1000",
     ]  # fmt: skip
     assert {lim.rate_bps for lim in shared.installed()} == {64_000}
+
+
+def test_a_rate_change_with_no_rule_number_to_spare_reuses_the_hosts_own() -> None:
+    driver, fake = ipfw(mode="shared", rules=[1000, 1001])
+    driver.add([ALICE, Limit("bob", ("10.0.0.8",))])
+    driver.add([Limit("alice", ("10.0.0.7",), rate_bps=64_000)])
+    assert fake.batches[-1] == [
+        "pipe 1001 config bw 64Kbit/s queue 10KBytes",
+        "delete 1000",
+        "add 1000 pipe 1001 ip from any to 10.0.0.7 in recv em0",
+    ]  # fmt: skip
+    assert {lim.addresses[0]: lim.rate_bps for lim in driver.installed()} == {
+        "10.0.0.7": 64_000, "10.0.0.8": 3_000}  # fmt: skip

@@ -215,7 +215,7 @@ RULES = st.lists(
         cap=st.sampled_from([0, 1, 100, 1_000, 10**6]),  # equal caps: ties to break alike
         direction=st.sampled_from(["download", "upload", "both"]),
         rate_bps=st.integers(1_000, 10**8),
-        warn_at=st.sampled_from([(), (80,)]),
+        warn_at=st.sampled_from([(), (80,), (50, 100)]),
         steps=st.sampled_from([(), (Step(at=50.0, rate_bps=10**7),)]),
     ),
     min_size=1,
@@ -234,3 +234,14 @@ def test_the_fast_path_for_quiet_subscribers_decides_as_the_full_one(rules, usag
     # Another subscriber's override: changes nothing, but takes every cap the long way.
     bystander = Override("bob", "force", "not alice", since=0)
     assert fast == decide_plan("alice", rules, totals, 100, overrides=[bystander])
+
+
+def test_quiet_subscribers_take_the_fast_path_and_others_do_not() -> None:
+    from nmsquota.policy import _quiet
+
+    rules = (Rule(cap=100, name="1d", warn_at=(80,)), Rule(cap=1_000, name="30d"))
+    assert _quiet("alice", rules, [Totals(79, 0), Totals(500, 0)]) is not None
+    assert _quiet("alice", rules, [Totals(80, 0), Totals(500, 0)]) is None  # a warning
+    assert _quiet("alice", rules, [Totals(10, 0), Totals(1_000, 0)]) is None  # a limit
+    stepped = (Rule(cap=100, steps=(Step(at=50.0, rate_bps=10**7),)),)
+    assert _quiet("alice", stepped, [Totals(50, 0)]) is None  # the step

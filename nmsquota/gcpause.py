@@ -1,4 +1,4 @@
-"""Python's cyclic garbage collector, held off while a cycle works.
+"""Python's cyclic garbage collector (gc), held off while a daemon cycle works.
 
 A cycle allocates hundreds of thousands of small objects (sample rows, totals, decisions),
 and each 700 allocations start a collection; the oldest generation's collections walk every
