@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from integration.test_sim_agent import interfaces
 from pysnmp.proto.rfc1902 import Integer32, TimeTicks
 
 from nmsquota.clock import ManualClock
-from nmsquota.config import load_config
+from nmsquota.config import Config, load_config
 from nmsquota.daemon import Daemon
 from nmsquota.enforcement.driver import make_driver
 from nmsquota.ledger import Ledger
@@ -24,8 +30,6 @@ MB = 10**6
 
 def local(moment: float) -> str:
     """A moment as status prints it."""
-    import time
-
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
 
 
@@ -69,15 +73,71 @@ class Bras:
         self.agent.set(objects)
 
 
+@dataclass
+class Rig:
+    """The daemon on the in-process agent, a manual clock and a ledger, with the log driver
+    (or the drivers given)."""
+
+    agent: Any
+    bras: Bras
+    path: Path
+    config: Config
+    clock: ManualClock
+    ledger: Ledger
+    daemon: Daemon
+    driver: Any
+    """The first driver."""
+
+
+@asynccontextmanager
+async def rig(tmp_path: Path, edit: Callable[[str], str] = lambda text: text,
+              drivers: list[Any] | None = None) -> AsyncIterator[Rig]:  # fmt: skip
+    """write_config's configuration, changed by `edit`."""
+    agent, port = await start_agent()
+    path = write_config(tmp_path, port)
+    path.write_text(edit(path.read_text()))
+    config = load_config(path)
+    clock = ManualClock(T0)
+    drivers = drivers or [make_driver("log", "log", {})]
+    with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+        daemon = Daemon(config, clock, ledger, drivers=drivers)
+        yield Rig(agent, Bras(agent), path, config, clock, ledger, daemon, drivers[0])
+
+
+def usage(r: Rig, *more: str) -> list[str]:
+    """`nmsquota usage` on the rig's configuration and ledger, as argv for cli.main."""
+    return ["-c", str(r.path), "usage", "--ledger", str(r.ledger.directory), *more]
+
+
+def status(r: Rig) -> list[str]:
+    return ["-c", str(r.path), "status", "--ledger", str(r.ledger.directory)]
+
+
+NOTIFY = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(10))"
+"""A notify command's script: appends its arguments to a file, a line a call."""
+
+
+def notify_into(record: Path, *arguments: str) -> Callable[[str], str]:
+    """An edit adding [notify] with NOTIFY writing `arguments` (placeholders) to `record`."""
+    quoted = ", ".join(f'"{a}"' for a in arguments)
+    line = f'[notify]\ncommand = ["{sys.executable}", "-c", "{NOTIFY}", "{record}", {quoted}]\n'
+    return lambda text: text + line
+
+
+def told(record: Path, lines: int) -> list[str]:
+    """What the notify command wrote, once it has written `lines` lines (hooks run in a
+    thread of their own)."""
+    deadline = time.monotonic() + 10
+    while len(record.read_text().splitlines() if record.exists() else []) < lines:
+        assert time.monotonic() < deadline, f"the notify command wrote under {lines} lines"
+        time.sleep(0.1)
+    return record.read_text().splitlines()
+
+
 def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(tmp_path):
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        config = load_config(write_config(tmp_path, port))
-        clock = ManualClock(T0)
-        log = make_driver("log", "log", {})
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[log])
+        async with rig(tmp_path) as r:
+            bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             bras.show(clock.now(), 5_000, 5_000)
             first = await daemon.cycle()
             assert first.devices_ok == ["bras"] and first.limited == []
@@ -140,13 +200,9 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
     from unit.test_reconcile import Memory
 
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        config = load_config(write_config(tmp_path, port))
-        clock = ManualClock(T0)
         by_address = Memory()
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[by_address])
+        async with rig(tmp_path, drivers=[by_address]) as r:
+            bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
             bras.show(clock.now(), 0, 0)
             await daemon.cycle()
             clock.advance(300)
@@ -179,18 +235,10 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
 
 def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        text = write_config(tmp_path, port).read_text().replace('cap = "1MB"', 'cap = "500MB"')
-        config_path = tmp_path / "projected.toml"
-        config_path.write_text(text)
-        config = load_config(config_path)
-        clock = ManualClock(T0)
-        # alice downloads 1 MB/s without a pause; bob nothing.
-        agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
-        log = make_driver("log", "log", {})
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[log])
+        async with rig(tmp_path, lambda text: text.replace('"1MB"', '"500MB"')) as r:
+            bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
+            # alice downloads 1 MB/s without a pause; bob nothing.
+            r.agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
             await daemon.run(asyncio.Event(), cycles=3)
             # Cycle 2 at +300 s saw 300 MB at 1 MB/s: the cap is crossed at +500 s, before
             # cycle 3 at +600 s. Looks close in on it (each timed for 1.5 times the rate)
@@ -208,16 +256,12 @@ def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
 
 def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        text = write_config(tmp_path, port).read_text().replace('cap = "1MB"', 'cap = "500MB"')
-        config_path = tmp_path / "fixed.toml"
-        config_path.write_text("projection = false\n" + text)
-        config = load_config(config_path)
-        clock = ManualClock(T0)
-        agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+        def fixed(text: str) -> str:
+            return "projection = false\n" + text.replace('"1MB"', '"500MB"')
+
+        async with rig(tmp_path, fixed) as r:
+            bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
+            r.agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
             await daemon.run(asyncio.Event(), cycles=3)
             assert daemon.looks == 0
             (limit,) = ledger.limits()
@@ -228,18 +272,12 @@ def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
 
 def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        text = write_config(tmp_path, port).read_text()
-        text = text.replace('[subscribers.bob]\nplan = "home"',
-                            '[subscribers.bob]\nplan = "home"\nexempt = true')  # fmt: skip
-        path = tmp_path / "exempt.toml"
-        path.write_text(text)
-        config = load_config(path)
-        clock = ManualClock(T0)
-        log = make_driver("log", "log", {})
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[log])
+        def exempt(text: str) -> str:
+            return text.replace('[subscribers.bob]\nplan = "home"',
+                                '[subscribers.bob]\nplan = "home"\nexempt = true')  # fmt: skip
+
+        async with rig(tmp_path, exempt) as r:
+            bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
             reply = await daemon.handle(["subscriber", "add", "carol", "home", "10.0.0.3"])
             assert reply["message"] == "subscriber carol saved"
             refused = await daemon.handle(["subscriber", "add", "bob", "home"])
@@ -264,24 +302,11 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
 
 
 def test_warnings_and_limits_reach_the_notify_command_once_per_crossing(tmp_path):
-    import sys
-    import time as wall
-
     record = tmp_path / "told"
-    script = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(10))"
 
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        text = write_config(tmp_path, port).read_text()
-        text += f'[notify]\ncommand = ["{sys.executable}", "-c", "{script}", "{record}", ' \
-                '"{subscriber}", "{event}", "{percent}"]\n'  # fmt: skip
-        path = tmp_path / "notify.toml"
-        path.write_text(text)
-        config = load_config(path)
-        clock = ManualClock(T0)
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+        async with rig(tmp_path, notify_into(record, "{subscriber}", "{event}", "{percent}")) as r:
+            bras, clock, daemon = r.bras, r.clock, r.daemon
             for alice in (0, 850_000, 900_000, 1_200_000, 1_300_000):
                 bras.show(clock.now(), alice, 0)
                 await daemon.cycle()
@@ -289,34 +314,26 @@ def test_warnings_and_limits_reach_the_notify_command_once_per_crossing(tmp_path
             daemon.notifier.close()  # waits for the hooks in flight
 
     asyncio.run(run())
-    deadline = wall.monotonic() + 10
-    while not record.exists() and wall.monotonic() < deadline:
-        wall.sleep(0.1)
-    assert sorted(record.read_text().splitlines()) == ["alice limited 120", "alice warning 80% 85"]
+    assert sorted(told(record, 2)) == ["alice limited 120", "alice warning 80% 85"]
 
 
 def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_path, capsys):
     from nmsquota.cli import main
 
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        text = write_config(tmp_path, port).read_text().replace(
-            'cap = "1MB"\nwindow = "1d"\nwarn_at = ["80%"]\n',
-            '[[plans.home.caps]]\ncap = "1MB"\nwindow = "1h"\nlimit = { rate = "64kbit" }\n'
-            '[[plans.home.caps]]\ncap = "3MB"\nwindow = "1d"\nlimit = { rate = "8kbit" }\n',
-        )  # fmt: skip
-        path = tmp_path / "caps.toml"
-        path.write_text(text)
-        config = load_config(path)
-        clock = ManualClock(T0)
-        log = make_driver("log", "log", {})
+        def two_caps(text: str) -> str:
+            return text.replace(
+                'cap = "1MB"\nwindow = "1d"\nwarn_at = ["80%"]\n',
+                '[[plans.home.caps]]\ncap = "1MB"\nwindow = "1h"\nlimit = { rate = "64kbit" }\n'
+                '[[plans.home.caps]]\ncap = "3MB"\nwindow = "1d"\nlimit = { rate = "8kbit" }\n',
+            )  # fmt: skip
 
-        def rates() -> dict[str, int | None]:
-            return {limit.subscriber: limit.rate_bps for limit in log.installed()}
+        async with rig(tmp_path, two_caps) as r:
+            bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
 
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[log])
+            def rates() -> dict[str, int | None]:
+                return {limit.subscriber: limit.rate_bps for limit in log.installed()}
+
             seen = []
             for alice in (0, 1_200_000, 3_100_000):  # over the hour's cap, then the day's
                 bras.show(clock.now(), alice, 0)
@@ -325,20 +342,19 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
                 clock.advance(300)
             assert seen == [{}, {"alice": 64_000}, {"alice": 8_000}]
             assert ledger.limits()[0].reason == "over cap 1d: 3100000 of 3000000 bytes"
-            assert main(["-c", str(path), "status", "--ledger", str(tmp_path / "ledger")]) in (0, 1)
+            assert main(status(r)) in (0, 1)
             out = capsys.readouterr().out
             lifts = f"lifts {local(T0 + 4200)}"  # the two samples gone an hour after the last
             assert f"cap 1h: 3.1 MB of 1.0 MB (310%), limited to 64kbit, {lifts}" in out
             assert "cap 1d: 3.1 MB of 3.0 MB (103%), limited to 8kbit" in out
             # usage too: each cap's limit, and how long until it lifts (from the last commit).
-            ledger_args = ["--ledger", str(tmp_path / "ledger")]
-            assert main(["-c", str(path), "usage", *ledger_args]) == 0
+            assert main(usage(r)) == 0
             table = [line.split() for line in capsys.readouterr().out.splitlines()]
             assert table[0][-3:] == ["LIMIT", "LIFTS", "IN"]
             assert [row[-2:] for row in table[1:] if row[0] == "alice"] == [
                 ["64kbit", "1h"], ["8kbit", "23h55m"]]  # fmt: skip
             assert {tuple(row[-2:]) for row in table[1:] if row[0] == "bob"} == {("-", "-")}
-            assert main(["-c", str(path), "usage", "--json", *ledger_args]) == 0
+            assert main(usage(r, "--json")) == 0
             entry = json.loads(capsys.readouterr().out)["subscribers"][0]
             assert entry["name"] == "alice"
             assert [(c["cap_name"], c["rate"], c["lifts_at"]) for c in entry["caps"]] == [
@@ -352,9 +368,9 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
             clock.advance(3600)  # the hour rolls past: the day's cap (topped up) holds none
             bras.show(clock.now(), 3_100_000, 0)
             assert (await daemon.cycle()).limited == []
-            assert main(["-c", str(path), "usage", "--ledger", str(tmp_path / "ledger")]) == 0
-            usage = capsys.readouterr().out
-            assert "home 1h" in usage and "home 1d" in usage
+            assert main(usage(r)) == 0
+            out = capsys.readouterr().out
+            assert "home 1h" in out and "home 1d" in out
 
     asyncio.run(run())
 
@@ -367,13 +383,8 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
     from nmsquota.cli import main
 
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        path = write_config(tmp_path, port)
-        config = load_config(path)
-        clock = ManualClock(T0)
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
+        async with rig(tmp_path) as r:
+            bras, clock, ledger, daemon, config = r.bras, r.clock, r.ledger, r.daemon, r.config
             reports = []
             # Limited at 2 MB (cap 1 MB, 3 kbit/s), then 2 MB more in each 5 minutes.
             for alice in (0, 2 * MB, 4 * MB, 6 * MB):
@@ -385,8 +396,7 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
             assert record["check"]["flagged"] and record["check"]["expected_bps"] == 3_000
             assert record["check"]["measured_bps"] == 2 * MB * 8 // 300
             assert "limit not effective on alice: measured 53.3kbit for 2 cycles" in caplog.text
-            status = main(["-c", str(path), "status", "--ledger", str(tmp_path / "ledger")])
-            assert status == 1
+            assert main(status(r)) == 1
             out = capsys.readouterr().out
             assert "LIMIT NOT EFFECTIVE: measured 53.3kbit, expected 3kbit" in out
             # The day's window lets the three 2 MB samples go at T0+300, +600, +900 a day on.
@@ -406,31 +416,23 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
 
 
 def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, capsys):
-    import sys
-    import time as wall
-
     from nmsquota.cli import main
 
     record = tmp_path / "told"
-    script = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(10))"
+    notify = notify_into(record, "{event}", "step={step}", "rate={rate}")
+
+    def stepped(text: str) -> str:
+        return notify(
+            text.replace(
+                'warn_at = ["80%"]\n',
+                'limit = { rate = "8kbit" }\n'
+                'steps = [{ at = "80%", rate = "1Mbit", queue = "64KB" }]\n',
+            )
+        )
 
     async def run() -> None:
-        agent, port = await start_agent()
-        bras = Bras(agent)
-        text = write_config(tmp_path, port).read_text().replace(
-            'warn_at = ["80%"]\n',
-            'limit = { rate = "8kbit" }\n'
-            'steps = [{ at = "80%", rate = "1Mbit", queue = "64KB" }]\n',
-        )  # fmt: skip
-        text += f'[notify]\ncommand = ["{sys.executable}", "-c", "{script}", "{record}", ' \
-                '"{event}", "step={step}", "rate={rate}"]\n'  # fmt: skip
-        path = tmp_path / "steps.toml"
-        path.write_text(text)
-        config = load_config(path)
-        clock = ManualClock(T0)
-        log = make_driver("log", "log", {})
-        with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-            daemon = Daemon(config, clock, ledger, drivers=[log])
+        async with rig(tmp_path, stepped) as r:
+            bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             seen = []
             for alice in (0, 850_000, 900_000, 1_100_000):  # cap 1 MB a day
                 bras.show(clock.now(), alice, 0)
@@ -438,8 +440,7 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, c
                 seen.append(([(lim.rate_bps, lim.queue_bytes) for lim in log.installed()],
                              report.changed))  # fmt: skip
                 if alice == 850_000:  # on the step: usage says which, and when it lifts
-                    assert main(["-c", str(path), "usage", "--ledger", str(tmp_path / "ledger"),
-                                 "alice"]) == 0  # fmt: skip
+                    assert main(usage(r, "alice")) == 0
                     row = capsys.readouterr().out.splitlines()[1].split()
                     assert row[-4:] == ["1Mbit", "at", "80%", "1d"], row
                 clock.advance(300)
@@ -451,9 +452,4 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, c
 
     asyncio.run(run())
     # Each step is its own notification, with the rate it brings.
-    deadline = wall.monotonic() + 10
-    while len(record.read_text().splitlines() if record.exists() else []) < 2:
-        assert wall.monotonic() < deadline
-        wall.sleep(0.1)
-    assert record.read_text().splitlines() == ["step 80% step=80% rate=1000000",
-                                               "limited step= rate=8000"]  # fmt: skip
+    assert told(record, 2) == ["step 80% step=80% rate=1000000", "limited step= rate=8000"]
