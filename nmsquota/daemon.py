@@ -65,6 +65,8 @@ class CycleReport:
     no_plan: list[str] = field(default_factory=list)
     not_effective: list[str] = field(default_factory=list)
     """Limited subscribers whose measured rate says the limit does not bite (verify.py)."""
+    skipped: int = 0
+    """Cycles skipped since the daemon started, because one overran its slot."""
 
     @property
     def lateness(self) -> float:
@@ -146,6 +148,8 @@ class Daemon:
         """Interface -> login, from ip-up/ip-down (the paper's named socket)."""
         self.cycles = 0
         self.looks = 0
+        self.skipped = 0
+        """Cycles not run because the one before overran its slot (see run)."""
         """Targeted polls of subscribers projected to cross their cap (nmsquota.projection)."""
         self.targets: dict[str, float] = {}
         self._keys: dict[str, list[tuple[str, Any]]] = {}
@@ -210,6 +214,7 @@ class Daemon:
         previous = self._last_cycle_at
         self.cycles += 1
         report = CycleReport(self.cycles, now, due if due is not None else now)
+        report.skipped = self.skipped
         wall = time.perf_counter()
         # Baselines are read, polled against and written back under the lock, so a targeted
         # look in between cannot have its bytes counted twice.
@@ -578,6 +583,7 @@ class Daemon:
             if now > due:  # overran: skip the slots it missed, say so
                 missed = int((now - due) // self.interval) + 1
                 log.warning("skipping %d missed cycle(s)", missed)
+                self.skipped += missed
                 due += missed * self.interval
             while self.targets and not stop.is_set():
                 name, when = min(self.targets.items(), key=lambda item: item[1])

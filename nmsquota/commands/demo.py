@@ -76,6 +76,11 @@ def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:
     shown = {"hour": -1}
 
     def live(world, report) -> None:  # type: ignore[no-untyped-def]
+        if report.skipped and not shown.get("skipped"):
+            shown["skipped"] = 1
+            print(f"(this machine does not keep up with --speed {args.speed:g}: cycles are "
+                  "being skipped, so limits land late; a lower --speed runs every one)",
+                  flush=True)  # fmt: skip
         hour = int((world.now - START) // 3600)
         if hour % 6 or hour == shown["hour"]:
             return
@@ -108,7 +113,8 @@ def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:
 
 
 def _summary(result, zone: ZoneInfo, elapsed: float) -> None:  # type: ignore[no-untyped-def]
-    print(f"\n{result.cycles} cycles polled over SNMP, {result.looks} projected looks, "
+    skipped = f" ({result.skipped} skipped: the clock ran ahead)" if result.skipped else ""
+    print(f"\n{result.cycles} cycles polled over SNMP{skipped}, {result.looks} projected looks, "
           f"in {elapsed:.1f}s.\n")  # fmt: skip
     print(f"{'DAY':<12}{'ISP TOTAL':>12}{'BIGUSER':>10}  LIMITED")
     for day in result.days:
@@ -156,4 +162,8 @@ def cap_order(changes: Sequence[Change], subscriber: str, zone: ZoneInfo) -> str
         stamp = datetime.fromtimestamp(when, zone).strftime("%a %H:%M")
         return f"the {names.get(name, name)} cap ({name}) at {stamp}"
 
+    if at == then:
+        stamp = datetime.fromtimestamp(at, zone).strftime("%a %H:%M")
+        return (f"{subscriber} was over the {names.get(first, first)} cap ({first}) and the "
+                f"{names.get(second, second)} cap ({second}) at once, at {stamp}.")  # fmt: skip
     return f"{subscriber} met {cap(first, at)}, before {cap(second, then)}."

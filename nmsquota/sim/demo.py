@@ -121,6 +121,8 @@ class Result:
     ledger: Path
     cycles: int
     looks: int
+    skipped: int = 0
+    """Cycles the daemon skipped: the machine did not keep up with the clock."""
 
 
 async def run_demo(
@@ -213,12 +215,12 @@ async def run_demo(
             await daemon.run(stop, cycles + 1, on_cycle=cycle_done)
             _close(current, world, totals_at_midnight)
             result_days.append(current)
-            looks, done = daemon.looks, daemon.cycles
+            looks, done, skipped = daemon.looks, daemon.cycles, daemon.skipped
     finally:
         if agent.transport is not None:
             agent.transport.close()
     return Result(result_days, driver.events, world, config_path, changes, ledger_dir, done,
-                  looks)  # fmt: skip
+                  looks, skipped)  # fmt: skip
 
 
 def _history(ledger: Ledger, world: World) -> None:
