@@ -168,7 +168,10 @@ def run_status(args: argparse.Namespace) -> int:
         print("no cycle recorded: the daemon has not run on this ledger")
         return 1
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(health["started"]))
-    print(f"last cycle {health['number']} at {when} ({units.format_duration(int(age))} ago"
+    # A cycle "in the future" is this machine's clock behind the daemon's.
+    ago = (f"{units.format_duration(int(age))} ago" if age >= 0 else
+           f"{units.format_duration(int(-age))} ahead of this clock")  # fmt: skip
+    print(f"last cycle {health['number']} at {when} ({ago}"
           f"{', STALE' if stale else ''}): {health['seconds']:.1f}s, "
           f"{health['lateness']:.1f}s late")  # fmt: skip
     print(
