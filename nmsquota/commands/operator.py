@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from nmsquota import units
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table
+from nmsquota.commands.common import (
+    add_ledger_options,
+    config_of,
+    ledger_dir,
+    print_table,
+    zone_of,
+)
 from nmsquota.commands.standings import lift_times
 from nmsquota.errors import NmsquotaError, UsageError
 
@@ -66,6 +73,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "three intervals or had failures, or a limit does not bite.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--tz", metavar="ZONE", help="time zone for the times shown (default: the configuration's)"
+    )
     add_ledger_options(status)
     status.set_defaults(handler=run_status)
 
@@ -167,7 +177,8 @@ def run_status(args: argparse.Namespace) -> int:
     if not health:
         print("no cycle recorded: the daemon has not run on this ledger")
         return 1
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(health["started"]))
+    zone = zone_of(args, config)
+    when = _when(health["started"], zone, seconds=True)
     # A cycle "in the future" is this machine's clock behind the daemon's.
     ago = (f"{units.format_duration(int(age))} ago" if age >= 0 else
            f"{units.format_duration(int(-age))} ahead of this clock")  # fmt: skip
@@ -183,16 +194,16 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"driver {name}: " + ("ok" if not problems else "; ".join(problems)))
     rows = [["SUBSCRIBER", "SINCE", "RATE", "REASON"]]
     for limit in sorted(limits, key=lambda lim: lim.since):
-        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(limit.since))
+        since = _when(limit.since, zone)
         rate = units.format_rate(limit.rate_bps) if limit.rate_bps else "?"
         rows.append([limit.subscriber, since, rate, limit.reason])
         # A plan with several caps: how each of them stands.
         record = standings.get(limit.subscriber, {})
         for cap in record.get("caps", ()):
-            rows.append(["", "", "", _cap_line(cap)])
+            rows.append(["", "", "", _cap_line(cap, zone)])
         if not record.get("caps") and record.get("lifts_at"):
-            rows.append(["", "", "", f"  lifts {_when(record['lifts_at'])} if nothing more is "
-                         "downloaded"])  # fmt: skip
+            lifts = _when(record["lifts_at"], zone)
+            rows.append(["", "", "", f"  lifts {lifts} if nothing more is downloaded"])
         check = standings.get(limit.subscriber, {}).get("check") or {}
         if check.get("flagged"):
             rows.append(["", "", "", f"  LIMIT NOT EFFECTIVE: measured "
@@ -203,27 +214,25 @@ def run_status(args: argparse.Namespace) -> int:
         print_table(rows, right={2})
     active = [o for o in overrides if o["until"] is None or o["until"] > now]
     for override in active:
-        ends = (
-            ""
-            if override["until"] is None
-            else " until " + time.strftime("%Y-%m-%d %H:%M", time.localtime(override["until"]))
-        )
+        ends = "" if override["until"] is None else " until " + _when(override["until"], zone)
         print(f"override: {override['kind']} {override['subscriber']}{ends}: "
               f"{override['reason']}")  # fmt: skip
     return 1 if stale or failures else 0
 
 
-def _when(moment: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
+def _when(moment: float, zone: ZoneInfo, seconds: bool = False) -> str:
+    return datetime.fromtimestamp(moment, zone).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )
 
 
-def _cap_line(cap: dict) -> str:
+def _cap_line(cap: dict, zone: ZoneInfo) -> str:
     """One cap of a plan with several, as status shows it under the subscriber's limit."""
     percent = 100 * cap["used"] / cap["cap"] if cap["cap"] else 0.0
     state = f"limited to {units.format_rate(cap['rate'])}" if cap["limited"] else "under"
     if cap["limited"] and cap.get("step_at") is not None:
         state += f" (step at {cap['step_at']:g}%)"
     if cap.get("lifts_at"):
-        state += f", lifts {_when(cap['lifts_at'])}"
+        state += f", lifts {_when(cap['lifts_at'], zone)}"
     used, of = units.format_bytes(cap["used"]), units.format_bytes(cap["cap"])
     return f"  cap {cap['cap_name']}: {used} of {of} ({percent:.0f}%), {state}"

@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.window:
         _limits(ledger, config, lines)
     if args.sort != "name":
-        lines.sort(key=lambda line: (getattr(line.totals, f"bytes_{args.sort}"), line.name))
-        lines.reverse()
+        lines = biggest_first(lines, args.sort)
     records = _records(ledger, lines) if args.verbose else {}
     if args.json:
         print(json.dumps(_as_json(ledger, lines, records), indent=2))
@@ -98,6 +97,16 @@ def run(args: argparse.Namespace) -> int:
         print()
     _print_summary(ledger, lines, args.bytes)
     return 0
+
+
+def biggest_first(lines: list[Line], column: str) -> list[Line]:
+    """By the subscriber's biggest `column` ("in" or "out") of any window, biggest first; a
+    subscriber's lines (one per cap) stay together, in the plan's order."""
+    most: dict[str, int] = {}
+    for line in lines:
+        amount = getattr(line.totals, f"bytes_{column}")
+        most[line.name] = max(most.get(line.name, 0), amount)
+    return sorted(lines, key=lambda line: (-most[line.name], line.name))
 
 
 def _lines(args: argparse.Namespace, ledger: Ledger, config: Config | None) -> list[Line]:

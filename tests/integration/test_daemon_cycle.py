@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,8 @@ MB = 10**6
 
 
 def local(moment: float) -> str:
-    """A moment as status prints it."""
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(moment))
+    """A moment as status prints it, in the configuration's time zone (UTC by default)."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def oid(text: str) -> tuple[int, ...]:

@@ -326,3 +326,14 @@ def test_subscribers_are_added_changed_listed_and_removed_without_a_daemon(
     assert lines[2].split() == ["davidn", "home", "-", str(config)]
     assert main([*run, "remove", "carol"]) == 0
     assert main([*run, "remove", "carol"]) == 2
+
+
+def test_usage_sorted_keeps_a_subscribers_caps_together() -> None:
+    from nmsquota.commands.usage import Line, biggest_first
+    from nmsquota.ledger import Tally, Totals
+
+    day, week = Tally(86_400), Tally(7 * 86_400)
+    lines = [Line("alice", day, Totals(5, 0)), Line("alice", week, Totals(60, 0)),
+             Line("bob", day, Totals(20, 0)), Line("bob", week, Totals(30, 0))]  # fmt: skip
+    assert [(line.name, line.tally.key) for line in biggest_first(lines, "in")] == [
+        ("alice", "1d"), ("alice", "7d"), ("bob", "1d"), ("bob", "7d")]  # fmt: skip

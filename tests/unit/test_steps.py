@@ -4,6 +4,7 @@ with its own hysteresis; the cap's own limit is the last step."""
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from unit.test_config import problems, write
@@ -130,5 +131,8 @@ def test_status_names_the_step_a_cap_is_at() -> None:
 
     cap = {"cap_name": "1d", "used": 4_500_000_000, "cap": 5_000_000_000, "limited": True,
            "rate": 50_000_000, "step_at": 80.0}  # fmt: skip
-    assert _cap_line(cap) == "  cap 1d: 4.5 GB of 5.0 GB (90%), limited to 50Mbit (step at 80%)"
-    assert _cap_line({**cap, "step_at": None}).endswith("limited to 50Mbit")
+    utc = ZoneInfo("UTC")
+    assert _cap_line(cap, utc) == (
+        "  cap 1d: 4.5 GB of 5.0 GB (90%), limited to 50Mbit (step at 80%)"
+    )
+    assert _cap_line({**cap, "step_at": None}, utc).endswith("limited to 50Mbit")
