@@ -39,9 +39,10 @@ def run_check(args: argparse.Namespace) -> int:
             )
             which = f" cap {cap.label}" if len(caps) > 1 else ""
             steps = "".join(f"{format_rate(step.rate)} from {step.at:g}%, " for step in cap.steps)
+            last = " from 100%" if cap.steps else ""
             print(
                 f"  plan {name}{which}: {format_bytes(cap.cap)} {cap.direction} per "
-                f"{per}{free}, then {steps}{format_rate(cap.limit.rate)} "
+                f"{per}{free}, then {steps}{format_rate(cap.limit.rate)}{last} "
                 f"(queue {format_bytes(cap.limit.queue)})"
             )
     exempt = sum(1 for s in settings.subscribers.values() if s.exempt)

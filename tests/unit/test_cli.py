@@ -271,6 +271,8 @@ def test_config_check_summarises_a_good_file_and_rejects_a_bad_one(
     status, out, _ = run(capsys, "--config", REPO / "nmsquota.example.toml", "config", "check")
     assert status == 0
     assert "plan home: 63.0 MB download per 7d, then 3kbit (queue 10.0 KB)" in out
+    assert ("plan fair-use cap 1d: 5.0 GB download per 1d, 02:00-06:00 free, then 50Mbit from "
+            "80%, 10Mbit from 100% (queue 128.0 KB)") in out  # fmt: skip
     bad = tmp_path / "bad.toml"
     bad.write_text('[plans.home]\ncap = "lots"\n')
     status, _, err = run(capsys, "--config", bad, "config", "check")
