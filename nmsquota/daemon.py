@@ -148,9 +148,9 @@ class Daemon:
         """Interface -> login, from ip-up/ip-down (the paper's named socket)."""
         self.cycles = 0
         self.looks = 0
+        """Targeted polls of subscribers projected to cross their cap (nmsquota.projection)."""
         self.skipped = 0
         """Cycles not run because the one before overran its slot (see run)."""
-        """Targeted polls of subscribers projected to cross their cap (nmsquota.projection)."""
         self.targets: dict[str, float] = {}
         self._keys: dict[str, list[tuple[str, Any]]] = {}
         self._last_cycle_at: float | None = None
