@@ -454,3 +454,22 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, c
     asyncio.run(run())
     # Each step is its own notification, with the rate it brings.
     assert told(record, 2) == ["step 80% step=80% rate=1000000", "limited step= rate=8000"]
+
+
+def test_a_cycle_that_overruns_its_slot_skips_the_missed_ones_and_counts_them(tmp_path):
+    async def run() -> None:
+        async with rig(tmp_path) as r:
+            r.bras.show(r.clock.now(), 0, 0)
+            reports = []
+
+            def slow(report) -> None:  # type: ignore[no-untyped-def]
+                reports.append(report)
+                r.clock.advance(700)  # each cycle takes 700 s of its 300 s slot
+
+            await r.daemon.run(asyncio.Event(), cycles=3, on_cycle=slow)
+            # Due at +300, run at +700: the +300 and +600 slots go, the next is +900.
+            assert [report.started - T0 for report in reports] == [0, 900, 1800]
+            assert [report.skipped for report in reports] == [0, 2, 4]
+            assert (r.ledger.records("daemon")[0]["skipped"]) == 4
+
+    asyncio.run(run())
