@@ -226,17 +226,22 @@ def decide(
 def _level(rule: Rule, usage: int, cap: int, held: int | None) -> int | None:
     """Which limit applies: the index of a step, len(rule.steps) for the cap's own limit,
     None for none. `held`: the level the subscriber was at last cycle."""
-    top = len(rule.steps)
-    for level in range(top, -1, -1):
-        if level == top:
-            threshold, margin = float(cap), rule.hysteresis
-        else:
-            threshold, margin = cap * rule.steps[level].at / 100, rule.steps[level].hysteresis
+    for level in range(len(rule.steps), -1, -1):
+        threshold, margin = _threshold(rule, level, cap)
         if usage >= threshold:
             return level
         if held is not None and level <= held and margin and usage > threshold * (1 - margin):
             return level
     return None
+
+
+def _threshold(rule: Rule, level: int, cap: int) -> tuple[float, float]:
+    """A level's threshold in bytes and its hysteresis margin (a fraction): a step's, or
+    for len(rule.steps) the cap's own."""
+    if level >= len(rule.steps):
+        return float(cap), rule.hysteresis
+    step = rule.steps[level]
+    return cap * step.at / 100, step.hysteresis
 
 
 def decide_plan(
@@ -292,13 +297,7 @@ def _quiet(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals]) -> 
     per = []
     top, binding = -1.0, None
     for rule, usage in zip(rules, totals, strict=True):
-        direction = rule.direction
-        if direction == "download":
-            amount = usage.bytes_in
-        elif direction == "upload":
-            amount = usage.bytes_out
-        else:
-            amount = usage.bytes_in + usage.bytes_out
+        amount = used(usage, rule.direction)
         if amount >= rule.first:
             return None
         # As Decision.percent and _warnings work it out, so a boundary falls the same way.
@@ -395,10 +394,7 @@ def lifts_at(rule: Rule, level: int | None, usage: int, cap: int,
     it below the level's threshold less its margin. `samples` are (time, bytes counted
     against the cap) in the window, oldest first. None: not held at that level now, or the
     samples do not account for the usage."""
-    if level is None or level >= len(rule.steps):
-        threshold, margin = float(cap), rule.hysteresis
-    else:
-        threshold, margin = cap * rule.steps[level].at / 100, rule.steps[level].hysteresis
+    threshold, margin = _threshold(rule, len(rule.steps) if level is None else level, cap)
 
     def lifted(remaining: int) -> bool:
         return remaining <= threshold * (1 - margin) if margin else remaining < threshold
