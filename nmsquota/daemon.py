@@ -339,10 +339,10 @@ class Daemon:
         from nmsquota.policy import used
         from nmsquota.projection import next_look
 
-        rules = {rule.name: rule for rule in self.rules[plan]}
         looks = []
-        for cap in decision.caps:
-            rate = used(moved, rules[cap.cap_name].direction) / seconds if seconds > 0 else 0.0
+        # decision.caps are in the plan's order, one per rule.
+        for rule, cap in zip(self.rules[plan], decision.caps, strict=True):
+            rate = used(moved, rule.direction) / seconds if seconds > 0 else 0.0
             when = next_look(cap.used, cap.cap, rate, now, before)
             if when is not None:
                 looks.append(when)
