@@ -20,7 +20,7 @@ from nmsquota.commands.common import (
     print_table,
     zone_of,
 )
-from nmsquota.commands.standings import lift_times
+from nmsquota.commands.standings import cap_standing, lift_times
 from nmsquota.errors import NmsquotaError, UsageError
 
 
@@ -158,8 +158,7 @@ def run_status(args: argparse.Namespace) -> int:
     lifts = lift_times(ledger, config)
     for name, record in standings.items():
         for cap_name, when in lifts(name, record).items():
-            target = next((c for c in record.get("caps", ()) if c["cap_name"] == cap_name), record)
-            target["lifts_at"] = when
+            cap_standing(record, cap_name, several=bool(record.get("caps")))["lifts_at"] = when
     now = args.clock.now()
     age = now - health["started"] if health else None
     stale = age is None or age > 3 * health.get("interval", 300)

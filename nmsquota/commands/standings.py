@@ -31,11 +31,11 @@ def lift_times(ledger: Ledger, config: Config | None) -> LiftTimes:
         plan = config.settings.plans.get(plans.get(name, "")) if config is not None else None
         if config is None or plan is None or ledger.as_of is None:
             return {}
-        records = {c["cap_name"]: c for c in record.get("caps", ())} or {"": record}
+        caps = plan.all_caps()
         found: dict[str, int | None] = {}
-        for rule, cap in zip(rules[plans[name]], plan.all_caps(), strict=True):
-            state = records.get(rule.name)
-            if state is None or not state.get("limited") or cap.period == "monthly":
+        for rule, cap in zip(rules[plans[name]], caps, strict=True):
+            state = cap_standing(record, rule.name, len(caps) > 1)
+            if not state.get("limited") or cap.period == "monthly":
                 continue
             tally = cap.tally(config.settings.timezone)
             samples = ledger.samples([name], after=tally.edge_at(ledger.as_of))
