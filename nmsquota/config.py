@@ -217,8 +217,8 @@ class Cap(Strict):
 
 
 # A plan's own keys that describe its one cap: with [[plans.X.caps]] they belong there.
-ONE_CAP_KEYS = ("cap", "window", "period", "reset_day", "direction", "limit", "hysteresis",
-                "warn_at", "name", "steps")  # fmt: skip
+# free_hours may stay on the plan, for every cap that does not set its own.
+ONE_CAP_KEYS = tuple(key for key in Cap.model_fields if key != "free_hours")
 
 
 class Plan(Cap):
