@@ -50,9 +50,10 @@ def verify(
     margin: float = 0.25,
     cycles: int = 2,
 ) -> Verdicts:
-    """`limits`: subscriber -> limited rate (bits/s), only those whose limit was in place for
-    the whole measured span; `measured`: subscriber -> (bytes downloaded, seconds) over it.
-    A limited subscriber without a measurement (offline) keeps the check they had."""
+    """`limits`: every limited subscriber -> limited rate (bits/s); `measured`: subscriber ->
+    (bytes downloaded, seconds), only over a span their limit was in place for all of. A
+    limited subscriber without a measurement (offline, or just limited) keeps the check
+    they had; one no longer limited loses theirs."""
     result = Verdicts()
     for name, rate in limits.items():
         before = previous.get(name, Check())
