@@ -158,12 +158,13 @@ def cap_order(changes: Sequence[Change], subscriber: str, zone: ZoneInfo) -> str
     (first, at), (second, then) = sorted(met.items(), key=lambda item: item[1])[:2]
     names = {"1d": "daily", "7d": "weekly", "30d": "monthly"}
 
-    def cap(name: str, when: float) -> str:
-        stamp = datetime.fromtimestamp(when, zone).strftime("%a %H:%M")
-        return f"the {names.get(name, name)} cap ({name}) at {stamp}"
+    def label(name: str) -> str:
+        return f"the {names.get(name, name)} cap ({name})"
+
+    def stamp(when: float) -> str:
+        return datetime.fromtimestamp(when, zone).strftime("%a %H:%M")
 
     if at == then:
-        stamp = datetime.fromtimestamp(at, zone).strftime("%a %H:%M")
-        return (f"{subscriber} was over the {names.get(first, first)} cap ({first}) and the "
-                f"{names.get(second, second)} cap ({second}) at once, at {stamp}.")  # fmt: skip
-    return f"{subscriber} met {cap(first, at)}, before {cap(second, then)}."
+        return f"{subscriber} was over {label(first)} and {label(second)} at once, at {stamp(at)}."
+    return (f"{subscriber} met {label(first)} at {stamp(at)}, before {label(second)} at "
+            f"{stamp(then)}.")  # fmt: skip
