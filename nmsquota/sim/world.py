@@ -301,12 +301,9 @@ def _merged(sessions: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return merged
 
 
-def _oid(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.strip(".").split("."))
-
-
 def _columns() -> dict[str, tuple[int, ...]]:
     from nmsquota.snmp import poller as p
+    from nmsquota.snmp.walk import parse_oid as _oid
 
     return {
         "uptime": _oid(p.SYS_UPTIME), "ifNumber": _oid(p.IF_NUMBER),

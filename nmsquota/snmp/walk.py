@@ -166,7 +166,8 @@ def _value(value: Any) -> Any:
         return str(value)
 
 
-def _oid(text: str) -> tuple[int, ...]:
+def parse_oid(text: str) -> tuple[int, ...]:
+    """An OID as text ("1.3.6.1.2.1.2.2.1.10", a leading dot or not) as a tuple of ints."""
     return tuple(int(part) for part in text.strip(".").split("."))
 
 
@@ -189,7 +190,7 @@ async def walk(
 async def _walk(
     session: Session, columns: Sequence[str], max_repetitions: int
 ) -> dict[str, Column]:
-    prefixes = {column: _oid(column) for column in columns}
+    prefixes = {column: parse_oid(column) for column in columns}
     results: dict[str, Column] = {column: {} for column in columns}
     position = {column: prefixes[column] for column in columns}
     active = list(columns)
@@ -224,7 +225,7 @@ async def _walk(
 def _walk_local(table: LocalTable, columns: Sequence[str]) -> dict[str, Column]:
     results: dict[str, Column] = {}
     for column in columns:
-        prefix = _oid(column)
+        prefix = parse_oid(column)
         rows: Column = results.setdefault(column, {})
         position: Index = prefix
         while (found := table.following(position)) is not None:
@@ -280,7 +281,7 @@ async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
     """Scalar values (e.g. sysUpTime.0); None where the agent has no such object."""
     if session.agent.local is not None:
         local = session.agent.local
-        return {oid: _value(local.lookup(_oid(oid))) for oid in oids}
+        return {oid: _value(local.lookup(parse_oid(oid))) for oid in oids}
 
     async def request(wanted: Sequence[str]) -> dict[str, Any]:
         varbinds = [ObjectType(ObjectIdentity(oid.strip("."))) for oid in wanted]
