@@ -97,6 +97,11 @@ def rules_of(config: Config) -> dict[str, tuple[Rule, ...]]:
     return rules
 
 
+def cap_names(rules: dict[str, tuple[Rule, ...]], plan: str) -> list[str]:
+    """A plan's caps by name (none for a one-cap plan, or a plan not in `rules`)."""
+    return [rule.name for rule in rules.get(plan, ()) if rule.name]
+
+
 def _moved_by(results: Sequence[Any]) -> dict[str, Totals]:
     """What each subscriber moved in a cycle's samples, all their sessions together."""
     moved: dict[str, Totals] = {}
@@ -475,8 +480,7 @@ class Daemon:
 
     def cap_names(self, subscriber: str) -> list[str]:
         """The caps of a subscriber's plan, by name (none for a one-cap plan)."""
-        rules = self.rules.get(self._plans().get(subscriber, ""), ())
-        return [rule.name for rule in rules if rule.name]
+        return cap_names(self.rules, self._plans().get(subscriber, ""))
 
     def _members(self) -> dict[str, dict[str, Any]]:
         """Every known subscriber: the configuration's, then those provisioned in the ledger

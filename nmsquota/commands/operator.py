@@ -112,7 +112,7 @@ def run_override(args: argparse.Namespace) -> int:
     config = config_of(args)
     caps = None
     if config is not None:
-        from nmsquota.daemon import rules_of
+        from nmsquota.daemon import cap_names, rules_of
 
         rules = rules_of(config)
         plans = {r["name"]: r["plan"] for r in config.subscriber_records()}
@@ -120,7 +120,7 @@ def run_override(args: argparse.Namespace) -> int:
         def caps(subscriber: str) -> list[str] | None:
             if subscriber not in plans:  # provisioned in the ledger: the daemon checks
                 return None
-            return [r.name for r in rules.get(plans[subscriber], ()) if r.name]
+            return cap_names(rules, plans[subscriber])
 
     with Ledger.open_writer(ledger_dir(args, config)) as ledger:
         message = apply_override(ledger, args.command, words[1:], int(args.clock.now()), caps)
