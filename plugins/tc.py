@@ -165,23 +165,17 @@ class TcDriver(Driver):
                 if item is not None and o.mode == "per-host":
                     # Its own class: the rate changes in place, the limit never lapses; the
                     # leaf queue takes the new limit's size (a step's may differ).
-                    minor = item.classid.split(":")[1]
-                    commands.append((limit.subscriber, self._class("change", interface,
-                                     item.classid, limit)))  # fmt: skip
-                    commands.append((limit.subscriber, f"qdisc replace dev {interface} parent "
-                                     f"{item.classid} handle {minor}: bfifo limit "
-                                     f"{max(limit.queue_bytes, 1600)}"))  # fmt: skip
+                    for verb, line in (("change", self._class), ("replace", self._leaf)):
+                        commands.append((limit.subscriber,
+                                         line(verb, interface, item.classid, limit)))  # fmt: skip
                     continue
                 classid = shared.get(limit.rate_bps) if o.mode == "shared" else None
                 if classid is None:
                     minor = next(n for n in range(2, 0xFFFF) if n not in used)
                     used.add(minor)
                     classid = f"{o.handle}:{minor:x}"
-                    commands.append((limit.subscriber, self._class("add", interface, classid,
-                                                                   limit)))  # fmt: skip
-                    commands.append((limit.subscriber, f"qdisc add dev {interface} parent "
-                                     f"{classid} handle {minor:x}: bfifo limit "
-                                     f"{max(limit.queue_bytes, 1600)}"))  # fmt: skip
+                    for line in (self._class, self._leaf):
+                        commands.append((limit.subscriber, line("add", interface, classid, limit)))
                     if o.mode == "shared":
                         shared[limit.rate_bps] = classid
                 if item is None:
@@ -257,6 +251,12 @@ class TcDriver(Driver):
         rate = max(limit.rate_bps, 8)
         return (f"class {verb} dev {interface} parent {self.options.handle}: classid {classid} "
                 f"htb rate {rate}bit ceil {rate}bit quantum {self.options.quantum}")  # fmt: skip
+
+    def _leaf(self, verb: str, interface: str, classid: str, limit: Limit) -> str:
+        """A class's leaf queue (the limit's queue): its handle is the class's minor."""
+        minor = classid.split(":")[1]
+        return (f"qdisc {verb} dev {interface} parent {classid} handle {minor}: bfifo limit "
+                f"{max(limit.queue_bytes, 1600)}")  # fmt: skip
 
     def _filter(self, interface: str, address: str, classid: str, handle: str = "") -> str:
         """The host's filter; with the handle of an existing one, that filter is replaced."""
