@@ -21,6 +21,7 @@ from nmsquota.commands import (
     records,
     run,
     simulate,
+    status,
     subscribers,
     usage,
 )
@@ -31,6 +32,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS = (
     run,
     operator,
+    status,
     subscribers,
     usage,
     records,

@@ -35,7 +35,8 @@ from nmsquota.ledger import Ledger
 from nmsquota.ledger import Limit as LedgerLimit
 from nmsquota.ledger.model import Totals
 from nmsquota.notify import Notifier
-from nmsquota.policy import Decision, Evaluation, Override, Rule, Standing, Step, evaluate
+from nmsquota.plans import cap_names, members, plans_of, rules_of
+from nmsquota.policy import Decision, Evaluation, Override, Standing, evaluate
 from nmsquota.verify import Check, verify
 
 log = logging.getLogger("nmsquota.daemon")
@@ -73,35 +74,6 @@ class CycleReport:
         return max(0.0, self.started - self.due)
 
 
-def rules_of(config: Config) -> dict[str, tuple[Rule, ...]]:
-    """Each plan's caps as policy rules. A one-cap plan's cap has no name, so its reasons
-    read as they always have ("over cap: ...")."""
-    zone = config.settings.timezone
-    rules = {}
-    for name, plan in config.settings.plans.items():
-        caps = plan.all_caps()
-        rules[name] = tuple(
-            Rule(
-                cap=cap.cap,
-                direction=cap.direction,
-                rate_bps=cap.limit.rate,
-                queue_bytes=cap.limit.queue,
-                hysteresis=(cap.hysteresis or 0.0) / 100,
-                warn_at=tuple(int(t) for t in cap.warn_at),
-                name=cap.label if len(caps) > 1 else "",
-                tally=cap.tally(zone).key,
-                steps=tuple(_step(step, cap.limit.queue) for step in cap.steps),
-            )
-            for cap in caps
-        )
-    return rules
-
-
-def cap_names(rules: dict[str, tuple[Rule, ...]], plan: str) -> list[str]:
-    """A plan's caps by name (none for a one-cap plan, or a plan not in `rules`)."""
-    return [rule.name for rule in rules.get(plan, ()) if rule.name]
-
-
 def _moved_by(results: Sequence[Any]) -> dict[str, Totals]:
     """What each subscriber moved in a cycle's samples, all their sessions together."""
     moved: dict[str, Totals] = {}
@@ -116,12 +88,6 @@ def _moved_by(results: Sequence[Any]) -> dict[str, Totals]:
 def _same_driver(old: Driver, new: Driver) -> bool:
     """Whether a reloaded driver is the one already running: same type, same options."""
     return type(old) is type(new) and old.options == new.options
-
-
-def _step(step: Any, queue: int) -> Step:
-    """A configured step as the policy's: its own queue, or the cap's limit's."""
-    return Step(step.at, step.rate, step.queue if step.queue is not None else queue,
-                (step.hysteresis or 0.0) / 100)  # fmt: skip
 
 
 def drivers_of(config: Config) -> list[Driver]:
@@ -482,20 +448,11 @@ class Daemon:
         """The caps of a subscriber's plan, by name (none for a one-cap plan)."""
         return cap_names(self.rules, self._plans().get(subscriber, ""))
 
-    def _members(self) -> dict[str, dict[str, Any]]:
-        """Every known subscriber: the configuration's, then those provisioned in the ledger
-        (`nmsquota subscribers add`); the configuration wins a name both have."""
-        members = {r["name"]: r for r in self.ledger.records("provisioned")}
-        members.update(self._configured)
-        return members
+    def _members(self) -> dict[str, Any]:
+        return members(self._configured, self.ledger.records("provisioned"))
 
     def _plans(self) -> dict[str, str]:
-        plans = {name: member["plan"] for name, member in self._members().items()}
-        default = self.config.settings.default_plan
-        if default is not None:
-            for name in self.sessions:
-                plans.setdefault(name, default)
-        return plans
+        return plans_of(self._members(), self.config.settings.default_plan, self.sessions)
 
     def _decide(self, now: int) -> Evaluation:
         totals = {key: self.ledger.totals(tally) for key, tally in self.tallies.items()}

@@ -19,7 +19,7 @@ def lift_times(ledger: Ledger, config: Config | None) -> LiftTimes:
     """For a subscriber's standing record: when each limited cap lifts if they move nothing
     more (rolling windows only: a monthly cap lifts at its reset), by cap name ("" for a
     one-cap plan). Plans and rules are worked out once for all subscribers."""
-    from nmsquota.daemon import rules_of
+    from nmsquota.plans import rules_of
     from nmsquota.policy import lifts_at, used
 
     plans = {r["name"]: r["plan"] for r in ledger.records("provisioned")}

@@ -127,7 +127,7 @@ def test_when_a_level_lifts_if_nothing_more_is_downloaded() -> None:
 
 
 def test_status_names_the_step_a_cap_is_at() -> None:
-    from nmsquota.commands.operator import _cap_line
+    from nmsquota.commands.status import _cap_line
 
     cap = {"cap_name": "1d", "used": 4_500_000_000, "cap": 5_000_000_000, "limited": True,
            "rate": 50_000_000, "step_at": 80.0}  # fmt: skip

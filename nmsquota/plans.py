@@ -1,0 +1,70 @@
+"""Plans and the subscriber roster as the policy sees them, for every process.
+
+The daemon decides with these; the readers (status, usage, the console, the check plugin,
+the reports) use the same ones to explain a decision, so neither copies the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nmsquota.config import Config
+from nmsquota.policy import Rule, Step
+
+Rules = dict[str, tuple[Rule, ...]]
+"""Plan name -> its caps as policy rules, in the plan's order."""
+
+
+def rules_of(config: Config) -> Rules:
+    """Each plan's caps as policy rules. A one-cap plan's cap has no name, so its reasons
+    read as they always have ("over cap: ...")."""
+    zone = config.settings.timezone
+    rules = {}
+    for name, plan in config.settings.plans.items():
+        caps = plan.all_caps()
+        rules[name] = tuple(
+            Rule(
+                cap=cap.cap,
+                direction=cap.direction,
+                rate_bps=cap.limit.rate,
+                queue_bytes=cap.limit.queue,
+                hysteresis=(cap.hysteresis or 0.0) / 100,
+                warn_at=tuple(int(t) for t in cap.warn_at),
+                name=cap.label if len(caps) > 1 else "",
+                tally=cap.tally(zone).key,
+                steps=tuple(_step(step, cap.limit.queue) for step in cap.steps),
+            )
+            for cap in caps
+        )
+    return rules
+
+
+def cap_names(rules: Rules, plan: str) -> list[str]:
+    """A plan's caps by name (none for a one-cap plan, or a plan not in `rules`)."""
+    return [rule.name for rule in rules.get(plan, ()) if rule.name]
+
+
+def _step(step: Any, queue: int) -> Step:
+    """A configured step as the policy's: its own queue, or the cap's limit's."""
+    return Step(step.at, step.rate, step.queue if step.queue is not None else queue,
+                (step.hysteresis or 0.0) / 100)  # fmt: skip
+
+
+def members(configured: Mapping[str, Mapping[str, Any]],
+            provisioned: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:  # fmt: skip
+    """Every known subscriber: those provisioned in the ledger (`nmsquota subscribers add`),
+    then the configuration's, which win a name both have."""
+    found: dict[str, Mapping[str, Any]] = {r["name"]: r for r in provisioned}
+    found.update(configured)
+    return found
+
+
+def plans_of(known: Mapping[str, Mapping[str, Any]], default: str | None = None,
+             online: Iterable[str] = ()) -> dict[str, str]:  # fmt: skip
+    """Each subscriber's plan: their own, or `default` for those seen online without one."""
+    plans = {name: member["plan"] for name, member in known.items()}
+    if default is not None:
+        for name in online:
+            plans.setdefault(name, default)
+    return plans
