@@ -2,7 +2,7 @@
 cap (7d) against the same subscribers on a plan with three (1d, 7d, 30d): per cycle, the
 ledger commit (samples in, every window moved on) and the daemon's decision (each window's
 totals, the policy, the standings and limits written back), all in one batch as the daemon
-does it (`Daemon._decide` and `Daemon._record`, the cycle's own code).
+does it (`Daemon.decide` and `Daemon.record`, the cycle's own code).
 
 Steady state without a month of history to build: the history is only the hours where the
 measured cycles' samples leave each window (a day, a week and 30 days before them), so
@@ -43,7 +43,7 @@ if str(REPO) not in sys.path:
 from nmsquota import gcpause  # noqa: E402
 from nmsquota.clock import ManualClock  # noqa: E402
 from nmsquota.config import load_config  # noqa: E402
-from nmsquota.daemon import Daemon  # noqa: E402
+from nmsquota.daemon.core import Daemon  # noqa: E402
 from nmsquota.enforcement.driver import make_driver  # noqa: E402
 from nmsquota.ledger import Ledger, Sample  # noqa: E402
 
@@ -122,8 +122,8 @@ def cycle(setup: Setup, number: int, pause: Callable[[], contextlib.AbstractCont
     started = time.perf_counter()
     with pause(), setup.ledger.batch():
         setup.ledger.commit(now, setup.batches[number])
-        evaluation = setup.daemon._decide(now)
-        setup.daemon._record(evaluation, now)
+        evaluation = setup.daemon.decide(now)
+        setup.daemon.record(evaluation, now)
     setup.times.append(time.perf_counter() - started)
     collections.owner = setup.label  # until the next cycle's timing starts
     setup.limited = len(evaluation.limited)

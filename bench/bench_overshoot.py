@@ -38,7 +38,7 @@ from pysnmp.proto.rfc1902 import (  # noqa: E402
 
 from nmsquota.clock import ManualClock  # noqa: E402
 from nmsquota.config import load_config  # noqa: E402
-from nmsquota.daemon import Daemon  # noqa: E402
+from nmsquota.daemon.core import Daemon  # noqa: E402
 from nmsquota.enforcement.driver import make_driver  # noqa: E402
 from nmsquota.ledger import Ledger  # noqa: E402
 from nmsquota.ledger.model import Sample  # noqa: E402

@@ -85,7 +85,7 @@ def run_override(args: argparse.Namespace) -> int:
         print(f"{reply['message']} (applied now: {args.subscriber} is "
               f"{'limited' if limited else 'not limited'})")  # fmt: skip
         return 0
-    from nmsquota.daemon import apply_override
+    from nmsquota.daemon.overrides import apply_override
     from nmsquota.ledger import Ledger
 
     config = config_of(args)

@@ -80,7 +80,9 @@ async def _poll_all(
     # Imported here: pysnmp takes a while to import, and only this command needs it.
     from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-    from nmsquota.snmp.cycle import devices_from, poll_devices, stored_baselines
+    from nmsquota.daemon.devices import devices_from
+    from nmsquota.daemon.record import stored_baselines
+    from nmsquota.snmp.cycle import poll_devices
 
     devices = devices_from(config, names)
     results = await poll_devices(SnmpEngine(), devices, now, stored_baselines(ledger))

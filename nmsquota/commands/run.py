@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nmsquota.daemon import Daemon
+    from nmsquota.daemon.core import Daemon
     from nmsquota.ledger import Ledger
 
     config = config_of(args, required=True)

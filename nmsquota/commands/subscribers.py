@@ -72,7 +72,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_edit(args: argparse.Namespace) -> int:
     from nmsquota.control import request, socket_path
-    from nmsquota.daemon import provision
+    from nmsquota.daemon.roster import provision
     from nmsquota.ledger import Ledger
 
     config = config_of(args, required=True)

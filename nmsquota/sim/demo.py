@@ -16,7 +16,8 @@ from pathlib import Path
 
 from nmsquota.clock import Clock
 from nmsquota.config import load_config
-from nmsquota.daemon import CycleReport, Daemon
+from nmsquota.daemon.core import Daemon
+from nmsquota.daemon.report import CycleReport
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.model import Sample
 from nmsquota.policy import Decision

@@ -1,32 +1,24 @@
 """One polling cycle over every access server: SNMP in, charges per subscriber out.
 
-What `poll --once` shows and what the daemon commits each interval. A device that does not
-answer is reported in its result and keeps every baseline; it never holds up the others,
-because each walk is bounded by its agent's deadline and the devices are polled concurrently.
+What `poll --once` shows and what the daemon commits each interval. It takes plain settings
+(Device, built from the configuration by nmsquota.daemon.devices) and baselines from the
+caller, and returns results; it knows neither the configuration file nor the ledger.
+
+A device that does not answer is reported in its result and keeps every baseline; it never
+holds up the others, because each walk is bounded by its agent's deadline and the devices are
+polled concurrently.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nmsquota.attribution import (
-    Attribution,
-    Direction,
-    InterfaceMap,
-    Rule,
-    SessionKey,
-    attribute,
-    baselines_from_state,
-    baselines_to_state,
-)
-from nmsquota.config import AccessServer, Config
+from nmsquota.attribution import Attribution, Direction, InterfaceMap, SessionKey, attribute
 from nmsquota.counters import Reading
-from nmsquota.ledger import Ledger
-from nmsquota.ledger.model import Sample
 from nmsquota.snmp.poller import Memory, Poll, poll
 from nmsquota.snmp.walk import Agent, Session, SnmpError
 
@@ -49,38 +41,6 @@ class Device:
     learn_addresses: str = "off"
     memory: Memory | None = field(default=None, repr=False)
 
-    @classmethod
-    def from_config(cls, config: Config, name: str, server: AccessServer) -> Device:
-        agent = Agent(
-            name,
-            server.host,
-            server.port,
-            server.version,
-            config.secret(server.community) or "public",
-            server.timeout,
-            server.retries,
-            server.deadline,
-            user=server.user or "",
-            auth_protocol=server.auth,
-            auth_key=config.secret(server.auth_key),
-            priv_protocol=server.priv,
-            priv_key=config.secret(server.priv_key),
-        )
-        mapping = InterfaceMap(
-            rules=[Rule.compile(m.field, m.pattern) for m in server.match],
-            static=server.interfaces,
-        )
-        return cls(
-            name,
-            agent,
-            mapping,
-            source=server.source,
-            download=server.download,
-            speed_override_bps=server.speed_override,
-            identity_refresh=server.identity_refresh,
-            learn_addresses=server.learn_addresses,
-        )
-
 
 @dataclass
 class DeviceResult:
@@ -91,11 +51,6 @@ class DeviceResult:
     attribution: Attribution | None = None
     error: str | None = None
     seconds: float = 0.0
-
-
-def devices_from(config: Config, names: Iterable[str] | None = None) -> list[Device]:
-    servers = config.settings.access_servers
-    return [Device.from_config(config, n, servers[n]) for n in (names or servers)]
 
 
 async def poll_devices(
@@ -156,33 +111,3 @@ async def _poll_device(
     )
     result.seconds = time.perf_counter() - started
     return result
-
-
-def commit(ledger: Ledger, results: Sequence[DeviceResult], now: float) -> int:
-    """Record one cycle in the ledger as one commit: the samples of every device that
-    answered, and its new baselines, together; so a crash loses both or neither, and a
-    restart resumes from the baselines without charging anything twice. A device that did
-    not answer keeps its old baselines, so its next answer covers the whole gap once."""
-    totals: dict[str, list[int]] = {}
-    with ledger.batch():
-        for result in results:
-            if result.attribution is None:
-                continue
-            ledger.set_counter_state(
-                result.device, baselines_to_state(result.attribution.baselines)
-            )
-            for sample in result.attribution.samples:
-                total = totals.setdefault(sample.subscriber, [0, 0])
-                total[0] += sample.bytes_in
-                total[1] += sample.bytes_out
-        samples = [Sample(name, int(now), down, up) for name, (down, up) in sorted(totals.items())]
-        return ledger.commit(now, samples)
-
-
-def stored_baselines(ledger: Ledger | None) -> Callable[[str], Mapping[SessionKey, Reading]]:
-    """Baselines per device as the ledger holds them (none without a ledger)."""
-
-    def baselines(device: str) -> Mapping[SessionKey, Reading]:
-        return baselines_from_state(ledger.counter_state(device)) if ledger else {}
-
-    return baselines

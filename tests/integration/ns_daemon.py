@@ -15,7 +15,7 @@ import sys
 import time
 
 from nmsquota.config import load_config
-from nmsquota.daemon import Daemon
+from nmsquota.daemon.core import Daemon
 from nmsquota.ledger import Ledger
 
 

@@ -19,7 +19,7 @@ from pysnmp.proto.rfc1902 import Integer32, TimeTicks
 
 from nmsquota.clock import ManualClock
 from nmsquota.config import Config, load_config
-from nmsquota.daemon import Daemon
+from nmsquota.daemon.core import Daemon
 from nmsquota.enforcement.driver import make_driver
 from nmsquota.ledger import Ledger
 from nmsquota.sim.agent import start_agent

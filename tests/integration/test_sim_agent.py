@@ -296,8 +296,10 @@ def test_cisco_csub_session_table_names_the_subscriber_and_session() -> None:
 
 
 def test_a_restart_resumes_from_the_ledger_without_charging_anything_twice(tmp_path) -> None:
+    from nmsquota.daemon.record import commit_poll as commit
+    from nmsquota.daemon.record import stored_baselines
     from nmsquota.ledger import Ledger
-    from nmsquota.snmp.cycle import Device, commit, poll_devices, stored_baselines
+    from nmsquota.snmp.cycle import Device, poll_devices
 
     async def cycle(ledger: Ledger, device: Device, now: float) -> None:
         results = await poll_devices(SnmpEngine(), [device], now, stored_baselines(ledger))

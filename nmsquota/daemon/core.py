@@ -1,0 +1,323 @@
+"""The Daemon: one object that wires the poller, the ledger, the policy and the drivers, and
+runs the cycle every interval. Each part of its work lives in a module of its own (records,
+sessions, looks, verification, enforcers, control); this one holds the order they run in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from nmsquota import gcpause
+from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
+from nmsquota.clock import Clock
+from nmsquota.config import Config
+from nmsquota.enforcement.driver import Driver
+from nmsquota.enforcement.driver import Limit as DriverLimit
+from nmsquota.ledger import Ledger
+from nmsquota.notify import Notifier
+from nmsquota.plans import cap_names, members, plans_of, rules_of
+from nmsquota.policy import Decision, Evaluation, Override, evaluate
+from nmsquota.snmp.cycle import poll_devices
+from nmsquota.snmp.poller import poll_keys
+from nmsquota.snmp.walk import Session as SnmpSession
+from nmsquota.snmp.walk import SnmpError
+
+from . import record
+from .control import dispatch
+from .devices import devices_from
+from .enforcers import drivers_of, reload_enforcers
+from .looks import Looks
+from .report import CycleReport, outcome_record
+from .sessions import Sessions
+from .verification import check_limits
+
+log = logging.getLogger("nmsquota.daemon")
+
+EventListener = Callable[[float, str, str, Decision], None]
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        ledger: Ledger,
+        drivers: Sequence[Driver] | None = None,
+        on_event: EventListener | None = None,
+    ) -> None:
+        self.clock = clock
+        self.on_event = on_event
+        """Told of every event [notify] is told of, in the daemon's thread, with the time:
+        (when, subscriber, event, decision). For a process embedding the daemon (the demo,
+        a console)."""
+        self.ledger = ledger
+        self.sessions = Sessions()
+        self.schedule = Looks()
+        self.cycles = 0
+        self.looks = 0
+        """Targeted polls of subscribers projected to cross their cap (looks.py)."""
+        self.skipped = 0
+        """Cycles not run because the one before overran its slot (see run)."""
+        self._lock: asyncio.Lock | None = None
+        self.last: CycleReport | None = None
+        self._engine: Any = None
+        self.checks = record.checks_of(ledger)
+        """Whether each limit bites, carried from cycle to cycle (and over a restart)."""
+        self.enforcers: list[Any] = []
+        self.devices: list[Any] = []
+        self.configure(config, drivers)
+
+    def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
+        """Take a (re)loaded configuration: devices, plans, drivers."""
+        old_memory = {d.name: d.memory for d in self.devices}
+        self.config = config
+        self.devices = devices_from(config)
+        for device in self.devices:
+            device.memory = old_memory.get(device.name)
+            device.mapping = replace(device.mapping, sessions=self.sessions.logins)
+        self.rules = rules_of(config)
+        # The configuration's subscribers, as records: once per (re)load, not per lookup.
+        self._configured = {r["name"]: r for r in config.subscriber_records()}
+        self.tallies = {tally.key: tally for tally in config.tallies()}
+        wanted = drivers if drivers is not None else drivers_of(config)
+        self.enforcers = reload_enforcers(self.enforcers, wanted)
+        self.notifier = Notifier(config.settings.notify)
+        self.interval = config.settings.interval
+
+    async def handle(self, words: list[str]) -> dict[str, Any]:
+        """One control-socket request (see nmsquota.control)."""
+        return await dispatch(self, words)
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    async def cycle(self, due: float | None = None) -> CycleReport:
+        if self._engine is None:
+            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+            self._engine = SnmpEngine()  # one per event loop (FIELD-NOTES)
+        now = self.clock.now()
+        previous = self.schedule.last_cycle_at
+        self.cycles += 1
+        report = CycleReport(self.cycles, now, due if due is not None else now)
+        report.skipped = self.skipped
+        wall = time.perf_counter()
+        # Baselines are read, polled against and written back under the lock, so a targeted
+        # look in between cannot have its bytes counted twice.
+        async with self._poll_lock():
+            baselines = record.stored_baselines(self.ledger)
+            results = await poll_devices(self._engine, self.devices, now, baselines)
+            for result in results:
+                if result.error:
+                    report.devices_failed[result.device] = result.error
+                    log.warning("%s", result.error)
+                else:
+                    report.devices_ok.append(result.device)
+                    self.sessions.learn(result)
+            # One ledger write a cycle: samples, baselines, decisions and the health record
+            # (with what the drivers did) land together, so a reader never sees half a cycle.
+            with gcpause.paused(), self.ledger.batch():
+                record.commit_poll(self.ledger, results, now)
+                evaluation = self.decide(int(now))
+                moved = record.moved_by(results)
+                self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
+                                                    evaluation, moved, previous, now)  # fmt: skip
+                self.record(evaluation, int(now))
+                self.schedule.after_cycle(evaluation, moved, now, list(self.sessions.keys),
+                                          self._plans(), self.rules, self.interval,
+                                          self.config.settings.projection)  # fmt: skip
+                wanted = self._wanted(evaluation)
+                for enforcer in self.enforcers:
+                    report.drivers[enforcer.driver.name] = outcome_record(enforcer.cycle(wanted))
+                report.limited = sorted(d.subscriber for d in evaluation.limited)
+                report.changed = sorted(d.subscriber for d in evaluation.changes)
+                report.no_plan = evaluation.no_plan
+                report.not_effective = sorted(n for n, c in self.checks.items() if c.flagged)
+                report.seconds = time.perf_counter() - wall
+                self._health(report)
+        for decision in evaluation.changes:
+            log.info("%s %s: %s (%.0f%% of cap)", decision.event, decision.subscriber,
+                     decision.reason or "under the cap", decision.percent)  # fmt: skip
+            self._tell(now, decision.subscriber, decision.event, decision)
+        for decision in evaluation.decisions.values():
+            for cap in decision.caps:
+                of = f" of {cap.cap_name}" if cap.cap_name else ""
+                for threshold in cap.warnings:
+                    self._tell(now, decision.subscriber, f"warning {threshold}%{of}", cap)
+        for name in flagged:
+            self._tell(now, name, "limit not effective", evaluation.decisions[name])
+        self.last = report
+        return report
+
+    def _tell(self, when: float, subscriber: str, event: str, decision: Decision) -> None:
+        """[notify] and on_event, after the ledger is written: a listener that fails is
+        logged, and costs neither the cycle nor the other listeners."""
+        self.notifier.send(subscriber, event, decision)
+        if self.on_event is not None:
+            try:
+                self.on_event(when, subscriber, event, decision)
+            except Exception:
+                log.exception("on_event failed for %s %s", event, subscriber)
+
+    def _poll_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    # -- a look at one subscriber between cycles -------------------------------------------
+
+    async def look(self, subscriber: str) -> bool:
+        """Poll one subscriber's sessions now, charge them, decide and enforce. True if the
+        look found them over the cap (and limited them)."""
+        self.schedule.targets.pop(subscriber, None)
+        now = self.clock.now()
+        devices = {d.name: d for d in self.devices}
+        async with self._poll_lock():
+            looked = []
+            for name, keys in self.sessions.device_keys(subscriber).items():
+                device = devices.get(name)
+                if device is None or device.source == "accel-ppp":
+                    continue
+                try:
+                    session = await SnmpSession.open(self._engine, device.agent)
+                    seen = await poll_keys(session, keys, now, device.memory)
+                except SnmpError as error:
+                    log.warning("look at %s: %s", subscriber, error)
+                    continue
+                self.looks += 1
+                stored = baselines_from_state(self.ledger.counter_state(name))
+                charged = attribute(stored, seen.readings, int(now), download=device.download,
+                                    speed_override_bps=device.speed_override_bps)  # fmt: skip
+                looked.append((name, charged, {**stored, **charged.baselines}))
+            if not looked:
+                return False
+            samples = [sample for _, charged, _ in looked for sample in charged.samples]
+            with self.ledger.batch():
+                for name, _, merged in looked:
+                    self.ledger.set_counter_state(name, baselines_to_state(merged))
+                self.ledger.commit(now, samples)
+                evaluation = self.decide(int(now))
+                self.record(evaluation, int(now))
+        decision = evaluation.decisions.get(subscriber)
+        if decision is None:
+            return False
+        if decision.limited:
+            log.info("limited %s on a projected look: %s", subscriber, decision.reason)
+            wanted = self._wanted(evaluation)
+            for enforcer in self.enforcers:
+                enforcer.cycle(wanted)
+            for changed in evaluation.changes:
+                self._tell(now, changed.subscriber, changed.event, changed)
+            return True
+        self.schedule.after_look(subscriber, decision, samples, now, self._plans()[subscriber],
+                                 self.rules, self.interval)  # fmt: skip
+        return False
+
+    # -- deciding and enforcing ------------------------------------------------------------
+
+    def enforce_now(self) -> dict[str, Any]:
+        """Decide on the ledger's current totals and reconcile the drivers, without a poll."""
+        now = int(self.clock.now())
+        with self.ledger.batch():
+            evaluation = self.decide(now)
+            self.record(evaluation, now)
+        wanted = self._wanted(evaluation)
+        outcomes = {e.driver.name: outcome_record(e.cycle(wanted)) for e in self.enforcers}
+        return {"ok": True, "limited": sorted(d.subscriber for d in evaluation.limited),
+                "drivers": outcomes}  # fmt: skip
+
+    def cap_names(self, subscriber: str) -> list[str]:
+        """The caps of a subscriber's plan, by name (none for a one-cap plan)."""
+        return cap_names(self.rules, self._plans().get(subscriber, ""))
+
+    def _members(self) -> dict[str, Any]:
+        return members(self._configured, self.ledger.records("provisioned"))
+
+    def _plans(self) -> dict[str, str]:
+        return plans_of(self._members(), self.config.settings.default_plan, self.sessions.seen)
+
+    def decide(self, now: int) -> Evaluation:
+        """The policy's decisions on the ledger's totals, standings and overrides."""
+        totals = {key: self.ledger.totals(tally) for key, tally in self.tallies.items()}
+        overrides = [Override(**r) for r in self.ledger.records("overrides")]
+        # Exempt in the configuration: an exempt override that never ends.
+        overrides += [
+            Override(name, "exempt", member.get("exempt_reason") or "exempt in the configuration",
+                     since=0)
+            for name, member in self._members().items() if member.get("exempt")
+        ]  # fmt: skip
+        standings = record.standings_of(self.ledger)
+        return evaluate(self.rules, self._plans(), totals, now, standings, overrides)
+
+    def record(self, evaluation: Evaluation, now: int) -> None:
+        """Keep the decisions in the ledger (the caller holds a batch)."""
+        names = [e.driver.name for e in self.enforcers]
+        record.record_decisions(self.ledger, evaluation, self.checks, names, now)
+
+    def _wanted(self, evaluation: Evaluation) -> list[DriverLimit]:
+        known = self._members()
+        wanted = []
+        for decision in evaluation.limited:
+            seen = self.sessions.get(decision.subscriber)
+            member = known.get(decision.subscriber, {})
+            addresses = tuple(dict.fromkeys(
+                [*member.get("addresses", []), *seen.addresses]))  # fmt: skip
+            wanted.append(DriverLimit(decision.subscriber, addresses, decision.rate_bps,
+                                      decision.queue_bytes, seen.access_server, seen.interface,
+                                      seen.session))  # fmt: skip
+        return wanted
+
+    def _health(self, report: CycleReport) -> None:
+        record.record_health(self.ledger, report, self.interval, self.clock.now())
+        level = logging.WARNING if report.lateness > self.interval / 2 else logging.INFO
+        log.log(level, "cycle %d: %.1fs, %.1fs late; %d/%d devices answered; %d limited",
+                report.number, report.seconds, report.lateness, len(report.devices_ok),
+                len(self.devices), len(report.limited))  # fmt: skip
+        if report.seconds > self.interval:
+            log.warning("cycle %d took %.0fs, longer than the %ds interval",
+                        report.number, report.seconds, self.interval)  # fmt: skip
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        cycles: int | None = None,
+        on_cycle: Callable[[CycleReport], None] | None = None,
+    ) -> None:
+        """Cycle every interval until `stop` is set (a cycle in flight finishes first)."""
+        due = self.clock.now()
+        done = 0
+        while not stop.is_set():
+            report = await self.cycle(due)
+            if on_cycle is not None:
+                on_cycle(report)
+            done += 1
+            if cycles is not None and done >= cycles:
+                return
+            due += self.interval
+            now = self.clock.now()
+            if now > due:  # overran: skip the slots it missed, say so
+                missed = int((now - due) // self.interval) + 1
+                log.warning("skipping %d missed cycle(s)", missed)
+                self.skipped += missed
+                due += missed * self.interval
+            while not stop.is_set() and (look := self.schedule.due_before(due)) is not None:
+                name, when = look
+                await self._wait(stop, when - self.clock.now())
+                if not stop.is_set():
+                    await self.look(name)
+            if stop.is_set():
+                return
+            await self._wait(stop, due - self.clock.now())
+
+    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
+        """Sleep on the daemon's clock, or until `stop` is set."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (sleeper, stopper):
+            task.cancel()

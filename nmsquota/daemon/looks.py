@@ -1,0 +1,80 @@
+"""Projected crossings: when to look at a subscriber between cycles.
+
+A subscriber whose rate would carry them over a cap before the next cycle gets a targeted
+look (a GET of just their interfaces) at the projected crossing, and again as it closes in
+(nmsquota.projection). This module keeps the schedule; the daemon does the looking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from nmsquota.ledger.model import Sample, Totals
+from nmsquota.plans import Rules
+from nmsquota.policy import Decision, Evaluation, Rule, used
+from nmsquota.projection import next_look
+
+
+@dataclass
+class Looks:
+    targets: dict[str, float] = field(default_factory=dict)
+    """Subscriber -> when to look at them next."""
+    last_cycle_at: float | None = None
+    last_look: dict[str, float] = field(default_factory=dict)
+    """When each subscriber's counters were last read, by a cycle or a look."""
+
+    def due_before(self, moment: float) -> tuple[str, float] | None:
+        """The earliest look due before `moment`, if any."""
+        if not self.targets:
+            return None
+        name, when = min(self.targets.items(), key=lambda item: item[1])
+        return (name, when) if when < moment else None
+
+    def after_cycle(self, evaluation: Evaluation, moved: Mapping[str, Totals], now: float,
+                    polled: Iterable[str], plans: Mapping[str, str], rules: Rules,
+                    interval: float, enabled: bool) -> None:  # fmt: skip
+        """Schedule the looks before the next cycle, from what each subscriber moved since
+        their counters were last read (by this cycle or a look since the last one)."""
+        previous, self.last_cycle_at = self.last_cycle_at, now
+        self.targets = {}
+        polled = list(polled)
+        since = {name: self.last_look.get(name, previous) for name in polled}
+        self.last_look = {name: now for name in polled}
+        if not enabled or previous is None:
+            return
+        for name, decision in evaluation.decisions.items():
+            start = since.get(name)
+            if decision.limited or name not in moved or start is None or now <= start:
+                continue
+            when = _next_look(rules[plans[name]], decision, moved[name], now - start, now,
+                              now + interval)  # fmt: skip
+            if when is not None:
+                self.targets[name] = when
+
+    def after_look(self, subscriber: str, decision: Decision, samples: Iterable[Sample],
+                   now: float, plan: str, rules: Rules, interval: float) -> None:  # fmt: skip
+        """Still under after a look: look again where the rate since the last look says,
+        before the next cycle."""
+        mine = [s for s in samples if s.subscriber == subscriber]
+        moved = Totals(sum(s.bytes_in for s in mine), sum(s.bytes_out for s in mine))
+        since = self.last_look.get(subscriber, self.last_cycle_at or now)
+        self.last_look[subscriber] = now
+        next_cycle = (self.last_cycle_at or now) + interval
+        when = _next_look(rules[plan], decision, moved, now - since, now, next_cycle)
+        if when is not None:
+            self.targets[subscriber] = when
+
+
+def _next_look(rules: Sequence[Rule], decision: Decision, moved: Totals, seconds: float,
+               now: float, before: float) -> float | None:  # fmt: skip
+    """When to look at a subscriber again: the earliest any cap of theirs is projected to be
+    crossed at the rate they moved `moved` in the last `seconds`."""
+    looks = []
+    # decision.caps are in the plan's order, one per rule.
+    for rule, cap in zip(rules, decision.caps, strict=True):
+        rate = used(moved, rule.direction) / seconds if seconds > 0 else 0.0
+        when = next_look(cap.used, cap.cap, rate, now, before)
+        if when is not None:
+            looks.append(when)
+    return min(looks, default=None)

@@ -1,0 +1,125 @@
+"""What the daemon writes into the ledger, and reads back of its own: a cycle's samples and
+counter baselines, the policy's standings and limits, the cycle's health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from nmsquota.attribution import SessionKey, baselines_from_state, baselines_to_state
+from nmsquota.counters import Reading
+from nmsquota.ledger import Ledger
+from nmsquota.ledger import Limit as LedgerLimit
+from nmsquota.ledger.model import Sample, Totals
+from nmsquota.policy import Decision, Evaluation, Standing
+from nmsquota.snmp.cycle import DeviceResult
+from nmsquota.verify import Check
+
+from .report import CycleReport
+
+
+def commit_poll(ledger: Ledger, results: Sequence[DeviceResult], now: float) -> int:
+    """Record one cycle in the ledger as one commit: the samples of every device that
+    answered, and its new baselines, together; so a crash loses both or neither, and a
+    restart resumes from the baselines without charging anything twice. A device that did
+    not answer keeps its old baselines, so its next answer covers the whole gap once."""
+    totals: dict[str, list[int]] = {}
+    with ledger.batch():
+        for result in results:
+            if result.attribution is None:
+                continue
+            ledger.set_counter_state(
+                result.device, baselines_to_state(result.attribution.baselines)
+            )
+            for sample in result.attribution.samples:
+                total = totals.setdefault(sample.subscriber, [0, 0])
+                total[0] += sample.bytes_in
+                total[1] += sample.bytes_out
+        samples = [Sample(name, int(now), down, up) for name, (down, up) in sorted(totals.items())]
+        return ledger.commit(now, samples)
+
+
+def stored_baselines(ledger: Ledger | None) -> Callable[[str], Mapping[SessionKey, Reading]]:
+    """Baselines per device as the ledger holds them (none without a ledger)."""
+
+    def baselines(device: str) -> Mapping[SessionKey, Reading]:
+        return baselines_from_state(ledger.counter_state(device)) if ledger else {}
+
+    return baselines
+
+
+def moved_by(results: Sequence[DeviceResult]) -> dict[str, Totals]:
+    """What each subscriber moved in a cycle's samples, all their sessions together."""
+    moved: dict[str, Totals] = {}
+    for result in results:
+        for sample in result.attribution.samples if result.attribution else ():
+            before = moved.get(sample.subscriber, Totals())
+            moved[sample.subscriber] = Totals(before.bytes_in + sample.bytes_in,
+                                              before.bytes_out + sample.bytes_out)  # fmt: skip
+    return moved
+
+
+def standings_of(ledger: Ledger) -> dict[str, Standing]:
+    """The standings the last decision left, for the next one to start from."""
+    return {record["subscriber"]: _standing(record) for record in ledger.records("standings")}
+
+
+def checks_of(ledger: Ledger) -> dict[str, Check]:
+    """Whether each limit bites, as the last cycle left it (carried over a restart)."""
+    return {r["subscriber"]: Check(**r["check"]) for r in ledger.records("standings")
+            if r.get("check")}  # fmt: skip
+
+
+def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str, Check],
+                     drivers: Iterable[str], now: int) -> None:  # fmt: skip
+    """The policy's decisions as standings and limits (the caller holds a batch)."""
+    standings = []
+    for decision in evaluation.decisions.values():
+        record = _standing_record(decision)
+        record["subscriber"] = decision.subscriber
+        check = checks.get(decision.subscriber)
+        if check is not None and (check.over or check.flagged):
+            record["check"] = asdict(check)
+        if len(decision.caps) > 1:
+            # Every cap of a limited subscriber (status shows them); of the others only
+            # the caps with a standing to carry (warned): the rest start from nothing.
+            caps = [cap for cap in decision.caps if decision.limited or cap.warned]
+            if caps:
+                record["caps"] = [_standing_record(cap) for cap in caps]
+        standings.append(record)
+    ledger.set_records("standings", standings)
+    limited = {d.subscriber: d for d in evaluation.limited}
+    for limit in ledger.limits():
+        if limit.subscriber not in limited:
+            ledger.clear_limit(limit.subscriber)
+    names = ",".join(drivers)
+    for name, decision in limited.items():
+        ledger.set_limit(LedgerLimit(name, decision.since or now, decision.reason, names,
+                                     decision.rate_bps))  # fmt: skip
+
+
+def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: float) -> None:
+    record: dict[str, Any] = dict(asdict(report))
+    record["lateness"] = report.lateness
+    record["interval"] = interval
+    record["updated"] = updated
+    with ledger.batch():
+        ledger.set_records("daemon", [record])
+
+
+def _standing_record(decision: Decision) -> dict[str, Any]:
+    """What the ledger keeps of a decision: the standing the next cycle starts from, and
+    what status shows."""
+    return {"limited": decision.limited, "since": decision.since, "reason": decision.reason,
+            "warned": sorted(decision.warned), "used": decision.used, "cap": decision.cap,
+            "cap_name": decision.cap_name, "step": decision.step,
+            "step_at": decision.step_at if decision.step is not None else None,
+            "rate": decision.rate_bps if decision.limited else 0}  # fmt: skip
+
+
+def _standing(record: dict[str, Any]) -> Standing:
+    caps = tuple((cap.get("cap_name", ""), _standing(cap)) for cap in record.get("caps", ()))
+    return Standing(record["limited"], record.get("since"), record.get("reason", ""),
+                    frozenset(record.get("warned", ())), caps, record.get("rate", 0),
+                    record.get("step"))  # fmt: skip
