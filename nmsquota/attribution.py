@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from nmsquota.counters import Charge, Reading, Verdict, charge
-from nmsquota.ledger.model import Sample
+from nmsquota.usage import Sample
 
 Direction = Literal["out", "in"]
 Field = Literal["ifName", "ifDescr", "ifAlias"]

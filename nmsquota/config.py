@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,7 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from nmsquota import units
 from nmsquota.errors import UsageError
-from nmsquota.ledger.model import SUBSCRIBER_NAME, FreeHours, Monthly, Tally
+from nmsquota.usage import SUBSCRIBER_NAME, FreeHours, Monthly, Tally
 
 ENV_CONFIG = "NMSQUOTA_CONFIG"
 SYSTEM_CONFIG = Path("/etc/nmsquota/nmsquota.toml")
@@ -48,7 +49,7 @@ class ConfigError(UsageError):
         super().__init__("\n".join(f"{path}: {problem}" for problem in problems))
 
 
-def _unit(parse: Any, kind: str) -> BeforeValidator:
+def _unit(parse: Callable[[str | int], int], kind: str) -> BeforeValidator:
     def validate(value: Any) -> int:
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise PydanticCustomError(kind, f"expected a {kind} as a string, got {value!r}")

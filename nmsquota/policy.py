@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from nmsquota.ledger.model import Totals
+from nmsquota.usage import Totals
 
 Direction = Literal["download", "upload", "both"]
 OverrideKind = Literal["exempt", "force", "topup"]

@@ -18,7 +18,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from nmsquota.errors import UsageError
-from nmsquota.ledger.model import SUBSCRIBER_NAME, Sample
+from nmsquota.usage import SUBSCRIBER_NAME, Sample
 
 Form = Literal["numeric", "display"]
 

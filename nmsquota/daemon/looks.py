@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from nmsquota.ledger.model import Sample, Totals
 from nmsquota.plans import Rules
 from nmsquota.policy import Decision, Evaluation, Rule, used
 from nmsquota.projection import next_look
+from nmsquota.usage import Sample, Totals
 
 
 @dataclass

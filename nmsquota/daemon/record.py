@@ -11,9 +11,9 @@ from nmsquota.attribution import SessionKey, baselines_from_state, baselines_to_
 from nmsquota.counters import Reading
 from nmsquota.ledger import Ledger
 from nmsquota.ledger import Limit as LedgerLimit
-from nmsquota.ledger.model import Sample, Totals
 from nmsquota.policy import Decision, Evaluation, Standing
 from nmsquota.snmp.cycle import DeviceResult
+from nmsquota.usage import Sample, Totals
 from nmsquota.verify import Check
 
 from .report import CycleReport

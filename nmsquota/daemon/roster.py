@@ -8,7 +8,7 @@ import ipaddress
 from nmsquota.config import Config
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
-from nmsquota.ledger.model import is_subscriber_name
+from nmsquota.usage import is_subscriber_name
 
 
 def provision(ledger: Ledger, config: Config, args: list[str]) -> str:

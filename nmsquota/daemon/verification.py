@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 from nmsquota import units
 from nmsquota.config import Verify
-from nmsquota.ledger.model import Totals
 from nmsquota.policy import Evaluation
+from nmsquota.usage import Totals
 from nmsquota.verify import Check, verify
 
 log = logging.getLogger("nmsquota.daemon")

@@ -9,7 +9,7 @@ from nmsquota.ledger.errors import (
 )
 from nmsquota.ledger.ledger import Ledger, Limit, PruneResult
 from nmsquota.ledger.lock import writer_pid
-from nmsquota.ledger.model import FreeHours, Monthly, Sample, Tally, Totals
+from nmsquota.usage import FreeHours, Monthly, Sample, Tally, Totals
 
 __all__ = [
     "FreeHours",

@@ -34,7 +34,6 @@ from tinydb.table import Document
 
 from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
 from nmsquota.ledger.lock import WriterLock
-from nmsquota.ledger.model import FreeHours, Monthly, Sample, Tally, Totals, is_subscriber_name
 from nmsquota.ledger.shards import (
     SHARD_SECONDS,
     Doc,
@@ -50,6 +49,7 @@ from nmsquota.ledger.storage import (
     remove_leftover_temps,
     write_json_atomically,
 )
+from nmsquota.usage import FreeHours, Monthly, Sample, Tally, Totals, is_subscriber_name
 
 FORMAT = 1
 STATE_NAME = "state.json"

@@ -119,7 +119,8 @@ def _checked_doc(path: Path, doc: Any) -> Doc:
     )
     if not ok:
         raise LedgerCorrupt(path, f"holds a usage record that is not a valid sample: {doc!r:.120}")
-    return doc
+    checked: Doc = doc
+    return checked
 
 
 def rows_of(doc: Doc) -> Iterator[tuple[str, int, int]]:

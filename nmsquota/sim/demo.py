@@ -19,12 +19,12 @@ from nmsquota.config import load_config
 from nmsquota.daemon.core import Daemon
 from nmsquota.daemon.report import CycleReport
 from nmsquota.ledger import Ledger
-from nmsquota.ledger.model import Sample
 from nmsquota.policy import Decision
 from nmsquota.sim.agent import start_agent
 from nmsquota.sim.driver import SimDriver
 from nmsquota.sim.replay import Replay
 from nmsquota.sim.world import BIGGEST, DAY, MB, Profile, World
+from nmsquota.usage import Sample
 
 START = 997_626_600.0  # Monday 13 August 2001, 00:00 in Adelaide: the paper's month
 TIMEZONE = "Australia/Adelaide"

@@ -8,8 +8,8 @@ from dataclasses import replace
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from nmsquota.ledger.model import Totals
 from nmsquota.policy import Override, Rule, Standing, Step, decide, decide_plan, evaluate
+from nmsquota.usage import Totals
 
 MB = 10**6
 DAY = 86_400

@@ -10,8 +10,8 @@ import pytest
 from unit.test_config import problems, write
 
 from nmsquota.config import load_config
-from nmsquota.ledger.model import Totals
 from nmsquota.policy import Rule, Standing, Step, decide_plan
+from nmsquota.usage import Totals
 
 MB = 10**6
 STEP = Step(at=80.0, rate_bps=50_000_000, queue_bytes=64_000, hysteresis=0.05)

@@ -1,4 +1,6 @@
-"""Values the ledger stores and hands out."""
+"""Usage as every layer counts it: samples, totals, the windows they are tallied over
+(rolling, monthly, with free hours), and the names subscribers go by. Pure values; the
+ledger stores them, the poller produces them, the policy judges them."""
 
 from __future__ import annotations
 
