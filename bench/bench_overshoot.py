@@ -42,7 +42,7 @@ from nmsquota.daemon.core import Daemon  # noqa: E402
 from nmsquota.enforcement.driver import make_driver  # noqa: E402
 from nmsquota.ledger import Ledger  # noqa: E402
 from nmsquota.sim.agent import start_agent  # noqa: E402
-from nmsquota.snmp import poller as p  # noqa: E402
+from nmsquota.snmp import tables as p  # noqa: E402
 from nmsquota.usage import Sample  # noqa: E402
 
 T0 = 1_800_000_000.0

@@ -302,7 +302,7 @@ def _merged(sessions: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def _columns() -> dict[str, tuple[int, ...]]:
-    from nmsquota.snmp import poller as p
+    from nmsquota.snmp import tables as p
     from nmsquota.snmp.walk import parse_oid as _oid
 
     return {

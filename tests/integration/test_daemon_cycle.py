@@ -23,7 +23,7 @@ from nmsquota.daemon.core import Daemon
 from nmsquota.enforcement.driver import make_driver
 from nmsquota.ledger import Ledger
 from nmsquota.sim.agent import start_agent
-from nmsquota.snmp import poller as p
+from nmsquota.snmp import tables as p
 
 T0 = 1_800_000_000.0
 MB = 10**6

@@ -12,7 +12,8 @@ from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, Octet
 from nmsquota.attribution import InterfaceMap, Rule, attribute
 from nmsquota.counters import Verdict
 from nmsquota.sim.agent import start_agent
-from nmsquota.snmp import poller as p
+from nmsquota.snmp import poller
+from nmsquota.snmp import tables as p
 from nmsquota.snmp.walk import Agent, Session, SnmpError, walk
 
 MAPPING = InterfaceMap(rules=[Rule.compile("ifName", r"<pppoe-(?P<user>.+)>")])
@@ -49,7 +50,7 @@ async def cycles(steps: list[dict], version: str = "2c") -> list:
         agent.set(objects)
         # With the memory of the last poll, as the daemon polls: most cycles walk only the
         # counters and names, and every case here must come out the same that way.
-        seen = await p.poll(session, MAPPING, 1_000_000.0 + 300 * n, memory=memory)
+        seen = await poller.poll(session, MAPPING, 1_000_000.0 + 300 * n, memory=memory)
         memory = seen.memory
         result = attribute(baselines, seen.readings, 1_000_000 + 300 * n)
         baselines = result.baselines
@@ -124,7 +125,7 @@ def test_an_agent_that_dies_mid_walk_is_an_error_not_a_short_table() -> None:
         session = await Session.open(
             SnmpEngine(), Agent("dying", "127.0.0.1", port, timeout=0.5, retries=1, deadline=10)
         )
-        await p.poll(session, MAPPING, 0.0)
+        await poller.poll(session, MAPPING, 0.0)
 
     with pytest.raises(SnmpError, match="dying"):
         asyncio.run(run())
@@ -177,7 +178,7 @@ async def polls_with_memory(steps: list[tuple[float, dict]], source: str = "if-m
     for now, objects in steps:
         agent.set(objects)
         before = agent.requests
-        result = await p.poll(session, MAPPING, now, source, memory=memory, refresh=3600)
+        result = await poller.poll(session, MAPPING, now, source, memory=memory, refresh=3600)
         memory = result.memory
         seen.append((result, agent.requests - before))
     return seen

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from nmsquota.attribution import InterfaceMap, Rule
-from nmsquota.snmp import poller as p
+from nmsquota.snmp import poller
+from nmsquota.snmp import tables as p
 
 MIKROTIK = InterfaceMap(rules=[Rule.compile("ifName", r"<pppoe-(?P<user>.+)>")])
 
@@ -187,15 +188,15 @@ def test_the_counters_walked_each_cycle_follow_what_the_device_answered() -> Non
         IF_HC_IN_OCTETS={1: 1, 2: 2}, IF_HC_OUT_OCTETS={1: 1, 2: 2},
         IF_IN_OCTETS={1: 1, 2: 2}, IF_OUT_OCTETS={1: 1, 2: 2}, IF_OPER_STATUS={1: 1, 2: 1},
     )  # fmt: skip
-    assert p._counter_columns(hc_everywhere, p.COLUMNS) == (
+    assert poller._counter_columns(hc_everywhere, p.COLUMNS) == (
         p.IF_HC_IN_OCTETS, p.IF_HC_OUT_OCTETS, p.IF_OPER_STATUS,
     )  # fmt: skip
     some_32_only = {**hc_everywhere, p.IF_IN_OCTETS: {(1,): 1, (2,): 2, (3,): 3}}
     some_32_only[p.IF_COUNTER_DISCONTINUITY] = {(1,): 0}
-    assert p._counter_columns(some_32_only, p.COLUMNS) == (
+    assert poller._counter_columns(some_32_only, p.COLUMNS) == (
         p.IF_HC_IN_OCTETS, p.IF_HC_OUT_OCTETS, p.IF_IN_OCTETS, p.IF_OUT_OCTETS,
         p.IF_OPER_STATUS, p.IF_COUNTER_DISCONTINUITY,
     )  # fmt: skip
-    assert p._counter_columns(hc_everywhere, p.V1_COLUMNS) == (
+    assert poller._counter_columns(hc_everywhere, p.V1_COLUMNS) == (
         p.IF_IN_OCTETS, p.IF_OUT_OCTETS, p.IF_OPER_STATUS,
     )  # fmt: skip

@@ -1,0 +1,320 @@
+"""What an access server's walked tables mean: IF-MIB rows (with Cisco's csubSessionTable and
+IP-FORWARD-MIB host routes) and accel-ppp's sessionTable turned into counter readings keyed by
+session, and what the poller remembers of them between cycles. Pure: no SNMP is spoken here
+(poller.py decides what to walk and when).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from nmsquota.attribution import Interface, InterfaceMap, SessionKey
+from nmsquota.counters import Reading
+from nmsquota.snmp.walk import Column, Index
+
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+IF_NUMBER = "1.3.6.1.2.1.2.1.0"
+IF_TABLE_LAST_CHANGE = "1.3.6.1.2.1.31.1.5.0"
+IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
+IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
+IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8"
+IF_IN_OCTETS = "1.3.6.1.2.1.2.2.1.10"
+IF_OUT_OCTETS = "1.3.6.1.2.1.2.2.1.16"
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
+IF_HC_OUT_OCTETS = "1.3.6.1.2.1.31.1.1.1.10"
+IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
+IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"
+IF_COUNTER_DISCONTINUITY = "1.3.6.1.2.1.31.1.1.1.19"
+
+# Who an interface is and how fast it may go: walked on the first poll and again only when
+# the interface set may have changed. Counters are walked every cycle.
+IDENTITY_COLUMNS = (IF_DESCR, IF_SPEED, IF_NAME, IF_HIGH_SPEED, IF_ALIAS)
+HC_COLUMNS = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS)
+COUNTER_COLUMNS_32 = (IF_IN_OCTETS, IF_OUT_OCTETS)
+STATE_COLUMNS = (IF_OPER_STATUS, IF_COUNTER_DISCONTINUITY)
+COLUMNS = (*IDENTITY_COLUMNS, *HC_COLUMNS, *COUNTER_COLUMNS_32, *STATE_COLUMNS)
+
+# SNMPv1 cannot carry Counter64: the 64-bit counters are not asked for at all.
+V1_COLUMNS = tuple(c for c in COLUMNS if c not in HC_COLUMNS)
+
+# CISCO-SUBSCRIBER-SESSION-MIB csubSessionTable, indexed by the session's ifIndex. The user
+# name and accounting session id are valid only where their bit is set in
+# csubSessionAvailableIdentities (BITS, CISCO-SUBSCRIBER-IDENTITY-TC-MIB: username is bit 12,
+# acctSessionId bit 13). Its rows carry no octet counters: those are IF-MIB's at that ifIndex.
+CSUB_SESSION_ENTRY = "1.3.6.1.4.1.9.9.786.1.1.1.1"
+CSUB_IDENTITIES = f"{CSUB_SESSION_ENTRY}.8"
+CSUB_USERNAME = f"{CSUB_SESSION_ENTRY}.24"
+CSUB_ACCT_SESSION_ID = f"{CSUB_SESSION_ENTRY}.25"
+CSUB_COLUMNS = (CSUB_IDENTITIES, CSUB_USERNAME, CSUB_ACCT_SESSION_ID)
+CSUB_BIT_USERNAME, CSUB_BIT_ACCT_SESSION_ID = 12, 13
+
+# IP-FORWARD-MIB: a host route to a session's interface is that subscriber's address.
+# inetCidrRouteIfIndex, indexed by (destType, dest as length+octets, pfxLen, policy as
+# length+subids, nextHopType, nextHop as length+octets); ipCidrRouteIfIndex (IPv4 only),
+# indexed by (dest, mask, tos, nextHop), each address four subids.
+INET_CIDR_ROUTE_IF_INDEX = "1.3.6.1.2.1.4.24.7.1.7"
+IP_CIDR_ROUTE_IF_INDEX = "1.3.6.1.2.1.4.24.4.1.5"
+ROUTE_COLUMNS = {
+    "inet-cidr-route": INET_CIDR_ROUTE_IF_INDEX,
+    "ip-cidr-route": IP_CIDR_ROUTE_IF_INDEX,
+}
+
+
+@dataclass
+class Poll:
+    """What one poll of one access server saw."""
+
+    readings: list[tuple[SessionKey, Reading]] = field(default_factory=list)
+    unmapped: list[Interface] = field(default_factory=list)
+    uptime: int | None = None
+    origins: dict[SessionKey, Reading] = field(default_factory=dict)
+    """Where a session's counters started (zero at session start), for session tables."""
+    addresses: dict[str, list[str]] = field(default_factory=dict)
+    """Subscriber -> the addresses the device routes to their sessions."""
+    memory: Memory | None = None
+    """What the next poll of this device may reuse."""
+    identity_walked: bool = True
+    """False when only the counters were walked and names came from the last poll."""
+    identity_rows: int | None = None
+    """When sessions came and went: how many rows' identity was read by GET (None: the
+    columns were walked whole, or not at all)."""
+
+    def add_address(self, subscriber: str, address: str) -> None:
+        known = self.addresses.setdefault(subscriber, [])
+        if address not in known:
+            known.append(address)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the poller keeps about one device between cycles, so that most cycles walk the
+    counters and the names that say whose they are, not every identity column (BER decoding
+    is the poller's main cost: the full set is ten columns, a usual cycle four)."""
+
+    uptime: int | None
+    if_number: int | None
+    last_change: int | None
+    identity: dict[str, Column]
+    counters: tuple[str, ...]
+    watch: tuple[str, ...]
+    """Identity columns walked every cycle: whatever names a session (ifName or ifDescr,
+    the columns the patterns read, csubSessionTable) and the routes addresses are learned
+    from. Agents rename an interface in place (accel-ppp's unit-cache) without touching
+    ifTableLastChange, so these cannot be cached."""
+    indexes: frozenset[Index]
+    walked_at: float
+
+    def trusted(self, scalars: dict[str, Any], now: float, refresh: float) -> bool:
+        """Whether this memory describes the rows the agent has still: it did not restart
+        and the memory is younger than `refresh`."""
+        uptime = scalars.get(SYS_UPTIME)
+        return (
+            isinstance(uptime, int)
+            and self.uptime is not None
+            and uptime >= self.uptime
+            and now - self.walked_at < refresh
+        )
+
+    def still_valid(self, scalars: dict[str, Any], now: float, refresh: float) -> bool:
+        """Whether the rest of the identity (descriptions, speeds, routes) can be reused as it
+        is: trusted, and ifNumber and ifTableLastChange did not move."""
+        return (
+            self.trusted(scalars, now, refresh)
+            and scalars.get(IF_NUMBER) == self.if_number
+            and scalars.get(IF_TABLE_LAST_CHANGE) == self.last_change
+        )
+
+    def changed_rows(self, fresh: dict[str, Column]) -> set[Index]:
+        """Rows of a cycle's walk that are new, or renamed in a watched column."""
+        rows = indexes_of(fresh, self.counters)
+        changed = set(rows - self.indexes)
+        for column in self.watch:
+            old, new = self.identity.get(column, {}), fresh.get(column, {})
+            changed |= {index for index, value in new.items() if old.get(index) != value}
+        return changed & rows
+
+    def same_sessions(self, fresh: dict[str, Column]) -> bool:
+        """Whether a cycle's walk shows the same rows under the same names as the memory."""
+        return indexes_of(fresh, self.counters) == self.indexes and all(
+            fresh.get(column, {}) == self.identity.get(column, {}) for column in self.watch
+        )
+
+
+def indexes_of(table: dict[str, Column], columns: tuple[str, ...]) -> frozenset[Index]:
+    return frozenset(index for column in columns for index in table.get(column, {}))
+
+
+def readings_from(
+    server: str, table: dict[str, Column], mapping: InterfaceMap, now: float, uptime: int | None
+) -> Poll:
+    """Pure: walked columns to readings. Rows are joined on ifIndex.
+
+    A csubSessionTable row at an ifIndex names its subscriber and session before any
+    pattern does; a host route to an interface gives its subscriber's address."""
+    result = Poll(uptime=uptime)
+    sessions = _csub_sessions(table)
+    routed = _routes(table)
+    indexes = sorted(set(table.get(IF_DESCR, {})) | set(table.get(IF_NAME, {})))
+    for index in indexes:
+        interface = Interface(
+            index=index[0],
+            name=_text(table, IF_NAME, index),
+            descr=_text(table, IF_DESCR, index),
+            alias=_text(table, IF_ALIAS, index),
+        )
+        user, session_id = sessions.get(interface.index, ("", ""))
+        subscriber = user or mapping.subscriber(interface)
+        if subscriber is None:
+            result.unmapped.append(interface)
+            continue
+        key = SessionKey(
+            server, interface.index, interface.name or interface.descr, subscriber, session_id
+        )
+        result.readings.append((key, reading_of(table, index, now, uptime)))
+        for address in routed.get(interface.index, ()):
+            result.add_address(subscriber, address)
+    return result
+
+
+def _csub_sessions(table: dict[str, Column]) -> dict[int, tuple[str, str]]:
+    """ifIndex -> (user name, accounting session id) from csubSessionTable rows."""
+    sessions: dict[int, tuple[str, str]] = {}
+    for index, bits in table.get(CSUB_IDENTITIES, {}).items():
+        if len(index) != 1:
+            continue
+        user = _text(table, CSUB_USERNAME, index) if _bit(bits, CSUB_BIT_USERNAME) else ""
+        sid = _count(table, CSUB_ACCT_SESSION_ID, index)
+        if user:
+            has_sid = sid and _bit(bits, CSUB_BIT_ACCT_SESSION_ID)
+            sessions[index[0]] = (user, f"{sid:08x}" if has_sid else "")
+    return sessions
+
+
+def _bit(bits: Any, number: int) -> bool:
+    """SNMP BITS: bit 0 is the most significant bit of the first octet."""
+    if isinstance(bits, str):
+        bits = bits.encode("utf-8")
+    if not isinstance(bits, bytes) or number // 8 >= len(bits):
+        return False
+    return bool(bits[number // 8] & (0x80 >> number % 8))
+
+
+def _routes(table: dict[str, Column]) -> dict[int, list[str]]:
+    """ifIndex -> host addresses routed to it (IPv4 /32, IPv6 /128 or a delegated prefix)."""
+    routed: dict[int, list[str]] = {}
+    for index, if_index in table.get(INET_CIDR_ROUTE_IF_INDEX, {}).items():
+        address = _inet_route_destination(index)
+        if address and isinstance(if_index, int):
+            routed.setdefault(if_index, []).append(address)
+    for index, if_index in table.get(IP_CIDR_ROUTE_IF_INDEX, {}).items():
+        if len(index) == 13 and index[4:8] == (255, 255, 255, 255) and isinstance(if_index, int):
+            routed.setdefault(if_index, []).append(str(ipaddress.IPv4Address(bytes(index[:4]))))
+    return routed
+
+
+def _inet_route_destination(index: Index) -> str | None:
+    # destType 1 = ipv4, 2 = ipv6 (InetAddressType); the dest is length-prefixed.
+    if len(index) < 3 or index[0] not in (1, 2) or index[1] not in (4, 16):
+        return None
+    size = index[1]
+    octets, rest = index[2 : 2 + size], index[2 + size :]
+    if len(octets) != size or not rest or any(not 0 <= o <= 255 for o in octets):
+        return None
+    length = rest[0]
+    address = ipaddress.ip_address(bytes(octets))
+    if length == address.max_prefixlen:
+        return str(address)
+    if address.version == 6 and 48 <= length < 128 and not address.is_link_local:
+        return str(ipaddress.ip_network(f"{address}/{length}", strict=False))
+    return None
+
+
+def reading_of(
+    table: dict[str, Column], index: tuple[int, ...], now: float, uptime: int | None
+) -> Reading:
+    hc_in, hc_out = _count(table, IF_HC_IN_OCTETS, index), _count(table, IF_HC_OUT_OCTETS, index)
+    if hc_in is not None and hc_out is not None:
+        octets_in, octets_out, width = hc_in, hc_out, 64
+    else:
+        octets_in, octets_out = (
+            _count(table, IF_IN_OCTETS, index),
+            _count(table, IF_OUT_OCTETS, index),
+        )
+        width = 32
+    high_speed = _count(table, IF_HIGH_SPEED, index)
+    speed = high_speed * 10**6 if high_speed else _count(table, IF_SPEED, index)
+    return Reading(
+        time=now,
+        octets_in=octets_in,
+        octets_out=octets_out,
+        width=width,
+        uptime=uptime,
+        speed_bps=speed or None,
+        oper_status=_count(table, IF_OPER_STATUS, index),
+        discontinuity=_count(table, IF_COUNTER_DISCONTINUITY, index),
+    )
+
+
+def _count(table: dict[str, Column], column: str, index: tuple[int, ...]) -> int | None:
+    # A missing, empty or non-numeric value is None: never a zero reading.
+    value: Any = table.get(column, {}).get(index)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(table: dict[str, Column], column: str, index: tuple[int, ...]) -> str:
+    value = table.get(column, {}).get(index)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else ""
+
+
+# accel-ppp's ACCEL-PPP-MIB sessionTable (an AgentX subagent of snmpd): one row per session,
+# indexed by its Acct-Session-Id, with 64-bit byte counters that start at 0 with the session.
+ACCEL_SESSION_ENTRY = "1.3.6.1.4.1.8072.100.2.1.1"
+ACCEL_SID, ACCEL_IFNAME, ACCEL_USERNAME, ACCEL_IP = (
+    f"{ACCEL_SESSION_ENTRY}.{n}" for n in (1, 2, 3, 4)
+)
+ACCEL_STATE, ACCEL_UPTIME = f"{ACCEL_SESSION_ENTRY}.6", f"{ACCEL_SESSION_ENTRY}.7"
+ACCEL_RX_BYTES, ACCEL_TX_BYTES = f"{ACCEL_SESSION_ENTRY}.10", f"{ACCEL_SESSION_ENTRY}.12"
+ACCEL_COLUMNS = (
+    ACCEL_SID, ACCEL_IFNAME, ACCEL_USERNAME, ACCEL_IP, ACCEL_STATE, ACCEL_UPTIME,
+    ACCEL_RX_BYTES, ACCEL_TX_BYTES,
+)  # fmt: skip
+ACCEL_ACTIVE = 2
+
+
+def sessions_from_accel(
+    server: str, table: dict[str, Column], now: float, uptime: int | None
+) -> Poll:
+    """Pure: accel-ppp session rows to readings keyed by (interface, user, session id).
+
+    rx is what the server received from the subscriber (upload), tx what it sent them
+    (download), matching IF-MIB's in and out on the subscriber's interface.
+    """
+    result = Poll(uptime=uptime)
+    for index in sorted(table.get(ACCEL_USERNAME, {})):
+        user = _text(table, ACCEL_USERNAME, index)
+        sid = _text(table, ACCEL_SID, index) or "".join(map(chr, index[1:]))
+        if not user:
+            result.unmapped.append(Interface(0, _text(table, ACCEL_IFNAME, index)))
+            continue
+        key = SessionKey(server, 0, _text(table, ACCEL_IFNAME, index), user, sid)
+        state = _count(table, ACCEL_STATE, index)
+        reading = Reading(
+            time=now,
+            octets_in=_count(table, ACCEL_RX_BYTES, index),
+            octets_out=_count(table, ACCEL_TX_BYTES, index),
+            width=64,
+            oper_status=1 if state == ACCEL_ACTIVE else state,
+        )
+        result.readings.append((key, reading))
+        address = _text(table, ACCEL_IP, index)
+        if address and address != "0.0.0.0":
+            result.add_address(user, address)
+        session_uptime = _count(table, ACCEL_UPTIME, index)
+        if session_uptime is not None:
+            result.origins[key] = Reading(now - session_uptime, 0, 0, width=64)
+    return result
