@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 from nmsquota import units
 from nmsquota.errors import UsageError
 from nmsquota.ledger.model import SUBSCRIBER_NAME, FreeHours, Monthly, Tally
+from nmsquota.problems import describe_problem
 
 ENV_CONFIG = "NMSQUOTA_CONFIG"
 SYSTEM_CONFIG = Path("/etc/nmsquota/nmsquota.toml")
@@ -580,7 +581,9 @@ def load_config(path: str | Path) -> Config:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(path, [describe_problem(item) for item in error.errors()]) from None
+        raise ConfigError(
+            path, [describe_problem(item, Settings) for item in error.errors()]
+        ) from None
     problems = _cross_check(settings)
     secrets: dict[str, str] = {}
     if settings.secrets_file is not None:
@@ -652,51 +655,6 @@ def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
         raise ConfigError(path, [f"cannot read the {what}: {error.strerror}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, [f"not valid TOML: {error}"]) from None
-
-
-def describe_problem(item: Any, root: type[BaseModel] | None = None, prefix: str = "") -> str:
-    """One pydantic error as `key.path: what was expected`, for the model `root`."""
-    where = prefix + (".".join(str(part) for part in item["loc"]) or "(top level)")
-    kind = item["type"]
-    if kind == "extra_forbidden":
-        return f"{where}: unknown key{_expected_keys(item['loc'], root or Settings)}"
-    if kind == "missing":
-        return f"{where}: missing (required)"
-    message = item["msg"]
-    if kind == "literal_error":
-        return f"{where}: {message[0].lower()}{message[1:]}, got {item['input']!r}"
-    if kind in ("string_pattern_mismatch",):
-        return f"{where}: {item['input']!r} is not a valid name (letters, digits, . _ @ + -)"
-    return f"{where}: {message[0].lower()}{message[1:]}"
-
-
-def _expected_keys(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
-    """The keys allowed where an unknown one was found, walking the models along `loc`."""
-    model: Any = root
-    for part in loc[:-1]:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        annotation = field.annotation if field else None
-        inner = _model_in(annotation)
-        if inner is not None:
-            model = inner
-        elif field is None and isinstance(part, str | int):
-            # a dict key such as a plan name, or a list index such as a plan's caps.0: the
-            # model is the value type
-            continue
-        else:
-            return ""
-    names = ", ".join(model.model_fields)
-    return f" (expected one of: {names})"
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _cross_check(settings: Settings) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nmsquota.errors import NmsquotaError, UsageError
+from nmsquota.problems import describe_problem
 
 ENTRY_POINT_GROUP = "nmsquota.drivers"
 BUILT_IN = ("log", "nftables", "tc", "ipfw", "limit", "radius_coa", "exec")
@@ -242,8 +243,6 @@ def make_driver(name: str, type_name: str, options: Mapping[str, Any]) -> Driver
     try:
         parsed = cls.options_model.model_validate(dict(options))
     except ValidationError as error:
-        from nmsquota.config import describe_problem
-
         lines = [
             describe_problem(item, cls.options_model, f"drivers.{name}.options.")
             for item in error.errors()
