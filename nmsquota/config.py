@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from nmsquota import units
+from nmsquota import driver_registry, units
 from nmsquota.errors import UsageError
 from nmsquota.ledger.model import SUBSCRIBER_NAME, FreeHours, Monthly, Tally
 from nmsquota.problems import describe_problem
@@ -397,7 +397,8 @@ class AccessServer(Strict):
 
 
 class Driver(Strict):
-    """An enforcement driver; `options` are checked by the driver itself (enforcement issue)."""
+    """An enforcement driver: its `type` names a registered driver (nmsquota.driver_registry),
+    whose own options model checks `options` once secrets are looked up (load_config)."""
 
     type: Name
     options: dict[str, Any] = {}
@@ -536,11 +537,15 @@ class Config:
             for key, value in options.items()
         }
 
-    def driver(self, name: str) -> Any:
-        """The configured driver `name`, ready to use (an nmsquota.enforcement Driver)."""
-        from nmsquota.enforcement.driver import make_driver
+    def configured_driver(self, name: str) -> tuple[str, str, dict[str, Any]]:
+        """`[drivers.NAME]` as (name, type, options with secrets looked up): the plain values
+        nmsquota.enforcement.driver.make_driver builds a driver from."""
+        return name, self.settings.drivers[name].type, self.driver_options(name)
 
-        return make_driver(name, self.settings.drivers[name].type, self.driver_options(name))
+    def configured_drivers(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every `[drivers.NAME]` as configured_driver gives it, in the file's order (what
+        make_drivers takes)."""
+        return [self.configured_driver(name) for name in self.settings.drivers]
 
     def subscriber_records(self) -> list[dict[str, Any]]:
         return [
@@ -604,23 +609,21 @@ def load_config(path: str | Path) -> Config:
 
 
 def _driver_problems(config: Config) -> list[str]:
-    """Each driver's type must exist and its options suit it (checked by the driver's own
-    options model), so `config check` catches them before the daemon starts."""
-    from nmsquota.enforcement.driver import driver_class
-
+    """Each driver's type must be registered and its options suit it (checked by the
+    driver's own options model, which the registry hands out), so `config check` catches
+    them before the daemon starts."""
     problems = []
     for name, driver in config.settings.drivers.items():
         try:
-            cls = driver_class(driver.type)
+            model = driver_registry.options_model(driver.type)
         except UsageError as error:
             problems.append(f"drivers.{name}.type: {error}")
             continue
         try:
-            cls.options_model.model_validate(config.driver_options(name))
+            model.model_validate(config.driver_options(name))
         except ValidationError as error:
             problems += [
-                describe_problem(item, cls.options_model, f"drivers.{name}.options.")
-                for item in error.errors()
+                describe_problem(item, model, f"drivers.{name}.options.") for item in error.errors()
             ]
     return problems
 
