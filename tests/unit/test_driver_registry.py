@@ -14,6 +14,7 @@ import pytest
 from conftest import REPO
 
 from nmsquota import driver_registry
+from nmsquota.cli import main
 from nmsquota.config import ConfigError, load_config
 from nmsquota.enforcement.driver import Driver, Limit, Options, make_driver, make_drivers
 
@@ -169,3 +170,64 @@ def test_checking_a_configuration_loads_only_the_drivers_it_names(tmp_path: Path
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, cwd=REPO)  # fmt: skip
     assert json.loads(done.stdout) == ["nmsquota.enforcement.drivers.nftables"]
+
+
+# The example out-of-tree driver in plugins/, installed by .ci/setup as a distribution of
+# its own: found through its entry point like any third party's.
+
+
+def test_the_example_third_party_driver_is_installed_and_registered() -> None:
+    (point,) = [p for p in metadata.entry_points(group=driver_registry.GROUP)
+                if p.name == "listfile"]  # fmt: skip
+    assert point.dist is not None and point.dist.name == "nmsquota-listfile", (
+        "plugins/nmsquota-listfile is not installed: run bash .ci/setup"
+    )
+    cls = driver_registry.driver_class("listfile")
+    assert issubclass(cls, Driver) and cls.__module__ == "nmsquota_listfile"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    status = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_the_example_driver_is_checked_and_driven_like_a_built_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    limits = tmp_path / "limited.txt"
+    config = write_config(
+        tmp_path, f'[drivers.outbox]\ntype = "listfile"\noptions = {{ path = "{limits}" }}\n'
+    )
+    assert run(capsys, "--config", config, "config", "check")[0] == 0
+    status, out, _ = run(capsys, "--config", config, "driver", "add", "outbox", "10.0.0.2",
+                         "2001:db8::2/128", "--rate", "64kbit", "--subscriber", "bob")  # fmt: skip
+    assert (status, out) == (0, "2 limited at 64kbit\n")
+    assert limits.read_text().splitlines()[1:] == [
+        "10.0.0.2\t64000\t10000\tbob",
+        "2001:db8::2\t64000\t10000\tbob",
+    ]
+    run(capsys, "--config", config, "driver", "remove", "outbox", "2001:db8::2")
+    status, out, _ = run(capsys, "--config", config, "driver", "list", "outbox", "--json")
+    assert json.loads(out) == [
+        {"subscriber": "bob", "addresses": ["10.0.0.2"], "rate_bps": 64000, "session": ""}
+    ]
+    assert run(capsys, "--config", config, "driver", "check")[1] == (
+        f"outbox: OK: 1 limits in {limits}\n"
+    )
+    assert run(capsys, "--config", config, "driver", "clear", "outbox", "--yes")[0] == 0
+    assert limits.read_text().splitlines()[1:] == []
+
+
+def test_the_example_drivers_wrong_option_is_named_by_file_and_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path, '[drivers.outbox]\ntype = "listfile"\noptions = { pth = "/tmp/x" }\n'
+    )
+    status, _, err = run(capsys, "--config", config, "config", "check")
+    assert status == 2
+    assert err.splitlines() == [
+        f"nmsquota: {config}: drivers.outbox.options.path: missing (required)",
+        f"{config}: drivers.outbox.options.pth: unknown key (expected one of: path)",
+    ]
