@@ -31,8 +31,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from nmsquota import units
+from nmsquota import driver_registry, units
 from nmsquota.errors import UsageError
+from nmsquota.problems import describe_problem
 from nmsquota.usage import SUBSCRIBER_NAME, FreeHours, Monthly, Tally
 
 ENV_CONFIG = "NMSQUOTA_CONFIG"
@@ -397,7 +398,8 @@ class AccessServer(Strict):
 
 
 class Driver(Strict):
-    """An enforcement driver; `options` are checked by the driver itself (enforcement issue)."""
+    """An enforcement driver: its `type` names a registered driver (nmsquota.driver_registry),
+    whose own options model checks `options` once secrets are looked up (load_config)."""
 
     type: Name
     options: dict[str, Any] = {}
@@ -536,11 +538,15 @@ class Config:
             for key, value in options.items()
         }
 
-    def driver(self, name: str) -> Any:
-        """The configured driver `name`, ready to use (an nmsquota.enforcement Driver)."""
-        from nmsquota.enforcement.driver import make_driver
+    def configured_driver(self, name: str) -> tuple[str, str, dict[str, Any]]:
+        """`[drivers.NAME]` as (name, type, options with secrets looked up): the plain values
+        nmsquota.enforcement.driver.make_driver builds a driver from."""
+        return name, self.settings.drivers[name].type, self.driver_options(name)
 
-        return make_driver(name, self.settings.drivers[name].type, self.driver_options(name))
+    def configured_drivers(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every `[drivers.NAME]` as configured_driver gives it, in the file's order (what
+        make_drivers takes)."""
+        return [self.configured_driver(name) for name in self.settings.drivers]
 
     def subscriber_records(self) -> list[dict[str, Any]]:
         return [
@@ -581,7 +587,9 @@ def load_config(path: str | Path) -> Config:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(path, [describe_problem(item) for item in error.errors()]) from None
+        raise ConfigError(
+            path, [describe_problem(item, Settings) for item in error.errors()]
+        ) from None
     problems = _cross_check(settings)
     secrets: dict[str, str] = {}
     if settings.secrets_file is not None:
@@ -602,23 +610,21 @@ def load_config(path: str | Path) -> Config:
 
 
 def _driver_problems(config: Config) -> list[str]:
-    """Each driver's type must exist and its options suit it (checked by the driver's own
-    options model), so `config check` catches them before the daemon starts."""
-    from nmsquota.enforcement.driver import driver_class
-
+    """Each driver's type must be registered and its options suit it (checked by the
+    driver's own options model, which the registry hands out), so `config check` catches
+    them before the daemon starts."""
     problems = []
     for name, driver in config.settings.drivers.items():
         try:
-            cls = driver_class(driver.type)
+            model = driver_registry.options_model(driver.type)
         except UsageError as error:
             problems.append(f"drivers.{name}.type: {error}")
             continue
         try:
-            cls.options_model.model_validate(config.driver_options(name))
+            model.model_validate(config.driver_options(name))
         except ValidationError as error:
             problems += [
-                describe_problem(item, cls.options_model, f"drivers.{name}.options.")
-                for item in error.errors()
+                describe_problem(item, model, f"drivers.{name}.options.") for item in error.errors()
             ]
     return problems
 
@@ -653,51 +659,6 @@ def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
         raise ConfigError(path, [f"cannot read the {what}: {error.strerror}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, [f"not valid TOML: {error}"]) from None
-
-
-def describe_problem(item: Any, root: type[BaseModel] | None = None, prefix: str = "") -> str:
-    """One pydantic error as `key.path: what was expected`, for the model `root`."""
-    where = prefix + (".".join(str(part) for part in item["loc"]) or "(top level)")
-    kind = item["type"]
-    if kind == "extra_forbidden":
-        return f"{where}: unknown key{_expected_keys(item['loc'], root or Settings)}"
-    if kind == "missing":
-        return f"{where}: missing (required)"
-    message = item["msg"]
-    if kind == "literal_error":
-        return f"{where}: {message[0].lower()}{message[1:]}, got {item['input']!r}"
-    if kind in ("string_pattern_mismatch",):
-        return f"{where}: {item['input']!r} is not a valid name (letters, digits, . _ @ + -)"
-    return f"{where}: {message[0].lower()}{message[1:]}"
-
-
-def _expected_keys(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
-    """The keys allowed where an unknown one was found, walking the models along `loc`."""
-    model: Any = root
-    for part in loc[:-1]:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        annotation = field.annotation if field else None
-        inner = _model_in(annotation)
-        if inner is not None:
-            model = inner
-        elif field is None and isinstance(part, str | int):
-            # a dict key such as a plan name, or a list index such as a plan's caps.0: the
-            # model is the value type
-            continue
-        else:
-            return ""
-    names = ", ".join(model.model_fields)
-    return f" (expected one of: {names})"
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _cross_check(settings: Settings) -> list[str]:

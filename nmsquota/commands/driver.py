@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from nmsquota import units
 from nmsquota.commands.common import config_of, print_table
 from nmsquota.config import Config
 from nmsquota.errors import UsageError
+
+if TYPE_CHECKING:
+    from nmsquota.enforcement.driver import Driver
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -56,11 +60,13 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
-def _driver(config: Config, name: str):  # type: ignore[no-untyped-def]
+def _driver(config: Config, name: str) -> Driver:
+    from nmsquota.enforcement.driver import make_driver
+
     if name not in config.settings.drivers:
         known = ", ".join(sorted(config.settings.drivers)) or "none configured"
         raise UsageError(f"no driver named {name!r} ({known})")
-    return config.driver(name)
+    return make_driver(*config.configured_driver(name))
 
 
 def run_check(args: argparse.Namespace) -> int:

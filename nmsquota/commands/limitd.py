@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nmsquota.enforcement.driver import make_driver
     from nmsquota.limitd.protocol import Connection, Counter
     from nmsquota.limitd.server import serve_inetd, stdio
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     settings = config.settings.limitd
     if settings is None:
         raise UsageError(f"{config.path}: no [limitd] section (driver, secret)")
-    driver = config.driver(settings.driver)
+    driver = make_driver(*config.configured_driver(settings.driver))
     secret = config.secret(settings.secret) or ""
     counter = Counter()
 

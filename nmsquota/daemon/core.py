@@ -15,7 +15,7 @@ from nmsquota import gcpause
 from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
 from nmsquota.clock import Clock
 from nmsquota.config import Config
-from nmsquota.enforcement.driver import Driver
+from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
 from nmsquota.notify import Notifier
@@ -29,7 +29,7 @@ from nmsquota.snmp.walk import SnmpError
 from . import record
 from .control import dispatch
 from .devices import devices_from
-from .enforcers import drivers_of, reload_enforcers
+from .enforcers import reload_enforcers
 from .looks import Looks
 from .report import CycleReport, outcome_record
 from .sessions import Sessions
@@ -83,7 +83,7 @@ class Daemon:
         # The configuration's subscribers, as records: once per (re)load, not per lookup.
         self._configured = {r["name"]: r for r in config.subscriber_records()}
         self.tallies = {tally.key: tally for tally in config.tallies()}
-        wanted = drivers if drivers is not None else drivers_of(config)
+        wanted = drivers if drivers is not None else make_drivers(config.configured_drivers())
         self.enforcers = reload_enforcers(self.enforcers, wanted)
         self.notifier = Notifier(config.settings.notify)
         self.interval = config.settings.interval

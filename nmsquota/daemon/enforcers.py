@@ -6,20 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
-from nmsquota.config import Config
 from nmsquota.enforcement.driver import Driver
 from nmsquota.enforcement.reconcile import Enforcer
 
 log = logging.getLogger("nmsquota.daemon")
-
-
-def drivers_of(config: Config) -> list[Driver]:
-    """The configured drivers; `log` alone when none are, so a new install changes nothing."""
-    if not config.settings.drivers:
-        from nmsquota.enforcement.driver import make_driver
-
-        return [make_driver("log", "log", {})]
-    return [config.driver(name) for name in config.settings.drivers]
 
 
 def reload_enforcers(old: Iterable[Enforcer], drivers: Sequence[Driver]) -> list[Enforcer]:

@@ -1,5 +1,6 @@
 """What an enforcement driver is: the paper's limit vocabulary (add, remove, list, clear) as
-a Python interface, and how drivers are found by name.
+a Python interface, and how the configured ones are made (found by `type` through
+nmsquota.driver_registry).
 
 A driver turns "these subscribers are limited" into whatever its backend needs: nftables set
 elements, HTB classes, ipfw pipes, a RADIUS CoA to the NAS. Adding a limit that is already
@@ -16,15 +17,13 @@ import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module, metadata
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from nmsquota import driver_registry
 from nmsquota.errors import NmsquotaError, UsageError
-
-ENTRY_POINT_GROUP = "nmsquota.drivers"
-BUILT_IN = ("log", "nftables", "tc", "ipfw", "limit", "radius_coa", "exec")
+from nmsquota.problems import describe_problem
 
 
 @dataclass(frozen=True, order=True)
@@ -68,7 +67,8 @@ class Options(BaseModel):
 
 
 class Driver(ABC):
-    """The interface every driver implements (third-party ones too, via ENTRY_POINT_GROUP)."""
+    """The interface every driver implements, third-party ones too (registered in the
+    entry-point group nmsquota.driver_registry.GROUP)."""
 
     type: ClassVar[str]
     options_model: ClassVar[type[Options]] = Options
@@ -218,35 +218,28 @@ def command_prefix(namespace: str | None, prefix: Sequence[str]) -> list[str]:
     return [*(["ip", "netns", "exec", namespace] if namespace else []), *prefix]
 
 
-def driver_class(type_name: str) -> type[Driver]:
-    """The driver class for a configured `type`: built-in plugins first, then entry points."""
-    if type_name in BUILT_IN:
-        module = import_module(f"plugins.{type_name}")
-        found: type[Driver] = module.DRIVER
-        return found
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name == type_name:
-            loaded = entry.load()
-            if not (isinstance(loaded, type) and issubclass(loaded, Driver)):
-                raise UsageError(f"entry point {entry.value} is not an nmsquota Driver")
-            return loaded
-    known = ", ".join(
-        [*BUILT_IN, *(e.name for e in metadata.entry_points(group=ENTRY_POINT_GROUP))]
-    )
-    raise UsageError(f"no driver of type {type_name!r} (known: {known})")
-
-
 def make_driver(name: str, type_name: str, options: Mapping[str, Any]) -> Driver:
-    """A driver from its configured options (load_config has already checked them)."""
-    cls = driver_class(type_name)
+    """The driver `name` of `type_name` with these options (secrets already looked up);
+    DriverOptionsError names each wrong option as `drivers.NAME.options.KEY`."""
+    cls = driver_registry.driver_class(type_name)
+    if not issubclass(cls, Driver):
+        raise driver_registry.DriverTypeError(
+            f"driver type {type_name!r} ({cls.__module__}.{cls.__qualname__}) is not a "
+            "subclass of nmsquota.enforcement.driver.Driver"
+        )
     try:
         parsed = cls.options_model.model_validate(dict(options))
     except ValidationError as error:
-        from nmsquota.config import describe_problem
-
         lines = [
             describe_problem(item, cls.options_model, f"drivers.{name}.options.")
             for item in error.errors()
         ]
         raise DriverOptionsError("\n".join(lines)) from None
     return cls(name, parsed)
+
+
+def make_drivers(configured: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[Driver]:
+    """The drivers configured as (name, type, options) triples, in order; the `log` driver
+    alone when there are none, so that a new install changes nothing in the network."""
+    drivers = [make_driver(name, type_name, options) for name, type_name, options in configured]
+    return drivers or [make_driver("log", "log", {})]

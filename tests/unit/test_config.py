@@ -175,21 +175,28 @@ def test_snmpv3_settings_are_checked(tmp_path: Path, server: str, expected: str)
     assert expected in problem
 
 
-def test_a_driver_of_an_unknown_type_or_with_a_wrong_option_is_named(tmp_path: Path) -> None:
+def test_a_driver_of_an_unknown_type_is_named_with_the_registered_types(tmp_path: Path) -> None:
     path = write(tmp_path, BASE + '[drivers.edge]\ntype = "nftabels"\n')
     (problem,) = problems(path)
-    assert problem.startswith("drivers.edge.type: no driver of type 'nftabels' (known: log, nft")
+    assert problem.startswith("drivers.edge.type: no driver of type 'nftabels' (known: ")
+    known = problem.split("(known: ", 1)[1].split(")", 1)[0].split(", ")
+    assert {"exec", "ipfw", "limit", "log", "nftables", "radius_coa", "tc"} <= set(known)
+    assert known == sorted(known)
+    assert problem.endswith("; did you mean 'nftables'?")
 
+
+def test_a_wrong_driver_option_is_named_by_file_and_key(tmp_path: Path) -> None:
     path = write(tmp_path, BASE + '[drivers.edge]\ntype = "nftables"\noptions = { tabel = "x" }\n')
-    (problem,) = problems(path)
+    (problem,) = problems(path)  # problems() checks that every line starts with the file
     assert problem.startswith("drivers.edge.options.tabel: unknown key (expected one of: table,")
 
     path = write(
         tmp_path, BASE + '[drivers.edge]\ntype = "nftables"\noptions = { mode = "pipe" }\n'
     )
-    (problem,) = problems(path)
-    assert (
-        problem == "drivers.edge.options.mode: input should be 'per-host' or 'shared', got 'pipe'"
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value) == (
+        f"{path}: drivers.edge.options.mode: input should be 'per-host' or 'shared', got 'pipe'"
     )
 
 
@@ -200,7 +207,7 @@ def test_a_driver_option_may_be_a_secret(tmp_path: Path) -> None:
     text += '[drivers.edge]\ntype = "nftables"\noptions = { table = { secret = "edge" } }\n'
     config = load_config(write(tmp_path, text))
     assert config.driver_options("edge") == {"table": "s3cret"}
-    assert config.driver("edge").options.table == "s3cret"
+    assert config.configured_driver("edge") == ("edge", "nftables", {"table": "s3cret"})
     missing = text.replace('{ secret = "edge" }', '{ secret = "nope" }')
     (problem,) = problems(write(tmp_path, missing))
     assert problem == f"drivers.edge.options.table: no secret named 'nope' in {secrets}"

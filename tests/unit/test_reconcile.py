@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
-
 from nmsquota.enforcement.driver import Driver, DriverError, Limit, Options
 from nmsquota.enforcement.reconcile import Enforcer, plan
 
@@ -107,16 +105,3 @@ def test_a_driver_that_crashes_costs_its_limits_not_the_cycle() -> None:
     outcome = enforcer.cycle([ALICE])
     assert outcome.added == []
     assert outcome.errors == ["driver 'mem': unexpected KeyError: \"a plugin's bug\" (alice)"]
-
-
-def test_a_third_party_driver_is_found_by_its_entry_point(monkeypatch) -> None:
-    from importlib import metadata
-
-    from nmsquota.enforcement import driver as module
-
-    point = metadata.EntryPoint("memory", "test_reconcile:Memory", module.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(module.metadata, "entry_points", lambda group: [point])
-    assert module.driver_class("memory") is Memory
-    assert module.driver_class("nftables").type == "nftables"
-    with pytest.raises(module.UsageError, match=r"no driver of type 'nope' \(known: log, .*memory"):
-        module.driver_class("nope")

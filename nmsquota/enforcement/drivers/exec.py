@@ -113,6 +113,3 @@ class ExecDriver(Driver):
 
     def needs_addresses(self) -> bool:
         return self.options.per_address
-
-
-DRIVER = ExecDriver

@@ -311,6 +311,3 @@ def _address(words: dict[int, str]) -> str | None:
             ipaddress.IPv6Address(bytes.fromhex("".join(words[o] for o in (24, 28, 32, 36))))
         )
     return None
-
-
-DRIVER = TcDriver

@@ -252,6 +252,3 @@ class IpfwDriver(Driver):
     def _batch(self, lines: list[str]) -> None:
         # One ipfw process reads the commands, one per line, from its standard input.
         self.run(self.options.ipfw, "-q", "/dev/stdin", input="\n".join(lines) + "\n")
-
-
-DRIVER = IpfwDriver

@@ -126,6 +126,3 @@ class _Session:
 
     def _error(self, message: str, limits: Sequence[Limit] = ()) -> DriverError:
         return DriverError(self.client.name, message, {lim.subscriber: "" for lim in limits})
-
-
-DRIVER = LimitClient

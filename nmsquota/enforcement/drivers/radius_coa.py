@@ -183,6 +183,3 @@ def _cause(reply: Any) -> str:
         return ""
     cause = int(causes[0]) if not isinstance(causes[0], bytes) else int.from_bytes(causes[0])
     return f" (Error-Cause {cause}: {ERROR_CAUSES.get(cause, 'unknown')})"
-
-
-DRIVER = RadiusCoaDriver

@@ -234,6 +234,3 @@ def _elements(raw: list[Any]) -> Iterable[tuple[str, str]]:
             item = f"{item['prefix']['addr']}/{item['prefix']['len']}"
         if isinstance(item, str):
             yield normalize_address(item), comment
-
-
-DRIVER = NftablesDriver

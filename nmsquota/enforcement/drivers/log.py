@@ -45,6 +45,3 @@ class LogDriver(Driver):
 
     def needs_addresses(self) -> bool:
         return False
-
-
-DRIVER = LogDriver
