@@ -463,6 +463,28 @@ class Verify(Strict):
     cycles: int = Field(default=2, ge=1, le=100, description="cycles in a row before a flag")
 
 
+class Control(Strict):
+    """The daemon's control socket, DATA_DIR/control.sock (mode 0660)."""
+
+    group: str | None = Field(
+        default=None, description="the group whose members may use it, e.g. nmsquota"
+    )
+
+    @field_validator("group")
+    @classmethod
+    def _known_group(cls, group: str | None) -> str | None:
+        import grp
+
+        if group is not None:
+            try:
+                grp.getgrnam(group)
+            except KeyError:
+                raise PydanticCustomError(
+                    "group", f"no group named {group!r} on this machine"
+                ) from None
+        return group
+
+
 class Settings(Strict):
     data_dir: Path | None = None
     default_plan: Name | None = Field(
@@ -482,6 +504,7 @@ class Settings(Strict):
     access_servers: dict[Name, AccessServer] = {}
     drivers: dict[Name, Driver] = {}
     limitd: Limitd | None = None
+    control: Control = Control()
 
     @field_validator("timezone")
     @classmethod
