@@ -8,13 +8,19 @@ next daemon applies them. `status` reads the ledger, daemon or not.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nmsquota.commands.common import (
     add_ledger_options,
     config_of,
     ledger_dir,
 )
-from nmsquota.errors import NmsquotaError
+from nmsquota.config import Config
+from nmsquota.errors import NmsquotaError, UsageError
+
+if TYPE_CHECKING:
+    from nmsquota.control.protocol import Override, Release
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -44,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     release.add_argument("subscriber")
     add_ledger_options(release)
-    release.set_defaults(handler=run_override, command="release", duration=None, reason="")
+    release.set_defaults(handler=run_override, command="release")
 
     session = commands.add_parser(
         "session", help="tell the daemon a session started or ended (for ip-up/ip-down)",
@@ -59,61 +65,62 @@ def register(commands: argparse._SubParsersAction) -> None:
     session.set_defaults(handler=run_session)
 
 
-def _socket(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _socket(args: argparse.Namespace, config: Config | None) -> Path:
     from nmsquota.control import socket_path
 
-    return socket_path(ledger_dir(args, config_of(args)))
+    return socket_path(ledger_dir(args, config))
+
+
+def override_request(args: argparse.Namespace) -> Override | Release:
+    """The request the arguments ask for, checked (RequestError, exit status 2, if not)."""
+    from nmsquota.control.protocol import parse_request
+
+    fields: dict[str, object] = {"op": args.command, "subscriber": args.subscriber}
+    if args.command != "release":
+        fields |= {"reason": args.reason, "for": args.duration, "cap": args.cap}
+    if args.command == "topup":
+        fields["size"] = args.size
+    return parse_request(fields)  # type: ignore[return-value]
 
 
 def run_override(args: argparse.Namespace) -> int:
-    from nmsquota.control import request
+    from nmsquota.control.client import request
 
-    words = [args.command, args.subscriber]
-    if args.command == "topup":
-        words.append(args.size)
-    if args.duration:
-        words.append(f"for={args.duration}")
-    if getattr(args, "cap", None):
-        words.append(f"cap={args.cap}")
-    if args.reason:
-        words += args.reason.split()
-    reply = request(_socket(args), " ".join(words))
+    wanted = override_request(args)
+    config = config_of(args)
+    reply = request(_socket(args, config), wanted)
     if reply is not None:
-        if not reply.get("ok"):
-            raise NmsquotaError(f"the daemon refused: {reply.get('error')}")
-        limited = args.subscriber in reply.get("limited", [])
-        print(f"{reply['message']} (applied now: {args.subscriber} is "
+        if not reply.ok:
+            raise NmsquotaError(f"the daemon refused: {reply.error}")
+        limited = wanted.subscriber in reply.get("limited", [])
+        print(f"{reply.message} (applied now: {wanted.subscriber} is "
               f"{'limited' if limited else 'not limited'})")  # fmt: skip
         return 0
+    if config is None:
+        raise UsageError("no daemon running and no configuration to check the subscriber "
+                         "against: give --config FILE")  # fmt: skip
     from nmsquota.daemon.overrides import apply_override
+    from nmsquota.daemon.roster import roster_of
     from nmsquota.ledger import Ledger
 
-    config = config_of(args)
-    caps = None
-    if config is not None:
-        from nmsquota.plans import cap_names, rules_of
-
-        rules = rules_of(config)
-        plans = {r["name"]: r["plan"] for r in config.subscriber_records()}
-
-        def caps(subscriber: str) -> list[str] | None:
-            if subscriber not in plans:  # provisioned in the ledger: the daemon checks
-                return None
-            return cap_names(rules, plans[subscriber])
-
     with Ledger.open_writer(ledger_dir(args, config)) as ledger:
-        message = apply_override(ledger, args.command, words[1:], int(args.clock.now()), caps)
+        # Without the daemon's view of who is online, those it last decided on stand in.
+        online = [r["subscriber"] for r in ledger.records("standings")]
+        roster = roster_of(config, ledger.records("provisioned"), online)
+        message = apply_override(ledger, wanted, int(args.clock.now()), roster)
     print(f"{message} (no daemon running: applied at its next start)")
     return 0
 
 
 def run_session(args: argparse.Namespace) -> int:
-    from nmsquota.control import request
+    from nmsquota.control.client import request
 
-    line = f"{args.event} {args.interface} {args.login} {args.address}"
-    reply = request(_socket(args), line, timeout=10)
+    wanted = {"op": "session", "event": args.event, "interface": args.interface,
+              "login": args.login, "address": args.address}  # fmt: skip
+    path = _socket(args, config_of(args))
+    reply = request(path, wanted, timeout=10)  # checked before it is sent
     if reply is None:
-        raise NmsquotaError(f"no daemon listening on {_socket(args)}")
-    if not reply.get("ok"):
-        raise NmsquotaError(f"the daemon refused: {reply.get('error')}")
+        raise NmsquotaError(f"no daemon listening on {path}")
+    if not reply.ok:
+        raise NmsquotaError(f"the daemon refused: {reply.error}")
     return 0

@@ -67,10 +67,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(daemon, cycles: int | None, control: Path) -> None:  # type: ignore[no-untyped-def]
-    from nmsquota import control as control_socket
+    from nmsquota.control.server import serve
 
-    server = await control_socket.serve(control, daemon.handle)
-    log.info("control socket %s", control)
+    # A changed [control] group takes effect at the next start: the socket is not remade.
+    group = daemon.config.settings.control.group
+    server = await serve(control, daemon.handle, group=group)
+    log.info("control socket %s%s", control, f" (group {group})" if group else "")
     try:
         await _loop(daemon, cycles)
     finally:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table
 from nmsquota.errors import UsageError
+
+if TYPE_CHECKING:
+    from nmsquota.control.protocol import Provision
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -70,28 +74,38 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def edit_request(args: argparse.Namespace) -> Provision:
+    """The request the arguments ask for, checked (RequestError, exit status 2, if not)."""
+    from nmsquota.control.protocol import parse_request
+
+    fields: dict[str, object] = {"op": "subscriber", "action": args.action, "name": args.name}
+    if args.action == "add":
+        fields |= {"plan": args.plan, "addresses": args.addresses}
+    elif args.action == "set":
+        if args.plan is None and args.addresses is None:
+            raise UsageError("set: give --plan, --addresses or both")
+        fields["plan"] = args.plan
+        if args.addresses is not None:
+            fields["addresses"] = [a for a in args.addresses.split(",") if a]
+    return parse_request(fields)  # type: ignore[return-value]
+
+
 def run_edit(args: argparse.Namespace) -> int:
-    from nmsquota.control import request, socket_path
+    from nmsquota.control import socket_path
+    from nmsquota.control.client import request
     from nmsquota.daemon.roster import provision
     from nmsquota.ledger import Ledger
 
     config = config_of(args, required=True)
     assert config is not None
-    words = [args.action, args.name]
-    if args.action == "add":
-        words += [args.plan, *args.addresses]
-    elif args.action == "set":
-        if args.plan is None and args.addresses is None:
-            raise UsageError("set: give --plan, --addresses or both")
-        words += [f"plan={args.plan}"] if args.plan else []
-        words += [f"addresses={args.addresses}"] if args.addresses is not None else []
+    wanted = edit_request(args)
     directory = ledger_dir(args, config)
-    reply = request(socket_path(directory), " ".join(["subscriber", *words]))
+    reply = request(socket_path(directory), wanted)
     if reply is not None:
-        if not reply.get("ok"):
-            raise UsageError(str(reply.get("error")))
-        print(f"{reply['message']} (the daemon has it now)")
+        if not reply.ok:
+            raise UsageError(reply.error)
+        print(f"{reply.message} (the daemon has it now)")
         return 0
     with Ledger.open_writer(directory, config.tallies()) as ledger:
-        print(f"{provision(ledger, config, words)} (no daemon running: in the ledger)")
+        print(f"{provision(ledger, config, wanted)} (no daemon running: in the ledger)")
     return 0

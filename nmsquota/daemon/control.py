@@ -1,11 +1,28 @@
 """The daemon's side of the control socket (nmsquota.control): session events from
-ip-up/ip-down and the operator's commands, each decided and enforced at once."""
+ip-up/ip-down and the operator's commands, each decided and enforced at once.
+
+Requests arrive validated and typed (nmsquota.control.protocol): what is checked here is
+only what the daemon knows, the roster. An override for a subscriber nobody knows, and a
+session of a login nobody knows (unless `default_plan` gives the unlisted a plan), are
+refused and change nothing."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nmsquota.errors import NmsquotaError
+from nmsquota.control.protocol import (
+    Exempt,
+    Limit,
+    Ping,
+    Release,
+    Request,
+    Session,
+    SubscriberAdd,
+    SubscriberRemove,
+    SubscriberSet,
+    Topup,
+)
+from nmsquota.errors import NmsquotaError, UsageError
 
 from .overrides import apply_override
 from .roster import provision
@@ -14,30 +31,32 @@ if TYPE_CHECKING:
     from .core import Daemon
 
 
-async def dispatch(daemon: Daemon, words: list[str]) -> dict[str, Any]:
-    """One control-socket request."""
-    command, args = words[0].lower(), words[1:]
-    if command == "ping":
-        return {"ok": True, "cycles": daemon.cycles}
-    if command in ("up", "down"):
-        if len(args) < 3:
-            return {"ok": False, "error": f"usage: {command} IFACE LOGIN ADDRESS"}
-        daemon.sessions.event(command, *args[:3])
-        # A session that starts over the cap is limited now, not at the next cycle.
-        return daemon.enforce_now()
-    if command == "subscriber":
-        try:
-            message = provision(daemon.ledger, daemon.config, args)
-        except NmsquotaError as error:
-            return {"ok": False, "error": str(error)}
-        return {**daemon.enforce_now(), "message": message}
-    if command in ("limit", "exempt", "topup", "release"):
-        if not args:
-            return {"ok": False, "error": f"usage: {command} SUBSCRIBER ..."}
-        try:
-            message = apply_override(daemon.ledger, command, args, int(daemon.clock.now()),
-                                     daemon.cap_names)  # fmt: skip
-        except NmsquotaError as error:
-            return {"ok": False, "error": str(error)}
-        return {**daemon.enforce_now(), "message": message}
-    return {"ok": False, "error": f"unknown request {command!r}"}
+async def dispatch(daemon: Daemon, request: Request) -> dict[str, Any]:
+    """One control-socket request: its reply, {"ok": false, "error": ...} when refused."""
+    try:
+        return _act(daemon, request)
+    except NmsquotaError as error:
+        return {"ok": False, "error": str(error)}
+
+
+def _act(daemon: Daemon, request: Request) -> dict[str, Any]:
+    match request:
+        case Ping():
+            return {"ok": True, "cycles": daemon.cycles}
+        case Session(event="up", login=login) if not daemon.roster().may_log_in(login):
+            raise UsageError(f"no subscriber named {login!r} (not in the configuration, not "
+                             "provisioned, and no default_plan for others)")  # fmt: skip
+        case Session():
+            daemon.sessions.event(request.event, request.interface, request.login,
+                                  request.address)  # fmt: skip
+            # A session that starts over the cap is limited now, not at the next cycle.
+            return daemon.enforce_now()
+        case SubscriberAdd() | SubscriberSet() | SubscriberRemove():
+            message = provision(daemon.ledger, daemon.config, request)
+            return {**daemon.enforce_now(), "message": message}
+        case Limit() | Exempt() | Topup() | Release():
+            message = apply_override(daemon.ledger, request, int(daemon.clock.now()),
+                                     daemon.roster())  # fmt: skip
+            return {**daemon.enforce_now(), "message": message}
+        case _:  # a caller's bug (a list of words, say), not a client's: it is validated
+            raise TypeError(f"not a control request: {request!r}")

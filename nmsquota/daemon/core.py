@@ -15,11 +15,12 @@ from nmsquota import gcpause
 from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
 from nmsquota.clock import Clock
 from nmsquota.config import Config
+from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
 from nmsquota.notify import Notifier
-from nmsquota.plans import cap_names, members, plans_of, rules_of
+from nmsquota.plans import members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
 from nmsquota.snmp.cycle import poll_devices
 from nmsquota.snmp.poller import poll_keys
@@ -32,6 +33,7 @@ from .devices import devices_from
 from .enforcers import reload_enforcers
 from .looks import Looks
 from .report import CycleReport, outcome_record
+from .roster import Roster
 from .sessions import Sessions
 from .verification import check_limits
 
@@ -88,9 +90,9 @@ class Daemon:
         self.notifier = Notifier(config.settings.notify)
         self.interval = config.settings.interval
 
-    async def handle(self, words: list[str]) -> dict[str, Any]:
-        """One control-socket request (see nmsquota.control)."""
-        return await dispatch(self, words)
+    async def handle(self, request: Request) -> dict[str, Any]:
+        """One control-socket request, validated (nmsquota.control.protocol)."""
+        return await dispatch(self, request)
 
     # -- one cycle -------------------------------------------------------------------------
 
@@ -229,9 +231,10 @@ class Daemon:
         return {"ok": True, "limited": sorted(d.subscriber for d in evaluation.limited),
                 "drivers": outcomes}  # fmt: skip
 
-    def cap_names(self, subscriber: str) -> list[str]:
-        """The caps of a subscriber's plan, by name (none for a one-cap plan)."""
-        return cap_names(self.rules, self._plans().get(subscriber, ""))
+    def roster(self) -> Roster:
+        """Who is a subscriber now, and on which plan: what control requests are checked
+        against."""
+        return Roster(self._plans(), self.rules, self.config.settings.default_plan)
 
     def _members(self) -> dict[str, Any]:
         return members(self._configured, self.ledger.records("provisioned"))

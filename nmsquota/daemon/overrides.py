@@ -3,55 +3,47 @@ daemon, or by the CLI when no daemon runs; the policy reads them every decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from nmsquota import units
+from nmsquota.control.protocol import Exempt, Limit, Override, Release, Topup
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
 
+from .roster import Roster
 
-def apply_override(ledger: Ledger, command: str, args: list[str], now: int,
-                   caps: Callable[[str], list[str] | None] | None = None) -> str:  # fmt: skip
-    """Record an operator's override in the ledger (the caller holds the writer).
+KINDS: dict[type[Override], str] = {Limit: "force", Exempt: "exempt", Topup: "topup"}
+"""The ledger's name for each kind of override."""
 
-    limit|exempt SUBSCRIBER [for=DURATION] [cap=NAME] REASON...; topup SUBSCRIBER SIZE
-    [for=...] [cap=NAME] REASON...; release SUBSCRIBER (drops its force overrides).
-    `caps` names a subscriber's caps (None: not known), to check cap=NAME against."""
-    subscriber, rest = args[0], list(args[1:])
+
+def apply_override(ledger: Ledger, request: Override | Release, now: int, roster: Roster) -> str:
+    """Record an operator's override in the ledger (the caller holds the writer), or drop
+    the subscriber's force overrides for a Release. The request's values are valid already
+    (nmsquota.control.protocol); the subscriber and the cap are checked against `roster`."""
+    subscriber = request.subscriber
     # Expired overrides are history: dropped whenever the list changes.
     records = [r for r in ledger.records("overrides") if r["until"] is None or r["until"] > now]
-    if command == "release":
+    if isinstance(request, Release):
+        # A subscriber since removed from the configuration can still be released.
+        if not any(r["subscriber"] == subscriber for r in records):
+            roster.plan_of(subscriber)
         kept = [r for r in records if not (r["subscriber"] == subscriber and r["kind"] == "force")]
         with ledger.batch():
             ledger.set_records("overrides", kept)
         return f"{len(records) - len(kept)} force override(s) of {subscriber} removed"
-    size = 0
-    try:
-        if command == "topup":
-            if not rest:
-                raise UsageError("topup needs a size, e.g. 5GB")
-            size = units.parse_size(rest.pop(0))
-        until, cap = None, None
-        while rest and rest[0].startswith(("for=", "cap=")):
-            key, _, value = rest.pop(0).partition("=")
-            if key == "for":
-                until = now + units.parse_duration(value)
-            else:
-                cap = value
-    except units.UnitError as error:
-        raise UsageError(str(error)) from None
-    known = caps(subscriber) if caps is not None and cap is not None else None
-    if known is not None and cap not in known:
-        names = ", ".join(known) or "none: a one-cap plan"
-        raise UsageError(f"{subscriber}'s plan has no cap {cap!r} (its caps: {names})")
-    kind = {"limit": "force", "exempt": "exempt", "topup": "topup"}[command]
-    reason = " ".join(rest) or "operator"
-    record = {"subscriber": subscriber, "kind": kind, "reason": reason, "since": now,
-              "until": until, "bytes": size}  # fmt: skip
-    if cap is not None:
-        record["cap"] = cap
+    caps = roster.caps(subscriber)  # an unknown subscriber stops here
+    if request.cap is not None and request.cap not in caps:
+        names = ", ".join(caps) or "none: a one-cap plan"
+        raise UsageError(f"{subscriber}'s plan has no cap {request.cap!r} (its caps: {names})")
+    until = now + request.duration if request.duration is not None else None
+    kind = KINDS[type(request)]
+    size = request.size if isinstance(request, Topup) else 0
+    record: dict[str, Any] = {"subscriber": subscriber, "kind": kind, "reason": request.reason,
+                              "since": now, "until": until, "bytes": size}  # fmt: skip
+    if request.cap is not None:
+        record["cap"] = request.cap
     with ledger.batch():
         ledger.set_records("overrides", [*records, record])
     ends = "until removed" if until is None else f"for {units.format_duration(until - now)}"
-    on = f" on cap {cap}" if cap is not None else ""
-    return f"{kind} {subscriber}{on} {ends}: {reason}"
+    on = f" on cap {request.cap}" if request.cap is not None else ""
+    return f"{kind} {subscriber}{on} {ends}: {request.reason}"

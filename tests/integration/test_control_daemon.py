@@ -1,0 +1,140 @@
+"""The real daemon behind the real control socket: what a request may change, checked against
+the roster (who is a subscriber) as well as the protocol. No access server is polled: the
+requests act on the ledger and the drivers between cycles, as they do in production."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from fixtures.control_server import connect, exchange, served
+
+from nmsquota.clock import ManualClock
+from nmsquota.config import load_config
+from nmsquota.control import socket_path
+from nmsquota.control.client import request
+from nmsquota.control.protocol import Exempt, Limit, Release, Session
+from nmsquota.daemon.core import Daemon
+from nmsquota.enforcement.driver import make_driver
+from nmsquota.ledger import Ledger
+
+T0 = 1_800_000_000
+CONFIG = """
+[plans.home]
+cap = "1MB"
+window = "1d"
+[subscribers.bob]
+plan = "home"
+addresses = ["10.0.0.2"]
+[subscribers.carol]
+plan = "home"
+addresses = ["10.0.0.3"]
+"""
+
+
+@contextmanager
+def running(tmp_path: Path, text: str) -> Iterator[tuple[Path, Ledger, Daemon]]:
+    """The daemon on configuration `text`, serving its control socket."""
+    path = tmp_path / "nmsquota.toml"
+    path.write_text(text)
+    config = load_config(path)
+    with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+        daemon = Daemon(config, ManualClock(T0), ledger, drivers=[make_driver("log", "log", {})])
+        with served(socket_path(ledger.directory), daemon.handle) as sock:
+            yield sock, ledger, daemon
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
+    with running(tmp_path, CONFIG) as serving:
+        yield serving
+
+
+@pytest.fixture
+def open_daemon(tmp_path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
+    """The same with `default_plan`: anyone who logs in is a subscriber on it."""
+    with running(tmp_path, 'default_plan = "home"\n' + CONFIG) as serving:
+        yield serving
+
+
+def test_the_injection_limits_nobody_and_records_nothing(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    sock, ledger, _ = daemon
+    line = json.dumps({"op": "exempt", "subscriber": "bob\nlimit carol", "reason": "x"})
+    with connect(sock) as client:
+        reply = json.loads(exchange(client, line.encode() + b"\n"))
+        # And the old text form of it: two lines, neither of them JSON.
+        old = json.loads(exchange(client, b"exempt bob\nlimit carol x\n"))
+    assert reply["ok"] is False and reply["error"].startswith("subscriber: expected a subscriber")
+    assert old["ok"] is False and old["error"].startswith("not JSON")
+    assert ledger.records("overrides") == [] and ledger.limits() == []
+
+
+def test_an_override_is_recorded_and_applied_at_once(daemon: tuple[Path, Ledger, Daemon]) -> None:
+    sock, ledger, _ = daemon
+    reply = request(sock, Limit(subscriber="carol", reason="abuse, ticket 17"))
+    assert reply is not None and reply.ok
+    assert reply.message == "force carol until removed: abuse, ticket 17"
+    assert reply.get("limited") == ["carol"]
+    assert [limit.subscriber for limit in ledger.limits()] == ["carol"]
+
+
+def test_an_override_for_an_unknown_subscriber_is_refused_and_changes_nothing(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    sock, ledger, _ = daemon
+    reply = request(sock, Exempt(subscriber="bobby", reason="typo", duration=3600))
+    assert reply is not None and not reply.ok
+    assert reply.error == ("no subscriber named 'bobby' (not in the configuration, not "
+                           "provisioned, not seen on the network)")  # fmt: skip
+    assert ledger.records("overrides") == []
+
+
+def test_a_cap_the_plan_does_not_have_is_refused(daemon: tuple[Path, Ledger, Daemon]) -> None:
+    sock, ledger, _ = daemon
+    reply = request(sock, {"op": "topup", "subscriber": "bob", "size": "1GB", "cap": "1d",
+                           "reason": "paid"})  # fmt: skip
+    assert reply is not None
+    assert reply.error == "bob's plan has no cap '1d' (its caps: none: a one-cap plan)"
+    assert ledger.records("overrides") == []
+
+
+def test_a_session_of_a_login_nobody_knows_is_refused(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    sock, _, state = daemon
+    reply = request(sock, Session(event="up", interface="ppp7", login="mallory",
+                                  address="10.0.0.66"))  # fmt: skip
+    assert reply is not None and not reply.ok
+    assert reply.error.startswith("no subscriber named 'mallory'")
+    assert state.sessions.logins == {}
+
+
+def test_with_a_default_plan_a_new_login_is_a_subscriber(
+    open_daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    sock, _, state = open_daemon
+    up = request(sock, Session(event="up", interface="ppp7", login="dave", address="10.0.0.7"))
+    assert up is not None and up.ok
+    assert state.sessions.logins == {"ppp7": "dave"}
+    limit = request(sock, Limit(subscriber="dave", reason="seen, so known"))
+    assert limit is not None and limit.get("limited") == ["dave"]
+
+
+def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(
+    tmp_path: Path,
+) -> None:
+    # Overrides written for a subscriber since removed from the configuration can still go.
+    old = {"subscriber": "zoe", "kind": "force", "reason": "old", "since": T0 - 60,
+           "until": None, "bytes": 0}  # fmt: skip
+    with running(tmp_path, CONFIG) as (sock, ledger, _):
+        ledger.set_records("overrides", [old])
+        reply = request(sock, Release(subscriber="zoe"))
+        assert reply is not None and reply.message == "1 force override(s) of zoe removed"
+        assert ledger.records("overrides") == []
+        unknown = request(sock, Release(subscriber="zoe"))
+        assert unknown is not None and unknown.error.startswith("no subscriber named 'zoe'")

@@ -1,0 +1,184 @@
+"""The commands that talk to the daemon (exempt, limit, topup, release, session, subscribers),
+end to end: against a fake daemon behind the real control socket, and without a daemon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures.control_server import Recorder, served
+
+from nmsquota.cli import main
+from nmsquota.clock import ManualClock
+from nmsquota.control import socket_path
+from nmsquota.control.protocol import (
+    Exempt,
+    Release,
+    Session,
+    SubscriberAdd,
+    SubscriberSet,
+    Topup,
+)
+from nmsquota.ledger import Ledger
+
+NOW = 1_000_000_000
+CONFIG = """
+data_dir = "{data}"
+[plans.home]
+[[plans.home.caps]]
+cap = "1GB"
+window = "1d"
+[[plans.home.caps]]
+cap = "20GB"
+window = "30d"
+[subscribers.bob]
+plan = "home"
+[subscribers.alice]
+plan = "home"
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    path = tmp_path / "nmsquota.toml"
+    path.write_text(CONFIG.format(data=data))
+    return path
+
+
+@pytest.fixture
+def daemon(config: Path) -> Recorder:
+    """A fake daemon listening where the configuration says, for the test's duration."""
+    recorder = Recorder({"ok": True, "message": "done", "limited": ["alice"]})
+    with served(socket_path(config.parent / "data"), recorder):
+        yield recorder
+
+
+def nmsquota(config: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["-c", str(config), *argv], clock=ManualClock(NOW))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def overrides(config: Path) -> list[dict[str, object]]:
+    return Ledger.open_reader(config.parent / "data").records("overrides")
+
+
+def test_an_override_reaches_the_daemon_as_typed_values_with_the_reason_whole(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reason = 'the mayor\'s "office", ticket #17 \u2013 M\u00fcller'
+    status, out, _ = nmsquota(config, capsys, "exempt", "bob", "--for", "2h", "--cap", "1d",
+                              "--reason", reason)  # fmt: skip
+    assert status == 0
+    assert daemon.requests == [Exempt(subscriber="bob", reason=reason, duration=7200, cap="1d")]
+    assert out == "done (applied now: bob is not limited)\n"
+
+
+def test_the_injection_is_refused_before_anything_is_sent(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = nmsquota(config, capsys, "exempt", "bob\nlimit carol", "--reason", "x")
+    assert status == 2 and out == ""
+    assert err.startswith("nmsquota: subscriber: expected a subscriber name")
+    assert err.count("\n") == 1
+    assert daemon.requests == []
+
+
+def test_a_reason_with_a_newline_is_refused_before_anything_is_sent(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = nmsquota(config, capsys, "limit", "bob", "--reason",
+                              "abuse\nINFO nmsquota.daemon: released bob")  # fmt: skip
+    assert status == 2
+    assert err.startswith("nmsquota: reason: a newline or other control character (U+000A)")
+    assert daemon.requests == []
+
+
+def test_a_duration_the_units_do_not_know_is_refused_before_anything_is_sent(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = nmsquota(config, capsys, "exempt", "bob", "--for", "7days", "--reason", "x")
+    assert status == 2 and err.startswith("nmsquota: for: expected a duration such as 300s")
+    assert daemon.requests == []
+
+
+def test_topup_and_release_reach_the_daemon(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nmsquota(config, capsys, "topup", "alice", "5GB", "--reason", "paid")[0] == 0
+    status, out, _ = nmsquota(config, capsys, "release", "alice")
+    assert status == 0 and out == "done (applied now: alice is limited)\n"
+    assert daemon.requests == [Topup(subscriber="alice", size=5 * 10**9, reason="paid"),
+                               Release(subscriber="alice")]  # fmt: skip
+
+
+def test_a_session_event_reaches_the_daemon_and_a_bad_address_does_not(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nmsquota(config, capsys, "session", "up", "ppp0", "bob", "10.0.0.7")[0] == 0
+    status, _, err = nmsquota(config, capsys, "session", "up", "ppp1", "bob", "10.0.0.300")
+    assert status == 2 and err == "nmsquota: address: expected an IP address, got '10.0.0.300'\n"
+    assert daemon.requests == [Session(event="up", interface="ppp0", login="bob",
+                                       address="10.0.0.7")]  # fmt: skip
+
+
+def test_provisioning_reaches_the_daemon_as_typed_values(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nmsquota(config, capsys, "subscribers", "add", "carol", "home", "10.0.0.3",
+                    "2001:db8::/64")[0] == 0  # fmt: skip
+    assert nmsquota(config, capsys, "subscribers", "set", "carol", "--addresses", "")[0] == 0
+    assert daemon.requests == [
+        SubscriberAdd(name="carol", plan="home", addresses=("10.0.0.3", "2001:db8::/64")),
+        SubscriberSet(name="carol", addresses=()),
+    ]
+
+
+def test_the_daemon_refusing_is_one_line_and_exit_status_1(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refusing = Recorder({"ok": False, "error": "no subscriber named 'bobby'"})
+    with served(socket_path(config.parent / "data"), refusing):
+        status, out, err = nmsquota(config, capsys, "release", "bobby")
+    assert (status, out) == (1, "")
+    assert err == "nmsquota: the daemon refused: no subscriber named 'bobby'\n"
+
+
+def test_without_a_daemon_the_override_goes_into_the_ledger_as_given(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "for=1h" in a reason was once read as the override's duration; now a reason is a reason.
+    status, out, _ = nmsquota(config, capsys, "limit", "bob", "--reason", "for=1h then  review")
+    assert status == 0
+    assert out == ("force bob until removed: for=1h then  review (no daemon running: applied "
+                   "at its next start)\n")  # fmt: skip
+    assert overrides(config) == [{"subscriber": "bob", "kind": "force", "until": None, "bytes": 0,
+                                  "reason": "for=1h then  review", "since": NOW}]  # fmt: skip
+
+
+def test_without_a_daemon_an_unknown_subscriber_is_refused_and_nothing_written(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nmsquota(config, capsys, "exempt", "bob", "--reason", "first")[0] == 0
+    status, _, err = nmsquota(config, capsys, "exempt", "bobby", "--reason", "typo")
+    assert status == 2 and err.startswith("nmsquota: no subscriber named 'bobby'")
+    assert [r["subscriber"] for r in overrides(config)] == ["bob"]
+
+
+def test_without_a_daemon_a_cap_the_plan_does_not_have_is_refused(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = nmsquota(config, capsys, "topup", "bob", "1GB", "--cap", "1w",
+                              "--reason", "paid")  # fmt: skip
+    assert status == 2
+    assert err == "nmsquota: bob's plan has no cap '1w' (its caps: 1d, 30d)\n"
+
+
+def test_without_a_daemon_a_session_event_has_nowhere_to_go(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = nmsquota(config, capsys, "session", "down", "ppp0", "bob", "10.0.0.7")
+    assert status == 1
+    assert err == f"nmsquota: no daemon listening on {socket_path(config.parent / 'data')}\n"
