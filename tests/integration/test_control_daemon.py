@@ -5,6 +5,8 @@ requests act on the ledger and the drivers between cycles, as they do in product
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,3 +140,19 @@ def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(
         assert ledger.records("overrides") == []
         unknown = request(sock, Release(subscriber="zoe"))
         assert unknown is not None and unknown.error.startswith("no subscriber named 'zoe'")
+
+
+def test_the_daemon_does_not_start_in_a_directory_others_can_write(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)
+    path = tmp_path / "nmsquota.toml"
+    path.write_text(f'data_dir = "{data}"\n' + CONFIG)
+    run = subprocess.run([sys.executable, "-m", "nmsquota", "-c", str(path), "run", "--cycles",
+                          "1"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1] == (
+        f"nmsquota: {data} is writable by group or others (drwxrwxrwx): they could replace "
+        f"its control socket (run: chmod go-w {data})"
+    )
+    assert not (data / "control.sock").exists()

@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +22,8 @@ data_dir = "{ledger}"
 cap = "1KB"
 window = "1d"
 [subscribers.alice]
+plan = "home"
+[subscribers.carol]
 plan = "home"
 [access_servers.lo]
 host = "127.0.0.1"
@@ -101,6 +104,21 @@ def test_signals_a_second_daemon_and_a_restart_after_kill_9(
         status = nmsquota(config, "status")
         assert status.returncode == 0, status.stdout
         assert "last cycle 2" in status.stdout and "override: exempt alice until" in status.stdout
+        # The injection that once forced a limit on carol: refused by the CLI, and by the
+        # daemon when sent straight to its socket; nothing changes.
+        injected = nmsquota(config, "exempt", "alice\nlimit carol", "--reason", "x")
+        assert injected.returncode == 2
+        assert injected.stderr.startswith("nmsquota: subscriber: expected a subscriber name")
+        line = json.dumps({"op": "exempt", "subscriber": "alice\nlimit carol", "reason": "x"})
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(ledger / "control.sock"))
+            client.sendall(line.encode() + b"\nlimit carol x\n")
+            reader = client.makefile("rb")
+            replies = reader.readline(), reader.readline()
+        assert all(json.loads(reply)["ok"] is False for reply in replies)
+        after = json.loads(nmsquota(config, "status", "--json").stdout)
+        assert [limit["subscriber"] for limit in after["limits"]] == []
+        assert [(o["subscriber"], o["kind"]) for o in after["overrides"]] == [("alice", "exempt")]
         up = nmsquota(config, "session", "up", "ppp0", "alice", "10.0.0.7")
         assert up.returncode == 0, up.stderr
         daemon.wait_for("session up: alice on ppp0 (10.0.0.7)")
