@@ -73,14 +73,16 @@ def _socket(args: argparse.Namespace, config: Config | None) -> Path:
 
 def override_request(args: argparse.Namespace) -> Override | Release:
     """The request the arguments ask for, checked (RequestError, exit status 2, if not)."""
-    from nmsquota.control.protocol import parse_request
+    from nmsquota.control.protocol import Exempt, Limit, Release, Topup, parse_request
 
     fields: dict[str, object] = {"op": args.command, "subscriber": args.subscriber}
     if args.command != "release":
         fields |= {"reason": args.reason, "for": args.duration, "cap": args.cap}
     if args.command == "topup":
         fields["size"] = args.size
-    return parse_request(fields)  # type: ignore[return-value]
+    request = parse_request(fields)
+    assert isinstance(request, Limit | Exempt | Topup | Release)  # what "op" asked for
+    return request
 
 
 def run_override(args: argparse.Namespace) -> int:

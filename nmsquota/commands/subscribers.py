@@ -76,7 +76,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 def edit_request(args: argparse.Namespace) -> Provision:
     """The request the arguments ask for, checked (RequestError, exit status 2, if not)."""
-    from nmsquota.control.protocol import parse_request
+    from nmsquota.control.protocol import (
+        SubscriberAdd,
+        SubscriberRemove,
+        SubscriberSet,
+        parse_request,
+    )
 
     fields: dict[str, object] = {"op": "subscriber", "action": args.action, "name": args.name}
     if args.action == "add":
@@ -87,7 +92,9 @@ def edit_request(args: argparse.Namespace) -> Provision:
         fields["plan"] = args.plan
         if args.addresses is not None:
             fields["addresses"] = [a for a in args.addresses.split(",") if a]
-    return parse_request(fields)  # type: ignore[return-value]
+    request = parse_request(fields)
+    assert isinstance(request, SubscriberAdd | SubscriberSet | SubscriberRemove)
+    return request
 
 
 def run_edit(args: argparse.Namespace) -> int:
