@@ -1,0 +1,244 @@
+"""Finding, reading and checking a configuration file: TOML and the secrets file in, a Config
+(settings, the file they came from, the secrets they refer to) out, or one ConfigError
+listing every problem with its file and key."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import ValidationError
+
+from nmsquota import driver_registry
+from nmsquota.config.fields import SecretRef
+from nmsquota.config.settings import Settings
+from nmsquota.errors import UsageError
+from nmsquota.problems import describe_problem
+from nmsquota.usage import Tally
+
+ENV_CONFIG = "NMSQUOTA_CONFIG"
+SYSTEM_CONFIG = Path("/etc/nmsquota/nmsquota.toml")
+SYSTEM_DATA_DIR = Path("/var/lib/nmsquota")
+
+
+class ConfigError(UsageError):
+    """One or more problems in a configuration file, each on its own line."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {problem}" for problem in problems))
+
+
+class Config:
+    """Validated settings, with the file they came from and the secrets they refer to."""
+
+    def __init__(self, path: Path, settings: Settings, secrets: dict[str, str]) -> None:
+        self.path = path
+        self.settings = settings
+        self._secrets = secrets
+
+    @property
+    def data_dir(self) -> Path:
+        if self.settings.data_dir is not None:
+            return self.settings.data_dir
+        return default_data_dir()
+
+    def tallies(self) -> list[Tally]:
+        """The window totals the ledger must keep for these plans (each distinct one once)."""
+        seen: dict[str, Tally] = {}
+        for plan in self.settings.plans.values():
+            for cap in plan.all_caps():
+                tally = cap.tally(self.settings.timezone)
+                seen.setdefault(tally.key, tally)
+        return list(seen.values())
+
+    def secret(self, value: str | SecretRef | None) -> str | None:
+        if isinstance(value, SecretRef):
+            return self._secrets[value.secret]
+        return value
+
+    def driver_options(self, name: str) -> dict[str, Any]:
+        """A driver's options with `{ secret = "name" }` values looked up."""
+        options = self.settings.drivers[name].options
+        return {
+            key: self._secrets.get(value["secret"], "") if _is_secret_ref(value) else value
+            for key, value in options.items()
+        }
+
+    def configured_driver(self, name: str) -> tuple[str, str, dict[str, Any]]:
+        """`[drivers.NAME]` as (name, type, options with secrets looked up): the plain values
+        nmsquota.enforcement.driver.make_driver builds a driver from."""
+        return name, self.settings.drivers[name].type, self.driver_options(name)
+
+    def configured_drivers(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every `[drivers.NAME]` as configured_driver gives it, in the file's order (what
+        make_drivers takes)."""
+        return [self.configured_driver(name) for name in self.settings.drivers]
+
+    def subscriber_records(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, **subscriber.model_dump()}
+            for name, subscriber in sorted(self.settings.subscribers.items())
+        ]
+
+    def plan_records(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, **plan.model_dump()}
+            for name, plan in sorted(self.settings.plans.items())
+        ]
+
+
+def default_data_dir() -> Path:
+    if os.geteuid() == 0:
+        return SYSTEM_DATA_DIR
+    return Path(platformdirs.user_data_dir("nmsquota"))
+
+
+def config_search_path() -> list[Path]:
+    """Where nmsquota looks for its configuration when --config is not given, in order."""
+    paths = []
+    if os.environ.get(ENV_CONFIG):
+        paths.append(Path(os.environ[ENV_CONFIG]))
+    paths.append(Path(platformdirs.user_config_dir("nmsquota")) / "nmsquota.toml")
+    paths.append(SYSTEM_CONFIG)
+    return paths
+
+
+def find_config() -> Path | None:
+    return next((path for path in config_search_path() if path.exists()), None)
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    raw = _read_toml(path, what="configuration file")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(
+            path, [describe_problem(item, Settings) for item in error.errors()]
+        ) from None
+    problems = _cross_check(settings)
+    secrets: dict[str, str] = {}
+    if settings.secrets_file is not None:
+        secrets_path = settings.secrets_file
+        if not secrets_path.is_absolute():
+            secrets_path = path.parent / secrets_path
+        secrets = load_secrets(secrets_path)
+        problems += _missing_secrets(settings, secrets, secrets_path)
+    elif _secret_refs(settings):
+        problems.append(
+            "secrets_file: the configuration refers to secrets but names no secrets_file"
+        )
+    if not problems:
+        problems += _driver_problems(Config(path, settings, secrets))
+    if problems:
+        raise ConfigError(path, problems)
+    return Config(path, settings, secrets)
+
+
+def _driver_problems(config: Config) -> list[str]:
+    """Each driver's type must be registered and its options suit it (checked by the
+    driver's own options model, which the registry hands out), so `config check` catches
+    them before the daemon starts."""
+    problems = []
+    for name, driver in config.settings.drivers.items():
+        try:
+            model = driver_registry.options_model(driver.type)
+        except UsageError as error:
+            problems.append(f"drivers.{name}.type: {error}")
+            continue
+        try:
+            model.model_validate(config.driver_options(name))
+        except ValidationError as error:
+            problems += [
+                describe_problem(item, model, f"drivers.{name}.options.") for item in error.errors()
+            ]
+    return problems
+
+
+def load_secrets(path: Path) -> dict[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(path, ["secrets file does not exist"]) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            path,
+            [
+                f"secrets file is open to group or others (mode {stat.filemode(mode)}); "
+                f"nmsquota refuses to use it: run chmod 600 {path}"
+            ],
+        )
+    raw = _read_toml(path, what="secrets file")
+    bad = [key for key, value in raw.items() if not isinstance(value, str)]
+    if bad:
+        raise ConfigError(path, [f"{key}: expected a string secret" for key in bad])
+    return raw
+
+
+def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, [f"{what} does not exist"]) from None
+    except OSError as error:
+        raise ConfigError(path, [f"cannot read the {what}: {error.strerror}"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, [f"not valid TOML: {error}"]) from None
+
+
+def _cross_check(settings: Settings) -> list[str]:
+    problems = []
+    if settings.default_plan is not None and settings.default_plan not in settings.plans:
+        known = ", ".join(sorted(settings.plans)) or "none defined"
+        problems.append(f"default_plan: no plan named {settings.default_plan!r} (plans: {known})")
+    if settings.limitd is not None and settings.limitd.driver not in settings.drivers:
+        known = ", ".join(sorted(settings.drivers)) or "none defined"
+        problems.append(
+            f"limitd.driver: no driver named {settings.limitd.driver!r} (drivers: {known})"
+        )
+    for name, subscriber in settings.subscribers.items():
+        if subscriber.plan not in settings.plans:
+            known = ", ".join(sorted(settings.plans)) or "none defined"
+            problems.append(
+                f"subscribers.{name}.plan: no plan named {subscriber.plan!r} (plans: {known})"
+            )
+    return problems
+
+
+def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
+    servers = [
+        (f"access_servers.{name}.{key}", value.secret)
+        for name, server in settings.access_servers.items()
+        for key in ("community", "auth_key", "priv_key")
+        if isinstance(value := getattr(server, key), SecretRef)
+    ]
+    if settings.limitd is not None and isinstance(settings.limitd.secret, SecretRef):
+        servers.append(("limitd.secret", settings.limitd.secret.secret))
+    drivers = [
+        (f"drivers.{name}.options.{key}", value["secret"])
+        for name, driver in settings.drivers.items()
+        for key, value in driver.options.items()
+        if _is_secret_ref(value)
+    ]
+    return servers + drivers
+
+
+def _is_secret_ref(value: Any) -> bool:
+    return (
+        isinstance(value, dict) and list(value) == ["secret"] and isinstance(value["secret"], str)
+    )
+
+
+def _missing_secrets(settings: Settings, secrets: dict[str, str], path: Path) -> list[str]:
+    return [
+        f"{where}: no secret named {name!r} in {path}"
+        for where, name in _secret_refs(settings)
+        if name not in secrets
+    ]

@@ -1,0 +1,244 @@
+"""Every other section of the file (subscribers, access servers, drivers, limitd, notify,
+verify, control) and Settings, the whole file as one model."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from nmsquota.config.caps import Plan
+from nmsquota.config.fields import Duration, Name, Percent, Rate, SecretRef, Size, Strict
+
+
+class Subscriber(Strict):
+    plan: str
+    addresses: list[str] = []
+    exempt: bool = False
+    exempt_reason: str | None = None
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, addresses: list[str]) -> list[str]:
+        for address in addresses:
+            try:
+                ipaddress.ip_interface(address)
+            except ValueError:
+                raise PydanticCustomError(
+                    "address", f"expected an IPv4 or IPv6 address or prefix, got {address!r}"
+                ) from None
+        return addresses
+
+
+class Match(Strict):
+    """A pattern on an interface field whose (?P<user>...) group names the subscriber."""
+
+    field: Literal["ifName", "ifDescr", "ifAlias"] = "ifName"
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, pattern: str) -> str:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            raise PydanticCustomError("pattern", f"not a regular expression: {error}") from None
+        if "user" not in compiled.groupindex:
+            raise PydanticCustomError(
+                "pattern", f"{pattern!r} needs a (?P<user>...) group naming the subscriber"
+            )
+        return pattern
+
+
+class AccessServer(Strict):
+    """An SNMP agent to poll, and how its interfaces map to subscribers."""
+
+    host: str
+    port: int = Field(default=161, ge=1, le=65535)
+    source: Literal["if-mib", "accel-ppp", "cisco-csub"] = Field(
+        default="if-mib",
+        description=(
+            "interface counters; accel-ppp's per-session table; or interface counters named "
+            "by Cisco's csubSessionTable"
+        ),
+    )
+    version: Literal["1", "2c", "3"] = "2c"
+    community: str | SecretRef | None = None
+    timeout: Duration = 2
+    retries: int = Field(default=1, ge=0, le=10)
+    deadline: Duration = 30
+    download: Literal["out", "in"] = Field(
+        default="out", description="which counter of a subscriber's interface is their download"
+    )
+    speed_override: Rate | None = None
+    identity_refresh: Duration = Field(
+        default=3600,
+        description=(
+            "walk interface names at least this often, even when ifNumber and "
+            "ifTableLastChange say nothing changed (0: every cycle)"
+        ),
+    )
+    learn_addresses: Literal["off", "inet-cidr-route", "ip-cidr-route"] = Field(
+        default="off",
+        description=(
+            "learn subscribers' addresses from host routes to their interfaces; off by "
+            "default because a router with a full table would make that walk huge"
+        ),
+    )
+    match: list[Match] = []
+    interfaces: dict[str, Name] = Field(
+        default={}, description="static table: interface name -> subscriber"
+    )
+    # SNMPv3 (USM): noAuthNoPriv with just a user, authNoPriv with auth, authPriv with both.
+    user: str | None = None
+    auth: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
+    auth_key: str | SecretRef | None = None
+    priv: Literal["none", "des", "aes", "aes192", "aes256"] = "none"
+    priv_key: str | SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _usm(self) -> AccessServer:
+        if self.version != "3":
+            if self.user or self.auth != "none" or self.priv != "none":
+                raise PydanticCustomError("v3", 'user, auth and priv are for version = "3"')
+            return self
+        if not self.user:
+            raise PydanticCustomError("v3", "version 3 needs a user")
+        if self.auth != "none" and self.auth_key is None:
+            raise PydanticCustomError("v3", f"auth = {self.auth!r} needs an auth_key")
+        if self.priv != "none" and (self.auth == "none" or self.priv_key is None):
+            raise PydanticCustomError("v3", "priv needs auth and a priv_key (authPriv)")
+        return self
+
+
+class Driver(Strict):
+    """An enforcement driver: its `type` names a registered driver (nmsquota.driver_registry),
+    whose own options model checks `options` once secrets are looked up (load_config)."""
+
+    type: Name
+    options: dict[str, Any] = {}
+
+
+class Limitd(Strict):
+    """`nmsquota limitd`, the paper's remote limiter: who may log in, and which local driver
+    applies the limits it is sent."""
+
+    driver: Name = Field(description="a driver in [drivers] that applies the limits")
+    secret: str | SecretRef
+    auth: Literal["hmac-sha256", "des"] = Field(
+        default="hmac-sha256",
+        description="hmac-sha256; des only for the paper's own clients (DES is breakable)",
+    )
+    listen: str = Field(default="127.0.0.1:7431", pattern=r"^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d+$")
+    rate: Rate = 3_000
+    queue: Size = 10_000
+
+
+NOTIFY_FIELDS = ("subscriber", "event", "used", "cap", "percent", "reason", "cap_name", "step",
+                 "rate")  # fmt: skip
+"""What a notify command's arguments may name (nmsquota/notify.py fills them)."""
+
+
+class Notify(Strict):
+    """Where warnings and limit changes go: a command (run without a shell) and a webhook."""
+
+    command: list[str] = Field(
+        default=[], description='e.g. ["/usr/local/bin/tell", "{subscriber}", "{event}"]'
+    )
+    webhook: str | None = Field(default=None, pattern=r"^https?://")
+    timeout: Duration = 10
+
+    @field_validator("command")
+    @classmethod
+    def _placeholders(cls, command: list[str]) -> list[str]:
+        # Found wrong here, not in a hook thread at the first warning. Every field is a
+        # string when the hook runs, so formatting with empty strings is the same test.
+        blank = dict.fromkeys(NOTIFY_FIELDS, "")
+        for part in command:
+            try:
+                part.format_map(blank)
+            except KeyError as error:
+                raise PydanticCustomError("placeholder", f"unknown placeholder {{{error.args[0]}}} "
+                    f"(expected one of: {', '.join(NOTIFY_FIELDS)})") from None  # fmt: skip
+            except (ValueError, IndexError) as error:
+                raise PydanticCustomError("placeholder", f"{part!r}: {error} (placeholders "
+                    "are names in braces, e.g. {subscriber})") from None  # fmt: skip
+        return command
+
+
+class Verify(Strict):
+    """Checking that limits bite: a limited subscriber measured above the limited rate by
+    more than `margin` for `cycles` cycles in a row is flagged "limit not effective"."""
+
+    enabled: bool = True
+    margin: Percent = Field(
+        default=25.0, description='allowance for the queue and headers, e.g. "25%"'
+    )
+    cycles: int = Field(default=2, ge=1, le=100, description="cycles in a row before a flag")
+
+
+class Control(Strict):
+    """The daemon's control socket, DATA_DIR/control.sock (mode 0660)."""
+
+    group: str | None = Field(
+        default=None, description="the group whose members may use it, e.g. nmsquota"
+    )
+
+    @field_validator("group")
+    @classmethod
+    def _known_group(cls, group: str | None) -> str | None:
+        import grp
+
+        if group is not None:
+            try:
+                grp.getgrnam(group)
+            except KeyError:
+                raise PydanticCustomError(
+                    "group", f"no group named {group!r} on this machine"
+                ) from None
+        return group
+
+
+class Settings(Strict):
+    data_dir: Path | None = None
+    default_plan: Name | None = Field(
+        default=None, description="the plan of subscribers seen on the network but not listed"
+    )
+    notify: Notify = Notify()
+    verify: Verify = Verify()
+    timezone: str = "UTC"
+    interval: Duration = 300
+    projection: bool = Field(
+        default=True,
+        description="poll subscribers projected to cross their cap before the next cycle sooner",
+    )
+    secrets_file: Path | None = None
+    plans: dict[Name, Plan] = {}
+    subscribers: dict[Name, Subscriber] = {}
+    access_servers: dict[Name, AccessServer] = {}
+    drivers: dict[Name, Driver] = {}
+    limitd: Limitd | None = None
+    control: Control = Control()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone", f"expected an IANA time zone such as Australia/Adelaide, got {zone!r}"
+            ) from None
+        return zone
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, interval: int) -> int:
+        if interval < 10:
+            raise PydanticCustomError("duration", "the polling interval must be 10s or more")
+        return interval
