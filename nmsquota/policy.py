@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from nmsquota.usage import Totals
+from nmsquota.verdict import Reason, ReasonKind, State
 
 Direction = Literal["download", "upload", "both"]
 OverrideKind = Literal["exempt", "force", "topup"]
@@ -93,9 +94,9 @@ class Override:
 class Standing:
     """A subscriber's state after the last cycle, kept in the ledger."""
 
-    limited: bool = False
+    state: State = State.OK
     since: int | None = None
-    reason: str = ""
+    why: Reason | None = None
     warned: frozenset[int] = frozenset()
     caps: tuple[tuple[str, Standing], ...] = ()
     """Each cap's own standing, by name, for plans with several."""
@@ -103,6 +104,10 @@ class Standing:
     """The rate the subscriber was held to (0: not known, from an older ledger)."""
     step: int | None = None
     """The step they were at (an index into the cap's steps); None: the cap itself."""
+
+    @property
+    def limited(self) -> bool:
+        return self.state.limited
 
     def of(self, cap: str) -> Standing | None:
         return next((standing for name, standing in self.caps if name == cap), None)
@@ -120,8 +125,11 @@ class Decision:
     used: int
     cap: int
     """The cap in force: the plan's plus active top-ups."""
-    limited: bool
-    reason: str
+    state: State
+    """What was decided (ok, warned, stepped, limited, forced, exempt, topped-up): set here,
+    never read back out of the reason."""
+    why: Reason | None
+    """Why the limit (or the exemption) is in force; None when neither is."""
     since: int | None
     warned: frozenset[int] = frozenset()
     warnings: tuple[int, ...] = ()
@@ -142,6 +150,15 @@ class Decision:
     """That step's threshold, percent of the cap."""
 
     @property
+    def limited(self) -> bool:
+        return self.state.limited
+
+    @property
+    def reason(self) -> str:
+        """The reason as text, for logs and notifications ("" when there is none)."""
+        return self.why.text if self.why is not None else ""
+
+    @property
     def percent(self) -> float:
         return 100.0 * self.used / self.cap if self.cap else 0.0
 
@@ -157,7 +174,7 @@ class Decision:
 
     def standing(self) -> Standing:
         caps = tuple((cap.cap_name, cap.standing()) for cap in self.caps)
-        return Standing(self.limited, self.since, self.reason, self.warned, caps,
+        return Standing(self.state, self.since, self.why, self.warned, caps,
                         self.rate_bps if self.limited else 0, self.step)  # fmt: skip
 
 
@@ -183,8 +200,9 @@ def decide(
         # The usual case, kept cheap (it runs for every cap of every subscriber): under the
         # cap and its steps, nothing held, nothing warned, no overrides.
         warned, warnings = _warnings(rule, usage, rule.cap, standing.warned)
-        return Decision(subscriber, usage, rule.cap, False, "", None, warned, warnings, False,
-                        rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
+        return Decision(subscriber, usage, rule.cap, State.WARNED if warned else State.OK, None,
+                        None, warned, warnings, False, rule.name, rule.rate_bps,
+                        rule.queue_bytes)  # fmt: skip
     active = [o for o in overrides if o.subscriber == subscriber and o.active(now)]
     cap = rule.cap + sum(o.bytes for o in active if o.kind == "topup")
     warned, warnings = _warnings(rule, usage, cap, standing.warned)
@@ -192,35 +210,42 @@ def decide(
     # Of exempt and force, the operator's latest word counts.
     latest = max((o for o in active if o.kind in ("exempt", "force")),
                  key=lambda o: o.since, default=None)  # fmt: skip
+    why: Reason | None = None
     if latest is not None and latest.kind == "exempt":
-        limited, reason = False, f"exempt: {latest.reason}"
+        state, why = State.EXEMPT, Reason(ReasonKind.EXEMPT, note=latest.reason)
     elif latest is not None:
-        limited, reason = True, f"forced: {latest.reason}"
+        state, why = State.FORCED, Reason(ReasonKind.FORCED, note=latest.reason)
     else:
         # The highest level reached (a step, or the cap itself), or one still held: a level
         # lifts only below its threshold less its margin.
         held = None
-        if standing.limited and standing.reason.startswith("over "):
+        if standing.limited and standing.why is not None and standing.why.kind is ReasonKind.OVER:
             held = standing.step if standing.step is not None else len(rule.steps)
         level = _level(rule, usage, cap, held)
-        limited = level is not None
-        reason = ""
+        state = _unlimited(warned, active)
         if level is not None:
-            named = f"cap {rule.name}" if rule.name else "cap"
+            state, threshold = State.LIMITED, None
             if level < len(rule.steps):
                 graded = rule.steps[level]
                 rate, queue, step, step_at = graded.rate_bps, graded.queue_bytes, level, graded.at
-                over = f"over {graded.at:g}% of {named}"
-            else:
-                over = f"over {named}"
+                state, threshold = State.STEPPED, graded.at
             # A level held keeps the reason it was limited with.
-            reason = standing.reason if level == held else f"{over}: {usage} of {cap} bytes"
+            why = standing.why if level == held else Reason(
+                ReasonKind.OVER, rule.name, threshold, usage, cap)  # fmt: skip
+    limited = state.limited
     changed = limited != standing.limited
     # `since` stays while the limit keeps its kind of reason (over cap, a step, forced).
-    same_kind = standing.limited and _kind(reason) == _kind(standing.reason)
+    same_kind = standing.limited and why is not None and why.same_limit(standing.why)
     since = (standing.since if same_kind else now) if limited else None
-    return Decision(subscriber, usage, cap, limited, reason, since, warned, warnings, changed,
+    return Decision(subscriber, usage, cap, state, why, since, warned, warnings, changed,
                     rule.name, rate, queue, step=step, step_at=step_at)  # fmt: skip
+
+
+def _unlimited(warned: frozenset[int], active: Sequence[Override]) -> State:
+    """The state of a cap under its limits: a top-up in force says more than a warning."""
+    if any(o.kind == "topup" for o in active):
+        return State.TOPPED_UP
+    return State.WARNED if warned else State.OK
 
 
 def _level(rule: Rule, usage: int, cap: int, held: int | None) -> int | None:
@@ -284,7 +309,7 @@ def _combined(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals], 
         limited and standing.limited and standing.rate_bps not in (0, binding.rate_bps)
     )
     b = binding  # built field by field: dataclasses.replace() costs more than deciding
-    return Decision(b.subscriber, b.used, b.cap, b.limited, b.reason, b.since, b.warned,
+    return Decision(b.subscriber, b.used, b.cap, b.state, b.why, b.since, b.warned,
                     b.warnings, changed, b.cap_name, b.rate_bps, b.queue_bytes,
                     tuple(per), b.step, b.step_at)  # fmt: skip
 
@@ -304,20 +329,16 @@ def _quiet(subscriber: str, rules: Sequence[Rule], totals: Sequence[Totals]) -> 
         percent = 100.0 * amount / rule.cap if rule.cap else 0.0
         if percent >= rule.first_warning:
             return None
-        decision = Decision(subscriber, amount, rule.cap, False, "", None, frozenset(), (),
-                            False, rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
+        decision = Decision(subscriber, amount, rule.cap, State.OK, None, None, frozenset(),
+                            (), False, rule.name, rule.rate_bps, rule.queue_bytes)  # fmt: skip
         per.append(decision)
         if percent > top:  # the first such cap, on a tie, as max() would pick
             top, binding = percent, decision
     if binding is None:  # a plan has at least one cap; this is for the type checker
         return None
     b = binding
-    return Decision(subscriber, b.used, b.cap, False, "", None, frozenset(), (), False,
+    return Decision(subscriber, b.used, b.cap, State.OK, None, None, frozenset(), (), False,
                     b.cap_name, b.rate_bps, b.queue_bytes, tuple(per))  # fmt: skip
-
-
-def _kind(reason: str) -> str:
-    return reason.split(":", 1)[0]
 
 
 def _warnings(

@@ -101,14 +101,16 @@ def run_override(args: argparse.Namespace) -> int:
     if config is None:
         raise UsageError("no daemon running and no configuration to check the subscriber "
                          "against: give --config FILE")  # fmt: skip
+    from dataclasses import asdict
+
     from nmsquota.daemon.overrides import apply_override
     from nmsquota.daemon.roster import roster_of
     from nmsquota.ledger import Ledger
 
     with Ledger.open_writer(ledger_dir(args, config)) as ledger:
         # Without the daemon's view of who is online, those it last decided on stand in.
-        online = [r["subscriber"] for r in ledger.records("standings")]
-        roster = roster_of(config, ledger.records("provisioned"), online)
+        online = [r.subscriber for r in ledger.records.standings()]
+        roster = roster_of(config, [asdict(r) for r in ledger.records.provisioned()], online)
         message = apply_override(ledger, wanted, int(args.clock.now()), roster)
     print(f"{message} (no daemon running: applied at its next start)")
     return 0

@@ -23,6 +23,7 @@ from nmsquota.commands.common import (
 )
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger, Sample, Tally
+from nmsquota.plans import quota_records
 from nmsquota.records import Form, TextForm, parse_lines
 
 PAPER_WINDOW = Tally(7 * 86400)
@@ -108,8 +109,9 @@ def run_import(args: argparse.Namespace) -> int:
         if config is not None:
             # The ledger keeps the quota file too, for readers that have no configuration.
             with ledger.batch():
-                ledger.set_records("subscribers", config.subscriber_records())
-                ledger.set_records("plans", config.plan_records())
+                subscribers, plans = quota_records(config)
+                ledger.records.set_subscribers(subscribers)
+                ledger.records.set_plans(plans)
     print(f"imported {len(samples)} records into {directory}", file=sys.stderr)
     return 0
 

@@ -38,6 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from nmsquota.daemon.core import Daemon
     from nmsquota.ledger import Ledger
+    from nmsquota.plans import quota_records
 
     config = config_of(args, required=True)
     assert config is not None
@@ -53,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     directory = ledger_dir(args, config)
     with Ledger.open_writer(directory, config.tallies()) as ledger:
         with ledger.batch():
-            ledger.set_records("subscribers", config.subscriber_records())
-            ledger.set_records("plans", config.plan_records())
+            subscribers, plans = quota_records(config)
+            ledger.records.set_subscribers(subscribers)
+            ledger.records.set_plans(plans)
         daemon = Daemon(config, args.clock, ledger)
         log.info("started: %d access servers, %d plans, drivers %s, every %ds, ledger %s",
                  len(daemon.devices), len(daemon.rules),

@@ -1,17 +1,27 @@
 """`nmsquota status`: the daemon's health and who is limited, read from the ledger whether
-a daemon runs or not."""
+a daemon runs or not (through the read API, nmsquota.standings)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nmsquota import units
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table, zone_of
-from nmsquota.commands.standings import cap_standing, lift_times
 from nmsquota.errors import UsageError
+from nmsquota.standings import (
+    CapStanding,
+    CycleView,
+    LedgerMissing,
+    Limit,
+    OverrideRecord,
+    Reader,
+    Snapshot,
+    SubscriberView,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,82 +41,79 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from nmsquota.ledger import Ledger, LedgerMissing
-
     config = config_of(args)
     try:
-        ledger = Ledger.open_reader(ledger_dir(args, config))
+        reader = Reader.open(ledger_dir(args, config), config)
     except LedgerMissing as error:
         raise UsageError(str(error)) from None
-    health = (ledger.records("daemon") or [{}])[0]
-    limits = ledger.limits()
-    overrides = ledger.records("overrides")
-    limited = {limit.subscriber for limit in limits}
-    standings = {
-        r["subscriber"]: r for r in ledger.records("standings") if r["subscriber"] in limited
-    }
-    lifts = lift_times(ledger, config)
-    for name, record in standings.items():
-        for cap_name, when in lifts(name, record).items():
-            cap_standing(record, cap_name, several=bool(record.get("caps")))["lifts_at"] = when
+    snap = reader.snapshot()
     now = args.clock.now()
-    age = now - health["started"] if health else None
-    stale = age is None or age > 3 * health.get("interval", 300)
-    failures = (
-        bool(health.get("devices_failed"))
-        or any(d["errors"] for d in health.get("drivers", {}).values())
-        or bool(health.get("not_effective"))
-    )
+    cycle = snap.cycle
+    age = cycle.age(now) if cycle is not None else None
+    stale = cycle is None or cycle.stale(now)
+    troubled = cycle is not None and cycle.troubled
     if args.json:
-        print(json.dumps({"cycle": health, "age": age, "stale": stale,
-                          "limits": [limit.__dict__ for limit in limits],
-                          "standings": [standings[name] for name in sorted(standings)],
-                          "overrides": overrides}, indent=2))  # fmt: skip
-        return 1 if stale or failures else 0
-    if not health:
+        print(json.dumps(_as_json(snap, age, stale), indent=2))
+        return 1 if stale or troubled else 0
+    if cycle is None or age is None:
         print("no cycle recorded: the daemon has not run on this ledger")
         return 1
     zone = zone_of(args, config)
-    when = _when(health["started"], zone, seconds=True)
+    when = _when(cycle.started, zone, seconds=True)
     # A cycle "in the future" is this machine's clock behind the daemon's.
     ago = (f"{units.format_duration(int(age))} ago" if age >= 0 else
            f"{units.format_duration(int(-age))} ahead of this clock")  # fmt: skip
-    print(f"last cycle {health['number']} at {when} ({ago}"
-          f"{', STALE' if stale else ''}): {health['seconds']:.1f}s, "
-          f"{health['lateness']:.1f}s late")  # fmt: skip
+    print(f"last cycle {cycle.number} at {when} ({ago}"
+          f"{', STALE' if stale else ''}): {cycle.seconds:.1f}s, "
+          f"{cycle.lateness:.1f}s late")  # fmt: skip
     print(
-        f"access servers: {len(health['devices_ok'])} answered"
-        + "".join(f"\n  {name}: {error}" for name, error in health["devices_failed"].items())
+        f"access servers: {len(cycle.devices_ok)} answered"
+        + "".join(f"\n  {name}: {error}" for name, error in cycle.devices_failed.items())
     )
-    for name, outcome in health.get("drivers", {}).items():
-        problems = outcome["errors"] + outcome["drift"]
-        print(f"driver {name}: " + ("ok" if not problems else "; ".join(problems)))
+    for driver in cycle.drivers:
+        print(f"driver {driver.name}: " + ("ok" if driver.ok else "; ".join(driver.problems)))
+    _print_limits(snap, zone)
+    for override in snap.overrides:
+        if override.until is None or override.until > now:
+            ends = "" if override.until is None else " until " + _when(override.until, zone)
+            print(f"override: {override.kind} {override.subscriber}{ends}: {override.reason}")
+    return 1 if stale or troubled else 0
+
+
+def _print_limits(snap: Snapshot, zone: ZoneInfo) -> None:
     rows = [["SUBSCRIBER", "SINCE", "RATE", "REASON"]]
-    for limit in sorted(limits, key=lambda lim: lim.since):
+    for limit in sorted(snap.limits, key=lambda lim: lim.since):
         since = _when(limit.since, zone)
         rate = units.format_rate(limit.rate_bps) if limit.rate_bps else "?"
         rows.append([limit.subscriber, since, rate, limit.reason])
+        view = snap.subscriber(limit.subscriber)
+        decided = view.decided if view is not None else None
+        if view is None or decided is None:
+            continue
+        lifts = _lift_times(snap, view)
         # A plan with several caps: how each of them stands.
-        record = standings.get(limit.subscriber, {})
-        for cap in record.get("caps", ()):
-            rows.append(["", "", "", _cap_line(cap, zone)])
-        if not record.get("caps") and record.get("lifts_at"):
-            lifts = _when(record["lifts_at"], zone)
-            rows.append(["", "", "", f"  lifts {lifts} if nothing more is downloaded"])
-        check = standings.get(limit.subscriber, {}).get("check") or {}
-        if check.get("flagged"):
+        for cap in decided.caps:
+            rows.append(["", "", "", _cap_line(cap, lifts.get(cap.cap_name), zone)])
+        if not decided.caps and lifts.get(""):
+            when = _when(lifts[""] or 0, zone)
+            rows.append(["", "", "", f"  lifts {when} if nothing more is downloaded"])
+        check = view.check
+        if check is not None and check.flagged:
             rows.append(["", "", "", f"  LIMIT NOT EFFECTIVE: measured "
-                         f"{units.format_measured_rate(check['measured_bps'])}, expected "
-                         f"{units.format_rate(check['expected_bps'])}"])  # fmt: skip
-    print(f"{len(limits)} limited")
-    if limits:
+                         f"{units.format_measured_rate(check.measured_bps)}, expected "
+                         f"{units.format_rate(check.expected_bps)}"])  # fmt: skip
+    print(f"{len(snap.limits)} limited")
+    if snap.limits:
         print_table(rows, right={2})
-    active = [o for o in overrides if o["until"] is None or o["until"] > now]
-    for override in active:
-        ends = "" if override["until"] is None else " until " + _when(override["until"], zone)
-        print(f"override: {override['kind']} {override['subscriber']}{ends}: "
-              f"{override['reason']}")  # fmt: skip
-    return 1 if stale or failures else 0
+
+
+def _lift_times(snap: Snapshot, view: SubscriberView) -> dict[str, int | None]:
+    """When each limited cap lifts, by cap name ("" for a one-cap plan), for the caps
+    whose lift time can be worked out (a configured plan, a rolling window, a commit)."""
+    if snap.as_of is None:
+        return {}
+    return {cap.name: cap.lifts_at for cap in view.caps
+            if cap.limited and cap.tally.period is None}  # fmt: skip
 
 
 def _when(moment: float, zone: ZoneInfo, seconds: bool = False) -> str:
@@ -115,13 +122,82 @@ def _when(moment: float, zone: ZoneInfo, seconds: bool = False) -> str:
     )
 
 
-def _cap_line(cap: dict, zone: ZoneInfo) -> str:
+def _cap_line(cap: CapStanding, lifts_at: int | None, zone: ZoneInfo) -> str:
     """One cap of a plan with several, as status shows it under the subscriber's limit."""
-    percent = 100 * cap["used"] / cap["cap"] if cap["cap"] else 0.0
-    state = f"limited to {units.format_rate(cap['rate'])}" if cap["limited"] else "under"
-    if cap["limited"] and cap.get("step_at") is not None:
-        state += f" (step at {cap['step_at']:g}%)"
-    if cap.get("lifts_at"):
-        state += f", lifts {_when(cap['lifts_at'], zone)}"
-    used, of = units.format_bytes(cap["used"]), units.format_bytes(cap["cap"])
-    return f"  cap {cap['cap_name']}: {used} of {of} ({percent:.0f}%), {state}"
+    percent = 100 * cap.used / cap.cap if cap.cap else 0.0
+    state = f"limited to {units.format_rate(cap.rate)}" if cap.limited else "under"
+    if cap.limited and cap.step_at is not None:
+        state += f" (step at {cap.step_at:g}%)"
+    if lifts_at:
+        state += f", lifts {_when(lifts_at, zone)}"
+    used, of = units.format_bytes(cap.used), units.format_bytes(cap.cap)
+    return f"  cap {cap.cap_name}: {used} of {of} ({percent:.0f}%), {state}"
+
+
+# -- --json: the same document as before the read API ----------------------------------------
+
+
+def _as_json(snap: Snapshot, age: float | None, stale: bool) -> dict[str, Any]:
+    limited = {limit.subscriber for limit in snap.limits}
+    standings = [_standing_json(snap, view) for view in snap.subscribers
+                 if view.name in limited and view.decided is not None]  # fmt: skip
+    return {"cycle": _cycle_json(snap.cycle) if snap.cycle is not None else {}, "age": age,
+            "stale": stale, "limits": [_limit_json(limit) for limit in snap.limits],
+            "standings": standings,
+            "overrides": [_override_json(o) for o in snap.overrides]}  # fmt: skip
+
+
+def _cycle_json(cycle: CycleView) -> dict[str, Any]:
+    drivers = {d.name: {"added": list(d.added), "removed": list(d.removed),
+                        "unenforceable": list(d.unenforceable), "drift": list(d.drift),
+                        "errors": list(d.errors)} for d in cycle.drivers}  # fmt: skip
+    return {"number": cycle.number, "started": cycle.started, "due": cycle.due,
+            "seconds": cycle.seconds, "devices_ok": list(cycle.devices_ok),
+            "devices_failed": dict(cycle.devices_failed), "limited": list(cycle.limited),
+            "changed": list(cycle.changed), "drivers": drivers, "no_plan": list(cycle.no_plan),
+            "not_effective": list(cycle.not_effective), "skipped": cycle.skipped,
+            "lateness": cycle.lateness, "interval": cycle.interval,
+            "updated": cycle.updated}  # fmt: skip
+
+
+def _limit_json(limit: Limit) -> dict[str, Any]:
+    return {"subscriber": limit.subscriber, "since": limit.since, "reason": limit.reason,
+            "driver": limit.driver, "rate_bps": limit.rate_bps}  # fmt: skip
+
+
+def _override_json(override: OverrideRecord) -> dict[str, Any]:
+    found = {"subscriber": override.subscriber, "kind": override.kind,
+             "reason": override.reason, "since": override.since, "until": override.until,
+             "bytes": override.bytes}  # fmt: skip
+    if override.cap is not None:
+        found["cap"] = override.cap
+    if override.author is not None:
+        found["author"] = override.author
+    return found
+
+
+def _cap_json(cap: CapStanding) -> dict[str, Any]:
+    return {"limited": cap.limited, "since": cap.since,
+            "reason": cap.reason.text if cap.reason is not None else "",
+            "warned": list(cap.warned), "used": cap.used, "cap": cap.cap,
+            "cap_name": cap.cap_name, "step": cap.step, "step_at": cap.step_at,
+            "rate": cap.rate}  # fmt: skip
+
+
+def _standing_json(snap: Snapshot, view: SubscriberView) -> dict[str, Any]:
+    decided = view.decided
+    assert decided is not None
+    found = {**_cap_json(decided), "subscriber": view.name}
+    lifts = _lift_times(snap, view)
+    if decided.check is not None:
+        c = decided.check
+        found["check"] = {"over": c.over, "flagged": c.flagged, "measured_bps": c.measured_bps,
+                          "expected_bps": c.expected_bps, "since": c.since}  # fmt: skip
+    if decided.caps:
+        found["caps"] = [_cap_json(cap) for cap in decided.caps]
+        for entry in found["caps"]:
+            if entry["cap_name"] in lifts:
+                entry["lifts_at"] = lifts[entry["cap_name"]]
+    elif "" in lifts:
+        found["lifts_at"] = lifts[""]
+    return found

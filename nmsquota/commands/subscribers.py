@@ -55,11 +55,18 @@ def run_list(args: argparse.Namespace) -> int:
     assert config is not None
     members = {}
     try:
-        provisioned = Ledger.open_reader(ledger_dir(args, config)).records("provisioned")
+        provisioned = Ledger.open_reader(ledger_dir(args, config)).records.provisioned()
     except LedgerMissing:
         provisioned = []
     for record in provisioned:
-        members[record["name"]] = {**record, "source": "ledger"}
+        members[record.name] = {
+            "name": record.name,
+            "plan": record.plan,
+            "addresses": list(record.addresses),
+            "exempt": record.exempt,
+            "exempt_reason": record.exempt_reason,
+            "source": "ledger",
+        }
     for record in config.subscriber_records():
         members[record["name"]] = {**record, "source": str(config.path)}
     if args.json:

@@ -1,4 +1,5 @@
-"""`nmsquota usage`: each subscriber's totals over the window (the paper's byteusage)."""
+"""`nmsquota usage`: each subscriber's totals over the window (the paper's byteusage), read
+through the read API (nmsquota.standings)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,8 @@ from nmsquota.commands.common import (
     print_table,
     zone_of,
 )
-from nmsquota.commands.standings import cap_standing, lift_times
-from nmsquota.config import Cap, Config
-from nmsquota.ledger import Ledger, Sample, Tally, Totals
 from nmsquota.records import TextForm
+from nmsquota.standings import CapView, Reader, Sample, Snapshot, Tally, Totals
 from nmsquota.units import parse_duration
 
 
@@ -53,7 +52,7 @@ class Line:
     tally: Tally
     totals: Totals
     plan_name: str | None = None
-    plan: Cap | None = None
+    plan: CapView | None = None
     """The cap of the subscriber's plan this line is about (a line per cap)."""
     several: bool = False
     """The plan has several caps: name the cap beside the plan."""
@@ -77,15 +76,16 @@ class Line:
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args)
-    ledger = Ledger.open_reader(ledger_dir(args, config))
-    lines = _lines(args, ledger, config)
+    reader = Reader.open(ledger_dir(args, config), config)
+    snap = reader.snapshot()
+    lines = _lines(args, reader, snap)
     if not args.window:
-        _limits(ledger, config, lines)
+        _limits(lines)
     if args.sort != "name":
         lines = biggest_first(lines, args.sort)
-    records = _records(ledger, lines) if args.verbose else {}
+    records = _records(reader, snap.as_of, lines) if args.verbose else {}
     if args.json:
-        print(json.dumps(_as_json(ledger, lines, records), indent=2))
+        print(json.dumps(_as_json(snap.as_of, lines, records), indent=2))
         return 0
     if args.verbose:
         form = TextForm("display", zone_of(args, config))
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 rows.append([line.name, form.stamp(sample.time), *_pair(sample, args.bytes)])
         print_table(rows, right={2, 3})
         print()
-    _print_summary(ledger, lines, args.bytes)
+    _print_summary(snap.as_of, lines, args.bytes)
     return 0
 
 
@@ -109,84 +109,64 @@ def biggest_first(lines: list[Line], column: str) -> list[Line]:
     return sorted(lines, key=lambda line: (-most[line.name], line.name))
 
 
-def _lines(args: argparse.Namespace, ledger: Ledger, config: Config | None) -> list[Line]:
-    as_of = ledger.as_of
-    cache: dict[str, dict[str, Totals]] = {}
-
-    def totals_for(tally: Tally) -> dict[str, Totals]:
-        if tally.key not in cache:
-            if as_of is None:
-                cache[tally.key] = {}
-            elif tally.key in {t.key for t in ledger.tallies()}:
-                cache[tally.key] = ledger.totals(tally)
-            else:
-                cache[tally.key] = ledger.recount(tally, tally.edge_at(as_of))
-        return cache[tally.key]
-
+def _lines(args: argparse.Namespace, reader: Reader, snap: Snapshot) -> list[Line]:
+    """A line per cap of each subscriber's plan (the configuration's subscribers), or one
+    over the ledger's window (anyone else, or everyone with --window)."""
     forced = Tally(parse_duration(args.window)) if args.window else None
-    default = forced or (ledger.tallies() or [Tally(7 * 86400)])[0]
-    plans = config.settings.plans if config else {}
-    members = config.settings.subscribers if config else {}
-    zone = config.settings.timezone if config else "UTC"
+    default = forced or snap.default_tally
+    totals = {**snap.totals}
+    if forced is not None:
+        totals[forced.key] = reader.totals(forced)
+    # The configuration's subscribers are shown with their plans; those provisioned in the
+    # ledger are shown as usage alone, as before the read API.
+    members = {v.name: v for v in snap.subscribers if v.kept_in == "configuration"}
 
-    def caps_of(name: str) -> list[Cap | None]:
+    def caps_of(name: str) -> list[CapView | None]:
         member = members.get(name)
         if forced or member is None:
             return [None]
-        return list(plans[member.plan].all_caps())
+        return list(member.caps)
 
-    def tally_of(cap: Cap | None) -> Tally:
-        return default if cap is None or forced else cap.tally(zone)
+    def tally_of(cap: CapView | None) -> Tally:
+        return default if cap is None or forced else cap.tally
 
     names = set(args.subscribers)
     if not names:
         names = set(members)
         tallies = {default, *(tally_of(cap) for name in members for cap in caps_of(name))}
         for tally in tallies:
-            names.update(totals_for(tally))
+            names.update(totals.get(tally.key, {}))
     lines = []
     for name in sorted(names):
         member = members.get(name)
         caps = caps_of(name)
         for cap in caps:
             tally = tally_of(cap)
-            totals = totals_for(tally).get(name, Totals())
+            used = cap.totals if cap is not None else totals[tally.key].get(name, Totals())
             plan = member.plan if member else None
-            lines.append(Line(name, tally, totals, plan, cap if member else None, len(caps) > 1))
+            lines.append(Line(name, tally, used, plan, cap if member else None, len(caps) > 1))
     return lines
 
 
-def _limits(ledger: Ledger, config: Config | None, lines: list[Line]) -> None:
+def _limits(lines: list[Line]) -> None:
     """Each cap's limit as the daemon last decided it (its standing), and when it lifts."""
-    limited = {r["subscriber"]: r for r in ledger.records("standings") if r.get("limited")}
-    if not limited:
-        return
-    lifts = lift_times(ledger, config)
-    times: dict[str, dict[str, int | None]] = {}
     for line in lines:
-        record = limited.get(line.name)
-        if line.plan is None or record is None:
+        if line.plan is None or not line.plan.limited:
             continue
-        cap_name = line.plan.label if line.several else ""
-        state = cap_standing(record, cap_name, line.several)
-        if not state.get("limited"):
-            continue
-        line.rate_bps = state.get("rate", 0)
-        line.step_at = state.get("step_at")
-        if line.name not in times:
-            times[line.name] = lifts(line.name, record)
-        line.lifts_at = times[line.name].get(cap_name)
+        line.rate_bps = line.plan.rate_bps
+        line.step_at = line.plan.step_at
+        line.lifts_at = line.plan.lifts_at
 
 
-def _records(ledger: Ledger, lines: list[Line]) -> dict[str, list[Sample]]:
-    as_of = ledger.as_of or 0
+def _records(reader: Reader, as_of: int | None, lines: list[Line]) -> dict[str, list[Sample]]:
+    as_of = as_of or 0
     records: dict[str, list[Sample]] = {line.name: [] for line in lines}
     edges: dict[str, int] = {}
     for line in lines:  # a subscriber's records over the longest of their windows
         edge = line.tally.edge_at(as_of)
         edges[line.name] = min(edges.get(line.name, edge), edge)
     after = min(edges.values(), default=as_of)
-    for sample in ledger.samples(records, after=after):
+    for sample in reader.samples(records, after=after):
         if sample.time > edges[sample.subscriber]:
             records[sample.subscriber].append(sample)
     return records
@@ -196,7 +176,7 @@ def _pair(sample: Sample | Totals, exact: bool) -> list[str]:
     return [amount(sample.bytes_in, exact), amount(sample.bytes_out, exact)]
 
 
-def _print_summary(ledger: Ledger, lines: list[Line], exact: bool) -> None:
+def _print_summary(as_of: int | None, lines: list[Line], exact: bool) -> None:
     with_plans = any(line.plan for line in lines)
     with_limits = any(line.rate_bps for line in lines)
     header = ["SUBSCRIBER", "IN", "OUT", "WINDOW"] + (["PLAN", "CAP", "USED"] if with_plans else [])
@@ -212,10 +192,10 @@ def _print_summary(ledger: Ledger, lines: list[Line], exact: bool) -> None:
             else:
                 row += ["-", "-", "-"]
         if with_limits:
-            row += _limit_columns(line, ledger.as_of)
+            row += _limit_columns(line, as_of)
         rows.append(row)
     print_table(rows, right={1, 2, 5, 6})
-    if ledger.as_of is None:
+    if as_of is None:
         print("(the ledger has no commits yet)")
 
 
@@ -232,7 +212,7 @@ def _limit_columns(line: Line, as_of: int | None) -> list[str]:
     return [limit, units.format_duration(max(0, line.lifts_at - as_of))]
 
 
-def _as_json(ledger: Ledger, lines: list[Line], records: dict[str, list[Sample]]) -> dict:
+def _as_json(as_of: int | None, lines: list[Line], records: dict[str, list[Sample]]) -> dict:
     """One entry per subscriber: their (first) cap's figures, and with several caps each
     cap's in `caps`."""
     subscribers: dict[str, dict] = {}
@@ -261,4 +241,4 @@ def _as_json(ledger: Ledger, lines: list[Line], records: dict[str, list[Sample]]
                 ]
         if line.several:
             first.setdefault("caps", []).append(entry)
-    return {"as_of": ledger.as_of, "subscribers": list(subscribers.values())}
+    return {"as_of": as_of, "subscribers": list(subscribers.values())}

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from nmsquota import gcpause
@@ -237,7 +237,7 @@ class Daemon:
         return Roster(self._plans(), self.rules, self.config.settings.default_plan)
 
     def _members(self) -> dict[str, Any]:
-        return members(self._configured, self.ledger.records("provisioned"))
+        return members(self._configured, [asdict(r) for r in self.ledger.records.provisioned()])
 
     def _plans(self) -> dict[str, str]:
         return plans_of(self._members(), self.config.settings.default_plan, self.sessions.seen)
@@ -245,7 +245,8 @@ class Daemon:
     def decide(self, now: int) -> Evaluation:
         """The policy's decisions on the ledger's totals, standings and overrides."""
         totals = {key: self.ledger.totals(tally) for key, tally in self.tallies.items()}
-        overrides = [Override(**r) for r in self.ledger.records("overrides")]
+        overrides = [Override(r.subscriber, r.kind, r.reason, r.since, r.until, r.bytes, r.cap)
+                     for r in self.ledger.records.overrides()]  # fmt: skip
         # Exempt in the configuration: an exempt override that never ends.
         overrides += [
             Override(name, "exempt", member.get("exempt_reason") or "exempt in the configuration",

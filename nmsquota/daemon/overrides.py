@@ -3,12 +3,11 @@ daemon, or by the CLI when no daemon runs; the policy reads them every decision.
 
 from __future__ import annotations
 
-from typing import Any
-
 from nmsquota import units
 from nmsquota.control.protocol import Exempt, Limit, Override, Release, Topup
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import OverrideRecord
 
 from .roster import Roster
 
@@ -22,14 +21,14 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
     (nmsquota.control.protocol); the subscriber and the cap are checked against `roster`."""
     subscriber = request.subscriber
     # Expired overrides are history: dropped whenever the list changes.
-    records = [r for r in ledger.records("overrides") if r["until"] is None or r["until"] > now]
+    records = [r for r in ledger.records.overrides() if r.until is None or r.until > now]
     if isinstance(request, Release):
         # A subscriber since removed from the configuration can still be released.
-        if not any(r["subscriber"] == subscriber for r in records):
+        if not any(r.subscriber == subscriber for r in records):
             roster.plan_of(subscriber)
-        kept = [r for r in records if not (r["subscriber"] == subscriber and r["kind"] == "force")]
+        kept = [r for r in records if not (r.subscriber == subscriber and r.kind == "force")]
         with ledger.batch():
-            ledger.set_records("overrides", kept)
+            ledger.records.set_overrides(kept)
         return f"{len(records) - len(kept)} force override(s) of {subscriber} removed"
     caps = roster.caps(subscriber)  # an unknown subscriber stops here
     if request.cap is not None and request.cap not in caps:
@@ -38,12 +37,10 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
     until = now + request.duration if request.duration is not None else None
     kind = KINDS[type(request)]
     size = request.size if isinstance(request, Topup) else 0
-    record: dict[str, Any] = {"subscriber": subscriber, "kind": kind, "reason": request.reason,
-                              "since": now, "until": until, "bytes": size}  # fmt: skip
-    if request.cap is not None:
-        record["cap"] = request.cap
+    record = OverrideRecord(subscriber=subscriber, kind=kind, reason=request.reason, since=now,
+                            until=until, bytes=size, cap=request.cap)  # fmt: skip
     with ledger.batch():
-        ledger.set_records("overrides", [*records, record])
+        ledger.records.set_overrides([*records, record])
     ends = "until removed" if until is None else f"for {units.format_duration(until - now)}"
     on = f" on cap {request.cap}" if request.cap is not None else ""
     return f"{kind} {subscriber}{on} {ends}: {request.reason}"

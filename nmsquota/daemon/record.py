@@ -11,6 +11,13 @@ from nmsquota.attribution import SessionKey, baselines_from_state, baselines_to_
 from nmsquota.counters import Reading
 from nmsquota.ledger import Ledger
 from nmsquota.ledger import Limit as LedgerLimit
+from nmsquota.ledger.records import (
+    CapStanding,
+    CheckRecord,
+    DriverOutcomeRecord,
+    HealthRecord,
+    StandingRecord,
+)
 from nmsquota.policy import Decision, Evaluation, Standing
 from nmsquota.snmp.cycle import DeviceResult
 from nmsquota.usage import Sample, Totals
@@ -62,13 +69,13 @@ def moved_by(results: Sequence[DeviceResult]) -> dict[str, Totals]:
 
 def standings_of(ledger: Ledger) -> dict[str, Standing]:
     """The standings the last decision left, for the next one to start from."""
-    return {record["subscriber"]: _standing(record) for record in ledger.records("standings")}
+    return {record.subscriber: _standing(record) for record in ledger.records.standings()}
 
 
 def checks_of(ledger: Ledger) -> dict[str, Check]:
     """Whether each limit bites, as the last cycle left it (carried over a restart)."""
-    return {r["subscriber"]: Check(**r["check"]) for r in ledger.records("standings")
-            if r.get("check")}  # fmt: skip
+    return {r.subscriber: Check(**asdict(r.check)) for r in ledger.records.standings()
+            if r.check is not None}  # fmt: skip
 
 
 def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str, Check],
@@ -76,19 +83,18 @@ def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str
     """The policy's decisions as standings and limits (the caller holds a batch)."""
     standings = []
     for decision in evaluation.decisions.values():
-        record = _standing_record(decision)
-        record["subscriber"] = decision.subscriber
         check = checks.get(decision.subscriber)
-        if check is not None and (check.over or check.flagged):
-            record["check"] = asdict(check)
+        kept = CheckRecord(**asdict(check)) if check and (check.over or check.flagged) else None
+        caps: list[CapStanding] = []
         if len(decision.caps) > 1:
             # Every cap of a limited subscriber (status shows them); of the others only
             # the caps with a standing to carry (warned): the rest start from nothing.
-            caps = [cap for cap in decision.caps if decision.limited or cap.warned]
-            if caps:
-                record["caps"] = [_standing_record(cap) for cap in caps]
-        standings.append(record)
-    ledger.set_records("standings", standings)
+            caps = [_standing_record(cap) for cap in decision.caps
+                    if decision.limited or cap.warned]  # fmt: skip
+        standings.append(StandingRecord(**_standing_fields(decision),
+                                        subscriber=decision.subscriber, check=kept,
+                                        caps=tuple(caps)))  # fmt: skip
+    ledger.records.set_standings(standings)
     limited = {d.subscriber: d for d in evaluation.limited}
     for limit in ledger.limits():
         if limit.subscriber not in limited:
@@ -100,26 +106,35 @@ def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str
 
 
 def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: float) -> None:
-    record: dict[str, Any] = dict(asdict(report))
-    record["lateness"] = report.lateness
-    record["interval"] = interval
-    record["updated"] = updated
+    drivers = {name: DriverOutcomeRecord(**{k: tuple(v) for k, v in outcome.items()})
+               for name, outcome in report.drivers.items()}  # fmt: skip
+    record = HealthRecord(
+        number=report.number, started=report.started, due=report.due, seconds=report.seconds,
+        devices_ok=tuple(report.devices_ok), devices_failed=dict(report.devices_failed),
+        limited=tuple(report.limited), changed=tuple(report.changed), drivers=drivers,
+        no_plan=tuple(report.no_plan), not_effective=tuple(report.not_effective),
+        skipped=report.skipped, lateness=report.lateness, interval=interval, updated=updated,
+    )  # fmt: skip
     with ledger.batch():
-        ledger.set_records("daemon", [record])
+        ledger.records.set_health(record)
 
 
-def _standing_record(decision: Decision) -> dict[str, Any]:
+def _standing_fields(decision: Decision) -> dict[str, Any]:
     """What the ledger keeps of a decision: the standing the next cycle starts from, and
     what status shows."""
-    return {"limited": decision.limited, "since": decision.since, "reason": decision.reason,
-            "warned": sorted(decision.warned), "used": decision.used, "cap": decision.cap,
-            "cap_name": decision.cap_name, "step": decision.step,
+    return {"state": decision.state, "since": decision.since, "reason": decision.why,
+            "warned": tuple(sorted(decision.warned)), "used": decision.used,
+            "cap": decision.cap, "cap_name": decision.cap_name, "step": decision.step,
             "step_at": decision.step_at if decision.step is not None else None,
             "rate": decision.rate_bps if decision.limited else 0}  # fmt: skip
 
 
-def _standing(record: dict[str, Any]) -> Standing:
-    caps = tuple((cap.get("cap_name", ""), _standing(cap)) for cap in record.get("caps", ()))
-    return Standing(record["limited"], record.get("since"), record.get("reason", ""),
-                    frozenset(record.get("warned", ())), caps, record.get("rate", 0),
-                    record.get("step"))  # fmt: skip
+def _standing_record(decision: Decision) -> CapStanding:
+    return CapStanding(**_standing_fields(decision))
+
+
+def _standing(record: CapStanding) -> Standing:
+    caps = record.caps if isinstance(record, StandingRecord) else ()
+    return Standing(record.state, record.since, record.reason, frozenset(record.warned),
+                    tuple((cap.cap_name, _standing(cap)) for cap in caps), record.rate,
+                    record.step)  # fmt: skip

@@ -5,13 +5,14 @@ file, provisioned by the daemon, or by the CLI when no daemon runs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nmsquota.config import Config
 from nmsquota.control.protocol import Provision, SubscriberAdd, SubscriberRemove
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import SubscriberRecord
 from nmsquota.plans import Rules, cap_names, members, plans_of, rules_of
 
 
@@ -60,7 +61,7 @@ def provision(ledger: Ledger, config: Config, request: Provision) -> str:
     name = request.name
     if name in config.settings.subscribers:
         raise UsageError(f"{name} is in the configuration file {config.path}: change it there")
-    records = {r["name"]: r for r in ledger.records("provisioned")}
+    records = {r.name: r for r in ledger.records.provisioned()}
     if isinstance(request, SubscriberRemove):
         if records.pop(name, None) is None:
             raise UsageError(f"no provisioned subscriber {name!r}")
@@ -68,21 +69,21 @@ def provision(ledger: Ledger, config: Config, request: Provision) -> str:
         if isinstance(request, SubscriberAdd):
             if name in records:
                 raise UsageError(f"{name} exists: use set")
-            record = {"name": name, "plan": request.plan, "addresses": list(request.addresses),
-                      "exempt": False}  # fmt: skip
+            record = SubscriberRecord(name=name, plan=request.plan,
+                                      addresses=tuple(request.addresses))  # fmt: skip
         else:
             if name not in records:
                 raise UsageError(f"no provisioned subscriber {name!r}")
-            record = dict(records[name])
+            record = records[name]
             if request.plan is not None:
-                record["plan"] = request.plan
+                record = replace(record, plan=request.plan)
             if request.addresses is not None:
-                record["addresses"] = list(request.addresses)
-        if record["plan"] not in config.settings.plans:
+                record = replace(record, addresses=tuple(request.addresses))
+        if record.plan not in config.settings.plans:
             known = ", ".join(sorted(config.settings.plans)) or "none defined"
-            raise UsageError(f"no plan named {record['plan']!r} (plans: {known})")
+            raise UsageError(f"no plan named {record.plan!r} (plans: {known})")
         records[name] = record
     with ledger.batch():
-        ledger.set_records("provisioned", sorted(records.values(), key=lambda r: r["name"]))
+        ledger.records.set_provisioned(sorted(records.values(), key=lambda r: r.name))
     removed = isinstance(request, SubscriberRemove)
     return f"subscriber {name} {'removed' if removed else 'saved'}"

@@ -6,9 +6,11 @@ from nmsquota.ledger.errors import (
     LedgerLocked,
     LedgerMissing,
     LedgerReadOnly,
+    LedgerRecordError,
 )
-from nmsquota.ledger.ledger import Ledger, Limit, PruneResult
+from nmsquota.ledger.ledger import Ledger, PruneResult
 from nmsquota.ledger.lock import writer_pid
+from nmsquota.ledger.records import Limit
 from nmsquota.usage import FreeHours, Monthly, Sample, Tally, Totals
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "LedgerLocked",
     "LedgerMissing",
     "LedgerReadOnly",
+    "LedgerRecordError",
     "Limit",
     "Monthly",
     "PruneResult",

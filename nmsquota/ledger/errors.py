@@ -24,6 +24,15 @@ class LedgerCorrupt(LedgerError):
         )
 
 
+class LedgerRecordError(LedgerCorrupt):
+    """A record in state.json that does not fit its kind's type. Names the file and the
+    kind; the record is left as it is."""
+
+    def __init__(self, path: Path, kind: str, problem: str) -> None:
+        self.kind = kind
+        super().__init__(path, f"holds {kind} records nmsquota cannot read ({problem})")
+
+
 class LedgerLocked(LedgerError):
     """Another process holds the writer lock."""
 

@@ -3,8 +3,10 @@
 Layout of a ledger directory:
 
     ledger.lock     the writer's PID, under flock while it runs
-    state.json      TinyDB: commit counter, window totals, subscribers, plans, limits,
-                    poller counter state; replaced atomically once per commit
+    state.json      TinyDB: commit counter, window totals, poller counter state, and the
+                    typed records (records.py: subscribers, plans, overrides, standings,
+                    limits, health, devices, sessions, events); replaced atomically once per
+                    commit
     intent.json     which usage shards the commit in flight touches (for crash recovery)
     usage/*.json    TinyDB: one file per hour of samples (see shards.py)
 
@@ -34,6 +36,7 @@ from tinydb.table import Document
 
 from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
 from nmsquota.ledger.lock import WriterLock
+from nmsquota.ledger.records import Limit
 from nmsquota.ledger.shards import (
     SHARD_SECONDS,
     Doc,
@@ -49,6 +52,7 @@ from nmsquota.ledger.storage import (
     remove_leftover_temps,
     write_json_atomically,
 )
+from nmsquota.ledger.store import RecordStore
 from nmsquota.usage import FreeHours, Monthly, Sample, Tally, Totals, is_subscriber_name
 
 FORMAT = 1
@@ -59,17 +63,6 @@ USAGE_DIR = "usage"
 DAWN = -(2**62)
 
 Rows = dict[str, list[int]]
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A subscriber the enforcement drivers hold at a limited rate, and why."""
-
-    subscriber: str
-    since: int
-    reason: str
-    driver: str
-    rate_bps: int | None = None
 
 
 @dataclass
@@ -97,6 +90,8 @@ class Ledger:
         self._state_storage = AtomicJSONStorage(directory / STATE_NAME, writable=writable)
         self._state = TinyDB(storage=lambda: self._state_storage)
         self.shards = ShardSet(directory / USAGE_DIR, writable=writable)
+        self.records = RecordStore(self._state, self._state_storage, self._require_writer)
+        """The typed records kept beside the totals (subscribers, standings, health...)."""
         self._lock = WriterLock(directory)
         self._tallies: dict[str, TallyState] = {}
         self._batch_depth = 0
@@ -165,6 +160,8 @@ class Ledger:
                 self._write_meta({"format": FORMAT, "seq": 0, "now": None, "pruned_through": None})
             meta = self._meta()
         meta = self._checked_meta()
+        # Records from before they had types are rewritten once, by the first writer.
+        self.records.migrate()
         if rebuild:
             self._rebuild(meta)
             return
@@ -463,17 +460,13 @@ class Ledger:
     # -- enforcement state, subscribers and the poller's counters -------------------------
 
     def limits(self) -> list[Limit]:
-        return [Limit(**doc) for doc in self._state.table("limits").all()]
+        return self.records.limits()
 
     def set_limit(self, limit: Limit) -> None:
-        self._require_writer()
-        table = self._state.table("limits")
-        table.remove(lambda doc: doc["subscriber"] == limit.subscriber)
-        table.insert(asdict(limit))
+        self.records.set_limit(limit)
 
     def clear_limit(self, subscriber: str) -> None:
-        self._require_writer()
-        self._state.table("limits").remove(lambda doc: doc["subscriber"] == subscriber)
+        self.records.clear_limit(subscriber)
 
     def counter_state(self, access_server: str) -> dict[str, Any]:
         """What the poller stored for `access_server` at the last commit (its baselines)."""
@@ -487,16 +480,6 @@ class Ledger:
         table = self._state.table("counters")
         table.remove(lambda doc: doc["access_server"] == access_server)
         table.insert({"access_server": access_server, "state": dict(state)})
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
-        """The stored subscribers or plans (the paper's quota file), as plain records."""
-        return [dict(doc) for doc in self._state.table(_record_table(kind)).all()]
-
-    def set_records(self, kind: str, records: Iterable[Mapping[str, Any]]) -> None:
-        self._require_writer()
-        table = self._state.table(_record_table(kind))
-        table.truncate()
-        table.insert_multiple(dict(record) for record in records)
 
     # -- replacing every sample (the repair path) -------------------------------------------
 
@@ -602,18 +585,6 @@ class Ledger:
             self.shards.delete(hour)
         left = next(self.samples(until=cutoff), None)
         return PruneResult(count, len(hours), complete=left is None)
-
-
-RECORD_KINDS = ("subscribers", "plans", "overrides", "standings", "daemon", "provisioned")
-"""Tables of plain records in state.json: the quota file (subscribers, plans), the operator's
-overrides, the policy's standing per subscriber, the daemon's health for readers, and the
-subscribers added with `nmsquota subscribers add` rather than in the configuration."""
-
-
-def _record_table(kind: str) -> str:
-    if kind not in RECORD_KINDS:
-        raise ValueError(f"unknown record kind {kind!r}")
-    return kind
 
 
 def _group_by_time(samples: Iterable[Sample], seq: int, known_names: set[str]) -> list[Doc]:

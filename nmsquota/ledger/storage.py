@@ -101,6 +101,10 @@ class AtomicJSONStorage(Storage):
         # Bumped whenever the data this storage hands out changes, so that users of it can
         # tell whether what they derived from it is still current.
         self.version = 0
+        # Bumped only when the data is replaced by something not written through this
+        # storage (read from the file, or dropped): what a user derived from its own writes
+        # stays current until then.
+        self.generation = 0
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         # A reader keeps the version it read until it asks for a newer one (reload), so that
@@ -109,6 +113,7 @@ class AtomicJSONStorage(Storage):
             return self._data
         self._signature = self._stat()
         self.version += 1
+        self.generation += 1
         data = read_json(self.path)
         if data is not None and not _looks_like_tinydb(data):
             raise LedgerCorrupt(self.path, "does not hold TinyDB tables")
@@ -173,6 +178,7 @@ class AtomicJSONStorage(Storage):
         self._signature = None
         self._dirty = False
         self.version += 1
+        self.generation += 1
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:

@@ -22,6 +22,7 @@ from nmsquota.control.protocol import Exempt, Limit, Release, Session
 from nmsquota.daemon.core import Daemon
 from nmsquota.enforcement.driver import make_driver
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import OverrideRecord
 
 T0 = 1_800_000_000
 CONFIG = """
@@ -73,7 +74,7 @@ def test_the_injection_limits_nobody_and_records_nothing(
         old = json.loads(exchange(client, b"exempt bob\nlimit carol x\n"))
     assert reply["ok"] is False and reply["error"].startswith("subscriber: expected a subscriber")
     assert old["ok"] is False and old["error"].startswith("not JSON")
-    assert ledger.records("overrides") == [] and ledger.limits() == []
+    assert ledger.records.overrides() == [] and ledger.limits() == []
 
 
 def test_an_override_is_recorded_and_applied_at_once(daemon: tuple[Path, Ledger, Daemon]) -> None:
@@ -93,7 +94,7 @@ def test_an_override_for_an_unknown_subscriber_is_refused_and_changes_nothing(
     assert reply is not None and not reply.ok
     assert reply.error == ("no subscriber named 'bobby' (not in the configuration, not "
                            "provisioned, not seen on the network)")  # fmt: skip
-    assert ledger.records("overrides") == []
+    assert ledger.records.overrides() == []
 
 
 def test_a_cap_the_plan_does_not_have_is_refused(daemon: tuple[Path, Ledger, Daemon]) -> None:
@@ -102,7 +103,7 @@ def test_a_cap_the_plan_does_not_have_is_refused(daemon: tuple[Path, Ledger, Dae
                            "reason": "paid"})  # fmt: skip
     assert reply is not None
     assert reply.error == "bob's plan has no cap '1d' (its caps: none: a one-cap plan)"
-    assert ledger.records("overrides") == []
+    assert ledger.records.overrides() == []
 
 
 def test_a_session_of_a_login_nobody_knows_is_refused(
@@ -131,13 +132,12 @@ def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(
     tmp_path: Path,
 ) -> None:
     # Overrides written for a subscriber since removed from the configuration can still go.
-    old = {"subscriber": "zoe", "kind": "force", "reason": "old", "since": T0 - 60,
-           "until": None, "bytes": 0}  # fmt: skip
+    old = OverrideRecord(subscriber="zoe", kind="force", reason="old", since=T0 - 60)
     with running(tmp_path, CONFIG) as (sock, ledger, _):
-        ledger.set_records("overrides", [old])
+        ledger.records.set_overrides([old])
         reply = request(sock, Release(subscriber="zoe"))
         assert reply is not None and reply.message == "1 force override(s) of zoe removed"
-        assert ledger.records("overrides") == []
+        assert ledger.records.overrides() == []
         unknown = request(sock, Release(subscriber="zoe"))
         assert unknown is not None and unknown.error.startswith("no subscriber named 'zoe'")
 

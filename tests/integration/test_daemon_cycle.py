@@ -163,10 +163,11 @@ def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(t
             assert limit.interface == "<pppoe-alice>" and limit.access_server == "bras"
             assert second.drivers["log"]["added"] == ["alice"]
             assert [lim.subscriber for lim in ledger.limits()] == ["alice"]
-            standing = {r["subscriber"]: r for r in ledger.records("standings")}
-            assert standing["alice"]["used"] == 2 * MB and standing["bob"]["limited"] is False
-            (health,) = ledger.records("daemon")
-            assert health["number"] == 2 and health["limited"] == ["alice"]
+            standing = {r.subscriber: r for r in ledger.records.standings()}
+            assert standing["alice"].used == 2 * MB and standing["bob"].limited is False
+            health = ledger.records.health()
+            assert health is not None
+            assert health.number == 2 and health.limited == ("alice",)
 
             # A day and a bit later, nothing more downloaded: the window rolled past.
             clock.advance(86_400 + 300)
@@ -238,7 +239,7 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
             assert reply["limited"] == []
             reply = await daemon.handle(Limit(subscriber="alice", reason="abuse ticket 17"))
             assert reply["limited"] == ["alice"] and list(by_address.table) == ["10.60.1.2"]
-            assert {r["kind"] for r in ledger.records("overrides")} == {"exempt", "force"}
+            assert {r.kind for r in ledger.records.overrides()} == {"exempt", "force"}
             reply = await daemon.handle(Release(subscriber="alice"))
             assert reply["limited"] == [] and by_address.table == {}
             unknown = await daemon.handle(Limit(subscriber="carol", reason="typo"))
@@ -263,10 +264,10 @@ def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
             assert 2 <= daemon.looks <= 6
             (limit,) = ledger.limits()
             assert limit.subscriber == "alice" and T0 + 500 <= limit.since <= T0 + 505
-            (standing,) = [r for r in ledger.records("standings") if r["subscriber"] == "alice"]
+            (standing,) = [r for r in ledger.records.standings() if r.subscriber == "alice"]
             assert [lim.subscriber for lim in log.installed()] == ["alice"]
             # Without projection the limit would have waited for cycle 3: 100 MB later.
-            assert standing["limited"] is True
+            assert standing.limited is True
 
     asyncio.run(run())
 
@@ -310,11 +311,11 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
             bras.show(clock.now(), 0, 9 * MB)  # bob over the cap, but exempt
             report = await daemon.cycle()
             assert report.limited == []  # bob exempt; carol not seen yet
-            standing = {r["subscriber"]: r for r in ledger.records("standings")}
-            assert standing["bob"]["reason"] == "exempt: exempt in the configuration"
+            standing = {r.subscriber: r for r in ledger.records.standings()}
+            assert str(standing["bob"].reason) == "exempt: exempt in the configuration"
             assert "carol" in standing
             await daemon.handle(SubscriberRemove(name="carol"))
-            assert ledger.records("provisioned") == []
+            assert ledger.records.provisioned() == []
 
     asyncio.run(run())
 
@@ -412,9 +413,10 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
                 reports.append(await daemon.cycle())
                 clock.advance(300)
             assert [r.not_effective for r in reports] == [[], [], [], ["alice"]]
-            (record,) = [r for r in ledger.records("standings") if r["subscriber"] == "alice"]
-            assert record["check"]["flagged"] and record["check"]["expected_bps"] == 3_000
-            assert record["check"]["measured_bps"] == 2 * MB * 8 // 300
+            (record,) = [r for r in ledger.records.standings() if r.subscriber == "alice"]
+            assert record.check is not None
+            assert record.check.flagged and record.check.expected_bps == 3_000
+            assert record.check.measured_bps == 2 * MB * 8 // 300
             assert "limit not effective on alice: measured 53.3kbit for 2 cycles" in caplog.text
             assert main(status(r)) == 1
             out = capsys.readouterr().out
@@ -489,6 +491,7 @@ def test_a_cycle_that_overruns_its_slot_skips_the_missed_ones_and_counts_them(tm
             # Due at +300, run at +700: the +300 and +600 slots go, the next is +900.
             assert [report.started - T0 for report in reports] == [0, 900, 1800]
             assert [report.skipped for report in reports] == [0, 2, 4]
-            assert (r.ledger.records("daemon")[0]["skipped"]) == 4
+            health = r.ledger.records.health()
+            assert health is not None and health.skipped == 4
 
     asyncio.run(run())

@@ -307,8 +307,10 @@ def test_notify_fills_exactly_the_fields_the_configuration_allows() -> None:
     from nmsquota.config import NOTIFY_FIELDS
     from nmsquota.notify import fields
     from nmsquota.policy import Decision
+    from nmsquota.verdict import Reason, ReasonKind, State
 
-    decision = Decision("alice", 80, 100, True, "over 80% of cap 1d", 0, cap_name="1d",
+    why = Reason(ReasonKind.OVER, "1d", 80.0, 80, 100)
+    decision = Decision("alice", 80, 100, State.STEPPED, why, 0, cap_name="1d",
                         rate_bps=50_000_000, step=0, step_at=80.0)  # fmt: skip
     told = fields("alice", decision.event, decision)
     assert tuple(told) == NOTIFY_FIELDS

@@ -20,6 +20,7 @@ from nmsquota.control.protocol import (
     Topup,
 )
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import OverrideRecord
 
 NOW = 1_000_000_000
 CONFIG = """
@@ -61,8 +62,8 @@ def nmsquota(config: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> tu
     return status, out, err
 
 
-def overrides(config: Path) -> list[dict[str, object]]:
-    return Ledger.open_reader(config.parent / "data").records("overrides")
+def overrides(config: Path) -> list[OverrideRecord]:
+    return Ledger.open_reader(config.parent / "data").records.overrides()
 
 
 def test_an_override_reaches_the_daemon_as_typed_values_with_the_reason_whole(
@@ -154,8 +155,9 @@ def test_without_a_daemon_the_override_goes_into_the_ledger_as_given(
     assert status == 0
     assert out == ("force bob until removed: for=1h then  review (no daemon running: applied "
                    "at its next start)\n")  # fmt: skip
-    assert overrides(config) == [{"subscriber": "bob", "kind": "force", "until": None, "bytes": 0,
-                                  "reason": "for=1h then  review", "since": NOW}]  # fmt: skip
+    assert overrides(config) == [OverrideRecord(subscriber="bob", kind="force", until=None,
+                                                bytes=0, reason="for=1h then  review",
+                                                since=NOW)]  # fmt: skip
 
 
 def test_without_a_daemon_an_unknown_subscriber_is_refused_and_nothing_written(
@@ -164,7 +166,7 @@ def test_without_a_daemon_an_unknown_subscriber_is_refused_and_nothing_written(
     assert nmsquota(config, capsys, "exempt", "bob", "--reason", "first")[0] == 0
     status, _, err = nmsquota(config, capsys, "exempt", "bobby", "--reason", "typo")
     assert status == 2 and err.startswith("nmsquota: no subscriber named 'bobby'")
-    assert [r["subscriber"] for r in overrides(config)] == ["bob"]
+    assert [r.subscriber for r in overrides(config)] == ["bob"]
 
 
 def test_without_a_daemon_a_cap_the_plan_does_not_have_is_refused(

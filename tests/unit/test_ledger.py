@@ -24,6 +24,7 @@ from nmsquota.ledger import (
     Totals,
 )
 from nmsquota.ledger.ledger import DAWN
+from nmsquota.ledger.records import SubscriberRecord
 from nmsquota.ledger.shards import SHARD_SECONDS, shard_name
 
 T0 = 1_700_000_000  # 2023-11-14, a Tuesday
@@ -252,11 +253,11 @@ def test_limits_counters_and_records_are_committed_with_the_cycle(ledger_dir: Pa
         ledger.commit(T0, cycle(T0, alice=(100, 1)))
         ledger.set_limit(Limit("alice", T0, "63.0 MB in 1w", "log", 3000))
         ledger.set_counter_state("bras1", {"7": [123, 456]})
-        ledger.set_records("subscribers", [{"name": "alice", "plan": "home"}])
+        ledger.records.set_subscribers([SubscriberRecord(name="alice", plan="home")])
     reader = Ledger.open_reader(ledger_dir)
     assert reader.limits() == [Limit("alice", T0, "63.0 MB in 1w", "log", 3000)]
     assert reader.counter_state("bras1") == {"7": [123, 456]}
-    assert reader.records("subscribers") == [{"name": "alice", "plan": "home"}]
+    assert reader.records.subscribers() == [SubscriberRecord(name="alice", plan="home")]
     with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
         ledger.set_limit(Limit("alice", T0 + 5, "again", "log"))
         ledger.clear_limit("nobody")

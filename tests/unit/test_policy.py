@@ -245,3 +245,35 @@ def test_quiet_subscribers_take_the_fast_path_and_others_do_not() -> None:
     assert _quiet("alice", rules, [Totals(10, 0), Totals(1_000, 0)]) is None  # a limit
     stepped = (Rule(cap=100, steps=(Step(at=50.0, rate_bps=10**7),)),)
     assert _quiet("alice", stepped, [Totals(50, 0)]) is None  # the step
+
+
+def test_the_state_is_a_field_the_policy_sets() -> None:
+    from nmsquota.verdict import State
+
+    warned = Rule(cap=100 * MB, warn_at=(80,), steps=(Step(at=90.0, rate_bps=10**6),))
+    assert step(warned, 10 * MB).state is State.OK
+    assert step(warned, 85 * MB).state is State.WARNED
+    assert step(warned, 95 * MB).state is State.STEPPED
+    assert step(warned, 100 * MB).state is State.LIMITED
+    force = Override("biguser", "force", "ticket", since=0)
+    assert step(warned, 0, overrides=[force]).state is State.FORCED
+    exempt = Override("biguser", "exempt", "mayor", since=0)
+    assert step(warned, 100 * MB, overrides=[exempt]).state is State.EXEMPT
+    topup = Override("biguser", "topup", "bought", since=0, bytes=100 * MB)
+    assert step(warned, 100 * MB, overrides=[topup]).state is State.TOPPED_UP
+    # A plan: the binding cap's state, and each cap's own.
+    decision = fair(6 * GB, 50 * GB)
+    assert decision.state is State.LIMITED
+    assert [cap.state for cap in decision.caps] == [State.LIMITED, State.OK]
+
+
+def test_the_reason_is_a_value_with_the_figures_it_was_limited_at() -> None:
+    from nmsquota.verdict import Reason, ReasonKind
+
+    over = fair(6 * GB, 101 * GB)
+    assert over.why == Reason(ReasonKind.OVER, "30d", None, 101 * GB, 100 * GB)
+    held = fair(6 * GB, 120 * GB, over.standing(), now=300)
+    assert held.why == over.why and held.since == 0  # held: the reason it was limited with
+    stepped = step(Rule(cap=100, steps=(Step(at=80.0, rate_bps=10**6),)), 85)
+    assert stepped.why == Reason(ReasonKind.OVER, "", 80.0, 85, 100)
+    assert step(HOME, 0).why is None

@@ -127,12 +127,16 @@ def test_when_a_level_lifts_if_nothing_more_is_downloaded() -> None:
 
 
 def test_status_names_the_step_a_cap_is_at() -> None:
-    from nmsquota.commands.status import _cap_line
+    from dataclasses import replace
 
-    cap = {"cap_name": "1d", "used": 4_500_000_000, "cap": 5_000_000_000, "limited": True,
-           "rate": 50_000_000, "step_at": 80.0}  # fmt: skip
+    from nmsquota.commands.status import _cap_line
+    from nmsquota.ledger.records import CapStanding
+    from nmsquota.verdict import State
+
+    cap = CapStanding(cap_name="1d", used=4_500_000_000, cap=5_000_000_000,
+                      state=State.STEPPED, rate=50_000_000, step=0, step_at=80.0)  # fmt: skip
     utc = ZoneInfo("UTC")
-    assert _cap_line(cap, utc) == (
+    assert _cap_line(cap, None, utc) == (
         "  cap 1d: 4.5 GB of 5.0 GB (90%), limited to 50Mbit (step at 80%)"
     )
-    assert _cap_line({**cap, "step_at": None}, utc).endswith("limited to 50Mbit")
+    assert _cap_line(replace(cap, step_at=None), None, utc).endswith("limited to 50Mbit")

@@ -1,0 +1,319 @@
+"""The typed records the ledger keeps in state.json beside the window totals.
+
+One frozen dataclass per kind of record, each with a `version`. The ledger validates what
+it reads against these (pydantic, so an error names the field) and refuses a record that
+does not fit rather than guessing; records written before they had types (no `version`)
+are brought up to date by nmsquota.ledger.migration.
+
+Kinds: the quota file (`subscribers`, `plans`, kept for readers without the
+configuration), the subscribers added with `nmsquota subscribers add` (`provisioned`), the
+operator's `overrides`, the policy's `standings` per subscriber, the limits in force
+(`limits`), the last cycle's health (`daemon`), and what the daemon saw of access servers
+(`devices`) and sessions (`sessions`), with a bounded log of what happened (`events`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import ConfigDict, Strict
+
+from nmsquota.verdict import Reason, State
+
+RECORD_VERSION = 1
+"""The version of every kind of record this nmsquota writes (and the newest it reads)."""
+
+# Scalars as stored: no quiet conversion of "5" to 5 or 1 to True when a record is read.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+Str = Annotated[str, Strict()]
+Bool = Annotated[bool, Strict()]
+Seconds = Int | Float
+"""A moment or a span as the clock gave it: an int stays an int, a float a float."""
+Names = tuple[Str, ...]
+
+# Fields no record declares are refused, so that a misspelt or foreign field is an error
+# with its name rather than data silently dropped.
+_STRICT: ConfigDict = ConfigDict(extra="forbid")
+Direction = Literal["download", "upload", "both"]
+OverrideKind = Literal["exempt", "force", "topup"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriberRecord:
+    """A subscriber of the quota file (`subscribers`) or provisioned in the ledger."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    name: Str
+    plan: Str
+    addresses: Names = ()
+    exempt: Bool = False
+    exempt_reason: Str | None = None
+    version: Int = RECORD_VERSION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitProfileRecord:
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    rate: Int
+    queue: Int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRecord:
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    at: Float
+    rate: Int
+    queue: Int | None = None
+    hysteresis: Float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapRecord:
+    """One cap of a plan, as the configuration has it (sizes in bytes, spans in seconds,
+    percentages as numbers)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    cap: Int | None
+    window: Int
+    period: Literal["rolling", "monthly"] = "rolling"
+    reset_day: Int = 1
+    direction: Direction = "download"
+    free_hours: Str | None = None
+    limit: LimitProfileRecord
+    hysteresis: Float | None = None
+    warn_at: tuple[Float, ...] = ()
+    name: Str | None = None
+    """The cap's own name, if the configuration gives one."""
+    steps: tuple[StepRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRecord(CapRecord):
+    """A plan of the quota file: one cap (its own fields) or several (`caps`)."""
+
+    plan: Str | None
+    """The plan's name. None in records from before version 1, whose writer lost it."""
+    caps: tuple[CapRecord, ...] = ()
+    version: Int = RECORD_VERSION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverrideRecord:
+    """An operator's override: exempt, force or top-up, with an expiry and a reason."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    subscriber: Str
+    kind: OverrideKind
+    reason: Str
+    since: Int
+    until: Int | None = None
+    """When it expires (None: until removed)."""
+    bytes: Int = 0
+    """A top-up's extra bytes."""
+    cap: Str | None = None
+    """The one cap of the plan it is for; None: every cap."""
+    author: Str | None = None
+    """Who made it (None: not recorded, as before version 1)."""
+    version: Int = RECORD_VERSION
+
+    def active(self, now: float) -> bool:
+        return self.since <= now and (self.until is None or now < self.until)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckRecord:
+    """Whether a limit bites (nmsquota.verify), carried from cycle to cycle."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    over: Int = 0
+    flagged: Bool = False
+    measured_bps: Int = 0
+    expected_bps: Int = 0
+    since: Int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapStanding:
+    """Where one cap of a subscriber's plan stood after the last decision."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    state: State
+    since: Int | None = None
+    """When the limit in force began (None: not limited)."""
+    reason: Reason | None = None
+    warned: tuple[Int, ...] = ()
+    """Warning thresholds crossed and not yet fallen back below (percent)."""
+    used: Int = 0
+    cap: Int = 0
+    """The cap in force: the plan's plus top-ups."""
+    cap_name: Str = ""
+    step: Int | None = None
+    """The step in force (an index into the cap's steps); None: the cap itself, or none."""
+    step_at: Float | None = None
+    """That step's threshold, percent of the cap."""
+    rate: Int = 0
+    """The rate held to (0: not limited)."""
+
+    @property
+    def limited(self) -> bool:
+        return self.state.limited
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StandingRecord(CapStanding):
+    """A subscriber's standing: the cap that binds (its fields), and for a plan of several
+    caps each cap's own, where one is limited or warned."""
+
+    subscriber: Str
+    check: CheckRecord | None = None
+    caps: tuple[CapStanding, ...] = ()
+    version: Int = RECORD_VERSION
+
+    def of(self, cap_name: str, several: bool) -> CapStanding | None:
+        """One cap's standing: its own entry in a plan of several caps (None kept: not
+        limited, nothing warned), or the record itself for a one-cap plan."""
+        if not several:
+            return self
+        return next((cap for cap in self.caps if cap.cap_name == cap_name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A subscriber the enforcement drivers hold at a limited rate, and why (as text: the
+    typed reason is in the subscriber's standing)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    subscriber: Str
+    since: Int
+    reason: Str
+    driver: Str
+    """The drivers that hold it, comma-separated."""
+    rate_bps: Int | None = None
+    version: Int = RECORD_VERSION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriverOutcomeRecord:
+    """What one driver did in the last cycle."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    added: Names = ()
+    removed: Names = ()
+    unenforceable: Names = ()
+    drift: Names = ()
+    errors: Names = ()
+    installed: Names | None = None
+    """The subscribers it holds limited after the cycle (None: not recorded)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthRecord:
+    """The daemon's last cycle (kind `daemon`): when, how long, what answered, what the
+    drivers did."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    number: Int
+    started: Seconds
+    due: Seconds
+    seconds: Seconds
+    devices_ok: Names = ()
+    devices_failed: Mapping[Str, Str]
+    limited: Names = ()
+    changed: Names = ()
+    drivers: Mapping[Str, DriverOutcomeRecord]
+    no_plan: Names = ()
+    not_effective: Names = ()
+    """Limited subscribers whose measured rate says the limit does not bite."""
+    skipped: Int = 0
+    lateness: Seconds = 0.0
+    interval: Int = 300
+    updated: Seconds | None = None
+    version: Int = RECORD_VERSION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceRecord:
+    """An access server as the last cycle saw it."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    name: Str
+    host: Str = ""
+    snmp_version: Str = ""
+    """"1", "2c" or "3"."""
+    last_poll: Seconds | None = None
+    """When it was last polled (answered or not)."""
+    last_answer: Seconds | None = None
+    """When it last answered."""
+    latency: Float | None = None
+    """Seconds the last poll took."""
+    error: Str | None = None
+    """Why the last poll failed (None: it answered)."""
+    failures: Int = 0
+    """Polls failed in a row."""
+    counter_bits: Int | None = None
+    """The octet counters' width: 64 (ifHC*) or 32; None: not known yet."""
+    interfaces: Int = 0
+    """Interfaces that mapped to a subscriber in the last answer."""
+    version: Int = RECORD_VERSION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRecord:
+    """Where a subscriber is (or was last) online."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    subscriber: Str
+    online: Bool
+    access_server: Str = ""
+    interface: Str = ""
+    session: Str = ""
+    """The access server's session id (accel-ppp's Acct-Session-Id), if it has one."""
+    addresses: Names = ()
+    since: Seconds | None = None
+    """When the session came up, if known."""
+    seen: Seconds | None = None
+    """When it was last seen (polled, or told of by ip-up/ip-down)."""
+    version: Int = RECORD_VERSION
+
+
+class EventKind(StrEnum):
+    LIMIT_APPLIED = "limit applied"
+    """A limit began, or changed (another step, another cap)."""
+    LIMIT_LIFTED = "limit lifted"
+    OVERRIDE = "override"
+    """An override added or removed by the operator."""
+    REPAIR = "repair"
+    """Reconciliation found and fixed a difference nmsquota did not make."""
+    BASELINE = "baseline"
+    """A counter's first reading (or one after a change of width): nothing charged."""
+    AGENT_RESTART = "agent restart"
+    DISCONTINUITY = "discontinuity"
+    SPIKE_REFUSED = "spike refused"
+    DRIVER_ERROR = "driver error"
+    SESSION_UP = "session up"
+    SESSION_DOWN = "session down"
+    DEVICE_DOWN = "device down"
+    """An access server did not answer."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventRecord:
+    """One entry of the ledger's bounded event log. `seq` is given by the ledger and only
+    grows, so a reader can ask for the events after the last one it saw."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    seq: Int = 0
+    time: Seconds
+    kind: EventKind
+    text: Str
+    """What happened, in a line."""
+    subscriber: Str | None = None
+    device: Str | None = None
+    driver: Str | None = None
+    reason: Reason | None = None
+    """For a limit applied: why."""
+    version: Int = RECORD_VERSION

@@ -1,0 +1,257 @@
+"""The ledger's typed records in state.json: read (migrated and validated), written, cached.
+
+Each kind is a TinyDB table of documents; what goes in and comes out is the record types of
+nmsquota.ledger.records, never dicts. A document that does not validate is refused with the
+file and the kind named (LedgerRecordError), never dropped. Parsed records are kept until
+the file's contents change under them (a reader's refresh, a writer's failed batch), so the
+daemon does not re-validate every subscriber's standing every cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+from tinydb import TinyDB
+
+from nmsquota.ledger.errors import LedgerRecordError
+from nmsquota.ledger.migration import MIGRATIONS, MigrationError
+from nmsquota.ledger.records import (
+    RECORD_VERSION,
+    DeviceRecord,
+    EventRecord,
+    HealthRecord,
+    Limit,
+    OverrideRecord,
+    PlanRecord,
+    SessionRecord,
+    StandingRecord,
+    SubscriberRecord,
+)
+from nmsquota.ledger.storage import AtomicJSONStorage
+
+R = TypeVar("R")
+
+EVENTS_KEPT = 1000
+"""The event log keeps this many, the latest."""
+
+
+@dataclass(frozen=True, eq=False)
+class Kind(Generic[R]):
+    """A kind of record: its table in state.json and its type."""
+
+    table: str
+    record: type[R]
+
+    @functools.cached_property
+    def adapter(self) -> TypeAdapter[list[R]]:
+        # Built on first use: a reader that never looks at a kind does not pay for it.
+        return TypeAdapter(list[self.record])  # type: ignore[name-defined]
+
+
+SUBSCRIBERS = Kind("subscribers", SubscriberRecord)
+PROVISIONED = Kind("provisioned", SubscriberRecord)
+PLANS = Kind("plans", PlanRecord)
+OVERRIDES = Kind("overrides", OverrideRecord)
+STANDINGS = Kind("standings", StandingRecord)
+LIMITS = Kind("limits", Limit)
+HEALTH = Kind("daemon", HealthRecord)
+DEVICES = Kind("devices", DeviceRecord)
+SESSIONS = Kind("sessions", SessionRecord)
+EVENTS = Kind("events", EventRecord)
+KINDS: tuple[Kind[Any], ...] = (SUBSCRIBERS, PROVISIONED, PLANS, OVERRIDES, STANDINGS, LIMITS,
+                                HEALTH, DEVICES, SESSIONS, EVENTS)  # fmt: skip
+
+
+class RecordStore:
+    """The typed records of one ledger's state.json (`Ledger.records`)."""
+
+    def __init__(
+        self, db: TinyDB, storage: AtomicJSONStorage, require_writer: Callable[[], None]
+    ) -> None:
+        self._db = db
+        self._storage = storage
+        self._require_writer = require_writer
+        self._cache: dict[str, tuple[int, list[Any]]] = {}
+
+    @property
+    def path(self) -> Path:
+        return self._storage.path
+
+    # -- the kinds -------------------------------------------------------------------------
+
+    def subscribers(self) -> list[SubscriberRecord]:
+        """The quota file's subscribers, as the daemon (or import) last stored them."""
+        return self.read(SUBSCRIBERS)
+
+    def set_subscribers(self, records: Iterable[SubscriberRecord]) -> None:
+        self.write(SUBSCRIBERS, records)
+
+    def plans(self) -> list[PlanRecord]:
+        return self.read(PLANS)
+
+    def set_plans(self, records: Iterable[PlanRecord]) -> None:
+        self.write(PLANS, records)
+
+    def provisioned(self) -> list[SubscriberRecord]:
+        """Subscribers added with `nmsquota subscribers add`, kept in the ledger."""
+        return self.read(PROVISIONED)
+
+    def set_provisioned(self, records: Iterable[SubscriberRecord]) -> None:
+        self.write(PROVISIONED, records)
+
+    def overrides(self) -> list[OverrideRecord]:
+        return self.read(OVERRIDES)
+
+    def set_overrides(self, records: Iterable[OverrideRecord]) -> None:
+        self.write(OVERRIDES, records)
+
+    def standings(self) -> list[StandingRecord]:
+        return self.read(STANDINGS)
+
+    def set_standings(self, records: Iterable[StandingRecord]) -> None:
+        self.write(STANDINGS, records)
+
+    def limits(self) -> list[Limit]:
+        return self.read(LIMITS)
+
+    def set_limits(self, records: Iterable[Limit]) -> None:
+        self.write(LIMITS, records)
+
+    def set_limit(self, limit: Limit) -> None:
+        """One subscriber's limit, replacing theirs and moving it last. One document is
+        written, not the table: the daemon sets every limit in force every cycle."""
+        kept = [other for other in self.limits() if other.subscriber != limit.subscriber]
+        self._require_writer()
+        table = self._db.table(LIMITS.table)
+        table.remove(lambda doc: doc["subscriber"] == limit.subscriber)
+        table.insert(LIMITS.adapter.dump_python([limit], mode="json")[0])
+        self._cache[LIMITS.table] = (self._storage.generation, [*kept, limit])
+
+    def clear_limit(self, subscriber: str) -> None:
+        kept = self.limits()
+        if any(limit.subscriber == subscriber for limit in kept):
+            self._require_writer()
+            self._db.table(LIMITS.table).remove(lambda doc: doc["subscriber"] == subscriber)
+            kept = [limit for limit in kept if limit.subscriber != subscriber]
+            self._cache[LIMITS.table] = (self._storage.generation, kept)
+
+    def health(self) -> HealthRecord | None:
+        """The daemon's last cycle; None before its first."""
+        found = self.read(HEALTH)
+        return found[0] if found else None
+
+    def set_health(self, record: HealthRecord) -> None:
+        self.write(HEALTH, [record])
+
+    def devices(self) -> list[DeviceRecord]:
+        return self.read(DEVICES)
+
+    def set_devices(self, records: Iterable[DeviceRecord]) -> None:
+        self.write(DEVICES, records)
+
+    def sessions(self) -> list[SessionRecord]:
+        return self.read(SESSIONS)
+
+    def set_sessions(self, records: Iterable[SessionRecord]) -> None:
+        self.write(SESSIONS, records)
+
+    def events(self, since: int = 0) -> list[EventRecord]:
+        """The events kept with a sequence number above `since`, oldest first."""
+        return [event for event in self.read(EVENTS) if event.seq > since]
+
+    def add_events(
+        self, events: Iterable[EventRecord], keep: int = EVENTS_KEPT
+    ) -> list[EventRecord]:
+        """Append events (their `seq` is given here, one more than the last), keeping the
+        latest `keep`. Returns them as stored."""
+        kept = self.read(EVENTS)
+        last = kept[-1].seq if kept else 0
+        added = [replace(event, seq=last + n) for n, event in enumerate(events, start=1)]
+        if added:
+            self.write(EVENTS, [*kept, *added][-keep:])
+        return added
+
+    # -- any kind --------------------------------------------------------------------------
+
+    def read(self, kind: Kind[R]) -> list[R]:
+        generation = self._storage.generation
+        cached = self._cache.get(kind.table)
+        if cached is not None and cached[0] == generation:
+            return list(cached[1])
+        docs = [dict(doc) for doc in self._db.table(kind.table).all()]
+        records = self._parse(kind, docs)
+        self._cache[kind.table] = (self._storage.generation, records)
+        return list(records)
+
+    def write(self, kind: Kind[R], records: Iterable[R]) -> None:
+        self._require_writer()
+        kept = list(records)
+        for record in kept:
+            if not isinstance(record, kind.record):
+                raise TypeError(f"a {kind.table} record must be a {kind.record.__name__}")
+        docs = kind.adapter.dump_python(kept, mode="json")
+        table = self._db.table(kind.table)
+        table.truncate()
+        table.insert_multiple(docs)
+        self._cache[kind.table] = (self._storage.generation, kept)
+
+    def migrate(self) -> list[str]:
+        """Rewrite every kind that holds records from before version 1 (the writer, at
+        open). Returns the kinds rewritten."""
+        done = []
+        for kind in KINDS:
+            docs = self._db.table(kind.table).all()
+            if any("version" not in doc for doc in docs):
+                self.write(kind, self.read(kind))
+                done.append(kind.table)
+        return done
+
+    def _parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
+        current = []
+        for number, doc in enumerate(docs, start=1):
+            try:
+                current.append(_current(kind.table, doc))
+            except MigrationError as error:
+                raise LedgerRecordError(
+                    self.path, kind.table, f"record {number}: {error}"
+                ) from None
+        try:
+            return kind.adapter.validate_python(current)
+        except ValidationError as error:
+            raise LedgerRecordError(self.path, kind.table, _first(error, docs)) from None
+
+
+def _current(table: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as the current version has it: an unversioned one migrated."""
+    version = doc.get("version")
+    if version is None:
+        migration = MIGRATIONS.get(table)
+        if migration is None:
+            raise MigrationError("it has no version")
+        return migration(doc)
+    if type(version) is not int or version < 1:
+        raise MigrationError(f"its version is {version!r:.20}")
+    if version > RECORD_VERSION:
+        raise MigrationError(
+            f"it is version {version}, written by a newer nmsquota (this one reads up to "
+            f"{RECORD_VERSION}): run that one"
+        )
+    return doc
+
+
+def _first(error: ValidationError, docs: Sequence[dict[str, Any]]) -> str:
+    """The first problem, as "record 3 (alice): caps.0.used: Input should be ..."."""
+    problem = error.errors()[0]
+    index, *where = problem["loc"] if problem["loc"] else (0,)
+    number = index + 1 if isinstance(index, int) else 1
+    doc = docs[number - 1] if isinstance(index, int) and index < len(docs) else {}
+    name = doc.get("subscriber") or doc.get("name")
+    label = f"record {number}" + (f" ({name})" if isinstance(name, str) else "")
+    field = ".".join(str(part) for part in where) or "the record"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{label}: {field}: {problem['msg']}{more}"

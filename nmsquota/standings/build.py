@@ -1,0 +1,193 @@
+"""Snapshots from one commit of the ledger and the configuration that explains it.
+
+The configuration gives the plans (caps, windows, rules) and who is on which; the ledger
+gives the usage, the daemon's decisions, limits, overrides, sessions, devices, health and
+events. Without a configuration a snapshot still has all of the ledger's facts, with no
+plans to measure usage against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from nmsquota.config import Cap, Config
+from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import (
+    HealthRecord,
+    Limit,
+    OverrideRecord,
+    StandingRecord,
+    SubscriberRecord,
+)
+from nmsquota.plans import rules_of
+from nmsquota.policy import Rule
+from nmsquota.standings.lifts import lift_time
+from nmsquota.standings.views import (
+    CapView,
+    CycleView,
+    DeviceView,
+    DriverView,
+    KeptIn,
+    Snapshot,
+    SubscriberView,
+)
+from nmsquota.usage import Tally, Totals
+
+DEFAULT_WINDOW = 7 * 86400
+"""The window shown for a ledger that keeps none yet (the paper's week)."""
+
+
+@dataclass(frozen=True)
+class PlanCap:
+    """One cap of a configured plan, with the policy's rule for it and its window."""
+
+    rule: Rule
+    cap: Cap
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class Member:
+    kept_in: KeptIn
+    plan: str | None
+    addresses: tuple[str, ...] = ()
+
+
+def plan_caps(config: Config | None) -> dict[str, tuple[PlanCap, ...]]:
+    """Each configured plan's caps, in the plan's order."""
+    if config is None:
+        return {}
+    zone = config.settings.timezone
+    rules = rules_of(config)
+    return {
+        name: tuple(PlanCap(rule, cap, cap.tally(zone))
+                    for rule, cap in zip(rules[name], plan.all_caps(), strict=True))
+        for name, plan in config.settings.plans.items()
+    }  # fmt: skip
+
+
+def roster(config: Config | None, provisioned: Sequence[SubscriberRecord]) -> dict[str, Member]:
+    """Every defined subscriber: those provisioned in the ledger, then the configuration's,
+    which win a name both have (as the daemon decides)."""
+    found = {r.name: Member("ledger", r.plan, r.addresses) for r in provisioned}
+    if config is not None:
+        for name, member in config.settings.subscribers.items():
+            found[name] = Member("configuration", member.plan, tuple(member.addresses))
+    return found
+
+
+def totals_in(ledger: Ledger, tally: Tally) -> dict[str, Totals]:
+    """Usage in `tally`'s window as of the last commit: the ledger's running totals when it
+    keeps that window, else counted from the stored samples."""
+    as_of = ledger.as_of
+    if as_of is None:
+        return {}
+    if tally.key in {kept.key for kept in ledger.tallies()}:
+        return ledger.totals(tally)
+    return ledger.recount(tally, tally.edge_at(as_of))
+
+
+def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
+    records = ledger.records
+    plans = plan_caps(config)
+    members = roster(config, records.provisioned())
+    standings = {r.subscriber: r for r in records.standings()}
+    limits = records.limits()
+    sessions = {s.subscriber: s for s in records.sessions()}
+    kept = ledger.tallies()
+    default = kept[0] if kept else Tally(DEFAULT_WINDOW)
+    tallies = {default.key: default}
+    tallies.update((c.tally.key, c.tally) for caps in plans.values() for c in caps)
+    totals = {key: totals_in(ledger, tally) for key, tally in tallies.items()}
+    names = set(members) | set(standings) | set(sessions) | {lim.subscriber for lim in limits}
+    names.update(name for table in totals.values() for name in table)
+    limit_of = {limit.subscriber: limit for limit in limits}
+    overrides = records.overrides()
+    overrides_of: dict[str, list[OverrideRecord]] = {}
+    for override in overrides:
+        overrides_of.setdefault(override.subscriber, []).append(override)
+    views = []
+    for name in sorted(names):
+        member = members.get(name, Member("nowhere", None))
+        session = sessions.get(name)
+        addresses = tuple(
+            dict.fromkeys([*member.addresses, *(session.addresses if session else ())])
+        )
+        standing = standings.get(name)
+        caps = plans.get(member.plan or "", ())
+        views.append(SubscriberView(
+            name, member.kept_in, member.plan, addresses,
+            _caps(ledger, name, caps, totals, standing), standing,
+            standing.check if standing else None, limit_of.get(name),
+            tuple(overrides_of.get(name, ())), session,
+        ))  # fmt: skip
+    health = records.health()
+    return Snapshot(
+        as_of=ledger.as_of,
+        cycle=_cycle(health, limits) if health is not None else None,
+        subscribers=tuple(views),
+        by_name={view.name: view for view in views},
+        devices=_devices(ledger, config, health),
+        limits=tuple(limits),
+        overrides=tuple(overrides),
+        events=tuple(records.events()),
+        default_tally=default,
+        totals=totals,
+    )
+
+
+def _caps(ledger: Ledger, name: str, caps: Sequence[PlanCap],
+          totals: Mapping[str, Mapping[str, Totals]],
+          standing: StandingRecord | None) -> tuple[CapView, ...]:  # fmt: skip
+    views = []
+    for plan_cap in caps:
+        rule, cap, tally = plan_cap.rule, plan_cap.cap, plan_cap.tally
+        decided = standing.of(rule.name, several=len(caps) > 1) if standing else None
+        views.append(CapView(
+            rule.name, cap.label, tally, cap.direction, rule.cap,
+            totals[tally.key].get(name, Totals()), decided,
+            lift_time(ledger, name, rule, cap, tally, decided),
+        ))  # fmt: skip
+    return tuple(views)
+
+
+def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
+    flagged = set(health.not_effective)
+    holders = {limit.subscriber: limit.driver.split(",") for limit in limits}
+    drivers = tuple(
+        DriverView(
+            name, outcome.added, outcome.removed, outcome.unenforceable, outcome.drift,
+            outcome.errors, outcome.installed,
+            tuple(sorted(n for n in flagged if name in holders.get(n, [name]))),
+        )
+        for name, outcome in health.drivers.items()
+    )  # fmt: skip
+    return CycleView(
+        number=health.number, started=health.started, due=health.due,
+        seconds=health.seconds, lateness=health.lateness, interval=health.interval,
+        skipped=health.skipped, updated=health.updated, devices_ok=health.devices_ok,
+        devices_failed=health.devices_failed, limited=health.limited,
+        changed=health.changed, no_plan=health.no_plan,
+        not_effective=health.not_effective, drivers=drivers,
+    )  # fmt: skip
+
+
+def _devices(
+    ledger: Ledger, config: Config | None, health: HealthRecord | None
+) -> tuple[DeviceView, ...]:
+    kept = {record.name: record for record in ledger.records.devices()}
+    names = list(config.settings.access_servers) if config is not None else []
+    if health is not None:
+        names += [*health.devices_ok, *health.devices_failed]
+    views = []
+    for name in sorted({*names, *kept}):
+        record = kept.get(name)
+        answered: bool | None = None
+        error = record.error if record else None
+        if health is not None and name in health.devices_ok:
+            answered = True
+        elif health is not None and name in health.devices_failed:
+            answered, error = False, health.devices_failed[name]
+        views.append(DeviceView(name, answered, error, record))
+    return tuple(views)

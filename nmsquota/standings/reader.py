@@ -1,0 +1,60 @@
+"""A ledger opened for reading, with the configuration that explains it: where every reader
+(status, usage, the console, the check plugin, the reports) gets its snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from nmsquota.config import Config
+from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import EventRecord
+from nmsquota.standings.build import snapshot, totals_in
+from nmsquota.standings.views import Snapshot
+from nmsquota.usage import Sample, Tally, Totals
+
+
+class Reader:
+    """One ledger, read without the writer lock (a daemon may be writing it meanwhile).
+
+    Everything read between two `refresh` calls comes from one commit.
+    """
+
+    def __init__(self, ledger: Ledger, config: Config | None) -> None:
+        self.ledger = ledger
+        self.config = config
+
+    @classmethod
+    def open(cls, directory: str | Path, config: Config | None) -> Reader:
+        """LedgerMissing if there is no ledger in `directory`; LedgerCorrupt (naming the
+        file, and the kind of record) if what is there cannot be read."""
+        return cls(Ledger.open_reader(directory), config)
+
+    @property
+    def directory(self) -> Path:
+        return self.ledger.directory
+
+    @property
+    def as_of(self) -> int | None:
+        """The moment of the last commit, which every figure describes."""
+        return self.ledger.as_of
+
+    def refresh(self) -> None:
+        """Move to the writer's latest commit."""
+        self.ledger.refresh()
+
+    def snapshot(self) -> Snapshot:
+        return snapshot(self.ledger, self.config)
+
+    def totals(self, tally: Tally) -> dict[str, Totals]:
+        """Everyone's usage over any window (a recount when the ledger keeps no totals for
+        it), as of the last commit."""
+        return totals_in(self.ledger, tally)
+
+    def samples(self, subscribers: Iterable[str], after: int) -> list[Sample]:
+        """Their usage records after `after`, up to the last commit, oldest first."""
+        return list(self.ledger.samples(subscribers, after=after))
+
+    def events(self, since: int = 0) -> tuple[EventRecord, ...]:
+        """The kept events after sequence number `since`, oldest first."""
+        return tuple(self.ledger.records.events(since))

@@ -1,0 +1,240 @@
+"""The snapshots readers get: immutable values, one per thing an operator looks at.
+
+Built by nmsquota.standings.build from one commit of the ledger and the configuration;
+nothing here reads a file or knows the daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from nmsquota.ledger.records import (
+    CapStanding,
+    CheckRecord,
+    DeviceRecord,
+    Direction,
+    EventRecord,
+    Limit,
+    OverrideRecord,
+    SessionRecord,
+    StandingRecord,
+)
+from nmsquota.usage import Tally, Totals
+from nmsquota.verdict import Reason, State
+
+KeptIn = Literal["configuration", "ledger", "nowhere"]
+
+
+@dataclass(frozen=True, slots=True)
+class CapView:
+    """One cap of a subscriber's plan: their usage in its window against it, and the limit
+    it holds them to as of the daemon's last decision."""
+
+    name: str
+    """The cap's name in a plan of several ("1d"); "" for a one-cap plan."""
+    label: str
+    """How the configuration names the cap, also in a one-cap plan ("1d", "7d")."""
+    tally: Tally
+    """The window its usage is counted over."""
+    direction: Direction
+    cap: int
+    """The plan's cap, bytes (top-ups not included: see `decided.cap`)."""
+    totals: Totals
+    """Usage in the window as of the ledger's last commit (download in, upload out)."""
+    decided: CapStanding | None
+    """The daemon's last decision on this cap (None: nothing kept, so not limited and
+    nothing warned)."""
+    lifts_at: int | None = None
+    """When its limit lifts if nothing more is moved (None: not limited, or a monthly cap,
+    which lifts at its reset)."""
+
+    @property
+    def used(self) -> int:
+        """What counts against the cap in the window."""
+        if self.direction == "download":
+            return self.totals.bytes_in
+        if self.direction == "upload":
+            return self.totals.bytes_out
+        return self.totals.bytes_in + self.totals.bytes_out
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.used / self.cap if self.cap else 0.0
+
+    @property
+    def state(self) -> State:
+        return self.decided.state if self.decided is not None else State.OK
+
+    @property
+    def limited(self) -> bool:
+        return self.state.limited
+
+    @property
+    def rate_bps(self) -> int:
+        """The rate it holds the subscriber to (0: none)."""
+        return self.decided.rate if self.decided is not None and self.limited else 0
+
+    @property
+    def step_at(self) -> float | None:
+        """The step in force (percent of the cap); None: the cap's own limit, or none."""
+        return self.decided.step_at if self.decided is not None and self.limited else None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberView:
+    """Everything known of one subscriber: plan, usage per cap, the limit in force and why,
+    overrides, session."""
+
+    name: str
+    kept_in: KeptIn
+    """Where the subscriber is defined: the configuration file, the ledger (`nmsquota
+    subscribers add`), or nowhere (seen on an access server, or in the usage records)."""
+    plan: str | None
+    addresses: tuple[str, ...]
+    """Configured (or provisioned) addresses, then those the session has."""
+    caps: tuple[CapView, ...]
+    """Every cap of their plan, in the plan's order (none without a known plan)."""
+    decided: StandingRecord | None
+    """The daemon's last decision: the binding cap's figures, and with several caps each
+    cap's own in `caps` (None: nothing kept, so not limited and nothing warned)."""
+    check: CheckRecord | None
+    """Whether their limit was measured to bite (None: not measured or nothing found)."""
+    limit: Limit | None
+    """The limit the drivers hold them at, as the daemon recorded it."""
+    overrides: tuple[OverrideRecord, ...]
+    """Every override of theirs the ledger keeps, expired ones included."""
+    session: SessionRecord | None
+
+    @property
+    def state(self) -> State:
+        return self.decided.state if self.decided is not None else State.OK
+
+    @property
+    def limited(self) -> bool:
+        return self.limit is not None
+
+    @property
+    def reason(self) -> Reason | None:
+        return self.decided.reason if self.decided is not None else None
+
+    @property
+    def since(self) -> int | None:
+        return self.decided.since if self.decided is not None else None
+
+    @property
+    def online(self) -> bool:
+        return self.session is not None and self.session.online
+
+    @property
+    def not_effective(self) -> bool:
+        return self.check is not None and self.check.flagged
+
+    def active_overrides(self, now: float) -> tuple[OverrideRecord, ...]:
+        return tuple(o for o in self.overrides if o.active(now))
+
+
+@dataclass(frozen=True, slots=True)
+class DriverView:
+    """One enforcement driver as of the last cycle."""
+
+    name: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    unenforceable: tuple[str, ...]
+    """Limited subscribers it had nothing to key on (no address known)."""
+    drift: tuple[str, ...]
+    """Differences nmsquota did not make, found and repaired."""
+    errors: tuple[str, ...]
+    installed: tuple[str, ...] | None
+    """Whom it holds limited (None: not recorded by the daemon that wrote the ledger)."""
+    not_effective: tuple[str, ...]
+    """Subscribers it holds whose limit was measured not to bite."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.drift
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.errors + self.drift
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """One access server: did it answer, how fast, what it counts with."""
+
+    name: str
+    answered: bool | None
+    """In the last cycle (None: not polled in it)."""
+    error: str | None
+    record: DeviceRecord | None
+    """What the daemon kept of it: last poll, latency, failures, counter width, SNMP
+    version (None: nothing kept yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleView:
+    """The daemon's last cycle."""
+
+    number: int
+    started: float
+    due: float
+    seconds: float
+    lateness: float
+    interval: int
+    skipped: int
+    updated: float | None
+    devices_ok: tuple[str, ...]
+    devices_failed: Mapping[str, str]
+    limited: tuple[str, ...]
+    changed: tuple[str, ...]
+    no_plan: tuple[str, ...]
+    not_effective: tuple[str, ...]
+    drivers: tuple[DriverView, ...]
+
+    def age(self, now: float) -> float:
+        """Seconds since it started (negative: this clock is behind the daemon's)."""
+        return now - self.started
+
+    def stale(self, now: float) -> bool:
+        """Older than three intervals: the daemon is not cycling."""
+        return self.age(now) > 3 * self.interval
+
+    @property
+    def troubled(self) -> bool:
+        """An access server did not answer, a driver failed, or a limit does not bite."""
+        return bool(self.devices_failed or self.not_effective) or any(
+            driver.errors for driver in self.drivers
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One commit of the ledger, as every reader sees it."""
+
+    as_of: int | None
+    """The moment the window totals describe (the last commit); None: no commit yet."""
+    cycle: CycleView | None
+    """None: no daemon has cycled on this ledger."""
+    subscribers: tuple[SubscriberView, ...]
+    """By name."""
+    by_name: Mapping[str, SubscriberView]
+    devices: tuple[DeviceView, ...]
+    limits: tuple[Limit, ...]
+    """In the order the daemon recorded them."""
+    overrides: tuple[OverrideRecord, ...]
+    """Every override kept, expired ones included, in the order made."""
+    events: tuple[EventRecord, ...]
+    default_tally: Tally
+    """The window shown for subscribers without a plan: the ledger's first, or 7 days."""
+    totals: Mapping[str, Mapping[str, Totals]]
+    """Tally key -> subscriber -> usage in that window, for every window shown."""
+
+    def subscriber(self, name: str) -> SubscriberView | None:
+        return self.by_name.get(name)
+
+    @property
+    def limited(self) -> tuple[SubscriberView, ...]:
+        return tuple(view for view in self.subscribers if view.limited)

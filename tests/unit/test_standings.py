@@ -1,0 +1,202 @@
+"""The read API: snapshots built from a ledger reader and the configuration, in any process,
+without the daemon, SNMP, the drivers or Textual; `status` and `usage` print from them
+exactly what they printed before it, on a data directory written before it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from nmsquota.cli import main
+from nmsquota.clock import ManualClock
+from nmsquota.config import load_config
+from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import DeviceRecord, EventKind, EventRecord, SessionRecord
+from nmsquota.standings import Reader, Reason, ReasonKind, State
+
+FIXTURE = REPO / "tests" / "fixtures" / "ledger-v0"
+T0 = 1_800_000_000
+NOW = T0 + 12 * 300 + 60
+"""When the fixture's expected outputs were taken: a minute after its last cycle."""
+OUTPUTS = {
+    "status.txt": ["status"],
+    "status.json": ["status", "--json"],
+    "usage.txt": ["usage"],
+    "usage-bytes.txt": ["usage", "--bytes", "--sort", "in"],
+    "usage.json": ["usage", "--json"],
+    "usage-verbose.txt": ["usage", "-v", "alice", "carol"],
+    "usage-window.json": ["usage", "--window", "2h", "--json"],
+}
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A copy of the data directory written before the read API (ledger/, nmsquota.toml)."""
+    shutil.copytree(FIXTURE / "ledger", tmp_path / "ledger")
+    shutil.copy(FIXTURE / "nmsquota.toml", tmp_path)
+    return tmp_path
+
+
+def reader_of(data: Path) -> Reader:
+    return Reader.open(data / "ledger", load_config(data / "nmsquota.toml"))
+
+
+def printed(data: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    config, ledger = data / "nmsquota.toml", data / "ledger"
+    main(["-c", str(config), *argv, "--ledger", str(ledger)], clock=ManualClock(NOW))
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_status_and_usage_print_what_they_printed_before_the_read_api(
+    data: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = (FIXTURE / "expected" / name).read_text()
+    assert printed(data, OUTPUTS[name], capsys) == expected
+    # The same once a writer has migrated the records on disk.
+    with Ledger.open_writer(data / "ledger"):
+        pass
+    assert printed(data, OUTPUTS[name], capsys) == expected
+
+
+def test_a_subscriber_shows_every_cap_the_limit_and_why_and_when_it_lifts(data: Path) -> None:
+    snap = reader_of(data).snapshot()
+    carol = snap.subscriber("carol")
+    assert carol is not None and (carol.kept_in, carol.plan) == ("configuration", "fair")
+    assert carol.state is State.LIMITED and carol.since == T0 + 1500
+    assert carol.reason == Reason(ReasonKind.OVER, "1h", None, 1_200_000, 1_000_000)
+    hour, day = carol.caps
+    assert (hour.name, hour.tally.key, hour.used, hour.cap, round(hour.percent)) == (
+        "1h", "1h", 1_200_000, 1_000_000, 120)  # fmt: skip
+    assert (hour.rate_bps, hour.lifts_at, hour.direction) == (64_000, T0 + 4500, "download")
+    # The day's cap: under it, its cap in force raised by the top-up.
+    assert (day.limited, day.cap, day.lifts_at) == (False, 3_000_000, None)
+    assert day.decided is not None and day.decided.cap == 4_000_000
+    (topup,) = carol.overrides
+    assert (topup.kind, topup.bytes, topup.cap, topup.reason, topup.until) == (
+        "topup", 1_000_000, "1d", "bought more", None)  # fmt: skip
+    assert carol.limit is not None and carol.limit.rate_bps == 64_000
+    assert carol.addresses == ("10.60.1.3",) and not carol.online
+
+
+def test_steps_forced_limits_exemptions_and_a_limit_that_does_not_bite(data: Path) -> None:
+    snap = reader_of(data).snapshot()
+    views = {view.name: view for view in snap.subscribers}
+    assert (views["gina"].state, views["gina"].caps[0].step_at) == (State.STEPPED, 80.0)
+    assert views["gina"].caps[0].lifts_at == T0 + 3000 + 86400  # the 500 KB leaves the day
+    assert views["erin"].state is State.FORCED and views["erin"].limited
+    assert views["bob"].state is State.EXEMPT and not views["bob"].limited
+    assert views["alice"].not_effective and views["alice"].check is not None
+    # Provisioned in the ledger: their plan counts as the daemon counts it.
+    assert (views["frank"].kept_in, views["frank"].plan) == ("ledger", "home")
+    assert views["frank"].caps[0].state is State.STEPPED
+    expired = [o for o in views["frank"].overrides if not o.active(NOW)]
+    assert [(o.kind, o.reason) for o in expired] == [("exempt", "short test")]
+    assert [view.name for view in snap.limited] == ["alice", "carol", "erin", "frank", "gina"]
+
+
+def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
+    snap = reader_of(data).snapshot()
+    cycle = snap.cycle
+    assert cycle is not None and cycle.number == 13 and cycle.age(NOW) == 60
+    assert not cycle.stale(NOW) and cycle.stale(NOW + 900) and cycle.troubled
+    log, shaper = cycle.drivers
+    assert log.ok and log.not_effective == ("alice",)
+    assert not shaper.ok and "carol: queue table full" in shaper.errors[0]
+    bras, old = snap.devices
+    assert (bras.name, bras.answered) == ("bras", True)
+    assert old.answered is False and old.error is not None and "No SNMP response" in old.error
+
+
+def test_sessions_devices_and_events_the_daemon_keeps_are_in_the_snapshot(data: Path) -> None:
+    session = SessionRecord(subscriber="alice", online=True, access_server="bras",
+                            interface="<pppoe-alice>", addresses=("100.64.0.7",),
+                            since=T0, seen=T0 + 3600)  # fmt: skip
+    device = DeviceRecord(name="bras", host="127.0.0.1", snmp_version="2c", last_poll=T0 + 3600,
+                          latency=0.02, counter_bits=64, interfaces=6)  # fmt: skip
+    up = EventRecord(time=T0, kind=EventKind.SESSION_UP, text="alice up on <pppoe-alice>",
+                     subscriber="alice")  # fmt: skip
+    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+        ledger.records.set_sessions([session])
+        ledger.records.set_devices([device])
+        ledger.records.add_events([up, up])
+    reader = reader_of(data)
+    snap = reader.snapshot()
+    alice = snap.subscriber("alice")
+    assert alice is not None and alice.online and alice.session == session
+    assert alice.addresses == ("10.60.1.2", "100.64.0.7")  # configured, then the session's
+    assert snap.devices[0].record == device
+    assert [event.seq for event in snap.events] == [1, 2]
+    assert [event.seq for event in reader.events(since=1)] == [2]
+
+
+def test_a_reader_sees_one_commit_until_it_refreshes(data: Path) -> None:
+    reader = reader_of(data)
+    before = reader.snapshot()
+    with Ledger.open_writer(data / "ledger") as ledger:
+        ledger.commit(T0 + 3900)
+    assert reader.snapshot().as_of == before.as_of == T0 + 3600
+    reader.refresh()
+    assert reader.snapshot().as_of == T0 + 3900
+
+
+def test_status_refuses_a_record_it_cannot_read_in_one_line_changing_nothing(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = data / "ledger" / "state.json"
+    stored = json.loads(state.read_text())
+    stored["overrides"]["2"]["until"] = "tomorrow"
+    state.write_text(json.dumps(stored))
+    before = state.read_bytes()
+    status = main(["-c", str(data / "nmsquota.toml"), "status", "--ledger", str(data / "ledger")])
+    err = capsys.readouterr().err
+    assert status == 1 and len(err.strip().splitlines()) == 1
+    assert f"ledger file {state} holds overrides records nmsquota cannot read" in err
+    assert "record 2 (erin): until: Input should be a valid integer" in err
+    assert state.read_bytes() == before
+
+
+FORBIDDEN = ("nmsquota.daemon", "nmsquota.snmp", "nmsquota.enforcement", "pysnmp", "textual",
+             "plugins")  # fmt: skip
+
+
+def forbidden_imports(code: str) -> list[str]:
+    """The forbidden modules a fresh interpreter has imported after running `code` (LEDGER
+    and CONFIG are the fixture's)."""
+    script = (
+        "import json, sys\nfrom pathlib import Path\n"
+        f"LEDGER = Path({str(FIXTURE / 'ledger')!r})\n"
+        f"CONFIG = Path({str(FIXTURE / 'nmsquota.toml')!r})\n"
+        f"{code}\n"
+        f"print(json.dumps(sorted(m for m in sys.modules"
+        f" if m.split('.')[0] in {FORBIDDEN!r} or m.startswith({FORBIDDEN!r}))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_read_api_imports_no_daemon_snmp_driver_or_textual() -> None:
+    assert (
+        forbidden_imports(
+            "from nmsquota.config import load_config\nfrom nmsquota.standings import Reader\n"
+            "Reader.open(LEDGER, load_config(CONFIG)).snapshot()"
+        )
+        == []
+    )
+
+
+def test_status_and_usage_import_no_daemon_snmp_driver_or_textual() -> None:
+    run = "main(['-c', str(CONFIG), '{}', '--ledger', str(LEDGER)])"
+    assert (
+        forbidden_imports(
+            f"from nmsquota.cli import main\n{run.format('status')}\n{run.format('usage')}"
+        )
+        == []
+    )
