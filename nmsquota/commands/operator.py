@@ -101,6 +101,7 @@ def run_override(args: argparse.Namespace) -> int:
     if config is None:
         raise UsageError("no daemon running and no configuration to check the subscriber "
                          "against: give --config FILE")  # fmt: skip
+    import getpass
     from dataclasses import asdict
 
     from nmsquota.daemon.overrides import apply_override
@@ -111,7 +112,9 @@ def run_override(args: argparse.Namespace) -> int:
         # Without the daemon's view of who is online, those it last decided on stand in.
         online = [r.subscriber for r in ledger.records.standings()]
         roster = roster_of(config, [asdict(r) for r in ledger.records.provisioned()], online)
-        message = apply_override(ledger, wanted, int(args.clock.now()), roster)
+        # Who asked is known here (the daemon's requests do not say yet).
+        message = apply_override(ledger, wanted, int(args.clock.now()), roster,
+                                 author=getpass.getuser())  # fmt: skip
     print(f"{message} (no daemon running: applied at its next start)")
     return 0
 

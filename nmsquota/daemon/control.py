@@ -47,8 +47,8 @@ def _act(daemon: Daemon, request: Request) -> dict[str, Any]:
             raise UsageError(f"no subscriber named {login!r} (not in the configuration, not "
                              "provisioned, and no default_plan for others)")  # fmt: skip
         case Session():
-            daemon.sessions.event(request.event, request.interface, request.login,
-                                  request.address)  # fmt: skip
+            daemon.session_event(request.event, request.interface, request.login,
+                                 request.address)  # fmt: skip
             # A session that starts over the cap is limited now, not at the next cycle.
             return daemon.enforce_now()
         case SubscriberAdd() | SubscriberSet() | SubscriberRemove():

@@ -22,12 +22,12 @@ from nmsquota.ledger import Ledger
 from nmsquota.notify import Notifier
 from nmsquota.plans import members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
-from nmsquota.snmp.cycle import poll_devices
+from nmsquota.snmp.cycle import DeviceResult, poll_devices
 from nmsquota.snmp.poller import poll_keys
 from nmsquota.snmp.walk import Session as SnmpSession
 from nmsquota.snmp.walk import SnmpError
 
-from . import record
+from . import observed, record
 from .control import dispatch
 from .devices import devices_from
 from .enforcers import reload_enforcers
@@ -70,6 +70,8 @@ class Daemon:
         self.checks = record.checks_of(ledger)
         """Whether each limit bites, carried from cycle to cycle (and over a restart)."""
         self.enforcers: list[Any] = []
+        self.installed: dict[str, list[str]] = {}
+        """Driver -> whom it holds limited, as of its last reconciliation."""
         self.devices: list[Any] = []
         self.configure(config, drivers)
 
@@ -123,6 +125,7 @@ class Daemon:
             # (with what the drivers did) land together, so a reader never sees half a cycle.
             with gcpause.paused(), self.ledger.batch():
                 record.commit_poll(self.ledger, results, now)
+                self._observe(results, now)
                 evaluation = self.decide(int(now))
                 moved = record.moved_by(results)
                 self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
@@ -131,9 +134,8 @@ class Daemon:
                 self.schedule.after_cycle(evaluation, moved, now, list(self.sessions.keys),
                                           self._plans(), self.rules, self.interval,
                                           self.config.settings.projection)  # fmt: skip
-                wanted = self._wanted(evaluation)
-                for enforcer in self.enforcers:
-                    report.drivers[enforcer.driver.name] = outcome_record(enforcer.cycle(wanted))
+                report.drivers = self._reconcile(self._wanted(evaluation), now)
+                report.installed = dict(self.installed)
                 report.limited = sorted(d.subscriber for d in evaluation.limited)
                 report.changed = sorted(d.subscriber for d in evaluation.changes)
                 report.no_plan = evaluation.no_plan
@@ -208,9 +210,7 @@ class Daemon:
             return False
         if decision.limited:
             log.info("limited %s on a projected look: %s", subscriber, decision.reason)
-            wanted = self._wanted(evaluation)
-            for enforcer in self.enforcers:
-                enforcer.cycle(wanted)
+            self._reconcile(self._wanted(evaluation), now)
             for changed in evaluation.changes:
                 self._tell(now, changed.subscriber, changed.event, changed)
             return True
@@ -226,8 +226,7 @@ class Daemon:
         with self.ledger.batch():
             evaluation = self.decide(now)
             self.record(evaluation, now)
-        wanted = self._wanted(evaluation)
-        outcomes = {e.driver.name: outcome_record(e.cycle(wanted)) for e in self.enforcers}
+        outcomes = self._reconcile(self._wanted(evaluation), now)
         return {"ok": True, "limited": sorted(d.subscriber for d in evaluation.limited),
                 "drivers": outcomes}  # fmt: skip
 
@@ -257,9 +256,51 @@ class Daemon:
         return evaluate(self.rules, self._plans(), totals, now, standings, overrides)
 
     def record(self, evaluation: Evaluation, now: int) -> None:
-        """Keep the decisions in the ledger (the caller holds a batch)."""
+        """Keep the decisions in the ledger, and the limits they applied or lifted in its
+        event log (the caller holds a batch)."""
         names = [e.driver.name for e in self.enforcers]
         record.record_decisions(self.ledger, evaluation, self.checks, names, now)
+        self.ledger.records.add_events(observed.decision_events(evaluation, now))
+
+    def session_event(self, event: str, interface: str, login: str, address: str) -> None:
+        """A session started or ended (ip-up/ip-down): where the subscriber is, kept with the
+        event in the ledger."""
+        self.sessions.event(event, interface, login, address)
+        now = self.clock.now()
+        with self.ledger.batch():
+            self.ledger.records.add_events(
+                [observed.session_event(event, interface, login, address, now)]
+            )
+            self._keep_sessions(now)
+
+    def _observe(self, results: Sequence[DeviceResult], now: float) -> None:
+        """What the poll saw, for the readers: the access servers, the sessions, and the
+        counter and device events (the caller holds the cycle's batch)."""
+        kept = {device.name: device for device in self.ledger.records.devices()}
+        self.ledger.records.set_devices(observed.device_records(kept, self.devices, results, now))
+        self.ledger.records.add_events(observed.device_events(kept, results, now)
+                                       + observed.counter_events(results, now))  # fmt: skip
+        self._keep_sessions(now)
+
+    def _keep_sessions(self, now: float) -> None:
+        kept = {session.subscriber: session for session in self.ledger.records.sessions()}
+        changed = observed.session_records(kept, self.sessions, now)
+        if changed is not None:
+            self.ledger.records.set_sessions(changed)
+
+    def _reconcile(self, wanted: list[DriverLimit], now: float) -> dict[str, dict[str, Any]]:
+        """Every driver brought to `wanted`: what each did (for the health record and control
+        replies) and now holds (`installed`); repairs and errors go to the event log."""
+        outcomes, done = {}, []
+        for enforcer in self.enforcers:
+            outcome = enforcer.cycle(wanted)
+            done.append(outcome)
+            outcomes[enforcer.driver.name] = outcome_record(outcome)
+            self.installed[enforcer.driver.name] = _installed(enforcer, wanted)
+        events = observed.driver_events(done, now)
+        if events:
+            self.ledger.records.add_events(events)
+        return outcomes
 
     def _wanted(self, evaluation: Evaluation) -> list[DriverLimit]:
         known = self._members()
@@ -325,3 +366,11 @@ class Daemon:
         await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (sleeper, stopper):
             task.cancel()
+
+
+def _installed(enforcer: Any, wanted: Sequence[DriverLimit]) -> list[str]:
+    """Whom a driver holds limited after reconciling: the wanted limits it believes are in
+    place (its keys for them were installed and did not fail)."""
+    believed = enforcer.believed or set()
+    return sorted({limit.subscriber for limit in wanted
+                   if any(key in believed for key in enforcer.driver.keys(limit))})  # fmt: skip

@@ -7,7 +7,7 @@ from nmsquota import units
 from nmsquota.control.protocol import Exempt, Limit, Override, Release, Topup
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
-from nmsquota.ledger.records import OverrideRecord
+from nmsquota.ledger.records import EventKind, EventRecord, OverrideRecord
 
 from .roster import Roster
 
@@ -15,10 +15,12 @@ KINDS: dict[type[Override], str] = {Limit: "force", Exempt: "exempt", Topup: "to
 """The ledger's name for each kind of override."""
 
 
-def apply_override(ledger: Ledger, request: Override | Release, now: int, roster: Roster) -> str:
+def apply_override(ledger: Ledger, request: Override | Release, now: int, roster: Roster,
+                   author: str | None = None) -> str:  # fmt: skip
     """Record an operator's override in the ledger (the caller holds the writer), or drop
-    the subscriber's force overrides for a Release. The request's values are valid already
-    (nmsquota.control.protocol); the subscriber and the cap are checked against `roster`."""
+    the subscriber's force overrides for a Release, and tell the ledger's event log. The
+    request's values are valid already (nmsquota.control.protocol); the subscriber and the
+    cap are checked against `roster`. `author`: who asked, when known."""
     subscriber = request.subscriber
     # Expired overrides are history: dropped whenever the list changes.
     records = [r for r in ledger.records.overrides() if r.until is None or r.until > now]
@@ -27,9 +29,11 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
         if not any(r.subscriber == subscriber for r in records):
             roster.plan_of(subscriber)
         kept = [r for r in records if not (r.subscriber == subscriber and r.kind == "force")]
+        message = f"{len(records) - len(kept)} force override(s) of {subscriber} removed"
         with ledger.batch():
             ledger.records.set_overrides(kept)
-        return f"{len(records) - len(kept)} force override(s) of {subscriber} removed"
+            ledger.records.add_events([_event(now, subscriber, message, author)])
+        return message
     caps = roster.caps(subscriber)  # an unknown subscriber stops here
     if request.cap is not None and request.cap not in caps:
         names = ", ".join(caps) or "none: a one-cap plan"
@@ -38,9 +42,16 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
     kind = KINDS[type(request)]
     size = request.size if isinstance(request, Topup) else 0
     record = OverrideRecord(subscriber=subscriber, kind=kind, reason=request.reason, since=now,
-                            until=until, bytes=size, cap=request.cap)  # fmt: skip
-    with ledger.batch():
-        ledger.records.set_overrides([*records, record])
+                            until=until, bytes=size, cap=request.cap, author=author)  # fmt: skip
     ends = "until removed" if until is None else f"for {units.format_duration(until - now)}"
     on = f" on cap {request.cap}" if request.cap is not None else ""
-    return f"{kind} {subscriber}{on} {ends}: {request.reason}"
+    message = f"{kind} {subscriber}{on} {ends}: {request.reason}"
+    with ledger.batch():
+        ledger.records.set_overrides([*records, record])
+        ledger.records.add_events([_event(now, subscriber, message, author)])
+    return message
+
+
+def _event(now: int, subscriber: str, message: str, author: str | None) -> EventRecord:
+    text = message if author is None else f"{message} (by {author})"
+    return EventRecord(time=now, kind=EventKind.OVERRIDE, subscriber=subscriber, text=text)

@@ -106,8 +106,11 @@ def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str
 
 
 def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: float) -> None:
-    drivers = {name: DriverOutcomeRecord(**{k: tuple(v) for k, v in outcome.items()})
-               for name, outcome in report.drivers.items()}  # fmt: skip
+    drivers = {
+        name: DriverOutcomeRecord(**{k: tuple(v) for k, v in outcome.items()},
+                                  installed=_tuple(report.installed.get(name)))
+        for name, outcome in report.drivers.items()
+    }  # fmt: skip
     record = HealthRecord(
         number=report.number, started=report.started, due=report.due, seconds=report.seconds,
         devices_ok=tuple(report.devices_ok), devices_failed=dict(report.devices_failed),
@@ -117,6 +120,10 @@ def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: f
     )  # fmt: skip
     with ledger.batch():
         ledger.records.set_health(record)
+
+
+def _tuple(names: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(names) if names is not None else None
 
 
 def _standing_fields(decision: Decision) -> dict[str, Any]:

@@ -24,6 +24,8 @@ class CycleReport:
     """Limited subscribers whose measured rate says the limit does not bite (verify)."""
     skipped: int = 0
     """Cycles skipped since the daemon started, because one overran its slot."""
+    installed: dict[str, list[str]] = field(default_factory=dict)
+    """Driver -> whom it holds limited after the cycle."""
 
     @property
     def lateness(self) -> float:

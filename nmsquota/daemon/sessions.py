@@ -35,6 +35,11 @@ class Sessions:
     """Subscriber -> (device, session key) of each session the last polls found: what a
     targeted look GETs."""
 
+    def online(self) -> set[str]:
+        """Who has a session now: found by the last poll of their access server, or told
+        of by ip-up (and not yet by ip-down)."""
+        return {name for name, keys in self.keys.items() if keys} | set(self.logins.values())
+
     def get(self, subscriber: str) -> Session:
         return self.seen.get(subscriber, Session())
 

@@ -274,9 +274,10 @@ class SessionRecord:
     """The access server's session id (accel-ppp's Acct-Session-Id), if it has one."""
     addresses: Names = ()
     since: Seconds | None = None
-    """When the session came up, if known."""
+    """Online: when the daemon first found the session up (a poll or ip-up)."""
     seen: Seconds | None = None
-    """When it was last seen (polled, or told of by ip-up/ip-down)."""
+    """Offline: when the daemon found it gone (None while online, or never seen online).
+    Kept to the changes so that the records are not rewritten every cycle."""
     version: Int = RECORD_VERSION
 
 
@@ -297,7 +298,9 @@ class EventKind(StrEnum):
     SESSION_UP = "session up"
     SESSION_DOWN = "session down"
     DEVICE_DOWN = "device down"
-    """An access server did not answer."""
+    """An access server stopped answering."""
+    DEVICE_UP = "device up"
+    """An access server answered again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

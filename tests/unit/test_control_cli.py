@@ -3,6 +3,7 @@ end to end: against a fake daemon behind the real control socket, and without a 
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import pytest
@@ -157,7 +158,7 @@ def test_without_a_daemon_the_override_goes_into_the_ledger_as_given(
                    "at its next start)\n")  # fmt: skip
     assert overrides(config) == [OverrideRecord(subscriber="bob", kind="force", until=None,
                                                 bytes=0, reason="for=1h then  review",
-                                                since=NOW)]  # fmt: skip
+                                                since=NOW, author=getpass.getuser())]  # fmt: skip
 
 
 def test_without_a_daemon_an_unknown_subscriber_is_refused_and_nothing_written(

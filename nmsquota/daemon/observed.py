@@ -1,0 +1,172 @@
+"""What the daemon sees, kept in the ledger for the readers (nmsquota.standings): each access
+server's last poll, where each subscriber is online, and the event log.
+
+Pure: the cycle's results, the sessions and the last kept records in; records and events
+out. The daemon writes them in the cycle's commit (or, for what happens between cycles, in
+one of their own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from nmsquota.counters import Verdict
+from nmsquota.enforcement.reconcile import Outcome
+from nmsquota.ledger.records import DeviceRecord, EventKind, EventRecord, SessionRecord
+from nmsquota.policy import Evaluation
+from nmsquota.snmp.cycle import Device, DeviceResult
+
+from .sessions import Sessions
+
+COUNTER_EVENTS = {
+    Verdict.BASELINE: (EventKind.BASELINE, "counters baselined, nothing charged"),
+    Verdict.RESTART: (EventKind.AGENT_RESTART, "agent restarted, nothing charged"),
+    Verdict.DISCONTINUITY: (EventKind.DISCONTINUITY, "counter discontinuity, nothing charged"),
+    Verdict.SPIKE: (EventKind.SPIKE_REFUSED, "more than the line carries, refused"),
+}
+"""The counter verdicts the event log tells of (a failed read or an idle line it does not)."""
+NAMED = 5
+"""An event about many sessions names this many of their subscribers."""
+
+
+def device_records(kept: Mapping[str, DeviceRecord], devices: Sequence[Device],
+                   results: Sequence[DeviceResult], now: float) -> list[DeviceRecord]:  # fmt: skip
+    """Each configured access server after a cycle: answered or not, how fast, with which
+    counters. What a failed poll cannot tell is carried from the last record."""
+    by_name = {result.device: result for result in results}
+    found = []
+    for device in devices:
+        result = by_name.get(device.name)
+        before = kept.get(device.name)
+        if result is None:  # not polled this cycle (none is skipped today)
+            if before is not None:
+                found.append(before)
+            continue
+        answered = result.error is None and result.poll is not None
+        widths = [reading.width for _, reading in result.poll.readings] if result.poll else []
+        found.append(DeviceRecord(
+            name=device.name, host=f"{device.agent.host}:{device.agent.port}",
+            snmp_version=device.agent.version, last_poll=now,
+            last_answer=now if answered else (before.last_answer if before else None),
+            latency=round(result.seconds, 6), error=result.error,
+            failures=0 if answered else (before.failures if before else 0) + 1,
+            counter_bits=min(widths) if widths else (before.counter_bits if before else None),
+            interfaces=len(widths) if answered else (before.interfaces if before else 0),
+        ))  # fmt: skip
+    return found
+
+
+def device_events(kept: Mapping[str, DeviceRecord], results: Sequence[DeviceResult],
+                  now: float) -> list[EventRecord]:  # fmt: skip
+    """An access server that stopped answering, or answers again: once, when it changes."""
+    events = []
+    for result in results:
+        before = kept.get(result.device)
+        answered_before = before is None or before.error is None
+        if result.error is not None and answered_before:
+            events.append(EventRecord(time=now, kind=EventKind.DEVICE_DOWN,
+                                      device=result.device, text=result.error))  # fmt: skip
+        elif result.error is None and not answered_before:
+            text = f"{result.device} answers again"
+            events.append(EventRecord(time=now, kind=EventKind.DEVICE_UP, device=result.device,
+                                      text=text))  # fmt: skip
+    return events
+
+
+def counter_events(results: Sequence[DeviceResult], now: float) -> list[EventRecord]:
+    """Baselines, agent restarts, discontinuities and refused spikes: one event per access
+    server and kind a cycle (a restart touches every session at once), naming the subscriber
+    when there is one."""
+    events = []
+    for result in results:
+        if result.attribution is None:
+            continue
+        by_verdict: dict[Verdict, list[tuple[str, str]]] = {}
+        for key, charged in result.attribution.events:
+            if charged.verdict in COUNTER_EVENTS:
+                by_verdict.setdefault(charged.verdict, []).append((key.subscriber, charged.note))
+        for verdict, hits in by_verdict.items():
+            kind, what = COUNTER_EVENTS[verdict]
+            if len(hits) == 1:
+                subscriber, note = hits[0]
+                text = f"{subscriber} on {result.device}: {note}"
+                events.append(EventRecord(time=now, kind=kind, device=result.device,
+                                          subscriber=subscriber, text=text))  # fmt: skip
+                continue
+            names = sorted({name for name, _ in hits})
+            shown = ", ".join(names[:NAMED]) + (", ..." if len(names) > NAMED else "")
+            text = f"{result.device}: {len(hits)} sessions, {what} ({hits[0][1]}): {shown}"
+            events.append(EventRecord(time=now, kind=kind, device=result.device, text=text))
+    return events
+
+
+def decision_events(evaluation: Evaluation, now: float) -> list[EventRecord]:
+    """Limits applied (or changed: another step, another cap) and lifted."""
+    events = []
+    for decision in evaluation.changes:
+        if decision.limited:
+            text = f"{decision.event} {decision.subscriber}: {decision.reason}"
+            events.append(EventRecord(time=now, kind=EventKind.LIMIT_APPLIED, text=text,
+                                      subscriber=decision.subscriber,
+                                      reason=decision.why))  # fmt: skip
+        else:
+            text = f"released {decision.subscriber} ({decision.percent:.0f}% of cap)"
+            events.append(EventRecord(time=now, kind=EventKind.LIMIT_LIFTED, text=text,
+                                      subscriber=decision.subscriber))  # fmt: skip
+    return events
+
+
+def driver_events(outcomes: Iterable[Outcome], now: float) -> list[EventRecord]:
+    """What reconciliation repaired (differences nmsquota did not make) and driver errors."""
+    events = []
+    for outcome in outcomes:
+        for line in outcome.drift:
+            events.append(EventRecord(time=now, kind=EventKind.REPAIR, driver=outcome.driver,
+                                      text=f"{outcome.driver}: {line}"))  # fmt: skip
+        for error in outcome.errors:
+            events.append(EventRecord(time=now, kind=EventKind.DRIVER_ERROR,
+                                      driver=outcome.driver, text=error))  # fmt: skip
+    return events
+
+
+def session_records(kept: Mapping[str, SessionRecord], sessions: Sessions,
+                    now: float) -> list[SessionRecord] | None:  # fmt: skip
+    """Everyone seen on an access server or told of by ip-up/ip-down, online or not now (a
+    subscriber seen before but not now stays, offline). None when nothing changed since
+    `kept`: a record changes only when its subscriber comes, goes or moves, so the usual
+    cycle writes none of them."""
+    online = sessions.online()
+    found: dict[str, SessionRecord] = {}
+    changed = False
+    for name, before in kept.items():
+        if name not in sessions.seen:
+            found[name] = before if not before.online else replace(before, online=False, seen=now)
+            changed |= found[name] is not before
+    for name, seen in sessions.seen.items():
+        before = kept.get(name)
+        up = name in online
+        where = (seen.access_server, seen.interface, seen.session, seen.addresses)
+        if (
+            before is not None
+            and before.online == up
+            and where == (before.access_server, before.interface, before.session, before.addresses)
+        ):
+            found[name] = before
+            continue
+        changed = True
+        was_up = before is not None and before.online
+        found[name] = SessionRecord(
+            subscriber=name, online=up, access_server=seen.access_server,
+            interface=seen.interface, session=seen.session, addresses=seen.addresses,
+            since=(before.since if was_up and before else now) if up else None,
+            seen=None if up else (now if was_up else (before.seen if before else None)),
+        )  # fmt: skip
+    return [found[name] for name in sorted(found)] if changed else None
+
+
+def session_event(event: str, interface: str, login: str, address: str,
+                  now: float) -> EventRecord:  # fmt: skip
+    kind = EventKind.SESSION_UP if event == "up" else EventKind.SESSION_DOWN
+    return EventRecord(time=now, kind=kind, subscriber=login,
+                       text=f"session {event}: {login} on {interface} ({address})")  # fmt: skip
