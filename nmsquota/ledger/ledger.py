@@ -17,17 +17,20 @@ and the poller's counter baselines together, which is what keeps it from being c
 and everything committed before it is kept. Readers read state.json first and ignore shard
 documents of later commits, so they see each commit entirely or not at all.
 
-Window totals are kept incrementally: a tally counts samples with time > edge, edge = now -
-window. A commit adds its new samples and moves each edge to its new position, subtracting
-the samples it passes (or adding them back if the clock went backwards). No commit rescans
-history.
+Window totals are kept incrementally (windows.py): a commit adds its new samples and moves
+each window's edge, subtracting the samples it passes. No commit rescans history.
+
+Over 400 lines, on purpose: opening (recovery), reading, committing, replacing and pruning all
+keep one invariant, that state.json is the commit point and readers see whole commits only,
+through the same meta, intent and shard state; split across modules, that invariant would
+have no single place to be read in.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,6 @@ from nmsquota.ledger.shards import (
     SHARD_SECONDS,
     Doc,
     ShardSet,
-    new_doc,
     parse_shard_name,
     rows_of,
     shard_name,
@@ -53,23 +55,22 @@ from nmsquota.ledger.storage import (
     write_json_atomically,
 )
 from nmsquota.ledger.store import RecordStore
-from nmsquota.usage import FreeHours, Monthly, Sample, Tally, Totals, is_subscriber_name
+from nmsquota.ledger.windows import (
+    DAWN,
+    Rows,
+    TallyState,
+    add_rows,
+    advanced,
+    group_by_time,
+    state_doc,
+    state_from_doc,
+)
+from nmsquota.usage import Sample, Tally, Totals
 
 FORMAT = 1
 STATE_NAME = "state.json"
 INTENT_NAME = "intent.json"
 USAGE_DIR = "usage"
-# "Before all history": the edge of a tally that has never been moved.
-DAWN = -(2**62)
-
-Rows = dict[str, list[int]]
-
-
-@dataclass
-class TallyState:
-    tally: Tally
-    edge: int
-    totals: Rows
 
 
 @dataclass(frozen=True)
@@ -263,10 +264,7 @@ class Ledger:
         self._tallies = {}
         for doc in self._state.table("tallies").all():
             try:
-                free = FreeHours(**doc["free"]) if doc.get("free") else None
-                period = Monthly(**doc["period"]) if doc.get("period") else None
-                tally = Tally(doc["window"], free, period)
-                state = TallyState(tally, doc["edge"], doc["totals"])
+                state = state_from_doc(doc)
             except (KeyError, TypeError, ValueError) as error:
                 raise LedgerCorrupt(
                     self._state_storage.path, f"has a bad tally: {error}"
@@ -328,7 +326,7 @@ class Ledger:
         meta = self._meta()
         for doc in self._visible_docs(meta, edge, 2**62):
             if tally.counts(doc["t"]):
-                _add_rows(rows, doc, 1)
+                add_rows(rows, doc, 1)
         return {name: Totals(*pair) for name, pair in rows.items() if pair != [0, 0]}
 
     # -- writing -------------------------------------------------------------------------
@@ -365,7 +363,8 @@ class Ledger:
         with self.batch():
             meta, seq, docs = self._write_samples(samples)
             updated = {
-                key: self._advanced(state, docs, now) for key, state in self._tallies.items()
+                key: advanced(state, docs, now, self.shards.docs_between)
+                for key, state in self._tallies.items()
             }
             self._write_tallies(updated)
             self._write_meta({**meta, "seq": seq, "now": now})
@@ -383,37 +382,12 @@ class Ledger:
         self._committed_in_batch = True
         self._roll_back_uncommitted()
         seq = meta["seq"] + 1
-        docs = _group_by_time(samples, seq, self._known_names)
+        docs = group_by_time(samples, seq, self._known_names)
         if docs:
             names = sorted({shard_name(doc["t"] - doc["t"] % SHARD_SECONDS) for doc in docs})
             write_json_atomically(self.directory / INTENT_NAME, {"seq": seq, "shards": names})
             self.shards.append(docs)
         return meta, seq, docs
-
-    def _advanced(self, state: TallyState, new_docs: list[Doc], now: int) -> TallyState:
-        # Changed in place, not copied (a copy per window per cycle was most of a window's
-        # cost): a commit that fails is rolled back by batch(), which reloads the tallies
-        # from disk, so a half-moved window is never kept.
-        totals = state.totals
-        tally, edge = state.tally, state.edge
-        touched: list[Doc] = []
-        for doc in new_docs:
-            if doc["t"] > edge and tally.counts(doc["t"]):
-                _add_rows(totals, doc, 1)
-                touched.append(doc)
-        new_edge = tally.edge_at(now)
-        low, high, sign = (edge, new_edge, -1) if new_edge > edge else (new_edge, edge, 1)
-        for doc in self.shards.docs_between(low, high):
-            if tally.counts(doc["t"]):
-                _add_rows(totals, doc, sign)
-                touched.append(doc)
-        # Subscribers whose usage has all aged out leave the table, so it does not grow with
-        # every subscriber ever seen. Only the rows this cycle moved can have reached zero.
-        for doc in touched:
-            for name in doc["names"]:
-                if totals.get(name) == [0, 0]:
-                    del totals[name]
-        return TallyState(tally, new_edge, totals)
 
     def _adopt_tallies(self, wanted: Sequence[Tally]) -> None:
         if not wanted:
@@ -437,17 +411,7 @@ class Ledger:
     def _write_tallies(self, tallies: dict[str, TallyState]) -> None:
         table = self._state.table("tallies")
         table.truncate()
-        table.insert_multiple(
-            {
-                "key": key,
-                "window": state.tally.window,
-                "free": asdict(state.tally.free) if state.tally.free else None,
-                "period": asdict(state.tally.period) if state.tally.period else None,
-                "edge": state.edge,
-                "totals": state.totals,
-            }
-            for key, state in tallies.items()
-        )
+        table.insert_multiple(state_doc(key, state) for key, state in tallies.items())
         self._tallies = tallies
 
     def _write_meta(self, meta: dict[str, Any]) -> None:
@@ -506,7 +470,7 @@ class Ledger:
                 totals: Rows = {}
                 for doc in docs:
                     if doc["t"] > edge and state.tally.counts(doc["t"]):
-                        _add_rows(totals, doc, 1)
+                        add_rows(totals, doc, 1)
                 updated[key] = TallyState(state.tally, edge, totals)
             self._write_tallies(updated)
             self._write_meta({**meta, "seq": seq, "now": now, "replaced_through": meta["seq"]})
@@ -548,7 +512,7 @@ class Ledger:
                 if cutoff > state.edge:
                     for doc in self.shards.docs_between(state.edge, cutoff):
                         if state.tally.counts(doc["t"]):
-                            _add_rows(totals, doc, -1)
+                            add_rows(totals, doc, -1)
                 updated[key] = TallyState(state.tally, max(state.edge, cutoff), totals)
             self._write_tallies(updated)
             self._write_meta({**self._meta(), "pruned_through": cutoff})
@@ -585,45 +549,3 @@ class Ledger:
             self.shards.delete(hour)
         left = next(self.samples(until=cutoff), None)
         return PruneResult(count, len(hours), complete=left is None)
-
-
-def _group_by_time(samples: Iterable[Sample], seq: int, known_names: set[str]) -> list[Doc]:
-    """One document per sample time; `known_names` remembers names already checked, since the
-    same subscribers come back every cycle."""
-    docs: dict[int, Doc] = {}
-    for sample in samples:
-        name, when, bytes_in, bytes_out = (
-            sample.subscriber,
-            sample.time,
-            sample.bytes_in,
-            sample.bytes_out,
-        )
-        if name not in known_names:
-            if not is_subscriber_name(name):
-                raise ValueError(f"not a login name without spaces: {sample}")
-            known_names.add(name)
-        if (
-            type(when) is not int
-            or type(bytes_in) is not int
-            or type(bytes_out) is not int
-            or bytes_in < 0
-            or bytes_out < 0
-        ):
-            raise ValueError(f"a sample needs an integer time and byte counts >= 0: {sample}")
-        doc = docs.get(when)
-        if doc is None:
-            doc = docs[when] = new_doc(when, seq)
-        doc["names"].append(name)
-        doc["in"].append(bytes_in)
-        doc["out"].append(bytes_out)
-    return list(docs.values())
-
-
-def _add_rows(totals: Rows, doc: Doc, sign: int) -> None:
-    for name, bytes_in, bytes_out in rows_of(doc):
-        pair = totals.get(name)
-        if pair is None:
-            totals[name] = [sign * bytes_in, sign * bytes_out]
-        else:
-            pair[0] += sign * bytes_in
-            pair[1] += sign * bytes_out

@@ -1,0 +1,115 @@
+"""Window totals kept incrementally: what each tally counts, where its edge stands, and how a
+commit moves it. A tally counts samples with time > edge, edge = now - window (or the start of
+the calendar period); a commit adds its new samples and moves each edge to its new position,
+subtracting the samples it passes. No commit rescans history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from nmsquota.ledger.shards import Doc, new_doc, rows_of
+from nmsquota.usage import FreeHours, Monthly, Sample, Tally, is_subscriber_name
+
+# "Before all history": the edge of a tally that has never been moved.
+DAWN = -(2**62)
+
+Rows = dict[str, list[int]]
+
+
+@dataclass
+class TallyState:
+    tally: Tally
+    edge: int
+    totals: Rows
+
+
+def state_from_doc(doc: dict[str, Any]) -> TallyState:
+    """A tally as state.json keeps it (KeyError, TypeError or ValueError when it is not one)."""
+    free = FreeHours(**doc["free"]) if doc.get("free") else None
+    period = Monthly(**doc["period"]) if doc.get("period") else None
+    return TallyState(Tally(doc["window"], free, period), doc["edge"], doc["totals"])
+
+
+def state_doc(key: str, state: TallyState) -> dict[str, Any]:
+    return {
+        "key": key,
+        "window": state.tally.window,
+        "free": asdict(state.tally.free) if state.tally.free else None,
+        "period": asdict(state.tally.period) if state.tally.period else None,
+        "edge": state.edge,
+        "totals": state.totals,
+    }
+
+
+def advanced(state: TallyState, new_docs: list[Doc], now: int,
+         docs_between: Callable[[int, int], Iterable[Doc]]) -> TallyState:  # fmt: skip
+    """`state` moved to `now`: the new documents added, the edge moved to its new place,
+    subtracting the documents it passes (adding them back if the clock went backwards)."""
+    # Changed in place, not copied (a copy per window per cycle was most of a window's
+    # cost): a commit that fails is rolled back by batch(), which reloads the tallies
+    # from disk, so a half-moved window is never kept.
+    totals = state.totals
+    tally, edge = state.tally, state.edge
+    touched: list[Doc] = []
+    for doc in new_docs:
+        if doc["t"] > edge and tally.counts(doc["t"]):
+            add_rows(totals, doc, 1)
+            touched.append(doc)
+    new_edge = tally.edge_at(now)
+    low, high, sign = (edge, new_edge, -1) if new_edge > edge else (new_edge, edge, 1)
+    for doc in docs_between(low, high):
+        if tally.counts(doc["t"]):
+            add_rows(totals, doc, sign)
+            touched.append(doc)
+    # Subscribers whose usage has all aged out leave the table, so it does not grow with
+    # every subscriber ever seen. Only the rows this cycle moved can have reached zero.
+    for doc in touched:
+        for name in doc["names"]:
+            if totals.get(name) == [0, 0]:
+                del totals[name]
+    return TallyState(tally, new_edge, totals)
+
+
+def group_by_time(samples: Iterable[Sample], seq: int, known_names: set[str]) -> list[Doc]:
+    """One document per sample time; `known_names` remembers names already checked, since the
+    same subscribers come back every cycle."""
+    docs: dict[int, Doc] = {}
+    for sample in samples:
+        name, when, bytes_in, bytes_out = (
+            sample.subscriber,
+            sample.time,
+            sample.bytes_in,
+            sample.bytes_out,
+        )
+        if name not in known_names:
+            if not is_subscriber_name(name):
+                raise ValueError(f"not a login name without spaces: {sample}")
+            known_names.add(name)
+        if (
+            type(when) is not int
+            or type(bytes_in) is not int
+            or type(bytes_out) is not int
+            or bytes_in < 0
+            or bytes_out < 0
+        ):
+            raise ValueError(f"a sample needs an integer time and byte counts >= 0: {sample}")
+        doc = docs.get(when)
+        if doc is None:
+            doc = docs[when] = new_doc(when, seq)
+        doc["names"].append(name)
+        doc["in"].append(bytes_in)
+        doc["out"].append(bytes_out)
+    return list(docs.values())
+
+
+def add_rows(totals: Rows, doc: Doc, sign: int) -> None:
+    for name, bytes_in, bytes_out in rows_of(doc):
+        pair = totals.get(name)
+        if pair is None:
+            totals[name] = [sign * bytes_in, sign * bytes_out]
+        else:
+            pair[0] += sign * bytes_in
+            pair[1] += sign * bytes_out
