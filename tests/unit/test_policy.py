@@ -237,7 +237,7 @@ def test_the_fast_path_for_quiet_subscribers_decides_as_the_full_one(rules, usag
 
 
 def test_quiet_subscribers_take_the_fast_path_and_others_do_not() -> None:
-    from nmsquota.policy import _quiet
+    from nmsquota.policy.decide import _quiet
 
     rules = (Rule(cap=100, name="1d", warn_at=(80,)), Rule(cap=1_000, name="30d"))
     assert _quiet("alice", rules, [Totals(79, 0), Totals(500, 0)]) is not None
