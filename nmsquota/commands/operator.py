@@ -105,8 +105,8 @@ def run_override(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from nmsquota.daemon.overrides import apply_override
-    from nmsquota.daemon.roster import roster_of
     from nmsquota.ledger import Ledger
+    from nmsquota.plans import roster_of
 
     with Ledger.open_writer(ledger_dir(args, config)) as ledger:
         # Without the daemon's view of who is online, those it last decided on stand in.

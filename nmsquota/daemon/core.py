@@ -20,7 +20,7 @@ from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
 from nmsquota.notify import Notifier
-from nmsquota.plans import members, plans_of, rules_of
+from nmsquota.plans import Roster, members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
 from nmsquota.snmp.cycle import DeviceResult, poll_devices
 from nmsquota.snmp.poller import poll_keys
@@ -33,7 +33,6 @@ from .devices import devices_from
 from .enforcers import reload_enforcers
 from .looks import Looks
 from .report import CycleReport, outcome_record
-from .roster import Roster
 from .sessions import Sessions
 from .verification import check_limits
 

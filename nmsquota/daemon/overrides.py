@@ -8,8 +8,7 @@ from nmsquota.control.protocol import Exempt, Limit, Override, Release, Topup
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import EventKind, EventRecord, OverrideRecord
-
-from .roster import Roster
+from nmsquota.plans import Roster
 
 KINDS: dict[type[Override], str] = {Limit: "force", Exempt: "exempt", Topup: "topup"}
 """The ledger's name for each kind of override."""

@@ -1,57 +1,16 @@
-"""Who is a subscriber: the roster a control request is checked against, and the subscribers
-kept in the ledger (`nmsquota subscribers add|set|remove`) beside those in the configuration
-file, provisioned by the daemon, or by the CLI when no daemon runs."""
+"""The subscribers kept in the ledger (`nmsquota subscribers add|set|remove`) beside those in
+the configuration file: provisioned by the daemon, or by the CLI when no daemon runs. Who is a
+subscriber at all is nmsquota.plans' Roster."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from nmsquota.config import Config
 from nmsquota.control.protocol import Provision, SubscriberAdd, SubscriberRemove
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import SubscriberRecord
-from nmsquota.plans import Rules, cap_names, members, plans_of, rules_of
-
-
-@dataclass(frozen=True)
-class Roster:
-    """Every subscriber with a plan: in the configuration file, provisioned in the ledger,
-    or (with `default_plan`) seen on the network."""
-
-    plans: Mapping[str, str]
-    rules: Rules
-    default_plan: str | None = None
-
-    def plan_of(self, subscriber: str) -> str:
-        """The subscriber's plan, or UsageError: an override for a name nobody knows is a
-        typo, and would sit in the ledger doing nothing."""
-        plan = self.plans.get(subscriber)
-        if plan is None:
-            raise UsageError(f"no subscriber named {subscriber!r} (not in the configuration, "
-                             "not provisioned, not seen on the network)")  # fmt: skip
-        return plan
-
-    def caps(self, subscriber: str) -> list[str]:
-        """The subscriber's caps by name (none for a one-cap plan)."""
-        return cap_names(self.rules, self.plan_of(subscriber))
-
-    def may_log_in(self, login: str) -> bool:
-        """Whether a session of `login` is someone's: a subscriber, or anyone at all when
-        `default_plan` gives the unlisted a plan (what it is for)."""
-        return login in self.plans or self.default_plan is not None
-
-
-def roster_of(config: Config, provisioned: Iterable[Mapping[str, Any]],
-              online: Iterable[str] = ()) -> Roster:  # fmt: skip
-    """The roster from the configuration, the ledger's provisioned subscribers and those
-    seen `online` (who count only with a `default_plan`)."""
-    configured = {r["name"]: r for r in config.subscriber_records()}
-    default = config.settings.default_plan
-    known = members(configured, provisioned)
-    return Roster(plans_of(known, default, online), rules_of(config), default)
 
 
 def provision(ledger: Ledger, config: Config, request: Provision) -> str:
