@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
+from fixtures.config_file import WriteConfig, write_config
 from hypothesis import settings
 
 # CI has time for more examples than an edit-test loop wants to wait for.
@@ -19,6 +21,13 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def ledger_dir(tmp_path: Path) -> Path:
     return tmp_path / "ledger"
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> WriteConfig:
+    """Writes nmsquota.toml into the test's tmp_path from the tables given, returns its path:
+    `config_file(plans={...}, subscribers={...})` (see fixtures/config_file.py)."""
+    return functools.partial(write_config, tmp_path)
 
 
 def require(tool: str) -> str:
