@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import Namespaces, require
+from fixtures.config_file import WriteConfig
 from routed import SUBSCRIBERS, Routed
 
 from nmsquota.enforcement.driver import Limit, make_driver
@@ -114,18 +115,16 @@ def test_a_rate_change_is_one_transaction_and_drift_is_healed(net: Routed) -> No
 
 
 def test_the_driver_command_drives_it_by_hand(
-    namespaces: Namespaces, tmp_path, capsys: pytest.CaptureFixture[str]
+    namespaces: Namespaces, config_file: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from nmsquota.cli import main
 
     require("nft")
     router = namespaces.add("rtr")
-    config = tmp_path / "nmsquota.toml"
-    config.write_text(
-        f'[drivers.edge]\ntype = "nftables"\noptions = {{ namespace = "{router}" }}\n'
-        '[drivers.broken]\ntype = "tc"\n'
-        f'options = {{ namespace = "{router}", interfaces = ["nope0"] }}\n'
-    )
+    config = config_file(drivers={
+        "edge": {"type": "nftables", "options": {"namespace": router}},
+        "broken": {"type": "tc", "options": {"namespace": router, "interfaces": ["nope0"]}},
+    })  # fmt: skip
     run = ["-c", str(config), "driver"]
     assert main([*run, "add", "edge", "10.0.0.7", "--rate", "64kbit", "--subscriber", "al"]) == 0
     assert main([*run, "list", "edge"]) == 0
