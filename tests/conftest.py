@@ -66,12 +66,18 @@ def snmpd_command(conf: Path, port: int) -> list[str]:
     ]
 
 
-def wait_for_snmp(port: int, prefix: tuple[str, ...] = ()) -> None:
-    """Until a v2c agent answers on 127.0.0.1:port (run under `prefix`, e.g. ip netns exec)."""
+V2C = ("-v2c", "-c", "public")
+
+
+def wait_for_snmp(
+    port: int, prefix: tuple[str, ...] = (), credentials: tuple[str, ...] = V2C
+) -> None:
+    """Until an agent answers on 127.0.0.1:port (run under `prefix`, e.g. ip netns exec), asked
+    with snmpget's `credentials`."""
     import subprocess
     import time
 
-    probe = [*prefix, require("snmpget"), "-v2c", "-c", "public", "-t", "0.2", "-r", "0",
+    probe = [*prefix, require("snmpget"), *credentials, "-t", "0.2", "-r", "0",
              f"127.0.0.1:{port}", ".1.3.6.1.2.1.1.3.0"]  # fmt: skip
     for _ in range(50):
         if subprocess.run(probe, capture_output=True).returncode == 0:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 
 import pytest
-from conftest import free_udp_port, snmpd_command
+from conftest import free_udp_port, snmpd_command, wait_for_snmp
 from fixtures.config_file import access_server, secret, write_config
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
@@ -41,7 +40,7 @@ def snmpd_v3(tmp_path_factory: pytest.TempPathFactory):
         snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
     try:
-        time.sleep(0.5)
+        wait_for_snmp(port, credentials=("-v3", "-u", "nqnone", "-l", "noAuthNoPriv"))
         yield port
     finally:
         process.terminate()
