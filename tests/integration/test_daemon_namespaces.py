@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import Namespaces, require
 from fixtures.config_file import WriteConfig, access_server, if_name
 from integration.test_poll_namespaces import AccessServer
@@ -19,6 +20,7 @@ from integration.test_poll_namespaces import AccessServer
 HERE = Path(__file__).resolve().parent
 
 
+@pytest.mark.slow
 def test_limited_within_a_cycle_and_released_when_the_window_rolls(
     namespaces: Namespaces, tmp_path: Path, config_file: WriteConfig
 ) -> None:

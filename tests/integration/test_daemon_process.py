@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import REPO
 from fixtures.config_file import WriteConfig, access_server
 
@@ -81,6 +82,7 @@ class Running:
         self.process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_signals_a_second_daemon_and_a_restart_after_kill_9(
     tmp_path: Path, config_file: WriteConfig, snmpd_loopback: int
 ) -> None:

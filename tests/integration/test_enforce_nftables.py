@@ -45,6 +45,7 @@ def alice(rate: int) -> Limit:
     return Limit("alice", SUBSCRIBERS["sub1"], rate_bps=rate, queue_bytes=10_000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", [64_000, 3_000], ids=["64kbit", "paper-3kbit"])
 def test_a_limited_subscriber_gets_the_rate_and_the_other_is_unaffected(
     net: Routed, rate: int
@@ -63,6 +64,7 @@ def test_a_limited_subscriber_gets_the_rate_and_the_other_is_unaffected(
     assert net.download("sub1", 2) > FAST
 
 
+@pytest.mark.slow
 def test_ipv6_addresses_are_limited_too(net: Routed) -> None:
     # Warm the router's neighbour cache first: packets queued behind neighbour discovery are
     # lost, and TCP's backoff from that start at 64 kbit halved what a 20 s run measured.
@@ -73,6 +75,7 @@ def test_ipv6_addresses_are_limited_too(net: Routed) -> None:
     assert net.download("sub2", 2, v6=True) > FAST
 
 
+@pytest.mark.slow
 def test_a_shared_limit_holds_all_limited_subscribers_together_to_the_rate(net: Routed) -> None:
     nft = driver(net, mode="shared")
     bob = Limit("bob", SUBSCRIBERS["sub2"], rate_bps=64_000, queue_bytes=10_000)

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import Namespaces, snmpd_command, wait_for_counters, wait_for_snmp
 
 HERE = Path(__file__).resolve().parent
@@ -97,6 +98,7 @@ class AccessServer:
         return counts
 
 
+@pytest.mark.slow
 def test_charges_match_the_kernels_counters_as_sessions_come_and_go(
     namespaces: Namespaces, tmp_path: Path
 ) -> None:

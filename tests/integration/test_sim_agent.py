@@ -104,6 +104,7 @@ def test_an_index_reused_by_another_subscriber_is_not_charged_to_either() -> Non
     assert charged(results[2]) == {"bob": (5_000, 0)}
 
 
+@pytest.mark.slow
 def test_ten_thousand_interfaces_are_walked_whole() -> None:
     objects = interfaces(100, {i: (f"<pppoe-u{i}>", i, 2 * i) for i in range(1, 10_001)})
 

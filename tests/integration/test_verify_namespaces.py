@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Namespaces, require, snmpd_command, wait_for_counters, wait_for_snmp
 from fixtures.config_file import access_server, if_name, write_config
 from integration.routed import Routed
@@ -39,6 +40,7 @@ def settings(namespace: str | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_limit_where_the_traffic_does_not_pass_is_flagged_and_cleared_when_right(
     namespaces: Namespaces, tmp_path: Path
 ) -> None:
