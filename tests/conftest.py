@@ -255,6 +255,7 @@ class Namespaces:
 def namespaces():
     require_root()
     require("ip")
+    require("sysctl")  # Namespaces.add quiets IPv6 with it
     spaces = Namespaces()
     try:
         yield spaces
