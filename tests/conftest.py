@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
+from fixtures.config_file import WriteConfig, write_config
 from hypothesis import settings
 
 # CI has time for more examples than an edit-test loop wants to wait for.
@@ -19,6 +21,13 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def ledger_dir(tmp_path: Path) -> Path:
     return tmp_path / "ledger"
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> WriteConfig:
+    """Writes nmsquota.toml into the test's tmp_path from the tables given, returns its path:
+    `config_file(plans={...}, subscribers={...})` (see fixtures/config_file.py)."""
+    return functools.partial(write_config, tmp_path)
 
 
 def require(tool: str) -> str:
@@ -57,18 +66,90 @@ def snmpd_command(conf: Path, port: int) -> list[str]:
     ]
 
 
-def wait_for_snmp(port: int, prefix: tuple[str, ...] = ()) -> None:
-    """Until a v2c agent answers on 127.0.0.1:port (run under `prefix`, e.g. ip netns exec)."""
+V2C = ("-v2c", "-c", "public")
+
+
+def wait_for_snmp(
+    port: int, prefix: tuple[str, ...] = (), credentials: tuple[str, ...] = V2C
+) -> None:
+    """Until an agent answers on 127.0.0.1:port (run under `prefix`, e.g. ip netns exec), asked
+    with snmpget's `credentials`."""
     import subprocess
     import time
 
-    probe = [*prefix, require("snmpget"), "-v2c", "-c", "public", "-t", "0.2", "-r", "0",
+    probe = [*prefix, require("snmpget"), *credentials, "-t", "0.2", "-r", "0",
              f"127.0.0.1:{port}", ".1.3.6.1.2.1.1.3.0"]  # fmt: skip
     for _ in range(50):
         if subprocess.run(probe, capture_output=True).returncode == 0:
             return
         time.sleep(0.1)
     pytest.fail(f"snmpd did not answer on port {port}")
+
+
+IF_NAME, IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS = (
+    f".1.3.6.1.2.1.31.1.1.1.{column}" for column in (1, 6, 10)
+)
+
+
+def served_counters(port: int, prefix: tuple[str, ...] = ()) -> dict[str, tuple[int, int]]:
+    """ifName -> (bytes in, bytes out) as the v2c agent on 127.0.0.1:port serves them now,
+    read with Net-SNMP's own snmpbulkwalk (not the poller under test)."""
+    import subprocess
+
+    def column(oid: str) -> dict[str, str]:
+        walk = [*prefix, require("snmpbulkwalk"), "-v2c", "-c", "public", "-On", "-Oq",
+                "-t", "1", "-r", "1", f"127.0.0.1:{port}", oid]  # fmt: skip
+        lines = subprocess.run(walk, capture_output=True, text=True, timeout=30).stdout
+        return dict(line[len(oid) + 1 :].split(" ", 1) for line in lines.splitlines())
+
+    names, rx, tx = column(IF_NAME), column(IF_HC_IN_OCTETS), column(IF_HC_OUT_OCTETS)
+    return {name.strip('"'): (int(rx[i]), int(tx[i])) for i, name in names.items() if i in tx}
+
+
+def kernel_counters(names: list[str], prefix: tuple[str, ...] = ()) -> dict[str, tuple[int, int]]:
+    """name -> (rx_bytes, tx_bytes) of these interfaces as the kernel counts them now."""
+    import subprocess
+
+    files = [
+        f"/sys/class/net/{name}/statistics/{way}_bytes" for name in names for way in ("rx", "tx")
+    ]
+    done = subprocess.run([*prefix, "cat", *files], capture_output=True, text=True, check=True)
+    counts = [int(word) for word in done.stdout.split()]
+    return {name: (counts[2 * n], counts[2 * n + 1]) for n, name in enumerate(names)}
+
+
+def wait_for_counters(
+    port: int, names: list[str], prefix: tuple[str, ...] = (), exact: bool = False
+) -> None:
+    """Until the agent on `port` serves counters for interfaces `names` that include all the
+    kernel had counted when this was called; with `exact`, counters equal to the kernel's
+    (for interfaces nothing else moves: a namespace of the test's own).
+
+    snmpd serves interface counters from a cache it refreshes about every 5 s (FIELD-NOTES):
+    a poll right after traffic can see the counters from before it. This waits for the next
+    refresh instead of a fixed 6 s, and a refresh that missed a late ARP frame is not
+    taken for one that did not."""
+    import time
+
+    counted = kernel_counters(names, prefix)
+    deadline = time.monotonic() + 20  # four refreshes
+    while True:
+        served = served_counters(port, prefix)
+        if exact:
+            counted = kernel_counters(names, prefix)  # after `served`: nothing in between
+        if all(_caught_up(served.get(name), counted[name], exact) for name in names):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"snmpd on port {port} served {served}, the kernel counted {counted}")
+        time.sleep(0.5)
+
+
+def _caught_up(served: tuple[int, int] | None, counted: tuple[int, int], exact: bool) -> bool:
+    if served is None:
+        return False
+    if exact:
+        return served == counted
+    return served[0] >= counted[0] and served[1] >= counted[1]
 
 
 @pytest.fixture
@@ -174,6 +255,7 @@ class Namespaces:
 def namespaces():
     require_root()
     require("ip")
+    require("sysctl")  # Namespaces.add quiets IPv6 with it
     spaces = Namespaces()
     try:
         yield spaces

@@ -7,13 +7,14 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fixtures.config_file import access_server, if_name, write_config
 from integration.test_sim_agent import interfaces
 from pysnmp.proto.rfc1902 import Integer32, TimeTicks
 
@@ -48,25 +49,16 @@ def oid(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-def write_config(tmp_path: Path, port: int) -> Path:
-    path = tmp_path / "nmsquota.toml"
-    path.write_text(f"""
-interval = "5m"
-[plans.home]
-cap = "1MB"
-window = "1d"
-warn_at = ["80%"]
-[subscribers.alice]
-plan = "home"
-addresses = ["10.60.1.2"]
-[subscribers.bob]
-plan = "home"
-[access_servers.bras]
-host = "127.0.0.1"
-port = {port}
-match = [{{ field = "ifName", pattern = "<pppoe-(?P<user>.+)>" }}]
-""")
-    return path
+HOME = {"cap": "1MB", "window": "1d", "warn_at": ["80%"]}
+SUBSCRIBERS = {"alice": {"plan": "home", "addresses": ["10.60.1.2"]}, "bob": {"plan": "home"}}
+
+
+def settings(port: int, **changes: Any) -> dict[str, Any]:
+    """The rig's configuration, with top-level tables replaced by `changes`: one plan, alice
+    (address known) and bob on it, the agent's PPPoE interfaces named by ifName."""
+    bras = access_server(port, match=[if_name("<pppoe-(?P<user>.+)>")])
+    return {"interval": "5m", "plans": {"home": HOME}, "subscribers": SUBSCRIBERS,
+            "access_servers": {"bras": bras}, **changes}  # fmt: skip
 
 
 class Bras:
@@ -101,12 +93,11 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, edit: Callable[[str], str] = lambda text: text,
-              drivers: list[Any] | None = None) -> AsyncIterator[Rig]:  # fmt: skip
-    """write_config's configuration, changed by `edit`."""
+async def rig(tmp_path: Path, drivers: list[Any] | None = None,
+              **changes: Any) -> AsyncIterator[Rig]:  # fmt: skip
+    """settings' configuration, with `changes`."""
     agent, port = await start_agent()
-    path = write_config(tmp_path, port)
-    path.write_text(edit(path.read_text()))
+    path = write_config(tmp_path, **settings(port, **changes))
     config = load_config(path)
     clock = ManualClock(T0)
     drivers = drivers or [make_driver("log", "log", {})]
@@ -128,11 +119,9 @@ NOTIFY = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(
 """A notify command's script: appends its arguments to a file, a line a call."""
 
 
-def notify_into(record: Path, *arguments: str) -> Callable[[str], str]:
-    """An edit adding [notify] with NOTIFY writing `arguments` (placeholders) to `record`."""
-    quoted = ", ".join(f'"{a}"' for a in arguments)
-    line = f'[notify]\ncommand = ["{sys.executable}", "-c", "{NOTIFY}", "{record}", {quoted}]\n'
-    return lambda text: text + line
+def notify_into(record: Path, *arguments: str) -> dict[str, Any]:
+    """A [notify] table with NOTIFY writing `arguments` (placeholders) to `record`."""
+    return {"command": [sys.executable, "-c", NOTIFY, str(record), *arguments]}
 
 
 def told(record: Path, lines: int) -> list[str]:
@@ -183,7 +172,7 @@ def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path):
     async def run() -> None:
         agent, port = await start_agent()
         bras = Bras(agent)
-        config = load_config(write_config(tmp_path, port))
+        config = load_config(write_config(tmp_path, **settings(port)))
         clock = ManualClock(T0)
         ledger_dir = tmp_path / "ledger"
         with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
@@ -253,7 +242,7 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
 
 def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
     async def run() -> None:
-        async with rig(tmp_path, lambda text: text.replace('"1MB"', '"500MB"')) as r:
+        async with rig(tmp_path, plans={"home": {**HOME, "cap": "500MB"}}) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             # alice downloads 1 MB/s without a pause; bob nothing.
             r.agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
@@ -274,10 +263,9 @@ def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
 
 def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
     async def run() -> None:
-        def fixed(text: str) -> str:
-            return "projection = false\n" + text.replace('"1MB"', '"500MB"')
+        fixed = {"projection": False, "plans": {"home": {**HOME, "cap": "500MB"}}}
 
-        async with rig(tmp_path, fixed) as r:
+        async with rig(tmp_path, **fixed) as r:
             bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
             r.agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
             await daemon.run(asyncio.Event(), cycles=3)
@@ -290,11 +278,9 @@ def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
 
 def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
     async def run() -> None:
-        def exempt(text: str) -> str:
-            return text.replace('[subscribers.bob]\nplan = "home"',
-                                '[subscribers.bob]\nplan = "home"\nexempt = true')  # fmt: skip
+        exempt = {**SUBSCRIBERS, "bob": {"plan": "home", "exempt": True}}
 
-        async with rig(tmp_path, exempt) as r:
+        async with rig(tmp_path, subscribers=exempt) as r:
             bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
             reply = await daemon.handle(SubscriberAdd(name="carol", plan="home",
                                                        addresses=("10.0.0.3",)))  # fmt: skip
@@ -324,7 +310,9 @@ def test_warnings_and_limits_reach_the_notify_command_once_per_crossing(tmp_path
     record = tmp_path / "told"
 
     async def run() -> None:
-        async with rig(tmp_path, notify_into(record, "{subscriber}", "{event}", "{percent}")) as r:
+        async with rig(
+            tmp_path, notify=notify_into(record, "{subscriber}", "{event}", "{percent}")
+        ) as r:
             bras, clock, daemon = r.bras, r.clock, r.daemon
             for alice in (0, 850_000, 900_000, 1_200_000, 1_300_000):
                 bras.show(clock.now(), alice, 0)
@@ -340,14 +328,11 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
     from nmsquota.cli import main
 
     async def run() -> None:
-        def two_caps(text: str) -> str:
-            return text.replace(
-                'cap = "1MB"\nwindow = "1d"\nwarn_at = ["80%"]\n',
-                '[[plans.home.caps]]\ncap = "1MB"\nwindow = "1h"\nlimit = { rate = "64kbit" }\n'
-                '[[plans.home.caps]]\ncap = "3MB"\nwindow = "1d"\nlimit = { rate = "8kbit" }\n',
-            )  # fmt: skip
+        hour = {"cap": "1MB", "window": "1h", "limit": {"rate": "64kbit"}}
+        day = {"cap": "3MB", "window": "1d", "limit": {"rate": "8kbit"}}
+        two_caps = {"caps": [hour, day]}
 
-        async with rig(tmp_path, two_caps) as r:
+        async with rig(tmp_path, plans={"home": two_caps}) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
 
             def rates() -> dict[str, int | None]:
@@ -442,18 +427,11 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, c
 
     record = tmp_path / "told"
     notify = notify_into(record, "{event}", "step={step}", "rate={rate}")
-
-    def stepped(text: str) -> str:
-        return notify(
-            text.replace(
-                'warn_at = ["80%"]\n',
-                'limit = { rate = "8kbit" }\n'
-                'steps = [{ at = "80%", rate = "1Mbit", queue = "64KB" }]\n',
-            )
-        )
+    stepped = {"cap": "1MB", "window": "1d", "limit": {"rate": "8kbit"},
+               "steps": [{"at": "80%", "rate": "1Mbit", "queue": "64KB"}]}  # fmt: skip
 
     async def run() -> None:
-        async with rig(tmp_path, stepped) as r:
+        async with rig(tmp_path, plans={"home": stepped}, notify=notify) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             seen = []
             for alice in (0, 850_000, 900_000, 1_100_000):  # cap 1 MB a day

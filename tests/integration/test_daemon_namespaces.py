@@ -10,39 +10,31 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import pytest
 from conftest import Namespaces, require
-from integration.test_poll_namespaces import SNMPD_CACHE, AccessServer
+from fixtures.config_file import WriteConfig, access_server, if_name
+from integration.test_poll_namespaces import AccessServer
 
 HERE = Path(__file__).resolve().parent
 
 
+@pytest.mark.slow
 def test_limited_within_a_cycle_and_released_when_the_window_rolls(
-    namespaces: Namespaces, tmp_path: Path
+    namespaces: Namespaces, tmp_path: Path, config_file: WriteConfig
 ) -> None:
     require("nft")
     bras = AccessServer(namespaces, tmp_path)
     bras.add_subscriber("alice")
     bras.add_subscriber("bob")
-    config = tmp_path / "nmsquota.toml"
-    config.write_text(f"""
-[plans.home]
-cap = "1MB"
-window = "1h"
-[subscribers.alice]
-plan = "home"
-[subscribers.bob]
-plan = "home"
-[access_servers.bras]
-host = "127.0.0.1"
-port = {bras.port}
-match = [{{ field = "ifName", pattern = "sub-(?P<user>.+)" }}]
-learn_addresses = "inet-cidr-route"
-[drivers.edge]
-type = "nftables"
-""")
+    config = config_file(
+        plans={"home": {"cap": "1MB", "window": "1h"}},
+        subscribers={"alice": {"plan": "home"}, "bob": {"plan": "home"}},
+        access_servers={"bras": access_server(bras.port, match=[if_name("sub-(?P<user>.+)")],
+                                              learn_addresses="inet-cidr-route")},
+        drivers={"edge": {"type": "nftables"}},
+    )  # fmt: skip
     daemon = namespaces.start(
         bras.ns, sys.executable, str(HERE / "ns_daemon.py"), str(config), str(tmp_path / "l"),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -56,7 +48,7 @@ type = "nftables"
     def nft() -> str:
         return namespaces.run(bras.ns, "nft", "list", "table", "inet", "nmsquota")
 
-    time.sleep(SNMPD_CACHE)
+    bras.served()
     assert say("cycle") == {
         "limited": [],
         "changed": [],
@@ -69,7 +61,7 @@ type = "nftables"
     }
     bras.download("alice", 2_000_000)
     bras.download("bob", 200_000)
-    time.sleep(SNMPD_CACHE)
+    bras.served()
     second = say("cycle")
     assert second["limited"] == ["alice"] and second["drivers"]["edge"]["added"] == ["alice"]
     assert "10.99.1.2" in nft() and "10.99.2.2" not in nft()  # learned from its host route

@@ -12,35 +12,47 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import REPO
+from fixtures.config_file import WriteConfig, access_server
 
-CONFIG = """
-interval = "10s"
-data_dir = "{ledger}"
-[plans.home]
-cap = "1KB"
-window = "1d"
-[subscribers.alice]
-plan = "home"
-[subscribers.carol]
-plan = "home"
-[access_servers.lo]
-host = "127.0.0.1"
-port = {port}
-interfaces = {{ lo = "alice" }}
-"""
+HERE = Path(__file__).resolve().parent
+HOME = {"cap": "1KB", "window": "1d"}
+
+
+def settings(port: int, home: dict[str, str] = HOME) -> dict[str, Any]:
+    """alice on lo and carol, polled every 10 s (the shortest interval nmsquota takes)."""
+    return {"interval": "10s", "plans": {"home": home},
+            "subscribers": {"alice": {"plan": "home"}, "carol": {"plan": "home"}},
+            "access_servers": {"lo": access_server(port, interfaces={"lo": "alice"})}}  # fmt: skip
+
+
+SPEED = 2
+"""The test's processes run on a timeline SPEED times faster than the wall clock
+(fast_clock.py), so the daemon's cycle 2 comes 5 s after cycle 1, not 10 s. Not faster:
+what the test does between the two (half a second here) must fit in the gap, and snmpd's
+sysUpTime must stay within the poller's 10 s of slack of the daemon's clock, or the poller
+takes the gap for an agent restart."""
+START = time.time()
+
+
+def on_timeline(config: Path, *args: str) -> list[str]:
+    """argv for `nmsquota -c config ARGS` on the test's timeline."""
+    return [sys.executable, str(HERE / "fast_clock.py"), str(START), str(SPEED),
+            "-c", str(config), *args]  # fmt: skip
 
 
 def nmsquota(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nmsquota", "-c", str(config), *args],
+    return subprocess.run(on_timeline(config, *args),
                           capture_output=True, text=True, cwd=REPO, timeout=60)  # fmt: skip
 
 
 class Running:
     def __init__(self, config: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nmsquota", "-c", str(config), "run"],
+            on_timeline(config, "run"),
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=REPO,
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
@@ -70,13 +82,12 @@ class Running:
         self.process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_signals_a_second_daemon_and_a_restart_after_kill_9(
-    tmp_path: Path, snmpd_loopback: int
+    tmp_path: Path, config_file: WriteConfig, snmpd_loopback: int
 ) -> None:
     ledger = tmp_path / "ledger"
-    config = tmp_path / "nmsquota.toml"
-    good = CONFIG.format(ledger=ledger, port=snmpd_loopback)
-    config.write_text(good)
+    config = config_file(data_dir=ledger, **settings(snmpd_loopback))
     daemon = Running(config)
     try:
         daemon.wait_for("INFO nmsquota.daemon: started: 1 access servers, 1 plans, drivers log")
@@ -87,12 +98,12 @@ def test_signals_a_second_daemon_and_a_restart_after_kill_9(
         assert second.returncode == 1
         assert str(daemon.process.pid) in second.stderr
 
-        config.write_text(good.replace('cap = "1KB"', 'cap = "1 furlong"'))
+        config_file(**settings(snmpd_loopback, {**HOME, "cap": "1 furlong"}))
         daemon.process.send_signal(signal.SIGHUP)
         rejected = daemon.wait_for("configuration rejected, keeping the old one")
         assert "ERROR" in rejected
         daemon.wait_for("plans.home.cap")
-        config.write_text(good)
+        config_file(**settings(snmpd_loopback))
         daemon.process.send_signal(signal.SIGHUP)
         daemon.wait_for("configuration reloaded")
 

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 
+@pytest.mark.slow
 def test_a_headless_week_limits_the_biggest_user_by_day_and_by_week(tmp_path: Path) -> None:
     keep = tmp_path / "demo"
     done = subprocess.run(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import Namespaces, require
+from fixtures.config_file import WriteConfig
 from routed import SUBSCRIBERS, Routed
 
 from nmsquota.enforcement.driver import Limit, make_driver
@@ -44,6 +45,7 @@ def alice(rate: int) -> Limit:
     return Limit("alice", SUBSCRIBERS["sub1"], rate_bps=rate, queue_bytes=10_000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", [64_000, 3_000], ids=["64kbit", "paper-3kbit"])
 def test_a_limited_subscriber_gets_the_rate_and_the_other_is_unaffected(
     net: Routed, rate: int
@@ -62,6 +64,7 @@ def test_a_limited_subscriber_gets_the_rate_and_the_other_is_unaffected(
     assert net.download("sub1", 2) > FAST
 
 
+@pytest.mark.slow
 def test_ipv6_addresses_are_limited_too(net: Routed) -> None:
     # Warm the router's neighbour cache first: packets queued behind neighbour discovery are
     # lost, and TCP's backoff from that start at 64 kbit halved what a 20 s run measured.
@@ -72,6 +75,7 @@ def test_ipv6_addresses_are_limited_too(net: Routed) -> None:
     assert net.download("sub2", 2, v6=True) > FAST
 
 
+@pytest.mark.slow
 def test_a_shared_limit_holds_all_limited_subscribers_together_to_the_rate(net: Routed) -> None:
     nft = driver(net, mode="shared")
     bob = Limit("bob", SUBSCRIBERS["sub2"], rate_bps=64_000, queue_bytes=10_000)
@@ -114,18 +118,16 @@ def test_a_rate_change_is_one_transaction_and_drift_is_healed(net: Routed) -> No
 
 
 def test_the_driver_command_drives_it_by_hand(
-    namespaces: Namespaces, tmp_path, capsys: pytest.CaptureFixture[str]
+    namespaces: Namespaces, config_file: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from nmsquota.cli import main
 
     require("nft")
     router = namespaces.add("rtr")
-    config = tmp_path / "nmsquota.toml"
-    config.write_text(
-        f'[drivers.edge]\ntype = "nftables"\noptions = {{ namespace = "{router}" }}\n'
-        '[drivers.broken]\ntype = "tc"\n'
-        f'options = {{ namespace = "{router}", interfaces = ["nope0"] }}\n'
-    )
+    config = config_file(drivers={
+        "edge": {"type": "nftables", "options": {"namespace": router}},
+        "broken": {"type": "tc", "options": {"namespace": router, "interfaces": ["nope0"]}},
+    })  # fmt: skip
     run = ["-c", str(config), "driver"]
     assert main([*run, "add", "edge", "10.0.0.7", "--rate", "64kbit", "--subscriber", "al"]) == 0
     assert main([*run, "list", "edge"]) == 0

@@ -36,6 +36,7 @@ def limit(name: str, sub: str, rate: int) -> Limit:
     return Limit(name, SUBSCRIBERS[sub], rate_bps=rate, queue_bytes=10_000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", [64_000, 3_000], ids=["64kbit", "paper-3kbit"])
 def test_a_shaped_subscriber_gets_the_rate_and_the_other_is_unaffected(
     net: Routed, rate: int
@@ -55,6 +56,7 @@ def test_a_shaped_subscriber_gets_the_rate_and_the_other_is_unaffected(
     assert net.download("sub1", 2) > FAST
 
 
+@pytest.mark.slow
 def test_a_shared_class_holds_an_interface_s_shaped_subscribers_together(net: Routed) -> None:
     # Two subscribers behind the same router interface (HTB shapes per interface).
     net.spaces.run(net.subs["sub1"], "ip", "addr", "add", "10.60.1.3/24", "dev", "eth0")
@@ -75,6 +77,7 @@ def filters(net: Routed, interface: str) -> dict[str, str]:
             for line in listing.splitlines() if "flowid" in line}  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["per-host", "shared"])
 def test_a_rate_change_is_made_in_place_and_the_new_rate_holds(net: Routed, mode: str) -> None:
     # bob, behind the same interface, is limited at 256 kbit as alice moves off that rate.

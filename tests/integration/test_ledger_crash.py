@@ -55,7 +55,7 @@ def reader_loop(directory: Path, stop: threading.Event, failures: list[str]) -> 
         except LedgerError as error:
             if "no ledger" not in str(error):
                 failures.append(str(error))
-        time.sleep(0.002)
+        time.sleep(0.002)  # a breath between reads for the writer (a real process) to commit
 
 
 @pytest.mark.slow
@@ -80,6 +80,7 @@ def test_kill_9_at_any_moment_leaves_a_ledger_that_opens_whole(tmp_path: Path) -
             try:
                 first = child.stdout.readline().split()
                 assert first[0] == "open", first
+                # The child commits meanwhile: the kill lands anywhere in its commits.
                 time.sleep(rng.uniform(0.0, 0.4))
             finally:
                 child.send_signal(signal.SIGKILL)
@@ -118,7 +119,7 @@ import sys, time
 from nmsquota.ledger import Ledger
 ledger = Ledger.open_writer(sys.argv[1])
 print("holding", flush=True)
-time.sleep(60)
+time.sleep(60)  # holding the lock until the test kills it
 """
 
 

@@ -3,7 +3,6 @@ a namespace; the `limit` driver as its client; garbage, long lines and replays r
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, Namespaces, require
+from fixtures.config_file import secret, write_config
 
 from nmsquota.enforcement.driver import DriverError, Limit, make_driver
 from nmsquota.limitd import mac
@@ -25,23 +25,15 @@ def free_tcp_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(tmp_path: Path, namespace: str, port: int, auth: str) -> Path:
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(f'limitd = "{SECRET}"\n')
-    os.chmod(secrets, 0o600)
-    config = tmp_path / "nmsquota.toml"
-    config.write_text(f"""
-secrets_file = "{secrets}"
-[drivers.edge]
-type = "nftables"
-options = {{ namespace = "{namespace}" }}
-[limitd]
-driver = "edge"
-secret = {{ secret = "limitd" }}
-auth = "{auth}"
-listen = "127.0.0.1:{port}"
-""")
-    return config
+def limitd_config(tmp_path: Path, namespace: str, port: int, auth: str) -> Path:
+    """limitd on 127.0.0.1:port applying limits with nftables in `namespace`."""
+    return write_config(
+        tmp_path,
+        secrets={"limitd": SECRET},
+        drivers={"edge": {"type": "nftables", "options": {"namespace": namespace}}},
+        limitd={"driver": "edge", "secret": secret("limitd"), "auth": auth,
+                "listen": f"127.0.0.1:{port}"},
+    )  # fmt: skip
 
 
 class Daemon:
@@ -49,7 +41,7 @@ class Daemon:
         require("nft")
         self.namespace = namespaces.add("rtr")
         self.port = free_tcp_port()
-        self.config = write_config(tmp_path, self.namespace, self.port, auth)
+        self.config = limitd_config(tmp_path, self.namespace, self.port, auth)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "nmsquota", "-c", str(self.config), "limitd"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
@@ -168,7 +160,7 @@ def test_an_over_long_line_ends_the_connection(daemon: Daemon) -> None:
 def test_under_inetd_with_the_papers_des_login(namespaces: Namespaces, tmp_path: Path) -> None:
     require("nft")
     namespace = namespaces.add("rtr")
-    config = write_config(tmp_path, namespace, free_tcp_port(), "des")
+    config = limitd_config(tmp_path, namespace, free_tcp_port(), "des")
     process = subprocess.Popen(
         [sys.executable, "-m", "nmsquota", "-c", str(config), "limitd", "--inetd"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO,

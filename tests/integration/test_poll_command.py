@@ -6,35 +6,28 @@ import json
 from pathlib import Path
 
 import pytest
+from fixtures.config_file import WriteConfig, access_server
 
 from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 
 
-def write_config(tmp_path: Path, live: int, silent: int) -> Path:
-    path = tmp_path / "nmsquota.toml"
-    path.write_text(
-        f"""
-[access_servers.bras1]
-host = "127.0.0.1"
-port = {live}
-interfaces = {{ lo = "alice" }}
-
-[access_servers.mute]
-host = "127.0.0.1"
-port = {silent}
-timeout = "1s"
-retries = 0
-deadline = "3s"
-"""
-    )
-    return path
+def access_servers(live: int, silent: int) -> dict[str, dict]:
+    """bras1 on a live agent; mute on one that never answers, given up on quickly."""
+    return {
+        "bras1": access_server(live, interfaces={"lo": "alice"}),
+        "mute": access_server(silent, timeout="1s", retries=0, deadline="3s"),
+    }
 
 
 def test_poll_once_shows_each_device_and_reports_a_dead_one(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, snmpd_loopback: int, silent_agent: int
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    config_file: WriteConfig,
+    snmpd_loopback: int,
+    silent_agent: int,
 ) -> None:
-    config = write_config(tmp_path, snmpd_loopback, silent_agent)
+    config = config_file(access_servers=access_servers(snmpd_loopback, silent_agent))
     ledger = tmp_path / "none"
     status = main(
         ["-c", str(config), "poll", "--once", "--json", "--ledger", str(ledger)],
@@ -58,8 +51,10 @@ def test_poll_once_shows_each_device_and_reports_a_dead_one(
     assert table[1].split()[:3] == ["bras1", "lo", "alice"]
 
 
-def test_poll_names_an_unknown_device(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    config = write_config(tmp_path, 161, 162)
+def test_poll_names_an_unknown_device(
+    capsys: pytest.CaptureFixture[str], config_file: WriteConfig
+) -> None:
+    config = config_file(access_servers=access_servers(161, 162))
     status = main(["-c", str(config), "poll", "--once", "--device", "bras9"])
     assert status == 2
     assert "no access server named 'bras9' (bras1, mute)" in capsys.readouterr().err

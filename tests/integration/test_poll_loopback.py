@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 
+from conftest import wait_for_counters
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from nmsquota.attribution import InterfaceMap, attribute
@@ -13,8 +14,6 @@ from nmsquota.snmp.poller import poll
 from nmsquota.snmp.walk import Agent, Session
 
 PAYLOAD = 2_000_000
-# snmpd refreshes interface counters from the kernel about every 5 s (FIELD-NOTES).
-SNMPD_CACHE = 6.0
 
 
 def send_over_loopback(total: int) -> None:
@@ -39,7 +38,7 @@ def test_bytes_through_an_interface_are_charged_to_its_subscriber(snmpd_loopback
         first = await poll(session, mapping, time.time())
         baseline = attribute({}, first.readings, 0)
         send_over_loopback(PAYLOAD)
-        await asyncio.sleep(SNMPD_CACHE)
+        wait_for_counters(snmpd_loopback, ["lo"])  # snmpd's cache: up to 5 s behind
         second = await poll(session, mapping, time.time())
         return first, attribute(baseline.baselines, second.readings, 1)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fixtures.config_file import access_server, write_config
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks
 
@@ -103,6 +104,7 @@ def test_an_index_reused_by_another_subscriber_is_not_charged_to_either() -> Non
     assert charged(results[2]) == {"bob": (5_000, 0)}
 
 
+@pytest.mark.slow
 def test_ten_thousand_interfaces_are_walked_whole() -> None:
     objects = interfaces(100, {i: (f"<pppoe-u{i}>", i, 2 * i) for i in range(1, 10_001)})
 
@@ -155,9 +157,8 @@ def test_accel_ppp_sessions_are_polled_from_its_session_table(
         agent.set(
             {oid(p.SYS_UPTIME): TimeTicks(5_000), **{oid(c) + index: v for c, v in rows.items()}}
         )
-        config = tmp_path / "nmsquota.toml"
-        config.write_text(
-            f'[access_servers.accel]\nhost = "127.0.0.1"\nport = {port}\nsource = "accel-ppp"\n'
+        config = write_config(
+            tmp_path, access_servers={"accel": access_server(port, source="accel-ppp")}
         )
         argv = ["-c", str(config), "poll", "--once", "--json", "--ledger", str(tmp_path / "none")]
         return await asyncio.to_thread(main, argv)

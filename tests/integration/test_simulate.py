@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 
@@ -21,6 +22,7 @@ def megabytes(out: str, label: str) -> float:
     return float(re.search(r"([\d.]+) MB", line).group(1))  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 def test_limiting_cuts_the_volume_and_holds_the_biggest_user_near_the_limited_rate() -> None:
     args = ("--subscribers", "6", "--days", "3", "--before", "1", "--seed", "7")
     out = simulate(*args)
@@ -40,6 +42,7 @@ def test_limiting_cuts_the_volume_and_holds_the_biggest_user_near_the_limited_ra
     )
 
 
+@pytest.mark.slow
 def test_a_recorded_ledger_is_replayed_under_the_plan(tmp_path) -> None:
     """The paper's week, recorded in a ledger, replayed with limits from the third day."""
     from nmsquota.ledger import Ledger, Tally
@@ -65,6 +68,7 @@ def test_a_recorded_ledger_is_replayed_under_the_plan(tmp_path) -> None:
     assert bad.returncode == 2 and f"--replay {tmp_path / 'nothing'}" in bad.stderr
 
 
+@pytest.mark.slow
 def test_compare_tabulates_policies_on_the_same_traffic() -> None:
     out = simulate("--subscribers", "4", "--days", "2", "--before", "1", "--seed", "7",
                    "--compare", "63MB/7d/3kbit", "63MB/7d/64kbit/fixed")  # fmt: skip

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 
 import pytest
-from conftest import free_udp_port, snmpd_command
+from conftest import free_udp_port, snmpd_command, wait_for_snmp
+from fixtures.config_file import access_server, secret, write_config
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from nmsquota.snmp.walk import Agent, Session, SnmpError, walk
@@ -40,7 +40,7 @@ def snmpd_v3(tmp_path_factory: pytest.TempPathFactory):
         snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
     try:
-        time.sleep(0.5)
+        wait_for_snmp(port, credentials=("-v3", "-u", "nqnone", "-l", "noAuthNoPriv"))
         yield port
     finally:
         process.terminate()
@@ -103,31 +103,16 @@ def test_poll_once_with_a_v3_authpriv_configuration(
     snmpd_v3: int, tmp_path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
-    import os
 
     from nmsquota.cli import main
 
     asyncio.run(descr(v3(snmpd_v3, "nqsha256aes", "sha256", "aes")))  # snmpd is up
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(f'bras2-auth = "{AUTH}"\nbras2-priv = "{PRIV}"\n')
-    os.chmod(secrets, 0o600)
-    config = tmp_path / "nmsquota.toml"
-    config.write_text(
-        f"""
-secrets_file = "{secrets}"
-
-[access_servers.bras2]
-host = "127.0.0.1"
-port = {snmpd_v3}
-version = "3"
-user = "nqsha256aes"
-auth = "sha256"
-auth_key = {{ secret = "bras2-auth" }}
-priv = "aes"
-priv_key = {{ secret = "bras2-priv" }}
-interfaces = {{ lo = "alice" }}
-"""
-    )
+    bras2 = access_server(snmpd_v3, version="3", user="nqsha256aes",
+                          auth="sha256", auth_key=secret("bras2-auth"),
+                          priv="aes", priv_key=secret("bras2-priv"),
+                          interfaces={"lo": "alice"})  # fmt: skip
+    config = write_config(tmp_path, secrets={"bras2-auth": AUTH, "bras2-priv": PRIV},
+                          access_servers={"bras2": bras2})  # fmt: skip
     argv = ["-c", str(config), "poll", "--once", "--json", "--ledger", str(tmp_path / "none")]
     assert main(argv) == 0
     (device,) = json.loads(capsys.readouterr().out)

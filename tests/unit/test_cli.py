@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import REPO
+from fixtures.config_file import WriteConfig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,21 +21,15 @@ from nmsquota.sim.paper_week import paper_week
 
 T0 = 997_000_000
 NOW = T0 + 7 * 86400
-CONFIG = """
-timezone = "UTC"
-[plans.paper]
-cap = "63MB"
-[plans.daily]
-cap = "1GB"
-window = "1d"
-direction = "both"
-[subscribers.biguser]
-plan = "paper"
-[subscribers.davidn]
-plan = "daily"
-[subscribers.idle]
-plan = "paper"
-"""
+PLANS = {
+    "paper": {"cap": "63MB"},
+    "daily": {"cap": "1GB", "window": "1d", "direction": "both"},
+}
+SUBSCRIBERS = {
+    "biguser": {"plan": "paper"},
+    "davidn": {"plan": "daily"},
+    "idle": {"plan": "paper"},
+}
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str, now: int = NOW) -> tuple[int, str, str]:
@@ -59,10 +54,8 @@ def week(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "nmsquota.toml"
-    path.write_text(CONFIG)
-    return path
+def config(config_file: WriteConfig) -> Path:
+    return config_file(timezone="UTC", plans=PLANS, subscribers=SUBSCRIBERS)
 
 
 @pytest.mark.parametrize(
@@ -306,13 +299,12 @@ def test_prune_of_a_mistyped_ledger_path_creates_nothing(
 
 
 def test_subscribers_are_added_changed_listed_and_removed_without_a_daemon(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    config_file: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "nmsquota.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "ledger"}"\n[plans.home]\ncap = "63MB"\n'
-        '[plans.gold]\ncap = "1TB"\n[subscribers.davidn]\nplan = "home"\n'
-    )
+    config = config_file(
+        plans={"home": {"cap": "63MB"}, "gold": {"cap": "1TB"}},
+        subscribers={"davidn": {"plan": "home"}},
+    )  # the ledger in data_dir, under tmp_path
     run = ["-c", str(config), "subscribers"]
     assert main([*run, "add", "carol", "home", "10.0.0.3"]) == 0
     assert "subscriber carol saved (no daemon running: in the ledger)" in capsys.readouterr().out

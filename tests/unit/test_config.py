@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from fixtures.config_file import write_secrets
 
 from nmsquota.config import ConfigError, load_config
 from nmsquota.ledger import FreeHours, Monthly, Tally
@@ -128,15 +129,13 @@ community = { secret = "bras1" }
 
 
 def test_secrets_come_from_a_private_file(tmp_path: Path) -> None:
-    secrets = write(tmp_path, 'bras1 = "s3cret"\n', "secrets.toml")
-    os.chmod(secrets, 0o600)
+    write_secrets(tmp_path, {"bras1": "s3cret"})
     config = load_config(write(tmp_path, SECRET_REF))
     assert config.secret(config.settings.access_servers["bras1"].community) == "s3cret"
 
 
 def test_a_secrets_file_readable_by_others_is_refused(tmp_path: Path) -> None:
-    secrets = write(tmp_path, 'bras1 = "s3cret"\n', "secrets.toml")
-    os.chmod(secrets, 0o644)
+    secrets = write_secrets(tmp_path, {"bras1": "s3cret"}, mode=0o644)
     text = SECRET_REF
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, text))
@@ -145,8 +144,7 @@ def test_a_secrets_file_readable_by_others_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_reference_to_an_unknown_secret_is_named(tmp_path: Path) -> None:
-    secrets = write(tmp_path, 'other = "x"\n', "secrets.toml")
-    os.chmod(secrets, 0o600)
+    write_secrets(tmp_path, {"other": "x"})
     text = SECRET_REF
     (problem,) = problems(write(tmp_path, text))
     assert problem.startswith("access_servers.bras1.community: no secret named 'bras1'")
