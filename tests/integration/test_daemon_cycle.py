@@ -53,10 +53,11 @@ HOME = {"cap": "1MB", "window": "1d", "warn_at": ["80%"]}
 SUBSCRIBERS = {"alice": {"plan": "home", "addresses": ["10.60.1.2"]}, "bob": {"plan": "home"}}
 
 
-def settings(port: int, **changes: Any) -> dict[str, Any]:
+def settings(port: int, bras: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
     """The rig's configuration, with top-level tables replaced by `changes`: one plan, alice
-    (address known) and bob on it, the agent's PPPoE interfaces named by ifName."""
-    bras = access_server(port, match=[if_name("<pppoe-(?P<user>.+)>")])
+    (address known) and bob on it, the agent's PPPoE interfaces named by ifName; `bras`
+    adds to (or changes) the access server's settings."""
+    bras = access_server(port, match=[if_name("<pppoe-(?P<user>.+)>")], **(bras or {}))
     return {"interval": "5m", "plans": {"home": HOME}, "subscribers": SUBSCRIBERS,
             "access_servers": {"bras": bras}, **changes}  # fmt: skip
 

@@ -137,11 +137,10 @@ def test_agent_restarts_and_refused_spikes_are_events(tmp_path: Path) -> None:
 
 
 def test_an_access_server_that_stops_answering_and_comes_back(tmp_path: Path) -> None:
-    def quick(text: str) -> str:
-        return text.replace("match = [", 'timeout = "1s"\nretries = 0\ndeadline = "2s"\nmatch = [')
+    quick = {"timeout": "1s", "retries": 0, "deadline": "2s"}
 
     async def run() -> None:
-        async with rig(tmp_path, quick) as r:
+        async with rig(tmp_path, bras=quick) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             r.agent.answer_limit = r.agent.requests  # silent from now on
