@@ -7,6 +7,7 @@ import getpass
 from pathlib import Path
 
 import pytest
+from fixtures.config_file import WriteConfig
 from fixtures.control_server import Recorder, served
 
 from nmsquota.cli import main
@@ -24,29 +25,15 @@ from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import OverrideRecord
 
 NOW = 1_000_000_000
-CONFIG = """
-data_dir = "{data}"
-[plans.home]
-[[plans.home.caps]]
-cap = "1GB"
-window = "1d"
-[[plans.home.caps]]
-cap = "20GB"
-window = "30d"
-[subscribers.bob]
-plan = "home"
-[subscribers.alice]
-plan = "home"
-"""
+PLANS = {"home": {"caps": [{"cap": "1GB", "window": "1d"}, {"cap": "20GB", "window": "30d"}]}}
+SUBSCRIBERS = {"bob": {"plan": "home"}, "alice": {"plan": "home"}}
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, config_file: WriteConfig) -> Path:
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
-    path = tmp_path / "nmsquota.toml"
-    path.write_text(CONFIG.format(data=data))
-    return path
+    return config_file(data_dir=data, plans=PLANS, subscribers=SUBSCRIBERS)
 
 
 @pytest.fixture
