@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fixtures.config_file import WriteConfig
 from fixtures.control_server import connect, exchange, served
 
 from nmsquota.clock import ManualClock
@@ -25,41 +26,35 @@ from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import OverrideRecord
 
 T0 = 1_800_000_000
-CONFIG = """
-[plans.home]
-cap = "1MB"
-window = "1d"
-[subscribers.bob]
-plan = "home"
-addresses = ["10.0.0.2"]
-[subscribers.carol]
-plan = "home"
-addresses = ["10.0.0.3"]
-"""
+ROSTER = {
+    "plans": {"home": {"cap": "1MB", "window": "1d"}},
+    "subscribers": {
+        "bob": {"plan": "home", "addresses": ["10.0.0.2"]},
+        "carol": {"plan": "home", "addresses": ["10.0.0.3"]},
+    },
+}
 
 
 @contextmanager
-def running(tmp_path: Path, text: str) -> Iterator[tuple[Path, Ledger, Daemon]]:
-    """The daemon on configuration `text`, serving its control socket."""
-    path = tmp_path / "nmsquota.toml"
-    path.write_text(text)
+def running(path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
+    """The daemon on the configuration at `path`, serving its control socket."""
     config = load_config(path)
-    with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
+    with Ledger.open_writer(config.data_dir, config.tallies()) as ledger:
         daemon = Daemon(config, ManualClock(T0), ledger, drivers=[make_driver("log", "log", {})])
         with served(socket_path(ledger.directory), daemon.handle) as sock:
             yield sock, ledger, daemon
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
-    with running(tmp_path, CONFIG) as serving:
+def daemon(config_file: WriteConfig) -> Iterator[tuple[Path, Ledger, Daemon]]:
+    with running(config_file(**ROSTER)) as serving:
         yield serving
 
 
 @pytest.fixture
-def open_daemon(tmp_path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
+def open_daemon(config_file: WriteConfig) -> Iterator[tuple[Path, Ledger, Daemon]]:
     """The same with `default_plan`: anyone who logs in is a subscriber on it."""
-    with running(tmp_path, 'default_plan = "home"\n' + CONFIG) as serving:
+    with running(config_file(default_plan="home", **ROSTER)) as serving:
         yield serving
 
 
@@ -129,11 +124,11 @@ def test_with_a_default_plan_a_new_login_is_a_subscriber(
 
 
 def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(
-    tmp_path: Path,
+    config_file: WriteConfig,
 ) -> None:
     # Overrides written for a subscriber since removed from the configuration can still go.
     old = OverrideRecord(subscriber="zoe", kind="force", reason="old", since=T0 - 60)
-    with running(tmp_path, CONFIG) as (sock, ledger, _):
+    with running(config_file(**ROSTER)) as (sock, ledger, _):
         ledger.records.set_overrides([old])
         reply = request(sock, Release(subscriber="zoe"))
         assert reply is not None and reply.message == "1 force override(s) of zoe removed"
@@ -142,12 +137,13 @@ def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(
         assert unknown is not None and unknown.error.startswith("no subscriber named 'zoe'")
 
 
-def test_the_daemon_does_not_start_in_a_directory_others_can_write(tmp_path: Path) -> None:
+def test_the_daemon_does_not_start_in_a_directory_others_can_write(
+    tmp_path: Path, config_file: WriteConfig
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     data.chmod(0o777)
-    path = tmp_path / "nmsquota.toml"
-    path.write_text(f'data_dir = "{data}"\n' + CONFIG)
+    path = config_file(data_dir=data, **ROSTER)
     run = subprocess.run([sys.executable, "-m", "nmsquota", "-c", str(path), "run", "--cycles",
                           "1"], capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 1
