@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from fixtures.config_file import WriteConfig
 
 from nmsquota import driver_registry
 from nmsquota.cli import main
@@ -20,13 +21,11 @@ from nmsquota.enforcement.driver import Driver, Limit, Options, make_driver, mak
 
 BUILT_IN = ("exec", "ipfw", "limit", "log", "nftables", "radius_coa", "tc")
 
-CONFIG = """
-[plans.home]
-cap = "63MB"
-[subscribers.bob]
-plan = "home"
-addresses = ["10.0.0.2"]
-"""
+CONFIG = {
+    "plans": {"home": {"cap": "63MB"}},
+    "subscribers": {"bob": {"plan": "home", "addresses": ["10.0.0.2"]}},
+}
+"""The tables every configuration here has besides its drivers."""
 
 
 class Parrot(Driver):
@@ -60,12 +59,6 @@ def register(monkeypatch: pytest.MonkeyPatch, **points: str) -> None:
     monkeypatch.setattr(metadata, "entry_points", lambda group: [*installed, *extra])
 
 
-def write_config(tmp_path: Path, drivers: str) -> Path:
-    path = tmp_path / "nmsquota.toml"
-    path.write_text(CONFIG + drivers)
-    return path
-
-
 def test_the_built_in_drivers_are_entry_points_of_nmsquota() -> None:
     points = {p.name: p for p in metadata.entry_points(group=driver_registry.GROUP)}
     for name in BUILT_IN:
@@ -95,21 +88,21 @@ def test_without_nmsquotas_own_entry_points_the_error_says_to_reinstall(
 
 
 def test_a_third_party_entry_point_is_found_checked_and_built(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, config_file: WriteConfig
 ) -> None:
     register(monkeypatch, parrot="test_driver_registry:Parrot")
     assert "parrot" in driver_registry.driver_types()
     assert driver_registry.driver_class("parrot") is Parrot
-    config = load_config(write_config(tmp_path, '[drivers.polly]\ntype = "parrot"\n'))
+    config = load_config(config_file(**CONFIG, drivers={"polly": {"type": "parrot"}}))
     (driver,) = make_drivers(config.configured_drivers())
     assert isinstance(driver, Parrot) and driver.name == "polly"
 
 
 def test_an_entry_point_that_fails_to_import_is_one_line_naming_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, config_file: WriteConfig
 ) -> None:
     register(monkeypatch, shaper="nmsquota_no_such_module:Shaper")
-    path = write_config(tmp_path, '[drivers.core]\ntype = "shaper"\n')
+    path = config_file(**CONFIG, drivers={"core": {"type": "shaper"}})
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert str(error.value) == (
@@ -159,8 +152,10 @@ def test_importing_the_configuration_imports_no_driver_nor_the_enforcement_layer
     assert json.loads(done.stdout) == []
 
 
-def test_checking_a_configuration_loads_only_the_drivers_it_names(tmp_path: Path) -> None:
-    path = write_config(tmp_path, '[drivers.edge]\ntype = "nftables"\n')
+def test_checking_a_configuration_loads_only_the_drivers_it_names(
+    config_file: WriteConfig,
+) -> None:
+    path = config_file(**CONFIG, drivers={"edge": {"type": "nftables"}})
     probe = (
         "import sys, json\nfrom nmsquota.config import load_config\n"
         f"load_config({str(path)!r})\n"
@@ -193,12 +188,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, st
 
 
 def test_the_example_driver_is_checked_and_driven_like_a_built_in(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, config_file: WriteConfig
 ) -> None:
     limits = tmp_path / "limited.txt"
-    config = write_config(
-        tmp_path, f'[drivers.outbox]\ntype = "listfile"\noptions = {{ path = "{limits}" }}\n'
-    )
+    outbox = {"type": "listfile", "options": {"path": limits}}
+    config = config_file(**CONFIG, drivers={"outbox": outbox})
     assert run(capsys, "--config", config, "config", "check")[0] == 0
     status, out, _ = run(capsys, "--config", config, "driver", "add", "outbox", "10.0.0.2",
                          "2001:db8::2/128", "--rate", "64kbit", "--subscriber", "bob")  # fmt: skip
@@ -220,11 +214,10 @@ def test_the_example_driver_is_checked_and_driven_like_a_built_in(
 
 
 def test_the_example_drivers_wrong_option_is_named_by_file_and_key(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], config_file: WriteConfig
 ) -> None:
-    config = write_config(
-        tmp_path, '[drivers.outbox]\ntype = "listfile"\noptions = { pth = "/tmp/x" }\n'
-    )
+    outbox = {"type": "listfile", "options": {"pth": "/tmp/x"}}
+    config = config_file(**CONFIG, drivers={"outbox": outbox})
     status, _, err = run(capsys, "--config", config, "config", "check")
     assert status == 2
     assert err.splitlines() == [
