@@ -259,15 +259,14 @@ def test_a_missing_ledger_is_reported(capsys: pytest.CaptureFixture[str], tmp_pa
 
 
 def test_config_check_summarises_a_good_file_and_rejects_a_bad_one(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], config_file: WriteConfig
 ) -> None:
     status, out, _ = run(capsys, "--config", REPO / "nmsquota.example.toml", "config", "check")
     assert status == 0
     assert "plan home: 63.0 MB download per 7d, then 3kbit (queue 10.0 KB)" in out
     assert ("plan fair-use cap 1d: 5.0 GB download per 1d, 02:00-06:00 free, then 50Mbit from "
             "80%, 10Mbit from 100% (queue 128.0 KB)") in out  # fmt: skip
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[plans.home]\ncap = "lots"\n')
+    bad = config_file(name="bad.toml", plans={"home": {"cap": "lots"}})
     status, _, err = run(capsys, "--config", bad, "config", "check")
     assert status == 2
     assert err.startswith(f"nmsquota: {bad}: plans.home.cap: expected a size")
