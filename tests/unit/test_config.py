@@ -23,6 +23,8 @@ addresses = ["203.0.113.7"]
 
 
 def write(tmp_path: Path, text: str, name: str = "nmsquota.toml") -> Path:
+    # TOML text, not fixtures.config_file: this module (and test_steps) checks how the parser
+    # reads a given text, including text the writer would never produce.
     path = tmp_path / name
     path.write_text(text)
     return path

@@ -37,7 +37,9 @@ OUTPUTS = {
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
-    """A copy of the data directory written before the read API (ledger/, nmsquota.toml)."""
+    """A copy of the data directory written before the read API (ledger/, nmsquota.toml). The
+    configuration is copied, not written by fixtures.config_file: it is part of the recording
+    (make.py) the expected outputs were taken from."""
     shutil.copytree(FIXTURE / "ledger", tmp_path / "ledger")
     shutil.copy(FIXTURE / "nmsquota.toml", tmp_path)
     return tmp_path
