@@ -12,8 +12,6 @@ from typing import Any
 
 from nmsquota.config import Config
 from nmsquota.errors import UsageError
-from nmsquota.ledger.records import PlanRecord, SubscriberRecord
-from nmsquota.ledger.store import PLANS, SUBSCRIBERS
 from nmsquota.policy import Rule, Step
 
 Rules = dict[str, tuple[Rule, ...]]
@@ -72,16 +70,6 @@ def plans_of(known: Mapping[str, Mapping[str, Any]], default: str | None = None,
         for name in online:
             plans.setdefault(name, default)
     return plans
-
-
-def quota_records(config: Config) -> tuple[list[SubscriberRecord], list[PlanRecord]]:
-    """The configuration's subscribers and plans as the ledger keeps them, for readers that
-    have no configuration file (what `nmsquota run` and `import` store)."""
-    subscribers = SUBSCRIBERS.adapter.validate_python(config.subscriber_records())
-    plans = sorted(config.settings.plans.items())
-    return subscribers, PLANS.adapter.validate_python(
-        [{**plan.model_dump(), "plan": name} for name, plan in plans]
-    )
 
 
 @dataclass(frozen=True)

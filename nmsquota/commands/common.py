@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from nmsquota.clock import Clock
 from nmsquota.config import Config, default_data_dir, find_config, load_config
 from nmsquota.errors import UsageError
+from nmsquota.ledger.records import PlanRecord, SubscriberRecord
+from nmsquota.ledger.store import PLANS, SUBSCRIBERS
 from nmsquota.units import format_bytes
 
 T = TypeVar("T")
@@ -113,3 +115,13 @@ def print_table(rows: list[list[str]], right: set[int], out: Any = None) -> None
             for i, cell in enumerate(row)
         ]
         print("  ".join(cells).rstrip(), file=out)
+
+
+def quota_records(config: Config) -> tuple[list[SubscriberRecord], list[PlanRecord]]:
+    """The configuration's subscribers and plans as the ledger keeps them, for readers that
+    have no configuration file (what `nmsquota run` and `import` store)."""
+    subscribers = SUBSCRIBERS.adapter.validate_python(config.subscriber_records())
+    plans = sorted(config.settings.plans.items())
+    return subscribers, PLANS.adapter.validate_python(
+        [{**plan.model_dump(), "plan": name} for name, plan in plans]
+    )

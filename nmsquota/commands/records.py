@@ -18,12 +18,12 @@ from nmsquota.commands.common import (
     config_of,
     ledger_dir,
     progress,
+    quota_records,
     tracked,
     zone_of,
 )
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger, Sample, Tally
-from nmsquota.plans import quota_records
 from nmsquota.records import Form, TextForm, parse_lines
 
 PAPER_WINDOW = Tally(7 * 86400)

@@ -36,9 +36,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nmsquota.commands.common import quota_records
     from nmsquota.daemon.core import Daemon
     from nmsquota.ledger import Ledger
-    from nmsquota.plans import quota_records
 
     config = config_of(args, required=True)
     assert config is not None
