@@ -6,9 +6,9 @@ the reports) use the same ones to explain a decision, so neither copies the othe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from nmsquota.config import Config
 from nmsquota.errors import UsageError
@@ -53,19 +53,52 @@ def _step(step: Any, queue: int) -> Step:
                 (step.hysteresis or 0.0) / 100)  # fmt: skip
 
 
-def members(configured: Mapping[str, Mapping[str, Any]],
-            provisioned: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:  # fmt: skip
+class Member(Protocol):
+    """A subscriber with a plan of their own: the configuration's (ConfiguredMember) or one
+    provisioned in the ledger (its SubscriberRecord)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def plan(self) -> str: ...
+    @property
+    def addresses(self) -> Sequence[str]: ...
+    @property
+    def exempt(self) -> bool: ...
+    @property
+    def exempt_reason(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConfiguredMember:
+    name: str
+    plan: str
+    addresses: tuple[str, ...] = ()
+    exempt: bool = False
+    exempt_reason: str | None = None
+
+
+def configured_members(config: Config) -> dict[str, Member]:
+    """The configuration file's subscribers (worked out once per load, not per lookup)."""
+    return {
+        name: ConfiguredMember(name, s.plan, tuple(s.addresses), s.exempt, s.exempt_reason)
+        for name, s in sorted(config.settings.subscribers.items())
+    }
+
+
+def members(configured: Mapping[str, Member],
+            provisioned: Iterable[Member]) -> dict[str, Member]:  # fmt: skip
     """Every known subscriber: those provisioned in the ledger (`nmsquota subscribers add`),
     then the configuration's, which win a name both have."""
-    found: dict[str, Mapping[str, Any]] = {r["name"]: r for r in provisioned}
+    found: dict[str, Member] = {member.name: member for member in provisioned}
     found.update(configured)
     return found
 
 
-def plans_of(known: Mapping[str, Mapping[str, Any]], default: str | None = None,
+def plans_of(known: Mapping[str, Member], default: str | None = None,
              online: Iterable[str] = ()) -> dict[str, str]:  # fmt: skip
     """Each subscriber's plan: their own, or `default` for those seen online without one."""
-    plans = {name: member["plan"] for name, member in known.items()}
+    plans = {name: member.plan for name, member in known.items()}
     if default is not None:
         for name in online:
             plans.setdefault(name, default)
@@ -100,11 +133,10 @@ class Roster:
         return login in self.plans or self.default_plan is not None
 
 
-def roster_of(config: Config, provisioned: Iterable[Mapping[str, Any]],
+def roster_of(config: Config, provisioned: Iterable[Member],
               online: Iterable[str] = ()) -> Roster:  # fmt: skip
     """The roster from the configuration, the ledger's provisioned subscribers and those
     seen `online` (who count only with a `default_plan`)."""
-    configured = {r["name"]: r for r in config.subscriber_records()}
     default = config.settings.default_plan
-    known = members(configured, provisioned)
+    known = members(configured_members(config), provisioned)
     return Roster(plans_of(known, default, online), rules_of(config), default)

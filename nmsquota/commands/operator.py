@@ -102,7 +102,6 @@ def run_override(args: argparse.Namespace) -> int:
         raise UsageError("no daemon running and no configuration to check the subscriber "
                          "against: give --config FILE")  # fmt: skip
     import getpass
-    from dataclasses import asdict
 
     from nmsquota.daemon.overrides import apply_override
     from nmsquota.ledger import Ledger
@@ -111,7 +110,7 @@ def run_override(args: argparse.Namespace) -> int:
     with Ledger.open_writer(ledger_dir(args, config)) as ledger:
         # Without the daemon's view of who is online, those it last decided on stand in.
         online = [r.subscriber for r in ledger.records.standings()]
-        roster = roster_of(config, [asdict(r) for r in ledger.records.provisioned()], online)
+        roster = roster_of(config, ledger.records.provisioned(), online)
         # Who asked is known here (the daemon's requests do not say yet).
         message = apply_override(ledger, wanted, int(args.clock.now()), roster,
                                  author=getpass.getuser())  # fmt: skip

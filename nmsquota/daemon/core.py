@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 from nmsquota import gcpause
@@ -20,7 +20,7 @@ from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
 from nmsquota.notify import Notifier
-from nmsquota.plans import Roster, members, plans_of, rules_of
+from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
 from nmsquota.snmp.cycle import DeviceResult, poll_devices
 from nmsquota.snmp.poller import poll_keys
@@ -84,7 +84,7 @@ class Daemon:
             device.mapping = replace(device.mapping, sessions=self.sessions.logins)
         self.rules = rules_of(config)
         # The configuration's subscribers, as records: once per (re)load, not per lookup.
-        self._configured = {r["name"]: r for r in config.subscriber_records()}
+        self._configured = configured_members(config)
         self.tallies = {tally.key: tally for tally in config.tallies()}
         wanted = drivers if drivers is not None else make_drivers(config.configured_drivers())
         self.enforcers = reload_enforcers(self.enforcers, wanted)
@@ -234,8 +234,8 @@ class Daemon:
         against."""
         return Roster(self._plans(), self.rules, self.config.settings.default_plan)
 
-    def _members(self) -> dict[str, Any]:
-        return members(self._configured, [asdict(r) for r in self.ledger.records.provisioned()])
+    def _members(self) -> dict[str, Member]:
+        return members(self._configured, self.ledger.records.provisioned())
 
     def _plans(self) -> dict[str, str]:
         return plans_of(self._members(), self.config.settings.default_plan, self.sessions.seen)
@@ -247,9 +247,9 @@ class Daemon:
                      for r in self.ledger.records.overrides()]  # fmt: skip
         # Exempt in the configuration: an exempt override that never ends.
         overrides += [
-            Override(name, "exempt", member.get("exempt_reason") or "exempt in the configuration",
+            Override(name, "exempt", member.exempt_reason or "exempt in the configuration",
                      since=0)
-            for name, member in self._members().items() if member.get("exempt")
+            for name, member in self._members().items() if member.exempt
         ]  # fmt: skip
         standings = record.standings_of(self.ledger)
         return evaluate(self.rules, self._plans(), totals, now, standings, overrides)
@@ -306,9 +306,9 @@ class Daemon:
         wanted = []
         for decision in evaluation.limited:
             seen = self.sessions.get(decision.subscriber)
-            member = known.get(decision.subscriber, {})
-            addresses = tuple(dict.fromkeys(
-                [*member.get("addresses", []), *seen.addresses]))  # fmt: skip
+            member = known.get(decision.subscriber)
+            configured = member.addresses if member is not None else ()
+            addresses = tuple(dict.fromkeys([*configured, *seen.addresses]))
             wanted.append(DriverLimit(decision.subscriber, addresses, decision.rate_bps,
                                       decision.queue_bytes, seen.access_server, seen.interface,
                                       seen.session))  # fmt: skip
