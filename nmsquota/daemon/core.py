@@ -123,10 +123,9 @@ class Daemon:
             # One ledger write a cycle: samples, baselines, decisions and the health record
             # (with what the drivers did) land together, so a reader never sees half a cycle.
             with gcpause.paused(), self.ledger.batch():
-                record.commit_poll(self.ledger, results, now)
+                moved = record.commit_poll(self.ledger, results, now)
                 self._observe(results, now)
                 evaluation = self.decide(int(now))
-                moved = record.moved_by(results)
                 self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
                                                     evaluation, moved, previous, now)  # fmt: skip
                 self.record(evaluation, int(now))

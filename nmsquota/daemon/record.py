@@ -26,11 +26,14 @@ from nmsquota.verify import Check
 from .report import CycleReport
 
 
-def commit_poll(ledger: Ledger, results: Sequence[DeviceResult], now: float) -> int:
+def commit_poll(ledger: Ledger, results: Sequence[DeviceResult], now: float) -> dict[str, Totals]:
     """Record one cycle in the ledger as one commit: the samples of every device that
     answered, and its new baselines, together; so a crash loses both or neither, and a
     restart resumes from the baselines without charging anything twice. A device that did
-    not answer keeps its old baselines, so its next answer covers the whole gap once."""
+    not answer keeps its old baselines, so its next answer covers the whole gap once.
+
+    Returns what each subscriber moved, all their sessions together (verify and the
+    projected looks use it)."""
     totals: dict[str, list[int]] = {}
     with ledger.batch():
         for result in results:
@@ -44,7 +47,8 @@ def commit_poll(ledger: Ledger, results: Sequence[DeviceResult], now: float) -> 
                 total[0] += sample.bytes_in
                 total[1] += sample.bytes_out
         samples = [Sample(name, int(now), down, up) for name, (down, up) in sorted(totals.items())]
-        return ledger.commit(now, samples)
+        ledger.commit(now, samples)
+    return {name: Totals(down, up) for name, (down, up) in totals.items()}
 
 
 def stored_baselines(ledger: Ledger | None) -> Callable[[str], Mapping[SessionKey, Reading]]:
@@ -54,17 +58,6 @@ def stored_baselines(ledger: Ledger | None) -> Callable[[str], Mapping[SessionKe
         return baselines_from_state(ledger.counter_state(device)) if ledger else {}
 
     return baselines
-
-
-def moved_by(results: Sequence[DeviceResult]) -> dict[str, Totals]:
-    """What each subscriber moved in a cycle's samples, all their sessions together."""
-    moved: dict[str, Totals] = {}
-    for result in results:
-        for sample in result.attribution.samples if result.attribution else ():
-            before = moved.get(sample.subscriber, Totals())
-            moved[sample.subscriber] = Totals(before.bytes_in + sample.bytes_in,
-                                              before.bytes_out + sample.bytes_out)  # fmt: skip
-    return moved
 
 
 def standings_of(ledger: Ledger) -> dict[str, Standing]:
@@ -95,14 +88,12 @@ def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str
                                         subscriber=decision.subscriber, check=kept,
                                         caps=tuple(caps)))  # fmt: skip
     ledger.records.set_standings(standings)
-    limited = {d.subscriber: d for d in evaluation.limited}
-    for limit in ledger.limits():
-        if limit.subscriber not in limited:
-            ledger.clear_limit(limit.subscriber)
+    # One write of the table, not one per limit (each of those rescanned it).
     names = ",".join(drivers)
-    for name, decision in limited.items():
-        ledger.set_limit(LedgerLimit(name, decision.since or now, decision.reason, names,
-                                     decision.rate_bps))  # fmt: skip
+    ledger.records.set_limits(
+        LedgerLimit(d.subscriber, d.since or now, d.reason, names, d.rate_bps)
+        for d in evaluation.limited
+    )
 
 
 def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: float) -> None:

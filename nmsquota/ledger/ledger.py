@@ -67,7 +67,11 @@ from nmsquota.ledger.windows import (
 )
 from nmsquota.usage import Sample, Tally, Totals
 
-FORMAT = 1
+FORMAT = 2
+"""2: typed, versioned records (records.py). A format-1 ledger (untyped records) is read as
+it is and migrated by its first writer, which then marks it 2, so that an older nmsquota
+refuses it by name instead of misreading the new records."""
+READS = (1, 2)
 STATE_NAME = "state.json"
 INTENT_NAME = "intent.json"
 USAGE_DIR = "usage"
@@ -162,7 +166,11 @@ class Ledger:
             meta = self._meta()
         meta = self._checked_meta()
         # Records from before they had types are rewritten once, by the first writer.
-        self.records.migrate()
+        if meta["format"] != FORMAT:
+            with self.batch():
+                self.records.migrate()
+                self._write_meta({**meta, "format": FORMAT})
+            meta = self._checked_meta()
         if rebuild:
             self._rebuild(meta)
             return
@@ -176,9 +184,11 @@ class Ledger:
     def _checked_meta(self) -> dict[str, Any]:
         meta = self._meta()
         path = self._state_storage.path
-        if meta.get("format") != FORMAT:
+        if meta.get("format") not in READS:
             raise LedgerCorrupt(
-                path, f"has ledger format {meta.get('format')!r}; this nmsquota reads {FORMAT}"
+                path,
+                f"has ledger format {meta.get('format')!r}; this nmsquota reads "
+                + " and ".join(map(str, READS)),
             )
         ok = (
             type(meta.get("seq")) is int

@@ -191,7 +191,8 @@ class Limit:
     since: Int
     reason: Str
     driver: Str
-    """The drivers that hold it, comma-separated."""
+    """The drivers configured when it was set, comma-separated (which of them holds it is in
+    the health record's per-driver `installed`)."""
     rate_bps: Int | None = None
     version: Int = RECORD_VERSION
 

@@ -241,7 +241,7 @@ def test_a_ledger_of_another_format_is_refused(ledger_dir: Path) -> None:
     data = json.loads(state.read_text())
     data["ledger"]["1"]["format"] = 99
     state.write_text(json.dumps(data))
-    with pytest.raises(LedgerCorrupt, match="format 99"):
+    with pytest.raises(LedgerCorrupt, match="format 99; this nmsquota reads 1 and 2"):
         Ledger.open_writer(ledger_dir, [WEEK])
 
 

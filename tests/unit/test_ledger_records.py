@@ -171,6 +171,7 @@ def test_the_first_writer_rewrites_old_records_once_losing_nothing(old_ledger: P
     stored = json.loads((old_ledger / "state.json").read_text())
     for kind in (*kinds, "daemon"):
         assert stored[kind] and all(doc["version"] == 1 for doc in stored[kind].values()), kind
+    assert [stored["ledger"]["1"]["format"]] == [2]
     after = Ledger.open_reader(old_ledger)
     assert {kind: getattr(after.records, kind)() for kind in kinds} == before
     assert after.records.health() == health
@@ -200,3 +201,13 @@ def test_old_reason_texts_are_read_back_into_their_parts(
 def test_an_old_reason_text_of_another_shape_is_an_error() -> None:
     with pytest.raises(MigrationError, match="never wrote"):
         reason_of("63.0 MB in 1w")
+
+
+def test_a_migrated_ledger_is_marked_so_that_an_older_nmsquota_refuses_it(old_ledger: Path) -> None:
+    # nmsquota before typed records checked `format == 1` and refused anything else by name:
+    # marking the migrated ledger 2 is what keeps it from misreading the new records.
+    assert json.loads((old_ledger / "state.json").read_text())["ledger"]["1"]["format"] == 1
+    with Ledger.open_writer(old_ledger):
+        pass
+    assert json.loads((old_ledger / "state.json").read_text())["ledger"]["1"]["format"] == 2
+    assert Ledger.open_reader(old_ledger).records.health() is not None
