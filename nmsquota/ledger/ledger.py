@@ -431,7 +431,7 @@ class Ledger:
         if not self.writable:
             raise LedgerReadOnly(self._state_storage.path)
 
-    # -- enforcement state, subscribers and the poller's counters -------------------------
+    # -- limits and the poller's counters ---------------------------------------------------
 
     def limits(self) -> list[Limit]:
         return self.records.limits()
