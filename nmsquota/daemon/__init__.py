@@ -19,6 +19,6 @@ sessions.py who is where; looks.py the projected looks between cycles; verificat
 whether limits bite; enforcers.py the drivers; control.py the control socket's requests;
 overrides.py and roster.py the operator's overrides and provisioned subscribers (which the
 CLI also writes when no daemon runs); devices.py the configured access servers as the
-poller's devices; report.py what one cycle did; observed.py what the readers get of what the daemon sees (access servers,
-sessions, the event log).
+poller's devices; report.py what one cycle did; observed.py what the readers get of what
+the daemon sees (access servers, sessions, the event log).
 """
