@@ -71,7 +71,10 @@ class ControlError(NmsquotaError):
 
 class _Request(BaseModel):
     # Frozen: the daemon dispatches on a value nobody can change after it was checked.
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # By name too, so that code can write Exempt(duration=...); the wire takes only the
+    # protocol's spelling ("for"), see parse_request.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
+                              validate_by_alias=True)  # fmt: skip
 
 
 class Ping(_Request):
@@ -213,7 +216,8 @@ def parse_request(value: Any) -> Request:
         got = f"got {shown(value['action'])}" if "action" in value else "missing"
         raise RequestError(f"action: expected add, set or remove, {got}")
     try:
-        return _ADAPTER.validate_python(value)
+        # By alias only: one spelling of each key on the wire, the one documented.
+        return _ADAPTER.validate_python(value, by_alias=True, by_name=False)
     except ValidationError as error:
         raise RequestError(describe(error)) from None
 
