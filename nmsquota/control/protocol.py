@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -187,20 +187,13 @@ def _tag(value: Any) -> str | None:
     return f"{op} {action}" if op == "subscriber" else op
 
 
-_ADAPTER: TypeAdapter[Request] = TypeAdapter(
-    Annotated[
-        Annotated[Ping, Tag("ping")]
-        | Annotated[Session, Tag("session")]
-        | Annotated[Limit, Tag("limit")]
-        | Annotated[Exempt, Tag("exempt")]
-        | Annotated[Topup, Tag("topup")]
-        | Annotated[Release, Tag("release")]
-        | Annotated[SubscriberAdd, Tag("subscriber add")]
-        | Annotated[SubscriberSet, Tag("subscriber set")]
-        | Annotated[SubscriberRemove, Tag("subscriber remove")],
-        Discriminator(_tag),
-    ]
-)
+# The union of every kind, each tagged as _tag names it: built from _KINDS, so that a new
+# kind is added in one place.
+_TAGGED: Any = Annotated[
+    Union[tuple(Annotated[model, Tag(tag)] for tag, model in _KINDS.items())],  # noqa: UP007
+    Discriminator(_tag),
+]
+_ADAPTER: TypeAdapter[Request] = TypeAdapter(_TAGGED)
 
 
 def parse_request(value: Any) -> Request:
