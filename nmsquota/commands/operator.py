@@ -111,7 +111,7 @@ def run_override(args: argparse.Namespace) -> int:
         # Without the daemon's view of who is online, those it last decided on stand in.
         online = [r.subscriber for r in ledger.records.standings()]
         roster = roster_of(config, ledger.records.provisioned(), online)
-        # Who asked is known here (the daemon's requests do not say yet).
+        # Who asked: this process's user (through the daemon, the client's, by SO_PEERCRED).
         message = apply_override(ledger, wanted, int(args.clock.now()), roster,
                                  author=getpass.getuser())  # fmt: skip
     print(f"{message} (no daemon running: applied at its next start)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import (
     Exempt,
     Limit,
@@ -31,15 +32,15 @@ if TYPE_CHECKING:
     from .core import Daemon
 
 
-async def dispatch(daemon: Daemon, request: Request) -> dict[str, Any]:
+async def dispatch(daemon: Daemon, request: Request, peer: Peer | None) -> dict[str, Any]:
     """One control-socket request: its reply, {"ok": false, "error": ...} when refused."""
     try:
-        return _act(daemon, request)
+        return _act(daemon, request, peer)
     except NmsquotaError as error:
         return {"ok": False, "error": str(error)}
 
 
-def _act(daemon: Daemon, request: Request) -> dict[str, Any]:
+def _act(daemon: Daemon, request: Request, peer: Peer | None) -> dict[str, Any]:
     match request:
         case Ping():
             return {"ok": True, "cycles": daemon.cycles}
@@ -55,8 +56,10 @@ def _act(daemon: Daemon, request: Request) -> dict[str, Any]:
             message = provision(daemon.ledger, daemon.config, request)
             return {**daemon.enforce_now(), "message": message}
         case Limit() | Exempt() | Topup() | Release():
+            # The author as the kernel names the client's user: what the read API shows.
+            author = peer.user if peer is not None else None
             message = apply_override(daemon.ledger, request, int(daemon.clock.now()),
-                                     daemon.roster())  # fmt: skip
+                                     daemon.roster(), author=author)  # fmt: skip
             return {**daemon.enforce_now(), "message": message}
         case _:  # a caller's bug (a list of words, say), not a client's: it is validated
             raise TypeError(f"not a control request: {request!r}")

@@ -15,6 +15,7 @@ from nmsquota import gcpause
 from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
 from nmsquota.clock import Clock
 from nmsquota.config import Config
+from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
@@ -91,9 +92,10 @@ class Daemon:
         self.notifier = Notifier(config.settings.notify)
         self.interval = config.settings.interval
 
-    async def handle(self, request: Request) -> dict[str, Any]:
-        """One control-socket request, validated (nmsquota.control.protocol)."""
-        return await dispatch(self, request)
+    async def handle(self, request: Request, peer: Peer | None) -> dict[str, Any]:
+        """One control-socket request, validated (nmsquota.control.protocol), and who sent
+        it (None when the system cannot say): the author of what it changes."""
+        return await dispatch(self, request, peer)
 
     # -- one cycle -------------------------------------------------------------------------
 

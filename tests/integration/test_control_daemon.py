@@ -5,6 +5,8 @@ requests act on the ledger and the drivers between cycles, as they do in product
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,13 +15,20 @@ from pathlib import Path
 
 import pytest
 from fixtures.config_file import WriteConfig
-from fixtures.control_server import connect, exchange, served
+from fixtures.control_server import (
+    NOBODY,
+    connect,
+    exchange,
+    exchange_as,
+    served,
+    shared_directory,
+)
 
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.control import socket_path
 from nmsquota.control.client import request
-from nmsquota.control.protocol import Exempt, Limit, Release, Session
+from nmsquota.control.protocol import Exempt, Limit, Release, Session, encode_request
 from nmsquota.daemon.core import Daemon
 from nmsquota.enforcement.driver import make_driver
 from nmsquota.ledger import Ledger
@@ -41,7 +50,8 @@ def running(path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
     config = load_config(path)
     with Ledger.open_writer(config.data_dir, config.tallies()) as ledger:
         daemon = Daemon(config, ManualClock(T0), ledger, drivers=[make_driver("log", "log", {})])
-        with served(socket_path(ledger.directory), daemon.handle) as sock:
+        group = config.settings.control.group
+        with served(socket_path(ledger.directory), daemon.handle, group=group) as sock:
             yield sock, ledger, daemon
 
 
@@ -79,6 +89,29 @@ def test_an_override_is_recorded_and_applied_at_once(daemon: tuple[Path, Ledger,
     assert reply.message == "force carol until removed: abuse, ticket 17"
     assert reply.get("limited") == ["carol"]
     assert [limit.subscriber for limit in ledger.limits()] == ["carol"]
+
+
+UNNAMED = next(uid for uid in range(54321, 60000) if uid not in {u.pw_uid for u in
+                                                                 pwd.getpwall()})  # fmt: skip
+"""A uid with no name in the password database (a container's, say)."""
+
+
+@pytest.mark.parametrize(("uid", "author"), [(NOBODY, "nobody"), (UNNAMED, str(UNNAMED))])
+def test_an_override_through_the_socket_names_who_asked(
+    config_file: WriteConfig, uid: int, author: str
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a client of another user needs root to fork it")
+    line = encode_request(Limit(subscriber="carol", reason="abuse, ticket 17"))
+    # The operator is in the socket's group, as [control] group is for.
+    with shared_directory() as data, running(config_file(data_dir=data, control={
+            "group": "nogroup"}, **ROSTER)) as (sock, ledger, _):  # fmt: skip
+        _, answer = exchange_as(sock, uid, NOBODY, line)
+        (override,) = ledger.records.overrides()
+        (event, _limited) = ledger.records.events()
+    assert json.loads(answer)["ok"] is True
+    assert override.author == author
+    assert event.text == f"force carol until removed: abuse, ticket 17 (by {author})"
 
 
 def test_an_override_for_an_unknown_subscriber_is_refused_and_changes_nothing(

@@ -216,26 +216,28 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
 
             clock.advance(10)
             reply = await daemon.handle(Session(event="up", interface="ppp9", login="bob",
-                                                 address="100.64.0.9"))  # fmt: skip
+                                                 address="100.64.0.9"), peer=None)  # fmt: skip
             assert reply["limited"] == ["bob"] and list(by_address.table) == ["100.64.0.9"]
             await daemon.handle(Session(event="down", interface="ppp9", login="bob",
-                                        address="100.64.0.9"))  # fmt: skip
+                                        address="100.64.0.9"), peer=None)  # fmt: skip
             assert by_address.table == {}
 
             # The operator: exempt bob for a day, force alice, top-ups, release.
             mayor = Exempt(subscriber="bob", duration=86400, reason="the mayor")
-            reply = await daemon.handle(mayor)
+            reply = await daemon.handle(mayor, peer=None)
             assert reply["message"] == "exempt bob for 1d: the mayor"
             assert reply["limited"] == []
-            reply = await daemon.handle(Limit(subscriber="alice", reason="abuse ticket 17"))
+            reply = await daemon.handle(
+                Limit(subscriber="alice", reason="abuse ticket 17"), peer=None
+            )
             assert reply["limited"] == ["alice"] and list(by_address.table) == ["10.60.1.2"]
             assert {r.kind for r in ledger.records.overrides()} == {"exempt", "force"}
-            reply = await daemon.handle(Release(subscriber="alice"))
+            reply = await daemon.handle(Release(subscriber="alice"), peer=None)
             assert reply["limited"] == [] and by_address.table == {}
-            unknown = await daemon.handle(Limit(subscriber="carol", reason="typo"))
+            unknown = await daemon.handle(Limit(subscriber="carol", reason="typo"), peer=None)
             assert unknown["ok"] is False and "no subscriber named 'carol'" in unknown["error"]
             stranger = await daemon.handle(Session(event="up", interface="ppp8", login="carol",
-                                                   address="100.64.0.8"))  # fmt: skip
+                                                   address="100.64.0.8"), peer=None)  # fmt: skip
             assert stranger["ok"] is False and "no subscriber named 'carol'" in stranger["error"]
 
     asyncio.run(run())
@@ -283,15 +285,13 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
 
         async with rig(tmp_path, subscribers=exempt) as r:
             bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
-            reply = await daemon.handle(SubscriberAdd(name="carol", plan="home",
-                                                       addresses=("10.0.0.3",)))  # fmt: skip
+            carol = SubscriberAdd(name="carol", plan="home", addresses=("10.0.0.3",))
+            reply = await daemon.handle(carol, peer=None)
             assert reply["message"] == "subscriber carol saved"
-            refused = await daemon.handle(SubscriberAdd(name="bob", plan="home"))
+            refused = await daemon.handle(SubscriberAdd(name="bob", plan="home"), peer=None)
             assert "bob is in the configuration file" in refused["error"]
-            assert (
-                "no plan named 'gold'"
-                in (await daemon.handle(SubscriberSet(name="carol", plan="gold")))["error"]
-            )
+            gold = await daemon.handle(SubscriberSet(name="carol", plan="gold"), peer=None)
+            assert "no plan named 'gold'" in gold["error"]
             bras.show(clock.now(), 0, 0)
             await daemon.cycle()
             clock.advance(300)
@@ -301,7 +301,7 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
             standing = {r.subscriber: r for r in ledger.records.standings()}
             assert str(standing["bob"].reason) == "exempt: exempt in the configuration"
             assert "carol" in standing
-            await daemon.handle(SubscriberRemove(name="carol"))
+            await daemon.handle(SubscriberRemove(name="carol"), peer=None)
             assert ledger.records.provisioned() == []
 
     asyncio.run(run())
@@ -365,11 +365,11 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
             assert [(c["cap_name"], c["rate"], c["lifts_at"]) for c in entry["caps"]] == [
                 ("1h", 64_000, T0 + 4200), ("1d", 8_000, T0 + 300 + 86400)]  # fmt: skip
             refused = await daemon.handle(Topup(subscriber="alice", size=10**6, cap="1w",
-                                                   reason="bought more"))  # fmt: skip
+                                                   reason="bought more"), peer=None)  # fmt: skip
             assert refused["error"] == "alice's plan has no cap '1w' (its caps: 1h, 1d)"
             # A top-up on the day's cap leaves the hour's in force: back to 64 kbit/s.
             reply = await daemon.handle(Topup(subscriber="alice", size=10**6, cap="1d",
-                                                reason="bought more"))  # fmt: skip
+                                                reason="bought more"), peer=None)  # fmt: skip
             assert reply["message"] == "topup alice on cap 1d until removed: bought more"
             assert rates() == {"alice": 64_000}
             clock.advance(3600)  # the hour rolls past: the day's cap (topped up) holds none

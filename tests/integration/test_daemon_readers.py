@@ -170,15 +170,15 @@ def test_sessions_and_overrides_from_the_control_socket_are_kept(tmp_path: Path)
             await r.daemon.cycle()
             r.clock.advance(10)
             up = Session(event="up", interface="ppp9", login="bob", address="100.64.0.9")
-            await r.daemon.handle(up)
+            await r.daemon.handle(up, peer=None)
             bob = snapshot(r).subscriber("bob")
             assert bob is not None and bob.online and bob.session is not None
             assert bob.session.addresses == ("100.64.0.9",)
             assert bob.addresses == ("100.64.0.9",)  # none configured: the session's
-            await r.daemon.handle(Limit(subscriber="alice", reason="abuse ticket 17"))
-            await r.daemon.handle(Release(subscriber="alice"))
+            await r.daemon.handle(Limit(subscriber="alice", reason="abuse ticket 17"), peer=None)
+            await r.daemon.handle(Release(subscriber="alice"), peer=None)
             down = Session(event="down", interface="ppp9", login="bob", address="100.64.0.9")
-            await r.daemon.handle(down)
+            await r.daemon.handle(down, peer=None)
             events = [(e.kind.value, e.subscriber, e.text) for e in snapshot(r).events[1:]]
             assert events == [
                 ("session up", "bob", "session up: bob on ppp9 (100.64.0.9)"),
