@@ -23,7 +23,7 @@ from nmsquota.control.protocol import (
     SubscriberSet,
     Topup,
 )
-from nmsquota.errors import NmsquotaError, UsageError
+from nmsquota.errors import UsageError
 
 from .overrides import apply_override
 from .roster import provision
@@ -33,14 +33,9 @@ if TYPE_CHECKING:
 
 
 async def dispatch(daemon: Daemon, request: Request, peer: Peer | None) -> dict[str, Any]:
-    """One control-socket request: its reply, {"ok": false, "error": ...} when refused."""
-    try:
-        return _act(daemon, request, peer)
-    except NmsquotaError as error:
-        return {"ok": False, "error": str(error)}
-
-
-def _act(daemon: Daemon, request: Request, peer: Peer | None) -> dict[str, Any]:
+    """One control-socket request: its reply. A request the daemon refuses raises
+    NmsquotaError (UsageError), which the control server sends back as {"ok": false,
+    "error": ...}."""
     match request:
         case Ping():
             return {"ok": True, "cycles": daemon.cycles}

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fixtures.config_file import access_server, if_name, write_config
 from integration.test_sim_agent import interfaces
 from pysnmp.proto.rfc1902 import Integer32, TimeTicks
@@ -32,6 +33,7 @@ from nmsquota.control.protocol import (
 )
 from nmsquota.daemon.core import Daemon
 from nmsquota.enforcement.driver import make_driver
+from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
 from nmsquota.sim.agent import start_agent
 from nmsquota.snmp import tables as p
@@ -234,11 +236,12 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
             assert {r.kind for r in ledger.records.overrides()} == {"exempt", "force"}
             reply = await daemon.handle(Release(subscriber="alice"), peer=None)
             assert reply["limited"] == [] and by_address.table == {}
-            unknown = await daemon.handle(Limit(subscriber="carol", reason="typo"), peer=None)
-            assert unknown["ok"] is False and "no subscriber named 'carol'" in unknown["error"]
-            stranger = await daemon.handle(Session(event="up", interface="ppp8", login="carol",
-                                                   address="100.64.0.8"), peer=None)  # fmt: skip
-            assert stranger["ok"] is False and "no subscriber named 'carol'" in stranger["error"]
+            # Refusals are UsageErrors (the control server turns them into error replies).
+            with pytest.raises(UsageError, match="no subscriber named 'carol'"):
+                await daemon.handle(Limit(subscriber="carol", reason="typo"), peer=None)
+            stranger = Session(event="up", interface="ppp8", login="carol", address="100.64.0.8")
+            with pytest.raises(UsageError, match="no subscriber named 'carol'"):
+                await daemon.handle(stranger, peer=None)
 
     asyncio.run(run())
 
@@ -288,10 +291,10 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
             carol = SubscriberAdd(name="carol", plan="home", addresses=("10.0.0.3",))
             reply = await daemon.handle(carol, peer=None)
             assert reply["message"] == "subscriber carol saved"
-            refused = await daemon.handle(SubscriberAdd(name="bob", plan="home"), peer=None)
-            assert "bob is in the configuration file" in refused["error"]
-            gold = await daemon.handle(SubscriberSet(name="carol", plan="gold"), peer=None)
-            assert "no plan named 'gold'" in gold["error"]
+            with pytest.raises(UsageError, match="bob is in the configuration file"):
+                await daemon.handle(SubscriberAdd(name="bob", plan="home"), peer=None)
+            with pytest.raises(UsageError, match="no plan named 'gold'"):
+                await daemon.handle(SubscriberSet(name="carol", plan="gold"), peer=None)
             bras.show(clock.now(), 0, 0)
             await daemon.cycle()
             clock.advance(300)
@@ -364,9 +367,11 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
             assert entry["name"] == "alice"
             assert [(c["cap_name"], c["rate"], c["lifts_at"]) for c in entry["caps"]] == [
                 ("1h", 64_000, T0 + 4200), ("1d", 8_000, T0 + 300 + 86400)]  # fmt: skip
-            refused = await daemon.handle(Topup(subscriber="alice", size=10**6, cap="1w",
-                                                   reason="bought more"), peer=None)  # fmt: skip
-            assert refused["error"] == "alice's plan has no cap '1w' (its caps: 1h, 1d)"
+            weekly = Topup(subscriber="alice", size=10**6, cap="1w", reason="bought more")
+            with pytest.raises(
+                UsageError, match=r"^alice's plan has no cap '1w' \(its caps: 1h, 1d\)$"
+            ):
+                await daemon.handle(weekly, peer=None)
             # A top-up on the day's cap leaves the hour's in force: back to 64 kbit/s.
             reply = await daemon.handle(Topup(subscriber="alice", size=10**6, cap="1d",
                                                 reason="bought more"), peer=None)  # fmt: skip
