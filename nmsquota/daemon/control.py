@@ -4,7 +4,9 @@ ip-up/ip-down and the operator's commands, each decided and enforced at once.
 Requests arrive validated and typed (nmsquota.control.protocol): what is checked here is
 only what the daemon knows, the roster. An override for a subscriber nobody knows, and a
 session of a login nobody knows (unless `default_plan` gives the unlisted a plan), are
-refused and change nothing."""
+refused and change nothing; so is a session's end for a login that is neither a subscriber
+nor has a session the daemon knows. The end of a subscriber's session the daemon does not
+know (it restarted since the ip-up) is ok and changes nothing."""
 
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ async def dispatch(daemon: Daemon, request: Request, peer: Peer | None) -> dict[
         case Session(event="up", login=login) if not daemon.roster().may_log_in(login):
             raise UsageError(f"no subscriber named {login!r} (not in the configuration, not "
                              "provisioned, and no default_plan for others)")  # fmt: skip
+        case Session(event="down", login=login) if not daemon.sessions.knows(login):
+            return _nothing_to_end(daemon, login)
         case Session():
             daemon.session_event(request.event, request.interface, request.login,
                                  request.address)  # fmt: skip
@@ -58,3 +62,14 @@ async def dispatch(daemon: Daemon, request: Request, peer: Peer | None) -> dict[
             return {**daemon.enforce_now(), "message": message}
         case _:  # a caller's bug (a list of words, say), not a client's: it is validated
             raise TypeError(f"not a control request: {request!r}")
+
+
+def _nothing_to_end(daemon: Daemon, login: str) -> dict[str, Any]:
+    """A down for a session the daemon does not know. A subscriber's is harmless (the daemon
+    restarted since the ip-up, say): ok, and nothing recorded of a session nobody saw. Any
+    other login's is refused: the name would otherwise enter the sessions, and with
+    `default_plan` the roster."""
+    if login not in daemon.roster().plans:
+        raise UsageError(f"no subscriber named {login!r} (not in the configuration, not "
+                         "provisioned, not seen on the network): no session to end")  # fmt: skip
+    return {"ok": True, "message": f"no session of {login} known: nothing changed"}

@@ -40,6 +40,11 @@ class Sessions:
         of by ip-up (and not yet by ip-down)."""
         return {name for name, keys in self.keys.items() if keys} | set(self.logins.values())
 
+    def knows(self, login: str) -> bool:
+        """Whether the daemon knows a session of `login`: told of by ip-up, or seen on an
+        access server since it started."""
+        return login in self.seen or login in self.logins.values()
+
     def get(self, subscriber: str) -> Session:
         return self.seen.get(subscriber, Session())
 

@@ -28,7 +28,14 @@ from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.control import socket_path
 from nmsquota.control.client import request
-from nmsquota.control.protocol import Exempt, Limit, Release, Session, encode_request
+from nmsquota.control.protocol import (
+    Exempt,
+    Limit,
+    Release,
+    Response,
+    Session,
+    encode_request,
+)
 from nmsquota.daemon.core import Daemon
 from nmsquota.enforcement.driver import make_driver
 from nmsquota.ledger import Ledger
@@ -143,6 +150,38 @@ def test_a_session_of_a_login_nobody_knows_is_refused(
     assert reply is not None and not reply.ok
     assert reply.error.startswith("no subscriber named 'mallory'")
     assert state.sessions.logins == {}
+
+
+@pytest.mark.parametrize("serving", ["daemon", "open_daemon"])
+def test_a_session_down_of_a_login_nobody_knows_is_refused_and_changes_nothing(
+    serving: str, request: pytest.FixtureRequest
+) -> None:
+    # With a default_plan too: a down is no way in for a name nobody has seen.
+    sock, ledger, state = request.getfixturevalue(serving)
+    reply = request_down(sock, "mallory")
+    assert reply is not None and not reply.ok
+    assert reply.error.startswith("no subscriber named 'mallory'")
+    assert (state.sessions.seen, state.sessions.logins) == ({}, {})
+    assert ledger.records.sessions() == [] and ledger.records.events() == []
+    assert "mallory" not in state.roster().plans
+
+
+def test_a_session_down_of_a_subscriber_with_no_session_is_harmless(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    # An ip-down the daemon has no session for (it restarted since the ip-up, say): ok, so
+    # the hook does not fail, and nothing is recorded of a session nobody saw.
+    sock, ledger, state = daemon
+    reply = request_down(sock, "bob")
+    assert reply is not None and reply.ok
+    assert reply.message == "no session of bob known: nothing changed"
+    assert (state.sessions.seen, state.sessions.logins) == ({}, {})
+    assert ledger.records.sessions() == [] and ledger.records.events() == []
+
+
+def request_down(sock: Path, login: str) -> Response | None:
+    return request(sock, Session(event="down", interface="ppp7", login=login,
+                                 address="10.0.0.66"))  # fmt: skip
 
 
 def test_with_a_default_plan_a_new_login_is_a_subscriber(
