@@ -20,6 +20,7 @@ from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
@@ -268,10 +269,8 @@ class Daemon:
         self.sessions.event(event, interface, login, address)
         now = self.clock.now()
         with self.ledger.batch():
-            self.ledger.records.add_events(
-                [observed.session_event(event, interface, login, address, now)]
-            )
-            self._keep_sessions(now)
+            told = observed.session_event(event, interface, login, address, now)
+            self.ledger.records.add_events([told, *self._keep_sessions(now, told=login)])
 
     def _observe(self, results: Sequence[DeviceResult], now: float) -> None:
         """What the poll saw, for the readers: the access servers, the sessions, and the
@@ -279,14 +278,18 @@ class Daemon:
         kept = {device.name: device for device in self.ledger.records.devices()}
         self.ledger.records.set_devices(observed.device_records(kept, self.devices, results, now))
         self.ledger.records.add_events(observed.device_events(kept, results, now)
-                                       + observed.counter_events(results, now))  # fmt: skip
-        self._keep_sessions(now)
+                                       + observed.counter_events(results, now)
+                                       + self._keep_sessions(now))  # fmt: skip
 
-    def _keep_sessions(self, now: float) -> None:
+    def _keep_sessions(self, now: float, told: str | None = None) -> list[EventRecord]:
+        """The session records brought up to date; returns the events of sessions found
+        coming or going (but `told`'s, which the caller logs in its own words)."""
         kept = {session.subscriber: session for session in self.ledger.records.sessions()}
         changed = observed.session_records(kept, self.sessions, now)
-        if changed is not None:
-            self.ledger.records.set_sessions(changed)
+        if changed is None:
+            return []
+        self.ledger.records.set_sessions(changed)
+        return observed.session_events(kept, changed, now, told)
 
     def _reconcile(self, wanted: list[DriverLimit], now: float) -> dict[str, dict[str, Any]]:
         """Every driver brought to `wanted`: what each did (for the health record and control
