@@ -26,6 +26,7 @@ from nmsquota.control.protocol import (
     Topup,
 )
 from nmsquota.errors import UsageError
+from nmsquota.ledger.records import EventRecord
 
 from .overrides import apply_override
 from .roster import provision
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
     from .core import Daemon
 
 
-async def dispatch(daemon: Daemon, request: Request, peer: Peer | None) -> dict[str, Any]:
-    """One control-socket request: its reply. A request the daemon refuses raises
+def dispatch(daemon: Daemon, request: Request, peer: Peer | None,
+             events: list[EventRecord]) -> dict[str, Any]:  # fmt: skip
+    """One control-socket request: its reply, and what it tells the event log in `events`
+    (the caller holds a batch and adds them). A request the daemon refuses raises
     NmsquotaError (UsageError), which the control server sends back as {"ok": false,
     "error": ...}."""
     match request:
@@ -48,18 +51,18 @@ async def dispatch(daemon: Daemon, request: Request, peer: Peer | None) -> dict[
             return _nothing_to_end(daemon, login)
         case Session():
             daemon.session_event(request.event, request.interface, request.login,
-                                 request.address)  # fmt: skip
+                                 request.address, events)  # fmt: skip
             # A session that starts over the cap is limited now, not at the next cycle.
-            return daemon.enforce_now()
+            return daemon.enforce_now(events)
         case SubscriberAdd() | SubscriberSet() | SubscriberRemove():
             message = provision(daemon.ledger, daemon.config, request)
-            return {**daemon.enforce_now(), "message": message}
+            return {**daemon.enforce_now(events), "message": message}
         case Limit() | Exempt() | Topup() | Release():
             # The author as the kernel names the client's user: what the read API shows.
             author = peer.user if peer is not None else None
             message = apply_override(daemon.ledger, request, int(daemon.clock.now()),
-                                     daemon.roster(), author=author)  # fmt: skip
-            return {**daemon.enforce_now(), "message": message}
+                                     daemon.roster(), events, author=author)  # fmt: skip
+            return {**daemon.enforce_now(events), "message": message}
         case _:  # a caller's bug (a list of words, say), not a client's: it is validated
             raise TypeError(f"not a control request: {request!r}")
 

@@ -23,6 +23,8 @@ from fixtures.control_server import (
     served,
     shared_directory,
 )
+from fixtures.writes import state_writes
+from unit.test_reconcile import Memory
 
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
@@ -37,7 +39,8 @@ from nmsquota.control.protocol import (
     encode_request,
 )
 from nmsquota.daemon.core import Daemon
-from nmsquota.enforcement.driver import make_driver
+from nmsquota.enforcement.driver import Driver, make_driver
+from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import OverrideRecord
 
@@ -52,11 +55,14 @@ ROSTER = {
 
 
 @contextmanager
-def running(path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
-    """The daemon on the configuration at `path`, serving its control socket."""
+def running(path: Path, drivers: list[Driver] | None = None
+            ) -> Iterator[tuple[Path, Ledger, Daemon]]:  # fmt: skip
+    """The daemon on the configuration at `path`, serving its control socket, with the log
+    driver (or the drivers given)."""
     config = load_config(path)
     with Ledger.open_writer(config.data_dir, config.tallies()) as ledger:
-        daemon = Daemon(config, ManualClock(T0), ledger, drivers=[make_driver("log", "log", {})])
+        drivers = drivers or [make_driver("log", "log", {})]
+        daemon = Daemon(config, ManualClock(T0), ledger, drivers=drivers)
         group = config.settings.control.group
         with served(socket_path(ledger.directory), daemon.handle, group=group) as sock:
             yield sock, ledger, daemon
@@ -193,6 +199,42 @@ def test_with_a_default_plan_a_new_login_is_a_subscriber(
     assert state.sessions.logins == {"ppp7": "dave"}
     limit = request(sock, Limit(subscriber="dave", reason="seen, so known"))
     assert limit is not None and limit.get("limited") == ["dave"]
+
+
+def stray() -> Memory:
+    """A driver holding a limit nmsquota did not make: its next reconciliation repairs it,
+    and the event log says so."""
+    shaper = Memory()
+    shaper.table["10.9.9.9"] = DriverLimit("zoe", ("10.9.9.9",))
+    return shaper
+
+
+def test_a_session_up_writes_state_json_once_with_all_it_changed(
+    config_file: WriteConfig,
+) -> None:
+    with running(config_file(**ROSTER), drivers=[stray()]) as (sock, ledger, _):
+        with state_writes() as written:
+            reply = request(sock, Session(event="up", interface="ppp7", login="bob",
+                                          address="10.0.0.7"))  # fmt: skip
+        assert reply is not None and reply.ok
+        assert len(written) == 1
+        (session,) = ledger.records.sessions()
+        assert session.subscriber == "bob" and session.online
+        events = [(e.kind.value, e.subscriber) for e in ledger.records.events()]
+        assert events == [("session up", "bob"), ("repair", None)]
+
+
+def test_an_override_writes_state_json_once_with_all_it_changed(
+    config_file: WriteConfig,
+) -> None:
+    with running(config_file(**ROSTER), drivers=[stray()]) as (sock, ledger, _):
+        with state_writes() as written:
+            reply = request(sock, Limit(subscriber="carol", reason="abuse, ticket 17"))
+        assert reply is not None and reply.get("limited") == ["carol"]
+        assert len(written) == 1
+        assert [r.subscriber for r in ledger.records.overrides()] == ["carol"]
+        events = [(e.kind.value, e.subscriber) for e in ledger.records.events()]
+        assert events == [("override", "carol"), ("limit applied", "carol"), ("repair", None)]
 
 
 def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(

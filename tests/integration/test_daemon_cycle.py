@@ -246,6 +246,32 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
     asyncio.run(run())
 
 
+def test_a_look_that_limits_writes_state_json_once_with_all_it_changed(tmp_path):
+    from fixtures.writes import state_writes
+    from unit.test_reconcile import Memory
+
+    from nmsquota.enforcement.driver import Limit as DriverLimit
+
+    async def run() -> None:
+        shaper = Memory()
+        async with rig(tmp_path, drivers=[shaper]) as r:
+            bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
+            bras.show(clock.now(), 0, 0)
+            await daemon.cycle()
+            # A limit nmsquota did not make: the look's reconciliation repairs it, and says so.
+            shaper.table["10.9.9.9"] = DriverLimit("zoe", ("10.9.9.9",))
+            clock.advance(60)
+            bras.show(clock.now(), 2 * MB, 0)
+            with state_writes() as written:
+                assert await daemon.look("alice") is True
+            assert len(written) == 1
+            assert [lim.subscriber for lim in ledger.limits()] == ["alice"]
+            assert [(e.kind.value, e.subscriber) for e in ledger.records.events()][-2:] == [
+                ("limit applied", "alice"), ("repair", None)]  # fmt: skip
+
+    asyncio.run(run())
+
+
 def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
     async def run() -> None:
         async with rig(tmp_path, plans={"home": {**HOME, "cap": "500MB"}}) as r:

@@ -296,3 +296,25 @@ def show_only_alice(r) -> None:  # type: ignore[no-untyped-def]
     objects[oid(p.IF_NUMBER)] = Integer32(1)
     objects[oid(p.IF_TABLE_LAST_CHANGE)] = TimeTicks(uptime)
     r.agent.set(objects)
+
+
+def test_a_cycle_adds_its_events_to_the_log_at_once(tmp_path: Path) -> None:
+    from unittest import mock
+
+    from unit.test_reconcile import Memory
+
+    from nmsquota.enforcement.driver import Limit as DriverLimit
+
+    async def run() -> None:
+        shaper = Memory()
+        shaper.table["10.9.9.9"] = DriverLimit("zoe", ("10.9.9.9",))  # repaired: an event
+        async with rig(tmp_path, drivers=[shaper]) as r:
+            r.bras.show(r.clock.now(), 0, 0)
+            # Each add rebuilds the whole event table: the cycle's events go in together.
+            with mock.patch.object(r.ledger.records, "add_events",
+                                   wraps=r.ledger.records.add_events) as add:  # fmt: skip
+                await r.daemon.cycle()
+            assert add.call_count == 1
+            assert kinds(snapshot(r)) == ["baseline", "session up", "session up", "repair"]
+
+    asyncio.run(run())
