@@ -105,15 +105,18 @@ def run_override(args: argparse.Namespace) -> int:
 
     from nmsquota.daemon.overrides import apply_override
     from nmsquota.ledger import Ledger
+    from nmsquota.ledger.records import EventRecord
     from nmsquota.plans import roster_of
 
-    with Ledger.open_writer(ledger_dir(args, config)) as ledger:
+    with Ledger.open_writer(ledger_dir(args, config)) as ledger, ledger.batch():
         # Without the daemon's view of who is online, those it last decided on stand in.
         online = [r.subscriber for r in ledger.records.standings()]
         roster = roster_of(config, ledger.records.provisioned(), online)
-        # Who asked is known here (the daemon's requests do not say yet).
-        message = apply_override(ledger, wanted, int(args.clock.now()), roster,
+        events: list[EventRecord] = []
+        # Who asked: this process's user (through the daemon, the client's, by SO_PEERCRED).
+        message = apply_override(ledger, wanted, int(args.clock.now()), roster, events,
                                  author=getpass.getuser())  # fmt: skip
+        ledger.records.add_events(events)
     print(f"{message} (no daemon running: applied at its next start)")
     return 0
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -71,7 +71,10 @@ class ControlError(NmsquotaError):
 
 class _Request(BaseModel):
     # Frozen: the daemon dispatches on a value nobody can change after it was checked.
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # By name too, so that code can write Exempt(duration=...); the wire takes only the
+    # protocol's spelling ("for"), see parse_request.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True,
+                              validate_by_alias=True)  # fmt: skip
 
 
 class Ping(_Request):
@@ -184,20 +187,13 @@ def _tag(value: Any) -> str | None:
     return f"{op} {action}" if op == "subscriber" else op
 
 
-_ADAPTER: TypeAdapter[Request] = TypeAdapter(
-    Annotated[
-        Annotated[Ping, Tag("ping")]
-        | Annotated[Session, Tag("session")]
-        | Annotated[Limit, Tag("limit")]
-        | Annotated[Exempt, Tag("exempt")]
-        | Annotated[Topup, Tag("topup")]
-        | Annotated[Release, Tag("release")]
-        | Annotated[SubscriberAdd, Tag("subscriber add")]
-        | Annotated[SubscriberSet, Tag("subscriber set")]
-        | Annotated[SubscriberRemove, Tag("subscriber remove")],
-        Discriminator(_tag),
-    ]
-)
+# The union of every kind, each tagged as _tag names it: built from _KINDS, so that a new
+# kind is added in one place.
+_TAGGED: Any = Annotated[
+    Union[tuple(Annotated[model, Tag(tag)] for tag, model in _KINDS.items())],  # noqa: UP007
+    Discriminator(_tag),
+]
+_ADAPTER: TypeAdapter[Request] = TypeAdapter(_TAGGED)
 
 
 def parse_request(value: Any) -> Request:
@@ -213,7 +209,8 @@ def parse_request(value: Any) -> Request:
         got = f"got {shown(value['action'])}" if "action" in value else "missing"
         raise RequestError(f"action: expected add, set or remove, {got}")
     try:
-        return _ADAPTER.validate_python(value)
+        # By alias only: one spelling of each key on the wire, the one documented.
+        return _ADAPTER.validate_python(value, by_alias=True, by_name=False)
     except ValidationError as error:
         raise RequestError(describe(error)) from None
 

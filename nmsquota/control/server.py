@@ -9,6 +9,9 @@ What a client can and cannot do to the daemon:
 - A line over 64 KiB gets an error reply and the connection is closed: what follows it on
   that connection is the rest of an oversized line, not a request to be trusted, and a
   client that sends one is broken or hostile. Other connections are not affected.
+- The handler is told who sent each request (`Peer`: pid, uid and gid as the kernel gives
+  them, SO_PEERCRED), so that what a request changes can name its author; a client cannot
+  claim to be someone else.
 - Clients are served concurrently. One that says nothing for `idle_timeout` seconds (or
   takes longer than that to send a line or read a reply) is disconnected, and at most
   `max_clients` are connected at once (the next one is told "busy" and closed), so silent
@@ -31,13 +34,13 @@ import contextlib
 import grp
 import logging
 import os
-import pwd
 import socket
 import stat
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from nmsquota.control.peer import Peer, peer_of, user_name
 from nmsquota.control.protocol import (
     MAX_LINE,
     Request,
@@ -50,7 +53,9 @@ from nmsquota.errors import NmsquotaError
 
 log = logging.getLogger("nmsquota.control")
 
-Handler = Callable[[Request], Awaitable[Mapping[str, Any]]]
+Handler = Callable[[Request, Peer | None], Awaitable[Mapping[str, Any]]]
+"""handle(request, peer): the reply to a valid request, and who sent it (None where the
+system cannot say)."""
 IDLE_TIMEOUT = 30.0
 MAX_CLIENTS = 64
 SOCKET_MODE = 0o660
@@ -106,11 +111,11 @@ def check_directory(directory: Path) -> None:
                                  ) from None  # fmt: skip
     if not stat.S_ISDIR(info.st_mode):
         raise ControlSocketError(f"control socket directory {directory} is not a directory")
-    me = os.geteuid()
-    if info.st_uid != me:
+    me = user_name(os.geteuid())
+    if info.st_uid != os.geteuid():
         raise ControlSocketError(
-            f"{directory} is owned by {_user(info.st_uid)}, not by {_user(me)} who runs the "
-            f"daemon: another user could replace its control socket (run: chown {_user(me)} "
+            f"{directory} is owned by {user_name(info.st_uid)}, not by {me} who runs the "
+            f"daemon: another user could replace its control socket (run: chown {me} "
             f"{directory})"
         )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
@@ -118,13 +123,6 @@ def check_directory(directory: Path) -> None:
             f"{directory} is writable by group or others ({stat.filemode(info.st_mode)}): "
             f"they could replace its control socket (run: chmod go-w {directory})"
         )
-
-
-def _user(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def _gid(group: str) -> int:
@@ -186,7 +184,7 @@ class _Clients:
                 await self._reply(writer, refusal(f"busy: {self.max_clients} clients are "
                                                   "connected; try again"))  # fmt: skip
                 return
-            await self._converse(reader, writer)
+            await self._converse(reader, writer, peer_of(writer.get_extra_info("socket")))
         except (ConnectionError, TimeoutError):
             pass  # the client went away or stopped reading: its loss only
         except asyncio.CancelledError:
@@ -199,7 +197,8 @@ class _Clients:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        peer: Peer | None) -> None:  # fmt: skip
         while True:
             try:
                 line = await asyncio.wait_for(reader.readline(), self.idle_timeout)
@@ -209,15 +208,15 @@ class _Clients:
                 return
             if not line:
                 return
-            await self._reply(writer, await self._answer(line))
+            await self._reply(writer, await self._answer(line, peer))
 
-    async def _answer(self, line: bytes) -> Mapping[str, Any]:
+    async def _answer(self, line: bytes, peer: Peer | None) -> Mapping[str, Any]:
         try:
             request = decode_request(line)
         except RequestError as error:
             return refusal(str(error))
         try:
-            reply = await self.handle(request)
+            reply = await self.handle(request, peer)
         except NmsquotaError as error:  # what the request asked is not possible: say why
             return refusal(str(error))
         except Exception as error:  # a bug must cost this request, not the daemon

@@ -4,12 +4,15 @@ ip-up/ip-down and the operator's commands, each decided and enforced at once.
 Requests arrive validated and typed (nmsquota.control.protocol): what is checked here is
 only what the daemon knows, the roster. An override for a subscriber nobody knows, and a
 session of a login nobody knows (unless `default_plan` gives the unlisted a plan), are
-refused and change nothing."""
+refused and change nothing; so is a session's end for a login that is neither a subscriber
+nor has a session the daemon knows. The end of a subscriber's session the daemon does not
+know (it restarted since the ip-up) is ok and changes nothing."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import (
     Exempt,
     Limit,
@@ -22,7 +25,8 @@ from nmsquota.control.protocol import (
     SubscriberSet,
     Topup,
 )
-from nmsquota.errors import NmsquotaError, UsageError
+from nmsquota.errors import UsageError
+from nmsquota.ledger.records import EventRecord
 
 from .overrides import apply_override
 from .roster import provision
@@ -31,32 +35,44 @@ if TYPE_CHECKING:
     from .core import Daemon
 
 
-async def dispatch(daemon: Daemon, request: Request) -> dict[str, Any]:
-    """One control-socket request: its reply, {"ok": false, "error": ...} when refused."""
-    try:
-        return _act(daemon, request)
-    except NmsquotaError as error:
-        return {"ok": False, "error": str(error)}
-
-
-def _act(daemon: Daemon, request: Request) -> dict[str, Any]:
+def dispatch(daemon: Daemon, request: Request, peer: Peer | None,
+             events: list[EventRecord]) -> dict[str, Any]:  # fmt: skip
+    """One control-socket request: its reply, and what it tells the event log in `events`
+    (the caller holds a batch and adds them). A request the daemon refuses raises
+    NmsquotaError (UsageError), which the control server sends back as {"ok": false,
+    "error": ...}."""
     match request:
         case Ping():
             return {"ok": True, "cycles": daemon.cycles}
         case Session(event="up", login=login) if not daemon.roster().may_log_in(login):
             raise UsageError(f"no subscriber named {login!r} (not in the configuration, not "
                              "provisioned, and no default_plan for others)")  # fmt: skip
+        case Session(event="down", login=login) if not daemon.sessions.knows(login):
+            return _nothing_to_end(daemon, login)
         case Session():
             daemon.session_event(request.event, request.interface, request.login,
-                                 request.address)  # fmt: skip
+                                 request.address, events)  # fmt: skip
             # A session that starts over the cap is limited now, not at the next cycle.
-            return daemon.enforce_now()
+            return daemon.enforce_now(events)
         case SubscriberAdd() | SubscriberSet() | SubscriberRemove():
             message = provision(daemon.ledger, daemon.config, request)
-            return {**daemon.enforce_now(), "message": message}
+            return {**daemon.enforce_now(events), "message": message}
         case Limit() | Exempt() | Topup() | Release():
+            # The author as the kernel names the client's user: what the read API shows.
+            author = peer.user if peer is not None else None
             message = apply_override(daemon.ledger, request, int(daemon.clock.now()),
-                                     daemon.roster())  # fmt: skip
-            return {**daemon.enforce_now(), "message": message}
+                                     daemon.roster(), events, author=author)  # fmt: skip
+            return {**daemon.enforce_now(events), "message": message}
         case _:  # a caller's bug (a list of words, say), not a client's: it is validated
             raise TypeError(f"not a control request: {request!r}")
+
+
+def _nothing_to_end(daemon: Daemon, login: str) -> dict[str, Any]:
+    """A down for a session the daemon does not know. A subscriber's is harmless (the daemon
+    restarted since the ip-up, say): ok, and nothing recorded of a session nobody saw. Any
+    other login's is refused: the name would otherwise enter the sessions, and with
+    `default_plan` the roster."""
+    if login not in daemon.roster().plans:
+        raise UsageError(f"no subscriber named {login!r} (not in the configuration, not "
+                         "provisioned, not seen on the network): no session to end")  # fmt: skip
+    return {"ok": True, "message": f"no session of {login} known: nothing changed"}

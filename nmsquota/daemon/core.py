@@ -5,9 +5,10 @@ sessions, looks, verification, enforcers, control); this one holds the order the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -15,10 +16,12 @@ from nmsquota import gcpause
 from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
 from nmsquota.clock import Clock
 from nmsquota.config import Config
+from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
@@ -91,9 +94,12 @@ class Daemon:
         self.notifier = Notifier(config.settings.notify)
         self.interval = config.settings.interval
 
-    async def handle(self, request: Request) -> dict[str, Any]:
-        """One control-socket request, validated (nmsquota.control.protocol)."""
-        return await dispatch(self, request)
+    async def handle(self, request: Request, peer: Peer | None) -> dict[str, Any]:
+        """One control-socket request, validated (nmsquota.control.protocol), and who sent
+        it (None when the system cannot say): the author of what it changes. Whatever the
+        request changes is one write; a refused one (UsageError) writes nothing."""
+        with self._writing() as events:
+            return dispatch(self, request, peer, events)
 
     # -- one cycle -------------------------------------------------------------------------
 
@@ -120,19 +126,20 @@ class Daemon:
                 else:
                     report.devices_ok.append(result.device)
                     self.sessions.learn(result)
-            # One ledger write a cycle: samples, baselines, decisions and the health record
-            # (with what the drivers did) land together, so a reader never sees half a cycle.
-            with gcpause.paused(), self.ledger.batch():
+            # One ledger write a cycle: samples, baselines, decisions, events and the health
+            # record (with what the drivers did) land together, so a reader never sees half
+            # a cycle.
+            with gcpause.paused(), self._writing() as events:
                 moved = record.commit_poll(self.ledger, results, now)
-                self._observe(results, now)
+                self._observe(results, now, events)
                 evaluation = self.decide(int(now))
                 self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
                                                     evaluation, moved, previous, now)  # fmt: skip
-                self.record(evaluation, int(now))
+                self.record(evaluation, int(now), events)
                 self.schedule.after_cycle(evaluation, moved, now, list(self.sessions.keys),
                                           self._plans(), self.rules, self.interval,
                                           self.config.settings.projection)  # fmt: skip
-                report.drivers = self._reconcile(self._wanted(evaluation), now)
+                report.drivers = self._reconcile(self._wanted(evaluation), now, events)
                 report.installed = dict(self.installed)
                 report.limited = sorted(d.subscriber for d in evaluation.limited)
                 report.changed = sorted(d.subscriber for d in evaluation.changes)
@@ -163,6 +170,18 @@ class Daemon:
                 self.on_event(when, subscriber, event, decision)
             except Exception:
                 log.exception("on_event failed for %s %s", event, subscriber)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[list[EventRecord]]:
+        """One ledger batch for one piece of work (a cycle, a look, a control request): one
+        write of state.json at its end, with the events the work put in the list yielded
+        added to the log once (each add rebuilds the whole event table). Nothing inside
+        may await: another piece of work would write into this one's batch."""
+        events: list[EventRecord] = []
+        with self.ledger.batch():
+            yield events
+            if events:
+                self.ledger.records.add_events(events)
 
     def _poll_lock(self) -> asyncio.Lock:
         if self._lock is None:
@@ -197,18 +216,20 @@ class Daemon:
             if not looked:
                 return False
             samples = [sample for _, charged, _ in looked for sample in charged.samples]
-            with self.ledger.batch():
+            # One write: the samples and baselines, the decisions and what the drivers did.
+            with self._writing() as events:
                 for name, _, merged in looked:
                     self.ledger.set_counter_state(name, baselines_to_state(merged))
                 self.ledger.commit(now, samples)
                 evaluation = self.decide(int(now))
-                self.record(evaluation, int(now))
-        decision = evaluation.decisions.get(subscriber)
+                self.record(evaluation, int(now), events)
+                decision = evaluation.decisions.get(subscriber)
+                if decision is not None and decision.limited:
+                    self._reconcile(self._wanted(evaluation), now, events)
         if decision is None:
             return False
         if decision.limited:
             log.info("limited %s on a projected look: %s", subscriber, decision.reason)
-            self._reconcile(self._wanted(evaluation), now)
             for changed in evaluation.changes:
                 self._tell(now, changed.subscriber, changed.event, changed)
             return True
@@ -218,13 +239,13 @@ class Daemon:
 
     # -- deciding and enforcing ------------------------------------------------------------
 
-    def enforce_now(self) -> dict[str, Any]:
-        """Decide on the ledger's current totals and reconcile the drivers, without a poll."""
+    def enforce_now(self, events: list[EventRecord]) -> dict[str, Any]:
+        """Decide on the ledger's current totals and reconcile the drivers, without a poll
+        (the caller holds a batch, and adds `events` to the log)."""
         now = int(self.clock.now())
-        with self.ledger.batch():
-            evaluation = self.decide(now)
-            self.record(evaluation, now)
-        outcomes = self._reconcile(self._wanted(evaluation), now)
+        evaluation = self.decide(now)
+        self.record(evaluation, now, events)
+        outcomes = self._reconcile(self._wanted(evaluation), now, events)
         return {"ok": True, "limited": sorted(d.subscriber for d in evaluation.limited),
                 "drivers": outcomes}  # fmt: skip
 
@@ -253,51 +274,54 @@ class Daemon:
         standings = record.standings_of(self.ledger)
         return evaluate(self.rules, self._plans(), totals, now, standings, overrides)
 
-    def record(self, evaluation: Evaluation, now: int) -> None:
-        """Keep the decisions in the ledger, and the limits they applied or lifted in its
-        event log (the caller holds a batch)."""
+    def record(self, evaluation: Evaluation, now: int, events: list[EventRecord]) -> None:
+        """Keep the decisions in the ledger, and put the limits they applied or lifted in
+        `events` (the caller holds a batch)."""
         names = [e.driver.name for e in self.enforcers]
         record.record_decisions(self.ledger, evaluation, self.checks, names, now)
-        self.ledger.records.add_events(observed.decision_events(evaluation, now))
+        events += observed.decision_events(evaluation, now)
 
-    def session_event(self, event: str, interface: str, login: str, address: str) -> None:
-        """A session started or ended (ip-up/ip-down): where the subscriber is, kept with the
-        event in the ledger."""
+    def session_event(self, event: str, interface: str, login: str, address: str,
+                      events: list[EventRecord]) -> None:  # fmt: skip
+        """A session started or ended (ip-up/ip-down): where the subscriber is, kept in the
+        ledger, and the event in `events` (the caller holds a batch)."""
         self.sessions.event(event, interface, login, address)
         now = self.clock.now()
-        with self.ledger.batch():
-            self.ledger.records.add_events(
-                [observed.session_event(event, interface, login, address, now)]
-            )
-            self._keep_sessions(now)
+        events.append(observed.session_event(event, interface, login, address, now))
+        events += self._keep_sessions(now, told=login)
 
-    def _observe(self, results: Sequence[DeviceResult], now: float) -> None:
-        """What the poll saw, for the readers: the access servers, the sessions, and the
-        counter and device events (the caller holds the cycle's batch)."""
+    def _observe(self, results: Sequence[DeviceResult], now: float,
+                 events: list[EventRecord]) -> None:  # fmt: skip
+        """What the poll saw, for the readers: the access servers and the sessions, and the
+        device, counter and session events into `events` (the caller holds the cycle's
+        batch)."""
         kept = {device.name: device for device in self.ledger.records.devices()}
         self.ledger.records.set_devices(observed.device_records(kept, self.devices, results, now))
-        self.ledger.records.add_events(observed.device_events(kept, results, now)
-                                       + observed.counter_events(results, now))  # fmt: skip
-        self._keep_sessions(now)
+        events += observed.device_events(kept, results, now)
+        events += observed.counter_events(results, now)
+        events += self._keep_sessions(now)
 
-    def _keep_sessions(self, now: float) -> None:
+    def _keep_sessions(self, now: float, told: str | None = None) -> list[EventRecord]:
+        """The session records brought up to date; returns the events of sessions found
+        coming or going (but `told`'s, which the caller logs in its own words)."""
         kept = {session.subscriber: session for session in self.ledger.records.sessions()}
         changed = observed.session_records(kept, self.sessions, now)
-        if changed is not None:
-            self.ledger.records.set_sessions(changed)
+        if changed is None:
+            return []
+        self.ledger.records.set_sessions(changed)
+        return observed.session_events(kept, changed, now, told)
 
-    def _reconcile(self, wanted: list[DriverLimit], now: float) -> dict[str, dict[str, Any]]:
+    def _reconcile(self, wanted: list[DriverLimit], now: float,
+                   events: list[EventRecord]) -> dict[str, dict[str, Any]]:  # fmt: skip
         """Every driver brought to `wanted`: what each did (for the health record and control
-        replies) and now holds (`installed`); repairs and errors go to the event log."""
+        replies) and now holds (`installed`); repairs and errors go into `events`."""
         outcomes, done = {}, []
         for enforcer in self.enforcers:
             outcome = enforcer.cycle(wanted)
             done.append(outcome)
             outcomes[enforcer.driver.name] = outcome_record(outcome)
             self.installed[enforcer.driver.name] = _installed(enforcer, wanted)
-        events = observed.driver_events(done, now)
-        if events:
-            self.ledger.records.add_events(events)
+        events += observed.driver_events(done, now)
         return outcomes
 
     def _wanted(self, evaluation: Evaluation) -> list[DriverLimit]:

@@ -165,6 +165,45 @@ def session_records(kept: Mapping[str, SessionRecord], sessions: Sessions,
     return [found[name] for name in sorted(found)] if changed else None
 
 
+def session_events(kept: Mapping[str, SessionRecord], records: Iterable[SessionRecord],
+                   now: float, told: str | None = None) -> list[EventRecord]:  # fmt: skip
+    """Sessions found coming or going: each record that is online and was not (or is new),
+    or was online and is not; what a poll finds, so that a site without ip-up hooks has its
+    sessions in the log too. `told`: the login whose change the caller logged already, in
+    ip-up's or ip-down's own words. More than NAMED at once on one access server (the
+    daemon's first poll, an access server's restart) are one event naming NAMED of them,
+    so that they do not push everything else out of the bounded log."""
+    came: dict[str, list[SessionRecord]] = {}
+    went: dict[str, list[SessionRecord]] = {}
+    for record in records:
+        before = kept.get(record.subscriber)
+        if record.online == (before is not None and before.online):
+            continue
+        if record.subscriber != told:
+            (came if record.online else went).setdefault(record.access_server, []).append(record)
+    events = []
+    for kind, what, found in ((EventKind.SESSION_UP, "up", came),
+                              (EventKind.SESSION_DOWN, "down", went)):  # fmt: skip
+        for server, changed in sorted(found.items()):
+            if len(changed) > NAMED:
+                names = [record.subscriber for record in changed]
+                text = f"{server}: {len(names)} sessions {what}: {', '.join(names[:NAMED])}, ..."
+                events.append(EventRecord(time=now, kind=kind, device=server or None,
+                                          text=text))  # fmt: skip
+                continue
+            events += [EventRecord(time=now, kind=kind, subscriber=record.subscriber,
+                                   device=server or None, text=_session_text(what, record))
+                       for record in changed]  # fmt: skip
+    return events
+
+
+def _session_text(what: str, record: SessionRecord) -> str:
+    where = f"{record.interface} at {record.access_server}" if record.access_server else (
+        record.interface or "an unknown interface")  # fmt: skip
+    addresses = f" ({', '.join(record.addresses)})" if record.online and record.addresses else ""
+    return f"session {what}: {record.subscriber} on {where}{addresses}"
+
+
 def session_event(event: str, interface: str, login: str, address: str,
                   now: float) -> EventRecord:  # fmt: skip
     kind = EventKind.SESSION_UP if event == "up" else EventKind.SESSION_DOWN

@@ -15,11 +15,12 @@ KINDS: dict[type[Override], str] = {Limit: "force", Exempt: "exempt", Topup: "to
 
 
 def apply_override(ledger: Ledger, request: Override | Release, now: int, roster: Roster,
-                   author: str | None = None) -> str:  # fmt: skip
-    """Record an operator's override in the ledger (the caller holds the writer), or drop
-    the subscriber's force overrides for a Release, and tell the ledger's event log. The
-    request's values are valid already (nmsquota.control.protocol); the subscriber and the
-    cap are checked against `roster`. `author`: who asked, when known."""
+                   events: list[EventRecord], author: str | None = None) -> str:  # fmt: skip
+    """Record an operator's override in the ledger, or drop the subscriber's force
+    overrides for a Release, and put what the event log is to say in `events`: the caller
+    holds the writer and a batch, and adds the events in it. The request's values are valid
+    already (nmsquota.control.protocol); the subscriber and the cap are checked against
+    `roster`. `author`: who asked, when known."""
     subscriber = request.subscriber
     # Expired overrides are history: dropped whenever the list changes.
     records = [r for r in ledger.records.overrides() if r.until is None or r.until > now]
@@ -29,9 +30,8 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
             roster.plan_of(subscriber)
         kept = [r for r in records if not (r.subscriber == subscriber and r.kind == "force")]
         message = f"{len(records) - len(kept)} force override(s) of {subscriber} removed"
-        with ledger.batch():
-            ledger.records.set_overrides(kept)
-            ledger.records.add_events([_event(now, subscriber, message, author)])
+        ledger.records.set_overrides(kept)
+        events.append(_event(now, subscriber, message, author))
         return message
     caps = roster.caps(subscriber)  # an unknown subscriber stops here
     if request.cap is not None and request.cap not in caps:
@@ -45,9 +45,8 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
     ends = "until removed" if until is None else f"for {units.format_duration(until - now)}"
     on = f" on cap {request.cap}" if request.cap is not None else ""
     message = f"{kind} {subscriber}{on} {ends}: {request.reason}"
-    with ledger.batch():
-        ledger.records.set_overrides([*records, record])
-        ledger.records.add_events([_event(now, subscriber, message, author)])
+    ledger.records.set_overrides([*records, record])
+    events.append(_event(now, subscriber, message, author))
     return message
 
 

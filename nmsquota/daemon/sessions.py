@@ -40,6 +40,11 @@ class Sessions:
         of by ip-up (and not yet by ip-down)."""
         return {name for name, keys in self.keys.items() if keys} | set(self.logins.values())
 
+    def knows(self, login: str) -> bool:
+        """Whether the daemon knows a session of `login`: told of by ip-up, or seen on an
+        access server since it started."""
+        return login in self.seen or login in self.logins.values()
+
     def get(self, subscriber: str) -> Session:
         return self.seen.get(subscriber, Session())
 
@@ -62,8 +67,14 @@ class Sessions:
         if event == "up":
             self.logins[interface] = login
             addresses.append(address)
-        elif self.logins.get(interface) == login:
-            del self.logins[interface]
+        else:
+            if self.logins.get(interface) == login:
+                del self.logins[interface]
+            # The session a poll found on that interface ended too: without its key the
+            # subscriber is offline now, as ip-down says, not only once the next poll
+            # misses it (which would tell the event log a second time).
+            if login in self.keys:
+                self.keys[login] = [(d, k) for d, k in self.keys[login] if k.interface != interface]
         self.seen[login] = replace(seen, interface=interface, addresses=tuple(addresses))
         log.info("session %s: %s on %s (%s)", event, login, interface, address)
 

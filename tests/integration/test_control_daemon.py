@@ -5,6 +5,8 @@ requests act on the ledger and the drivers between cycles, as they do in product
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,15 +15,32 @@ from pathlib import Path
 
 import pytest
 from fixtures.config_file import WriteConfig
-from fixtures.control_server import connect, exchange, served
+from fixtures.control_server import (
+    NOBODY,
+    connect,
+    exchange,
+    exchange_as,
+    served,
+    shared_directory,
+)
+from fixtures.writes import state_writes
+from unit.test_reconcile import Memory
 
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.control import socket_path
 from nmsquota.control.client import request
-from nmsquota.control.protocol import Exempt, Limit, Release, Session
+from nmsquota.control.protocol import (
+    Exempt,
+    Limit,
+    Release,
+    Response,
+    Session,
+    encode_request,
+)
 from nmsquota.daemon.core import Daemon
-from nmsquota.enforcement.driver import make_driver
+from nmsquota.enforcement.driver import Driver, make_driver
+from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import OverrideRecord
 
@@ -36,12 +55,16 @@ ROSTER = {
 
 
 @contextmanager
-def running(path: Path) -> Iterator[tuple[Path, Ledger, Daemon]]:
-    """The daemon on the configuration at `path`, serving its control socket."""
+def running(path: Path, drivers: list[Driver] | None = None
+            ) -> Iterator[tuple[Path, Ledger, Daemon]]:  # fmt: skip
+    """The daemon on the configuration at `path`, serving its control socket, with the log
+    driver (or the drivers given)."""
     config = load_config(path)
     with Ledger.open_writer(config.data_dir, config.tallies()) as ledger:
-        daemon = Daemon(config, ManualClock(T0), ledger, drivers=[make_driver("log", "log", {})])
-        with served(socket_path(ledger.directory), daemon.handle) as sock:
+        drivers = drivers or [make_driver("log", "log", {})]
+        daemon = Daemon(config, ManualClock(T0), ledger, drivers=drivers)
+        group = config.settings.control.group
+        with served(socket_path(ledger.directory), daemon.handle, group=group) as sock:
             yield sock, ledger, daemon
 
 
@@ -81,6 +104,29 @@ def test_an_override_is_recorded_and_applied_at_once(daemon: tuple[Path, Ledger,
     assert [limit.subscriber for limit in ledger.limits()] == ["carol"]
 
 
+UNNAMED = next(uid for uid in range(54321, 60000) if uid not in {u.pw_uid for u in
+                                                                 pwd.getpwall()})  # fmt: skip
+"""A uid with no name in the password database (a container's, say)."""
+
+
+@pytest.mark.parametrize(("uid", "author"), [(NOBODY, "nobody"), (UNNAMED, str(UNNAMED))])
+def test_an_override_through_the_socket_names_who_asked(
+    config_file: WriteConfig, uid: int, author: str
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a client of another user needs root to fork it")
+    line = encode_request(Limit(subscriber="carol", reason="abuse, ticket 17"))
+    # The operator is in the socket's group, as [control] group is for.
+    with shared_directory() as data, running(config_file(data_dir=data, control={
+            "group": "nogroup"}, **ROSTER)) as (sock, ledger, _):  # fmt: skip
+        _, answer = exchange_as(sock, uid, NOBODY, line)
+        (override,) = ledger.records.overrides()
+        (event, _limited) = ledger.records.events()
+    assert json.loads(answer)["ok"] is True
+    assert override.author == author
+    assert event.text == f"force carol until removed: abuse, ticket 17 (by {author})"
+
+
 def test_an_override_for_an_unknown_subscriber_is_refused_and_changes_nothing(
     daemon: tuple[Path, Ledger, Daemon],
 ) -> None:
@@ -112,6 +158,38 @@ def test_a_session_of_a_login_nobody_knows_is_refused(
     assert state.sessions.logins == {}
 
 
+@pytest.mark.parametrize("serving", ["daemon", "open_daemon"])
+def test_a_session_down_of_a_login_nobody_knows_is_refused_and_changes_nothing(
+    serving: str, request: pytest.FixtureRequest
+) -> None:
+    # With a default_plan too: a down is no way in for a name nobody has seen.
+    sock, ledger, state = request.getfixturevalue(serving)
+    reply = request_down(sock, "mallory")
+    assert reply is not None and not reply.ok
+    assert reply.error.startswith("no subscriber named 'mallory'")
+    assert (state.sessions.seen, state.sessions.logins) == ({}, {})
+    assert ledger.records.sessions() == [] and ledger.records.events() == []
+    assert "mallory" not in state.roster().plans
+
+
+def test_a_session_down_of_a_subscriber_with_no_session_is_harmless(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    # An ip-down the daemon has no session for (it restarted since the ip-up, say): ok, so
+    # the hook does not fail, and nothing is recorded of a session nobody saw.
+    sock, ledger, state = daemon
+    reply = request_down(sock, "bob")
+    assert reply is not None and reply.ok
+    assert reply.message == "no session of bob known: nothing changed"
+    assert (state.sessions.seen, state.sessions.logins) == ({}, {})
+    assert ledger.records.sessions() == [] and ledger.records.events() == []
+
+
+def request_down(sock: Path, login: str) -> Response | None:
+    return request(sock, Session(event="down", interface="ppp7", login=login,
+                                 address="10.0.0.66"))  # fmt: skip
+
+
 def test_with_a_default_plan_a_new_login_is_a_subscriber(
     open_daemon: tuple[Path, Ledger, Daemon],
 ) -> None:
@@ -121,6 +199,42 @@ def test_with_a_default_plan_a_new_login_is_a_subscriber(
     assert state.sessions.logins == {"ppp7": "dave"}
     limit = request(sock, Limit(subscriber="dave", reason="seen, so known"))
     assert limit is not None and limit.get("limited") == ["dave"]
+
+
+def stray() -> Memory:
+    """A driver holding a limit nmsquota did not make: its next reconciliation repairs it,
+    and the event log says so."""
+    shaper = Memory()
+    shaper.table["10.9.9.9"] = DriverLimit("zoe", ("10.9.9.9",))
+    return shaper
+
+
+def test_a_session_up_writes_state_json_once_with_all_it_changed(
+    config_file: WriteConfig,
+) -> None:
+    with running(config_file(**ROSTER), drivers=[stray()]) as (sock, ledger, _):
+        with state_writes() as written:
+            reply = request(sock, Session(event="up", interface="ppp7", login="bob",
+                                          address="10.0.0.7"))  # fmt: skip
+        assert reply is not None and reply.ok
+        assert len(written) == 1
+        (session,) = ledger.records.sessions()
+        assert session.subscriber == "bob" and session.online
+        events = [(e.kind.value, e.subscriber) for e in ledger.records.events()]
+        assert events == [("session up", "bob"), ("repair", None)]
+
+
+def test_an_override_writes_state_json_once_with_all_it_changed(
+    config_file: WriteConfig,
+) -> None:
+    with running(config_file(**ROSTER), drivers=[stray()]) as (sock, ledger, _):
+        with state_writes() as written:
+            reply = request(sock, Limit(subscriber="carol", reason="abuse, ticket 17"))
+        assert reply is not None and reply.get("limited") == ["carol"]
+        assert len(written) == 1
+        assert [r.subscriber for r in ledger.records.overrides()] == ["carol"]
+        events = [(e.kind.value, e.subscriber) for e in ledger.records.events()]
+        assert events == [("override", "carol"), ("limit applied", "carol"), ("repair", None)]
 
 
 def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(

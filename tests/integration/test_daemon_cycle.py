@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fixtures.config_file import access_server, if_name, write_config
 from integration.test_sim_agent import interfaces
 from pysnmp.proto.rfc1902 import Integer32, TimeTicks
@@ -32,6 +33,7 @@ from nmsquota.control.protocol import (
 )
 from nmsquota.daemon.core import Daemon
 from nmsquota.enforcement.driver import make_driver
+from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
 from nmsquota.sim.agent import start_agent
 from nmsquota.snmp import tables as p
@@ -216,27 +218,56 @@ def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_app
 
             clock.advance(10)
             reply = await daemon.handle(Session(event="up", interface="ppp9", login="bob",
-                                                 address="100.64.0.9"))  # fmt: skip
+                                                 address="100.64.0.9"), peer=None)  # fmt: skip
             assert reply["limited"] == ["bob"] and list(by_address.table) == ["100.64.0.9"]
             await daemon.handle(Session(event="down", interface="ppp9", login="bob",
-                                        address="100.64.0.9"))  # fmt: skip
+                                        address="100.64.0.9"), peer=None)  # fmt: skip
             assert by_address.table == {}
 
             # The operator: exempt bob for a day, force alice, top-ups, release.
             mayor = Exempt(subscriber="bob", duration=86400, reason="the mayor")
-            reply = await daemon.handle(mayor)
+            reply = await daemon.handle(mayor, peer=None)
             assert reply["message"] == "exempt bob for 1d: the mayor"
             assert reply["limited"] == []
-            reply = await daemon.handle(Limit(subscriber="alice", reason="abuse ticket 17"))
+            reply = await daemon.handle(
+                Limit(subscriber="alice", reason="abuse ticket 17"), peer=None
+            )
             assert reply["limited"] == ["alice"] and list(by_address.table) == ["10.60.1.2"]
             assert {r.kind for r in ledger.records.overrides()} == {"exempt", "force"}
-            reply = await daemon.handle(Release(subscriber="alice"))
+            reply = await daemon.handle(Release(subscriber="alice"), peer=None)
             assert reply["limited"] == [] and by_address.table == {}
-            unknown = await daemon.handle(Limit(subscriber="carol", reason="typo"))
-            assert unknown["ok"] is False and "no subscriber named 'carol'" in unknown["error"]
-            stranger = await daemon.handle(Session(event="up", interface="ppp8", login="carol",
-                                                   address="100.64.0.8"))  # fmt: skip
-            assert stranger["ok"] is False and "no subscriber named 'carol'" in stranger["error"]
+            # Refusals are UsageErrors (the control server turns them into error replies).
+            with pytest.raises(UsageError, match="no subscriber named 'carol'"):
+                await daemon.handle(Limit(subscriber="carol", reason="typo"), peer=None)
+            stranger = Session(event="up", interface="ppp8", login="carol", address="100.64.0.8")
+            with pytest.raises(UsageError, match="no subscriber named 'carol'"):
+                await daemon.handle(stranger, peer=None)
+
+    asyncio.run(run())
+
+
+def test_a_look_that_limits_writes_state_json_once_with_all_it_changed(tmp_path):
+    from fixtures.writes import state_writes
+    from unit.test_reconcile import Memory
+
+    from nmsquota.enforcement.driver import Limit as DriverLimit
+
+    async def run() -> None:
+        shaper = Memory()
+        async with rig(tmp_path, drivers=[shaper]) as r:
+            bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
+            bras.show(clock.now(), 0, 0)
+            await daemon.cycle()
+            # A limit nmsquota did not make: the look's reconciliation repairs it, and says so.
+            shaper.table["10.9.9.9"] = DriverLimit("zoe", ("10.9.9.9",))
+            clock.advance(60)
+            bras.show(clock.now(), 2 * MB, 0)
+            with state_writes() as written:
+                assert await daemon.look("alice") is True
+            assert len(written) == 1
+            assert [lim.subscriber for lim in ledger.limits()] == ["alice"]
+            assert [(e.kind.value, e.subscriber) for e in ledger.records.events()][-2:] == [
+                ("limit applied", "alice"), ("repair", None)]  # fmt: skip
 
     asyncio.run(run())
 
@@ -283,15 +314,13 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
 
         async with rig(tmp_path, subscribers=exempt) as r:
             bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
-            reply = await daemon.handle(SubscriberAdd(name="carol", plan="home",
-                                                       addresses=("10.0.0.3",)))  # fmt: skip
+            carol = SubscriberAdd(name="carol", plan="home", addresses=("10.0.0.3",))
+            reply = await daemon.handle(carol, peer=None)
             assert reply["message"] == "subscriber carol saved"
-            refused = await daemon.handle(SubscriberAdd(name="bob", plan="home"))
-            assert "bob is in the configuration file" in refused["error"]
-            assert (
-                "no plan named 'gold'"
-                in (await daemon.handle(SubscriberSet(name="carol", plan="gold")))["error"]
-            )
+            with pytest.raises(UsageError, match="bob is in the configuration file"):
+                await daemon.handle(SubscriberAdd(name="bob", plan="home"), peer=None)
+            with pytest.raises(UsageError, match="no plan named 'gold'"):
+                await daemon.handle(SubscriberSet(name="carol", plan="gold"), peer=None)
             bras.show(clock.now(), 0, 0)
             await daemon.cycle()
             clock.advance(300)
@@ -301,7 +330,7 @@ def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
             standing = {r.subscriber: r for r in ledger.records.standings()}
             assert str(standing["bob"].reason) == "exempt: exempt in the configuration"
             assert "carol" in standing
-            await daemon.handle(SubscriberRemove(name="carol"))
+            await daemon.handle(SubscriberRemove(name="carol"), peer=None)
             assert ledger.records.provisioned() == []
 
     asyncio.run(run())
@@ -364,12 +393,14 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
             assert entry["name"] == "alice"
             assert [(c["cap_name"], c["rate"], c["lifts_at"]) for c in entry["caps"]] == [
                 ("1h", 64_000, T0 + 4200), ("1d", 8_000, T0 + 300 + 86400)]  # fmt: skip
-            refused = await daemon.handle(Topup(subscriber="alice", size=10**6, cap="1w",
-                                                   reason="bought more"))  # fmt: skip
-            assert refused["error"] == "alice's plan has no cap '1w' (its caps: 1h, 1d)"
+            weekly = Topup(subscriber="alice", size=10**6, cap="1w", reason="bought more")
+            with pytest.raises(
+                UsageError, match=r"^alice's plan has no cap '1w' \(its caps: 1h, 1d\)$"
+            ):
+                await daemon.handle(weekly, peer=None)
             # A top-up on the day's cap leaves the hour's in force: back to 64 kbit/s.
             reply = await daemon.handle(Topup(subscriber="alice", size=10**6, cap="1d",
-                                                reason="bought more"))  # fmt: skip
+                                                reason="bought more"), peer=None)  # fmt: skip
             assert reply["message"] == "topup alice on cap 1d until removed: bought more"
             assert rates() == {"alice": 64_000}
             clock.advance(3600)  # the hour rolls past: the day's cap (topped up) holds none

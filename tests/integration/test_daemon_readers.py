@@ -58,10 +58,13 @@ def test_the_access_server_and_the_sessions_a_cycle_saw(tmp_path: Path) -> None:
             assert (alice.session.access_server, alice.session.interface) == (
                 "bras", "<pppoe-alice>")  # fmt: skip
             assert alice.session.since == T0
-            # The first readings are baselines, one event for the access server.
-            (baseline,) = snap.events
+            # The first readings are baselines, one event for the access server; and both
+            # sessions are new to the daemon.
+            baseline, *found = snap.events
             assert baseline.kind is EventKind.BASELINE and baseline.device == "bras"
             assert "2 sessions" in baseline.text and "alice, bob" in baseline.text
+            assert [(e.kind, e.subscriber) for e in found] == [
+                (EventKind.SESSION_UP, "alice"), (EventKind.SESSION_UP, "bob")]  # fmt: skip
 
     asyncio.run(run())
 
@@ -104,7 +107,7 @@ def test_limits_applied_and_lifted_repairs_and_driver_errors_are_events(tmp_path
             await r.daemon.cycle()
             lifted = snapshot(r).events[-1]
             assert lifted.kind is EventKind.LIMIT_LIFTED and lifted.subscriber == "alice"
-            assert [e.seq for e in snapshot(r).events] == list(range(1, 6))
+            assert [e.seq for e in snapshot(r).events] == list(range(1, 8))  # 2 sessions up
 
     asyncio.run(run())
 
@@ -124,10 +127,12 @@ def test_agent_restarts_and_refused_spikes_are_events(tmp_path: Path) -> None:
             events = snapshot(r).events
             assert [e.kind for e in events] == [
                 EventKind.BASELINE,
+                EventKind.SESSION_UP,
+                EventKind.SESSION_UP,
                 EventKind.AGENT_RESTART,
                 EventKind.SPIKE_REFUSED,
             ]
-            restart, spike = events[1:]
+            restart, spike = events[3:]
             assert restart.text.startswith("bras: 2 sessions, agent restarted, nothing charged")
             assert spike.subscriber == "alice" and "more than the line carries" in spike.text
             alice = snapshot(r).subscriber("alice")
@@ -152,7 +157,8 @@ def test_an_access_server_that_stops_answering_and_comes_back(tmp_path: Path) ->
             assert bras.answered is False and bras.record is not None
             assert bras.record.failures == 2 and bras.record.last_answer == T0
             assert bras.record.counter_bits == 64  # what it said when it last answered
-            assert kinds(snap)[1:] == ["device down"]  # once, not every cycle
+            # Once, not every cycle; the sessions it last showed stay up (nobody knows).
+            assert kinds(snap)[3:] == ["device down"]
             r.agent.answer_limit = None
             r.clock.advance(300)
             await r.daemon.cycle()
@@ -170,16 +176,16 @@ def test_sessions_and_overrides_from_the_control_socket_are_kept(tmp_path: Path)
             await r.daemon.cycle()
             r.clock.advance(10)
             up = Session(event="up", interface="ppp9", login="bob", address="100.64.0.9")
-            await r.daemon.handle(up)
+            await r.daemon.handle(up, peer=None)
             bob = snapshot(r).subscriber("bob")
             assert bob is not None and bob.online and bob.session is not None
             assert bob.session.addresses == ("100.64.0.9",)
             assert bob.addresses == ("100.64.0.9",)  # none configured: the session's
-            await r.daemon.handle(Limit(subscriber="alice", reason="abuse ticket 17"))
-            await r.daemon.handle(Release(subscriber="alice"))
+            await r.daemon.handle(Limit(subscriber="alice", reason="abuse ticket 17"), peer=None)
+            await r.daemon.handle(Release(subscriber="alice"), peer=None)
             down = Session(event="down", interface="ppp9", login="bob", address="100.64.0.9")
-            await r.daemon.handle(down)
-            events = [(e.kind.value, e.subscriber, e.text) for e in snapshot(r).events[1:]]
+            await r.daemon.handle(down, peer=None)
+            events = [(e.kind.value, e.subscriber, e.text) for e in snapshot(r).events[3:]]
             assert events == [
                 ("session up", "bob", "session up: bob on ppp9 (100.64.0.9)"),
                 ("override", "alice", "force alice until removed: abuse ticket 17"),
@@ -208,5 +214,107 @@ def test_a_subscriber_gone_from_the_access_server_is_kept_offline(tmp_path: Path
             assert bob is not None and not bob.online and bob.session is not None
             assert (bob.session.since, bob.session.seen) == (None, T0 + 300)
             assert bob.session.interface == "<pppoe-bob>"  # where he was last
+
+    asyncio.run(run())
+
+
+def sessions(snap: Snapshot) -> list[tuple[str, str | None, str]]:
+    return [(e.kind.value, e.subscriber, e.text) for e in snap.events
+            if e.kind in (EventKind.SESSION_UP, EventKind.SESSION_DOWN)]  # fmt: skip
+
+
+def test_sessions_a_poll_finds_coming_and_going_are_events(tmp_path: Path) -> None:
+    async def run() -> None:
+        async with rig(tmp_path) as r:
+            r.bras.show(r.clock.now(), 0, 0)
+            await r.daemon.cycle()
+            r.clock.advance(300)
+            show_only_alice(r)  # bob hung up
+            await r.daemon.cycle()
+            r.clock.advance(300)
+            await r.daemon.cycle()  # nothing moved: nothing to tell
+            assert sessions(snapshot(r)) == [
+                ("session up", "alice", "session up: alice on <pppoe-alice> at bras"),
+                ("session up", "bob", "session up: bob on <pppoe-bob> at bras"),
+                ("session down", "bob", "session down: bob on <pppoe-bob> at bras"),
+            ]
+            assert [e.time for e in snapshot(r).events if e.subscriber == "bob"] == [
+                T0, T0 + 300]  # fmt: skip
+
+    asyncio.run(run())
+
+
+def test_a_session_ip_up_and_ip_down_told_of_is_logged_once(tmp_path: Path) -> None:
+    async def run() -> None:
+        async with rig(tmp_path) as r:
+            show_only_alice(r)
+            await r.daemon.cycle()
+            r.clock.advance(10)
+            # bob's session on an interface the poll does not see: ip-up's word alone.
+            await r.daemon.handle(Session(event="up", interface="ppp9", login="bob",
+                                          address="100.64.0.9"), peer=None)  # fmt: skip
+            r.clock.advance(290)
+            await r.daemon.cycle()
+            await r.daemon.handle(Session(event="down", interface="ppp9", login="bob",
+                                          address="100.64.0.9"), peer=None)  # fmt: skip
+            r.clock.advance(300)
+            await r.daemon.cycle()
+            assert sessions(snapshot(r))[1:] == [
+                ("session up", "bob", "session up: bob on ppp9 (100.64.0.9)"),
+                ("session down", "bob", "session down: bob on ppp9 (100.64.0.9)"),
+            ]
+
+    asyncio.run(run())
+
+
+def test_an_ip_down_of_a_session_the_poll_saw_is_not_logged_again_when_the_poll_misses_it(
+    tmp_path: Path,
+) -> None:
+    async def run() -> None:
+        async with rig(tmp_path) as r:
+            r.bras.show(r.clock.now(), 0, 0)
+            await r.daemon.cycle()
+            r.clock.advance(10)
+            await r.daemon.handle(Session(event="down", interface="<pppoe-bob>", login="bob",
+                                          address="100.64.0.9"), peer=None)  # fmt: skip
+            bob = snapshot(r).subscriber("bob")
+            assert bob is not None and not bob.online  # ended now, not at the next poll
+            r.clock.advance(290)
+            show_only_alice(r)
+            await r.daemon.cycle()
+            assert sessions(snapshot(r))[2:] == [
+                ("session down", "bob", "session down: bob on <pppoe-bob> (100.64.0.9)"),
+            ]
+
+    asyncio.run(run())
+
+
+def show_only_alice(r) -> None:  # type: ignore[no-untyped-def]
+    """The agent's table with alice's session alone: bob is not (or no longer) there."""
+    uptime = int((r.clock.now() - T0 + 1000) * 100)
+    objects = interfaces(uptime, {7: ("<pppoe-alice>", 0, 0)})
+    objects[oid(p.IF_NUMBER)] = Integer32(1)
+    objects[oid(p.IF_TABLE_LAST_CHANGE)] = TimeTicks(uptime)
+    r.agent.set(objects)
+
+
+def test_a_cycle_adds_its_events_to_the_log_at_once(tmp_path: Path) -> None:
+    from unittest import mock
+
+    from unit.test_reconcile import Memory
+
+    from nmsquota.enforcement.driver import Limit as DriverLimit
+
+    async def run() -> None:
+        shaper = Memory()
+        shaper.table["10.9.9.9"] = DriverLimit("zoe", ("10.9.9.9",))  # repaired: an event
+        async with rig(tmp_path, drivers=[shaper]) as r:
+            r.bras.show(r.clock.now(), 0, 0)
+            # Each add rebuilds the whole event table: the cycle's events go in together.
+            with mock.patch.object(r.ledger.records, "add_events",
+                                   wraps=r.ledger.records.add_events) as add:  # fmt: skip
+                await r.daemon.cycle()
+            assert add.call_count == 1
+            assert kinds(snapshot(r)) == ["baseline", "session up", "session up", "repair"]
 
     asyncio.run(run())

@@ -133,6 +133,13 @@ def test_an_unknown_key_is_refused_naming_the_keys_there_are() -> None:
     assert message == "reason: unknown key (expected one of: op, subscriber)"
 
 
+def test_a_field_is_spelled_on_the_wire_only_as_the_protocol_says() -> None:
+    # "duration" is the field's name in code; on the wire it is "for", and only "for".
+    message = refusal(op="exempt", subscriber="bob", reason="x", duration="10d")
+    assert message == "duration: unknown key (expected one of: op, subscriber, reason, for, cap)"
+    assert Exempt(subscriber="bob", reason="x", duration=60).duration == 60  # code: its name
+
+
 def test_an_unknown_or_missing_op_is_refused_naming_the_ops() -> None:
     ops = "ping, session, limit, exempt, topup, release, subscriber"
     assert refusal(op="frobnicate") == f"op: expected one of {ops}, got 'frobnicate'"

@@ -7,14 +7,26 @@ import contextlib
 import grp
 import json
 import os
+import pwd
 import socket
 import stat
 import time
 from pathlib import Path
 
 import pytest
-from fixtures.control_server import Recorder, closed, connect, exchange, read_line, served
+from fixtures.control_server import (
+    NOBODY,
+    Recorder,
+    closed,
+    connect,
+    exchange,
+    exchange_as,
+    read_line,
+    served,
+    shared_directory,
+)
 
+from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import Exempt, Ping, Request
 from nmsquota.control.server import ControlSocketError
 from nmsquota.errors import UsageError
@@ -61,6 +73,25 @@ def test_the_injection_changes_nothing_and_is_refused(sock: Path) -> None:
     assert str(answer["error"]).startswith("subscriber: expected a subscriber name")
     assert all(r["ok"] is False and str(r["error"]).startswith("not JSON") for r in old)
     assert daemon.requests == []
+
+
+def test_the_handler_is_told_who_asked_as_the_kernel_says_not_as_the_client_claims() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a client of another user needs root to fork it")
+    daemon = Recorder()
+    with shared_directory() as directory:
+        sock = directory / "control.sock"
+        with served(sock, daemon, group="nogroup"):
+            pid, answer = exchange_as(sock, NOBODY, NOBODY, PING)
+    assert reply(answer)["ok"] is True
+    assert daemon.peers == [Peer(pid=pid, uid=NOBODY, gid=NOBODY)]
+
+
+def test_a_peer_is_named_by_its_user_or_by_its_uid_when_it_has_none() -> None:
+    unnamed = next(uid for uid in range(54321, 60000) if uid not in {u.pw_uid for u in
+                                                                   pwd.getpwall()})  # fmt: skip
+    assert Peer(pid=1, uid=NOBODY, gid=NOBODY).user == "nobody"
+    assert Peer(pid=1, uid=unnamed, gid=NOBODY).user == str(unnamed)
 
 
 def test_each_line_gets_one_reply_in_order(sock: Path) -> None:
@@ -147,7 +178,7 @@ def test_a_client_over_the_limit_is_told_busy_and_the_others_are_served(sock: Pa
 
 
 def test_a_handler_that_raises_gets_an_error_reply_and_the_daemon_goes_on(sock: Path) -> None:
-    async def broken(request: Request) -> dict[str, object]:
+    async def broken(request: Request, peer: Peer | None) -> dict[str, object]:
         if isinstance(request, Ping):
             return {"ok": True}
         raise KeyError("carol")
@@ -160,7 +191,7 @@ def test_a_handler_that_raises_gets_an_error_reply_and_the_daemon_goes_on(sock: 
 
 
 def test_a_handler_refusing_a_request_tells_the_client_why(sock: Path) -> None:
-    async def refuse(request: Request) -> dict[str, object]:
+    async def refuse(request: Request, peer: Peer | None) -> dict[str, object]:
         raise UsageError("no subscriber named 'carol'")
 
     with served(sock, refuse), connect(sock) as client:
