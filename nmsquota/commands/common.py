@@ -29,8 +29,11 @@ def add_ledger_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def config_of(args: argparse.Namespace, *, required: bool = False) -> Config | None:
-    """The configuration named by --config, else the first one found; None if there is none."""
+def config_of(
+    args: argparse.Namespace, *, required: bool = False, check_drivers: bool = True
+) -> Config | None:
+    """The configuration named by --config, else the first one found; None if there is none.
+    Readers pass `check_drivers=False`: they build no driver, so they load none."""
     path = args.config or find_config()
     if path is None:
         if required:
@@ -39,7 +42,7 @@ def config_of(args: argparse.Namespace, *, required: bool = False) -> Config | N
                 "in `nmsquota --help`"
             )
         return None
-    return load_config(path)
+    return load_config(path, check_drivers=check_drivers)
 
 
 def ledger_dir(args: argparse.Namespace, config: Config | None) -> Path:

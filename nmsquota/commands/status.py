@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    config = config_of(args)
+    config = config_of(args, check_drivers=False)
     try:
         reader = Reader.open(ledger_dir(args, config), config)
     except LedgerMissing as error:

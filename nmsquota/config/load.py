@@ -113,7 +113,12 @@ def find_config() -> Path | None:
     return next((path for path in config_search_path() if path.exists()), None)
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, check_drivers: bool = True) -> Config:
+    """The configuration at `path`, or ConfigError listing every problem in it.
+
+    `check_drivers=False` leaves each driver's type and options unchecked: checking them
+    loads the driver's module (and whatever it imports, pysnmp say), which a reader such as
+    `status` or a check plugin never uses and must not wait for."""
     path = Path(path)
     raw = _read_toml(path, what="configuration file")
     try:
@@ -134,7 +139,7 @@ def load_config(path: str | Path) -> Config:
         problems.append(
             "secrets_file: the configuration refers to secrets but names no secrets_file"
         )
-    if not problems:
+    if not problems and check_drivers:
         problems += _driver_problems(Config(path, settings, secrets))
     if problems:
         raise ConfigError(path, problems)

@@ -200,6 +200,16 @@ def test_a_wrong_driver_option_is_named_by_file_and_key(tmp_path: Path) -> None:
     )
 
 
+def test_a_reader_may_load_the_configuration_without_checking_its_drivers(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, BASE + '[drivers.edge]\ntype = "nftabels"\noptions = { x = 1 }\n')
+    config = load_config(path, check_drivers=False)
+    assert config.settings.drivers["edge"].type == "nftabels"
+    with pytest.raises(ConfigError):
+        load_config(path)
+
+
 def test_a_driver_option_may_be_a_secret(tmp_path: Path) -> None:
     secrets = write(tmp_path, 'edge = "s3cret"\n', name="secrets.toml")
     os.chmod(secrets, 0o600)

@@ -5,6 +5,7 @@ exactly what they printed before it, on a data directory written before it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -164,22 +165,59 @@ def test_status_refuses_a_record_it_cannot_read_in_one_line_changing_nothing(
     assert state.read_bytes() == before
 
 
-FORBIDDEN = ("nmsquota.daemon", "nmsquota.snmp", "nmsquota.enforcement", "pysnmp", "textual",
-             "plugins")  # fmt: skip
+FORBIDDEN = ("nmsquota.daemon", "nmsquota.snmp", "nmsquota.enforcement", "nmsquota.limitd",
+             "pysnmp", "textual", "plugins", "snmpdriver")  # fmt: skip
+"""Never on a reader's import path; `snmpdriver` is the third-party driver below."""
+
+SNMP_DRIVER = """\
+import pysnmp.hlapi.v3arch.asyncio
+from pydantic import BaseModel
 
 
-def forbidden_imports(code: str) -> list[str]:
+class SnmpOptions(BaseModel):
+    pass
+
+
+class SnmpDriver:
+    options_model = SnmpOptions
+"""
+
+
+def with_drivers(data: Path) -> Path:
+    """`data` whose configuration names drivers: the limitd client (nmsquota.limitd's MAC
+    with it) and a third party's that imports pysnmp, installed as a distribution in
+    data/site (put it on PYTHONPATH)."""
+    site = data / "site"
+    (site / "nmsquota_snmpdriver-1.0.dist-info").mkdir(parents=True)
+    (site / "nmsquota_snmpdriver-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: nmsquota-snmpdriver\nVersion: 1.0\n"
+    )
+    (site / "nmsquota_snmpdriver-1.0.dist-info" / "entry_points.txt").write_text(
+        "[nmsquota.drivers]\nsnmpset = snmpdriver:SnmpDriver\n"
+    )
+    (site / "snmpdriver.py").write_text(SNMP_DRIVER)
+    config = data / "nmsquota.toml"
+    config.write_text(
+        config.read_text()
+        + '[drivers.remote]\ntype = "limit"\noptions = { host = "192.0.2.1", secret = "s" }\n'
+        + '[drivers.switch]\ntype = "snmpset"\n'
+    )
+    return data
+
+
+def forbidden_imports(code: str, data: Path = FIXTURE) -> list[str]:
     """The forbidden modules a fresh interpreter has imported after running `code` (LEDGER
-    and CONFIG are the fixture's)."""
+    and CONFIG are `data`'s, by default the fixture's; data/site is on its path)."""
     script = (
         "import json, sys\nfrom pathlib import Path\n"
-        f"LEDGER = Path({str(FIXTURE / 'ledger')!r})\n"
-        f"CONFIG = Path({str(FIXTURE / 'nmsquota.toml')!r})\n"
+        f"LEDGER = Path({str(data / 'ledger')!r})\n"
+        f"CONFIG = Path({str(data / 'nmsquota.toml')!r})\n"
         f"{code}\n"
         f"print(json.dumps(sorted(m for m in sys.modules"
         f" if m.split('.')[0] in {FORBIDDEN!r} or m.startswith({FORBIDDEN!r}))))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(data / "site")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -194,11 +232,23 @@ def test_the_read_api_imports_no_daemon_snmp_driver_or_textual() -> None:
     )
 
 
+STATUS_AND_USAGE = (
+    "from nmsquota.cli import main\n"
+    "done = [main(['-c', str(CONFIG), command, '--ledger', str(LEDGER)])\n"
+    "        for command in ('status', 'usage')]\n"
+    "assert done == [1, 0], done  # status: the fixture's last cycle is long past\n"
+)
+
+
 def test_status_and_usage_import_no_daemon_snmp_driver_or_textual() -> None:
-    run = "main(['-c', str(CONFIG), '{}', '--ledger', str(LEDGER)])"
-    assert (
-        forbidden_imports(
-            f"from nmsquota.cli import main\n{run.format('status')}\n{run.format('usage')}"
-        )
-        == []
-    )
+    assert forbidden_imports(STATUS_AND_USAGE) == []
+
+
+def test_status_and_usage_load_none_of_the_configured_drivers(data: Path) -> None:
+    assert forbidden_imports(STATUS_AND_USAGE, with_drivers(data)) == []
+
+
+def test_config_check_still_loads_and_checks_every_configured_driver(data: Path) -> None:
+    check = "from nmsquota.cli import main\nmain(['-c', str(CONFIG), 'config', 'check'])"
+    loaded = forbidden_imports(check, with_drivers(data))
+    assert {"nmsquota.limitd.mac", "snmpdriver", "pysnmp"} <= set(loaded)
