@@ -20,6 +20,7 @@ from nmsquota.standings import (
     OverrideRecord,
     Reader,
     Snapshot,
+    State,
     SubscriberView,
 )
 
@@ -96,7 +97,9 @@ def _print_limits(snap: Snapshot, zone: ZoneInfo) -> None:
             rows.append(["", "", "", _cap_line(cap, lifts.get(cap.cap_name), zone)])
         if not decided.caps and lifts.get(""):
             when = _when(lifts[""] or 0, zone)
-            rows.append(["", "", "", f"  lifts {when} if nothing more is downloaded"])
+            until = ("when the force override expires" if decided.state is State.FORCED
+                     else "if nothing more is downloaded")  # fmt: skip
+            rows.append(["", "", "", f"  lifts {when} {until}"])
         check = view.check
         if check is not None and check.flagged:
             rows.append(["", "", "", f"  LIMIT NOT EFFECTIVE: measured "

@@ -118,7 +118,7 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
         caps = plans.get(member.plan or "", ())
         views.append(SubscriberView(
             name, member.kept_in, member.plan, addresses,
-            _caps(ledger, name, caps, totals, standing), standing,
+            _caps(ledger, name, caps, totals, standing, overrides_of.get(name, ())), standing,
             standing.check if standing else None, limit_of.get(name),
             tuple(overrides_of.get(name, ())), session,
         ))  # fmt: skip
@@ -139,7 +139,8 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
 
 def _caps(ledger: Ledger, name: str, caps: Sequence[PlanCap],
           totals: Mapping[str, Mapping[str, Totals]],
-          standing: StandingRecord | None) -> tuple[CapView, ...]:  # fmt: skip
+          standing: StandingRecord | None,
+          overrides: Sequence[OverrideRecord]) -> tuple[CapView, ...]:  # fmt: skip
     views = []
     for plan_cap in caps:
         rule, cap, tally = plan_cap.rule, plan_cap.cap, plan_cap.tally
@@ -147,7 +148,7 @@ def _caps(ledger: Ledger, name: str, caps: Sequence[PlanCap],
         views.append(CapView(
             rule.name, cap.label, tally, cap.direction, rule.cap,
             totals[tally.key].get(name, Totals()), decided,
-            lift_time(ledger, name, rule, cap, tally, decided),
+            lift_time(ledger, name, rule, cap, tally, decided, overrides),
         ))  # fmt: skip
     return tuple(views)
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,15 @@ from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.ledger import Ledger
-from nmsquota.ledger.records import DeviceRecord, EventKind, EventRecord, SessionRecord
+from nmsquota.ledger.records import (
+    CapStanding,
+    DeviceRecord,
+    EventKind,
+    EventRecord,
+    OverrideRecord,
+    SessionRecord,
+)
+from nmsquota.plans import rules_of
 from nmsquota.standings import Reader, Reason, ReasonKind, State
 
 FIXTURE = REPO / "tests" / "fixtures" / "ledger-v0"
@@ -102,6 +111,60 @@ def test_steps_forced_limits_exemptions_and_a_limit_that_does_not_bite(data: Pat
     expired = [o for o in views["frank"].overrides if not o.active(NOW)]
     assert [(o.kind, o.reason) for o in expired] == [("exempt", "short test")]
     assert [view.name for view in snap.limited] == ["alice", "carol", "erin", "frank", "gina"]
+
+
+def force(data: Path, subscriber: str, until: int | None) -> None:
+    """What the daemon keeps once `nmsquota limit SUBSCRIBER` forces a limit (for `until`):
+    the override, and every cap of the subscriber's standing forced."""
+    why = Reason(ReasonKind.FORCED, note="abuse ticket 18")
+    config = load_config(data / "nmsquota.toml")
+    plan = config.settings.subscribers[subscriber].plan
+    rates = {rule.name: rule.rate_bps for rule in rules_of(config)[plan]}
+    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+        records = ledger.records
+        override = OverrideRecord(subscriber=subscriber, kind="force", reason=why.note,
+                                  since=T0 + 3000, until=until)  # fmt: skip
+
+        def forced(cap: CapStanding) -> CapStanding:
+            return replace(cap, state=State.FORCED, reason=why, since=T0 + 3000, step=None,
+                           step_at=None, rate=rates[cap.cap_name])  # fmt: skip
+
+        standings = [
+            replace(forced(s), caps=tuple(forced(cap) for cap in s.caps))
+            if s.subscriber == subscriber else s
+            for s in records.standings()
+        ]  # fmt: skip
+        records.set_standings(standings)
+        records.set_overrides([*records.overrides(), override])
+
+
+def test_a_forced_limit_lifts_when_the_force_expires_not_when_usage_falls(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    force(data, "alice", until=T0 + 10800)  # alice is over her cap: 295% of it
+    force(data, "carol", until=T0 + 7200)
+    snap = reader_of(data).snapshot()
+    alice, carol = snap.subscriber("alice"), snap.subscriber("carol")
+    assert alice is not None and carol is not None
+    assert (alice.state, alice.caps[0].lifts_at) == (State.FORCED, T0 + 10800)
+    assert [cap.lifts_at for cap in carol.caps] == [T0 + 7200, T0 + 7200]
+    status = printed(data, ["status"], capsys)
+    assert "  lifts 2027-01-15 12:00 when the force override expires\n" in status
+    assert "cap 1d: 1.2 MB of 4.0 MB (30%), limited to 8kbit, lifts 2027-01-15 11:00" in status
+    assert "if nothing more is downloaded" not in status.split("alice", 1)[1].split("carol")[0]
+    usage = printed(data, ["usage", "alice"], capsys)
+    assert usage.splitlines()[1].endswith("8kbit  2h") and "23h25m" not in usage
+
+
+def test_a_forced_limit_without_an_expiry_has_no_lift_time(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    force(data, "alice", until=None)
+    alice = reader_of(data).snapshot().subscriber("alice")
+    assert alice is not None and alice.caps[0].limited and alice.caps[0].lifts_at is None
+    status = printed(data, ["status"], capsys)
+    assert "lifts" not in status.split("alice", 1)[1].split("carol")[0]
+    assert printed(data, ["usage", "alice"], capsys).splitlines()[1].endswith("8kbit  -")
 
 
 def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
