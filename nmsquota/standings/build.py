@@ -155,12 +155,20 @@ def _caps(ledger: Ledger, name: str, caps: Sequence[PlanCap],
 
 def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
     flagged = set(health.not_effective)
-    holders = {limit.subscriber: limit.driver.split(",") for limit in limits}
+    # A limit's `driver` names every configured driver, whether it holds the limit or not:
+    # only a ledger from before `installed` was recorded has nothing better.
+    configured = {limit.subscriber: limit.driver.split(",") for limit in limits}
+
+    def holds(driver: str, installed: Sequence[str] | None, subscriber: str) -> bool:
+        if installed is not None:
+            return subscriber in installed
+        return driver in configured.get(subscriber, [driver])
+
     drivers = tuple(
         DriverView(
             name, outcome.added, outcome.removed, outcome.unenforceable, outcome.drift,
             outcome.errors, outcome.installed,
-            tuple(sorted(n for n in flagged if name in holders.get(n, [name]))),
+            tuple(sorted(n for n in flagged if holds(name, outcome.installed, n))),
         )
         for name, outcome in health.drivers.items()
     )  # fmt: skip

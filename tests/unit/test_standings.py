@@ -180,6 +180,23 @@ def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
     assert old.answered is False and old.error is not None and "No SNMP response" in old.error
 
 
+def test_a_limit_that_does_not_bite_is_blamed_on_the_drivers_that_hold_it(data: Path) -> None:
+    # The shaper holds neither carol (its queue table was full) nor alice (nothing to key
+    # on, say): only the log driver holds her limit, which was measured not to bite.
+    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+        health = ledger.records.health()
+        assert health is not None and health.not_effective == ("alice",)
+        everyone = ("alice", "carol", "erin", "frank", "gina")
+        installed = {"log": everyone, "shaper": ("erin", "frank", "gina")}
+        drivers = {name: replace(outcome, installed=installed[name])
+                   for name, outcome in health.drivers.items()}  # fmt: skip
+        drivers["shaper"] = replace(drivers["shaper"], unenforceable=("alice",))
+        ledger.records.set_health(replace(health, drivers=drivers))
+    cycle = reader_of(data).snapshot().cycle
+    assert cycle is not None
+    assert {d.name: d.not_effective for d in cycle.drivers} == {"log": ("alice",), "shaper": ()}
+
+
 def test_sessions_devices_and_events_the_daemon_keeps_are_in_the_snapshot(data: Path) -> None:
     session = SessionRecord(subscriber="alice", online=True, access_server="bras",
                             interface="<pppoe-alice>", addresses=("100.64.0.7",),
