@@ -18,7 +18,7 @@ from nmsquota.commands.common import (
 )
 from nmsquota.records import TextForm
 from nmsquota.standings import CapView, Reader, Sample, Snapshot, Tally, Totals
-from nmsquota.units import parse_duration
+from nmsquota.units import UnitError, parse_duration
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,13 +37,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list each record too")
     parser.add_argument("--bytes", action="store_true", help="exact byte counts, no units")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--window", metavar="DURATION", help="one window for all, e.g. 1d")
+    parser.add_argument(
+        "--window", metavar="DURATION", type=window, help="one window for all, e.g. 1d"
+    )
     parser.add_argument(
         "--sort", choices=("name", "in", "out"), default="name", help="order (default: name)"
     )
     parser.add_argument("--tz", metavar="ZONE", help="time zone for -v record times")
     add_ledger_options(parser)
     parser.set_defaults(handler=run)
+
+
+def window(text: str) -> Tally:
+    """--window's argument as the window it names (argparse turns the error into its one
+    line, exit status 2)."""
+    try:
+        seconds = parse_duration(text)
+    except UnitError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"a window must be longer than nothing, got {text!r}")
+    return Tally(seconds)
 
 
 @dataclass
@@ -112,7 +126,7 @@ def biggest_first(lines: list[Line], column: str) -> list[Line]:
 def _lines(args: argparse.Namespace, reader: Reader, snap: Snapshot) -> list[Line]:
     """A line per cap of each subscriber's plan (the configuration's subscribers), or one
     over the ledger's window (anyone else, or everyone with --window)."""
-    forced = Tally(parse_duration(args.window)) if args.window else None
+    forced: Tally | None = args.window
     default = forced or snap.default_tally
     totals = {**snap.totals}
     if forced is not None:

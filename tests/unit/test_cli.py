@@ -124,6 +124,25 @@ def test_usage_with_another_window_recounts(capsys: pytest.CaptureFixture[str], 
     assert got == {name: totals.bytes_in for name, totals in expected.items()}
 
 
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ("lots", "expected a duration such as 300s, 5m, 1h30m, 7d or 2w (s, m, h, d, w), got "
+                 "'lots'"),
+        ("-1d", "expected a duration such as 300s"),
+        ("0s", "a window must be longer than nothing, got '0s'"),
+    ],
+)  # fmt: skip
+def test_usage_refuses_a_window_that_is_not_one_in_one_line(
+    capsys: pytest.CaptureFixture[str], week: Path, window: str, expected: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "usage", "--ledger", week, f"--window={window}")
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"nmsquota usage: error: argument --window: {expected}")
+
+
 @pytest.mark.parametrize("form", ["--numeric", "--display"])
 def test_export_then_import_then_export_is_byte_for_byte(
     capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path, form: str
