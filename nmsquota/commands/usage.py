@@ -70,22 +70,25 @@ class Line:
     """The cap of the subscriber's plan this line is about (a line per cap)."""
     several: bool = False
     """The plan has several caps: name the cap beside the plan."""
-    rate_bps: int = 0
-    """The limit this cap holds the subscriber to, as of the last cycle (0: not limited)."""
-    step_at: float | None = None
-    """The cap's step in force (its threshold, percent); None: the cap's own limit."""
-    lifts_at: int | None = None
-    """When that limit lifts if nothing more is moved (None: not known, or monthly)."""
 
     @property
     def used(self) -> int | None:
-        if self.plan is None:
-            return None
-        return {
-            "download": self.totals.bytes_in,
-            "upload": self.totals.bytes_out,
-            "both": self.totals.bytes_in + self.totals.bytes_out,
-        }[self.plan.direction]
+        return self.plan.used if self.plan is not None else None
+
+    @property
+    def rate_bps(self) -> int:
+        """The limit this cap holds the subscriber to, as of the last cycle (0: not limited)."""
+        return self.plan.rate_bps if self.plan is not None else 0
+
+    @property
+    def step_at(self) -> float | None:
+        """The cap's step in force (its threshold, percent); None: the cap's own limit."""
+        return self.plan.step_at if self.plan is not None else None
+
+    @property
+    def lifts_at(self) -> int | None:
+        """When that limit lifts if nothing more is moved (None: not known, or monthly)."""
+        return self.plan.lifts_at if self.plan is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,8 +96,6 @@ def run(args: argparse.Namespace) -> int:
     reader = Reader.open(ledger_dir(args, config), config)
     snap = reader.snapshot()
     lines = _lines(args, reader, snap)
-    if not args.window:
-        _limits(lines)
     if args.sort != "name":
         lines = biggest_first(lines, args.sort)
     records = _records(reader, snap.as_of, lines) if args.verbose else {}
@@ -162,16 +163,6 @@ def _lines(args: argparse.Namespace, reader: Reader, snap: Snapshot) -> list[Lin
     return lines
 
 
-def _limits(lines: list[Line]) -> None:
-    """Each cap's limit as the daemon last decided it (its standing), and when it lifts."""
-    for line in lines:
-        if line.plan is None or not line.plan.limited:
-            continue
-        line.rate_bps = line.plan.rate_bps
-        line.step_at = line.plan.step_at
-        line.lifts_at = line.plan.lifts_at
-
-
 def _records(reader: Reader, as_of: int | None, lines: list[Line]) -> dict[str, list[Sample]]:
     as_of = as_of or 0
     records: dict[str, list[Sample]] = {line.name: [] for line in lines}
@@ -199,10 +190,9 @@ def _print_summary(as_of: int | None, lines: list[Line], exact: bool) -> None:
     for line in lines:
         row = [line.name, *_pair(line.totals, exact), line.tally.key]
         if with_plans:
-            if line.plan is not None and line.used is not None:
-                percent = 100 * line.used / line.plan.cap if line.plan.cap else 0.0
+            if line.plan is not None:
                 plan = f"{line.plan_name} {line.plan.label}" if line.several else line.plan_name
-                row += [plan or "", amount(line.plan.cap, exact), f"{percent:.0f}%"]
+                row += [plan or "", amount(line.plan.cap, exact), f"{line.plan.percent:.0f}%"]
             else:
                 row += ["-", "-", "-"]
         if with_limits:

@@ -21,6 +21,7 @@ from nmsquota.ledger.records import (
     SessionRecord,
     StandingRecord,
 )
+from nmsquota.policy import used as counted_against
 from nmsquota.usage import Tally, Totals
 from nmsquota.verdict import Reason, State
 
@@ -53,11 +54,7 @@ class CapView:
     @property
     def used(self) -> int:
         """What counts against the cap in the window."""
-        if self.direction == "download":
-            return self.totals.bytes_in
-        if self.direction == "upload":
-            return self.totals.bytes_out
-        return self.totals.bytes_in + self.totals.bytes_out
+        return counted_against(self.totals, self.direction)
 
     @property
     def percent(self) -> float:
