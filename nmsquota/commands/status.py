@@ -91,7 +91,7 @@ def _print_limits(snap: Snapshot, zone: ZoneInfo) -> None:
         decided = view.decided if view is not None else None
         if view is None or decided is None:
             continue
-        lifts = _lift_times(snap, view)
+        lifts = {cap.name: cap.lifts_at for cap in view.caps}
         # A plan with several caps: how each of them stands.
         for cap in decided.caps:
             rows.append(["", "", "", _cap_line(cap, lifts.get(cap.cap_name), zone)])
@@ -110,13 +110,14 @@ def _print_limits(snap: Snapshot, zone: ZoneInfo) -> None:
         print_table(rows, right={2})
 
 
-def _lift_times(snap: Snapshot, view: SubscriberView) -> dict[str, int | None]:
-    """When each limited cap lifts, by cap name ("" for a one-cap plan), for the caps
-    whose lift time can be worked out (a configured plan, a rolling window, a commit)."""
+def _json_lift_times(snap: Snapshot, view: SubscriberView) -> dict[str, int | None]:
+    """The caps `status --json` gives a `lifts_at` (null where it is not known), by cap name
+    ("" for a one-cap plan): every limited cap of a rolling window, as the document always
+    had them, and a cap whose force override gives it an expiry."""
     if snap.as_of is None:
         return {}
     return {cap.name: cap.lifts_at for cap in view.caps
-            if cap.limited and cap.tally.period is None}  # fmt: skip
+            if cap.limited and (cap.tally.period is None or cap.lifts_at is not None)}  # fmt: skip
 
 
 def _when(moment: float, zone: ZoneInfo, seconds: bool = False) -> str:
@@ -191,7 +192,7 @@ def _standing_json(snap: Snapshot, view: SubscriberView) -> dict[str, Any]:
     decided = view.decided
     assert decided is not None
     found = {**_cap_json(decided), "subscriber": view.name}
-    lifts = _lift_times(snap, view)
+    lifts = _json_lift_times(snap, view)
     if decided.check is not None:
         c = decided.check
         found["check"] = {"over": c.over, "flagged": c.flagged, "measured_bps": c.measured_bps,

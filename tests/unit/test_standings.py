@@ -167,6 +167,24 @@ def test_a_forced_limit_without_an_expiry_has_no_lift_time(
     assert printed(data, ["usage", "alice"], capsys).splitlines()[1].endswith("8kbit  -")
 
 
+def test_a_monthly_cap_lifts_at_its_reset_unless_a_force_with_an_expiry_holds_it(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = data / "nmsquota.toml"
+    config.write_text(
+        config.read_text().replace('window = "1d"\nwarn_at', 'period = "monthly"\nwarn_at')
+    )
+    force(data, "alice", until=T0 + 10800)
+    snap = reader_of(data).snapshot()
+    alice, gina = snap.subscriber("alice"), snap.subscriber("gina")
+    assert alice is not None and gina is not None
+    assert alice.caps[0].tally.period is not None and alice.caps[0].lifts_at == T0 + 10800
+    assert gina.caps[0].limited and gina.caps[0].lifts_at is None  # at the reset
+    status = printed(data, ["status", "--json"], capsys)
+    lifts = {s["subscriber"]: s.get("lifts_at", "absent") for s in json.loads(status)["standings"]}
+    assert (lifts["alice"], lifts["gina"]) == (T0 + 10800, "absent")
+
+
 def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
     snap = reader_of(data).snapshot()
     cycle = snap.cycle
