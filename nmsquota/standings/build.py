@@ -22,7 +22,7 @@ from nmsquota.ledger.records import (
 )
 from nmsquota.plans import rules_of
 from nmsquota.policy import Rule
-from nmsquota.standings.lifts import lift_time
+from nmsquota.standings.lifts import HeldCap, lift_times
 from nmsquota.standings.views import (
     CapView,
     CycleView,
@@ -52,6 +52,10 @@ class Member:
     kept_in: KeptIn
     plan: str | None
     addresses: tuple[str, ...] = ()
+
+
+NOWHERE = Member("nowhere", None)
+"""Someone seen on the network or in the usage records, defined nowhere."""
 
 
 def plan_caps(config: Config | None) -> dict[str, tuple[PlanCap, ...]]:
@@ -107,18 +111,21 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     overrides_of: dict[str, list[OverrideRecord]] = {}
     for override in overrides:
         overrides_of.setdefault(override.subscriber, []).append(override)
+    held = {name: _held(name, plans.get(members.get(name, NOWHERE).plan or "", ()),
+                        standings.get(name), overrides_of.get(name, ()))
+            for name in sorted(names)}  # fmt: skip
+    lifts = lift_times(ledger, (cap for caps in held.values() for cap in caps))
     views = []
-    for name in sorted(names):
-        member = members.get(name, Member("nowhere", None))
+    for name, caps in held.items():
+        member = members.get(name, NOWHERE)
         session = sessions.get(name)
         addresses = tuple(
             dict.fromkeys([*member.addresses, *(session.addresses if session else ())])
         )
         standing = standings.get(name)
-        caps = plans.get(member.plan or "", ())
         views.append(SubscriberView(
             name, member.kept_in, member.plan, addresses,
-            _caps(ledger, name, caps, totals, standing, overrides_of.get(name, ())), standing,
+            tuple(_cap_view(cap, totals, lifts) for cap in caps), standing,
             standing.check if standing else None, limit_of.get(name),
             tuple(overrides_of.get(name, ())), session,
         ))  # fmt: skip
@@ -137,20 +144,23 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     )
 
 
-def _caps(ledger: Ledger, name: str, caps: Sequence[PlanCap],
-          totals: Mapping[str, Mapping[str, Totals]],
-          standing: StandingRecord | None,
-          overrides: Sequence[OverrideRecord]) -> tuple[CapView, ...]:  # fmt: skip
-    views = []
-    for plan_cap in caps:
-        rule, cap, tally = plan_cap.rule, plan_cap.cap, plan_cap.tally
-        decided = standing.of(rule.name, several=len(caps) > 1) if standing else None
-        views.append(CapView(
-            rule.name, cap.label, tally, cap.direction, rule.cap,
-            totals[tally.key].get(name, Totals()), decided,
-            lift_time(ledger, name, rule, cap, tally, decided, overrides),
-        ))  # fmt: skip
-    return tuple(views)
+def _held(name: str, caps: Sequence[PlanCap], standing: StandingRecord | None,
+          overrides: Sequence[OverrideRecord]) -> tuple[HeldCap, ...]:  # fmt: skip
+    """Each cap of `name`'s plan with the daemon's last decision on it."""
+    return tuple(
+        HeldCap(name, c.rule, c.cap, c.tally,
+                standing.of(c.rule.name, several=len(caps) > 1) if standing else None,
+                overrides)
+        for c in caps
+    )  # fmt: skip
+
+
+def _cap_view(held: HeldCap, totals: Mapping[str, Mapping[str, Totals]],
+              lifts: Mapping[tuple[str, str], int | None]) -> CapView:  # fmt: skip
+    rule, cap, tally = held.rule, held.cap, held.tally
+    return CapView(rule.name, cap.label, tally, cap.direction, rule.cap,
+                   totals[tally.key].get(held.subscriber, Totals()), held.decided,
+                   lifts.get(held.key))  # fmt: skip
 
 
 def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from nmsquota.ledger.records import (
     SessionRecord,
 )
 from nmsquota.plans import rules_of
-from nmsquota.standings import Reader, Reason, ReasonKind, State
+from nmsquota.standings import Reader, Reason, ReasonKind, Sample, State
 
 FIXTURE = REPO / "tests" / "fixtures" / "ledger-v0"
 T0 = 1_800_000_000
@@ -183,6 +184,34 @@ def test_a_monthly_cap_lifts_at_its_reset_unless_a_force_with_an_expiry_holds_it
     status = printed(data, ["status", "--json"], capsys)
     lifts = {s["subscriber"]: s.get("lifts_at", "absent") for s in json.loads(status)["standings"]}
     assert (lifts["alice"], lifts["gina"]) == (T0 + 10800, "absent")
+
+
+def test_a_snapshot_reads_the_usage_records_once_however_many_are_limited(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans: list[tuple[str, ...]] = []
+    samples = Ledger.samples
+
+    def counted(ledger: Ledger, subscribers: Iterable[str] | None = None, **window: int):  # type: ignore[no-untyped-def]
+        scans.append(tuple(sorted(subscribers or ())))
+        return samples(ledger, subscribers, **window)
+
+    monkeypatch.setattr(Ledger, "samples", counted)
+    snap = reader_of(data).snapshot()
+    assert len([view for view in snap.subscribers if view.limited]) == 5
+    # erin's limit is forced (no samples needed), the others' lift with their usage.
+    assert scans == [("alice", "carol", "frank", "gina")]
+
+
+def test_a_count_beyond_64_bits_still_gives_a_lift_time(data: Path) -> None:
+    with Ledger.open_writer(data / "ledger") as ledger:
+        ledger.commit(T0 + 3900, [Sample("gina", T0 + 3900, 2**70, 0)])
+        with ledger.batch():  # and the daemon's decision on it
+            standings = [replace(s, used=s.used + 2**70) if s.subscriber == "gina" else s
+                         for s in ledger.records.standings()]  # fmt: skip
+            ledger.records.set_standings(standings)
+    gina = reader_of(data).snapshot().subscriber("gina")
+    assert gina is not None and gina.caps[0].lifts_at == T0 + 3900 + 86400
 
 
 def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
