@@ -8,7 +8,7 @@ plans to measure usage against.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nmsquota.config import Cap, Config
@@ -20,7 +20,7 @@ from nmsquota.ledger.records import (
     StandingRecord,
     SubscriberRecord,
 )
-from nmsquota.plans import rules_of
+from nmsquota.plans import configured_members, members, plans_of, rules_of
 from nmsquota.policy import Rule
 from nmsquota.standings.lifts import HeldCap, lift_times
 from nmsquota.standings.views import (
@@ -48,14 +48,16 @@ class PlanCap:
 
 
 @dataclass(frozen=True)
-class Member:
+class Enrolled:
+    """Where a subscriber is defined, on which plan, with which addresses of their own."""
+
     kept_in: KeptIn
     plan: str | None
     addresses: tuple[str, ...] = ()
 
 
-NOWHERE = Member("nowhere", None)
-"""Someone seen on the network or in the usage records, defined nowhere."""
+NOWHERE = Enrolled("nowhere", None)
+"""Someone seen in the usage records only, defined nowhere."""
 
 
 def plan_caps(config: Config | None) -> dict[str, tuple[PlanCap, ...]]:
@@ -71,13 +73,20 @@ def plan_caps(config: Config | None) -> dict[str, tuple[PlanCap, ...]]:
     }  # fmt: skip
 
 
-def roster(config: Config | None, provisioned: Sequence[SubscriberRecord]) -> dict[str, Member]:
-    """Every defined subscriber: those provisioned in the ledger, then the configuration's,
-    which win a name both have (as the daemon decides)."""
-    found = {r.name: Member("ledger", r.plan, r.addresses) for r in provisioned}
-    if config is not None:
-        for name, member in config.settings.subscribers.items():
-            found[name] = Member("configuration", member.plan, tuple(member.addresses))
+def roster(config: Config | None, provisioned: Sequence[SubscriberRecord],
+           seen: Iterable[str]) -> dict[str, Enrolled]:  # fmt: skip
+    """Everyone with a plan, as the daemon counts them (nmsquota.plans): those provisioned
+    in the ledger, the configuration's (which win a name both have), and with a
+    `default_plan` everyone else `seen` on the network."""
+    configured = configured_members(config) if config is not None else {}
+    known = members(configured, provisioned)
+    default = config.settings.default_plan if config is not None else None
+    found = {}
+    for name, plan in plans_of(known, default, seen).items():
+        member = known.get(name)
+        kept_in: KeptIn = ("configuration" if name in configured else
+                           "ledger" if member is not None else "nowhere")  # fmt: skip
+        found[name] = Enrolled(kept_in, plan, tuple(member.addresses) if member else ())
     return found
 
 
@@ -95,29 +104,29 @@ def totals_in(ledger: Ledger, tally: Tally) -> dict[str, Totals]:
 def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     records = ledger.records
     plans = plan_caps(config)
-    members = roster(config, records.provisioned())
+    sessions = {s.subscriber: s for s in records.sessions()}
+    enrolled = roster(config, records.provisioned(), sessions)
     standings = {r.subscriber: r for r in records.standings()}
     limits = records.limits()
-    sessions = {s.subscriber: s for s in records.sessions()}
     kept = ledger.tallies()
     default = kept[0] if kept else Tally(DEFAULT_WINDOW)
     tallies = {default.key: default}
     tallies.update((c.tally.key, c.tally) for caps in plans.values() for c in caps)
     totals = {key: totals_in(ledger, tally) for key, tally in tallies.items()}
-    names = set(members) | set(standings) | set(sessions) | {lim.subscriber for lim in limits}
+    names = set(enrolled) | set(standings) | set(sessions) | {lim.subscriber for lim in limits}
     names.update(name for table in totals.values() for name in table)
     limit_of = {limit.subscriber: limit for limit in limits}
     overrides = records.overrides()
     overrides_of: dict[str, list[OverrideRecord]] = {}
     for override in overrides:
         overrides_of.setdefault(override.subscriber, []).append(override)
-    held = {name: _held(name, plans.get(members.get(name, NOWHERE).plan or "", ()),
+    held = {name: _held(name, plans.get(enrolled.get(name, NOWHERE).plan or "", ()),
                         standings.get(name), overrides_of.get(name, ()))
             for name in sorted(names)}  # fmt: skip
     lifts = lift_times(ledger, (cap for caps in held.values() for cap in caps))
     views = []
     for name, caps in held.items():
-        member = members.get(name, NOWHERE)
+        member = enrolled.get(name, NOWHERE)
         session = sessions.get(name)
         addresses = tuple(
             dict.fromkeys([*member.addresses, *(session.addresses if session else ())])

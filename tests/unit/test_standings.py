@@ -214,6 +214,34 @@ def test_a_count_beyond_64_bits_still_gives_a_lift_time(data: Path) -> None:
     assert gina is not None and gina.caps[0].lifts_at == T0 + 3900 + 86400
 
 
+def test_someone_seen_online_without_a_plan_of_their_own_is_on_the_default_plan(
+    data: Path,
+) -> None:
+    config = data / "nmsquota.toml"
+    config.write_text('default_plan = "fair"\n' + config.read_text())
+    hank = SessionRecord(subscriber="hank", online=False, access_server="bras",
+                         interface="<pppoe-hank>", seen=T0 + 3000)  # fmt: skip
+    alice = SessionRecord(subscriber="alice", online=True, access_server="bras",
+                          interface="<pppoe-alice>", since=T0)  # fmt: skip
+    with Ledger.open_writer(data / "ledger") as ledger:
+        ledger.records.set_sessions([alice, hank])
+        # ivan is only in the usage records: never seen on the network, so no plan.
+        ledger.commit(T0 + 3900, [Sample("hank", T0 + 3900, 700_000, 0),
+                                  Sample("ivan", T0 + 3900, 5, 0)])  # fmt: skip
+    snap = reader_of(data).snapshot()
+    views = {name: snap.subscriber(name) for name in ("hank", "alice", "frank", "ivan")}
+    assert {name: (v.kept_in, v.plan) for name, v in views.items() if v is not None} == {
+        "hank": ("nowhere", "fair"),  # as the daemon limits him
+        "alice": ("configuration", "home"),  # her own plan, online or not
+        "frank": ("ledger", "home"),
+        "ivan": ("nowhere", None),
+    }
+    hank_view = views["hank"]
+    assert hank_view is not None
+    assert [(cap.name, cap.used, round(cap.percent)) for cap in hank_view.caps] == [
+        ("1h", 700_000, 70), ("1d", 700_000, 23)]  # fmt: skip
+
+
 def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
     snap = reader_of(data).snapshot()
     cycle = snap.cycle
