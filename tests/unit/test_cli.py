@@ -340,6 +340,32 @@ def test_subscribers_are_added_changed_listed_and_removed_without_a_daemon(
     assert main([*run, "remove", "carol"]) == 2
 
 
+def test_subscribers_list_json_and_the_configuration_winning_a_name_both_have(
+    config_file: WriteConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plans = {"home": {"cap": "63MB"}, "gold": {"cap": "1TB"}}
+    config = config_file(plans=plans, subscribers={"davidn": {"plan": "home"}})
+    run = ["-c", str(config), "subscribers"]
+    assert main([*run, "add", "carol", "home", "10.0.0.3"]) == 0
+    assert main([*run, "add", "erin", "gold"]) == 0
+    # carol, provisioned, then written into the file as well: the file's carol counts.
+    carol = {"plan": "gold", "exempt": True, "exempt_reason": "staff"}
+    config_file(plans=plans, subscribers={"davidn": {"plan": "home"}, "carol": carol})
+    capsys.readouterr()
+    assert main([*run, "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"name": "carol", "plan": "gold", "addresses": [], "exempt": True,
+         "exempt_reason": "staff", "source": str(config)},
+        {"name": "davidn", "plan": "home", "addresses": [], "exempt": False,
+         "exempt_reason": None, "source": str(config)},
+        {"name": "erin", "plan": "gold", "addresses": [], "exempt": False,
+         "exempt_reason": None, "source": "ledger"},
+    ]  # fmt: skip
+    assert main([*run, "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == [
+        "carol", "gold", "(exempt)", "-", str(config)]  # fmt: skip
+
+
 def test_usage_sorted_keeps_a_subscribers_caps_together() -> None:
     from nmsquota.commands.usage import Line, biggest_first
     from nmsquota.ledger import Tally, Totals
