@@ -50,33 +50,30 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from nmsquota.ledger import Ledger, LedgerMissing
+    from nmsquota.plans import configured_members, members
 
     config = config_of(args, required=True)
     assert config is not None
-    members = {}
     try:
         provisioned = Ledger.open_reader(ledger_dir(args, config)).records.provisioned()
     except LedgerMissing:
         provisioned = []
-    for record in provisioned:
-        members[record.name] = {
-            "name": record.name,
-            "plan": record.plan,
-            "addresses": list(record.addresses),
-            "exempt": record.exempt,
-            "exempt_reason": record.exempt_reason,
-            "source": "ledger",
-        }
-    for record in config.subscriber_records():
-        members[record["name"]] = {**record, "source": str(config.path)}
+    configured = configured_members(config)
+    listed = sorted(members(configured, provisioned).items())
+    source = {name: str(config.path) if name in configured else "ledger" for name, _ in listed}
     if args.json:
-        print(json.dumps(sorted(members.values(), key=lambda m: m["name"]), indent=2))
+        print(json.dumps([
+            {"name": name, "plan": member.plan, "addresses": list(member.addresses),
+             "exempt": member.exempt, "exempt_reason": member.exempt_reason,
+             "source": source[name]}
+            for name, member in listed
+        ], indent=2))  # fmt: skip
         return 0
     rows = [["SUBSCRIBER", "PLAN", "ADDRESSES", "KEPT IN"]]
-    for name, member in sorted(members.items()):
-        exempt = " (exempt)" if member.get("exempt") else ""
-        rows.append([name, member["plan"] + exempt, ",".join(member["addresses"]) or "-",
-                     member["source"]])  # fmt: skip
+    for name, member in listed:
+        exempt = " (exempt)" if member.exempt else ""
+        rows.append([name, member.plan + exempt, ",".join(member.addresses) or "-",
+                     source[name]])  # fmt: skip
     print_table(rows, right=set())
     return 0
 
