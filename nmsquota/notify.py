@@ -52,7 +52,10 @@ class Notifier:
         if not self.command and not self.webhook:
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
+            # One worker: hooks hear of a subscriber's changes in the order they happened
+            # ("step 80%" before "limited"), which two workers did not promise. A slow hook
+            # delays the ones after it by at most its timeout.
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify")
         self._pool.submit(self._deliver, fields(subscriber, event, decision))
 
     def _deliver(self, told: dict[str, str]) -> None:
