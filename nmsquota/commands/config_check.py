@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import socket
+import sys
 
 from nmsquota.commands.common import config_of
-from nmsquota.config import config_search_path
+from nmsquota.config import Config, config_search_path
 from nmsquota.units import format_bytes, format_duration, format_rate
 
 
@@ -48,7 +51,31 @@ def run_check(args: argparse.Namespace) -> int:
     exempt = sum(1 for s in settings.subscribers.values() if s.exempt)
     print(f"  {len(settings.subscribers)} subscribers ({exempt} exempt)")
     print(f"  {len(settings.access_servers)} access servers, {len(settings.drivers)} drivers")
+    for warning in unresolved_hosts(config):
+        print(f"{config.path}: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def unresolved_hosts(config: Config) -> list[str]:
+    """A line for each access server named by a host name that does not resolve now. A
+    warning, not an error: DNS may be down while the file is checked, and the daemon reports
+    such a device as failing each cycle until the name resolves."""
+    warnings = []
+    for name, server in config.settings.access_servers.items():
+        try:
+            ipaddress.ip_address(server.host)
+            continue
+        except ValueError:
+            pass
+        try:
+            socket.getaddrinfo(server.host, server.port, type=socket.SOCK_DGRAM)
+        except (socket.gaierror, UnicodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            warnings.append(
+                f"access_servers.{name}.host: {server.host!r} does not resolve ({reason}); "
+                "polling it fails until it does"
+            )
+    return warnings
 
 
 def run_paths(args: argparse.Namespace) -> int:

@@ -55,10 +55,40 @@ class Match(Strict):
         return pattern
 
 
+# host:port, name:port or [IPv6]:port; a bare IPv6 address has colons too but is tried as an
+# address first.
+HOST_WITH_PORT = re.compile(r"(?:\[(?P<v6>[^\]]*)\]|(?P<name>[^:\[\]]+)):(?P<port>\d+)")
+DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _check_host(host: str) -> str:
+    """`host` if it is an IP address or a syntactically valid DNS name (RFC 1123), else a
+    PydanticCustomError saying what is wrong: a port in it (pysnmp would take the whole text
+    for a name and fail at the first poll) or not an address or a name at all."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if with_port := HOST_WITH_PORT.fullmatch(host):
+        alone = with_port["v6"] if with_port["v6"] is not None else with_port["name"]
+        raise PydanticCustomError(
+            "host",
+            f'{host!r} has a port in it: write host = "{alone}" and port = '
+            f"{int(with_port['port'])}",
+        )
+    labels = host.removesuffix(".").split(".")
+    # An all-digit last label is a mistyped IPv4 address (RFC 3696 §2), not a name.
+    if (len(host) > 253 or not all(DNS_LABEL.fullmatch(label) for label in labels)
+            or labels[-1].isdigit()):  # fmt: skip
+        raise PydanticCustomError("host", f"{host!r} is not an IP address or a DNS name")
+    return host
+
+
 class AccessServer(Strict):
     """An SNMP agent to poll, and how its interfaces map to subscribers."""
 
-    host: str
+    host: str = Field(description="IP address or DNS name, without the port (see port)")
     port: int = Field(default=161, ge=1, le=65535)
     source: Literal["if-mib", "accel-ppp", "cisco-csub"] = Field(
         default="if-mib",
@@ -100,6 +130,11 @@ class AccessServer(Strict):
     auth_key: str | SecretRef | None = None
     priv: Literal["none", "des", "aes", "aes192", "aes256"] = "none"
     priv_key: str | SecretRef | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, host: str) -> str:
+        return _check_host(host)
 
     @model_validator(mode="after")
     def _usm(self) -> AccessServer:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_MD5,
     USM_AUTH_HMAC96_SHA,
@@ -107,13 +108,28 @@ class Session:
     async def open(cls, engine: SnmpEngine, agent: Agent) -> Session:
         if agent.local is not None:
             return cls(engine, agent, None, None)
-        transport = await UdpTransportTarget.create(
-            (agent.host, agent.port), timeout=agent.timeout, retries=agent.retries
-        )
+        try:
+            transport = await UdpTransportTarget.create(
+                (agent.host, agent.port), timeout=agent.timeout, retries=agent.retries
+            )
+        except PySnmpError as error:
+            # The resolver's failure (a name that does not resolve, DNS down): this device
+            # fails this cycle like one that does not answer, the others are still polled.
+            raise SnmpError(
+                f"{agent.name}: cannot resolve host {agent.host!r}: {_resolver_reason(error)}"
+            ) from None
         if agent.version == "3":
             return cls(engine, agent, transport, _usm(agent))
         model = 0 if agent.version == "1" else 1
         return cls(engine, agent, transport, CommunityData(agent.community, mpModel=model))
+
+
+def _resolver_reason(error: PySnmpError) -> str:
+    # pysnmp's text repeats the address and the exception class; the cause says it plainly.
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(error)
 
 
 AUTH_PROTOCOLS = {
