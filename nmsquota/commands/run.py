@@ -7,11 +7,16 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
 from nmsquota.config import ConfigError, load_config
 from nmsquota.control import socket_path
+
+if TYPE_CHECKING:
+    from nmsquota.daemon.report import CycleReport
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -29,7 +34,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--log-file", metavar="FILE", type=Path, help="log here, not stderr")
-    parser.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
+    parser.add_argument(
+        "--cycles",
+        type=int,
+        metavar="N",
+        help="stop after N cycles; exit status 1 if the last one polled no access server",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_ledger_options(parser)
     parser.set_defaults(handler=run)
@@ -62,13 +72,30 @@ def run(args: argparse.Namespace) -> int:
                  len(daemon.devices), len(daemon.rules),
                  ", ".join(e.driver.name for e in daemon.enforcers), daemon.interval,
                  directory)  # fmt: skip
-        asyncio.run(_serve(daemon, args.cycles, socket_path(directory)))
+        last: list[CycleReport] = []
+        asyncio.run(_serve(daemon, args.cycles, socket_path(directory), last.append))
         log.info("stopped after %d cycles", daemon.cycles)
         daemon.notifier.close()
-    return 0
+    return _bounded_run_status(args, last[-1] if last else None)
 
 
-async def _serve(daemon, cycles: int | None, control: Path) -> None:  # type: ignore[no-untyped-def]
+def _bounded_run_status(args: argparse.Namespace, last: CycleReport | None) -> int:
+    """1 when a run of --cycles N ended on a cycle in which every access server failed, so
+    a script (or a test of the configuration) sees that nothing was counted. A daemon
+    stopped by a signal exits 0 whatever its last cycle did: the stop was asked for, and
+    the log already says which devices failed."""
+    if args.cycles is None or last is None or last.devices_ok or not last.devices_failed:
+        return 0
+    failed = ", ".join(sorted(last.devices_failed))
+    message = f"the last cycle polled nothing: every access server failed ({failed})"
+    log.error("%s", message)
+    if args.log_file:
+        print(f"nmsquota: {message}", file=sys.stderr)
+    return 1
+
+
+async def _serve(daemon, cycles: int | None, control: Path,  # type: ignore[no-untyped-def]
+                 on_cycle: Callable[[CycleReport], None]) -> None:  # fmt: skip
     from nmsquota.control.server import serve
 
     # A changed [control] group takes effect at the next start: the socket is not remade.
@@ -76,13 +103,14 @@ async def _serve(daemon, cycles: int | None, control: Path) -> None:  # type: ig
     server = await serve(control, daemon.handle, group=group)
     log.info("control socket %s%s", control, f" (group {group})" if group else "")
     try:
-        await _loop(daemon, cycles)
+        await _loop(daemon, cycles, on_cycle)
     finally:
         server.close()
         control.unlink(missing_ok=True)
 
 
-async def _loop(daemon, cycles: int | None) -> None:  # type: ignore[no-untyped-def]
+async def _loop(daemon, cycles: int | None,  # type: ignore[no-untyped-def]
+                on_cycle: Callable[[CycleReport], None]) -> None:  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -107,4 +135,4 @@ async def _loop(daemon, cycles: int | None) -> None:  # type: ignore[no-untyped-
     loop.add_signal_handler(signal.SIGTERM, terminate)
     loop.add_signal_handler(signal.SIGINT, terminate)
     loop.add_signal_handler(signal.SIGHUP, reload)
-    await daemon.run(stop, cycles)
+    await daemon.run(stop, cycles, on_cycle)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import REPO
-from fixtures.config_file import WriteConfig
+from fixtures.config_file import WriteConfig, access_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -375,3 +377,37 @@ def test_usage_sorted_keeps_a_subscribers_caps_together() -> None:
              Line("bob", day, Totals(20, 0)), Line("bob", week, Totals(30, 0))]  # fmt: skip
     assert [(line.name, line.tally.key) for line in biggest_first(lines, "in")] == [
         ("alice", "1d"), ("alice", "7d"), ("bob", "1d"), ("bob", "7d")]  # fmt: skip
+
+
+QUICK = {"timeout": "1s", "retries": 0, "deadline": "2s"}
+"""An access server given up on within two seconds."""
+
+
+def run_cycles(config: Path) -> subprocess.CompletedProcess[str]:
+    # A process of its own: `run` installs signal handlers and a log handler for its life.
+    argv = [sys.executable, "-m", "nmsquota", "-c", str(config), "run", "--cycles", "1"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def test_run_of_n_cycles_fails_when_its_last_cycle_polled_nothing(
+    config_file: WriteConfig, silent_agent: int
+) -> None:
+    servers = {"silent": access_server(silent_agent, **QUICK),
+               "gone": {"host": "no-such-host.invalid", **QUICK}}  # fmt: skip
+    done = run_cycles(config_file(plans=PLANS, subscribers=SUBSCRIBERS, access_servers=servers))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "ERROR nmsquota.daemon: the last cycle polled nothing: every access server failed "
+        "(gone, silent)"
+    )
+
+
+def test_run_of_n_cycles_succeeds_when_one_access_server_answered(
+    config_file: WriteConfig, silent_agent: int, snmpd_loopback: int
+) -> None:
+    servers = {"silent": access_server(silent_agent, **QUICK),
+               "lo": access_server(snmpd_loopback, interfaces={"lo": "idle"})}  # fmt: skip
+    done = run_cycles(config_file(plans=PLANS, subscribers=SUBSCRIBERS, access_servers=servers))
+    assert done.returncode == 0, done.stderr
+    assert "1/2 devices answered" in done.stderr
