@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,13 @@ def test_the_example_configuration_loads() -> None:
         Tally(30 * 86400, FreeHours(120, 360, "Australia/Adelaide")),
     ]
     assert config.data_dir == Path("/var/lib/nmsquota")
+
+
+def test_the_example_shows_an_access_servers_port_as_its_own_key() -> None:
+    # Written out, not left to the default: where the port goes is what people get wrong.
+    with open(REPO / "nmsquota.example.toml", "rb") as handle:
+        bras1 = tomllib.load(handle)["access_servers"]["bras1"]
+    assert (bras1["host"], bras1["port"]) == ("192.0.2.1", 161)
 
 
 def test_an_unknown_key_is_named_with_what_was_expected(tmp_path: Path) -> None:
