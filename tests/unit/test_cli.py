@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -375,3 +378,44 @@ def test_usage_sorted_keeps_a_subscribers_caps_together() -> None:
              Line("bob", day, Totals(20, 0)), Line("bob", week, Totals(30, 0))]  # fmt: skip
     assert [(line.name, line.tally.key) for line in biggest_first(lines, "in")] == [
         ("alice", "1d"), ("alice", "7d"), ("bob", "1d"), ("bob", "7d")]  # fmt: skip
+
+
+def _export_to(stdout: object, week: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nmsquota", "export", "--ledger", str(week)],
+        stdout=stdout,  # type: ignore[arg-type]
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_export_to_a_full_disk_says_so_in_one_line(week: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        exporting = _export_to(full, week)
+        _, err = exporting.communicate(timeout=60)
+    assert exporting.returncode == 1
+    assert err.decode() == "nmsquota: stdout: cannot write: No space left on device\n"
+
+
+def test_export_into_a_closed_pipe_ends_quietly_as_head_expects(week: Path) -> None:
+    exporting = _export_to(subprocess.PIPE, week)
+    assert exporting.stdout is not None
+    exporting.stdout.close()  # what `| head -1` does once it has its line
+    _, err = exporting.communicate(timeout=60)
+    assert (exporting.returncode, err) == (0, b"")
+
+
+def test_export_that_fails_leaves_the_previous_output_file_whole(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "usage.txt"
+    output.write_text("the last good export\n")
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("nmsquota.commands.records.os.replace", full)
+    status, _, err = run(capsys, "export", "--ledger", week, "-o", output)
+    assert status == 1
+    assert err == f"nmsquota: {output}: cannot write: No space left on device\n"
+    assert output.read_text() == "the last good export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger", "usage.txt"]
