@@ -107,6 +107,9 @@ def run_export(args: argparse.Namespace) -> int:
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise NmsquotaError(f"{args.output}: cannot write: {error.strerror}") from None
+    except BaseException:  # a record with no display form, ^C: no half file either
+        partial.unlink(missing_ok=True)
+        raise
     return 0
 
 

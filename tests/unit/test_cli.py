@@ -419,3 +419,32 @@ def test_export_that_fails_leaves_the_previous_output_file_whole(
     assert err == f"nmsquota: {output}: cannot write: No space left on device\n"
     assert output.read_text() == "the last good export\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger", "usage.txt"]
+
+
+@pytest.mark.parametrize(
+    "record",
+    ["davidn 99999999999999999999 1 2", "davidn -1 1 2", "davidn 1 2 99999999999999999999"],
+)
+def test_import_of_a_record_out_of_range_names_the_line_and_imports_nothing(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path, record: str
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"davidn 997972561 120505 7555\n{record}\n")
+    status, _, err = run(capsys, "import", "--ledger", week, bad)
+    assert status == 2
+    assert err.startswith(f"nmsquota: {bad}:2: expected ") and err.count("\n") == 1
+    assert run(capsys, "export", "--ledger", week)[1] == before
+
+
+def test_export_of_a_record_with_no_display_date_is_one_line_and_writes_no_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    directory = tmp_path / "ledger"
+    with Ledger.open_writer(directory, [Tally(7 * 86400)]) as ledger:
+        ledger.commit(NOW, [Sample("a", 253402268399, 1, 2)])  # Dec 31 9999, 14:59:59 UTC
+    output = tmp_path / "usage.txt"
+    argv = ["export", "--ledger", directory, "-d", "--tz", "Pacific/Kiritimati", "-o", output]
+    status, _, err = run(capsys, *argv)
+    assert status == 1 and err.count("\n") == 1 and "use --numeric" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger"]
