@@ -448,3 +448,26 @@ def test_export_of_a_record_with_no_display_date_is_one_line_and_writes_no_file(
     status, _, err = run(capsys, *argv)
     assert status == 1 and err.count("\n") == 1 and "use --numeric" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger"]
+
+
+def test_demo_keep_naming_a_file_is_refused_and_the_file_left_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    status, out, err = run(capsys, "demo", "--headless", "--for", "1h", "--keep", notes)
+    assert status == 2 and out == ""
+    assert err == (
+        f"nmsquota: --keep: {notes} exists and is not a directory (give a directory for the "
+        "ledger and configuration)\n"
+    )
+    assert notes.read_text() == "mine\n" and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_demo_keep_below_a_file_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    status, out, err = run(capsys, "demo", "--headless", "--keep", tmp_path / "notes.txt" / "demo")
+    assert (status, out) == (1, "")
+    assert err.startswith("nmsquota: --keep: cannot create ") and err.count("\n") == 1
