@@ -69,9 +69,28 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _form_options(parser: argparse.ArgumentParser) -> None:
     form = parser.add_mutually_exclusive_group()
-    form.add_argument("-n", "--numeric", dest="form", action="store_const", const="numeric")
-    form.add_argument("-d", "--display", dest="form", action="store_const", const="display")
-    parser.add_argument("--tz", metavar="ZONE", help="time zone of the display form")
+    form.add_argument(
+        "-n",
+        "--numeric",
+        dest="form",
+        action="store_const",
+        const="numeric",
+        help="SUBSCRIBER EPOCH IN OUT, e.g. davidn 997972561 120505 7555",
+    )
+    form.add_argument(
+        "-d",
+        "--display",
+        dest="form",
+        action="store_const",
+        const="display",
+        help="SUBSCRIBER Www Mmm dd HH:MM:SS YYYY IN OUT (ctime's date)",
+    )
+    parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="time zone of the display form, e.g. "
+        "Australia/Adelaide (default: the configuration's, else this machine's)",
+    )
     add_ledger_options(parser)
 
 

@@ -71,6 +71,16 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: str
     assert f"nmsquota {command}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_every_option_of_export_and_import_says_what_it_does(command: str) -> None:
+    from nmsquota.cli import build_parser
+
+    subcommands = next(a for a in build_parser()._actions if a.choices and command in a.choices)
+    parser = subcommands.choices[command]  # type: ignore[index]
+    unexplained = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
+    assert unexplained == []
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--version"])
