@@ -73,6 +73,12 @@ def _make_keep(directory: Path) -> None:
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--keep: {directory} exists and is not a directory (give a directory "
                          "for the ledger and configuration)")  # fmt: skip
+    earlier = [name for name in ("ledger", "nmsquota.toml") if (directory / name).exists()]
+    if earlier:
+        # A second demo would merge its week into the first's ledger, its clock going back to
+        # the same start: a ledger that says what never happened.
+        raise UsageError(f"--keep: {directory} already holds a demo's {' and '.join(earlier)} "
+                         "(give a new directory, or remove that one)")  # fmt: skip
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:

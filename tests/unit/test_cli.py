@@ -481,3 +481,18 @@ def test_demo_keep_below_a_file_is_one_line_not_a_traceback(
     status, out, err = run(capsys, "demo", "--headless", "--keep", tmp_path / "notes.txt" / "demo")
     assert (status, out) == (1, "")
     assert err.startswith("nmsquota: --keep: cannot create ") and err.count("\n") == 1
+
+
+def test_demo_keep_into_a_directory_a_demo_already_used_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    kept = tmp_path / "demo"
+    (kept / "ledger").mkdir(parents=True)
+    (kept / "ledger" / "state.json").write_text("{}")
+    status, out, err = run(capsys, "demo", "--headless", "--for", "1h", "--keep", kept)
+    assert (status, out) == (2, "")
+    assert err == (
+        f"nmsquota: --keep: {kept} already holds a demo's ledger (give a new directory, or "
+        "remove that one)\n"
+    )
+    assert [p.name for p in kept.rglob("*")] == ["ledger", "state.json"]
