@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from nmsquota.errors import UsageError
+from nmsquota.errors import NmsquotaError, UsageError
 from nmsquota.usage import SUBSCRIBER_NAME, Sample
 
 Form = Literal["numeric", "display"]
@@ -30,6 +30,14 @@ _DISPLAY = re.compile(
     rf"^({_NAME}) ({'|'.join(_DAYS)}) ({'|'.join(_MONTHS)}) ([ \d]\d) "
     r"(\d\d):(\d\d):(\d\d) (\d{4}) (\d+) (\d+)$"
 )
+
+
+FIRST_EPOCH = 0
+"""1970: no usage was counted before, and a negative epoch is a sign error, not history."""
+LAST_EPOCH = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp())
+"""Dec 30 9999: the last time whose display form has a four-digit year in every time zone."""
+MAX_COUNT = 2**63 - 1
+"""The largest byte count the ledger's readers (and SNMP's Counter64) can carry."""
 
 
 class RecordError(UsageError):
@@ -52,13 +60,31 @@ class TextForm:
         """The time field alone: "997972561" or "Fri Aug 17 00:07:06 2001"."""
         if self.form == "numeric":
             return str(when)
-        local = datetime.fromtimestamp(when, self.zone)
+        try:
+            local = datetime.fromtimestamp(when, self.zone)
+            if not 1 <= local.year <= 9999:
+                raise ValueError
+        except (OverflowError, OSError, ValueError):
+            raise NmsquotaError(
+                f"a record at epoch {when} has no date in the display form's four-digit years "
+                "(use --numeric)"
+            ) from None
         return (
             f"{_DAYS[local.weekday()]} {_MONTHS[local.month - 1]} {local.day:2d} "
             f"{local:%H:%M:%S} {local.year:04d}"
         )
 
     def parse(self, line: str, source: str = "-", line_number: int = 0) -> Sample:
+        sample = self._parse(line, source, line_number)
+        if not FIRST_EPOCH <= sample.time <= LAST_EPOCH:
+            raise RecordError(source, line_number, line, f"expected an epoch from {FIRST_EPOCH} "
+                              f"to {LAST_EPOCH} (1970 to Dec 30 9999)")  # fmt: skip
+        if max(sample.bytes_in, sample.bytes_out) > MAX_COUNT:
+            raise RecordError(source, line_number, line,
+                              f"expected byte counts of at most {MAX_COUNT}")  # fmt: skip
+        return sample
+
+    def _parse(self, line: str, source: str, line_number: int) -> Sample:
         if self.form == "numeric":
             match = _NUMERIC.match(line)
             if match is None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from nmsquota import units
-from nmsquota.errors import UsageError
+from nmsquota.errors import NmsquotaError, UsageError
 
 if TYPE_CHECKING:
     from nmsquota.sim.demo import Change
@@ -62,9 +62,27 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--speed must be positive")
     logging.getLogger("nmsquota").setLevel(logging.ERROR)
     if args.keep:
+        _make_keep(args.keep)
         return _run(args, args.keep, seconds)
     with tempfile.TemporaryDirectory(prefix="nmsquota-demo-") as directory:
         return _run(args, Path(directory), seconds)
+
+
+def _make_keep(directory: Path) -> None:
+    """--keep's directory, made before the demo starts, so a bad one is refused at once."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--keep: {directory} exists and is not a directory (give a directory "
+                         "for the ledger and configuration)")  # fmt: skip
+    earlier = [name for name in ("ledger", "nmsquota.toml") if (directory / name).exists()]
+    if earlier:
+        # A second demo would merge its week into the first's ledger, its clock going back to
+        # the same start: a ledger that says what never happened.
+        raise UsageError(f"--keep: {directory} already holds a demo's {' and '.join(earlier)} "
+                         "(give a new directory, or remove that one)")  # fmt: skip
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NmsquotaError(f"--keep: cannot create {directory}: {error.strerror}") from None
 
 
 def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:

@@ -49,6 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "over the cap stays limited: use exempt or topup for that.",
     )  # fmt: skip
     release.add_argument("subscriber")
+    release.add_argument("--reason", help="recorded in the event log (optional)")
     add_ledger_options(release)
     release.set_defaults(handler=run_override, command="release")
 
@@ -77,7 +78,9 @@ def override_request(args: argparse.Namespace) -> Override | Release:
 
     fields: dict[str, object] = {"op": args.command, "subscriber": args.subscriber}
     if args.command != "release":
-        fields |= {"reason": args.reason, "for": args.duration, "cap": args.cap}
+        fields |= {"for": args.duration, "cap": args.cap}
+    if args.reason is not None:  # given, even empty, it is checked: an empty one is refused
+        fields["reason"] = args.reason
     if args.command == "topup":
         fields["size"] = args.size
     request = parse_request(fields)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from nmsquota.commands.common import (
@@ -22,7 +23,7 @@ from nmsquota.commands.common import (
     tracked,
     zone_of,
 )
-from nmsquota.errors import UsageError
+from nmsquota.errors import NmsquotaError, UsageError
 from nmsquota.ledger import Ledger, Sample, Tally
 from nmsquota.records import Form, TextForm, parse_lines
 
@@ -68,9 +69,28 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _form_options(parser: argparse.ArgumentParser) -> None:
     form = parser.add_mutually_exclusive_group()
-    form.add_argument("-n", "--numeric", dest="form", action="store_const", const="numeric")
-    form.add_argument("-d", "--display", dest="form", action="store_const", const="display")
-    parser.add_argument("--tz", metavar="ZONE", help="time zone of the display form")
+    form.add_argument(
+        "-n",
+        "--numeric",
+        dest="form",
+        action="store_const",
+        const="numeric",
+        help="SUBSCRIBER EPOCH IN OUT, e.g. davidn 997972561 120505 7555",
+    )
+    form.add_argument(
+        "-d",
+        "--display",
+        dest="form",
+        action="store_const",
+        const="display",
+        help="SUBSCRIBER Www Mmm dd HH:MM:SS YYYY IN OUT (ctime's date)",
+    )
+    parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="time zone of the display form, e.g. "
+        "Australia/Adelaide (default: the configuration's, else this machine's)",
+    )
     add_ledger_options(parser)
 
 
@@ -78,15 +98,47 @@ def run_export(args: argparse.Namespace) -> int:
     config = config_of(args)
     ledger = Ledger.open_reader(ledger_dir(args, config))
     form = TextForm(args.form or "numeric", zone_of(args, config))
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    samples = ledger.samples(args.subscribers or None)
+    if args.output is None or not _replaceable(args.output):
+        # stdout, or what -o names that is not a plain file (/dev/stdout, a fifo, a symlink):
+        # written in place; renaming over it would replace the link or device itself.
+        try:
+            if args.output is None:
+                _write_records(sys.stdout, samples, form)
+                # Flushed here, not at exit, so that a full disk is an error reported here.
+                sys.stdout.flush()
+            else:
+                with open(args.output, "w", encoding="utf-8") as out:
+                    _write_records(out, samples, form)
+        except BrokenPipeError:
+            raise  # `export | head`: the CLI ends quietly
+        except OSError as error:
+            where = args.output or "stdout"
+            raise NmsquotaError(f"{where}: cannot write: {error.strerror}") from None
+        return 0
+    # A file is written beside its final name and renamed into place: a failed export leaves
+    # whatever was there before, not half a file.
+    partial = args.output.with_name(f".{args.output.name}.partial")
     try:
-        with progress("exporting", total=None) as advance:
-            samples = ledger.samples(args.subscribers or None)
-            out.writelines(form.format(sample) + "\n" for sample in tracked(samples, advance))
-    finally:
-        if args.output:
-            out.close()
+        with open(partial, "w", encoding="utf-8") as out:
+            _write_records(out, samples, form)
+        os.replace(partial, args.output)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise NmsquotaError(f"{args.output}: cannot write: {error.strerror}") from None
+    except BaseException:  # a record with no display form, ^C: no half file either
+        partial.unlink(missing_ok=True)
+        raise
     return 0
+
+
+def _replaceable(path: Path) -> bool:
+    return not path.is_symlink() and (path.is_file() or not path.exists())
+
+
+def _write_records(out: TextIO, samples: Iterable[Sample], form: TextForm) -> None:
+    with progress("exporting", total=None) as advance:
+        out.writelines(form.format(sample) + "\n" for sample in tracked(samples, advance))
 
 
 def run_import(args: argparse.Namespace) -> int:

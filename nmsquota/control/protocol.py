@@ -6,14 +6,15 @@ A request names its operation in "op" and carries only the keys that operation t
     {"op": "session", "event": "up", "interface": "ppp0", "login": "bob", "address": "10.0.0.7"}
     {"op": "limit" | "exempt", "subscriber": "bob", "reason": "...", "for": "2h", "cap": "1d"}
     {"op": "topup", "subscriber": "bob", "size": "5GB", "reason": "...", "for": ..., "cap": ...}
-    {"op": "release", "subscriber": "bob"}
+    {"op": "release", "subscriber": "bob", "reason": "..."}
     {"op": "subscriber", "action": "add", "name": "carol", "plan": "home", "addresses": [...]}
     {"op": "subscriber", "action": "set", "name": "carol", "plan": ..., "addresses": [...]}
     {"op": "subscriber", "action": "remove", "name": "carol"}
 
-"for" and "cap" are optional; "for" is a duration ("2h", or seconds as a number), "size" a
-size ("5GB", or bytes as a number). The reply is one line too: {"ok": true, ...} or
-{"ok": false, "error": "one line saying what was wrong"}.
+"for" and "cap" are optional, and so is a release's "reason"; "for" is a duration ("2h", or
+seconds as a number, more than 0), "size" a size ("5GB", or bytes as a number, more than 0).
+The reply is one line too: {"ok": true, ...} or {"ok": false, "error": "one line saying what
+was wrong"}.
 
 Validation is the whole point: the text form this replaces split a line on whitespace, so a
 newline in a subscriber's name became a second command. Here every value is a JSON string
@@ -124,6 +125,8 @@ class Release(_Request):
 
     op: Literal["release"] = "release"
     subscriber: SubscriberName
+    reason: Reason | None = None
+    """Why, for the event log; optional, as releasing undoes an override that has one."""
 
 
 class SubscriberAdd(_Request):

@@ -30,6 +30,7 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
             roster.plan_of(subscriber)
         kept = [r for r in records if not (r.subscriber == subscriber and r.kind == "force")]
         message = f"{len(records) - len(kept)} force override(s) of {subscriber} removed"
+        message += f": {request.reason}" if request.reason is not None else ""
         ledger.records.set_overrides(kept)
         events.append(_event(now, subscriber, message, author))
         return message

@@ -251,6 +251,19 @@ def test_a_release_of_someone_with_overrides_works_after_they_left_the_roster(
         assert unknown is not None and unknown.error.startswith("no subscriber named 'zoe'")
 
 
+def test_a_release_with_a_reason_says_it_in_the_reply_and_the_event_log(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    sock, ledger, _ = daemon
+    assert request(sock, Limit(subscriber="carol", reason="abuse")) is not None
+    reply = request(sock, Release(subscriber="carol", reason="ticket 17 closed"))
+    assert reply is not None and reply.ok
+    assert reply.message == "1 force override(s) of carol removed: ticket 17 closed"
+    overrides = [e.text for e in ledger.records.events() if e.kind.value == "override"]
+    assert overrides[-1].startswith("1 force override(s) of carol removed: ticket 17 closed")
+    assert ledger.records.overrides() == []
+
+
 def test_the_daemon_does_not_start_in_a_directory_others_can_write(
     tmp_path: Path, config_file: WriteConfig
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -68,6 +69,16 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: str
         main([command, "--help"])
     assert done.value.code == 0
     assert f"nmsquota {command}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_every_option_of_export_and_import_says_what_it_does(command: str) -> None:
+    from nmsquota.cli import build_parser
+
+    subcommands = next(a for a in build_parser()._actions if a.choices and command in a.choices)
+    parser = subcommands.choices[command]  # type: ignore[index]
+    unexplained = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
+    assert unexplained == []
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -411,3 +422,111 @@ def test_run_of_n_cycles_succeeds_when_one_access_server_answered(
     done = run_cycles(config_file(plans=PLANS, subscribers=SUBSCRIBERS, access_servers=servers))
     assert done.returncode == 0, done.stderr
     assert "1/2 devices answered" in done.stderr
+
+
+def _export_to(stdout: object, week: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nmsquota", "export", "--ledger", str(week)],
+        stdout=stdout,  # type: ignore[arg-type]
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_export_to_a_full_disk_says_so_in_one_line(week: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        exporting = _export_to(full, week)
+        _, err = exporting.communicate(timeout=60)
+    assert exporting.returncode == 1
+    assert err.decode() == "nmsquota: stdout: cannot write: No space left on device\n"
+
+
+def test_export_into_a_closed_pipe_ends_quietly_as_head_expects(week: Path) -> None:
+    exporting = _export_to(subprocess.PIPE, week)
+    assert exporting.stdout is not None
+    exporting.stdout.close()  # what `| head -1` does once it has its line
+    _, err = exporting.communicate(timeout=60)
+    assert (exporting.returncode, err) == (0, b"")
+
+
+def test_export_that_fails_leaves_the_previous_output_file_whole(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "usage.txt"
+    output.write_text("the last good export\n")
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("nmsquota.commands.records.os.replace", full)
+    status, _, err = run(capsys, "export", "--ledger", week, "-o", output)
+    assert status == 1
+    assert err == f"nmsquota: {output}: cannot write: No space left on device\n"
+    assert output.read_text() == "the last good export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger", "usage.txt"]
+
+
+@pytest.mark.parametrize(
+    "record",
+    ["davidn 99999999999999999999 1 2", "davidn -1 1 2", "davidn 1 2 99999999999999999999"],
+)
+def test_import_of_a_record_out_of_range_names_the_line_and_imports_nothing(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path, record: str
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"davidn 997972561 120505 7555\n{record}\n")
+    status, _, err = run(capsys, "import", "--ledger", week, bad)
+    assert status == 2
+    assert err.startswith(f"nmsquota: {bad}:2: expected ") and err.count("\n") == 1
+    assert run(capsys, "export", "--ledger", week)[1] == before
+
+
+def test_export_of_a_record_with_no_display_date_is_one_line_and_writes_no_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    directory = tmp_path / "ledger"
+    with Ledger.open_writer(directory, [Tally(7 * 86400)]) as ledger:
+        ledger.commit(NOW, [Sample("a", 253402268399, 1, 2)])  # Dec 31 9999, 14:59:59 UTC
+    output = tmp_path / "usage.txt"
+    argv = ["export", "--ledger", directory, "-d", "--tz", "Pacific/Kiritimati", "-o", output]
+    status, _, err = run(capsys, *argv)
+    assert status == 1 and err.count("\n") == 1 and "use --numeric" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger"]
+
+
+def test_demo_keep_naming_a_file_is_refused_and_the_file_left_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    status, out, err = run(capsys, "demo", "--headless", "--for", "1h", "--keep", notes)
+    assert status == 2 and out == ""
+    assert err == (
+        f"nmsquota: --keep: {notes} exists and is not a directory (give a directory for the "
+        "ledger and configuration)\n"
+    )
+    assert notes.read_text() == "mine\n" and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_demo_keep_below_a_file_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    status, out, err = run(capsys, "demo", "--headless", "--keep", tmp_path / "notes.txt" / "demo")
+    assert (status, out) == (1, "")
+    assert err.startswith("nmsquota: --keep: cannot create ") and err.count("\n") == 1
+
+
+def test_demo_keep_into_a_directory_a_demo_already_used_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    kept = tmp_path / "demo"
+    (kept / "ledger").mkdir(parents=True)
+    (kept / "ledger" / "state.json").write_text("{}")
+    status, out, err = run(capsys, "demo", "--headless", "--for", "1h", "--keep", kept)
+    assert (status, out) == (2, "")
+    assert err == (
+        f"nmsquota: --keep: {kept} already holds a demo's ledger (give a new directory, or "
+        "remove that one)\n"
+    )
+    assert [p.name for p in kept.rglob("*")] == ["ledger", "state.json"]

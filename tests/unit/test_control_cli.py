@@ -172,3 +172,52 @@ def test_without_a_daemon_a_session_event_has_nowhere_to_go(
     status, _, err = nmsquota(config, capsys, "session", "down", "ppp0", "bob", "10.0.0.7")
     assert status == 1
     assert err == f"nmsquota: no daemon listening on {socket_path(config.parent / 'data')}\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["limit", "bob", "--for", "0", "--reason", "x"], "for: expected more than 0"),
+        (["exempt", "bob", "--for", "0s", "--reason", "x"], "for: expected more than 0"),
+        (["topup", "bob", "1GB", "--for", "0", "--reason", "x"], "for: expected more than 0"),
+        (["limit", "bob", "--reason", ""], "reason: expected a reason, got ''"),
+        (["exempt", "bob", "--reason", "   "], "reason: expected a reason, got '   '"),
+        (["topup", "bob", "1GB", "--reason", " "], "reason: expected a reason, got ' '"),
+        (["topup", "bob", "0", "--reason", "paid"], "size: expected more than 0"),
+        (["topup", "bob", "0GB", "--reason", "paid"], "size: expected more than 0"),
+        (["release", "bob", "--reason", " "], "reason: expected a reason, got ' '"),
+    ],
+)
+def test_an_override_that_expires_at_once_adds_nothing_or_says_nothing_is_refused(
+    config: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    # With a daemon, nothing is sent; without one, nothing is written.
+    recorder = Recorder({"ok": True, "message": "done", "limited": []})
+    with served(socket_path(config.parent / "data"), recorder):
+        status, out, err = nmsquota(config, capsys, *argv)
+    assert (status, out) == (2, "")
+    assert err.startswith(f"nmsquota: {expected}") and err.count("\n") == 1
+    assert recorder.requests == []
+    status, _, err = nmsquota(config, capsys, *argv)
+    assert status == 2 and err.startswith(f"nmsquota: {expected}")
+    assert not (config.parent / "data" / "state.json").exists()  # no ledger was even made
+
+
+def test_release_with_a_reason_reaches_the_daemon_with_it(
+    config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nmsquota(config, capsys, "release", "alice", "--reason", "paid up")[0] == 0
+    assert daemon.requests == [Release(subscriber="alice", reason="paid up")]
+
+
+def test_release_without_a_daemon_records_its_reason_in_the_event_log(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nmsquota(config, capsys, "limit", "bob", "--reason", "abuse")[0] == 0
+    status, out, _ = nmsquota(config, capsys, "release", "bob", "--reason", "ticket #9 closed")
+    assert status == 0
+    assert out.startswith("1 force override(s) of bob removed: ticket #9 closed")
+    events = Ledger.open_reader(config.parent / "data").records.events()
+    assert events[-1].text == f"1 force override(s) of bob removed: ticket #9 closed (by " \
+        f"{getpass.getuser()})"  # fmt: skip
+    assert overrides(config) == []

@@ -129,8 +129,8 @@ def test_a_session_event_with_a_bad_field_is_refused(field: str, value: str,
 
 
 def test_an_unknown_key_is_refused_naming_the_keys_there_are() -> None:
-    message = refusal(op="release", subscriber="bob", reason="x")
-    assert message == "reason: unknown key (expected one of: op, subscriber)"
+    message = refusal(op="release", subscriber="bob", why="x")
+    assert message == "why: unknown key (expected one of: op, subscriber, reason)"
 
 
 def test_a_field_is_spelled_on_the_wire_only_as_the_protocol_says() -> None:
@@ -260,3 +260,36 @@ def test_any_json_object_gives_a_request_or_one_line_of_error(fields: dict[str, 
         parse_request(fields)
     except RequestError as error:
         assert "\n" not in str(error) and str(error)
+
+
+def test_a_release_may_say_why_and_an_empty_why_is_refused() -> None:
+    assert decode_request(line(op="release", subscriber="bob")) == Release(subscriber="bob")
+    request = decode_request(line(op="release", subscriber="bob", reason="paid up"))
+    assert request == Release(subscriber="bob", reason="paid up")
+    assert refusal(op="release", subscriber="bob", reason=" ") == (
+        "reason: expected a reason, got ' '"
+    )
+
+
+@pytest.mark.parametrize("op", ["limit", "exempt", "topup"])
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"for": "0s"}, "for: expected more than 0"),
+        ({"reason": ""}, "reason: expected a reason, got ''"),
+        ({"reason": " \t "}, "reason: "),
+    ],
+)
+def test_every_override_refuses_one_that_expires_at_once_or_says_nothing(
+    op: str, fields: dict[str, object], expected: str
+) -> None:
+    request = {"op": op, "subscriber": "bob", "reason": "x", "size": "1GB"} | fields
+    if op != "topup":
+        del request["size"]
+    assert refusal(**request).startswith(expected)
+
+
+@pytest.mark.parametrize("size", [0, "0", "0GB"])
+def test_a_topup_of_nothing_is_refused(size: object) -> None:
+    message = refusal(op="topup", subscriber="bob", size=size, reason="paid")
+    assert message.startswith("size: expected more than 0")

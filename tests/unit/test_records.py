@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nmsquota.errors import NmsquotaError
 from nmsquota.ledger import Sample
-from nmsquota.records import RecordError, TextForm, parse_lines
+from nmsquota.records import LAST_EPOCH, RecordError, TextForm, parse_lines
 
 ADELAIDE = ZoneInfo("Australia/Adelaide")
 UTC = ZoneInfo("UTC")
@@ -70,3 +71,33 @@ def test_a_time_the_dst_change_repeats_is_refused_not_guessed() -> None:
     with pytest.raises(RecordError, match="DST change makes ambiguous"):
         form.parse("a Sun Apr  7 02:15:00 2024 1 2")
     assert form.parse("a Sun Apr  7 03:15:00 2024 1 2").time == 1_712_425_500
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("davidn 99999999999999999999 1 2", "expected an epoch from 0 to 253402128000"),
+        ("davidn -5 1 2", "expected an epoch from 0 to 253402128000"),
+        ("davidn Mon Jan  1 00:00:00 0001 1 2", "expected an epoch from 0 to 253402128000"),
+        ("davidn Fri Dec 31 23:59:59 9999 1 2", "expected an epoch from 0 to 253402128000"),
+        ("davidn 997972561 99999999999999999999 2", "byte counts of at most 9223372036854775807"),
+    ],
+)
+def test_times_and_counts_the_ledger_cannot_hold_are_refused_by_line(
+    line: str, expected: str
+) -> None:
+    with pytest.raises(RecordError, match=expected) as error:
+        list(parse_lines(["# usage\n", line], None, UTC, "usage.txt"))
+    assert str(error.value).startswith("usage.txt:2: ")
+
+
+def test_the_last_epoch_is_shown_with_a_four_digit_year_in_the_furthest_time_zone() -> None:
+    sample = Sample("a", LAST_EPOCH, 1, 2)
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        form = TextForm("display", ZoneInfo(zone))
+        assert form.parse(form.format(sample)) == sample
+
+
+def test_a_time_past_year_9999_in_the_display_form_is_an_error_not_a_crash() -> None:
+    with pytest.raises(NmsquotaError, match="use --numeric"):
+        TextForm("display", ZoneInfo("Pacific/Kiritimati")).format(Sample("a", 253402268399, 1, 2))
