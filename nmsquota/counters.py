@@ -23,7 +23,7 @@ Pure: no SNMP, no clock, no I/O. The rules, each from a way real billing has gon
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 UPTIME_MODULUS = 2**32  # sysUpTime is TimeTicks: 32-bit hundredths of a second (497 days)
@@ -81,6 +81,10 @@ class Charge:
     bytes_out: int
     verdict: Verdict
     note: str = ""
+    seconds: float | None = field(default=None, compare=False)
+    """How long the charged interval was, on the clock the counters were sampled on: the
+    agent's sysUpTime where both readings have it, else the poller's. A rate is these bytes
+    over these seconds (verify); not part of what is charged, so not compared."""
 
 
 NOTHING = (0, 0)
@@ -121,10 +125,10 @@ def charge(
         rate = line_rate_bps(previous, current, speed_override_bps, ceiling_bps)
         note = (
             f"{max(bytes_in, bytes_out)} bytes in {elapsed_seconds(previous, current):.0f}s is "
-            f"more than a {rate} bit/s line carries ({limit} at most); discarded"
+            f"more than the line carries ({limit} at most at {rate} bit/s); discarded"
         )
         return Charge(*NOTHING, Verdict.SPIKE, note), current
-    return Charge(bytes_in, bytes_out, Verdict.CHARGED), current
+    return Charge(bytes_in, bytes_out, Verdict.CHARGED, seconds=_span(previous, current)), current
 
 
 def _restart(previous: Reading, current: Reading) -> str:
@@ -161,6 +165,13 @@ def agent_seconds(previous: Reading, current: Reading) -> float | None:
     if previous.uptime is None or current.uptime is None:
         return None
     return (current.uptime - previous.uptime) % UPTIME_MODULUS / 100
+
+
+def _span(previous: Reading, current: Reading) -> float:
+    # The agent samples the counters, so its clock is theirs; the poller's times are when
+    # the cycles began, which lateness and clock steps move apart from the samples.
+    agent = agent_seconds(previous, current)
+    return agent if agent is not None else max(current.time - previous.time, 0.0)
 
 
 def elapsed_seconds(previous: Reading, current: Reading) -> float:

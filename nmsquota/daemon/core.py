@@ -37,7 +37,7 @@ from .enforcers import reload_enforcers
 from .looks import Looks
 from .report import CycleReport, outcome_record
 from .sessions import Sessions
-from .verification import check_limits
+from .verification import check_limits, spans_of
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -134,7 +134,8 @@ class Daemon:
                 self._observe(results, now, events)
                 evaluation = self.decide(int(now))
                 self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
-                                                    evaluation, moved, previous, now)  # fmt: skip
+                                                    evaluation, moved, spans_of(results),
+                                                    previous, now)  # fmt: skip
                 self.record(evaluation, int(now), events)
                 self.schedule.after_cycle(evaluation, moved, now, list(self.sessions.keys),
                                           self._plans(), self.rules, self.interval,
