@@ -75,6 +75,9 @@ class Daemon:
         self.installed: dict[str, list[str]] = {}
         """Driver -> whom it holds limited, as of its last reconciliation."""
         self.devices: list[Any] = []
+        self.counters_told: observed.Told = {}
+        """The counter events told of per session (observed.new_counter_events): each is
+        logged once."""
         self.configure(config, drivers)
 
     def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
@@ -299,7 +302,11 @@ class Daemon:
         kept = {device.name: device for device in self.ledger.records.devices()}
         self.ledger.records.set_devices(observed.device_records(kept, self.devices, results, now))
         events += observed.device_events(kept, results, now)
-        events += observed.counter_events(results, now)
+        news, self.counters_told = observed.new_counter_events(results, self.counters_told)
+        for event in news:
+            level, line = observed.counter_log_line(event)
+            log.log(level, "%s", line)
+        events += observed.counter_events(news, now)
         events += self._keep_sessions(now)
 
     def _keep_sessions(self, now: float, told: str | None = None) -> list[EventRecord]:
