@@ -93,12 +93,13 @@ Told = dict[SessionKey, tuple[Verdict, str]]
 
 
 def new_counter_events(results: Sequence[DeviceResult],
-                       told: Mapping[SessionKey, tuple[Verdict, str]]
-                       ) -> tuple[list[CounterEvent], Told]:  # fmt: skip
+                       told: Mapping[SessionKey, tuple[Verdict, str]], *,
+                       whole: bool = True) -> tuple[list[CounterEvent], Told]:  # fmt: skip
     """This cycle's counter events that are news, and what has been told after them. The
     same event again for a session, with no charge in between (a baseline that did not
     stick, say), is not news: each is told once. A session gone from an access server that
-    answered is forgotten; one on an access server that did not answer is kept."""
+    answered is forgotten; one on an access server that did not answer is kept, and so is
+    every session when the poll was not `whole` (a look reads one subscriber's rows)."""
     events = []
     kept = dict(told)
     for result in results:
@@ -115,7 +116,8 @@ def new_counter_events(results: Sequence[DeviceResult],
             if charged.verdict in COUNTER_EVENTS and kept.get(key) != told_now:
                 events.append(CounterEvent(result.device, key, charged, readings.get(key)))
                 kept[key] = told_now
-        for key in [k for k in kept if k.access_server == result.device and k not in seen]:
+        gone = [k for k in kept if k.access_server == result.device and k not in seen]
+        for key in gone if whole else []:
             del kept[key]
     return events, kept
 

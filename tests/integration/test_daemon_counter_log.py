@@ -68,3 +68,31 @@ def test_counter_events_are_logged_once_with_where_and_both_clocks(
 
     caplog.set_level(logging.INFO, logger="nmsquota")
     asyncio.run(run())
+
+
+def test_an_agent_restart_a_look_finds_is_logged_and_not_again_by_the_next_cycle(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def run() -> None:
+        async with rig(tmp_path) as r:
+            bras, clock, daemon = r.bras, r.clock, r.daemon
+            bras.show(clock.now(), 1_000, 0)
+            await daemon.cycle()
+            caplog.clear()
+            clock.advance(60)
+            show_restarted(bras, clock.now(), 500, uptime=3_000)
+            await daemon.look("alice")  # reads alice's row only
+            ((level, line),) = counter_lines(caplog)
+            assert level == logging.WARNING
+            assert line.startswith("agent restarted, nothing charged: alice on bras")
+            assert line.endswith("poller 2027-01-15 08:01:00 UTC, agent sysUpTime 30.00s")
+            caplog.clear()
+            clock.advance(240)
+            show_restarted(bras, clock.now(), 600, uptime=3_000 + 24_000)
+            await daemon.cycle()  # alice charged from the look's baseline; bob's restart
+            assert [line.split(":")[1] for _, line in counter_lines(caplog)] == [
+                " bob on bras <pppoe-bob> (ifIndex 8)"
+            ]
+
+    caplog.set_level(logging.INFO, logger="nmsquota")
+    asyncio.run(run())
