@@ -108,6 +108,10 @@ class Attribution:
     baselines: dict[SessionKey, Reading]
     charges: list[tuple[SessionKey, Charge]]
     """What every interface was charged, and why."""
+    spans: dict[str, float] = field(default_factory=dict)
+    """Per subscriber charged, how long their charged intervals were on the agent's clock
+    (Charge.seconds): the longest, where they have several sessions. Their samples over
+    this are their rate."""
 
     @property
     def events(self) -> list[tuple[SessionKey, Charge]]:
@@ -136,6 +140,7 @@ def attribute(
     per_subscriber: dict[str, list[int]] = {}
     baselines: dict[SessionKey, Reading] = {}
     charges: list[tuple[SessionKey, Charge]] = []
+    spans: dict[str, float] = {}
     for key, reading in current:
         before = previous.get(key) or origins.get(key)
         result, baseline = charge(before, reading, speed_override_bps=speed_override_bps)
@@ -151,8 +156,10 @@ def attribute(
             )
             totals[0] += down
             totals[1] += up
+            if result.seconds is not None:
+                spans[key.subscriber] = max(spans.get(key.subscriber, 0.0), result.seconds)
     samples = [Sample(name, now, down, up) for name, (down, up) in sorted(per_subscriber.items())]
-    return Attribution(samples, baselines, charges)
+    return Attribution(samples, baselines, charges, spans)
 
 
 def baselines_to_state(baselines: Mapping[SessionKey, Reading]) -> dict[str, Any]:

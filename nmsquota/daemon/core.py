@@ -37,7 +37,7 @@ from .enforcers import reload_enforcers
 from .looks import Looks
 from .report import CycleReport, outcome_record
 from .sessions import Sessions
-from .verification import check_limits
+from .verification import check_limits, spans_of
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -75,6 +75,9 @@ class Daemon:
         self.installed: dict[str, list[str]] = {}
         """Driver -> whom it holds limited, as of its last reconciliation."""
         self.devices: list[Any] = []
+        self.counters_told: observed.Told = {}
+        """The counter events told of per session (observed.new_counter_events): each is
+        logged once."""
         self.configure(config, drivers)
 
     def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
@@ -134,7 +137,8 @@ class Daemon:
                 self._observe(results, now, events)
                 evaluation = self.decide(int(now))
                 self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
-                                                    evaluation, moved, previous, now)  # fmt: skip
+                                                    evaluation, moved, spans_of(results),
+                                                    previous, now)  # fmt: skip
                 self.record(evaluation, int(now), events)
                 self.schedule.after_cycle(evaluation, moved, now, list(self.sessions.keys),
                                           self._plans(), self.rules, self.interval,
@@ -198,6 +202,7 @@ class Daemon:
         devices = {d.name: d for d in self.devices}
         async with self._poll_lock():
             looked = []
+            polled: list[DeviceResult] = []
             for name, keys in self.sessions.device_keys(subscriber).items():
                 device = devices.get(name)
                 if device is None or device.source == "accel-ppp":
@@ -213,6 +218,7 @@ class Daemon:
                 charged = attribute(stored, seen.readings, int(now), download=device.download,
                                     speed_override_bps=device.speed_override_bps)  # fmt: skip
                 looked.append((name, charged, {**stored, **charged.baselines}))
+                polled.append(DeviceResult(name, seen, charged))
             if not looked:
                 return False
             samples = [sample for _, charged, _ in looked for sample in charged.samples]
@@ -221,6 +227,7 @@ class Daemon:
                 for name, _, merged in looked:
                     self.ledger.set_counter_state(name, baselines_to_state(merged))
                 self.ledger.commit(now, samples)
+                events += self._counter_news(polled, now, whole=False)
                 evaluation = self.decide(int(now))
                 self.record(evaluation, int(now), events)
                 decision = evaluation.decisions.get(subscriber)
@@ -298,8 +305,19 @@ class Daemon:
         kept = {device.name: device for device in self.ledger.records.devices()}
         self.ledger.records.set_devices(observed.device_records(kept, self.devices, results, now))
         events += observed.device_events(kept, results, now)
-        events += observed.counter_events(results, now)
+        events += self._counter_news(results, now)
         events += self._keep_sessions(now)
+
+    def _counter_news(self, results: Sequence[DeviceResult], now: float,
+                      whole: bool = True) -> list[EventRecord]:  # fmt: skip
+        """Counter baselines, agent restarts, discontinuities and refused spikes not told of
+        yet: one line each in the log, and the event log's records of them."""
+        news, self.counters_told = observed.new_counter_events(results, self.counters_told,
+                                                               whole=whole)  # fmt: skip
+        for event in news:
+            level, line = observed.counter_log_line(event)
+            log.log(level, "%s", line)
+        return observed.counter_events(news, now)
 
     def _keep_sessions(self, now: float, told: str | None = None) -> list[EventRecord]:
         """The session records brought up to date; returns the events of sessions found

@@ -1,17 +1,20 @@
 """What the daemon sees, kept in the ledger for the readers (nmsquota.standings): each access
 server's last poll, where each subscriber is online, and the event log.
 
-Pure: the cycle's results, the sessions and the last kept records in; records and events
-out. The daemon writes them in the cycle's commit (or, for what happens between cycles, in
-one of their own).
+Pure: the cycle's results, the sessions and the last kept records in; records, events and
+the lines for the daemon's log out. The daemon writes them in the cycle's commit (or, for
+what happens between cycles, in one of their own).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from nmsquota.counters import Verdict
+from nmsquota.attribution import SessionKey
+from nmsquota.counters import Charge, Reading, Verdict
 from nmsquota.enforcement.reconcile import Outcome
 from nmsquota.ledger.records import DeviceRecord, EventKind, EventRecord, SessionRecord
 from nmsquota.policy import Evaluation
@@ -74,30 +77,91 @@ def device_events(kept: Mapping[str, DeviceRecord], results: Sequence[DeviceResu
     return events
 
 
-def counter_events(results: Sequence[DeviceResult], now: float) -> list[EventRecord]:
-    """Baselines, agent restarts, discontinuities and refused spikes: one event per access
-    server and kind a cycle (a restart touches every session at once), naming the subscriber
-    when there is one."""
+@dataclass(frozen=True)
+class CounterEvent:
+    """A session's counters baselined, its agent restarted, a discontinuity or a refused
+    spike: what happened (`charged`), and the reading it happened at (both clocks)."""
+
+    device: str
+    key: SessionKey
+    charged: Charge
+    reading: Reading | None
+
+
+Told = dict[SessionKey, tuple[Verdict, str]]
+"""Per session, the counter event last told of and not yet followed by a charge."""
+
+
+def new_counter_events(results: Sequence[DeviceResult],
+                       told: Mapping[SessionKey, tuple[Verdict, str]], *,
+                       whole: bool = True) -> tuple[list[CounterEvent], Told]:  # fmt: skip
+    """This cycle's counter events that are news, and what has been told after them. The
+    same event again for a session, with no charge in between (a baseline that did not
+    stick, say), is not news: each is told once. A session gone from an access server that
+    answered is forgotten; one on an access server that did not answer is kept, and so is
+    every session when the poll was not `whole` (a look reads one subscriber's rows)."""
     events = []
+    kept = dict(told)
     for result in results:
         if result.attribution is None:
             continue
-        by_verdict: dict[Verdict, list[tuple[str, str]]] = {}
-        for key, charged in result.attribution.events:
-            if charged.verdict in COUNTER_EVENTS:
-                by_verdict.setdefault(charged.verdict, []).append((key.subscriber, charged.note))
+        readings = dict(result.poll.readings) if result.poll else {}
+        seen = set()
+        for key, charged in result.attribution.charges:
+            seen.add(key)
+            if charged.verdict is Verdict.CHARGED:
+                kept.pop(key, None)
+                continue
+            told_now = (charged.verdict, charged.note)
+            if charged.verdict in COUNTER_EVENTS and kept.get(key) != told_now:
+                events.append(CounterEvent(result.device, key, charged, readings.get(key)))
+                kept[key] = told_now
+        gone = [k for k in kept if k.access_server == result.device and k not in seen]
+        for key in gone if whole else []:
+            del kept[key]
+    return events, kept
+
+
+def counter_log_line(event: CounterEvent) -> tuple[int, str]:
+    """A counter event as one line of the daemon's log, with its level: where (access
+    server, interface, subscriber) and when by both clocks, the poller's and the agent's."""
+    _, what = COUNTER_EVENTS[event.charged.verdict]
+    key, reading = event.key, event.reading
+    session = f", session {key.session}" if key.session else ""
+    where = f"{key.subscriber} on {event.device} {key.interface} (ifIndex {key.index}{session})"
+    if reading is None:
+        clocks = "clocks unknown"
+    else:
+        poller = datetime.fromtimestamp(reading.time, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        agent = "unknown" if reading.uptime is None else f"{reading.uptime / 100:.2f}s"
+        clocks = f"poller {poller}, agent sysUpTime {agent}"
+    level = logging.INFO if event.charged.verdict is Verdict.BASELINE else logging.WARNING
+    return level, f"{what}: {where}: {event.charged.note}; {clocks}"
+
+
+def counter_events(news: Sequence[CounterEvent], now: float) -> list[EventRecord]:
+    """Baselines, agent restarts, discontinuities and refused spikes (new_counter_events):
+    one event per access server and kind a cycle (a restart touches every session at once),
+    naming the subscriber when there is one."""
+    events = []
+    by_device: dict[str, dict[Verdict, list[tuple[str, str]]]] = {}
+    for event in news:
+        by_verdict = by_device.setdefault(event.device, {})
+        hit = (event.key.subscriber, event.charged.note)
+        by_verdict.setdefault(event.charged.verdict, []).append(hit)
+    for device, by_verdict in by_device.items():
         for verdict, hits in by_verdict.items():
             kind, what = COUNTER_EVENTS[verdict]
             if len(hits) == 1:
                 subscriber, note = hits[0]
-                text = f"{subscriber} on {result.device}: {note}"
-                events.append(EventRecord(time=now, kind=kind, device=result.device,
+                text = f"{subscriber} on {device}: {note}"
+                events.append(EventRecord(time=now, kind=kind, device=device,
                                           subscriber=subscriber, text=text))  # fmt: skip
                 continue
             names = sorted({name for name, _ in hits})
             shown = ", ".join(names[:NAMED]) + (", ..." if len(names) > NAMED else "")
-            text = f"{result.device}: {len(hits)} sessions, {what} ({hits[0][1]}): {shown}"
-            events.append(EventRecord(time=now, kind=kind, device=result.device, text=text))
+            text = f"{device}: {len(hits)} sessions, {what} ({hits[0][1]}): {shown}"
+            events.append(EventRecord(time=now, kind=kind, device=device, text=text))
     return events
 
 

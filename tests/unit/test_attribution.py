@@ -107,3 +107,30 @@ def test_baselines_survive_a_restart_through_the_ledger(tmp_path) -> None:
         previous = baselines_from_state(ledger.counter_state("bras1"))
     result = attribute(previous, [(k, read(300, 0, 3_500))], 300)
     assert result.samples == [Sample("davidn", 300, 2_500, 0)]
+
+
+def test_a_rate_is_measured_on_the_clock_the_counters_were_sampled_on() -> None:
+    # The poller's cycles began 10 s apart; the agent's sysUpTime moved 11.58 s between the
+    # two samples of the counters. The charge covers the agent's 11.58 s.
+    alice, bob = key(7, "<pppoe-alice>", "alice"), key(8, "<pppoe-bob>", "bob")
+    before = {alice: Reading(0, 0, 0, uptime=100_000, speed_bps=GIG),
+              bob: Reading(0, 0, 0, speed_bps=GIG)}  # fmt: skip
+    now = [(alice, Reading(10, 0, 17_370_000, uptime=101_158, speed_bps=GIG)),
+           (bob, Reading(10, 0, 5_000, speed_bps=GIG))]  # fmt: skip
+    result = attribute(before, now, 10)
+    assert [c.seconds for _, c in result.charges] == [11.58, 10.0]  # bob: no sysUpTime
+    assert result.spans == {"alice": 11.58, "bob": 10.0}
+
+
+def test_a_subscriber_on_two_sessions_is_measured_over_the_longer_interval() -> None:
+    one, two = key(7, "<pppoe-alice>", "alice"), key(9, "<pppoe-alice>#2", "alice")
+    before = {one: Reading(0, 0, 0, uptime=100_000), two: Reading(0, 0, 0, uptime=100_500)}
+    now = [(one, Reading(300, 0, 1_000, uptime=130_000)),
+           (two, Reading(300, 0, 2_000, uptime=129_500))]  # fmt: skip
+    assert attribute(before, now, 300).spans == {"alice": 300.0}
+
+
+def test_nothing_charged_is_no_span() -> None:
+    alice = key(7, "<pppoe-alice>", "alice")
+    result = attribute({}, [(alice, Reading(0, 5, 5, uptime=100))], 0)
+    assert result.spans == {}

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nmsquota.counters import Charge, Reading, Verdict, charge
+from nmsquota.counters import (
+    DEFAULT_CEILING_BPS,
+    RATE_ALLOWANCE,
+    SKEW_SECONDS,
+    Charge,
+    Reading,
+    Verdict,
+    charge,
+)
 
 GIG = 10**9
 
@@ -175,3 +183,146 @@ def test_charges_add_up_to_the_traffic_and_restarts_only_lose(
         pending = [0, 0]
     assert charged[0] + lost[0] + pending[0] == true_total[0]
     assert charged[1] + lost[1] + pending[1] == true_total[1]
+
+
+# -- the spike guard: line rate over the time both clocks agree passed --------------------------
+
+TEN_GIG = 10 * GIG
+TB = 10**12
+
+
+def test_an_agent_claiming_more_time_than_passed_cannot_stretch_the_bound() -> None:
+    # The poller saw 11 s pass; the agent says 600 s. 1 TB is 800 s of a 10 Gbit/s port.
+    before = reading(0, 0, speed_bps=TEN_GIG, uptime=100_000)
+    after = reading(11, TB, speed_bps=TEN_GIG, uptime=100_000 + 60_000)
+    result, baseline = charge(before, after)
+    assert result.verdict is Verdict.SPIKE and result.bytes_in == 0
+    assert baseline == after
+    assert "in 11s" in result.note
+
+
+def test_a_poller_clock_stepped_forward_cannot_stretch_the_bound_either() -> None:
+    # The poller's clock jumped 589 s; the agent saw 11 s pass. 100 GB is 80 s at 10 Gbit/s.
+    before = reading(0, 0, speed_bps=TEN_GIG, uptime=100_000)
+    after = reading(600, 100 * GIG, speed_bps=TEN_GIG, uptime=100_000 + 1_100)
+    assert charge(before, after)[0].verdict is Verdict.SPIKE
+
+
+def test_a_full_line_for_the_whole_interval_is_charged() -> None:
+    full = TEN_GIG // 8 * 300
+    before = reading(0, 0, speed_bps=TEN_GIG, uptime=100_000)
+    after = reading(300, full, speed_bps=TEN_GIG, uptime=100_000 + 30_000)
+    assert charge(before, after)[0] == Charge(full, 0, Verdict.CHARGED)
+
+
+def test_the_allowance_is_a_few_percent_and_a_few_seconds_of_line_rate() -> None:
+    before = reading(0, 0, speed_bps=TEN_GIG, uptime=100_000)
+    most = int(TEN_GIG / 8 * (300 * (1 + RATE_ALLOWANCE) + SKEW_SECONDS))
+    at_most = reading(300, most, speed_bps=TEN_GIG, uptime=100_000 + 30_000)
+    assert charge(before, at_most)[0].verdict is Verdict.CHARGED
+    over = reading(300, most + 1, speed_bps=TEN_GIG, uptime=100_000 + 30_000)
+    assert charge(before, over)[0].verdict is Verdict.SPIKE
+    assert RATE_ALLOWANCE <= 0.05 and SKEW_SECONDS <= 10
+
+
+def test_a_port_reporting_no_speed_is_bounded_by_the_ceiling_or_the_override() -> None:
+    # Radio ports report ifSpeed 0 (read as no speed): the ceiling bounds them, unless the
+    # access server has a speed override.
+    ceiling = int(DEFAULT_CEILING_BPS / 8 * (300 * (1 + RATE_ALLOWANCE) + SKEW_SECONDS))
+    before = reading(0, 0, uptime=100_000)
+    within = reading(300, ceiling, uptime=100_000 + 30_000)
+    beyond = reading(300, ceiling + 1, uptime=100_000 + 30_000)
+    assert charge(before, within)[0].verdict is Verdict.CHARGED
+    assert charge(before, beyond)[0].verdict is Verdict.SPIKE
+    assert charge(before, within, speed_override_bps=TEN_GIG)[0].verdict is Verdict.SPIKE
+
+
+def bound(previous: Reading, current: Reading, override: int | None) -> float:
+    """The specification: line rate x (the shorter of the poller's and the agent's elapsed
+    time) plus the allowance; a poller clock stepped back leaves the agent's."""
+    rate = override or current.speed_bps or previous.speed_bps or DEFAULT_CEILING_BPS
+    poller = current.time - previous.time
+    clocks = [poller] if poller >= 0 else []
+    if previous.uptime is not None and current.uptime is not None:
+        clocks.append((current.uptime - previous.uptime) % 2**32 / 100)
+    elapsed = min(clocks, default=0.0)
+    return rate / 8 * (elapsed * (1 + RATE_ALLOWANCE) + SKEW_SECONDS)
+
+
+speeds = st.sampled_from([None, 0, 10**6, 12 * 10**6, 10**8, GIG, TEN_GIG, 100 * GIG])
+
+
+@given(
+    width=st.sampled_from([32, 64]),
+    start=st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1)),
+    end=st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1)),
+    poller=st.floats(min_value=-3600, max_value=86_400, allow_nan=False),
+    uptimes=st.one_of(st.none(), st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))),
+    speed=speeds,
+    override=st.sampled_from([None, 10**6, TEN_GIG]),
+)
+def test_no_charge_ever_exceeds_line_rate_times_the_elapsed_time(
+    width: int,
+    start: tuple[int, int],
+    end: tuple[int, int],
+    poller: float,
+    uptimes: tuple[int, int] | None,
+    speed: int | None,
+    override: int | None,
+) -> None:
+    """Any two readings (counters anywhere, wrapped or reset, clocks agreeing or not): the
+    charge is never negative and never more than the line carried."""
+    modulus = 2**width
+    up_before, up_after = uptimes if uptimes else (None, None)
+    before = Reading(1e9, start[0] % modulus, start[1] % modulus, width=width,
+                     uptime=up_before, speed_bps=speed)  # fmt: skip
+    after = Reading(1e9 + poller, end[0] % modulus, end[1] % modulus, width=width,
+                    uptime=up_after, speed_bps=speed)  # fmt: skip
+    result, _ = charge(before, after, speed_override_bps=override)
+    assert result.bytes_in >= 0 and result.bytes_out >= 0
+    assert max(result.bytes_in, result.bytes_out) <= bound(before, after, override)
+
+
+@given(
+    width=st.sampled_from([32, 64]),
+    start=st.integers(0, 2**64 - 1),
+    share=st.floats(min_value=0, max_value=1),
+    poller=st.floats(min_value=5, max_value=3600),
+    agent_lag=st.floats(min_value=-5, max_value=5),
+    speed=st.sampled_from([10**6, 10**8, TEN_GIG]),
+)
+def test_honest_traffic_across_a_wrap_is_charged_exactly(
+    width: int, start: int, share: float, poller: float, agent_lag: float, speed: int
+) -> None:
+    """Up to line rate for the time both clocks saw pass (a few seconds apart), less than one
+    turn of the counter: charged to the byte, wrap or no wrap."""
+    modulus = 2**width
+    seconds = max(min(poller, poller + agent_lag), 0)
+    moved = min(int(speed / 8 * seconds * share), modulus - 1)
+    uptime = 10**8  # up for 11 days: a gap shorter than the poller's is no restart
+    before = Reading(0, start % modulus, 0, width=width, uptime=uptime, speed_bps=speed)
+    ticks = uptime + int((poller + agent_lag) * 100)
+    after = Reading(poller, (start + moved) % modulus, 0, width=width, uptime=ticks,
+                    speed_bps=speed)  # fmt: skip
+    result, _ = charge(before, after)
+    assert result == Charge(moved, 0, Verdict.CHARGED)
+
+
+@given(
+    width=st.sampled_from([32, 64]),
+    start=st.integers(0, 2**64 - 1),
+    since_reboot=st.integers(0, 29_000),  # ticks: up for less than the 300 s that passed
+    after_reboot=st.integers(0, 10**9),
+    speed=speeds,
+)
+def test_a_reboot_is_never_a_charge(
+    width: int, start: int, since_reboot: int, after_reboot: int, speed: int | None
+) -> None:
+    modulus = 2**width
+    before = Reading(0, start % modulus, start % modulus, width=width, uptime=500_000_000,
+                     speed_bps=speed)  # fmt: skip
+    after = Reading(300, after_reboot, after_reboot, width=width, uptime=since_reboot,
+                    speed_bps=speed)  # fmt: skip
+    result, baseline = charge(before, after)
+    assert (result.verdict, result.bytes_in, result.bytes_out) == (Verdict.RESTART, 0, 0)
+    assert baseline == after

@@ -3,8 +3,20 @@ coming or going is an event, once, and many at once on one access server are one
 
 from __future__ import annotations
 
-from nmsquota.daemon.observed import NAMED, session_events
+import logging
+
+from nmsquota.attribution import SessionKey, attribute
+from nmsquota.counters import Reading
+from nmsquota.daemon.observed import (
+    NAMED,
+    counter_events,
+    counter_log_line,
+    new_counter_events,
+    session_events,
+)
 from nmsquota.ledger.records import EventKind, EventRecord, SessionRecord
+from nmsquota.snmp.cycle import DeviceResult
+from nmsquota.snmp.tables import Poll
 
 T0 = 1_800_000_000
 
@@ -57,3 +69,65 @@ def test_many_sessions_at_once_on_one_access_server_are_one_event_naming_a_few()
     ]
     shown = ", ".join(names[:NAMED])
     assert events[0].text == f"bras: 12 sessions up: {shown}, ..."
+
+
+# -- counter events: told once, with both clocks -----------------------------------------------
+
+ALICE = SessionKey("bras", 7, "<pppoe-alice>", "alice")
+BOB = SessionKey("bras", 8, "<pppoe-bob>", "bob")
+
+
+def polled(t: float, uptime: int | None, *sessions: tuple[SessionKey, int]) -> Poll:
+    return Poll(readings=[(key, Reading(t, 0, octets, uptime=uptime, speed_bps=10**9))
+                          for key, octets in sessions])  # fmt: skip
+
+
+def cycle(before: dict[SessionKey, Reading], poll: Poll, device: str = "bras") -> DeviceResult:
+    return DeviceResult(device, poll, attribute(before, poll.readings, 0))
+
+
+def test_a_baseline_is_a_log_line_with_where_and_both_clocks() -> None:
+    news, _ = new_counter_events([cycle({}, polled(T0, 100_000, (ALICE, 5)))], {})
+    assert [counter_log_line(event) for event in news] == [(
+        logging.INFO,
+        "counters baselined, nothing charged: alice on bras <pppoe-alice> (ifIndex 7): first "
+        "reading; poller 2027-01-15 08:00:00 UTC, agent sysUpTime 1000.00s",
+    )]  # fmt: skip
+
+
+def test_a_refused_spike_is_a_warning() -> None:
+    before = {ALICE: Reading(T0, 0, 0, uptime=100_000, speed_bps=10**9)}
+    news, _ = new_counter_events([cycle(before, polled(T0 + 11, 160_000, (ALICE, 10**12)))], {})
+    level, line = counter_log_line(news[0])
+    assert level == logging.WARNING and line.startswith("more than the line carries, refused: ")
+    assert "1000000000000 bytes in 11s" in line and "agent sysUpTime 1600.00s" in line
+
+
+def test_the_same_event_again_without_a_charge_between_is_told_once() -> None:
+    first = polled(T0, 100_000, (ALICE, 5))
+    news, told = new_counter_events([cycle({}, first)], {})
+    again, told = new_counter_events([cycle({}, polled(T0 + 300, 130_000, (ALICE, 9)))], told)
+    assert len(news) == 1 and again == []  # the baseline did not stick: not news
+    charged, told = new_counter_events(
+        [cycle(dict(first.readings), polled(T0 + 300, 130_000, (ALICE, 9)))], told)  # fmt: skip
+    assert charged == [] and told == {}
+    news, _ = new_counter_events([cycle({}, polled(T0 + 600, 160_000, (ALICE, 9)))], told)
+    assert len(news) == 1  # a new baseline after charges is news again
+
+
+def test_sessions_gone_are_forgotten_and_an_access_server_that_did_not_answer_keeps_its_own() -> (
+    None
+):
+    _, told = new_counter_events([cycle({}, polled(T0, 100_000, (ALICE, 5), (BOB, 5)))], {})
+    _, kept = new_counter_events([DeviceResult("bras", error="timeout")], told)
+    assert kept == told
+    _, told = new_counter_events([cycle({}, polled(T0 + 300, 130_000))], told)
+    assert told == {}
+
+
+def test_many_counter_events_are_one_event_log_record_per_kind_and_access_server() -> None:
+    sessions = [(SessionKey("bras", n, f"<pppoe-s{n}>", f"s{n}"), 1) for n in range(7)]
+    news, _ = new_counter_events([cycle({}, polled(T0, 100, *sessions))], {})
+    (record,) = counter_events(news, T0)
+    assert record.kind is EventKind.BASELINE and record.device == "bras"
+    assert record.text.startswith("bras: 7 sessions, counters baselined, nothing charged")
