@@ -4,12 +4,15 @@ first is used up first."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import REPO
 
+from nmsquota.cli import main
+from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import OverrideRecord
@@ -107,3 +110,49 @@ def test_a_topup_for_one_cap_of_a_plan_of_several_is_on_that_cap_only(data: Path
     assert hour.topups == ()
     assert [(t.cap_name, t.amount, t.until, t.left) for t in day.topups] == [
         ("1d", 1_000_000, None, 1_000_000)]  # fmt: skip
+
+
+def nmsquota(data: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    config, ledger = data / "nmsquota.toml", data / "ledger"
+    assert main(["-c", str(config), *argv, "--ledger", str(ledger)],
+                clock=ManualClock(AS_OF + 60)) in (0, 1)  # fmt: skip
+    return capsys.readouterr().out
+
+
+def test_usage_and_status_show_each_topup_what_is_left_of_it_and_its_expiry(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept, lasting = topup(1_000_000), topup(1_500_000, until=AS_OF + 3600)
+    with_overrides(data, kept, lasting)
+    usage = nmsquota(data, capsys, "usage", "alice").split("\n\n")[1]
+    assert usage.splitlines() == [
+        "SUBSCRIBER  CAP  TOP-UP      LEFT  EXPIRES           ID",
+        f"alice       1d   1.5 MB       0 B  2027-01-15 11:00  {lasting.id}",
+        f"alice       1d   1.0 MB  550.0 KB  until removed     {kept.id}",
+    ]
+    status = nmsquota(data, capsys, "status")
+    assert (
+        "override: topup alice: bought\n  top-up on cap 1d: 1.0 MB, 550.0 KB left, until removed\n"
+    ) in status
+    assert ("override: topup alice until 2027-01-15 11:00: bought\n"
+            "  top-up on cap 1d: 1.5 MB, 0 B left, 2027-01-15 11:00\n") in status  # fmt: skip
+
+
+def test_the_json_outputs_give_each_topup_with_what_is_left_of_it(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    both = topup(2_000_000, subscriber="dave", until=AS_OF + 600)
+    with_overrides(data, both)
+    expected = [{"id": both.id, "cap": cap, "amount": 2_000_000, "left": left,
+                 "until": AS_OF + 600, "reason": "bought"}
+                for cap, left in (("1h", 500_000), ("1d", 2_000_000))]  # fmt: skip
+    usage = json.loads(nmsquota(data, capsys, "usage", "dave", "--json"))
+    assert usage["subscribers"][0]["topups"] == expected
+    status = json.loads(nmsquota(data, capsys, "status", "--json"))
+    dave = [{"subscriber": "dave", **entry} for entry in expected]
+    assert [t for t in status["topups"] if t["subscriber"] == "dave"] == dave
+    # Expired by the time status runs: shown no more.
+    after = main(["-c", str(data / "nmsquota.toml"), "status", "--json", "--ledger",
+                  str(data / "ledger")], clock=ManualClock(AS_OF + 601))  # fmt: skip
+    assert after in (0, 1)
+    assert [t["subscriber"] for t in json.loads(capsys.readouterr().out)["topups"]] == ["carol"]
