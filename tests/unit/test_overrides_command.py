@@ -134,3 +134,16 @@ def test_an_id_no_override_has_is_refused_in_one_line_changing_nothing(
     assert err == (f"nmsquota: no override with id {unknown} (`nmsquota overrides list` shows "
                    "those in force): nothing removed\n")  # fmt: skip
     assert state.read_bytes() == before
+
+
+def test_two_overrides_alike_in_every_field_share_an_id_and_go_together(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same command twice in one second: nothing tells the two apart.
+    with Ledger.open_writer(config.parent / "data") as ledger, ledger.batch():
+        ledger.records.set_overrides([EXEMPT, TOPUP, TOPUP])
+    status, out, _ = nmsquota(config, capsys, "overrides", "remove", TOPUP.id, "--reason", "x")
+    assert status == 0
+    assert out.startswith(f"removed 2 overrides alike, {TOPUP.id} (topup 5.0 GB alice on cap "
+                          "1d for 1d more): x")  # fmt: skip
+    assert kept(config) == [EXEMPT]
