@@ -15,6 +15,7 @@ from nmsquota.commands import (
     driver,
     limitd,
     operator,
+    overrides,
     poll,
     prune,
     rebuild,
@@ -32,6 +33,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS = (
     run,
     operator,
+    overrides,
     status,
     subscribers,
     usage,

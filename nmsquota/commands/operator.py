@@ -20,7 +20,7 @@ from nmsquota.config import Config
 from nmsquota.errors import NmsquotaError, UsageError
 
 if TYPE_CHECKING:
-    from nmsquota.control.protocol import Override, Release
+    from nmsquota.control.protocol import Override, OverrideRemove, Release
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,7 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
             parser.add_argument("size", help="e.g. 5GB")
         parser.add_argument(
             "--for", dest="duration", metavar="DURATION",
-            help="expires after this long, e.g. 7d (default: until released)",
+            help="expires after this long, e.g. 7d (default: until removed, with "
+            "`nmsquota overrides remove ID`)",
         )  # fmt: skip
         parser.add_argument("--cap", metavar="NAME",
                             help="only this cap of a plan with several, e.g. 1d (default: "
@@ -46,7 +47,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     release = commands.add_parser(
         "release", help="drop a subscriber's force overrides",
         description="Drop the subscriber's force overrides (`nmsquota limit`). A subscriber "
-        "over the cap stays limited: use exempt or topup for that.",
+        "over the cap stays limited: use exempt or topup for that. Any one override, by its "
+        "id: `nmsquota overrides remove`.",
     )  # fmt: skip
     release.add_argument("subscriber")
     release.add_argument("--reason", help="recorded in the event log (optional)")
@@ -89,36 +91,55 @@ def override_request(args: argparse.Namespace) -> Override | Release:
 
 
 def run_override(args: argparse.Namespace) -> int:
-    from nmsquota.control.client import request
+    return send_or_record(args, override_request(args))
 
-    wanted = override_request(args)
+
+def send_or_record(args: argparse.Namespace, wanted: Override | Release | OverrideRemove) -> int:
+    """Through the running daemon, which applies it at once; else into the ledger, for the
+    next daemon to apply."""
+    from nmsquota.control.client import request
+    from nmsquota.control.protocol import OverrideRemove
+
     config = config_of(args)
     reply = request(_socket(args, config), wanted)
     if reply is not None:
         if not reply.ok:
             raise NmsquotaError(f"the daemon refused: {reply.error}")
-        limited = wanted.subscriber in reply.get("limited", [])
-        print(f"{reply.message} (applied now: {wanted.subscriber} is "
+        # A removal names an id: the daemon says whose override it was.
+        subscriber = reply.get("subscriber") or getattr(wanted, "subscriber", "")
+        limited = subscriber in reply.get("limited", [])
+        print(f"{reply.message} (applied now: {subscriber} is "
               f"{'limited' if limited else 'not limited'})")  # fmt: skip
         return 0
-    if config is None:
+    if config is None and not isinstance(wanted, OverrideRemove):
         raise UsageError("no daemon running and no configuration to check the subscriber "
                          "against: give --config FILE")  # fmt: skip
     import getpass
 
-    from nmsquota.daemon.overrides import apply_override
-    from nmsquota.ledger import Ledger
+    from nmsquota.daemon.overrides import apply_override, remove_override
+    from nmsquota.ledger import Ledger, LedgerMissing
     from nmsquota.ledger.records import EventRecord
     from nmsquota.plans import roster_of
 
-    with Ledger.open_writer(ledger_dir(args, config)) as ledger, ledger.batch():
-        # Without the daemon's view of who is online, those it last decided on stand in.
-        online = [r.subscriber for r in ledger.records.standings()]
-        roster = roster_of(config, ledger.records.provisioned(), online)
+    directory = ledger_dir(args, config)
+    if isinstance(wanted, OverrideRemove):
+        try:  # no ledger, no override: refused without making an empty ledger there
+            Ledger.open_reader(directory)
+        except LedgerMissing as error:
+            raise NmsquotaError(f"{error}: no override to remove") from None
+    with Ledger.open_writer(directory) as ledger, ledger.batch():
         events: list[EventRecord] = []
+        now = int(args.clock.now())
         # Who asked: this process's user (through the daemon, the client's, by SO_PEERCRED).
-        message = apply_override(ledger, wanted, int(args.clock.now()), roster, events,
-                                 author=getpass.getuser())  # fmt: skip
+        author = getpass.getuser()
+        if isinstance(wanted, OverrideRemove):
+            message, _ = remove_override(ledger, wanted, now, events, author=author)
+        else:
+            assert config is not None
+            # Without the daemon's view of who is online, those it last decided on stand in.
+            online = [r.subscriber for r in ledger.records.standings()]
+            roster = roster_of(config, ledger.records.provisioned(), online)
+            message = apply_override(ledger, wanted, now, roster, events, author=author)
         ledger.records.add_events(events)
     print(f"{message} (no daemon running: applied at its next start)")
     return 0

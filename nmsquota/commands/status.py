@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 from nmsquota import units
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table, zone_of
+from nmsquota.commands.override_forms import topup_json, topup_line
 from nmsquota.errors import UsageError
 from nmsquota.standings import (
     CapStanding,
+    CapView,
     CycleView,
     LedgerMissing,
     Limit,
@@ -22,6 +24,7 @@ from nmsquota.standings import (
     Snapshot,
     State,
     SubscriberView,
+    TopupView,
 )
 
 
@@ -30,7 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "status", help="the daemon's health and who is limited",
         description="The last cycle (when, how long, how late), access servers that did not "
         "answer, driver errors and drift, and the limited subscribers (each cap of a plan with "
-        "several; limits measured not to bite). Exit status 1 if the last cycle is older than "
+        "several; limits measured not to bite), and the overrides in force, each top-up with "
+        "what is left of it and when it expires. Exit status 1 if the last cycle is older than "
         "three intervals or had failures, or a limit does not bite.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -54,7 +58,7 @@ def run_status(args: argparse.Namespace) -> int:
     stale = cycle is None or cycle.stale(now)
     troubled = cycle is not None and cycle.troubled
     if args.json:
-        print(json.dumps(_as_json(snap, age, stale), indent=2))
+        print(json.dumps(_as_json(snap, age, stale, now), indent=2))
         return 1 if stale or troubled else 0
     if cycle is None or age is None:
         print("no cycle recorded: the daemon has not run on this ledger")
@@ -78,7 +82,16 @@ def run_status(args: argparse.Namespace) -> int:
         if override.until is None or override.until > now:
             ends = "" if override.until is None else " until " + _when(override.until, zone)
             print(f"override: {override.kind} {override.subscriber}{ends}: {override.reason}")
+            for cap, topup in _topups_of(snap, override):
+                print(topup_line(cap, topup, zone))
     return 1 if stale or troubled else 0
+
+
+def _topups_of(snap: Snapshot, override: OverrideRecord) -> list[tuple[CapView, TopupView]]:
+    """A top-up override on each cap it adds to, with what is left of it (the read API's)."""
+    view = snap.subscriber(override.subscriber) if override.kind == "topup" else None
+    caps = view.caps if view is not None else ()
+    return [(cap, t) for cap in caps for t in cap.topups if t.override == override]
 
 
 def _print_limits(snap: Snapshot, zone: ZoneInfo) -> None:
@@ -141,14 +154,19 @@ def _cap_line(cap: CapStanding, lifts_at: int | None, zone: ZoneInfo) -> str:
 # -- --json: the same document as before the read API ----------------------------------------
 
 
-def _as_json(snap: Snapshot, age: float | None, stale: bool) -> dict[str, Any]:
+def _as_json(snap: Snapshot, age: float | None, stale: bool, now: float) -> dict[str, Any]:
     limited = {limit.subscriber for limit in snap.limits}
     standings = [_standing_json(snap, view) for view in snap.subscribers
                  if view.name in limited and view.decided is not None]  # fmt: skip
+    # The top-ups not expired, each on each cap it adds to, with what is left of it.
+    topups = [{"subscriber": o.subscriber, **topup_json(cap, topup)}
+              for o in snap.overrides if o.until is None or o.until > now
+              for cap, topup in _topups_of(snap, o)]  # fmt: skip
     return {"cycle": _cycle_json(snap.cycle) if snap.cycle is not None else {}, "age": age,
             "stale": stale, "limits": [_limit_json(limit) for limit in snap.limits],
             "standings": standings,
-            "overrides": [_override_json(o) for o in snap.overrides]}  # fmt: skip
+            "overrides": [_override_json(o) for o in snap.overrides],
+            "topups": topups}  # fmt: skip
 
 
 def _cycle_json(cycle: CycleView) -> dict[str, Any]:

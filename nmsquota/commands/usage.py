@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from nmsquota import units
 from nmsquota.commands.common import (
@@ -16,8 +18,9 @@ from nmsquota.commands.common import (
     print_table,
     zone_of,
 )
+from nmsquota.commands.override_forms import expiry, topup_json
 from nmsquota.records import TextForm
-from nmsquota.standings import CapView, Reader, Sample, Snapshot, Tally, Totals
+from nmsquota.standings import CapView, Reader, Sample, Snapshot, Tally, TopupView, Totals
 from nmsquota.units import UnitError, parse_duration
 
 
@@ -29,8 +32,10 @@ def register(commands: argparse._SubParsersAction) -> None:
             "Totals in (download) and out (upload) per subscriber over the rolling window, as of "
             "the ledger's last commit. With a configuration, each subscriber's plan gives the "
             "window and the cap (a line per cap), and a limited cap shows its limit (the step, "
-            "if it is one) and how long until it lifts if nothing more is downloaded; -v lists "
-            "every record in the window."
+            "if it is one) and how long until it lifts if nothing more is downloaded. A table "
+            "under it gives each top-up: its amount, what is left of it (the usage beyond the "
+            "plan's cap takes from the top-up that expires first), its expiry and its id. -v "
+            "lists every record in the window."
         ),
     )
     parser.add_argument("subscribers", nargs="*", metavar="SUBSCRIBER", help="only these")
@@ -99,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
     if args.sort != "name":
         lines = biggest_first(lines, args.sort)
     records = _records(reader, snap.as_of, lines) if args.verbose else {}
+    topups = _topups(snap, dict.fromkeys(line.name for line in lines))
     if args.json:
-        print(json.dumps(_as_json(snap.as_of, lines, records), indent=2))
+        print(json.dumps(_as_json(snap.as_of, lines, records, topups), indent=2))
         return 0
     if args.verbose:
         form = TextForm("display", zone_of(args, config))
@@ -111,7 +117,37 @@ def run(args: argparse.Namespace) -> int:
         print_table(rows, right={2, 3})
         print()
     _print_summary(snap.as_of, lines, args.bytes)
+    if topups:
+        print()
+        _print_topups(topups, args.bytes, zone_of(args, config))
     return 0
+
+
+Topups = dict[str, list[tuple[CapView, TopupView]]]
+"""Subscriber -> each top-up not expired, on each cap it adds to."""
+
+
+def _topups(snap: Snapshot, names: Iterable[str]) -> Topups:
+    """The top-ups of the subscribers shown, from the read API (which works out what is
+    left of each), whatever window the lines show."""
+    found: Topups = {}
+    for name in names:
+        view = snap.subscriber(name)
+        caps = view.caps if view is not None else ()
+        mine = [(cap, topup) for cap in caps for topup in cap.topups]
+        if mine:
+            found[name] = mine
+    return found
+
+
+def _print_topups(topups: Topups, exact: bool, zone: ZoneInfo) -> None:
+    """A table under the summary: each top-up, what is left of it, until when."""
+    rows = [["SUBSCRIBER", "CAP", "TOP-UP", "LEFT", "EXPIRES", "ID"]]
+    for name, mine in topups.items():
+        for cap, topup in mine:
+            rows.append([name, cap.label, amount(topup.amount, exact), amount(topup.left, exact),
+                         expiry(topup.until, zone), topup.id])  # fmt: skip
+    print_table(rows, right={2, 3})
 
 
 def biggest_first(lines: list[Line], column: str) -> list[Line]:
@@ -216,9 +252,10 @@ def _limit_columns(line: Line, as_of: int | None) -> list[str]:
     return [limit, units.format_duration(max(0, line.lifts_at - as_of))]
 
 
-def _as_json(as_of: int | None, lines: list[Line], records: dict[str, list[Sample]]) -> dict:
-    """One entry per subscriber: their (first) cap's figures, and with several caps each
-    cap's in `caps`."""
+def _as_json(as_of: int | None, lines: list[Line], records: dict[str, list[Sample]],
+             topups: Topups) -> dict:  # fmt: skip
+    """One entry per subscriber: their (first) cap's figures, with several caps each cap's
+    in `caps`, and their top-ups (each on each cap it adds to) in `topups`."""
     subscribers: dict[str, dict] = {}
     for line in lines:
         entry: dict = {
@@ -245,4 +282,6 @@ def _as_json(as_of: int | None, lines: list[Line], records: dict[str, list[Sampl
                 ]
         if line.several:
             first.setdefault("caps", []).append(entry)
+    for name, mine in topups.items():
+        subscribers[name]["topups"] = [topup_json(cap, topup) for cap, topup in mine]
     return {"as_of": as_of, "subscribers": list(subscribers.values())}

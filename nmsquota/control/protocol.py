@@ -7,6 +7,7 @@ A request names its operation in "op" and carries only the keys that operation t
     {"op": "limit" | "exempt", "subscriber": "bob", "reason": "...", "for": "2h", "cap": "1d"}
     {"op": "topup", "subscriber": "bob", "size": "5GB", "reason": "...", "for": ..., "cap": ...}
     {"op": "release", "subscriber": "bob", "reason": "..."}
+    {"op": "override", "action": "remove", "id": "3f9a1c2e", "reason": "..."}
     {"op": "subscriber", "action": "add", "name": "carol", "plan": "home", "addresses": [...]}
     {"op": "subscriber", "action": "set", "name": "carol", "plan": ..., "addresses": [...]}
     {"op": "subscriber", "action": "remove", "name": "carol"}
@@ -49,6 +50,7 @@ from nmsquota.control.values import (
     CapName,
     Interface,
     Login,
+    OverrideId,
     PlanName,
     Prefix,
     Reason,
@@ -129,6 +131,16 @@ class Release(_Request):
     """Why, for the event log; optional, as releasing undoes an override that has one."""
 
 
+class OverrideRemove(_Request):
+    """Remove one override, named by its id (nmsquota.ledger.records.OverrideRecord.id):
+    an exempt or a top-up "until removed" has no other end."""
+
+    op: Literal["override"] = "override"
+    action: Literal["remove"] = "remove"
+    id: OverrideId
+    reason: Reason
+
+
 class SubscriberAdd(_Request):
     op: Literal["subscriber"] = "subscriber"
     action: Literal["add"] = "add"
@@ -161,7 +173,7 @@ class SubscriberRemove(_Request):
 
 Override = Limit | Exempt | Topup
 Provision = SubscriberAdd | SubscriberSet | SubscriberRemove
-Request = Ping | Session | Override | Release | Provision
+Request = Ping | Session | Override | Release | OverrideRemove | Provision
 """Every request the daemon serves, validated."""
 
 _KINDS: dict[str, type[_Request]] = {
@@ -171,12 +183,18 @@ _KINDS: dict[str, type[_Request]] = {
     "exempt": Exempt,
     "topup": Topup,
     "release": Release,
+    "override remove": OverrideRemove,
     "subscriber add": SubscriberAdd,
     "subscriber set": SubscriberSet,
     "subscriber remove": SubscriberRemove,
 }
 OPS = tuple(dict.fromkeys(tag.split()[0] for tag in _KINDS))
-ACTIONS = ("add", "set", "remove")
+ACTIONS: dict[str, tuple[str, ...]] = {}
+"""The ops that name an action too, and their actions."""
+for _tagged in _KINDS:
+    if " " in _tagged:
+        _op, _action = _tagged.split()
+        ACTIONS[_op] = (*ACTIONS.get(_op, ()), _action)
 
 
 def _tag(value: Any) -> str | None:
@@ -187,7 +205,7 @@ def _tag(value: Any) -> str | None:
         op, action = value.get("op"), value.get("action")
     else:
         return None
-    return f"{op} {action}" if op == "subscriber" else op
+    return f"{op} {action}" if op in ACTIONS else op
 
 
 # The union of every kind, each tagged as _tag names it: built from _KINDS, so that a new
@@ -208,9 +226,11 @@ def parse_request(value: Any) -> Request:
         raise RequestError(f"op: missing (expected one of: {', '.join(OPS)})")
     if not isinstance(op, str) or op not in OPS:
         raise RequestError(f"op: expected one of {', '.join(OPS)}, got {shown(op)}")
-    if op == "subscriber" and value.get("action") not in ACTIONS:
+    if op in ACTIONS and value.get("action") not in ACTIONS[op]:
         got = f"got {shown(value['action'])}" if "action" in value else "missing"
-        raise RequestError(f"action: expected add, set or remove, {got}")
+        *most, last = ACTIONS[op]
+        expected = f"{', '.join(most)} or {last}" if most else last
+        raise RequestError(f"action: expected {expected}, {got}")
     try:
         # By alias only: one spelling of each key on the wire, the one documented.
         return _ADAPTER.validate_python(value, by_alias=True, by_name=False)

@@ -26,6 +26,9 @@ MAX_DURATION = 10 * 366 * 86400
 """Ten years: longer is a typo, and a far-off expiry breaks every reader's date arithmetic."""
 MAX_SIZE = 2**63 - 1
 """The largest 64-bit count: what the ledger's readers (and SNMP's Counter64) can carry."""
+OVERRIDE_ID_DIGITS = 8
+"""Hex digits in an override's id, as the ledger makes them (OverrideRecord.id: this
+module may not import the ledger, and a test holds the two together)."""
 
 # Characters a line of text may not hold: C0/C1 controls (newline, escape...), format
 # characters (bidi overrides that reorder what a log reader sees), line and paragraph
@@ -124,6 +127,15 @@ def _unit(parse: Callable[[str | int], int], example: str, most: int) -> Callabl
     return check
 
 
+def _override_id(value: Any) -> str:
+    text = _string(value, "an override's id")
+    if len(text) != OVERRIDE_ID_DIGITS or any(c not in "0123456789abcdef" for c in text.lower()):
+        raise PydanticCustomError("id", f"expected an override's id ({OVERRIDE_ID_DIGITS} hex "
+                                  "digits, as `nmsquota overrides list` shows it), got "
+                                  f"{shown(value)}")  # fmt: skip
+    return text.lower()
+
+
 SubscriberName = Annotated[str, BeforeValidator(_name_of("a subscriber name"))]
 Login = Annotated[str, BeforeValidator(_name_of("a login"))]
 PlanName = Annotated[str, BeforeValidator(_name_of("a plan name"))]
@@ -138,3 +150,4 @@ Seconds = Annotated[
     int, BeforeValidator(_unit(units.parse_duration, 'a duration such as "2h"', MAX_DURATION))
 ]
 Bytes = Annotated[int, BeforeValidator(_unit(units.parse_size, 'a size such as "5GB"', MAX_SIZE))]
+OverrideId = Annotated[str, BeforeValidator(_override_id)]

@@ -16,6 +16,7 @@ from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import (
     Exempt,
     Limit,
+    OverrideRemove,
     Ping,
     Release,
     Request,
@@ -28,7 +29,7 @@ from nmsquota.control.protocol import (
 from nmsquota.errors import UsageError
 from nmsquota.ledger.records import EventRecord
 
-from .overrides import apply_override
+from .overrides import apply_override, remove_override
 from .roster import provision
 
 if TYPE_CHECKING:
@@ -63,6 +64,13 @@ def dispatch(daemon: Daemon, request: Request, peer: Peer | None,
             message = apply_override(daemon.ledger, request, int(daemon.clock.now()),
                                      daemon.roster(), events, author=author)  # fmt: skip
             return {**daemon.enforce_now(events), "message": message}
+        case OverrideRemove():
+            message, subscriber = remove_override(
+                daemon.ledger, request, int(daemon.clock.now()), events,
+                author=peer.user if peer is not None else None,
+            )  # fmt: skip
+            # Re-decided and enforced at once, as after any other override request.
+            return {**daemon.enforce_now(events), "message": message, "subscriber": subscriber}
         case _:  # a caller's bug (a list of words, say), not a client's: it is validated
             raise TypeError(f"not a control request: {request!r}")
 

@@ -1,11 +1,12 @@
-"""The operator's overrides (limit, exempt, topup, release) as ledger records: written by the
-daemon, or by the CLI when no daemon runs; the policy reads them every decision."""
+"""The operator's overrides (limit, exempt, topup, release, and removal by id) as ledger
+records: written by the daemon, or by the CLI when no daemon runs; the policy reads them every
+decision."""
 
 from __future__ import annotations
 
 from nmsquota import units
-from nmsquota.control.protocol import Exempt, Limit, Override, Release, Topup
-from nmsquota.errors import UsageError
+from nmsquota.control.protocol import Exempt, Limit, Override, OverrideRemove, Release, Topup
+from nmsquota.errors import NmsquotaError, UsageError
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import EventKind, EventRecord, OverrideRecord
 from nmsquota.plans import Roster
@@ -49,6 +50,45 @@ def apply_override(ledger: Ledger, request: Override | Release, now: int, roster
     ledger.records.set_overrides([*records, record])
     events.append(_event(now, subscriber, message, author))
     return message
+
+
+class UnknownOverride(NmsquotaError):
+    """No override kept has the id asked for (exit status 1: a fact of the ledger, not a
+    malformed request)."""
+
+
+def remove_override(ledger: Ledger, request: OverrideRemove, now: int, events: list[EventRecord],
+                    author: str | None = None) -> tuple[str, str]:  # fmt: skip
+    """Drop the override whose id `request` names, with what the event log is to say in
+    `events` (the caller holds the writer and a batch). Returns the message and whose
+    override it was; UnknownOverride, changing nothing, if no override kept has that id."""
+    records = ledger.records.overrides()
+    gone = [r for r in records if r.id == request.id]
+    if not gone:
+        raise UnknownOverride(f"no override with id {request.id} (`nmsquota overrides list` "
+                              "shows those in force): nothing removed")  # fmt: skip
+    # Expired overrides are history: dropped whenever the list changes, as apply_override.
+    kept = [r for r in records if r.id != request.id and (r.until is None or r.until > now)]
+    first = gone[0]
+    what = describe(first, now)
+    several = f"{len(gone)} overrides alike, " if len(gone) > 1 else ""
+    message = f"removed {several}{request.id} ({what}): {request.reason}"
+    ledger.records.set_overrides(kept)
+    events.append(_event(now, first.subscriber, message, author))
+    return message, first.subscriber
+
+
+def describe(record: OverrideRecord, now: int) -> str:
+    """An override in a few words: "topup 5.0 GB carol on cap 1d until removed"."""
+    size = f" {units.format_bytes(record.bytes)}" if record.kind == "topup" else ""
+    on = f" on cap {record.cap}" if record.cap is not None else ""
+    if record.until is None:
+        ends = "until removed"
+    elif record.until > now:
+        ends = f"for {units.format_duration(record.until - now)} more"
+    else:
+        ends = "expired"
+    return f"{record.kind}{size} {record.subscriber}{on} {ends}"
 
 
 def _event(now: int, subscriber: str, message: str, author: str | None) -> EventRecord:

@@ -14,6 +14,8 @@ operator's `overrides`, the policy's `standings` per subscriber, the limits in f
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -122,6 +124,24 @@ class OverrideRecord:
 
     def active(self, now: float) -> bool:
         return self.since <= now and (self.until is None or now < self.until)
+
+    @property
+    def id(self) -> str:
+        """Its name for `nmsquota overrides remove`: 8 hex digits of a hash of what it says.
+
+        Derived, not stored, so that it needs no new field: every ledger has ids, those
+        written before ids existed (and migrated from before version 1) included, and an
+        older nmsquota still reads a ledger this one wrote. It is stable, as a record is
+        never changed, only dropped. Two overrides alike in every field (the same second,
+        reason and author) share it, and are removed together: nothing tells them apart."""
+        said = [self.subscriber, self.kind, self.cap, self.bytes, self.since, self.until,
+                self.reason, self.author]  # fmt: skip
+        text = json.dumps(said, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:OVERRIDE_ID_DIGITS]
+
+
+OVERRIDE_ID_DIGITS = 8
+"""Hex digits in an override's id: 32 bits, so that among thousands kept two ids differ."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

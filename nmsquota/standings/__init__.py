@@ -24,6 +24,7 @@ from nmsquota.ledger.records import (
     SessionRecord,
 )
 from nmsquota.standings.reader import Reader
+from nmsquota.standings.topups import TopupView
 from nmsquota.standings.views import (
     CapView,
     CycleView,
@@ -61,5 +62,6 @@ __all__ = [
     "State",
     "SubscriberView",
     "Tally",
+    "TopupView",
     "Totals",
 ]

@@ -21,8 +21,9 @@ from nmsquota.ledger.records import (
     SubscriberRecord,
 )
 from nmsquota.plans import configured_members, members, plans_of, rules_of
-from nmsquota.policy import Rule
+from nmsquota.policy import Rule, used
 from nmsquota.standings.lifts import HeldCap, lift_times
+from nmsquota.standings.topups import topups_on
 from nmsquota.standings.views import (
     CapView,
     CycleView,
@@ -134,7 +135,7 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
         standing = standings.get(name)
         views.append(SubscriberView(
             name, member.kept_in, member.plan, addresses,
-            tuple(_cap_view(cap, totals, lifts) for cap in caps), standing,
+            tuple(_cap_view(cap, totals, lifts, ledger.as_of) for cap in caps), standing,
             standing.check if standing else None, limit_of.get(name),
             tuple(overrides_of.get(name, ())), session,
         ))  # fmt: skip
@@ -165,11 +166,13 @@ def _held(name: str, caps: Sequence[PlanCap], standing: StandingRecord | None,
 
 
 def _cap_view(held: HeldCap, totals: Mapping[str, Mapping[str, Totals]],
-              lifts: Mapping[tuple[str, str], int | None]) -> CapView:  # fmt: skip
+              lifts: Mapping[tuple[str, str], int | None],
+              as_of: int | None) -> CapView:  # fmt: skip
     rule, cap, tally = held.rule, held.cap, held.tally
-    return CapView(rule.name, cap.label, tally, cap.direction, rule.cap,
-                   totals[tally.key].get(held.subscriber, Totals()), held.decided,
-                   lifts.get(held.key))  # fmt: skip
+    usage = totals[tally.key].get(held.subscriber, Totals())
+    topups = topups_on(rule.name, rule.cap, used(usage, rule.direction), held.overrides, as_of)
+    return CapView(rule.name, cap.label, tally, cap.direction, rule.cap, usage, held.decided,
+                   lifts.get(held.key), topups)  # fmt: skip
 
 
 def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:

@@ -22,6 +22,7 @@ from nmsquota.ledger.records import (
     StandingRecord,
 )
 from nmsquota.policy import used as counted_against
+from nmsquota.standings.topups import TopupView
 from nmsquota.usage import Tally, Totals
 from nmsquota.verdict import Reason, State
 
@@ -50,6 +51,9 @@ class CapView:
     lifts_at: int | None = None
     """When its limit lifts if nothing more is moved (None: not limited, or a monthly cap,
     which lifts at its reset)."""
+    topups: tuple[TopupView, ...] = ()
+    """The top-ups on it not expired at the last commit, with what is left of each, in the
+    order the usage beyond the plan's cap takes from them (nmsquota.standings.topups)."""
 
     @property
     def used(self) -> int:
@@ -130,6 +134,11 @@ class SubscriberView:
 
     def active_overrides(self, now: float) -> tuple[OverrideRecord, ...]:
         return tuple(o for o in self.overrides if o.active(now))
+
+    @property
+    def topups(self) -> tuple[TopupView, ...]:
+        """Every top-up in force, per cap (one naming no cap: once for each cap)."""
+        return tuple(topup for cap in self.caps for topup in cap.topups)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,9 +33,11 @@ from nmsquota.control.client import request
 from nmsquota.control.protocol import (
     Exempt,
     Limit,
+    OverrideRemove,
     Release,
     Response,
     Session,
+    Topup,
     encode_request,
 )
 from nmsquota.daemon.core import Daemon
@@ -43,6 +45,7 @@ from nmsquota.enforcement.driver import Driver, make_driver
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import OverrideRecord
+from nmsquota.usage import Sample
 
 T0 = 1_800_000_000
 ROSTER = {
@@ -279,3 +282,38 @@ def test_the_daemon_does_not_start_in_a_directory_others_can_write(
         f"its control socket (run: chmod go-w {data})"
     )
     assert not (data / "control.sock").exists()
+
+
+def test_an_override_removed_by_its_id_is_enforced_at_once_and_logged(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    sock, ledger, _ = daemon
+    ledger.commit(T0, [Sample("bob", T0, 2_000_000, 0)])  # twice his 1 MB cap
+    topped = request(sock, Topup(subscriber="bob", size="5MB", reason="bought"))
+    assert topped is not None and topped.get("limited") == []
+    (topup,) = ledger.records.overrides()
+    reply = request(sock, OverrideRemove(id=topup.id, reason="refunded"))
+    assert reply is not None and reply.ok
+    message = f"removed {topup.id} (topup 5.0 MB bob until removed): refunded"
+    assert (reply.message, reply.get("subscriber")) == (message, "bob")
+    # Decided and enforced again at once: over his cap without it, he is limited now.
+    assert reply.get("limited") == ["bob"]
+    assert [limit.subscriber for limit in ledger.limits()] == ["bob"]
+    assert ledger.records.overrides() == []
+    author = pwd.getpwuid(os.geteuid()).pw_name  # as the kernel names the client's user
+    texts = [e.text for e in ledger.records.events() if e.kind.value == "override"]
+    assert texts[-1] == f"{message} (by {author})"
+
+
+def test_an_id_no_override_has_is_refused_by_the_daemon_changing_nothing(
+    daemon: tuple[Path, Ledger, Daemon],
+) -> None:
+    sock, ledger, _ = daemon
+    assert request(sock, Exempt(subscriber="carol", reason="the mayor")) is not None
+    kept, events = ledger.records.overrides(), ledger.records.events()
+    unknown = "0" * 8 if kept[0].id != "0" * 8 else "f" * 8
+    reply = request(sock, OverrideRemove(id=unknown, reason="typo"))
+    assert reply is not None and not reply.ok
+    assert reply.error == (f"no override with id {unknown} (`nmsquota overrides list` shows "
+                           "those in force): nothing removed")  # fmt: skip
+    assert ledger.records.overrides() == kept and ledger.records.events() == events

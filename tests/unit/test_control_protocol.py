@@ -12,6 +12,7 @@ from nmsquota.control.protocol import (
     MAX_LINE,
     Exempt,
     Limit,
+    OverrideRemove,
     Ping,
     Release,
     RequestError,
@@ -23,6 +24,7 @@ from nmsquota.control.protocol import (
     encode_request,
     parse_request,
 )
+from nmsquota.ledger.records import OverrideRecord
 from nmsquota.usage import is_subscriber_name
 
 
@@ -141,7 +143,7 @@ def test_a_field_is_spelled_on_the_wire_only_as_the_protocol_says() -> None:
 
 
 def test_an_unknown_or_missing_op_is_refused_naming_the_ops() -> None:
-    ops = "ping, session, limit, exempt, topup, release, subscriber"
+    ops = "ping, session, limit, exempt, topup, release, override, subscriber"
     assert refusal(op="frobnicate") == f"op: expected one of {ops}, got 'frobnicate'"
     assert refusal(subscriber="bob") == f"op: missing (expected one of: {ops})"
     assert refusal(op=["limit"]).startswith("op: expected one of")
@@ -251,10 +253,11 @@ json_values = st.recursive(
 
 
 keys = st.sampled_from(["op", "subscriber", "reason", "for", "cap", "size", "event", "action",
-                        "name", "plan", "addresses", "x"])  # fmt: skip
+                        "name", "plan", "addresses", "id", "x"])  # fmt: skip
+words = st.sampled_from(["exempt", "subscriber", "add", "up", "override", "remove", "0123abcd"])
 
 
-@given(st.dictionaries(keys, st.sampled_from(["exempt", "subscriber", "add", "up"]) | json_values))
+@given(st.dictionaries(keys, words | json_values))
 def test_any_json_object_gives_a_request_or_one_line_of_error(fields: dict[str, object]) -> None:
     try:
         parse_request(fields)
@@ -293,3 +296,36 @@ def test_every_override_refuses_one_that_expires_at_once_or_says_nothing(
 def test_a_topup_of_nothing_is_refused(size: object) -> None:
     message = refusal(op="topup", subscriber="bob", size=size, reason="paid")
     assert message.startswith("size: expected more than 0")
+
+
+def test_an_override_is_removed_by_the_id_the_ledger_gives_it_and_a_reason() -> None:
+    record = OverrideRecord(subscriber="bob", kind="exempt", reason="the mayor", since=1)
+    request = parse_request({"op": "override", "action": "remove", "id": record.id.upper(),
+                             "reason": "term ended"})  # fmt: skip
+    assert request == OverrideRemove(id=record.id, reason="term ended")
+    assert decode_request(encode_request(request)) == request
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"action": "add", "id": "0123abcd", "reason": "x"}, "action: expected remove, got 'add'"),
+        ({"id": "0123abcd", "reason": "x"}, "action: expected remove, missing"),
+        ({"action": "remove", "reason": "x"}, "id: missing (required)"),
+        ({"action": "remove", "id": "0123abcd"}, "reason: missing (required)"),
+        ({"action": "remove", "id": "0123abc", "reason": "x"},
+         "id: expected an override's id (8 hex digits, as `nmsquota overrides list` shows it), "
+         "got '0123abc'"),
+        ({"action": "remove", "id": "0123abcd\n", "reason": "x"},
+         "id: expected an override's id (8 hex digits, as `nmsquota overrides list` shows it), "
+         "got '0123abcd\\n'"),
+        ({"action": "remove", "id": 12345678, "reason": "x"},
+         "id: expected an override's id as a string, got 12345678"),
+        ({"action": "remove", "id": "0123abcd", "reason": "x", "subscriber": "bob"},
+         "subscriber: unknown key (expected one of: op, action, id, reason)"),
+    ],
+)  # fmt: skip
+def test_a_removal_without_a_well_formed_id_and_a_reason_is_refused(
+    fields: dict[str, object], expected: str
+) -> None:
+    assert refusal(op="override", **fields) == expected

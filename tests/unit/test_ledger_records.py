@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,31 @@ def test_the_first_writer_rewrites_old_records_once_losing_nothing(old_ledger: P
     after = Ledger.open_reader(old_ledger)
     assert {kind: getattr(after.records, kind)() for kind in kinds} == before
     assert after.records.health() == health
+
+
+def test_every_override_has_an_id_that_a_rewrite_and_a_migration_keep(old_ledger: Path) -> None:
+    # The records predate ids (and versions): they get one all the same.
+    before = [o.id for o in Ledger.open_reader(old_ledger).records.overrides()]
+    assert len(set(before)) == 4
+    assert all(len(id_) == 8 and int(id_, 16) >= 0 for id_ in before)
+    with Ledger.open_writer(old_ledger):  # migrates them to version 1 on disk
+        pass
+    assert [o.id for o in Ledger.open_reader(old_ledger).records.overrides()] == before
+
+
+def test_an_overrides_id_names_what_it_says(ledger_dir: Path) -> None:
+    topup = OverrideRecord(subscriber="alice", kind="topup", reason="bought", since=T0,
+                           bytes=10**9, cap="1d", author="noc")  # fmt: skip
+    with Ledger.open_writer(ledger_dir) as ledger, ledger.batch():
+        ledger.records.set_overrides([topup])
+    (stored,) = Ledger.open_reader(ledger_dir).records.overrides()
+    assert stored.id == topup.id
+    # Any field that differs, a different override: a different id.
+    others = [replace(topup, subscriber="bob"), replace(topup, kind="exempt", bytes=0),
+              replace(topup, reason="gift"), replace(topup, since=T0 + 1),
+              replace(topup, until=T0 + 60), replace(topup, bytes=2 * 10**9),
+              replace(topup, cap=None), replace(topup, author=None)]  # fmt: skip
+    assert len({topup.id, *(other.id for other in others)}) == 1 + len(others)
 
 
 @pytest.mark.parametrize(
