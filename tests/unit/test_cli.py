@@ -225,6 +225,71 @@ def test_import_replace_keeps_a_copy_of_what_it_replaced(
     assert ledger.totals(Tally(7 * 86400))["davidn"].bytes_in == 10
 
 
+def test_importing_the_same_file_twice_counts_it_once_and_says_what_it_skipped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = tmp_path / "records.txt"
+    records.write_text(f"davidn {NOW - 600} 1000 10\ndavidn {NOW - 300} 500 5\n")
+    directory = tmp_path / "ledger"
+    assert run(capsys, "import", "--ledger", directory, records)[0] == 0
+    status, _, err = run(capsys, "import", "--ledger", directory, records)
+    assert status == 0
+    assert "imported 0 records" in err and "skipped 2 already present" in err
+    ledger = Ledger.open_reader(directory)
+    assert ledger.totals(Tally(7 * 86400))["davidn"].bytes_in == 1500
+    assert len(list(ledger.samples())) == 2
+
+
+def test_an_import_adds_what_is_new_and_skips_what_the_ledger_has(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
+) -> None:
+    everything = run(capsys, "export", "--ledger", week)[1]
+    more = tmp_path / "more.txt"
+    more.write_text(everything + f"davidn {NOW - 1} 7 7\n")
+    status, _, err = run(capsys, "import", "--ledger", week, more)
+    assert status == 0
+    assert f"imported 1 records into {week}; skipped {len(everything.splitlines())}" in err
+    after = run(capsys, "export", "--ledger", week)[1]
+    assert sorted(after.splitlines()) == sorted(more.read_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        (["davidn {t} 1000 10", "davidn {t} 999 10"], "other counts"),
+        (["davidn {t} 1000 10", "davidn {t} 1000 10"], "one more time than the ledger has it"),
+    ],
+)
+def test_a_record_the_ledger_has_with_other_counts_is_a_conflict_and_imports_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, lines: list[str], says: str
+) -> None:
+    directory = tmp_path / "ledger"
+    first = tmp_path / "first.txt"
+    first.write_text(f"davidn {NOW - 600} 1000 10\n")
+    assert run(capsys, "import", "--ledger", directory, first)[0] == 0
+    second = tmp_path / "second.txt"
+    second.write_text(f"alice {NOW - 900} 1 1\n" + "\n".join(lines).format(t=NOW - 600) + "\n")
+    status, _, err = run(capsys, "import", "--ledger", directory, second)
+    assert status == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"nmsquota: {second}:3: the ledger already has davidn at {NOW - 600}")
+    assert "IN OUT 1000 10" in line and says in line and "nothing imported" in line
+    assert [s.subscriber for s in Ledger.open_reader(directory).samples()] == ["davidn"]
+
+
+def test_import_replace_takes_every_record_whether_or_not_the_ledger_has_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    directory = tmp_path / "ledger"
+    records = tmp_path / "records.txt"
+    records.write_text(f"davidn {NOW - 600} 1000 10\n")
+    assert run(capsys, "import", "--ledger", directory, records)[0] == 0
+    records.write_text(f"davidn {NOW - 600} 999 10\ndavidn {NOW - 300} 1 1\n")
+    status, _, err = run(capsys, "import", "--ledger", directory, "--replace", records)
+    assert status == 0 and "imported 2 records" in err
+    assert run(capsys, "export", "--ledger", directory)[1] == records.read_text()
+
+
 def test_prune_archives_what_it_retires_and_import_brings_it_back(
     capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
 ) -> None:
