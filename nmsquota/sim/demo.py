@@ -233,6 +233,7 @@ async def run_demo(
                     on_cycle(world, report)
 
             await daemon.run(stop, cycles + 1, on_cycle=cycle_done)
+            _mark_simulated(ledger)
             _close(current, world, totals_at_midnight)
             result_days.append(current)
             looks, done, skipped = daemon.looks, daemon.cycles, daemon.skipped
@@ -241,6 +242,15 @@ async def run_demo(
             agent.transport.close()
     return Result(result_days, driver.events, world, config_path, changes, ledger_dir, done,
                   looks, skipped)  # fmt: skip
+
+
+def _mark_simulated(ledger: Ledger) -> None:
+    """The last cycle's record says its clock was the demo's, so that `status` reads the
+    kept ledger as a run that ended in simulated time, not as a daemon gone stale."""
+    health = ledger.records.health()
+    if health is not None:
+        with ledger.batch():
+            ledger.records.set_health(replace(health, simulated=True))
 
 
 def _history(ledger: Ledger, world: World) -> None:

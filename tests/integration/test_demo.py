@@ -46,6 +46,13 @@ def test_a_headless_week_limits_the_biggest_user_by_day_and_by_week(tmp_path: Pa
     usage = subprocess.run([sys.executable, "-m", "nmsquota", "-c", config, "usage", "biguser"],
                            capture_output=True, text=True, cwd=REPO)  # fmt: skip
     assert usage.returncode == 0 and usage.stdout.splitlines()[1].startswith("biguser")
+    # The status the demo suggests reads the ledger as a run that ended on the demo's clock,
+    # not as a daemon gone stale (its last cycle is in 2001).
+    assert f"nmsquota -c {config} status" in out
+    status = subprocess.run([sys.executable, "-m", "nmsquota", "-c", config, "status"],
+                            capture_output=True, text=True, cwd=REPO)  # fmt: skip
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "on a simulated clock" in status.stdout and "STALE" not in status.stdout
 
 
 def test_the_live_demo_limits_at_the_start_and_warns_only_of_a_machine_that_falls_behind(
