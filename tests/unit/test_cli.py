@@ -296,7 +296,7 @@ def test_prune_archives_what_it_retires_and_import_brings_it_back(
     everything = run(capsys, "export", "--ledger", week)[1]
     archive = tmp_path / "archive.txt"
     status, _, err = run(
-        capsys, "prune", "--ledger", week, "--older-than", "2d", "--archive", archive
+        capsys, "prune", "--ledger", week, "--older-than", "2d", "--archive", archive, "--force"
     )
     assert status == 0 and "retired" in err
     kept = run(capsys, "export", "--ledger", week)[1]
@@ -308,6 +308,70 @@ def test_prune_archives_what_it_retires_and_import_brings_it_back(
     assert sorted(run(capsys, "export", "--ledger", week)[1].splitlines()) == sorted(
         everything.splitlines()
     )
+
+
+def test_prune_inside_a_plans_window_is_refused_saying_what_would_be_lost(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    status, _, err = run(
+        capsys, "-c", config, "prune", "--ledger", week, "--older-than", "3d", "--discard"
+    )
+    assert status == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    counted = [
+        s for s in Ledger.open_reader(week).samples() if NOW - 7 * 86400 < s.time <= NOW - 3 * 86400
+    ]
+    assert line.startswith(f"nmsquota: not pruning records older than 3d: {len(counted)} records "
+                           "still counted in a window (the longest: 7d): usage in window drops "
+                           "for biguser (")  # fmt: skip
+    assert "nothing retired (--force retires them" in line
+    assert run(capsys, "export", "--ledger", week)[1] == before
+
+
+def test_prune_of_everything_is_refused_and_the_ledger_kept(
+    capsys: pytest.CaptureFixture[str], week: Path
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    # No configuration: the windows the ledger keeps (7d and 1d) protect their records.
+    status, _, err = run(capsys, "prune", "--ledger", week, "--older-than", "0", "--discard")
+    assert status == 2 and "not pruning records older than 0s" in err
+    assert "which limits lift is not known without the configuration" in err
+    assert run(capsys, "export", "--ledger", week)[1] == before
+
+
+def test_prune_past_every_window_needs_no_force(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    everything = run(capsys, "export", "--ledger", week)[1]
+    status, _, err = run(
+        capsys, "-c", config, "prune", "--ledger", week, "--older-than", "6d", "--discard"
+    )
+    assert status == 2  # 6d is inside the paper plan's 7d window
+    later = NOW + 86400  # a day on, the first day has left every window
+    status, _, err = run(capsys, "-c", config, "prune", "--ledger", week, "--older-than", "7d",
+                         "--discard", now=later)  # fmt: skip
+    assert status == 0 and "still counted" not in err
+    first_day = [
+        line for line in everything.splitlines() if int(line.split()[1]) <= NOW - 6 * 86400
+    ]
+    assert f"retired {len(first_day)} records older than 7d" in err
+
+
+def test_prune_force_retires_what_a_window_counts_and_says_whose_limit_lifts(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    usage = run(capsys, "-c", config, "usage", "--ledger", week, "biguser")[1]
+    used = usage.splitlines()[1].split()[-1]
+    assert int(used.rstrip("%")) > 100  # the paper's biggest user, over 63 MB in the week
+    status, _, err = run(capsys, "-c", config, "prune", "--ledger", week, "--older-than", "1h",
+                         "--discard", "--force")  # fmt: skip
+    assert status == 0
+    retired, of_them = err.strip().splitlines()
+    assert retired.startswith("retired ")
+    assert of_them.startswith("of them, ") and "usage in window drops for biguser (" in of_them
+    assert of_them.endswith("the limits of biguser lift at the daemon's next cycle")
+    assert all(s.time > NOW - 3600 for s in Ledger.open_reader(week).samples())
 
 
 def test_prune_needs_an_archive_or_an_explicit_discard(
