@@ -139,6 +139,14 @@ def parse_lines(
     lines: Iterable[str], form: Form | None, zone: ZoneInfo, source: str
 ) -> Iterator[Sample]:
     """Samples from text lines; blank lines and #-comments are skipped."""
+    return (sample for _, sample in numbered_records(lines, form, zone, source))
+
+
+def numbered_records(
+    lines: Iterable[str], form: Form | None, zone: ZoneInfo, source: str
+) -> Iterator[tuple[int, Sample]]:
+    """(line number, sample) from text lines, so that a later check (a record the ledger
+    already has with other counts) can name the line too."""
     text_form: TextForm | None = TextForm(form, zone) if form else None
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\n")
@@ -146,4 +154,4 @@ def parse_lines(
             continue
         if text_form is None:
             text_form = TextForm(detect_form(line), zone)
-        yield text_form.parse(line, source, number)
+        yield number, text_form.parse(line, source, number)

@@ -87,17 +87,19 @@ def _make_keep(directory: Path) -> None:
 
 def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:
     from nmsquota.clock import AcceleratedClock, ManualClock
-    from nmsquota.sim.demo import START, TIMEZONE, run_demo
+    from nmsquota.sim.demo import START, TIMEZONE, falls_behind, run_demo
 
     zone = ZoneInfo(TIMEZONE)
-    clock = ManualClock(START) if args.headless else AcceleratedClock(START, args.speed)
+    clock = (ManualClock(START) if args.headless
+             else AcceleratedClock(START, args.speed, running=False))  # fmt: skip
     shown = {"hour": -1}
 
     def live(world, report) -> None:  # type: ignore[no-untyped-def]
-        if report.skipped and not shown.get("skipped"):
+        if not shown.get("skipped") and falls_behind(report.number, report.skipped):
             shown["skipped"] = 1
-            print(f"(this machine does not keep up with --speed {args.speed:g}: cycles are "
-                  "being skipped, so limits land late; a lower --speed runs every one)",
+            print(f"(this machine does not keep up with --speed {args.speed:g}: "
+                  f"{report.skipped} of {report.number + report.skipped} cycles skipped so "
+                  "far, so limits land late; a lower --speed runs every one)",
                   flush=True)  # fmt: skip
         hour = int((world.now - START) // 3600)
         if hour % 6 or hour == shown["hour"]:

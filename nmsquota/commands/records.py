@@ -9,7 +9,9 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -25,7 +27,7 @@ from nmsquota.commands.common import (
 )
 from nmsquota.errors import NmsquotaError, UsageError
 from nmsquota.ledger import Ledger, Sample, Tally
-from nmsquota.records import Form, TextForm, parse_lines
+from nmsquota.records import Form, TextForm, numbered_records
 
 PAPER_WINDOW = Tally(7 * 86400)
 
@@ -51,7 +53,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Add usage records from text files (or stdin) in either form export writes; the "
             "form is detected from the first record unless given. Every line is checked "
-            "before anything is written: one bad line and nothing is imported."
+            "before anything is written: one bad line and nothing is imported. A record the "
+            "ledger already has (same subscriber, time and counts) is skipped, so importing "
+            "a file twice counts it once; a record for a subscriber and time the ledger has "
+            "with other counts is a conflict, named by line, and nothing is imported."
         ),
     )
     _form_options(imported)
@@ -60,8 +65,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--replace",
         action="store_true",
         help=(
-            "replace every record in the ledger with these (the repair path); the records "
-            "replaced are first saved to replaced-TIME.txt in the ledger directory"
+            "replace every record in the ledger with these (the repair path), whether or not "
+            "the ledger has them already; the records replaced are first saved to "
+            "replaced-TIME.txt in the ledger directory"
         ),
     )
     imported.set_defaults(handler=run_import)
@@ -144,7 +150,7 @@ def _write_records(out: TextIO, samples: Iterable[Sample], form: TextForm) -> No
 def run_import(args: argparse.Namespace) -> int:
     config = config_of(args)
     zone = zone_of(args, config)
-    samples = _read_all(args.files, args.form, zone)
+    records = _read_all(args.files, args.form, zone)
     directory = ledger_dir(args, config)
     tallies = config.tallies() if config else []
     if not tallies and not (directory / "state.json").exists():
@@ -152,11 +158,13 @@ def run_import(args: argparse.Namespace) -> int:
     with Ledger.open_writer(directory, tallies) as ledger:
         now = args.clock.now()
         if args.replace:
+            samples, present = [record.sample for record in records], 0
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
             backup = directory / f"replaced-{stamp}.txt"
             form = TextForm("numeric", zone)
             ledger.replace(now, samples, lambda old: write_archive(backup, old, form))
         else:
+            samples, present = not_yet_in(records, _held_at(ledger, records))
             ledger.commit(now, samples)
         if config is not None:
             # The ledger keeps the quota file too, for readers that have no configuration.
@@ -164,15 +172,25 @@ def run_import(args: argparse.Namespace) -> int:
                 subscribers, plans = quota_records(config)
                 ledger.records.set_subscribers(subscribers)
                 ledger.records.set_plans(plans)
-    print(f"imported {len(samples)} records into {directory}", file=sys.stderr)
+    skipped = f"; skipped {present} already present" if present else ""
+    print(f"imported {len(samples)} records into {directory}{skipped}", file=sys.stderr)
     return 0
 
 
-def _read_all(files: list[Path], form: Form | None, zone: ZoneInfo) -> list[Sample]:
-    samples: list[Sample] = []
+@dataclass(frozen=True, slots=True)
+class Numbered:
+    """A record as read, with where it was read from (for a conflict's error)."""
+
+    source: str
+    line: int
+    sample: Sample
+
+
+def _read_all(files: list[Path], form: Form | None, zone: ZoneInfo) -> list[Numbered]:
+    records: list[Numbered] = []
     for path in files or [Path("-")]:
         if str(path) == "-":
-            samples.extend(parse_lines(sys.stdin, form, zone, "<stdin>"))
+            records.extend(_numbered(sys.stdin, form, zone, "<stdin>"))
             continue
         try:
             handle = open(path, encoding="utf-8")  # noqa: SIM115
@@ -180,10 +198,81 @@ def _read_all(files: list[Path], form: Form | None, zone: ZoneInfo) -> list[Samp
             raise UsageError(f"{path}: cannot read: {error.strerror}") from None
         with handle, progress(f"reading {path}", path.stat().st_size) as advance:
             try:
-                samples.extend(parse_lines(_counted(handle, advance), form, zone, str(path)))
+                records.extend(_numbered(_counted(handle, advance), form, zone, str(path)))
             except UnicodeDecodeError as error:
                 raise UsageError(f"{path}: not UTF-8 text ({error.reason})") from None
-    return samples
+    return records
+
+
+def _numbered(lines: Iterable[str], form: Form | None, zone: ZoneInfo,
+              source: str) -> Iterator[Numbered]:  # fmt: skip
+    return (
+        Numbered(source, n, sample) for n, sample in numbered_records(lines, form, zone, source)
+    )
+
+
+def _held_at(ledger: Ledger, records: list[Numbered]) -> Iterator[Sample]:
+    """The ledger's records from the first to the last time being imported."""
+    if not records:
+        return iter(())
+    times = [record.sample.time for record in records]
+    return ledger.samples(after=min(times) - 1, until=max(times))
+
+
+Counts = tuple[int, int]
+
+
+def not_yet_in(records: list[Numbered], held: Iterable[Sample]) -> tuple[list[Sample], int]:
+    """The records to import, and how many were skipped as already present.
+
+    A record is present when the ledger holds one with the same subscriber, time and counts
+    (each held record matches one imported record: a file imported twice adds nothing).
+    A record whose subscriber and time the ledger has only with other counts is neither new
+    nor present: ConflictError names its line, and nothing is imported, as for a bad line.
+    """
+    times = {record.sample.time for record in records}
+    held_at: dict[tuple[str, int], Counter[Counts]] = {}
+    for sample in held:
+        if sample.time in times:
+            key = (sample.subscriber, sample.time)
+            held_at.setdefault(key, Counter())[(sample.bytes_in, sample.bytes_out)] += 1
+    unmatched = {key: counts.copy() for key, counts in held_at.items()}
+    new: list[Sample] = []
+    present = 0
+    conflicts: list[Numbered] = []
+    for record in records:
+        sample = record.sample
+        counts = unmatched.get((sample.subscriber, sample.time))
+        if counts is None:
+            new.append(sample)
+        elif counts[(sample.bytes_in, sample.bytes_out)] > 0:
+            counts[(sample.bytes_in, sample.bytes_out)] -= 1
+            present += 1
+        else:
+            conflicts.append(record)
+    if conflicts:
+        first = conflicts[0].sample
+        raise ConflictError(conflicts[0], held_at[(first.subscriber, first.time)],
+                            others=len(conflicts) - 1)  # fmt: skip
+    return new, present
+
+
+class ConflictError(UsageError):
+    """An imported record for a moment the ledger already has, with other counts."""
+
+    def __init__(self, record: Numbered, held: Counter[Counts], others: int) -> None:
+        sample = record.sample
+        counts = (sample.bytes_in, sample.bytes_out)
+        had = " and ".join(f"{i} {o}" for (i, o), n in sorted(held.items()) for _ in range(n))
+        why = ("one more time than the ledger has it" if counts in held
+               else "other counts")  # fmt: skip
+        more = f" (and {others} more such lines)" if others else ""
+        super().__init__(
+            f"{record.source}:{record.line}: the ledger already has {sample.subscriber} at "
+            f"{sample.time} as IN OUT {had}; this line says {counts[0]} {counts[1]}, {why}"
+            f"{more}; nothing imported (to change recorded usage: export, fix, import "
+            "--replace)"
+        )
 
 
 def _counted(lines: Iterable[str], advance: Callable[[float], None]) -> Iterator[str]:

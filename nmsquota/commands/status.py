@@ -35,7 +35,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "answer, driver errors and drift, and the limited subscribers (each cap of a plan with "
         "several; limits measured not to bite), and the overrides in force, each top-up with "
         "what is left of it and when it expires. Exit status 1 if the last cycle is older than "
-        "three intervals or had failures, or a limit does not bite.",
+        "three intervals or had failures, or a limit does not bite. A ledger written by "
+        "`nmsquota demo` is on a simulated clock: its last cycle is shown as such, never "
+        "stale.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
@@ -68,6 +70,8 @@ def run_status(args: argparse.Namespace) -> int:
     # A cycle "in the future" is this machine's clock behind the daemon's.
     ago = (f"{units.format_duration(int(age))} ago" if age >= 0 else
            f"{units.format_duration(int(-age))} ahead of this clock")  # fmt: skip
+    if cycle.simulated:
+        ago = "on a simulated clock, the last of a demo's run: no daemon runs on this ledger"
     print(f"last cycle {cycle.number} at {when} ({ago}"
           f"{', STALE' if stale else ''}): {cycle.seconds:.1f}s, "
           f"{cycle.lateness:.1f}s late")  # fmt: skip
@@ -179,7 +183,9 @@ def _cycle_json(cycle: CycleView) -> dict[str, Any]:
             "changed": list(cycle.changed), "drivers": drivers, "no_plan": list(cycle.no_plan),
             "not_effective": list(cycle.not_effective), "skipped": cycle.skipped,
             "lateness": cycle.lateness, "interval": cycle.interval,
-            "updated": cycle.updated}  # fmt: skip
+            "updated": cycle.updated,
+            # Only for a demo's ledger: a daemon's status keeps its shape.
+            **({"simulated": True} if cycle.simulated else {})}  # fmt: skip
 
 
 def _limit_json(limit: Limit) -> dict[str, Any]:

@@ -253,6 +253,8 @@ class HealthRecord:
     lateness: Seconds = 0.0
     interval: Int = 300
     updated: Seconds | None = None
+    simulated: Bool = False
+    """Its times are a simulated clock's (`nmsquota demo`), not this machine's."""
     version: Int = RECORD_VERSION
 
 

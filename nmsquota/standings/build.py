@@ -200,7 +200,7 @@ def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
         skipped=health.skipped, updated=health.updated, devices_ok=health.devices_ok,
         devices_failed=health.devices_failed, limited=health.limited,
         changed=health.changed, no_plan=health.no_plan,
-        not_effective=health.not_effective, drivers=drivers,
+        not_effective=health.not_effective, drivers=drivers, simulated=health.simulated,
     )  # fmt: skip
 
 

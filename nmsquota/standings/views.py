@@ -199,14 +199,18 @@ class CycleView:
     no_plan: tuple[str, ...]
     not_effective: tuple[str, ...]
     drivers: tuple[DriverView, ...]
+    simulated: bool = False
+    """Run on a simulated clock (`nmsquota demo`): its age on this machine's clock means
+    nothing, and no daemon keeps it going."""
 
     def age(self, now: float) -> float:
         """Seconds since it started (negative: this clock is behind the daemon's)."""
         return now - self.started
 
     def stale(self, now: float) -> bool:
-        """Older than three intervals: the daemon is not cycling."""
-        return self.age(now) > 3 * self.interval
+        """Older than three intervals: the daemon is not cycling. A simulated clock's cycle
+        is never stale: it is the last of a run that ended, not a daemon that stopped."""
+        return not self.simulated and self.age(now) > 3 * self.interval
 
     @property
     def troubled(self) -> bool:

@@ -225,13 +225,78 @@ def test_import_replace_keeps_a_copy_of_what_it_replaced(
     assert ledger.totals(Tally(7 * 86400))["davidn"].bytes_in == 10
 
 
+def test_importing_the_same_file_twice_counts_it_once_and_says_what_it_skipped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    records = tmp_path / "records.txt"
+    records.write_text(f"davidn {NOW - 600} 1000 10\ndavidn {NOW - 300} 500 5\n")
+    directory = tmp_path / "ledger"
+    assert run(capsys, "import", "--ledger", directory, records)[0] == 0
+    status, _, err = run(capsys, "import", "--ledger", directory, records)
+    assert status == 0
+    assert "imported 0 records" in err and "skipped 2 already present" in err
+    ledger = Ledger.open_reader(directory)
+    assert ledger.totals(Tally(7 * 86400))["davidn"].bytes_in == 1500
+    assert len(list(ledger.samples())) == 2
+
+
+def test_an_import_adds_what_is_new_and_skips_what_the_ledger_has(
+    capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
+) -> None:
+    everything = run(capsys, "export", "--ledger", week)[1]
+    more = tmp_path / "more.txt"
+    more.write_text(everything + f"davidn {NOW - 1} 7 7\n")
+    status, _, err = run(capsys, "import", "--ledger", week, more)
+    assert status == 0
+    assert f"imported 1 records into {week}; skipped {len(everything.splitlines())}" in err
+    after = run(capsys, "export", "--ledger", week)[1]
+    assert sorted(after.splitlines()) == sorted(more.read_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        (["davidn {t} 1000 10", "davidn {t} 999 10"], "other counts"),
+        (["davidn {t} 1000 10", "davidn {t} 1000 10"], "one more time than the ledger has it"),
+    ],
+)
+def test_a_record_the_ledger_has_with_other_counts_is_a_conflict_and_imports_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, lines: list[str], says: str
+) -> None:
+    directory = tmp_path / "ledger"
+    first = tmp_path / "first.txt"
+    first.write_text(f"davidn {NOW - 600} 1000 10\n")
+    assert run(capsys, "import", "--ledger", directory, first)[0] == 0
+    second = tmp_path / "second.txt"
+    second.write_text(f"alice {NOW - 900} 1 1\n" + "\n".join(lines).format(t=NOW - 600) + "\n")
+    status, _, err = run(capsys, "import", "--ledger", directory, second)
+    assert status == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"nmsquota: {second}:3: the ledger already has davidn at {NOW - 600}")
+    assert "IN OUT 1000 10" in line and says in line and "nothing imported" in line
+    assert [s.subscriber for s in Ledger.open_reader(directory).samples()] == ["davidn"]
+
+
+def test_import_replace_takes_every_record_whether_or_not_the_ledger_has_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    directory = tmp_path / "ledger"
+    records = tmp_path / "records.txt"
+    records.write_text(f"davidn {NOW - 600} 1000 10\n")
+    assert run(capsys, "import", "--ledger", directory, records)[0] == 0
+    records.write_text(f"davidn {NOW - 600} 999 10\ndavidn {NOW - 300} 1 1\n")
+    status, _, err = run(capsys, "import", "--ledger", directory, "--replace", records)
+    assert status == 0 and "imported 2 records" in err
+    assert run(capsys, "export", "--ledger", directory)[1] == records.read_text()
+
+
 def test_prune_archives_what_it_retires_and_import_brings_it_back(
     capsys: pytest.CaptureFixture[str], week: Path, tmp_path: Path
 ) -> None:
     everything = run(capsys, "export", "--ledger", week)[1]
     archive = tmp_path / "archive.txt"
     status, _, err = run(
-        capsys, "prune", "--ledger", week, "--older-than", "2d", "--archive", archive
+        capsys, "prune", "--ledger", week, "--older-than", "2d", "--archive", archive, "--force"
     )
     assert status == 0 and "retired" in err
     kept = run(capsys, "export", "--ledger", week)[1]
@@ -243,6 +308,70 @@ def test_prune_archives_what_it_retires_and_import_brings_it_back(
     assert sorted(run(capsys, "export", "--ledger", week)[1].splitlines()) == sorted(
         everything.splitlines()
     )
+
+
+def test_prune_inside_a_plans_window_is_refused_saying_what_would_be_lost(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    status, _, err = run(
+        capsys, "-c", config, "prune", "--ledger", week, "--older-than", "3d", "--discard"
+    )
+    assert status == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    counted = [
+        s for s in Ledger.open_reader(week).samples() if NOW - 7 * 86400 < s.time <= NOW - 3 * 86400
+    ]
+    assert line.startswith(f"nmsquota: not pruning records older than 3d: {len(counted)} records "
+                           "still counted in a window (the longest: 7d): usage in window drops "
+                           "for biguser (")  # fmt: skip
+    assert "nothing retired (--force retires them" in line
+    assert run(capsys, "export", "--ledger", week)[1] == before
+
+
+def test_prune_of_everything_is_refused_and_the_ledger_kept(
+    capsys: pytest.CaptureFixture[str], week: Path
+) -> None:
+    before = run(capsys, "export", "--ledger", week)[1]
+    # No configuration: the windows the ledger keeps (7d and 1d) protect their records.
+    status, _, err = run(capsys, "prune", "--ledger", week, "--older-than", "0", "--discard")
+    assert status == 2 and "not pruning records older than 0s" in err
+    assert "which limits lift is not known without the configuration" in err
+    assert run(capsys, "export", "--ledger", week)[1] == before
+
+
+def test_prune_past_every_window_needs_no_force(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    everything = run(capsys, "export", "--ledger", week)[1]
+    status, _, err = run(
+        capsys, "-c", config, "prune", "--ledger", week, "--older-than", "6d", "--discard"
+    )
+    assert status == 2  # 6d is inside the paper plan's 7d window
+    later = NOW + 86400  # a day on, the first day has left every window
+    status, _, err = run(capsys, "-c", config, "prune", "--ledger", week, "--older-than", "7d",
+                         "--discard", now=later)  # fmt: skip
+    assert status == 0 and "still counted" not in err
+    first_day = [
+        line for line in everything.splitlines() if int(line.split()[1]) <= NOW - 6 * 86400
+    ]
+    assert f"retired {len(first_day)} records older than 7d" in err
+
+
+def test_prune_force_retires_what_a_window_counts_and_says_whose_limit_lifts(
+    capsys: pytest.CaptureFixture[str], week: Path, config: Path
+) -> None:
+    usage = run(capsys, "-c", config, "usage", "--ledger", week, "biguser")[1]
+    used = usage.splitlines()[1].split()[-1]
+    assert int(used.rstrip("%")) > 100  # the paper's biggest user, over 63 MB in the week
+    status, _, err = run(capsys, "-c", config, "prune", "--ledger", week, "--older-than", "1h",
+                         "--discard", "--force")  # fmt: skip
+    assert status == 0
+    retired, of_them = err.strip().splitlines()
+    assert retired.startswith("retired ")
+    assert of_them.startswith("of them, ") and "usage in window drops for biguser (" in of_them
+    assert of_them.endswith("the limits of biguser lift at the daemon's next cycle")
+    assert all(s.time > NOW - 3600 for s in Ledger.open_reader(week).samples())
 
 
 def test_prune_needs_an_archive_or_an_explicit_discard(

@@ -287,6 +287,28 @@ def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
     assert old.answered is False and old.error is not None and "No SNMP response" in old.error
 
 
+def test_a_cycle_on_a_demos_simulated_clock_is_shown_as_such_and_never_stale(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    years_later = NOW + 25 * 365 * 86400
+    config, ledger = str(data / "nmsquota.toml"), str(data / "ledger")
+    main(["-c", config, "status", "--ledger", ledger], clock=ManualClock(years_later))
+    assert ", STALE)" in capsys.readouterr().out  # a daemon's ledger, left alone
+    with Ledger.open_writer(data / "ledger") as writer:
+        health = writer.records.health()
+        assert health is not None
+        writer.records.set_health(replace(health, simulated=True))
+    cycle = reader_of(data).snapshot().cycle
+    assert cycle is not None and cycle.simulated and not cycle.stale(years_later)
+    main(["-c", config, "status", "--ledger", ledger], clock=ManualClock(years_later))
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "STALE" not in first and "ago" not in first
+    assert first.startswith("last cycle 13 at ") and "on a simulated clock" in first
+    main(["-c", config, "status", "--json", "--ledger", ledger], clock=ManualClock(years_later))
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["stale"] is False and shown["cycle"]["simulated"] is True
+
+
 def test_a_limit_that_does_not_bite_is_blamed_on_the_drivers_that_hold_it(data: Path) -> None:
     # The shaper holds neither carol (its queue table was full) nor alice (nothing to key
     # on, say): only the log driver holds her limit, which was measured not to bite.
