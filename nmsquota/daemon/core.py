@@ -317,7 +317,7 @@ class Daemon:
         replies) and now holds (`installed`); repairs and errors go into `events`."""
         outcomes, done = {}, []
         for enforcer in self.enforcers:
-            outcome = enforcer.cycle(wanted)
+            outcome = enforcer.cycle(wanted, now)
             done.append(outcome)
             outcomes[enforcer.driver.name] = outcome_record(outcome)
             self.installed[enforcer.driver.name] = _installed(enforcer, wanted)
