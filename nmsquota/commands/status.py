@@ -15,6 +15,7 @@ from nmsquota.errors import UsageError
 from nmsquota.standings import (
     CapStanding,
     CycleView,
+    DriverView,
     LedgerMissing,
     Limit,
     OverrideRecord,
@@ -29,9 +30,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     status = commands.add_parser(
         "status", help="the daemon's health and who is limited",
         description="The last cycle (when, how long, how late), access servers that did not "
-        "answer, driver errors and drift, and the limited subscribers (each cap of a plan with "
-        "several; limits measured not to bite). Exit status 1 if the last cycle is older than "
-        "three intervals or had failures, or a limit does not bite.",
+        "answer, each driver (ok; FAILING when it failed, its rules could not be repaired or a "
+        "limit it holds was measured not to bite; drift, with since when and for how many "
+        "cycles, until a cycle finds none), and the limited subscribers (each cap of a plan "
+        "with several; limits measured not to bite). Exit status 1 if the last cycle is older "
+        "than three intervals or had failures, a driver is failing, or a limit does not bite.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
@@ -72,13 +75,26 @@ def run_status(args: argparse.Namespace) -> int:
         + "".join(f"\n  {name}: {error}" for name, error in cycle.devices_failed.items())
     )
     for driver in cycle.drivers:
-        print(f"driver {driver.name}: " + ("ok" if driver.ok else "; ".join(driver.problems)))
+        print(_driver_line(driver, zone))
     _print_limits(snap, zone)
     for override in snap.overrides:
         if override.until is None or override.until > now:
             ends = "" if override.until is None else " until " + _when(override.until, zone)
             print(f"override: {override.kind} {override.subscriber}{ends}: {override.reason}")
     return 1 if stale or troubled else 0
+
+
+def _driver_line(driver: DriverView, zone: ZoneInfo) -> str:
+    """ok; FAILING when its limits do not bite (an error, a failed repair, a limit measured
+    not to bite); drift with how long it has lasted, kept until a cycle finds none."""
+    if driver.health == "ok":
+        return f"driver {driver.name}: ok"
+    head = "FAILING" if driver.failing else "drift"
+    kept = driver.drifting
+    if kept is not None:
+        since = f" since {_when(kept.since, zone, seconds=True)}" if kept.since else ""
+        head += f" ({kept.cycles} cycle{'s' if kept.cycles != 1 else ''}{since})"
+    return f"driver {driver.name}: {head}: " + "; ".join(driver.problems)
 
 
 def _print_limits(snap: Snapshot, zone: ZoneInfo) -> None:
@@ -152,9 +168,7 @@ def _as_json(snap: Snapshot, age: float | None, stale: bool) -> dict[str, Any]:
 
 
 def _cycle_json(cycle: CycleView) -> dict[str, Any]:
-    drivers = {d.name: {"added": list(d.added), "removed": list(d.removed),
-                        "unenforceable": list(d.unenforceable), "drift": list(d.drift),
-                        "errors": list(d.errors)} for d in cycle.drivers}  # fmt: skip
+    drivers = {d.name: _driver_json(d) for d in cycle.drivers}
     return {"number": cycle.number, "started": cycle.started, "due": cycle.due,
             "seconds": cycle.seconds, "devices_ok": list(cycle.devices_ok),
             "devices_failed": dict(cycle.devices_failed), "limited": list(cycle.limited),
@@ -162,6 +176,16 @@ def _cycle_json(cycle: CycleView) -> dict[str, Any]:
             "not_effective": list(cycle.not_effective), "skipped": cycle.skipped,
             "lateness": cycle.lateness, "interval": cycle.interval,
             "updated": cycle.updated}  # fmt: skip
+
+
+def _driver_json(driver: DriverView) -> dict[str, Any]:
+    kept = driver.drifting
+    drifting = ({"since": kept.since, "cycles": kept.cycles, "lines": list(kept.lines)}
+                if kept is not None else None)  # fmt: skip
+    return {"health": driver.health, "added": list(driver.added),
+            "removed": list(driver.removed), "unenforceable": list(driver.unenforceable),
+            "drift": list(driver.drift), "drifting": drifting, "errors": list(driver.errors),
+            "not_effective": list(driver.not_effective)}  # fmt: skip
 
 
 def _limit_json(limit: Limit) -> dict[str, Any]:
