@@ -54,8 +54,14 @@ def test_limited_within_a_cycle_and_released_when_the_window_rolls(
         "changed": [],
         "failed": {},
         "drivers": {
-            "edge": {"added": [], "removed": [], "unenforceable": [], "drift": [], "errors": [],
-                     "drifting": None}
+            "edge": {
+                "added": [],
+                "removed": [],
+                "unenforceable": [],
+                "drift": [],
+                "errors": [],
+                "drifting": None,
+            }
         },
         "not_effective": [],
         "checks": {},

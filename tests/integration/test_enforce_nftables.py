@@ -117,8 +117,10 @@ def test_a_rate_change_is_one_transaction_and_drift_is_healed(net: Routed) -> No
     assert nft.check() == "2 addresses limited in table inet nmsquota"
 
 
-RULES_GONE = ("sets without their rule: capped4_3000, capped4_64000, capped4p_3000, "
-              "capped4p_64000, capped6_3000, capped6_64000, capped6p_3000, capped6p_64000")
+RULES_GONE = (
+    "sets without their rule: capped4_3000, capped4_64000, capped4p_3000, "
+    "capped4p_64000, capped6_3000, capped6_64000, capped6p_3000, capped6p_64000"
+)
 
 
 def _flushed(net: Routed, enforcer: Enforcer) -> None:
