@@ -207,8 +207,8 @@ class Enforcer:
             outcome.errors.append(error)
             log.error("%s", error)
         else:
-            log.warning("%s: rules reinstalled, %d limits re-applied", self.driver.name,
-                        len(limits))  # fmt: skip
+            log.warning("%s: rules reinstalled, limits in force re-applied (%d)",
+                        self.driver.name, len(limits))  # fmt: skip
 
     def _drifting(self, found: list[str], now: float | None) -> Drifting | None:
         """The drift kept after this cycle: started, counted on, or put right."""
