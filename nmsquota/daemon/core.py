@@ -33,7 +33,7 @@ from nmsquota.snmp.walk import SnmpError
 from . import observed, record
 from .control import dispatch
 from .devices import devices_from
-from .enforcers import reload_enforcers
+from .enforcers import reload_enforcers, resume_drift
 from .looks import Looks
 from .report import CycleReport, outcome_record
 from .sessions import Sessions
@@ -76,6 +76,7 @@ class Daemon:
         """Driver -> whom it holds limited, as of its last reconciliation."""
         self.devices: list[Any] = []
         self.configure(config, drivers)
+        resume_drift(self.enforcers, ledger.records.health())
 
     def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
         """Take a (re)loaded configuration: devices, plans, drivers."""

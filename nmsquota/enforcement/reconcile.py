@@ -203,9 +203,9 @@ class Enforcer:
         outcome.drift.append(f"{found}: rules reinstalled, limits re-applied"
                              if not left else f"{found}: repair failed")  # fmt: skip
         if left:
-            error = f"driver {self.driver.name!r}: rules missing, repair failed: {'; '.join(left)}"
-            outcome.errors.append(error)
-            log.error("%s", error)
+            failed = f"driver {self.driver.name!r}: rules missing, repair failed: {'; '.join(left)}"
+            outcome.errors.append(failed)
+            log.error("%s", failed)
         else:
             log.warning("%s: rules reinstalled, limits in force re-applied (%d)",
                         self.driver.name, len(limits))  # fmt: skip
