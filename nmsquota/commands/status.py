@@ -17,6 +17,7 @@ from nmsquota.standings import (
     CapStanding,
     CapView,
     CycleView,
+    DriverView,
     LedgerMissing,
     Limit,
     OverrideRecord,
@@ -32,12 +33,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     status = commands.add_parser(
         "status", help="the daemon's health and who is limited",
         description="The last cycle (when, how long, how late), access servers that did not "
-        "answer, driver errors and drift, and the limited subscribers (each cap of a plan with "
+        "answer, each driver (ok; FAILING when it failed, its rules could not be repaired or a "
+        "limit it holds was measured not to bite; drift, with since when and for how many "
+        "cycles, until a cycle finds none), the limited subscribers (each cap of a plan with "
         "several; limits measured not to bite), and the overrides in force, each top-up with "
         "what is left of it and when it expires. Exit status 1 if the last cycle is older than "
-        "three intervals or had failures, or a limit does not bite. A ledger written by "
-        "`nmsquota demo` is on a simulated clock: its last cycle is shown as such, never "
-        "stale.",
+        "three intervals or had failures, a driver is failing, or a limit does not bite. A "
+        "ledger written by `nmsquota demo` is on a simulated clock: its last cycle is shown as "
+        "such, never stale.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
@@ -80,7 +83,7 @@ def run_status(args: argparse.Namespace) -> int:
         + "".join(f"\n  {name}: {error}" for name, error in cycle.devices_failed.items())
     )
     for driver in cycle.drivers:
-        print(f"driver {driver.name}: " + ("ok" if driver.ok else "; ".join(driver.problems)))
+        print(_driver_line(driver, zone))
     _print_limits(snap, zone)
     for override in snap.overrides:
         if override.until is None or override.until > now:
@@ -96,6 +99,19 @@ def _topups_of(snap: Snapshot, override: OverrideRecord) -> list[tuple[CapView, 
     view = snap.subscriber(override.subscriber) if override.kind == "topup" else None
     caps = view.caps if view is not None else ()
     return [(cap, t) for cap in caps for t in cap.topups if t.override == override]
+
+
+def _driver_line(driver: DriverView, zone: ZoneInfo) -> str:
+    """ok; FAILING when its limits do not bite (an error, a failed repair, a limit measured
+    not to bite); drift with how long it has lasted, kept until a cycle finds none."""
+    if driver.health == "ok":
+        return f"driver {driver.name}: ok"
+    head = "FAILING" if driver.failing else "drift"
+    kept = driver.drifting
+    if kept is not None:
+        since = f" since {_when(kept.since, zone, seconds=True)}" if kept.since else ""
+        head += f" ({kept.cycles} cycle{'s' if kept.cycles != 1 else ''}{since})"
+    return f"driver {driver.name}: {head}: " + "; ".join(driver.problems)
 
 
 def _print_limits(snap: Snapshot, zone: ZoneInfo) -> None:
@@ -174,9 +190,7 @@ def _as_json(snap: Snapshot, age: float | None, stale: bool, now: float) -> dict
 
 
 def _cycle_json(cycle: CycleView) -> dict[str, Any]:
-    drivers = {d.name: {"added": list(d.added), "removed": list(d.removed),
-                        "unenforceable": list(d.unenforceable), "drift": list(d.drift),
-                        "errors": list(d.errors)} for d in cycle.drivers}  # fmt: skip
+    drivers = {d.name: _driver_json(d) for d in cycle.drivers}
     return {"number": cycle.number, "started": cycle.started, "due": cycle.due,
             "seconds": cycle.seconds, "devices_ok": list(cycle.devices_ok),
             "devices_failed": dict(cycle.devices_failed), "limited": list(cycle.limited),
@@ -186,6 +200,16 @@ def _cycle_json(cycle: CycleView) -> dict[str, Any]:
             "updated": cycle.updated,
             # Only for a demo's ledger: a daemon's status keeps its shape.
             **({"simulated": True} if cycle.simulated else {})}  # fmt: skip
+
+
+def _driver_json(driver: DriverView) -> dict[str, Any]:
+    kept = driver.drifting
+    drifting = ({"since": kept.since, "cycles": kept.cycles, "lines": list(kept.lines)}
+                if kept is not None else None)  # fmt: skip
+    return {"health": driver.health, "added": list(driver.added),
+            "removed": list(driver.removed), "unenforceable": list(driver.unenforceable),
+            "drift": list(driver.drift), "drifting": drifting, "errors": list(driver.errors),
+            "not_effective": list(driver.not_effective)}  # fmt: skip
 
 
 def _limit_json(limit: Limit) -> dict[str, Any]:

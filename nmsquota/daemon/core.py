@@ -33,7 +33,7 @@ from nmsquota.snmp.walk import SnmpError
 from . import observed, record
 from .control import dispatch
 from .devices import devices_from
-from .enforcers import reload_enforcers
+from .enforcers import reload_enforcers, resume_drift
 from .looks import Looks
 from .report import CycleReport, outcome_record
 from .sessions import Sessions
@@ -79,6 +79,7 @@ class Daemon:
         """The counter events told of per session (observed.new_counter_events): each is
         logged once."""
         self.configure(config, drivers)
+        resume_drift(self.enforcers, ledger.records.health())
 
     def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
         """Take a (re)loaded configuration: devices, plans, drivers."""
@@ -335,7 +336,7 @@ class Daemon:
         replies) and now holds (`installed`); repairs and errors go into `events`."""
         outcomes, done = {}, []
         for enforcer in self.enforcers:
-            outcome = enforcer.cycle(wanted)
+            outcome = enforcer.cycle(wanted, now)
             done.append(outcome)
             outcomes[enforcer.driver.name] = outcome_record(outcome)
             self.installed[enforcer.driver.name] = _installed(enforcer, wanted)

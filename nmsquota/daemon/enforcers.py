@@ -7,7 +7,8 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from nmsquota.enforcement.driver import Driver
-from nmsquota.enforcement.reconcile import Enforcer
+from nmsquota.enforcement.reconcile import Drifting, Enforcer
+from nmsquota.ledger.records import HealthRecord
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -40,3 +41,15 @@ def reload_enforcers(old: Iterable[Enforcer], drivers: Sequence[Driver]) -> list
 def _same_driver(old: Driver, new: Driver) -> bool:
     """Whether a reloaded driver is the one already running: same type, same options."""
     return type(old) is type(new) and old.options == new.options
+
+
+def resume_drift(enforcers: Iterable[Enforcer], health: HealthRecord | None) -> None:
+    """The drift the last cycle before a restart kept, for each driver still configured:
+    counted on from there (since when, how many cycles) if the first cycle finds it again,
+    cleared if that cycle finds none, rather than started over or forgotten."""
+    kept = health.drivers if health is not None else {}
+    for enforcer in enforcers:
+        record = kept.get(enforcer.driver.name)
+        if record is not None and record.drifting is not None:
+            d = record.drifting
+            enforcer.drifting = Drifting(d.since, d.cycles, d.lines)

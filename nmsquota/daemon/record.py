@@ -14,6 +14,7 @@ from nmsquota.ledger import Limit as LedgerLimit
 from nmsquota.ledger.records import (
     CapStanding,
     CheckRecord,
+    DriftRecord,
     DriverOutcomeRecord,
     HealthRecord,
     StandingRecord,
@@ -97,11 +98,8 @@ def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str
 
 
 def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: float) -> None:
-    drivers = {
-        name: DriverOutcomeRecord(**{k: tuple(v) for k, v in outcome.items()},
-                                  installed=_tuple(report.installed.get(name)))
-        for name, outcome in report.drivers.items()
-    }  # fmt: skip
+    drivers = {name: _driver_record(outcome, report.installed.get(name))
+               for name, outcome in report.drivers.items()}  # fmt: skip
     record = HealthRecord(
         number=report.number, started=report.started, due=report.due, seconds=report.seconds,
         devices_ok=tuple(report.devices_ok), devices_failed=dict(report.devices_failed),
@@ -111,6 +109,17 @@ def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: f
     )  # fmt: skip
     with ledger.batch():
         ledger.records.set_health(record)
+
+
+def _driver_record(outcome: Mapping[str, Any], installed: list[str] | None) -> DriverOutcomeRecord:
+    """A driver's part of the health record, from its outcome (report.outcome_record)."""
+    drifting = outcome.get("drifting")
+    lists = {k: tuple(v) for k, v in outcome.items() if k != "drifting"}
+    kept = None
+    if drifting is not None:
+        kept = DriftRecord(since=drifting["since"], cycles=drifting["cycles"],
+                           lines=tuple(drifting["lines"]))  # fmt: skip
+    return DriverOutcomeRecord(**lists, installed=_tuple(installed), drifting=kept)
 
 
 def _tuple(names: list[str] | None) -> tuple[str, ...] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nmsquota.enforcement.reconcile import Outcome
+from nmsquota.enforcement.reconcile import Drifting, Outcome
 
 
 @dataclass
@@ -40,4 +40,12 @@ def outcome_record(outcome: Outcome) -> dict[str, Any]:
         "unenforceable": [limit.subscriber for limit in outcome.unenforceable],
         "drift": outcome.drift,
         "errors": outcome.errors,
+        "drifting": _drifting(outcome.drifting),
     }
+
+
+def _drifting(drifting: Drifting | None) -> dict[str, Any] | None:
+    """Drift kept across cycles until put right, as the health record and replies keep it."""
+    if drifting is None:
+        return None
+    return {"since": drifting.since, "cycles": drifting.cycles, "lines": list(drifting.lines)}

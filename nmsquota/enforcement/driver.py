@@ -98,6 +98,18 @@ class Driver(ABC):
         """A one-line health status; raises DriverError when the backend is not usable."""
         return f"{len(self.installed())} limits installed"
 
+    def faults(self) -> list[str]:
+        """What is missing of the driver's own setup, so that limits it lists as installed
+        do not bite (rules flushed, a class deleted), one line each; empty when whole.
+        Called every cycle, so it must be cheap. A driver with nothing beyond its limits
+        (the default) has nothing to miss."""
+        return []
+
+    def repair(self, limits: Sequence[Limit]) -> None:
+        """Put back what `faults` found missing and re-apply `limits` (the ones in force).
+        By default adding them again, which a driver does with whatever setup they need."""
+        self.add(limits)
+
     def keys(self, limit: Limit) -> list[Hashable]:
         """What one installed unit of this driver is, for comparing wanted with installed:
         by default an address (normalized), so a subscriber with two addresses is two."""

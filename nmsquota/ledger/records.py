@@ -218,6 +218,19 @@ class Limit:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DriftRecord:
+    """Drift a driver's reconciliation has found cycle after cycle, or not yet put right."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    since: Seconds | None = None
+    """When it was first found."""
+    cycles: Int
+    """Reconciliations in a row that found it or could not put it right."""
+    lines: Names = ()
+    """What the last of them found."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DriverOutcomeRecord:
     """What one driver did in the last cycle."""
 
@@ -229,6 +242,8 @@ class DriverOutcomeRecord:
     errors: Names = ()
     installed: Names | None = None
     """The subscribers it holds limited after the cycle (None: not recorded)."""
+    drifting: DriftRecord | None = None
+    """Drift kept until a cycle finds none (None: none, or not recorded)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

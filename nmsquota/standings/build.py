@@ -191,6 +191,7 @@ def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
             name, outcome.added, outcome.removed, outcome.unenforceable, outcome.drift,
             outcome.errors, outcome.installed,
             tuple(sorted(n for n in flagged if holds(name, outcome.installed, n))),
+            outcome.drifting,
         )
         for name, outcome in health.drivers.items()
     )  # fmt: skip

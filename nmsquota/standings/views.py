@@ -15,6 +15,7 @@ from nmsquota.ledger.records import (
     CheckRecord,
     DeviceRecord,
     Direction,
+    DriftRecord,
     EventRecord,
     Limit,
     OverrideRecord,
@@ -27,6 +28,7 @@ from nmsquota.usage import Tally, Totals
 from nmsquota.verdict import Reason, State
 
 KeptIn = Literal["configuration", "ledger", "nowhere"]
+DriverHealth = Literal["ok", "drifting", "failing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +159,35 @@ class DriverView:
     """Whom it holds limited (None: not recorded by the daemon that wrote the ledger)."""
     not_effective: tuple[str, ...]
     """Subscribers it holds whose limit was measured not to bite."""
+    drifting: DriftRecord | None = None
+    """Drift found cycle after cycle, or not yet put right: since when, for how many
+    cycles, what the last one found (None: none)."""
+
+    @property
+    def failing(self) -> bool:
+        """Its limits do not (all) bite: it failed (a repair of its rules included), or a
+        limit it holds was measured not to bite."""
+        return bool(self.errors or self.not_effective)
+
+    @property
+    def health(self) -> DriverHealth:
+        """ "failing" (see `failing`), "drifting" (what it holds was changed behind
+        nmsquota's back: repaired, and watched until a cycle finds it whole), or "ok"."""
+        if self.failing:
+            return "failing"
+        return "drifting" if self.drift or self.drifting is not None else "ok"
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.drift
+        return self.health == "ok"
 
     @property
     def problems(self) -> tuple[str, ...]:
-        return self.errors + self.drift
+        """One line each: errors, limits that do not bite, drift (the kept drift's last
+        lines, or this cycle's)."""
+        drift = self.drifting.lines if self.drifting is not None else self.drift
+        return (self.errors + tuple(f"limit not effective on {name}"
+                                    for name in self.not_effective) + drift)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +239,7 @@ class CycleView:
     def troubled(self) -> bool:
         """An access server did not answer, a driver failed, or a limit does not bite."""
         return bool(self.devices_failed or self.not_effective) or any(
-            driver.errors for driver in self.drivers
+            driver.failing for driver in self.drivers
         )
 
 

@@ -32,9 +32,11 @@ from nmsquota.control.protocol import (
     Topup,
 )
 from nmsquota.daemon.core import Daemon
+from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.enforcement.driver import make_driver
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.records import DriftRecord
 from nmsquota.sim.agent import start_agent
 from nmsquota.snmp import tables as p
 
@@ -503,5 +505,54 @@ def test_a_cycle_that_overruns_its_slot_skips_the_missed_ones_and_counts_them(tm
             assert [report.skipped for report in reports] == [0, 2, 4]
             health = r.ledger.records.health()
             assert health is not None and health.skipped == 4
+
+    asyncio.run(run())
+
+
+def test_drift_is_kept_with_its_count_until_a_cycle_finds_none_also_over_a_restart(
+    tmp_path, capsys
+):
+    from nmsquota.cli import main
+
+    async def run() -> None:
+        async with rig(tmp_path) as r:
+            bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
+
+            def drifting() -> DriftRecord | None:
+                health = ledger.records.health()
+                assert health is not None
+                return health.drivers["log"].drifting
+
+            bras.show(clock.now(), 0, 0)
+            await daemon.cycle()
+            clock.advance(300)
+            bras.show(clock.now(), 3 * MB, 0)
+            assert (await daemon.cycle()).limited == ["alice"] and drifting() is None
+            for _ in range(2):  # another tool lifts alice's limit, cycle after cycle
+                log.clear()
+                clock.advance(300)
+                bras.show(clock.now(), 3 * MB, 0)
+                await daemon.cycle()
+            missing = ("limit on alice [alice] was missing: reinstalled",)
+            assert drifting() == DriftRecord(since=T0 + 600, cycles=2, lines=missing)
+            assert main(status(r)) == 0  # drift being put right is not a failure
+            assert f"driver log: drift (2 cycles since {local(T0 + 600)}" in capsys.readouterr().out
+
+        # A restart: the first cycle finds a limit nobody wants, so the drift goes on.
+        clock.advance(300)
+        bras.show(clock.now(), 3 * MB, 0)
+        with Ledger.open_writer(r.ledger.directory, r.config.tallies()) as ledger:
+            fresh = make_driver("log", "log", {})
+            fresh.add([DriverLimit("mallory", ("10.9.9.9",))])
+            daemon = Daemon(r.config, clock, ledger, drivers=[fresh])
+            report = await daemon.cycle()
+            assert report.drivers["log"]["drifting"] == {
+                "since": T0 + 600, "cycles": 3,
+                "lines": ["limit on mallory (10.9.9.9) found at start, not wanted: lifted"],
+            }  # fmt: skip
+            clock.advance(300)
+            bras.show(clock.now(), 3 * MB, 0)
+            assert (await daemon.cycle()).drivers["log"]["drifting"] is None  # whole: cleared
+            assert main(status(r)) == 0 and "driver log: ok" in capsys.readouterr().out
 
     asyncio.run(run())

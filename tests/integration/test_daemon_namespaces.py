@@ -54,7 +54,14 @@ def test_limited_within_a_cycle_and_released_when_the_window_rolls(
         "changed": [],
         "failed": {},
         "drivers": {
-            "edge": {"added": [], "removed": [], "unenforceable": [], "drift": [], "errors": []}
+            "edge": {
+                "added": [],
+                "removed": [],
+                "unenforceable": [],
+                "drift": [],
+                "errors": [],
+                "drifting": None,
+            }
         },
         "not_effective": [],
         "checks": {},
@@ -70,3 +77,60 @@ def test_limited_within_a_cycle_and_released_when_the_window_rolls(
     third = say("cycle")
     assert third["limited"] == [] and third["changed"] == ["alice"]
     assert "10.99.1.2" not in nft()
+
+
+@pytest.mark.slow
+def test_a_flushed_chain_is_repaired_by_the_next_cycle_and_the_repair_kept_in_the_ledger(
+    namespaces: Namespaces, tmp_path: Path, config_file: WriteConfig,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    require("nft")
+    bras = AccessServer(namespaces, tmp_path)
+    bras.add_subscriber("alice")
+    config = config_file(
+        plans={"home": {"cap": "1MB", "window": "1h"}},
+        subscribers={"alice": {"plan": "home"}},
+        access_servers={"bras": access_server(bras.port, match=[if_name("sub-(?P<user>.+)")],
+                                              learn_addresses="inet-cidr-route")},
+        drivers={"edge": {"type": "nftables"}},
+    )  # fmt: skip
+    ledger = tmp_path / "l"
+    daemon = namespaces.start(
+        bras.ns, sys.executable, str(HERE / "ns_daemon.py"), str(config), str(ledger),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def say(line: str) -> dict:
+        daemon.stdin.write(line + "\n")
+        daemon.stdin.flush()
+        return json.loads(daemon.stdout.readline())
+
+    def chain() -> str:
+        return namespaces.run(bras.ns, "nft", "list", "chain", "inet", "nmsquota", "forward")
+
+    bras.served()
+    say("cycle")
+    bras.download("alice", 2_000_000)
+    bras.served()
+    assert say("cycle")["limited"] == ["alice"] and "@capped4_" in chain()
+    namespaces.run(bras.ns, "nft", "flush", "chain", "inet", "nmsquota", "forward")
+    assert "@capped4_" not in chain()  # the sets and alice's address in them are still there
+
+    repaired = say("cycle")["drivers"]["edge"]
+    assert repaired["errors"] == [] and "@capped4_" in chain()
+    assert [line.split(": ")[-1] for line in repaired["drift"]] == [
+        "rules reinstalled, limits re-applied"]  # fmt: skip
+    assert repaired["drifting"]["cycles"] == 1
+    from nmsquota.cli import main
+    from nmsquota.standings import EventKind, Reader
+
+    events = Reader.open(ledger, None).snapshot().events
+    assert [e.text for e in events if e.kind is EventKind.REPAIR] == [
+        f"edge: {line}" for line in repaired["drift"]]  # fmt: skip
+    assert main(["-c", str(config), "status", "--ledger", str(ledger)]) == 0
+    assert "driver edge: drift (1 cycle since " in capsys.readouterr().out
+
+    whole = say("cycle")["drivers"]["edge"]  # found whole: the drift is cleared
+    assert whole["drift"] == [] and whole["drifting"] is None
+    assert main(["-c", str(config), "status", "--ledger", str(ledger)]) == 0
+    assert "driver edge: ok" in capsys.readouterr().out

@@ -117,6 +117,48 @@ def test_a_rate_change_is_one_transaction_and_drift_is_healed(net: Routed) -> No
     assert nft.check() == "2 addresses limited in table inet nmsquota"
 
 
+RULES_GONE = (
+    "sets without their rule: capped4_3000, capped4_64000, capped4p_3000, "
+    "capped4p_64000, capped6_3000, capped6_64000, capped6p_3000, capped6p_64000"
+)
+
+
+def _flushed(net: Routed, enforcer: Enforcer) -> None:
+    """alice limited at 64 kbit, a stale 3 kbit set left by an earlier rate, then the chain
+    flushed by hand: the sets and their elements stay, the rules are gone."""
+    enforcer.cycle([alice(3_000)], now=1)
+    enforcer.cycle([alice(64_000)], now=2)
+    _nft(net, "flush chain inet nmsquota forward\n")
+    assert "capped4_64000" not in _nft(net, "list chain inet nmsquota forward\n")
+    assert {lim.rate_bps for lim in enforcer.driver.installed()} == {64_000}  # still listed
+
+
+def test_a_flushed_chain_is_found_by_the_next_cycle_and_its_rules_put_back(net: Routed) -> None:
+    nft = driver(net)
+    enforcer = Enforcer(nft)
+    _flushed(net, enforcer)
+    assert nft.faults() == [RULES_GONE]
+    outcome = enforcer.cycle([alice(64_000)], now=3)
+    assert not outcome.errors and outcome.added == []
+    assert outcome.drift == [f"{RULES_GONE}: rules reinstalled, limits re-applied"]
+    # The rules of the rate in force are back; the 3 kbit sets, in force no more, are gone.
+    chain = _nft(net, "list chain inet nmsquota forward\n")
+    assert chain.count("@capped") == 4 and "@capped4_64000" in chain and "3000" not in chain
+    assert nft.faults() == [] and nft.check() == "2 addresses limited in table inet nmsquota"
+    assert enforcer.cycle([alice(64_000)], now=4).drift == []  # whole: nothing more to do
+
+
+@pytest.mark.slow
+def test_after_a_flushed_chain_is_repaired_the_limit_bites_again(net: Routed) -> None:
+    enforcer = Enforcer(driver(net))
+    _flushed(net, enforcer)
+    assert net.download("sub1", 2) > FAST  # flushed: listed as limited, not held at all
+    assert enforcer.cycle([alice(64_000)], now=3).drift
+    goodput = net.download("sub1", 25, skip=5)
+    assert 0.8 * 8_000 <= goodput <= 1.2 * 8_000, goodput
+    assert net.download("sub2", 2) > FAST
+
+
 def test_the_driver_command_drives_it_by_hand(
     namespaces: Namespaces, config_file: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -144,3 +144,39 @@ def test_clear_removes_only_nmsquotas_qdisc_and_a_foreign_root_is_refused(net: R
     assert "ingress" in tc(net, "qdisc", "show", "dev", "sub1")
     assert "htb 1:" in tc(net, "qdisc", "show", "dev", "to-srv")
     assert "tbf 7:" in tc(net, "qdisc", "show", "dev", "sub2")
+
+
+def test_a_deleted_hash_link_is_found_by_the_next_cycle_and_the_interface_rebuilt(
+    net: Routed,
+) -> None:
+    shaper = driver(net)
+    enforcer = Enforcer(shaper)
+    enforcer.cycle([limit("alice", "sub1", 64_000)], now=1)
+    # The filter that sends IPv4 packets to the host filters, deleted by hand: alice's
+    # filters and classes are all still listed, and none of them sees a packet.
+    tc(net, "filter", "del", "dev", "sub1", "parent", "4e51:", "prio", "1", "handle", "800::800",
+       "u32")  # fmt: skip
+    assert len(shaper.installed()) == 2
+    assert shaper.faults() == ["sub1: the ip hash filters are missing"]
+    outcome = enforcer.cycle([limit("alice", "sub1", 64_000)], now=2)
+    assert not outcome.errors
+    assert outcome.drift == ["sub1: the ip hash filters are missing: rules reinstalled, limits "
+                             "re-applied"]  # fmt: skip
+    assert "link 2:" in tc(net, "filter", "show", "dev", "sub1", "parent", "4e51:")
+    assert shaper.faults() == [] and shaper.check() == "2 addresses limited on sub1, sub2"
+
+
+@pytest.mark.slow
+def test_after_its_ipv4_filters_are_deleted_a_cycle_makes_the_limit_bite_again(
+    net: Routed,
+) -> None:
+    enforcer = Enforcer(driver(net))
+    enforcer.cycle([limit("alice", "sub1", 64_000)], now=1)
+    tc(net, "filter", "del", "dev", "sub1", "parent", "4e51:", "prio", "1")
+    assert net.download("sub1", 2) > FAST  # nothing holds alice's IPv4 traffic now
+    outcome = enforcer.cycle([limit("alice", "sub1", 64_000)], now=2)
+    assert not outcome.errors
+    assert outcome.drift == ["sub1: the ip hash filters are missing: rules reinstalled, limits "
+                             "re-applied"]  # fmt: skip
+    goodput = net.download("sub1", 12, skip=3)
+    assert 0.8 * 8_000 <= goodput <= 1.2 * 8_000, goodput

@@ -177,3 +177,29 @@ def test_a_rate_change_with_no_rule_number_to_spare_reuses_the_hosts_own() -> No
     ]  # fmt: skip
     assert {lim.addresses[0]: lim.rate_bps for lim in driver.installed()} == {
         "10.0.0.7": 64_000, "10.0.0.8": 3_000}  # fmt: skip
+
+
+def test_a_deleted_table_rule_is_found_by_the_next_cycle_and_put_back() -> None:
+    driver, fake = ipfw(layout="table")
+    enforcer = Enforcer(driver)
+    enforcer.cycle([ALICE], now=1)
+    del fake.rules[1000]  # the table's entries stay, and nothing sends them to a pipe
+    assert [lim.addresses for lim in driver.installed()] == [("10.0.0.7",)]
+    outcome = enforcer.cycle([ALICE], now=2)
+    assert outcome.drift == ["the rule sending table(10) to its pipes is missing: rules "
+                             "reinstalled, limits re-applied"]  # fmt: skip
+    assert not outcome.errors and "table(10)" in fake.rules[1000]
+    assert driver.check() == "1 hosts limited"
+
+
+def test_a_deleted_pipe_is_found_by_the_next_cycle_and_configured_again() -> None:
+    driver, fake = ipfw()
+    enforcer = Enforcer(driver)
+    enforcer.cycle([ALICE], now=1)
+    del fake.pipes[1000]  # rule 1000 still sends alice's traffic to it
+    with pytest.raises(DriverError, match="pipes gone that hosts are sent to: 1000"):
+        driver.check()
+    outcome = enforcer.cycle([ALICE], now=2)
+    assert outcome.drift == ["pipes gone that hosts are sent to: 1000: rules reinstalled, "
+                             "limits re-applied"]  # fmt: skip
+    assert fake.pipes[1000] == "3.000 Kbit/s" and not outcome.errors

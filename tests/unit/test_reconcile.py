@@ -18,6 +18,9 @@ class Memory(Driver):
         self.table: dict[str, Limit] = {}
         self.refuse: set[str] = set()
         self.calls: list[str] = []
+        self.rules = True
+        """Whether the rules that make its table bite are there (like an nft chain)."""
+        self.rules_stay_gone = False
 
     def add(self, limits: Sequence[Limit]) -> None:
         self.calls.append("add " + ",".join(lim.subscriber for lim in limits))
@@ -42,6 +45,14 @@ class Memory(Driver):
 
     def clear(self) -> None:
         self.table.clear()
+
+    def faults(self) -> list[str]:
+        return [] if self.rules else ["rules gone"]
+
+    def repair(self, limits: Sequence[Limit]) -> None:
+        self.calls.append("repair " + ",".join(lim.subscriber for lim in limits))
+        self.rules = not self.rules_stay_gone
+        self.add(limits)
 
 
 ALICE = Limit("alice", ("10.0.0.1", "2001:db8::1"))
@@ -105,3 +116,52 @@ def test_a_driver_that_crashes_costs_its_limits_not_the_cycle() -> None:
     outcome = enforcer.cycle([ALICE])
     assert outcome.added == []
     assert outcome.errors == ["driver 'mem': unexpected KeyError: \"a plugin's bug\" (alice)"]
+
+
+def test_rules_gone_while_the_limits_stay_listed_are_found_and_reinstalled() -> None:
+    driver = Memory()
+    enforcer = Enforcer(driver)
+    enforcer.cycle([ALICE, BOB], now=100)
+    driver.rules = False  # say, `nft flush chain`: the set elements are still listed
+    outcome = enforcer.cycle([ALICE, BOB], now=200)
+    assert driver.rules and driver.calls[-2:] == ["repair alice,bob", "add alice,bob"]
+    assert outcome.drift == ["rules gone: rules reinstalled, limits re-applied"]
+    assert not outcome.errors and outcome.added == []  # nothing the ledger compares was missing
+    assert enforcer.cycle([ALICE, BOB], now=300).drift == []  # whole again
+
+
+def test_rules_that_a_repair_does_not_bring_back_are_an_error() -> None:
+    driver = Memory()
+    driver.rules, driver.rules_stay_gone = False, True
+    outcome = Enforcer(driver).cycle([ALICE], now=100)
+    assert outcome.errors == ["driver 'mem': rules missing, repair failed: rules gone"]
+    assert outcome.drift == ["rules gone: repair failed"]
+
+
+def test_drift_is_kept_and_counted_until_a_cycle_finds_none() -> None:
+    driver = Memory()
+    enforcer = Enforcer(driver)
+    assert enforcer.cycle([ALICE, BOB], now=100).drifting is None
+    for now in (200, 300):  # another tool deletes bob's limit every cycle
+        del driver.table["10.0.0.2"]
+        outcome = enforcer.cycle([ALICE, BOB], now=now)
+    assert outcome.drifting is not None
+    assert (outcome.drifting.since, outcome.drifting.cycles) == (200, 2)
+    assert outcome.drifting.lines == ("limit on bob [10.0.0.2] was missing: reinstalled",)
+    assert enforcer.cycle([ALICE, BOB], now=400).drifting is None  # found whole: cleared
+
+
+def test_drift_whose_repair_fails_is_kept_until_the_repair_takes() -> None:
+    driver = Memory()
+    enforcer = Enforcer(driver)
+    enforcer.cycle([ALICE, BOB], now=100)
+    del driver.table["10.0.0.2"]
+    driver.refuse = {"bob"}  # and bob's limit cannot be put back
+    enforcer.cycle([ALICE, BOB], now=200)
+    # Not found again (bob's limit is no longer believed installed), but not repaired either.
+    kept = enforcer.cycle([ALICE, BOB], now=300)
+    assert kept.drift == [] and kept.errors and kept.drifting is not None
+    assert (kept.drifting.since, kept.drifting.cycles) == (200, 2)
+    driver.refuse = set()
+    healed = enforcer.cycle([ALICE, BOB], now=400)
+    assert healed.added == [BOB] and healed.drifting is None

@@ -217,7 +217,25 @@ class IpfwDriver(Driver):
 
     def check(self) -> str:
         self.run(self.options.ipfw, "pipe", "show")  # ipfw and dummynet are there
+        faults = self.faults()
+        if faults:
+            raise DriverError(self.name, "; ".join(faults))
         return f"{len(self.installed())} hosts limited"
+
+    def faults(self) -> list[str]:
+        """Hosts listed as limited whose traffic nothing holds: their pipe deleted by hand,
+        or (table layout) the one rule that sends the table to the pipes. Adding the limits
+        again (the default repair) configures the pipes and puts the rule back."""
+        o = self.options
+        pipes = self._pipes()
+        entries = self._entries(pipes)
+        found = []
+        gone = sorted({entry.pipe for entry in entries if entry.pipe not in pipes})
+        if gone:
+            found.append(f"pipes gone that hosts are sent to: {', '.join(map(str, gone))}")
+        if o.layout == "table" and entries and not self._table_rules_present():
+            found.append(f"the rule sending table({o.table}) to its pipes is missing")
+        return found
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -131,11 +131,34 @@ class NftablesDriver(Driver):
 
     def check(self) -> str:
         sets, used = self._state()
-        missing = [name for name in sets if name not in used]
-        if missing:
-            raise DriverError(self.name, f"sets without their rule: {', '.join(missing)}")
+        faults = _faults(sets, used)
+        if faults:
+            raise DriverError(self.name, "; ".join(faults))
         count = sum(len(elements) for elements in sets.values())
         return f"{count} addresses limited in table inet {self.options.table}"
+
+    def faults(self) -> list[str]:
+        sets, used = self._state()
+        return _faults(sets, used)
+
+    def repair(self, limits: Sequence[Limit]) -> None:
+        """The rules of the rates in force back (a flushed chain keeps its sets, so the
+        elements stay and nothing reconciliation compares is missing), and the sets of rates
+        no longer in force, which no rule refers to any more, gone: then no set is left
+        without its rule."""
+        sets, used = self._state()
+        wanted = {limit.rate_bps for limit in limits}
+        table = f"inet {self.options.table}"
+        lines = [
+            f"delete set {table} {name}"
+            for name, match in ((name, SET_NAME.match(name)) for name in sets)
+            if match and int(match.group(3)) not in wanted and name not in used
+        ]
+        for rate, queue in sorted({(limit.rate_bps, limit.queue_bytes) for limit in limits}):
+            lines += self._structure(rate, queue, sets, used)
+        if lines:
+            self._transaction(lines)
+        self.add(limits)
 
     def _element_changes(self, limit: Limit, sets: dict[str, dict[str, str]]) -> list[str]:
         changes = []
@@ -200,6 +223,12 @@ class NftablesDriver(Driver):
 
     def _transaction(self, lines: Iterable[str]) -> None:
         self.run(self.options.nft, "-f", "-", input="\n".join(_merged(lines)) + "\n")
+
+
+def _faults(sets: dict[str, dict[str, str]], used: set[str]) -> list[str]:
+    """A capped set that no rule refers to: its addresses are listed, and not limited."""
+    missing = sorted(name for name in sets if name not in used)
+    return [f"sets without their rule: {', '.join(missing)}"] if missing else []
 
 
 ELEMENT = re.compile(r"^(add|delete) element (\S+ \S+ \S+) \{ (.*) \}$")

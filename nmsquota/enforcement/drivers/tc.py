@@ -231,7 +231,36 @@ class TcDriver(Driver):
         if foreign:
             raise DriverError(self.name, "root qdiscs not nmsquota's: " + ", ".join(
                 f"{i} ({r})" for i, r in sorted(foreign.items())))  # fmt: skip
+        faults = self.faults()
+        if faults:
+            raise DriverError(self.name, "; ".join(faults))
         return f"{len(self.installed())} addresses limited on {', '.join(roots)}"
+
+    def faults(self) -> list[str]:
+        """Our root qdisc without the hash table a family's host filters hang in, or without
+        the filter linking to it (`tc filter del ... prio 1` by hand, say): those hosts'
+        filters are listed, or their limits still wanted, but no packet reaches them."""
+        found = []
+        for interface in self.options.interfaces:
+            if self._root(interface) != "ours":
+                continue
+            out = self.run(self.options.tc, "filter", "show", "dev", interface,
+                           "parent", f"{self.options.handle}:")  # fmt: skip
+            missing = [protocol for protocol, _, table, _ in FAMILIES.values()
+                       if f"fh {table} ht divisor 256" not in out
+                       or f"link {table} " not in out]  # fmt: skip
+            if missing:
+                found.append(f"{interface}: the {' and '.join(missing)} hash filters are missing")
+        return found
+
+    def repair(self, limits: Sequence[Limit]) -> None:
+        """An interface with its hash filters missing is rebuilt: nmsquota's root qdisc
+        deleted and every limit in force added again, structure first. Its limits lapse for
+        the moment that takes; they were not biting anyway."""
+        for fault in self.faults():
+            interface = fault.split(":", 1)[0]
+            self.run(self.options.tc, "qdisc", "del", "dev", interface, "root")
+        self.add(limits)
 
     # -- commands --------------------------------------------------------------------------
 
