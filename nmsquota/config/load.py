@@ -18,6 +18,7 @@ from nmsquota.config.fields import SecretRef
 from nmsquota.config.settings import Settings
 from nmsquota.errors import UsageError
 from nmsquota.problems import describe_problem
+from nmsquota.units import format_duration
 from nmsquota.usage import Tally
 
 ENV_CONFIG = "NMSQUOTA_CONFIG"
@@ -208,12 +209,29 @@ def _cross_check(settings: Settings) -> list[str]:
         problems.append(
             f"limitd.driver: no driver named {settings.limitd.driver!r} (drivers: {known})"
         )
+    problems += _windows_within_interval(settings)
     for name, subscriber in settings.subscribers.items():
         if subscriber.plan not in settings.plans:
             known = ", ".join(sorted(settings.plans)) or "none defined"
             problems.append(
                 f"subscribers.{name}.plan: no plan named {subscriber.plan!r} (plans: {known})"
             )
+    return problems
+
+
+def _windows_within_interval(settings: Settings) -> list[str]:
+    """A rolling window shorter than the polling interval would hold at most one sample, and
+    be over before the next poll could tell whether its cap was reached."""
+    problems = []
+    interval = format_duration(settings.interval)
+    for name, plan in settings.plans.items():
+        for index, cap in enumerate(plan.all_caps()):
+            where = f"plans.{name}.caps.{index}" if plan.caps else f"plans.{name}"
+            if cap.period == "rolling" and cap.window < settings.interval:
+                problems.append(
+                    f"{where}.window: {format_duration(cap.window)} is shorter than the polling "
+                    f"interval ({interval}): a window must be at least one interval long"
+                )
     return problems
 
 

@@ -1,0 +1,131 @@
+"""`config check` refuses what is accepted but wrong: units read against the rule, a duration
+without a unit, a window shorter than the polling interval, a cap of nothing, one address for
+two subscribers, and interface maps that give one name to two subscribers. Each refusal names
+the file, the key and the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from nmsquota.cli import main
+from nmsquota.config import ConfigError, load_config
+
+BASE = """
+interval = "5m"
+[plans.home]
+cap = "63MB"
+[subscribers.alice]
+plan = "home"
+addresses = ["203.0.113.7"]
+[subscribers.bob]
+plan = "home"
+addresses = ["203.0.113.8"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "nmsquota.toml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert all(line.startswith(f"{path}: ") for line in str(error.value).splitlines())
+    return error.value.problems
+
+
+def check(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    status = main(["-c", str(path), "config", "check"])
+    return status, capsys.readouterr().err
+
+
+# Units ----------------------------------------------------------------------------------------
+
+
+def test_a_limit_in_kilobytes_per_second_is_read_as_bytes_and_converted_to_bits(
+    tmp_path: Path,
+) -> None:
+    limit = 'limit = { rate = "256kBps", queue = "64kB" }'
+    text = BASE.replace('cap = "63MB"', f'cap = "63MB"\n{limit}')
+    limit = load_config(write(tmp_path, text)).settings.plans["home"].limit
+    assert (limit.rate, limit.queue) == (2_048_000, 64_000)
+
+
+def test_a_limit_in_lower_case_megabits_is_megabits(tmp_path: Path) -> None:
+    text = BASE.replace('cap = "63MB"', 'cap = "63MB"\nlimit = { rate = "20mbps" }')
+    assert load_config(write(tmp_path, text)).settings.plans["home"].limit.rate == 20_000_000
+
+
+def test_a_cap_in_lower_case_mb_is_refused_with_megabytes_suggested(tmp_path: Path) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace('"63MB"', '"20mb"')))
+    assert problem == (
+        "plans.home.cap: '20mb' is in bits (b = bit, B = byte); a size is in bytes: write 20MB "
+        "for 20 megabytes (20 megabits would be 2.5MB)"
+    )
+
+
+# Durations and windows -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "value"),
+    [
+        ('cap = "63MB"\nwindow = 7', "plans.home.window", "7"),
+        ('cap = "63MB"\nwindow = "7"', "plans.home.window", "'7'"),
+        ('cap = "63MB"\n[access_servers.b]\nhost = "192.0.2.1"\ntimeout = 2',
+         "access_servers.b.timeout", "2"),
+    ],
+)  # fmt: skip
+def test_a_duration_without_a_unit_is_refused_with_the_spellings_meant(
+    tmp_path: Path, change: str, where: str, value: str
+) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace('cap = "63MB"', change)))
+    number = value.strip("'")
+    assert problem == (
+        f"{where}: {value} has no unit: write {number}d, {number}h or {number}m "
+        f"(or {number}s for seconds)"
+    )
+
+
+def test_a_bare_polling_interval_is_refused_too(tmp_path: Path) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace('interval = "5m"', "interval = 300")))
+    assert problem.startswith("interval: 300 has no unit: write 300d, 300h or 300m")
+
+
+def test_a_window_shorter_than_the_polling_interval_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace('cap = "63MB"', 'cap = "63MB"\nwindow = "4m"')
+    (problem,) = problems(write(tmp_path, text))
+    assert problem == (
+        "plans.home.window: 4m is shorter than the polling interval (5m): a window must be at "
+        "least one interval long"
+    )
+
+
+def test_a_cap_of_several_is_named_by_its_index_when_its_window_is_too_short(
+    tmp_path: Path,
+) -> None:
+    caps = ('[[plans.home.caps]]\ncap = "1GB"\nwindow = "1d"\n'
+            '[[plans.home.caps]]\ncap = "1MB"\nwindow = "1m"')  # fmt: skip
+    (problem,) = problems(write(tmp_path, BASE.replace('cap = "63MB"', caps)))
+    assert problem.startswith("plans.home.caps.1.window: 1m is shorter than the polling interval")
+
+
+@pytest.mark.parametrize("window", ["5m", "7d"])
+def test_a_window_of_at_least_one_interval_is_accepted(tmp_path: Path, window: str) -> None:
+    text = BASE.replace('cap = "63MB"', f'cap = "63MB"\nwindow = "{window}"')
+    assert load_config(write(tmp_path, text)).settings.plans["home"].window > 0
+
+
+# The example ----------------------------------------------------------------------------------
+
+
+def test_the_example_configuration_passes_config_check_without_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, err = check(REPO / "nmsquota.example.toml", capsys)
+    assert (status, err) == (0, "")
