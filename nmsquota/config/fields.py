@@ -53,7 +53,20 @@ Margin = Annotated[float, BeforeValidator(_percent), AfterValidator(_under_100)]
 """A hysteresis margin: a percentage under 100%."""
 
 
+def _more_than_nothing(value: Any) -> int:
+    size: int = _unit(units.parse_size, "size").func(value)
+    if size == 0:
+        raise PydanticCustomError(
+            "size",
+            f"expected a cap of more than 0 bytes, such as 63MB (to hold a subscriber at the "
+            f"limit from the start, use nmsquota limit), got {value!r}",
+        )
+    return size
+
+
 Size = Annotated[int, _unit(units.parse_size, "size")]
+CapSize = Annotated[int, BeforeValidator(_more_than_nothing)]
+"""A cap: a size of more than nothing (a cap of 0 limits everyone on the plan at once)."""
 Rate = Annotated[int, _unit(units.parse_rate, "rate")]
 # A bare number is refused in the file: `window = 7` was read as 7 seconds, never what was meant.
 Duration = Annotated[int, _unit(partial(units.parse_duration, bare_seconds=False), "duration")]

@@ -121,6 +121,32 @@ def test_a_window_of_at_least_one_interval_is_accepted(tmp_path: Path, window: s
     assert load_config(write(tmp_path, text)).settings.plans["home"].window > 0
 
 
+# Caps -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cap", "shown"), [('"0MB"', "'0MB'"), ("0", "0"), ('"0"', "'0'")])
+def test_a_cap_of_nothing_is_refused(tmp_path: Path, cap: str, shown: str) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace('"63MB"', cap)))
+    assert problem == (
+        "plans.home.cap: expected a cap of more than 0 bytes, such as 63MB (to hold a subscriber "
+        f"at the limit from the start, use nmsquota limit), got {shown}"
+    )
+
+
+def test_a_cap_of_nothing_among_several_is_refused_by_its_index(tmp_path: Path) -> None:
+    caps = '[[plans.home.caps]]\ncap = "1GB"\n[[plans.home.caps]]\ncap = "0GB"\nwindow = "1d"'
+    (problem,) = problems(write(tmp_path, BASE.replace('cap = "63MB"', caps)))
+    assert problem.startswith("plans.home.caps.1.cap: expected a cap of more than 0 bytes")
+
+
+def test_a_cap_of_nothing_fails_config_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, BASE.replace('"63MB"', '"0MB"'))
+    status, err = check(path, capsys)
+    assert status == 2 and f"{path}: plans.home.cap: expected a cap of more than 0" in err
+
+
 # The example ----------------------------------------------------------------------------------
 
 
