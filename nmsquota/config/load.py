@@ -4,6 +4,7 @@ listing every problem with its file and key."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 import tomllib
@@ -210,6 +211,7 @@ def _cross_check(settings: Settings) -> list[str]:
             f"limitd.driver: no driver named {settings.limitd.driver!r} (drivers: {known})"
         )
     problems += _windows_within_interval(settings)
+    problems += _shared_addresses(settings)
     for name, subscriber in settings.subscribers.items():
         if subscriber.plan not in settings.plans:
             known = ", ".join(sorted(settings.plans)) or "none defined"
@@ -232,6 +234,38 @@ def _windows_within_interval(settings: Settings) -> list[str]:
                     f"{where}.window: {format_duration(cap.window)} is shorter than the polling "
                     f"interval ({interval}): a window must be at least one interval long"
                 )
+    return problems
+
+
+def _shared_addresses(settings: Settings) -> list[str]:
+    """Two subscribers whose addresses overlap (the same address, or one inside the other's
+    prefix): a limit on either would slow both, and sessions would be counted against
+    whichever the driver found first. The drivers take each as a network (strict=False), so
+    that is what is compared. Sorted and swept, not compared pairwise: thousands of
+    subscribers are checked in a moment (two prefixes that overlap are always nested)."""
+    Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+    found = sorted(
+        ((network.version, int(network.network_address), network.prefixlen), name, address)
+        for name, subscriber in settings.subscribers.items()
+        for address in subscriber.addresses
+        for network in [ipaddress.ip_network(address, strict=False)]
+    )
+    problems = []
+    # The network seen so far that reaches furthest, with whose it is.
+    widest: tuple[Network, str, str] | None = None
+    for _, name, address in found:
+        network: Network = ipaddress.ip_network(address, strict=False)
+        if widest is not None and widest[0].version == network.version:
+            other_network, other, other_address = widest
+            if other != name and network.subnet_of(other_network):  # type: ignore[arg-type]
+                where = "is also" if network == other_network else f"is inside {other_address},"
+                problems.append(
+                    f"subscribers.{name}.addresses: {address} {where} subscriber {other}'s "
+                    f"address: an address belongs to one subscriber"
+                )
+        if (widest is None or widest[0].version != network.version
+                or network.broadcast_address > widest[0].broadcast_address):  # fmt: skip
+            widest = (network, name, address)
     return problems
 
 

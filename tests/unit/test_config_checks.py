@@ -147,6 +147,47 @@ def test_a_cap_of_nothing_fails_config_check(
     assert status == 2 and f"{path}: plans.home.cap: expected a cap of more than 0" in err
 
 
+ONE_SUBSCRIBER = "an address belongs to one subscriber"
+
+
+# Addresses ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bobs", "expected"),
+    [
+        ("203.0.113.7", "203.0.113.7 is also subscriber alice's address"),
+        ("203.0.113.7/32", "203.0.113.7/32 is also subscriber alice's address"),
+        ("203.0.113.0/24", "203.0.113.7 is inside 203.0.113.0/24, subscriber bob's address"),
+    ],
+)
+def test_an_address_of_two_subscribers_is_refused_naming_both(
+    tmp_path: Path, bobs: str, expected: str
+) -> None:
+    (problem,) = problems(write(tmp_path, BASE.replace("203.0.113.8", bobs)))
+    # The narrower (or, for the same one, the later by name) is the one named by key.
+    who = "alice" if "inside" in expected else "bob"
+    assert problem == f"subscribers.{who}.addresses: {expected}: {ONE_SUBSCRIBER}"
+
+
+def test_an_ipv6_prefix_inside_another_subscribers_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace('"203.0.113.7"', '"2001:db8:7::/48"').replace(
+        '"203.0.113.8"', '"2001:db8:7:1::1"'
+    )
+    (problem,) = problems(write(tmp_path, text))
+    assert problem == (
+        "subscribers.bob.addresses: 2001:db8:7:1::1 is inside 2001:db8:7::/48, subscriber "
+        "alice's address: an address belongs to one subscriber"
+    )
+
+
+def test_distinct_addresses_and_one_subscribers_own_overlap_are_accepted(tmp_path: Path) -> None:
+    # alice's own prefix and an address in it are hers twice over: nobody else is affected.
+    text = BASE.replace('"203.0.113.7"', '"203.0.113.0/29", "203.0.113.7", "2001:db8::1"')
+    text = text.replace('"203.0.113.8"', '"203.0.113.8", "2001:db8::2"')
+    assert set(load_config(write(tmp_path, text)).settings.subscribers) == {"alice", "bob"}
+
+
 # The example ----------------------------------------------------------------------------------
 
 
