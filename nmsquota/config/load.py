@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from nmsquota import driver_registry
 from nmsquota.config.fields import SecretRef
+from nmsquota.config.interfaces import map_problems, map_warnings
 from nmsquota.config.settings import Settings
 from nmsquota.errors import UsageError
 from nmsquota.problems import describe_problem
@@ -58,6 +59,11 @@ class Config:
                 tally = cap.tally(self.settings.timezone)
                 seen.setdefault(tally.key, tally)
         return list(seen.values())
+
+    def warnings(self) -> list[str]:
+        """What is allowed but probably not meant, one `key: what` line each (config check
+        prints them): a static interface entry that a pattern would map elsewhere."""
+        return map_warnings(self.settings)
 
     def secret(self, value: str | SecretRef | None) -> str | None:
         if isinstance(value, SecretRef):
@@ -212,6 +218,7 @@ def _cross_check(settings: Settings) -> list[str]:
         )
     problems += _windows_within_interval(settings)
     problems += _shared_addresses(settings)
+    problems += map_problems(settings)
     for name, subscriber in settings.subscribers.items():
         if subscriber.plan not in settings.plans:
             known = ", ".join(sorted(settings.plans)) or "none defined"

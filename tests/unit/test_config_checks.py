@@ -5,6 +5,7 @@ the file, the key and the value."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from conftest import REPO
 
 from nmsquota.cli import main
 from nmsquota.config import ConfigError, load_config
+from nmsquota.config.examples import examples
 
 BASE = """
 interval = "5m"
@@ -186,6 +188,89 @@ def test_distinct_addresses_and_one_subscribers_own_overlap_are_accepted(tmp_pat
     text = BASE.replace('"203.0.113.7"', '"203.0.113.0/29", "203.0.113.7", "2001:db8::1"')
     text = text.replace('"203.0.113.8"', '"203.0.113.8", "2001:db8::2"')
     assert set(load_config(write(tmp_path, text)).settings.subscribers) == {"alice", "bob"}
+
+
+# Interface maps -------------------------------------------------------------------------------
+
+SERVER = '\n[access_servers.bras1]\nhost = "192.0.2.1"\n'
+
+
+def with_server(*lines: str) -> str:
+    return BASE + SERVER + "\n".join(lines) + "\n"
+
+
+def test_a_pattern_repeated_on_one_access_server_is_refused(tmp_path: Path) -> None:
+    text = with_server('match = [{ pattern = "<pppoe-(?P<user>.+)>" },',
+                       '  { field = "ifName", pattern = "<pppoe-(?P<user>.+)>" }]')  # fmt: skip
+    (problem,) = problems(write(tmp_path, text))
+    assert problem == (
+        "access_servers.bras1.match.1: the same as match.0 (ifName '<pppoe-(?P<user>.+)>'): it "
+        "would never matter"
+    )
+
+
+def test_a_pattern_that_an_earlier_one_takes_for_another_subscriber_is_refused(
+    tmp_path: Path,
+) -> None:
+    text = with_server('match = [{ pattern = "(?P<user>.+)" },',
+                       '         { pattern = "<pppoe-(?P<user>.+)>" }]')  # fmt: skip
+    (problem,) = problems(write(tmp_path, text))
+    assert problem == (
+        "access_servers.bras1.match.1: '<pppoe-(?P<user>.+)>' is for names such as '<pppoe-a>', "
+        "but match.0 ('(?P<user>.+)') comes first and maps them to '<pppoe-a>', not 'a': put "
+        "the more specific pattern first"
+    )
+
+
+def test_the_same_overlap_with_the_specific_pattern_first_is_accepted(tmp_path: Path) -> None:
+    # First match wins: specific, then general, is how a fallback is written.
+    text = with_server('match = [{ pattern = "<pppoe-(?P<user>.+)>" },',
+                       '         { pattern = "(?P<user>.+)" }]')  # fmt: skip
+    assert len(load_config(write(tmp_path, text)).settings.access_servers["bras1"].match) == 2
+
+
+def test_patterns_on_different_fields_or_servers_are_not_compared(tmp_path: Path) -> None:
+    text = with_server('match = [{ field = "ifAlias", pattern = "(?P<user>.+)" },',
+                       '         { field = "ifName", pattern = "<pppoe-(?P<user>.+)>" }]',
+                       '[access_servers.bras2]', 'host = "192.0.2.2"',
+                       'match = [{ pattern = "<pppoe-(?P<user>.+)>" }]')  # fmt: skip
+    assert len(load_config(write(tmp_path, text)).settings.access_servers) == 2
+
+
+def test_an_interface_twice_in_the_static_table_is_refused_by_toml(tmp_path: Path) -> None:
+    text = with_server('interfaces = { "ether5" = "alice", "ether5" = "bob" }')
+    (problem,) = problems(write(tmp_path, text))
+    assert problem.startswith("not valid TOML: ") and "'ether5'" in problem
+
+
+def test_a_static_entry_a_pattern_would_map_elsewhere_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = with_server('interfaces = { "<pppoe-bob>" = "alice", "ether5" = "bob" }',
+                       'match = [{ pattern = "<pppoe-(?P<user>.+)>" }]')  # fmt: skip
+    path = write(tmp_path, text)
+    status, err = check(path, capsys)
+    assert status == 0
+    assert err == (
+        f"{path}: warning: access_servers.bras1.interfaces.<pppoe-bob>: maps '<pppoe-bob>' to "
+        "alice, while match.0 would map it to 'bob'; the static table wins\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["<pppoe-(?P<user>.+)>", "(?P<user>[a-z0-9._@-]+)", r"ppp\d+-(?P<user>\w+)",
+     r"(?:vlan|ve)(?P<user>[^.]+)\.\d{2,3}", "(?P<user>a|bc)*x", "(?i)PPPOE-(?P<user>.+?)"],
+)  # fmt: skip
+def test_the_names_made_from_a_pattern_are_names_it_matches(pattern: str) -> None:
+    made = examples(pattern)
+    assert made and all(re.fullmatch(pattern, name) for name in made)
+
+
+def test_a_pattern_beyond_the_example_maker_gives_fewer_names_never_an_error() -> None:
+    # A back-reference and a lookbehind: whatever is made must still match.
+    for pattern in [r"(?P<user>\w)(?P=user)", r"(?<=x)(?P<user>.+)"]:
+        assert all(re.fullmatch(pattern, name) for name in examples(pattern))
 
 
 # The example ----------------------------------------------------------------------------------
