@@ -108,19 +108,24 @@ class Quantity:
         return f"{self.number}{_SIZE_PREFIX[self.prefix]}B"
 
     def in_bytes(self) -> str | None:
-        """The same amount of bits written in bytes: "10Mbit" -> "1.25MB", "3kbit" -> "375B"
-        (None if it is not a whole number of bytes)."""
+        """The same amount of bits written in bytes: "10Mbit" -> "1.25MB", "5Gb" -> "625MB",
+        "3kbit" -> "375B" (None if it is not a whole number of bytes). The prefix is the
+        largest of the same family (SI or IEC) that leaves at least 1."""
         total = Decimal(self.number) * self.factor()
         if total % 8:
             return None
-        scaled = Decimal(self.number) / 8
-        if scaled >= 1:
-            return f"{format(scaled.normalize(), 'f')}{_SIZE_PREFIX[self.prefix]}B"
-        return f"{int(total / 8)}B"
+        count = total / 8
+        family = [p for p in PREFIXES if p.endswith("i") == self.prefix.endswith("i") and p]
+        for prefix in sorted(family, key=PREFIXES.__getitem__, reverse=True):
+            if PREFIXES[prefix] <= PREFIXES[self.prefix] and count >= PREFIXES[prefix]:
+                scaled = (count / PREFIXES[prefix]).normalize()
+                return f"{format(scaled, 'f')}{_SIZE_PREFIX[prefix]}B"
+        return f"{int(count)}B"
 
     def spoken(self, unit: str) -> str:
         """The amount in words: "20 megabytes", "5 kibibits"."""
-        return f"{self.number} {_PREFIX_NAMES[self.prefix]}{unit}"
+        plural = unit if Decimal(self.number) != 1 else unit.removesuffix("s")
+        return f"{self.number} {_PREFIX_NAMES[self.prefix]}{plural}"
 
     def as_rate(self, unit: str = "bit") -> str:
         """The same amount written as a rate: "3k" -> "3kbit" (or "3kB/s" with unit="B/s")."""
