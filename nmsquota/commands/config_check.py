@@ -51,7 +51,7 @@ def run_check(args: argparse.Namespace) -> int:
     exempt = sum(1 for s in settings.subscribers.values() if s.exempt)
     print(f"  {len(settings.subscribers)} subscribers ({exempt} exempt)")
     print(f"  {len(settings.access_servers)} access servers, {len(settings.drivers)} drivers")
-    for warning in unresolved_hosts(config):
+    for warning in [*config.warnings(), *unresolved_hosts(config)]:
         print(f"{config.path}: warning: {warning}", file=sys.stderr)
     return 0
 

@@ -30,16 +30,29 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     add_ledger_options(listing)
     listing.set_defaults(handler=run_list)
-    add = actions.add_parser("add", help="a new subscriber, kept in the ledger")
-    add.add_argument("name")
-    add.add_argument("plan")
-    add.add_argument("addresses", nargs="*", metavar="ADDRESS")
+    add = actions.add_parser(
+        "add",
+        help="a new subscriber, kept in the ledger",
+        usage="nmsquota subscribers add [-h] NAME --plan PLAN [--addresses A,B] [--ledger DIR]",
+        description="Add a subscriber on a plan, with the addresses their sessions use: "
+        "nmsquota subscribers add carol --plan home --addresses 203.0.113.9,2001:db8:9::/64",
+    )
+    add.add_argument("name", metavar="NAME", help="the subscriber's login name")
+    # The same options as `set`. The plan and addresses were once positional (add NAME PLAN
+    # ADDRESS...); argparse cannot take positionals after an option (add carol --plan home
+    # 10.0.0.3 is "unrecognized arguments"), so that form is caught here and refused with
+    # the spelling to use instead of being half supported.
+    add.add_argument("old_form", nargs="*", help=argparse.SUPPRESS)
+    add.add_argument("--plan", metavar="PLAN", help="the subscriber's plan (required)")
+    add.add_argument("--addresses", metavar="A,B", help="comma-separated addresses or prefixes")
     add_ledger_options(add)
     add.set_defaults(handler=run_edit, action="add")
     change = actions.add_parser("set", help="change a subscriber kept in the ledger")
     change.add_argument("name")
-    change.add_argument("--plan")
-    change.add_argument("--addresses", metavar="A,B", help="comma-separated; replaces them")
+    change.add_argument("--plan", metavar="PLAN", help="move the subscriber to this plan")
+    change.add_argument(
+        "--addresses", metavar="A,B", help="comma-separated addresses or prefixes; replaces them"
+    )
     add_ledger_options(change)
     change.set_defaults(handler=run_edit, action="set")
     remove = actions.add_parser("remove", help="remove a subscriber kept in the ledger")
@@ -89,16 +102,43 @@ def edit_request(args: argparse.Namespace) -> Provision:
 
     fields: dict[str, object] = {"op": "subscriber", "action": args.action, "name": args.name}
     if args.action == "add":
-        fields |= {"plan": args.plan, "addresses": args.addresses}
+        if args.old_form:
+            raise UsageError(_old_form(args))
+        if args.plan is None:
+            raise UsageError(f"add: give the subscriber's plan: nmsquota subscribers add "
+                             f"{args.name} --plan PLAN [--addresses A,B]")  # fmt: skip
+        fields |= {"plan": args.plan, "addresses": _addresses(args.addresses)}
     elif args.action == "set":
         if args.plan is None and args.addresses is None:
             raise UsageError("set: give --plan, --addresses or both")
         fields["plan"] = args.plan
         if args.addresses is not None:
-            fields["addresses"] = [a for a in args.addresses.split(",") if a]
+            fields["addresses"] = _addresses(args.addresses)
     request = parse_request(fields)
     assert isinstance(request, SubscriberAdd | SubscriberSet | SubscriberRemove)
     return request
+
+
+def _addresses(text: str | None) -> list[str]:
+    return [address for address in (text or "").split(",") if address]
+
+
+def _old_form(args: argparse.Namespace) -> str:
+    """`add NAME PLAN ADDRESS...`, the form before --plan, spelled as it is now."""
+    import ipaddress
+
+    words = list(args.old_form)
+    plan = args.plan
+    if plan is None and words:
+        try:
+            ipaddress.ip_interface(words[0])
+        except ValueError:
+            plan = words.pop(0)
+    addresses = _addresses(args.addresses) + words
+    spelled = f"nmsquota subscribers add {args.name} --plan {plan or 'PLAN'}"
+    if addresses:
+        spelled += f" --addresses {','.join(addresses)}"
+    return f"add: the plan and the addresses are options, as for set: {spelled}"
 
 
 def run_edit(args: argparse.Namespace) -> int:

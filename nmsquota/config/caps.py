@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from nmsquota import units
-from nmsquota.config.fields import Duration, Margin, Percent, Rate, Size, Strict
+from nmsquota.config.fields import CapSize, Duration, Margin, Percent, Rate, Size, Strict
 from nmsquota.usage import FreeHours, Monthly, Tally
 
 
@@ -44,7 +44,7 @@ class Step(Strict):
 class Cap(Strict):
     """One cap of a plan: so many bytes over a window (or a calendar month), else a limit."""
 
-    cap: Size
+    cap: CapSize
     window: Duration = 7 * 86400
     period: Literal["rolling", "monthly"] = Field(
         default="rolling",
@@ -139,7 +139,7 @@ class Plan(Cap):
     else 1 Mbit/s"): the strictest limit among the caps exceeded applies. `free_hours` on
     the plan applies to each of its caps that does not set its own."""
 
-    cap: Size | None = None  # type: ignore[assignment]
+    cap: CapSize | None = None  # type: ignore[assignment]
     caps: list[Cap] = Field(default=[], description="several caps, each with its own limit")
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ and percentages in the units an operator writes, names, and references to secret
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -50,9 +51,25 @@ def _under_100(margin: float) -> float:
 
 Margin = Annotated[float, BeforeValidator(_percent), AfterValidator(_under_100)]
 """A hysteresis margin: a percentage under 100%."""
+
+
+def _more_than_nothing(value: Any) -> int:
+    size: int = _unit(units.parse_size, "size").func(value)
+    if size == 0:
+        raise PydanticCustomError(
+            "size",
+            f"expected a cap of more than 0 bytes, such as 63MB (to hold a subscriber at the "
+            f"limit from the start, use nmsquota limit), got {value!r}",
+        )
+    return size
+
+
 Size = Annotated[int, _unit(units.parse_size, "size")]
+CapSize = Annotated[int, BeforeValidator(_more_than_nothing)]
+"""A cap: a size of more than nothing (a cap of 0 limits everyone on the plan at once)."""
 Rate = Annotated[int, _unit(units.parse_rate, "rate")]
-Duration = Annotated[int, _unit(units.parse_duration, "duration")]
+# A bare number is refused in the file: `window = 7` was read as 7 seconds, never what was meant.
+Duration = Annotated[int, _unit(partial(units.parse_duration, bare_seconds=False), "duration")]
 Name = Annotated[str, Field(pattern=rf"^{SUBSCRIBER_NAME}$", max_length=253)]
 
 

@@ -4,6 +4,7 @@ listing every problem with its file and key."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 import tomllib
@@ -15,9 +16,11 @@ from pydantic import ValidationError
 
 from nmsquota import driver_registry
 from nmsquota.config.fields import SecretRef
+from nmsquota.config.interfaces import map_problems, map_warnings
 from nmsquota.config.settings import Settings
 from nmsquota.errors import UsageError
 from nmsquota.problems import describe_problem
+from nmsquota.units import format_duration
 from nmsquota.usage import Tally
 
 ENV_CONFIG = "NMSQUOTA_CONFIG"
@@ -56,6 +59,11 @@ class Config:
                 tally = cap.tally(self.settings.timezone)
                 seen.setdefault(tally.key, tally)
         return list(seen.values())
+
+    def warnings(self) -> list[str]:
+        """What is allowed but probably not meant, one `key: what` line each (config check
+        prints them): a static interface entry that a pattern would map elsewhere."""
+        return map_warnings(self.settings)
 
     def secret(self, value: str | SecretRef | None) -> str | None:
         if isinstance(value, SecretRef):
@@ -208,12 +216,63 @@ def _cross_check(settings: Settings) -> list[str]:
         problems.append(
             f"limitd.driver: no driver named {settings.limitd.driver!r} (drivers: {known})"
         )
+    problems += _windows_within_interval(settings)
+    problems += _shared_addresses(settings)
+    problems += map_problems(settings)
     for name, subscriber in settings.subscribers.items():
         if subscriber.plan not in settings.plans:
             known = ", ".join(sorted(settings.plans)) or "none defined"
             problems.append(
                 f"subscribers.{name}.plan: no plan named {subscriber.plan!r} (plans: {known})"
             )
+    return problems
+
+
+def _windows_within_interval(settings: Settings) -> list[str]:
+    """A rolling window shorter than the polling interval would hold at most one sample, and
+    be over before the next poll could tell whether its cap was reached."""
+    problems = []
+    interval = format_duration(settings.interval)
+    for name, plan in settings.plans.items():
+        for index, cap in enumerate(plan.all_caps()):
+            where = f"plans.{name}.caps.{index}" if plan.caps else f"plans.{name}"
+            if cap.period == "rolling" and cap.window < settings.interval:
+                problems.append(
+                    f"{where}.window: {format_duration(cap.window)} is shorter than the polling "
+                    f"interval ({interval}): a window must be at least one interval long"
+                )
+    return problems
+
+
+def _shared_addresses(settings: Settings) -> list[str]:
+    """Two subscribers whose addresses overlap (the same address, or one inside the other's
+    prefix): a limit on either would slow both, and sessions would be counted against
+    whichever the driver found first. The drivers take each as a network (strict=False), so
+    that is what is compared. Sorted and swept, not compared pairwise: thousands of
+    subscribers are checked in a moment (two prefixes that overlap are always nested)."""
+    Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+    found = sorted(
+        ((network.version, int(network.network_address), network.prefixlen), name, address)
+        for name, subscriber in settings.subscribers.items()
+        for address in subscriber.addresses
+        for network in [ipaddress.ip_network(address, strict=False)]
+    )
+    problems = []
+    # The network seen so far that reaches furthest, with whose it is.
+    widest: tuple[Network, str, str] | None = None
+    for _, name, address in found:
+        network: Network = ipaddress.ip_network(address, strict=False)
+        if widest is not None and widest[0].version == network.version:
+            other_network, other, other_address = widest
+            if other != name and network.subnet_of(other_network):  # type: ignore[arg-type]
+                where = "is also" if network == other_network else f"is inside {other_address},"
+                problems.append(
+                    f"subscribers.{name}.addresses: {address} {where} subscriber {other}'s "
+                    f"address: an address belongs to one subscriber"
+                )
+        if (widest is None or widest[0].version != network.version
+                or network.broadcast_address > widest[0].broadcast_address):  # fmt: skip
+            widest = (network, name, address)
     return problems
 
 

@@ -466,12 +466,12 @@ def test_subscribers_are_added_changed_listed_and_removed_without_a_daemon(
         subscribers={"davidn": {"plan": "home"}},
     )  # the ledger in data_dir, under tmp_path
     run = ["-c", str(config), "subscribers"]
-    assert main([*run, "add", "carol", "home", "10.0.0.3"]) == 0
+    assert main([*run, "add", "carol", "--plan", "home", "--addresses", "10.0.0.3"]) == 0
     assert "subscriber carol saved (no daemon running: in the ledger)" in capsys.readouterr().out
     assert main([*run, "set", "carol", "--plan", "gold", "--addresses", "10.0.0.4,10.0.0.5"]) == 0
-    assert main([*run, "add", "davidn", "home"]) == 2
+    assert main([*run, "add", "davidn", "--plan", "home"]) == 2
     assert "davidn is in the configuration file" in capsys.readouterr().err
-    assert main([*run, "add", "eve", "platinum"]) == 2
+    assert main([*run, "add", "eve", "--plan", "platinum"]) == 2
     assert "no plan named 'platinum' (plans: gold, home)" in capsys.readouterr().err
     assert main([*run, "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -482,14 +482,38 @@ def test_subscribers_are_added_changed_listed_and_removed_without_a_daemon(
     assert main([*run, "remove", "carol"]) == 2
 
 
+def test_subscribers_add_takes_the_plan_as_set_does_and_refuses_the_old_form_with_the_new(
+    config_file: WriteConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(plans={"home": {"cap": "63MB"}, "gold": {"cap": "1TB"}})
+    run = ["-c", str(config), "subscribers"]
+    assert main([*run, "add", "carol", "home", "10.0.0.3", "2001:db8::/64"]) == 2
+    assert capsys.readouterr().err == (
+        "nmsquota: add: the plan and the addresses are options, as for set: nmsquota "
+        "subscribers add carol --plan home --addresses 10.0.0.3,2001:db8::/64\n"
+    )
+    assert main([*run, "add", "carol"]) == 2
+    assert "give the subscriber's plan: nmsquota subscribers add carol --plan PLAN" in (
+        capsys.readouterr().err
+    )
+    assert main([*run, "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # nothing was added by the refusals
+    assert main([*run, "add", "carol", "--plan", "home", "--addresses", "10.0.0.3"]) == 0
+    assert main([*run, "set", "carol", "--plan", "gold"]) == 0
+    capsys.readouterr()
+    assert main([*run, "list", "--json"]) == 0
+    (carol,) = json.loads(capsys.readouterr().out)
+    assert (carol["plan"], carol["addresses"]) == ("gold", ["10.0.0.3"])
+
+
 def test_subscribers_list_json_and_the_configuration_winning_a_name_both_have(
     config_file: WriteConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plans = {"home": {"cap": "63MB"}, "gold": {"cap": "1TB"}}
     config = config_file(plans=plans, subscribers={"davidn": {"plan": "home"}})
     run = ["-c", str(config), "subscribers"]
-    assert main([*run, "add", "carol", "home", "10.0.0.3"]) == 0
-    assert main([*run, "add", "erin", "gold"]) == 0
+    assert main([*run, "add", "carol", "--plan", "home", "--addresses", "10.0.0.3"]) == 0
+    assert main([*run, "add", "erin", "--plan", "gold"]) == 0
     # carol, provisioned, then written into the file as well: the file's carol counts.
     carol = {"plan": "gold", "exempt": True, "exempt_reason": "staff"}
     config_file(plans=plans, subscribers={"davidn": {"plan": "home"}, "carol": carol})

@@ -80,11 +80,20 @@ def test_an_unknown_key_deep_inside_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "where", "expectation"),
     [
-        ('cap = "63Mb"', "plans.home.cap", "reads as bits; a size is in bytes: write 63MB"),
+        (
+            'cap = "63Mb"',
+            "plans.home.cap",
+            "is in bits (b = bit, B = byte); a size is in bytes: write 63MB for 63 megabytes",
+        ),
         ('cap = "lots"', "plans.home.cap", "expected a size such as 63MB"),
         ("cap = 63.5", "plans.home.cap", "expected a size as a string"),
         ('cap = "63MB"\nwindow = "a week"', "plans.home.window", "expected a duration"),
-        ('cap = "63MB"\nlimit = { rate = "3kB" }', "plans.home.limit.rate", "expected a rate"),
+        (
+            'cap = "63MB"\nlimit = { rate = "3k" }',
+            "plans.home.limit.rate",
+            "has no unit: write 3kbit (bits per second) or 3kB/s (bytes per second)",
+        ),
+        ('cap = "63MB"\nlimit = { rate = "fast" }', "plans.home.limit.rate", "expected a rate"),
         ('cap = "63MB"\ndirection = "down"', "plans.home.direction", "'download', 'upload' or"),
         ('cap = "63MB"\nfree_hours = "0-6"', "plans.home.free_hours", '"HH:MM-HH:MM"'),
     ],

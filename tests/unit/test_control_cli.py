@@ -116,8 +116,8 @@ def test_a_session_event_reaches_the_daemon_and_a_bad_address_does_not(
 def test_provisioning_reaches_the_daemon_as_typed_values(
     config: Path, daemon: Recorder, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert nmsquota(config, capsys, "subscribers", "add", "carol", "home", "10.0.0.3",
-                    "2001:db8::/64")[0] == 0  # fmt: skip
+    assert nmsquota(config, capsys, "subscribers", "add", "carol", "--plan", "home",
+                    "--addresses", "10.0.0.3,2001:db8::/64")[0] == 0  # fmt: skip
     assert nmsquota(config, capsys, "subscribers", "set", "carol", "--addresses", "")[0] == 0
     assert daemon.requests == [
         SubscriberAdd(name="carol", plan="home", addresses=("10.0.0.3", "2001:db8::/64")),

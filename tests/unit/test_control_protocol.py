@@ -101,7 +101,10 @@ def test_a_topup_has_its_size_in_bytes() -> None:
 
 def test_a_topup_in_bits_is_refused_with_the_units_advice() -> None:
     message = refusal(op="topup", subscriber="bob", size="5Gb", reason="paid")
-    assert message == "size: '5Gb' reads as bits; a size is in bytes: write 5GB"
+    assert message == (
+        "size: '5Gb' is in bits (b = bit, B = byte); a size is in bytes: write 5GB for "
+        "5 gigabytes (5 gigabits would be 625MB)"
+    )
 
 
 def test_a_session_event_is_checked_field_by_field() -> None:
