@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+from collections.abc import Iterator
 from pathlib import Path
 
 from nmsquota.errors import NmsquotaError
@@ -58,3 +61,37 @@ class LedgerMissing(LedgerError):
             f"no ledger in {directory} (no state.json); the daemon creates one, or "
             f"`nmsquota import` does"
         )
+
+
+class LedgerUnusable(LedgerError):
+    """The system refused to read or write a ledger file or directory: permissions, a
+    read-only or full file system. Not the ledger's fault: what is on disk is as the last
+    good commit left it (writes go through a temporary file), and nothing advises a rebuild.
+    `errno` and `strerror` are the system's, `path` the file or directory refused."""
+
+    def __init__(self, path: Path, action: str, error: OSError) -> None:
+        self.path = path
+        self.action = action
+        self.errno = error.errno
+        self.strerror = error.strerror or str(error)
+        super().__init__(f"ledger: cannot {action} {path}: {self.strerror}{_hint(error.errno)}")
+
+
+def _hint(number: int | None) -> str:
+    if number in (errno.EACCES, errno.EPERM):
+        return " (check the owner and mode of the ledger directory and the user nmsquota runs as)"
+    if number == errno.EROFS:
+        return " (the file system is mounted read-only; reading commands still work)"
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        return " (the last good commit is kept; free some space)"
+    return ""
+
+
+@contextlib.contextmanager
+def refused_as(path: Path, action: str) -> Iterator[None]:
+    """Turn the system's refusal (OSError) inside the block into LedgerUnusable naming
+    `path` and what was being done; a LedgerError passes as it is."""
+    try:
+        yield
+    except OSError as error:
+        raise LedgerUnusable(path, action, error) from error

@@ -37,7 +37,13 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
+from nmsquota.ledger.errors import (
+    LedgerCorrupt,
+    LedgerError,
+    LedgerMissing,
+    LedgerReadOnly,
+    refused_as,
+)
 from nmsquota.ledger.lock import WriterLock
 from nmsquota.ledger.records import Limit
 from nmsquota.ledger.shards import (
@@ -117,7 +123,8 @@ class Ledger:
         and recreates a missing state.json (see `_rebuild`).
         """
         path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
+        with refused_as(path, "create"):
+            path.mkdir(parents=True, exist_ok=True)
         ledger = cls(path, writable=True)
         ledger._lock.acquire()
         try:
@@ -134,7 +141,9 @@ class Ledger:
     def open_reader(cls, directory: str | Path) -> Ledger:
         path = Path(directory)
         ledger = cls(path, writable=False)
-        if not (path / STATE_NAME).exists():
+        with refused_as(path, "read"):
+            missing = not (path / STATE_NAME).exists()
+        if missing:
             raise LedgerMissing(path)
         ledger._checked_meta()
         ledger._load_tallies()
@@ -351,16 +360,25 @@ class Ledger:
                 yield
         except BaseException:
             if self._batch_depth == 1:
-                # Whatever the block wrote to usage files is not committed: take it out, so
-                # that the next commit, which reuses the number, cannot adopt it. The
-                # in-memory tallies may be ahead of the disk too.
-                self._roll_back_uncommitted()
-                self._load_tallies()
+                self._after_failed_batch()
             raise
         finally:
             self._batch_depth -= 1
             if not self._batch_depth:
                 self._committed_in_batch = False
+
+    def _after_failed_batch(self) -> None:
+        """Back to the last commit after a batch failed (a full disk, say). Whatever the
+        block wrote to usage files is not committed: take it out, so that the next commit,
+        which reuses the number, cannot adopt it. If that fails too (the disk is still
+        full), the next commit takes it out before it writes anything (_write_samples).
+        The in-memory tallies may be ahead of the disk: they are read again, always."""
+        try:
+            self._roll_back_uncommitted()
+        except LedgerError:
+            pass  # the caller hears of the failure that matters, the batch's own
+        finally:
+            self._load_tallies()
 
     def commit(self, now: float, samples: Iterable[Sample] = ()) -> int:
         """Record one cycle: store `samples`, move every window to `now`. Returns the commit.
