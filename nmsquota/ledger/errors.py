@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,7 +80,8 @@ class LedgerUnusable(LedgerError):
 
 def _hint(number: int | None) -> str:
     if number in (errno.EACCES, errno.EPERM):
-        return " (check the owner and mode of the ledger directory and the user nmsquota runs as)"
+        return (f" (nmsquota runs as uid {os.geteuid()}: check the owner and mode of the "
+                "ledger directory)")  # fmt: skip
     if number == errno.EROFS:
         return " (the file system is mounted read-only; reading commands still work)"
     if number in (errno.ENOSPC, errno.EDQUOT):

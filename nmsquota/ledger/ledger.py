@@ -123,7 +123,7 @@ class Ledger:
         and recreates a missing state.json (see `_rebuild`).
         """
         path = Path(directory)
-        with refused_as(path, "create"):
+        with refused_as(path, "create the directory"):
             path.mkdir(parents=True, exist_ok=True)
         ledger = cls(path, writable=True)
         ledger._lock.acquire()
@@ -141,13 +141,19 @@ class Ledger:
     def open_reader(cls, directory: str | Path) -> Ledger:
         path = Path(directory)
         ledger = cls(path, writable=False)
-        with refused_as(path, "read"):
-            missing = not (path / STATE_NAME).exists()
-        if missing:
+        if not cls.exists(path):
             raise LedgerMissing(path)
         ledger._checked_meta()
         ledger._load_tallies()
         return ledger
+
+    @staticmethod
+    def exists(directory: str | Path) -> bool:
+        """Whether `directory` holds a ledger (a state.json); LedgerUnusable when this
+        process may not look (Path.exists would raise PermissionError)."""
+        path = Path(directory)
+        with refused_as(path, "read the directory"):
+            return (path / STATE_NAME).exists()
 
     def close(self) -> None:
         self._lock.release()

@@ -25,7 +25,7 @@ class WriterLock:
     def acquire(self) -> None:
         # The lock file is the first thing a writer creates: a directory it may not write
         # (permissions, a read-only file system) is refused here, by name.
-        with refused_as(self.path, "open for writing"):
+        with refused_as(self.path, "take the writer lock"):
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

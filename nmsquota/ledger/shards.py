@@ -148,7 +148,7 @@ class ShardSet:
         A file deleted behind the writer's back (prune beside the daemon) just reads as empty.
         """
         if self._hours is None:
-            with refused_as(self.directory, "list"):
+            with refused_as(self.directory, "list the directory"):
                 names = list(self.directory.iterdir()) if self.directory.exists() else []
             hours = (parse_shard_name(entry.name) for entry in names)
             self._hours = sorted(hour for hour in hours if hour is not None)
@@ -176,7 +176,7 @@ class ShardSet:
         for doc in docs:
             by_hour.setdefault(shard_hour(doc["t"]), []).append(doc)
         if by_hour:
-            with refused_as(self.directory, "create"):
+            with refused_as(self.directory, "create the directory"):
                 self.directory.mkdir(exist_ok=True)
         self.hours()
         assert self._hours is not None
