@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nmsquota.errors import NmsquotaError
+from nmsquota.ledger.salvage import ADVICE
 
 
 class LedgerError(NmsquotaError):
@@ -18,14 +19,18 @@ class LedgerError(NmsquotaError):
 class LedgerCorrupt(LedgerError):
     """A ledger file that does not parse or does not hold what it should. Never overwritten."""
 
-    def __init__(self, path: Path, problem: str) -> None:
+    def __init__(self, path: Path, problem: str, advice: str | None = None) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(
-            f"ledger file {path} {problem}; nmsquota will not overwrite it. Repair or "
-            f"restore it, or move it aside and run `nmsquota rebuild`, which recounts the "
-            f"windows from the usage files that remain"
-        )
+        if advice is None and path.name == "state.json":
+            advice = f"Repair or restore it, or {ADVICE}"
+        elif advice is None:
+            advice = (
+                "Repair or restore it, or move it aside and run `nmsquota rebuild`, which "
+                "recounts the windows from the usage files that remain (the records in this "
+                "one stop counting until it is repaired and put back)"
+            )
+        super().__init__(f"ledger file {path} {problem}; nmsquota will not overwrite it. {advice}")
 
 
 class LedgerRecordError(LedgerCorrupt):
@@ -34,6 +39,8 @@ class LedgerRecordError(LedgerCorrupt):
 
     def __init__(self, path: Path, kind: str, problem: str) -> None:
         self.kind = kind
+        self.detail = problem
+        """Which record and field, without the file and kind around it."""
         super().__init__(path, f"holds {kind} records nmsquota cannot read ({problem})")
 
 
