@@ -187,8 +187,8 @@ class Daemon:
         """A cycle's (or look's) write was refused: said in the log, kept for ping. The
         daemon goes on; the next cycle tries again."""
         self.write_failures.failed(now, str(error))
-        log.error("%s not recorded (the ledger keeps its last good commit; the next cycle "
-                  "retries and counts these bytes): %s", what, error)  # fmt: skip
+        log.error("%s not recorded, retried at the next cycle, which counts its bytes: %s",
+                  what, error)  # fmt: skip
 
     def _wrote(self, what: str) -> None:
         ended = self.write_failures.succeeded()

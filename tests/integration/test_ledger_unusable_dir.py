@@ -4,7 +4,8 @@ exits 1, and changes nothing; reading commands work on a read-only file system.
 
 Mode 000 is tested as an unprivileged user (root ignores modes): `nobody`, through setpriv,
 running Debian's python3.11 on this checkout and its virtualenv's packages (the virtualenv's
-own interpreter lives in root's home, which `nobody` cannot enter). The read-only file system
+own interpreter lives in root's home, which `nobody` cannot enter), on a directory of the
+test's own under /tmp (see `site`). The read-only file system
 is a read-only bind mount of the ledger directory inside a private mount namespace
 (`unshare -m`), which nothing outside the command ever sees."""
 
@@ -15,12 +16,13 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO
-from fixtures.config_file import WriteConfig, access_server
+from fixtures.config_file import access_server, write_config
 
 from nmsquota.ledger import Ledger, Sample, Tally
 
@@ -49,25 +51,31 @@ def named(commands: list[list[str]]) -> list[object]:
 
 
 @pytest.fixture
-def site(tmp_path: Path, config_file: WriteConfig) -> Iterator[Path]:
-    """A ledger with one commit and its configuration in tmp_path, which `nobody` may enter
-    (tmp_path and the directories above it get o+x, nothing more)."""
-    directory = tmp_path / "ledger"
-    with Ledger.open_writer(directory, [Tally(86400)]) as ledger:
-        ledger.commit(T0, [Sample("alice", T0, 1000, 10)])
-    config_file(data_dir=directory, interval="10s",
-                plans={"home": {"cap": "1GB", "window": "1d"}},
-                subscribers={"alice": {"plan": "home"}},
-                access_servers={"lo": access_server(1, interfaces={"lo": "alice"})})  # fmt: skip
-    (tmp_path / "records.txt").write_text(f"alice {T0 + 60} 5 5\n")
-    for path in (tmp_path / "nmsquota.toml", tmp_path / "records.txt"):
-        path.chmod(0o644)
-    for parent in [tmp_path, *tmp_path.parents]:
-        if parent == Path("/tmp"):
-            break
-        parent.chmod(parent.stat().st_mode | 0o001)
-    yield tmp_path
-    directory.chmod(0o755)
+def site() -> Iterator[Path]:
+    """A ledger with one commit and its configuration, in a directory `nobody` may enter.
+
+    Not in tmp_path: that is under /tmp/pytest-of-root, which every pytest session on the
+    machine (other suites run beside this one) sets back to mode 700 when it starts, so
+    `nobody` could lose its way in mid-test. A directory of its own under /tmp, mode 711,
+    removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="nq-unusable-"))
+    base.chmod(0o711)
+    directory = base / "ledger"
+    try:
+        with Ledger.open_writer(directory, [Tally(86400)]) as ledger:
+            ledger.commit(T0, [Sample("alice", T0, 1000, 10)])
+        lo = access_server(1, interfaces={"lo": "alice"})
+        home = {"cap": "1GB", "window": "1d"}
+        alice = {"alice": {"plan": "home"}}
+        write_config(base, data_dir=directory, interval="10s", plans={"home": home},
+                     subscribers=alice, access_servers={"lo": lo})  # fmt: skip
+        (base / "records.txt").write_text(f"alice {T0 + 60} 5 5\n")
+        for path in (base / "nmsquota.toml", base / "records.txt"):
+            path.chmod(0o644)
+        yield base
+    finally:
+        directory.chmod(0o755)
+        shutil.rmtree(base)
 
 
 def argv_for(site: Path, command: list[str]) -> list[str]:
