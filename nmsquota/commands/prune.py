@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         if args.archive:
             write_archive(args.archive, samples, form)
 
-    if not (directory / "state.json").exists():
+    if not Ledger.exists(directory):
         raise LedgerMissing(directory)  # not a typo'd path turned into a new, empty ledger
     try:
         ledger = Ledger.open_writer(directory)

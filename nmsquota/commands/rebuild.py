@@ -16,10 +16,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "rebuild",
         help="recount the windows from the usage files",
         description=(
-            "After a usage file was repaired or moved aside, or state.json was lost: treat "
-            "every record in the usage files as committed and recount every window from them. "
-            "Limits, stored records and the poller's counter state are kept where state.json "
-            "still holds them. Needs the writer lock (stop the daemon first)."
+            "After a usage file was repaired or moved aside, or state.json was lost or does "
+            "not read: treat every record in the usage files as committed and recount every "
+            "window from them. A state.json that does not read is moved aside "
+            "(state.json.unreadable-TIME) and every table of it that still reads is kept: "
+            "overrides, limits in force, standings, the event log, provisioned subscribers, "
+            "and the poller's counter baselines (unless the usage files hold a later commit "
+            "than they do). What could not be kept is listed, with what that costs. Needs the "
+            "writer lock (stop the daemon first)."
         ),
     )
     add_ledger_options(parser)
@@ -31,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     directory = ledger_dir(args, config)
     tallies = config.tallies() if config else []
     ledger = Ledger.open_writer(directory, tallies, rebuild=True)
+    if ledger.salvaged is not None:
+        for line in ledger.salvaged.lines():
+            print(line, file=sys.stderr)
     try:
         if not ledger.tallies():  # no configuration and none recorded: the paper's week
             ledger.close()

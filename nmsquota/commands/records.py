@@ -153,7 +153,7 @@ def run_import(args: argparse.Namespace) -> int:
     records = _read_all(args.files, args.form, zone)
     directory = ledger_dir(args, config)
     tallies = config.tallies() if config else []
-    if not tallies and not (directory / "state.json").exists():
+    if not tallies and not Ledger.exists(directory):
         tallies = [PAPER_WINDOW]
     with Ledger.open_writer(directory, tallies) as ledger:
         now = args.clock.now()

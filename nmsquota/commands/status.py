@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,9 +39,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "cycles, until a cycle finds none), the limited subscribers (each cap of a plan with "
         "several; limits measured not to bite), and the overrides in force, each top-up with "
         "what is left of it and when it expires. Exit status 1 if the last cycle is older than "
-        "three intervals or had failures, a driver is failing, or a limit does not bite. A "
-        "ledger written by `nmsquota demo` is on a simulated clock: its last cycle is shown as "
-        "such, never stale.",
+        "three intervals or had failures, a driver is failing, a limit does not bite, or the "
+        "running daemon cannot write the ledger (a full disk, say: it keeps running and says "
+        "so over its control socket). A ledger written by `nmsquota demo` is on a simulated "
+        "clock: its last cycle is shown as such, never stale.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
@@ -52,8 +54,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_status(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
+    directory = ledger_dir(args, config)
     try:
-        reader = Reader.open(ledger_dir(args, config), config)
+        reader = Reader.open(directory, config)
     except LedgerMissing as error:
         raise UsageError(str(error)) from None
     snap = reader.snapshot()
@@ -62,13 +65,21 @@ def run_status(args: argparse.Namespace) -> int:
     age = cycle.age(now) if cycle is not None else None
     stale = cycle is None or cycle.stale(now)
     troubled = cycle is not None and cycle.troubled
+    failing = _write_failure(directory)
     if args.json:
-        print(json.dumps(_as_json(snap, age, stale, now), indent=2))
-        return 1 if stale or troubled else 0
+        found = _as_json(snap, age, stale, now)
+        if failing is not None:
+            found["ledger_write_failure"] = failing
+        print(json.dumps(found, indent=2))
+        return 1 if stale or troubled or failing else 0
+    zone = zone_of(args, config)
+    if failing is not None:
+        since = _when(failing["failing_since"], zone, seconds=True)
+        print(f"ledger: writes failing since {since} ({failing['cycles']} not recorded; the "
+              f"ledger shows the last good commit): {failing['error']}")  # fmt: skip
     if cycle is None or age is None:
         print("no cycle recorded: the daemon has not run on this ledger")
         return 1
-    zone = zone_of(args, config)
     when = _when(cycle.started, zone, seconds=True)
     # A cycle "in the future" is this machine's clock behind the daemon's.
     ago = (f"{units.format_duration(int(age))} ago" if age >= 0 else
@@ -91,7 +102,29 @@ def run_status(args: argparse.Namespace) -> int:
             print(f"override: {override.kind} {override.subscriber}{ends}: {override.reason}")
             for cap, topup in _topups_of(snap, override):
                 print(topup_line(cap, topup, zone))
-    return 1 if stale or troubled else 0
+    return 1 if stale or troubled or failing else 0
+
+
+def _write_failure(directory: Path) -> dict[str, Any] | None:
+    """What the running daemon says of its ledger writes, over its control socket (ping):
+    None when no daemon answers or its writes succeed.
+
+    The daemon is asked because the ledger cannot say it: the disk that refuses the cycle's
+    write refuses a note of the failure too, and until the last recorded cycle turns stale
+    (three intervals) the ledger alone looks healthy. A daemon this user may not ask is
+    not an error here: status then shows what the ledger shows, staleness included."""
+    from nmsquota.control import socket_path
+    from nmsquota.control.client import request
+    from nmsquota.control.protocol import ControlError, Ping
+
+    try:
+        reply = request(socket_path(directory), Ping(), timeout=5)
+    except ControlError:
+        return None
+    failing = reply.get("ledger_write_failure") if reply is not None else None
+    if not isinstance(failing, dict) or not isinstance(failing.get("failing_since"), int | float):
+        return None
+    return failing
 
 
 def _topups_of(snap: Snapshot, override: OverrideRecord) -> list[tuple[CapView, TopupView]]:

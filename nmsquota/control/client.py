@@ -7,6 +7,7 @@ problem. A caller never builds a request line by hand.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Mapping
@@ -44,13 +45,23 @@ def request(path: Path, message: Request | Mapping[str, Any], timeout: float = 3
             sock.sendall(line)
             return decode_response(_read_line(sock, deadline))
     except PermissionError:
-        raise ControlError(f"no permission to use {path}: it is for the daemon's user and "
-                           "the group in [control] group") from None  # fmt: skip
+        raise ControlError(_no_permission(path)) from None
     except TimeoutError:
         raise ControlError(f"the daemon on {path} did not answer within {timeout:g}s") from None
     except OSError as error:
         raise ControlError(f"cannot talk to the daemon on {path}: {error.strerror or error}"
                            ) from None  # fmt: skip
+
+
+def _no_permission(path: Path) -> str:
+    # A directory this user may not enter hides whether a daemon listens at all: name the
+    # directory, not the socket's group, which would send the operator the wrong way.
+    if not os.access(path.parent, os.X_OK):
+        return (f"cannot reach the control socket {path}: no permission to enter "
+                f"{path.parent} (Permission denied; nmsquota runs as uid {os.geteuid()}: "
+                "check the owner and mode of the ledger directory)")  # fmt: skip
+    return (f"no permission to use {path}: it is for the daemon's user and the group in "
+            "[control] group")  # fmt: skip
 
 
 def _read_line(sock: socket.socket, deadline: float) -> bytes:

@@ -44,7 +44,7 @@ def dispatch(daemon: Daemon, request: Request, peer: Peer | None,
     "error": ...}."""
     match request:
         case Ping():
-            return {"ok": True, "cycles": daemon.cycles}
+            return daemon.ping()
         case Session(event="up", login=login) if not daemon.roster().may_log_in(login):
             raise UsageError(f"no subscriber named {login!r} (not in the configuration, not "
                              "provisioned, and no default_plan for others)")  # fmt: skip

@@ -20,7 +20,7 @@ from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
-from nmsquota.ledger import Ledger
+from nmsquota.ledger import Ledger, LedgerUnusable
 from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
@@ -78,6 +78,8 @@ class Daemon:
         self.counters_told: observed.Told = {}
         """The counter events told of per session (observed.new_counter_events): each is
         logged once."""
+        self.write_failures = record.WriteFailures()
+        """Whether the ledger refuses the daemon's writes (a full disk): told by ping."""
         self.configure(config, drivers)
         resume_drift(self.enforcers, ledger.records.health())
 
@@ -130,28 +132,20 @@ class Daemon:
                 else:
                     report.devices_ok.append(result.device)
                     self.sessions.learn(result)
-            # One ledger write a cycle: samples, baselines, decisions, events and the health
-            # record (with what the drivers did) land together, so a reader never sees half
-            # a cycle.
-            with gcpause.paused(), self._writing() as events:
-                moved = record.commit_poll(self.ledger, results, now)
-                self._observe(results, now, events)
-                evaluation = self.decide(int(now))
-                self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
-                                                    evaluation, moved, spans_of(results),
-                                                    previous, now)  # fmt: skip
-                self.record(evaluation, int(now), events)
-                self.schedule.after_cycle(evaluation, moved, now, list(self.sessions.keys),
-                                          self._plans(), self.rules, self.interval,
-                                          self.config.settings.projection)  # fmt: skip
-                report.drivers = self._reconcile(self._wanted(evaluation), now, events)
-                report.installed = dict(self.installed)
-                report.limited = sorted(d.subscriber for d in evaluation.limited)
-                report.changed = sorted(d.subscriber for d in evaluation.changes)
-                report.no_plan = evaluation.no_plan
-                report.not_effective = sorted(n for n, c in self.checks.items() if c.flagged)
+            # If the write fails, the ledger stays at its last commit and so must what the
+            # daemon carries from cycle to cycle in memory; the cycle's bytes are counted by
+            # the next one (record.WriteFailures).
+            kept = self.checks, self.schedule.copy(), self.counters_told
+            try:
+                evaluation, flagged = self._record_cycle(report, results, now, previous, wall)
+            except LedgerUnusable as error:
+                self.checks, self.schedule, self.counters_told = kept
                 report.seconds = time.perf_counter() - wall
-                self._health(report)
+                report.ledger_error = str(error)
+                self._write_failed(f"cycle {report.number}", error, now)
+                self.last = report
+                return report
+        self._wrote(f"cycle {report.number}")
         for decision in evaluation.changes:
             log.info("%s %s: %s (%.0f%% of cap)", decision.event, decision.subscriber,
                      decision.reason or "under the cap", decision.percent)  # fmt: skip
@@ -165,6 +159,58 @@ class Daemon:
             self._tell(now, name, "limit not effective", evaluation.decisions[name])
         self.last = report
         return report
+
+    def _record_cycle(self, report: CycleReport, results: Sequence[DeviceResult], now: float,
+                      previous: float | None, wall: float
+                      ) -> tuple[Evaluation, list[str]]:  # fmt: skip
+        """Commit the poll, decide, enforce and keep it all, in one ledger write: samples,
+        baselines, decisions, events and the health record (with what the drivers did) land
+        together, so a reader never sees half a cycle. Returns the decisions and the
+        subscribers newly flagged as not limited effectively."""
+        with gcpause.paused(), self._writing() as events:
+            moved = record.commit_poll(self.ledger, results, now)
+            self._observe(results, now, events)
+            evaluation = self.decide(int(now))
+            self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
+                                                evaluation, moved, spans_of(results),
+                                                previous, now)  # fmt: skip
+            self.record(evaluation, int(now), events)
+            self.schedule.after_cycle(evaluation, moved, now, list(self.sessions.keys),
+                                      self._plans(), self.rules, self.interval,
+                                      self.config.settings.projection)  # fmt: skip
+            report.drivers = self._reconcile(self._wanted(evaluation), now, events)
+            report.installed = dict(self.installed)
+            report.limited = sorted(d.subscriber for d in evaluation.limited)
+            report.changed = sorted(d.subscriber for d in evaluation.changes)
+            report.no_plan = evaluation.no_plan
+            report.not_effective = sorted(n for n, c in self.checks.items() if c.flagged)
+            report.seconds = time.perf_counter() - wall
+            self._health(report)
+        return evaluation, flagged
+
+    def _write_failed(self, what: str, error: LedgerUnusable, now: float) -> None:
+        """A cycle's (or look's) write was refused: said in the log, kept for ping. The
+        daemon goes on; the next cycle tries again."""
+        self.write_failures.failed(now, str(error))
+        log.error("%s not recorded, retried at the next cycle, which counts its bytes: %s",
+                  what, error)  # fmt: skip
+
+    def _wrote(self, what: str) -> None:
+        ended = self.write_failures.succeeded()
+        if ended is not None:
+            since, failed = ended
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+            log.warning("%s recorded: ledger writes work again after %d failed since %s",
+                        what, failed, when)  # fmt: skip
+
+    def ping(self) -> dict[str, Any]:
+        """The control socket's ping reply: alive, how many cycles, and whether its ledger
+        writes are failing (which status cannot read from a ledger that refuses them)."""
+        reply: dict[str, Any] = {"ok": True, "cycles": self.cycles}
+        failing = self.write_failures.reply()
+        if failing is not None:
+            reply["ledger_write_failure"] = failing
+        return reply
 
     def _tell(self, when: float, subscriber: str, event: str, decision: Decision) -> None:
         """[notify] and on_event, after the ledger is written: a listener that fails is
@@ -224,16 +270,22 @@ class Daemon:
                 return False
             samples = [sample for _, charged, _ in looked for sample in charged.samples]
             # One write: the samples and baselines, the decisions and what the drivers did.
-            with self._writing() as events:
-                for name, _, merged in looked:
-                    self.ledger.set_counter_state(name, baselines_to_state(merged))
-                self.ledger.commit(now, samples)
-                events += self._counter_news(polled, now, whole=False)
-                evaluation = self.decide(int(now))
-                self.record(evaluation, int(now), events)
-                decision = evaluation.decisions.get(subscriber)
-                if decision is not None and decision.limited:
-                    self._reconcile(self._wanted(evaluation), now, events)
+            # Refused, nothing of it is kept: the next cycle counts these bytes.
+            try:
+                with self._writing() as events:
+                    for name, _, merged in looked:
+                        self.ledger.set_counter_state(name, baselines_to_state(merged))
+                    self.ledger.commit(now, samples)
+                    events += self._counter_news(polled, now, whole=False)
+                    evaluation = self.decide(int(now))
+                    self.record(evaluation, int(now), events)
+                    decision = evaluation.decisions.get(subscriber)
+                    if decision is not None and decision.limited:
+                        self._reconcile(self._wanted(evaluation), now, events)
+            except LedgerUnusable as error:
+                self._write_failed(f"look at {subscriber}", error, now)
+                return False
+        self._wrote(f"look at {subscriber}")
         if decision is None:
             return False
         if decision.limited:

@@ -24,6 +24,10 @@ class Looks:
     last_look: dict[str, float] = field(default_factory=dict)
     """When each subscriber's counters were last read, by a cycle or a look."""
 
+    def copy(self) -> Looks:
+        """A copy to go back to (when the cycle that changes this could not be recorded)."""
+        return Looks(dict(self.targets), self.last_cycle_at, dict(self.last_look))
+
     def due_before(self, moment: float) -> tuple[str, float] | None:
         """The earliest look due before `moment`, if any."""
         if not self.targets:

@@ -4,7 +4,7 @@ counter baselines, the policy's standings and limits, the cycle's health."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from nmsquota.attribution import SessionKey, baselines_from_state, baselines_to_state
@@ -50,6 +50,42 @@ def commit_poll(ledger: Ledger, results: Sequence[DeviceResult], now: float) -> 
         samples = [Sample(name, int(now), down, up) for name, (down, up) in sorted(totals.items())]
         ledger.commit(now, samples)
     return {name: Totals(down, up) for name, (down, up) in totals.items()}
+
+
+@dataclass
+class WriteFailures:
+    """Whether the daemon's ledger writes are failing, since when and why.
+
+    Kept in memory and told over the control socket (ping), never in the ledger: the disk
+    that refuses the cycle's write would refuse this too, and status must hear of it while
+    it lasts. Nothing else of a failed cycle is kept: its samples are not lost, because the
+    counter baselines stay at the last commit and the next cycle that writes charges the
+    whole gap since then, once."""
+
+    since: float | None = None
+    error: str = ""
+    cycles: int = 0
+    """Cycles (and looks) whose write failed since the last one that succeeded."""
+
+    def failed(self, now: float, error: str) -> None:
+        if self.since is None:
+            self.since = now
+        self.error = error
+        self.cycles += 1
+
+    def succeeded(self) -> tuple[float, int] | None:
+        """The end of a run of failures: (since, how many), or None if there was none."""
+        if self.since is None:
+            return None
+        ended = (self.since, self.cycles)
+        self.since, self.error, self.cycles = None, "", 0
+        return ended
+
+    def reply(self) -> dict[str, Any] | None:
+        """For the control socket's ping: None while writes succeed."""
+        if self.since is None:
+            return None
+        return {"failing_since": self.since, "error": self.error, "cycles": self.cycles}
 
 
 def stored_baselines(ledger: Ledger | None) -> Callable[[str], Mapping[SessionKey, Reading]]:

@@ -26,6 +26,9 @@ class CycleReport:
     """Cycles skipped since the daemon started, because one overran its slot."""
     installed: dict[str, list[str]] = field(default_factory=dict)
     """Driver -> whom it holds limited after the cycle."""
+    ledger_error: str | None = None
+    """Why the cycle could not be written to the ledger (None: it was). The drivers still
+    acted on its decisions; the next cycle counts its bytes."""
 
     @property
     def lateness(self) -> float:

@@ -7,6 +7,7 @@ from nmsquota.ledger.errors import (
     LedgerMissing,
     LedgerReadOnly,
     LedgerRecordError,
+    LedgerUnusable,
 )
 from nmsquota.ledger.ledger import Ledger, PruneResult
 from nmsquota.ledger.lock import writer_pid
@@ -22,6 +23,7 @@ __all__ = [
     "LedgerMissing",
     "LedgerReadOnly",
     "LedgerRecordError",
+    "LedgerUnusable",
     "Limit",
     "Monthly",
     "PruneResult",

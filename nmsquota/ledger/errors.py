@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from nmsquota.errors import NmsquotaError
+from nmsquota.ledger.salvage import ADVICE
 
 
 class LedgerError(NmsquotaError):
@@ -14,14 +19,18 @@ class LedgerError(NmsquotaError):
 class LedgerCorrupt(LedgerError):
     """A ledger file that does not parse or does not hold what it should. Never overwritten."""
 
-    def __init__(self, path: Path, problem: str) -> None:
+    def __init__(self, path: Path, problem: str, advice: str | None = None) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(
-            f"ledger file {path} {problem}; nmsquota will not overwrite it. Repair or "
-            f"restore it, or move it aside and run `nmsquota rebuild`, which recounts the "
-            f"windows from the usage files that remain"
-        )
+        if advice is None and path.name == "state.json":
+            advice = f"Repair or restore it, or {ADVICE}"
+        elif advice is None:
+            advice = (
+                "Repair or restore it, or move it aside and run `nmsquota rebuild`, which "
+                "recounts the windows from the usage files that remain (the records in this "
+                "one stop counting until it is repaired and put back)"
+            )
+        super().__init__(f"ledger file {path} {problem}; nmsquota will not overwrite it. {advice}")
 
 
 class LedgerRecordError(LedgerCorrupt):
@@ -30,6 +39,8 @@ class LedgerRecordError(LedgerCorrupt):
 
     def __init__(self, path: Path, kind: str, problem: str) -> None:
         self.kind = kind
+        self.detail = problem
+        """Which record and field, without the file and kind around it."""
         super().__init__(path, f"holds {kind} records nmsquota cannot read ({problem})")
 
 
@@ -58,3 +69,38 @@ class LedgerMissing(LedgerError):
             f"no ledger in {directory} (no state.json); the daemon creates one, or "
             f"`nmsquota import` does"
         )
+
+
+class LedgerUnusable(LedgerError):
+    """The system refused to read or write a ledger file or directory: permissions, a
+    read-only or full file system. Not the ledger's fault: what is on disk is as the last
+    good commit left it (writes go through a temporary file), and nothing advises a rebuild.
+    `errno` and `strerror` are the system's, `path` the file or directory refused."""
+
+    def __init__(self, path: Path, action: str, error: OSError) -> None:
+        self.path = path
+        self.action = action
+        self.errno = error.errno
+        self.strerror = error.strerror or str(error)
+        super().__init__(f"ledger: cannot {action} {path}: {self.strerror}{_hint(error.errno)}")
+
+
+def _hint(number: int | None) -> str:
+    if number in (errno.EACCES, errno.EPERM):
+        return (f" (nmsquota runs as uid {os.geteuid()}: check the owner and mode of the "
+                "ledger directory)")  # fmt: skip
+    if number == errno.EROFS:
+        return " (the file system is mounted read-only; reading commands still work)"
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        return " (the last good commit is kept; free some space)"
+    return ""
+
+
+@contextlib.contextmanager
+def refused_as(path: Path, action: str) -> Iterator[None]:
+    """Turn the system's refusal (OSError) inside the block into LedgerUnusable naming
+    `path` and what was being done; a LedgerError passes as it is."""
+    try:
+        yield
+    except OSError as error:
+        raise LedgerUnusable(path, action, error) from error

@@ -29,6 +29,8 @@ have no single place to be read in.
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +39,25 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing, LedgerReadOnly
+from nmsquota.ledger.errors import (
+    LedgerCorrupt,
+    LedgerError,
+    LedgerMissing,
+    LedgerReadOnly,
+    LedgerRecordError,
+    refused_as,
+)
 from nmsquota.ledger.lock import WriterLock
 from nmsquota.ledger.records import Limit
+from nmsquota.ledger.salvage import (
+    COUNTERS,
+    META,
+    MISSING_ADVICE,
+    TALLIES,
+    WHAT,
+    Salvage,
+    readable_tables,
+)
 from nmsquota.ledger.shards import (
     SHARD_SECONDS,
     Doc,
@@ -54,7 +72,7 @@ from nmsquota.ledger.storage import (
     remove_leftover_temps,
     write_json_atomically,
 )
-from nmsquota.ledger.store import RecordStore
+from nmsquota.ledger.store import KINDS, RecordStore
 from nmsquota.ledger.windows import (
     DAWN,
     Rows,
@@ -103,6 +121,8 @@ class Ledger:
         self._committed_in_batch = False
         self._known_tallies: list[Tally] = []
         self._known_names: set[str] = set()
+        self.salvaged: Salvage | None = None
+        """What a rebuild kept and lost of a state.json that did not read whole."""
 
     # -- opening -------------------------------------------------------------------------
 
@@ -117,7 +137,8 @@ class Ledger:
         and recreates a missing state.json (see `_rebuild`).
         """
         path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
+        with refused_as(path, "create the directory"):
+            path.mkdir(parents=True, exist_ok=True)
         ledger = cls(path, writable=True)
         ledger._lock.acquire()
         try:
@@ -134,11 +155,19 @@ class Ledger:
     def open_reader(cls, directory: str | Path) -> Ledger:
         path = Path(directory)
         ledger = cls(path, writable=False)
-        if not (path / STATE_NAME).exists():
+        if not cls.exists(path):
             raise LedgerMissing(path)
         ledger._checked_meta()
         ledger._load_tallies()
         return ledger
+
+    @staticmethod
+    def exists(directory: str | Path) -> bool:
+        """Whether `directory` holds a ledger (a state.json); LedgerUnusable when this
+        process may not look (Path.exists would raise PermissionError)."""
+        path = Path(directory)
+        with refused_as(path, "read the directory"):
+            return (path / STATE_NAME).exists()
 
     def close(self) -> None:
         self._lock.release()
@@ -153,6 +182,8 @@ class Ledger:
         for directory in (self.directory, self.directory / USAGE_DIR):
             if directory.exists():
                 remove_leftover_temps(directory)
+        if rebuild:
+            self.salvaged = self._salvage_state()
         meta = self._meta()
         if not meta:
             has_data = bool(self.shards.hours()) or (self.directory / INTENT_NAME).exists()
@@ -160,6 +191,7 @@ class Ledger:
                 raise LedgerCorrupt(
                     self._state_storage.path,
                     f"is missing, but {self.directory / USAGE_DIR} holds usage records",
+                    advice=f"Restore it, or {MISSING_ADVICE}",
                 )
             with self.batch():
                 self._write_meta({"format": FORMAT, "seq": 0, "now": None, "pruned_through": None})
@@ -183,24 +215,82 @@ class Ledger:
 
     def _checked_meta(self) -> dict[str, Any]:
         meta = self._meta()
-        path = self._state_storage.path
-        if meta.get("format") not in READS:
-            raise LedgerCorrupt(
-                path,
-                f"has ledger format {meta.get('format')!r}; this nmsquota reads "
-                + " and ".join(map(str, READS)),
-            )
-        ok = (
-            type(meta.get("seq")) is int
-            and (meta.get("now") is None or type(meta.get("now")) is int)
-            and all(
-                meta.get(key) is None or type(meta.get(key)) is int
-                for key in ("pruned_through", "replaced_through")
-            )
-        )
-        if not ok:
-            raise LedgerCorrupt(path, f"has a bad commit record: {meta!r:.120}")
+        problem = _meta_problem(meta)
+        if problem is not None:
+            newer = isinstance(meta.get("format"), int) and meta["format"] > FORMAT
+            advice = "Use the nmsquota that wrote it (a newer one)" if newer else None
+            raise LedgerCorrupt(self._state_storage.path, problem, advice)
         return meta
+
+    def _salvage_state(self) -> Salvage | None:
+        """rebuild: a state.json that does not read whole is moved aside (never deleted)
+        and replaced by what of it still reads: each table that parses and whose records
+        validate (salvage.py). Returns what was kept and lost; None if it reads whole or
+        there is no ledger here at all."""
+        path = self._state_storage.path
+        if not path.exists():
+            if not self.shards.hours():
+                return None
+            return Salvage("was missing", None, lost=dict.fromkeys(WHAT, "no state.json"))
+        try:
+            self._checked_meta()
+            for kind in KINDS:
+                self.records.read(kind)
+            return None
+        except LedgerCorrupt as error:
+            problem = error.problem
+        self._state_storage.forget()
+        aside = _aside(path)
+        with refused_as(path, "move aside"):
+            os.rename(path, aside)
+            raw = aside.read_bytes()
+        tables = readable_tables(raw)
+        salvage = Salvage(problem, aside)
+        metas = list(tables.get(META, {}).values())
+        meta = metas[0] if len(metas) == 1 and _meta_problem(metas[0]) is None else None
+        with self.batch():
+            if meta is not None:
+                self._write_meta({**meta, "format": FORMAT})
+            if TALLIES in tables:  # which windows were kept; rebuild recounts them anyway
+                self._state.table(TALLIES).insert_multiple(tables[TALLIES].values())
+            for kind in KINDS:
+                if kind.table not in tables:
+                    salvage.lost[kind.table] = "not in the part of the file that still reads"
+                    continue
+                try:
+                    records = self.records.parse(kind, list(tables[kind.table].values()))
+                except LedgerRecordError as error:
+                    salvage.lost[kind.table] = error.detail
+                    continue
+                self.records.write(kind, records)
+                salvage.kept[kind.table] = len(records)
+            self._salvage_counters(tables.get(COUNTERS), meta, salvage)
+        return salvage
+
+    def _salvage_counters(
+        self, table: dict[str, Any] | None, meta: dict[str, Any] | None, salvage: Salvage
+    ) -> None:
+        """The poller's baselines belong to the commit state.json recorded. Kept only if
+        that commit reads and no usage file holds a later one: baselines older than the
+        samples would charge the bytes in between a second time."""
+        docs = list(table.values()) if table is not None else []
+        shaped = all(
+            isinstance(doc.get("access_server"), str) and isinstance(doc.get("state"), dict)
+            for doc in docs
+        )
+        highest = max(
+            (doc["seq"] for hour in self.shards.hours() for doc in self.shards.shard(hour).docs()),
+            default=0,
+        )
+        if table is None or not shaped:
+            salvage.lost[COUNTERS] = "not in the part of the file that still reads"
+        elif meta is None:
+            salvage.lost[COUNTERS] = "the commit they belong to is unreadable"
+        elif meta["seq"] < highest:
+            salvage.lost[COUNTERS] = "older than the usage files' last commit"
+        else:
+            self._state.table(COUNTERS).insert_multiple(docs)
+            salvage.kept[COUNTERS] = len(docs)
 
     def _roll_back_uncommitted(self) -> None:
         """Remove shard documents of a commit that never reached state.json."""
@@ -351,16 +441,25 @@ class Ledger:
                 yield
         except BaseException:
             if self._batch_depth == 1:
-                # Whatever the block wrote to usage files is not committed: take it out, so
-                # that the next commit, which reuses the number, cannot adopt it. The
-                # in-memory tallies may be ahead of the disk too.
-                self._roll_back_uncommitted()
-                self._load_tallies()
+                self._after_failed_batch()
             raise
         finally:
             self._batch_depth -= 1
             if not self._batch_depth:
                 self._committed_in_batch = False
+
+    def _after_failed_batch(self) -> None:
+        """Back to the last commit after a batch failed (a full disk, say). Whatever the
+        block wrote to usage files is not committed: take it out, so that the next commit,
+        which reuses the number, cannot adopt it. If that fails too (the disk is still
+        full), the next commit takes it out before it writes anything (_write_samples).
+        The in-memory tallies may be ahead of the disk: they are read again, always."""
+        try:
+            self._roll_back_uncommitted()
+        except LedgerError:
+            pass  # the caller hears of the failure that matters, the batch's own
+        finally:
+            self._load_tallies()
 
     def commit(self, now: float, samples: Iterable[Sample] = ()) -> int:
         """Record one cycle: store `samples`, move every window to `now`. Returns the commit.
@@ -559,3 +658,32 @@ class Ledger:
             self.shards.delete(hour)
         left = next(self.samples(until=cutoff), None)
         return PruneResult(count, len(hours), complete=left is None)
+
+
+def _meta_problem(meta: Any) -> str | None:
+    """What is wrong with a commit record (state.json's "ledger" table), None if nothing."""
+    if not isinstance(meta, dict):
+        return f"has a bad commit record: {meta!r:.120}"
+    if meta.get("format") not in READS:
+        return (f"has ledger format {meta.get('format')!r}; this nmsquota reads "
+                + " and ".join(map(str, READS)))  # fmt: skip
+    ok = (
+        type(meta.get("seq")) is int
+        and (meta.get("now") is None or type(meta.get("now")) is int)
+        and all(
+            meta.get(key) is None or type(meta.get(key)) is int
+            for key in ("pruned_through", "replaced_through")
+        )
+    )
+    return None if ok else f"has a bad commit record: {meta!r:.120}"
+
+
+def _aside(path: Path) -> Path:
+    """A name beside `path` for keeping an unreadable copy, never one already taken."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = path.with_name(f"{path.name}.unreadable-{stamp}-{number}")
+    return aside

@@ -11,7 +11,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from nmsquota.ledger.errors import LedgerLocked
+from nmsquota.ledger.errors import LedgerLocked, refused_as
 
 LOCK_NAME = "ledger.lock"
 
@@ -23,15 +23,23 @@ class WriterLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # The lock file is the first thing a writer creates: a directory it may not write
+        # (permissions, a read-only file system) is refused here, by name.
+        with refused_as(self.path, "take the writer lock"):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise LedgerLocked(self.directory, holder_pid(self.path)) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.fsync(fd)
+        try:
+            with refused_as(self.path, "write"):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd = fd
 
     def release(self) -> None:

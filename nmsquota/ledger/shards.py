@@ -22,7 +22,7 @@ from typing import Any
 
 from tinydb import TinyDB, where
 
-from nmsquota.ledger.errors import LedgerCorrupt
+from nmsquota.ledger.errors import LedgerCorrupt, refused_as
 from nmsquota.ledger.storage import AtomicJSONStorage
 
 SHARD_SECONDS = 3600
@@ -148,7 +148,8 @@ class ShardSet:
         A file deleted behind the writer's back (prune beside the daemon) just reads as empty.
         """
         if self._hours is None:
-            names = self.directory.iterdir() if self.directory.exists() else ()
+            with refused_as(self.directory, "list the directory"):
+                names = list(self.directory.iterdir()) if self.directory.exists() else []
             hours = (parse_shard_name(entry.name) for entry in names)
             self._hours = sorted(hour for hour in hours if hour is not None)
         return list(self._hours)
@@ -175,7 +176,8 @@ class ShardSet:
         for doc in docs:
             by_hour.setdefault(shard_hour(doc["t"]), []).append(doc)
         if by_hour:
-            self.directory.mkdir(exist_ok=True)
+            with refused_as(self.directory, "create the directory"):
+                self.directory.mkdir(exist_ok=True)
         self.hours()
         assert self._hours is not None
         for hour, hour_docs in sorted(by_hour.items()):
@@ -202,7 +204,9 @@ class ShardSet:
 
     def delete(self, hour: int) -> None:
         self._cache.pop(hour, None)
-        (self.directory / shard_name(hour)).unlink(missing_ok=True)
+        path = self.directory / shard_name(hour)
+        with refused_as(path, "delete"):
+            path.unlink(missing_ok=True)
         if self._hours is not None and hour in self._hours:
             self._hours.remove(hour)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from tinydb.storages import Storage
 
-from nmsquota.ledger.errors import LedgerCorrupt, LedgerReadOnly
+from nmsquota.ledger.errors import LedgerCorrupt, LedgerReadOnly, LedgerUnusable, refused_as
 
 TEMP_SUFFIX = ".tmp"
 
@@ -31,21 +31,32 @@ def is_leftover_temp(path: Path) -> bool:
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
+    """Replace `path` with `data` as JSON, whole or not at all. A refusal (a full disk, a
+    read-only file system, permissions) is LedgerUnusable, and leaves the file as it was and
+    no temporary file behind."""
     temp = temp_path_for(path)
-    try:
-        # json.dumps, not json.dump: dump streams through the pure-Python encoder, dumps
-        # uses the C one, several times faster on a shard of thousands of samples.
-        text = json.dumps(data, separators=(",", ":"))
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
-    fsync_directory(path.parent)
+    # json.dumps, not json.dump: dump streams through the pure-Python encoder, dumps uses the
+    # C one, several times faster on a shard of thousands of samples.
+    text = json.dumps(data, separators=(",", ":"))
+    with refused_as(path, "write"):
+        try:
+            write_file(temp, text)
+            os.replace(temp, path)
+        except BaseException:
+            # Suppress any OSError: on a read-only file system the unlink fails too, and
+            # what the caller needs to hear is why the write failed.
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
+        fsync_directory(path.parent)
+
+
+def write_file(path: Path, text: str) -> None:
+    """The bytes of one file, on disk (fsynced) when this returns."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def fsync_directory(directory: Path) -> None:
@@ -65,7 +76,8 @@ def read_json(path: Path) -> Any | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise LedgerCorrupt(path, f"cannot be read: {error.strerror}") from error
+        # Permissions or the file system, not the file's contents: no repair advice.
+        raise LedgerUnusable(path, "read", error) from error
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
@@ -75,10 +87,11 @@ def read_json(path: Path) -> Any | None:
 def remove_leftover_temps(directory: Path) -> list[Path]:
     """Delete temporary files a killed writer left behind; only the writer may call this."""
     removed = []
-    for entry in directory.iterdir():
-        if entry.is_file() and is_leftover_temp(entry):
-            entry.unlink()
-            removed.append(entry)
+    with refused_as(directory, "clean up temporary files in"):
+        for entry in directory.iterdir():
+            if entry.is_file() and is_leftover_temp(entry):
+                entry.unlink()
+                removed.append(entry)
     return removed
 
 
@@ -134,9 +147,14 @@ class AtomicJSONStorage(Storage):
         self.version += 1
         if self._deferring:
             self._dirty = True
-        else:
+            return
+        try:
             write_json_atomically(self.path, data)
-            self._signature = self._stat()
+        except BaseException:
+            # Not on disk, so not to be believed: the next read goes back to the file.
+            self.forget()
+            raise
+        self._signature = self._stat()
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
@@ -185,6 +203,8 @@ class AtomicJSONStorage(Storage):
             st = os.stat(self.path)
         except FileNotFoundError:
             return None
+        except OSError as error:
+            raise LedgerUnusable(self.path, "read", error) from error
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 

@@ -200,6 +200,11 @@ class RecordStore:
         table.insert_multiple(docs)
         self._cache[kind.table] = (self._storage.generation, kept)
 
+    def parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
+        """Documents of `kind` from elsewhere (what rebuild salvages), migrated and checked
+        as if read from the table; LedgerRecordError if they do not fit."""
+        return self._parse(kind, docs)
+
     def migrate(self) -> list[str]:
         """Rewrite every kind that holds records from before version 1 (the writer, at
         open). Returns the kinds rewritten."""

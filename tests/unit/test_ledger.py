@@ -17,6 +17,7 @@ from nmsquota.ledger import (
     LedgerError,
     LedgerLocked,
     LedgerReadOnly,
+    LedgerUnusable,
     Limit,
     Monthly,
     Sample,
@@ -324,6 +325,43 @@ def test_a_commit_that_fails_leaves_no_samples_for_the_next_to_adopt(
         with pytest.raises(OSError):
             ledger.commit(T0 + 300, cycle(T0 + 300, a=(7, 7)))
         monkeypatch.setattr(storage, "write_json_atomically", real)
+        ledger.commit(T0 + 600, cycle(T0 + 600, a=(1, 0)))
+        assert ledger.totals() == ledger.recount(WEEK, ledger.edge()) == {"a": Totals(101, 1)}
+        assert [s.bytes_in for s in ledger.samples()] == [100, 1]
+
+
+def test_a_full_disk_mid_commit_leaves_the_last_commit_and_counts_nothing_twice_after(
+    ledger_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    import nmsquota.ledger.storage as storage
+
+    refused: list[str] = []
+
+    def full_from_state_json(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The usage file goes through; state.json (the commit point) is refused, and from
+        # then on everything, so that taking the uncommitted samples back out fails too.
+        if "w" in mode and (refused or ".state.json" in str(file)):
+            refused.append(str(file))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(file))
+        return open(file, mode, *args, **kwargs)
+
+    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+        ledger.commit(T0, cycle(T0, a=(100, 1)))
+        monkeypatch.setattr(storage, "open", full_from_state_json, raising=False)
+        with pytest.raises(LedgerUnusable) as failed:
+            ledger.commit(T0 + 300, cycle(T0 + 300, a=(7, 7)))
+        assert failed.value.path == ledger_dir / "state.json"
+        assert str(failed.value).startswith(
+            f"ledger: cannot write {ledger_dir / 'state.json'}: No space left on device"
+        )
+        assert len(refused) == 2  # state.json, then the rollback of the usage file
+        # What the writer believes is what is on disk: the last commit.
+        assert ledger.seq == Ledger.open_reader(ledger_dir).seq == 1
+        assert ledger.totals() == {"a": Totals(100, 1)}
+        monkeypatch.undo()
         ledger.commit(T0 + 600, cycle(T0 + 600, a=(1, 0)))
         assert ledger.totals() == ledger.recount(WEEK, ledger.edge()) == {"a": Totals(101, 1)}
         assert [s.bytes_in for s in ledger.samples()] == [100, 1]
