@@ -33,7 +33,7 @@ WRITERS = [
     ["import", "RECORDS"],
     ["prune", "--older-than", "30d", "--discard"],
     ["rebuild"],
-    ["subscribers", "add", "bob", "home"],
+    ["subscribers", "add", "bob", "--plan", "home"],
     ["limit", "alice", "--reason", "abuse"],
     ["exempt", "alice", "--reason", "vip"],
     ["topup", "alice", "1GB", "--reason", "gift"],
