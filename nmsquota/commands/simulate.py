@@ -16,12 +16,15 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nmsquota import units
 from nmsquota.errors import UsageError
+
+if TYPE_CHECKING:
+    from nmsquota.sim.world import Profile
 
 SECONDS_PER_MONTH = 30 * 86400
 
@@ -65,15 +68,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def population(count: int) -> dict:
-    from nmsquota.sim.world import BIGGEST, HEAVY, LIGHT, MEDIUM
+def population(count: int) -> dict[Profile, int]:
+    """Light, medium and heavy users, each kind spread out (Profile.spread), and the biggest
+    user, online since before the run starts as he had been for months in the paper."""
+    from nmsquota.sim.world import BIGGEST, HEAVY, LIGHT, MEDIUM, SPREAD
 
     if count < 1:
         raise UsageError("--subscribers must be at least 1")
     rest = count - 1
     heavy = rest // 5
     medium = (rest - heavy) // 2
-    return {LIGHT: rest - heavy - medium, MEDIUM: medium, HEAVY: heavy, BIGGEST: 1}
+    light = rest - heavy - medium
+    return {
+        replace(LIGHT, spread=SPREAD): light,
+        replace(MEDIUM, spread=SPREAD): medium,
+        replace(HEAVY, spread=SPREAD): heavy,
+        replace(BIGGEST, online_at_start=True): 1,
+    }
 
 
 @dataclass
