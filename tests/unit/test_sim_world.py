@@ -1,10 +1,12 @@
-"""The simulator's population: kinds of users spread out, the biggest user with no first day."""
+"""The simulator's population: kinds of users spread out, the biggest user with no first day,
+and the days before limiting that a run of any length can have."""
 
 from __future__ import annotations
 
 import pytest
 
-from nmsquota.commands.simulate import population
+from nmsquota.commands.simulate import before_days, population
+from nmsquota.errors import UsageError
 from nmsquota.sim.demo import START
 from nmsquota.sim.world import DAY, HEAVY, LIGHT, MB, MEDIUM, World, _scales
 
@@ -50,3 +52,24 @@ def test_the_demo_population_is_not_spread() -> None:
     """Spread is the simulator's choice: the demo's own kinds (the defaults) stay alike."""
     world = World(START, 2, seed=1, population={LIGHT: 2, MEDIUM: 2, HEAVY: 2})
     assert {s.scale for s in world.subscribers} == {1.0}
+
+
+def test_days_before_limiting_default_to_three_or_fewer_in_a_short_run() -> None:
+    assert before_days(None, 14) == 3
+    assert [before_days(None, days) for days in (1, 2, 3, 4)] == [0, 1, 2, 3]
+    assert before_days(0, 1) == 0 and before_days(5, 6) == 5
+
+
+@pytest.mark.parametrize(
+    ("before", "days", "message"),
+    [
+        (3, 3, "--before 3 leaves no day with rate limiting in a 3-day run: it needs --days 4"),
+        (-1, 5, "--before must be 0 or more, got -1"),
+        (None, 0, "--days must be 1 or more, got 0"),
+    ],
+)
+def test_a_run_with_no_day_to_limit_is_refused_with_the_minimum(
+    before: int | None, days: int, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(")):
+        before_days(before, days)
