@@ -218,6 +218,10 @@ def megabytes(value: float | None) -> str:
     return "-" if value is None else f"{value / 1e6:.1f} MB"
 
 
+def _count(days: int) -> str:
+    return "1 day" if days == 1 else f"{days} days"
+
+
 def _days(first: int, last: int) -> str:
     return f"day {first}" if first == last else f"days {first} to {last}"
 
@@ -238,7 +242,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.days is None:
         args.days = 14
     args.before = before_days(args.before, args.days, "recording" if args.replay else "run")
-    window = units.parse_duration(args.window) if _is_duration(args.window) else None
+    try:
+        window: float | None = units.parse_duration(args.window)
+    except units.UnitError:
+        window = None  # simulate() refuses it, in the plan's words
     logging.getLogger("nmsquota").setLevel(logging.ERROR)
     if args.compare:
         return _compare(args)
@@ -247,20 +254,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_duration(text: str) -> bool:
-    try:
-        units.parse_duration(text)
-    except units.UnitError:
-        return False
-    return True
-
-
 def _report(args: argparse.Namespace, result: Outcome, window: int | None) -> None:
     goodput = limited_goodput(args.rate)
     replayed = args.replay is not None
     what = (f"replay of {args.replay} ({args.loaded_replay.samples} samples)"
             if replayed else "simulated")  # fmt: skip
-    print(f"{args.subscribers} subscribers ({what}), {args.days} days: cap {args.cap} "
+    print(f"{args.subscribers} subscribers ({what}), {_count(args.days)}: cap {args.cap} "
           f"per {args.window}, then {args.rate}; seed {args.seed}; {result.cycles} cycles "
           f"{'over SNMP' if args.snmp else 'without SNMP (--no-snmp)'} in "
           f"{result.seconds:.1f}s")  # fmt: skip
@@ -269,7 +268,7 @@ def _report(args: argparse.Namespace, result: Outcome, window: int | None) -> No
     print(f"{before}; after: {_days(args.before + 1, args.days)} (whole days)")
     if window is not None and args.days * 86400 < window:
         print(
-            f"note: {args.days} days is shorter than the {args.window} window: the ledger "
+            f"note: {_count(args.days)} is shorter than the {args.window} window: the ledger "
             f"starts empty, so only who reaches {args.cap} within the run is limited"
         )
     print()
@@ -315,7 +314,7 @@ def _compare(args: argparse.Namespace) -> int:
             raise UsageError(f"--compare: expected CAP/WINDOW/RATE[/fixed], got {spec!r}")
         cap, window, rate = parts[:3]
         outcomes.append(simulate(args, cap, window, rate, len(parts) == 3, spec))
-    print(f"{args.subscribers} subscribers, {args.days} days ({args.before} without limiting), "
+    print(f"{args.subscribers} subscribers, {_count(args.days)} ({args.before} without limiting), "
           f"seed {args.seed}; the same traffic for every policy\n")  # fmt: skip
     rows = [["POLICY", "ISP/DAY BEFORE", "ISP/DAY AFTER", "BIGGEST AFTER", "EVER LIMITED",
              "EXCESS/MONTH PER-HOST", "SHARED PIPE"]]  # fmt: skip
