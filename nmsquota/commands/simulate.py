@@ -1,11 +1,14 @@
 """`nmsquota simulate`: weeks of simulated subscribers through the real pipeline, reported
 the way the paper reports them.
 
-A population of light, medium and heavy users and one biggest user, downloading through a
-simulated access server polled over SNMP on loopback, with the plan given here. Reported:
-daily ISP volume before and after rate limiting starts, the biggest user's daily volume
-before and after, the share of subscribers ever limited, and the paper's worst-case excess
-cost of a limited subscriber per month. Seeded: the same seed gives the same numbers.
+A population of light, medium and heavy users (each kind spread out, so that caps between
+them tell plans apart) and one biggest user, downloading through a simulated access server
+polled over SNMP on loopback, with the plan given here. Reported beside the paper's own
+figures, with why they differ: daily ISP volume before and after rate limiting starts, the
+biggest user's daily volume before and after, the share of subscribers ever limited, and
+the paper's worst-case excess cost of a limited subscriber per month (a limited subscriber
+gets 80% of the limited rate: the paper's 3 kbit/s pipe "permits approximately 300 bytes per
+second"). Seeded: the same seed gives the same numbers.
 """
 
 from __future__ import annotations
@@ -16,28 +19,45 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nmsquota import units
 from nmsquota.errors import UsageError
 
+if TYPE_CHECKING:
+    from nmsquota.sim.world import Profile
+
 SECONDS_PER_MONTH = 30 * 86400
+DEFAULT_BEFORE = 3
+
+PAPER_PLAN = "63MB per 7d, then 3kbit"
+"""The paper's figures (its Results and Tuning sections): rebel.net.au in 2001."""
+PAPER_ISP_BEFORE = "300 to 400 MB"
+PAPER_ISP_AFTER = "100 to 200 MB"
+PAPER_BIGGEST_BEFORE = "about 180 MB"
+PAPER_BIGGEST_AFTER = "about 20 MB"
+PAPER_EXCESS = "$155.40"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "simulate",
-        help="simulated subscribers through the real pipeline, reported as in the paper",
+        help="simulated subscribers through the real pipeline, reported beside the paper",
         description=__doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
     )
     parser.add_argument("--subscribers", type=int, default=20, metavar="N",
                         help="population (default 20)")  # fmt: skip
-    parser.add_argument("--days", type=int, default=None,
-                        help="simulated days (default 14; --replay: all it holds)")  # fmt: skip
-    parser.add_argument("--before", type=int, default=3, metavar="DAYS",
-                        help="days at the start without rate limiting (default 3)")  # fmt: skip
+    parser.add_argument(
+        "--days", type=int, default=None,
+        help="simulated days, 1 or more (default 14; --replay: all it holds); a run "
+        "shorter than the plan's window is allowed, with a note",
+    )  # fmt: skip
+    parser.add_argument("--before", type=int, default=None, metavar="DAYS",
+                        help=f"days at the start without rate limiting (default "
+                        f"{DEFAULT_BEFORE}, or one less than --days in a shorter run); at "
+                        "least one day must be left with limiting")  # fmt: skip
     parser.add_argument("--cap", default="63MB", help="download cap (default 63MB)")
     parser.add_argument("--window", default="7d", help="rolling window (default 7d)")
     parser.add_argument("--rate", default="3kbit", help="limited rate (default 3kbit)")
@@ -65,15 +85,43 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def population(count: int) -> dict:
-    from nmsquota.sim.world import BIGGEST, HEAVY, LIGHT, MEDIUM
+def before_days(before: int | None, days: int, what: str = "run") -> int:
+    """The days without limiting: `before` as given, checked, or the default for `days`.
+
+    A run shorter than the plan's window still means something (the daily volumes before
+    and after limiting starts, from an empty ledger), but one with no day left to limit
+    cannot say what limiting does."""
+    if days < 1:
+        raise UsageError(f"--days must be 1 or more, got {days}")
+    if before is None:
+        return min(DEFAULT_BEFORE, days - 1)
+    if before < 0:
+        raise UsageError(f"--before must be 0 or more, got {before}")
+    if before >= days:
+        raise UsageError(
+            f"--before {before} leaves no day with rate limiting in a {days}-day {what}: "
+            f"it needs --days {before + 1} or more, or a --before under {days}"
+        )
+    return before
+
+
+def population(count: int) -> dict[Profile, int]:
+    """Light, medium and heavy users, each kind spread out (Profile.spread), and the biggest
+    user, online since before the run starts as he had been for months in the paper."""
+    from nmsquota.sim.world import BIGGEST, HEAVY, LIGHT, MEDIUM, SPREAD
 
     if count < 1:
         raise UsageError("--subscribers must be at least 1")
     rest = count - 1
     heavy = rest // 5
     medium = (rest - heavy) // 2
-    return {LIGHT: rest - heavy - medium, MEDIUM: medium, HEAVY: heavy, BIGGEST: 1}
+    light = rest - heavy - medium
+    return {
+        replace(LIGHT, spread=SPREAD): light,
+        replace(MEDIUM, spread=SPREAD): medium,
+        replace(HEAVY, spread=SPREAD): heavy,
+        replace(BIGGEST, online_at_start=True): 1,
+    }
 
 
 @dataclass
@@ -96,15 +144,14 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
              name: str) -> Outcome:  # fmt: skip
     from nmsquota.clock import ManualClock
     from nmsquota.sim.demo import START, Scenario, run_demo
-    from nmsquota.sim.world import LIMITED_GOODPUT
 
     try:
-        rate_bps = units.parse_rate(rate)
         units.parse_size(cap)
         units.parse_duration(window)
         units.parse_duration(args.interval)
     except units.UnitError as error:
         raise UsageError(f"{name}: {error}") from None
+    goodput = limited_goodput(rate, name)
     replay = getattr(args, "loaded_replay", None)
     scenario = Scenario(cap=cap, window=window, rate=rate, hysteresis=None, daily=None,
                         population=None if replay else population(args.subscribers),
@@ -116,10 +163,11 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
         start = replay.start if replay is not None else START
         result = asyncio.run(run_demo(Path(directory), args.days, ManualClock(start),
                                       args.seed, scenario=scenario))  # fmt: skip
-    # Whole days only: the one on which limiting starts belongs to neither side.
+    # Whole days only. Limiting starts at the first midnight after the days before (the sim
+    # driver refuses limits until then), so that day is the first whole day after.
     days = [day for day in result.days if day.per_subscriber][: args.days]
     before = [d for d in days if d.number < args.before]
-    after = [d for d in days if d.number > args.before]
+    after = [d for d in days if d.number >= args.before]
 
     def mean(chosen: list[Any], key: Callable[[Any], float]) -> float | None:
         return sum(key(d) for d in chosen) / len(chosen) if chosen else None
@@ -134,7 +182,6 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
     def biggest(day: Any) -> float:
         return float(day.per_subscriber.get(biggest_name, 0.0))
 
-    goodput = rate_bps / 8 * LIMITED_GOODPUT
     return Outcome(
         name, result.cycles, time.monotonic() - started,
         mean(before, lambda d: d.total), mean(after, lambda d: d.total),
@@ -144,13 +191,42 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
     )  # fmt: skip
 
 
+def limited_goodput(rate: str, name: str = "--rate") -> float:
+    """Bytes per second a limited subscriber gets: the simulated traffic's and the excess
+    cost's assumption (LIMITED_GOODPUT of the limited rate, the paper's 300 of 375)."""
+    from nmsquota.sim.world import LIMITED_GOODPUT
+
+    try:
+        return units.parse_rate(rate) / 8 * LIMITED_GOODPUT
+    except units.UnitError as error:
+        raise UsageError(f"{name}: {error}") from None
+
+
+def goodput_note(rate: str) -> str:
+    """What the excess cost (and every limited subscriber's traffic) assumes, and why."""
+    from nmsquota.sim.world import LIMITED_GOODPUT
+
+    return (
+        f"assumed: a limited subscriber gets {LIMITED_GOODPUT:.0%} of the limited rate, "
+        f"{limited_goodput(rate):g} bytes/s at {rate}, as the paper's 3 kbit/s (375 bytes/s) "
+        'pipe "permits approximately 300 bytes per second"; the figures after limiting and '
+        "the excess cost rest on it"
+    )
+
+
 def megabytes(value: float | None) -> str:
     return "-" if value is None else f"{value / 1e6:.1f} MB"
 
 
-def run(args: argparse.Namespace) -> int:
-    from nmsquota.sim.world import LIMITED_GOODPUT
+def _count(days: int) -> str:
+    return "1 day" if days == 1 else f"{days} days"
 
+
+def _days(first: int, last: int) -> str:
+    return f"day {first}" if first == last else f"days {first} to {last}"
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         interval = units.parse_duration(args.interval)
     except units.UnitError as error:
@@ -158,36 +234,76 @@ def run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         from nmsquota.sim.replay import load
 
+        if args.days is not None and args.days < 1:
+            raise UsageError(f"--days must be 1 or more, got {args.days}")
         args.loaded_replay = load(args.replay, interval, days=args.days)
         args.days = args.loaded_replay.days
         args.subscribers = len(args.loaded_replay.traces)
     elif args.days is None:
         args.days = 14
-    if not 0 <= args.before < args.days:
-        raise UsageError("--before must be at least 0 and less than --days")
+    args.before = before_days(args.before, args.days, "recording" if args.replay else "run")
+    try:
+        window: float | None = units.parse_duration(args.window)
+    except units.UnitError:
+        window = None  # simulate() refuses it, in the plan's words
     logging.getLogger("nmsquota").setLevel(logging.ERROR)
     if args.compare:
         return _compare(args)
     result = simulate(args, args.cap, args.window, args.rate, True, "the plan")
-    goodput = units.parse_rate(args.rate) / 8 * LIMITED_GOODPUT
+    _report(args, result, window)
+    return 0
+
+
+def _report(args: argparse.Namespace, result: Outcome, window: int | None) -> None:
+    goodput = limited_goodput(args.rate)
+    replayed = args.replay is not None
     what = (f"replay of {args.replay} ({args.loaded_replay.samples} samples)"
-            if args.replay else "simulated")  # fmt: skip
-    print(f"{args.subscribers} subscribers ({what}), {args.days} days: cap {args.cap} "
+            if replayed else "simulated")  # fmt: skip
+    print(f"{args.subscribers} subscribers ({what}), {_count(args.days)}: cap {args.cap} "
           f"per {args.window}, then {args.rate}; seed {args.seed}; {result.cycles} cycles "
           f"{'over SNMP' if args.snmp else 'without SNMP (--no-snmp)'} in "
-          f"{result.seconds:.1f}s\n")  # fmt: skip
-    print(f"daily ISP volume, before rate limiting:     {megabytes(result.before)}")
-    print(f"daily ISP volume, after:                    {megabytes(result.after)}")
-    print(f"biggest user's daily volume, before:        {megabytes(result.biggest_before)} "
-          f"({result.biggest})")  # fmt: skip
-    print(f"biggest user's daily volume, after:         {megabytes(result.biggest_after)}")
-    print(f"subscribers ever limited:                   {result.limited} of {args.subscribers} "
-          f"({100 * result.limited / args.subscribers:.0f}%)")  # fmt: skip
-    print(f"worst-case excess cost of a limited subscriber: ${result.excess:.2f} a month "
-          f"(30 days at {goodput:g} bytes/s, ${args.price:.2f}/MB; the paper printed $155.40 "
-          f"for 300 bytes/s and $0.20); with one shared pipe, ${result.excess:.2f} a month "
-          "for all of them together")  # fmt: skip
-    return 0
+          f"{result.seconds:.1f}s")  # fmt: skip
+    before = (f"before: {_days(1, args.before)} without rate limiting"
+              if args.before else "before: none, rate limiting from the start")  # fmt: skip
+    print(f"{before}; after: {_days(args.before + 1, args.days)} (whole days)")
+    if window is not None and args.days * 86400 < window:
+        print(
+            f"note: {_count(args.days)} is shorter than the {args.window} window: the ledger "
+            f"starts empty, so only who reaches {args.cap} within the run is limited"
+        )
+    print()
+    biggest = f"{megabytes(result.biggest_before)} ({result.biggest})"
+    rows = [
+        ["", "THIS RUN", f"THE PAPER ({PAPER_PLAN})"],
+        ["daily ISP volume, before rate limiting:", megabytes(result.before), PAPER_ISP_BEFORE],
+        ["daily ISP volume, after:", megabytes(result.after), PAPER_ISP_AFTER],
+        ["biggest user's daily volume, before:", biggest, PAPER_BIGGEST_BEFORE],
+        ["biggest user's daily volume, after:", megabytes(result.biggest_after),
+         PAPER_BIGGEST_AFTER],
+        ["subscribers ever limited:", f"{result.limited} of {args.subscribers} "
+         f"({100 * result.limited / args.subscribers:.0f}%)", "not given"],
+        ["worst-case excess cost of a limited subscriber:", f"${result.excess:.2f} a month",
+         PAPER_EXCESS],
+    ]  # fmt: skip
+    from nmsquota.commands.common import print_table
+
+    # A replay is your own subscribers: the paper's ISP is no yardstick for them.
+    print_table([row[:2] for row in rows] if replayed else rows, right=set())
+    print(
+        f"\nexcess cost: 30 days x 86400 s x {goodput:g} bytes/s / 10^6 x ${args.price:.2f}/MB; "
+        f"through one shared pipe, ${result.excess:.2f} a month for all of them together"
+    )
+    print(goodput_note(args.rate))
+    if not replayed:
+        print(why_ours_differ(args.subscribers))
+
+
+def why_ours_differ(subscribers: int) -> str:
+    return (
+        "why ours differ: the paper's ISP volume is a whole ISP of a size it does not give, "
+        f"falling for months as subscribers changed habits; ours is {subscribers} simulated "
+        "subscribers who never change theirs. Its $155.40 is a slip: its formula gives $155.52"
+    )
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -196,8 +312,9 @@ def _compare(args: argparse.Namespace) -> int:
         parts = spec.split("/")
         if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "fixed"):
             raise UsageError(f"--compare: expected CAP/WINDOW/RATE[/fixed], got {spec!r}")
-        outcomes.append(simulate(args, *parts[:3], len(parts) == 3, spec))
-    print(f"{args.subscribers} subscribers, {args.days} days ({args.before} without limiting), "
+        cap, window, rate = parts[:3]
+        outcomes.append(simulate(args, cap, window, rate, len(parts) == 3, spec))
+    print(f"{args.subscribers} subscribers, {_count(args.days)} ({args.before} without limiting), "
           f"seed {args.seed}; the same traffic for every policy\n")  # fmt: skip
     rows = [["POLICY", "ISP/DAY BEFORE", "ISP/DAY AFTER", "BIGGEST AFTER", "EVER LIMITED",
              "EXCESS/MONTH PER-HOST", "SHARED PIPE"]]  # fmt: skip
@@ -208,6 +325,9 @@ def _compare(args: argparse.Namespace) -> int:
     from nmsquota.commands.common import print_table
 
     print_table(rows, right={1, 2, 3, 5, 6})
-    print("\n(worst case: every limited subscriber pulling the limited rate all month; a shared"
-          " pipe caps it for all of them together)")  # fmt: skip
+    from nmsquota.sim.world import LIMITED_GOODPUT
+
+    print(f"\n(worst case: every limited subscriber pulling {LIMITED_GOODPUT:.0%} of the "
+          "limited rate all month, as the paper's 3 kbit/s pipe gave about 300 of its 375 "
+          "bytes/s; a shared pipe caps it for all of them together)")  # fmt: skip
     return 0

@@ -13,8 +13,10 @@ to the limited rate (the `sim` driver tells the world who is limited).
 from __future__ import annotations
 
 import bisect
+import math
 import random
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 DAY = 86_400
@@ -40,6 +42,13 @@ class Profile:
     sessions_per_day: int
     steady: bool = False
     """Downloads at a constant rate while online (no daily rhythm): the paper's biggest user."""
+    spread: float = 0.0
+    """How far apart subscribers of this kind are: their daily volumes are spaced like a
+    log-normal distribution of this sigma around `mb_per_day`, whose mean they keep. 0: all
+    alike (then no cap between the kind's mean and the next kind's tells two plans apart)."""
+    online_at_start: bool = False
+    """A steady user is already online when the world starts, in the session he began the
+    evening before, so his first day is like his others (else it starts in the morning)."""
 
 
 # Dial-up era volumes, as in the paper: most subscribers far under 63 MB a week, a heavy
@@ -48,6 +57,10 @@ LIGHT = Profile("light", 1.5, 2, 2)
 MEDIUM = Profile("medium", 4, 4, 3)
 HEAVY = Profile("heavy", 7, 8, 2)
 BIGGEST = Profile("biggest", 180, 20, 1, steady=True)
+SPREAD = 0.5
+"""The simulator's spread within a kind: the lightest and heaviest of three heavy users
+download 0.57 and 1.5 times the kind's mean (4 and 10.5 MB a day, 28 and 74 MB a week),
+as the paper's own usage listing shows two heavy users at 42 and 57 MB, not one figure."""
 REPLAYED = Profile("replayed", 0, 24, 1)
 """A subscriber whose traffic is a recorded ledger's (Subscriber.trace), not a profile's."""
 
@@ -65,6 +78,8 @@ class Subscriber:
     uploaded: float = 0.0
     limited_bps: int | None = None
     """The rate the sim driver holds them to, or None."""
+    scale: float = 1.0
+    """Their daily volume against their profile's (Profile.spread)."""
     trace: list[tuple[float, float, float, float]] = field(default_factory=list)
     """A replayed subscriber's recorded usage: (begin, end, download and upload bytes per
     second), in time order, seconds since the world's start. Empty: the profile decides."""
@@ -110,11 +125,12 @@ class World:
             population = population or {LIGHT: 5, MEDIUM: 4, HEAVY: 2, BIGGEST: 1}
             count = 0
             for profile, how_many in population.items():
-                for n in range(how_many):
+                for n, scale in enumerate(_scales(profile.spread, how_many)):
                     count += 1
-                    first = profile is BIGGEST and n == 0
+                    first = profile.name == BIGGEST.name and n == 0
                     name = "biguser" if first else f"{profile.name}{n + 1}"
-                    self.subscribers.append(Subscriber(name, profile, _address(count)))
+                    self.subscribers.append(Subscriber(name, profile, _address(count),
+                                                       scale=scale))  # fmt: skip
             for subscriber in self.subscribers:
                 subscriber.away = (away or {}).get(subscriber.name, frozenset())
                 subscriber.sessions = [
@@ -129,7 +145,7 @@ class World:
 
     def _schedule(self, profile: Profile, days: int) -> list[tuple[float, float]]:
         sessions = []
-        for day in range(days + 1):
+        for day in range(-1 if profile.steady and profile.online_at_start else 0, days + 1):
             if profile.steady:
                 # Online ~20 h a day: off for a few hours in the early morning.
                 off = self.rng.uniform(3, 5) * 3600
@@ -145,7 +161,9 @@ class World:
     def rate(self, subscriber: Subscriber, at: float) -> float:
         """Bytes per second towards the subscriber at `at` while online."""
         profile = subscriber.profile
-        per_online_second = profile.mb_per_day * MB / (profile.hours_online * 3600)
+        per_online_second = (
+            profile.mb_per_day * subscriber.scale * MB / (profile.hours_online * 3600)
+        )
         if not profile.steady:
             hour = int(((at - self.start) % DAY) // 3600)
             per_online_second *= RHYTHM[hour] / _RHYTHM_MEAN
@@ -288,6 +306,19 @@ class World:
 
 def _address(count: int) -> str:
     return f"10.{count // 250}.{count % 250 + 1}.2"
+
+
+def _scales(spread: float, count: int) -> list[float]:
+    """Volume factors for `count` subscribers of one kind, lightest first: evenly spaced
+    quantiles of a log-normal distribution, scaled to a mean of 1. Quantiles, not draws: the
+    same population always has the same spread, and no luck of the seed decides whether a
+    kind has a member between two caps."""
+    if spread <= 0 or count < 2:
+        return [1.0] * count
+    normal = NormalDist()
+    raw = [math.exp(spread * normal.inv_cdf((k + 0.5) / count)) for k in range(count)]
+    mean = sum(raw) / count
+    return [factor / mean for factor in raw]
 
 
 def _merged(sessions: list[tuple[float, float]]) -> list[tuple[float, float]]:
