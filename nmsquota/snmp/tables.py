@@ -232,6 +232,23 @@ def _inet_route_destination(index: Index) -> str | None:
     return None
 
 
+IF_SPEED_SATURATED = 2**32 - 1
+"""What ifSpeed reads on a link faster than it can count (RFC 2863): then ifHighSpeed says."""
+
+
+def _speed(if_speed: int | None, high_speed: int | None) -> int | None:
+    """The line rate in bit/s, or None when the agent does not know (radio and PPP ports say 0).
+
+    ifSpeed is exact below its ceiling, while ifHighSpeed is rounded to whole Mbit/s: a 1.5
+    Mbit/s port can read as 1 Mbit/s there, and the spike guard (counters.py) would then refuse
+    honest traffic at full rate. So ifSpeed wins unless it is saturated or missing."""
+    if if_speed and if_speed < IF_SPEED_SATURATED:
+        return if_speed
+    if high_speed:
+        return high_speed * 10**6
+    return if_speed or None
+
+
 def reading_of(
     table: dict[str, Column], index: tuple[int, ...], now: float, uptime: int | None
 ) -> Reading:
@@ -244,15 +261,14 @@ def reading_of(
             _count(table, IF_OUT_OCTETS, index),
         )
         width = 32
-    high_speed = _count(table, IF_HIGH_SPEED, index)
-    speed = high_speed * 10**6 if high_speed else _count(table, IF_SPEED, index)
+    speed = _speed(_count(table, IF_SPEED, index), _count(table, IF_HIGH_SPEED, index))
     return Reading(
         time=now,
         octets_in=octets_in,
         octets_out=octets_out,
         width=width,
         uptime=uptime,
-        speed_bps=speed or None,
+        speed_bps=speed,
         oper_status=_count(table, IF_OPER_STATUS, index),
         discontinuity=_count(table, IF_COUNTER_DISCONTINUITY, index),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nmsquota.attribution import InterfaceMap, Rule
 from nmsquota.snmp import poller
 from nmsquota.snmp import tables as p
@@ -29,6 +31,31 @@ def test_hc_counters_are_preferred_and_speed_comes_from_if_high_speed() -> None:
     assert (reading.octets_in, reading.octets_out, reading.width) == (2**40, 2**41, 64)
     assert reading.speed_bps == 100 * 10**6 and reading.uptime == 555
     assert [i.name for i in result.unmapped] == ["ether1"]
+
+
+@pytest.mark.parametrize(
+    ("if_speed", "high_speed", "line_rate"),
+    [
+        (1_544_000, 2, 1_544_000),  # a T1: ifHighSpeed rounds, ifSpeed is exact
+        (1_500_000, 1, 1_500_000),  # rounded down, ifHighSpeed would refuse honest traffic
+        (2**32 - 1, 10_000, 10 * 10**9),  # ifSpeed saturated: ifHighSpeed says
+        (None, 40_000, 40 * 10**9),  # an agent with only ifXTable's speed
+        (0, 0, None),  # a radio or PPP port that does not know its speed
+    ],
+)
+def test_the_line_rate_is_ifspeed_unless_it_is_saturated(
+    if_speed: int | None, high_speed: int, line_rate: int | None
+) -> None:
+    speeds = {"IF_SPEED": {3: if_speed}} if if_speed is not None else {}
+    walked = table(
+        IF_NAME={3: "<pppoe-a>"},
+        IF_IN_OCTETS={3: 10},
+        IF_OUT_OCTETS={3: 20},
+        IF_HIGH_SPEED={3: high_speed},
+        **speeds,
+    )
+    ((_, reading),) = p.readings_from("b", walked, MIKROTIK, 0.0, None).readings
+    assert reading.speed_bps == line_rate
 
 
 def test_32_bit_counters_are_the_fallback() -> None:
