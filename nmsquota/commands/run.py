@@ -80,14 +80,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _bounded_run_status(args: argparse.Namespace, last: CycleReport | None) -> int:
-    """1 when a run of --cycles N ended on a cycle in which every access server failed, so
-    a script (or a test of the configuration) sees that nothing was counted. A daemon
-    stopped by a signal exits 0 whatever its last cycle did: the stop was asked for, and
-    the log already says which devices failed."""
-    if args.cycles is None or last is None or last.devices_ok or not last.devices_failed:
+    """1 when a run of --cycles N ended on a cycle in which every access server failed, or
+    one the ledger refused (a full disk), so a script (or a test of the configuration) sees
+    that nothing was counted. A daemon stopped by a signal exits 0 whatever its last cycle
+    did: the stop was asked for, and the log already says what failed."""
+    if args.cycles is None or last is None:
         return 0
-    failed = ", ".join(sorted(last.devices_failed))
-    message = f"the last cycle polled nothing: every access server failed ({failed})"
+    if last.ledger_error is not None:
+        message = f"the last cycle was not recorded: {last.ledger_error}"
+    elif last.devices_failed and not last.devices_ok:
+        failed = ", ".join(sorted(last.devices_failed))
+        message = f"the last cycle polled nothing: every access server failed ({failed})"
+    else:
+        return 0
     log.error("%s", message)
     if args.log_file:
         print(f"nmsquota: {message}", file=sys.stderr)

@@ -683,3 +683,27 @@ def test_demo_keep_into_a_directory_a_demo_already_used_is_refused(
         "remove that one)\n"
     )
     assert [p.name for p in kept.rglob("*")] == ["ledger", "state.json"]
+
+
+def test_run_of_n_cycles_fails_when_the_ledger_refused_its_last_cycle(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from nmsquota.commands.run import _bounded_run_status
+    from nmsquota.daemon.report import CycleReport
+
+    full = "ledger: cannot write usage: No space left on device"
+    refused = CycleReport(
+        number=2, started=600.0, due=600.0, devices_ok=["bras"], ledger_error=full
+    )
+    args = argparse.Namespace(cycles=2, log_file="daemon.log")
+    assert _bounded_run_status(args, refused) == 1
+    assert capsys.readouterr().err == (
+        "nmsquota: the last cycle was not recorded: "
+        "ledger: cannot write usage: No space left on device\n"
+    )
+    recorded = CycleReport(number=2, started=600.0, due=600.0, devices_ok=["bras"])
+    assert _bounded_run_status(args, recorded) == 0
+    # A daemon stopped by a signal (no --cycles) exits 0 whatever its last cycle did.
+    assert _bounded_run_status(argparse.Namespace(cycles=None, log_file=None), refused) == 0
