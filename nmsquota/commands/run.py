@@ -38,7 +38,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--cycles",
         type=int,
         metavar="N",
-        help="stop after N cycles; exit status 1 if the last one polled no access server",
+        help="stop after N cycles; exit status 1 if the last one polled no access server or "
+        "the ledger refused it",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_ledger_options(parser)
