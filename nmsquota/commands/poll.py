@@ -17,6 +17,7 @@ from nmsquota.commands.common import add_ledger_options, amount, config_of, ledg
 from nmsquota.config import AccessServer, Config
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger, LedgerMissing
+from nmsquota.names import printable
 
 if TYPE_CHECKING:
     from nmsquota.snmp.cycle import DeviceResult
@@ -130,15 +131,15 @@ def _print(reports: list[DeviceReport], exact: bool) -> None:
     for report in reports:
         if report.error:
             dashes = ["-"] * (len(rows[0]) - 2)
-            rows.append([report.name, *dashes, f"error: {report.error}"])
+            rows.append([report.name, *dashes, f"error: {printable(report.error)}"])
             continue
         for row in report.rows:
             address = [",".join(row["addresses"]) or "-"] if with_addresses else []
             rows.append(
                 [
                     report.name,
-                    row["interface"],
-                    row["subscriber"],
+                    printable(row["interface"]),
+                    printable(row["subscriber"]),
                     str(row["octets_in"]) if row["octets_in"] is not None else "?",
                     str(row["octets_out"]) if row["octets_out"] is not None else "?",
                     amount(row["download"], exact),
@@ -150,7 +151,8 @@ def _print(reports: list[DeviceReport], exact: bool) -> None:
     print_table(rows, right={3, 4, 5, 6})
     for report in reports:
         if report.unmapped:
+            unmapped = ", ".join(printable(name) for name in report.unmapped)
             print(
-                f"{report.name}: not mapped to a subscriber: {', '.join(report.unmapped)}",
+                f"{report.name}: not mapped to a subscriber: {unmapped}",
                 file=sys.stderr,
             )

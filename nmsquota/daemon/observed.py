@@ -17,6 +17,7 @@ from nmsquota.attribution import SessionKey
 from nmsquota.counters import Charge, Reading, Verdict
 from nmsquota.enforcement.reconcile import Outcome
 from nmsquota.ledger.records import DeviceRecord, EventKind, EventRecord, SessionRecord
+from nmsquota.names import printable
 from nmsquota.policy import Evaluation
 from nmsquota.snmp.cycle import Device, DeviceResult
 
@@ -136,7 +137,8 @@ def counter_log_line(event: CounterEvent) -> tuple[int, str]:
         agent = "unknown" if reading.uptime is None else f"{reading.uptime / 100:.2f}s"
         clocks = f"poller {poller}, agent sysUpTime {agent}"
     level = logging.INFO if event.charged.verdict is Verdict.BASELINE else logging.WARNING
-    return level, f"{what}: {where}: {event.charged.note}; {clocks}"
+    # Names come from agents: one with a newline or ESC must not forge or garble log lines.
+    return level, printable(f"{what}: {where}: {event.charged.note}; {clocks}")
 
 
 def counter_events(news: Sequence[CounterEvent], now: float) -> list[EventRecord]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from nmsquota.attribution import Interface, InterfaceMap, SessionKey
 from nmsquota.counters import Reading
+from nmsquota.names import display_string
 from nmsquota.snmp.walk import Column, Index
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -282,9 +283,7 @@ def _count(table: dict[str, Column], column: str, index: tuple[int, ...]) -> int
 
 def _text(table: dict[str, Column], column: str, index: tuple[int, ...]) -> str:
     value = table.get(column, {}).get(index)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value if isinstance(value, str) else ""
+    return display_string(value) if isinstance(value, str | bytes) else ""
 
 
 # accel-ppp's ACCEL-PPP-MIB sessionTable (an AgentX subagent of snmpd): one row per session,

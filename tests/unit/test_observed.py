@@ -131,3 +131,12 @@ def test_many_counter_events_are_one_event_log_record_per_kind_and_access_server
     (record,) = counter_events(news, T0)
     assert record.kind is EventKind.BASELINE and record.device == "bras"
     assert record.text.startswith("bras: 7 sessions, counters baselined, nothing charged")
+
+
+def test_a_name_an_agent_sent_with_control_characters_is_logged_escaped() -> None:
+    # A key made by hand: the poller's own names are escaped already (nmsquota/names.py).
+    forged = SessionKey("bras", 9, "eth9\nINFO nmsquota.daemon: cycle 1", "\x1b[2Jeve")
+    news, _ = new_counter_events([cycle({}, polled(T0, 100_000, (forged, 5)))], {})
+    _, line = counter_log_line(news[0])
+    assert "\n" not in line and "\x1b" not in line
+    assert "\\x1b[2Jeve on bras eth9\\x0aINFO nmsquota.daemon: cycle 1 (ifIndex 9)" in line

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nmsquota.attribution import InterfaceMap, Rule
+from nmsquota.attribution import InterfaceMap, Rule, attribute
 from nmsquota.snmp import poller
 from nmsquota.snmp import tables as p
+from nmsquota.usage import Sample
 
 MIKROTIK = InterfaceMap(rules=[Rule.compile("ifName", r"<pppoe-(?P<user>.+)>")])
 
@@ -227,3 +228,36 @@ def test_the_counters_walked_each_cycle_follow_what_the_device_answered() -> Non
     assert poller._counter_columns(hc_everywhere, p.V1_COLUMNS) == (
         p.IF_IN_OCTETS, p.IF_OUT_OCTETS, p.IF_OPER_STATUS,
     )  # fmt: skip
+
+
+def test_a_nul_terminated_name_maps_to_the_configured_name_and_is_charged_exactly() -> None:
+    # The Windows SNMP service ends every DisplayString with a NUL; the operator configures
+    # the name as they read it.
+    mapping = InterfaceMap(static={"MS TCP Loopback interface": "winnie"})
+    name = b"MS TCP Loopback interface\x00"
+
+    def polled(octets_in: int, octets_out: int, now: float) -> p.Poll:
+        walked = table(
+            IF_DESCR={1: name, 2: b"Ethernet adapter\x00"},
+            IF_IN_OCTETS={1: octets_in, 2: 1},
+            IF_OUT_OCTETS={1: octets_out, 2: 1},
+            IF_SPEED={1: 10_000_000, 2: 10_000_000},
+        )
+        return p.readings_from("xp", walked, mapping, now, int(now * 100))
+
+    first = attribute({}, polled(230_095_059, 230_095_059, 100.0).readings, 100)
+    second = polled(230_095_059 + 70_000, 230_095_059 + 1_500_000, 160.0)
+    result = attribute(first.baselines, second.readings, 160)
+    ((key, _),) = second.readings
+    assert (key.interface, key.subscriber) == ("MS TCP Loopback interface", "winnie")
+    assert [i.descr for i in second.unmapped] == ["Ethernet adapter"]
+    assert result.samples == [Sample("winnie", 160, bytes_in=1_500_000, bytes_out=70_000)]
+
+
+def test_names_with_control_characters_reach_the_mapping_escaped() -> None:
+    walked = table(
+        IF_NAME={4: b"<pppoe-mallory\x1b[2J>"}, IF_IN_OCTETS={4: 1}, IF_OUT_OCTETS={4: 1}
+    )
+    ((key, _),) = p.readings_from("b", walked, MIKROTIK, 0.0, None).readings
+    assert key.subscriber == "mallory\\x1b[2J"
+    assert key.interface == "<pppoe-mallory\\x1b[2J>"
