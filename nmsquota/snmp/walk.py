@@ -214,12 +214,12 @@ async def walk(
 ) -> dict[str, Column]:
     """Every row of each column (numeric OIDs), keyed by the index after the column's OID.
 
-    `max_repetitions` overrides the agent's own setting (both are capped by what the agent
-    was found to answer); `counters` names the columns whose values must be counters
-    (column -> its name in warnings)."""
+    `max_repetitions` asks for fewer rows than the agent's setting allows (never more; and
+    no more than the agent was found to answer); `counters` names the columns whose values
+    must be counters (column -> its name in warnings)."""
     if session.agent.local is not None:
         return _walk_local(session.agent.local, columns)
-    most = max_repetitions or session.agent.max_repetitions
+    most = min(max_repetitions or session.agent.max_repetitions, session.agent.max_repetitions)
     try:
         return await asyncio.wait_for(
             _walk(session, columns, most, counters or {}), timeout=session.agent.deadline
