@@ -85,6 +85,11 @@ def _check_host(host: str) -> str:
     return host
 
 
+MOST_ROWS = 200
+"""More GETBULK repetitions than any reply carries: a row of the dozen IF-MIB columns walked
+together is some 400 bytes, and a UDP datagram at most 64 KiB."""
+
+
 class AccessServer(Strict):
     """An SNMP agent to poll, and how its interfaces map to subscribers."""
 
@@ -102,6 +107,17 @@ class AccessServer(Strict):
     timeout: Duration = 2
     retries: int = Field(default=1, ge=0, le=10)
     deadline: Duration = 30
+    max_repetitions: int = Field(
+        default=25,
+        description=(
+            "rows asked for per GETBULK at most; fewer are asked for on their own when the "
+            "agent answers tooBig or nothing"
+        ),
+    )
+    bulk: bool = Field(
+        default=True,
+        description="false: walk with GETNEXT only (an agent whose GETBULK is broken)",
+    )
     download: Literal["out", "in"] = Field(
         default="out", description="which counter of a subscriber's interface is their download"
     )
@@ -135,6 +151,25 @@ class AccessServer(Strict):
     @classmethod
     def _host(cls, host: str) -> str:
         return _check_host(host)
+
+    @field_validator("max_repetitions", mode="before")
+    @classmethod
+    def _max_repetitions(cls, value: object) -> object:
+        # Checked before pydantic's int parsing so that the message shows the value given.
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MOST_ROWS:
+            raise PydanticCustomError(
+                "max_repetitions",
+                f"expected a whole number of rows from 1 to {MOST_ROWS}, got {value!r}",
+            )
+        return value
+
+    @field_validator("bulk", mode="before")
+    @classmethod
+    def _bulk(cls, value: object) -> object:
+        # A TOML boolean only: pydantic would read "off" as false and "on" as true.
+        if not isinstance(value, bool):
+            raise PydanticCustomError("bulk", f"expected true or false, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _usm(self) -> AccessServer:

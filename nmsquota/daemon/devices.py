@@ -26,6 +26,8 @@ def device_from(config: Config, name: str, server: AccessServer) -> Device:
         auth_key=config.secret(server.auth_key),
         priv_protocol=server.priv,
         priv_key=config.secret(server.priv_key),
+        max_repetitions=server.max_repetitions,
+        bulk=server.bulk,
     )
     mapping = InterfaceMap(
         rules=[Rule.compile(m.field, m.pattern) for m in server.match],

@@ -13,6 +13,8 @@ from dataclasses import replace
 from nmsquota.attribution import InterfaceMap, SessionKey
 from nmsquota.snmp.tables import (
     ACCEL_COLUMNS,
+    ACCEL_RX_BYTES,
+    ACCEL_TX_BYTES,
     COLUMNS,
     COUNTER_COLUMNS_32,
     CSUB_COLUMNS,
@@ -39,10 +41,25 @@ from nmsquota.snmp.tables import (
     readings_from,
     sessions_from_accel,
 )
-from nmsquota.snmp.walk import Column, Index, Session, get, walk
+from nmsquota.snmp.walk import Column, Index, Session, get
+from nmsquota.snmp.walk import walk as walk_columns
 
 # Objects per GET when reading the identity of new rows: well under any agent's PDU size.
 GET_BATCH = 40
+
+COUNTERS = {
+    IF_IN_OCTETS: "ifInOctets",
+    IF_OUT_OCTETS: "ifOutOctets",
+    IF_HC_IN_OCTETS: "ifHCInOctets",
+    IF_HC_OUT_OCTETS: "ifHCOutOctets",
+    ACCEL_RX_BYTES: "sesRxBytes",
+    ACCEL_TX_BYTES: "sesTxBytes",
+}
+"""The columns that must hold counters, by name: the walk warns of any that do not."""
+
+
+async def walk(session: Session, columns: Sequence[str]) -> dict[str, Column]:
+    return await walk_columns(session, columns, counters=COUNTERS)
 
 
 async def poll(
@@ -104,7 +121,10 @@ async def poll(
         uptime=uptime,
         if_number=scalars[IF_NUMBER],
         last_change=scalars[IF_TABLE_LAST_CHANGE],
-        identity={c: v for c, v in table.items() if c not in counter_columns},
+        # Counters are never identity, even those not walked again (32-bit ones where every
+        # row has 64-bit ones): a 64-bit value missing in a later cycle must read as missing,
+        # not as the 32-bit count of the first walk.
+        identity={c: v for c, v in table.items() if c not in (*counter_columns, *COUNTERS)},
         counters=counter_columns,
         watch=_watch_columns(table, mapping, source),
         indexes=indexes_of(table, counter_columns),

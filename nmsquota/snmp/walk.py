@@ -4,16 +4,23 @@ One GETBULK carries every column still being walked; a column ends at the first 
 outside it (or endOfMibView), as RFC 3416 says a manager must. v1 has no GETBULK and is
 walked with GETNEXT. The whole walk is bounded by a deadline, because pysnmp retries a
 silent agent on its own for as long as its timeout and retry budget allow, per request.
+
+Real agents misbehave, each in its own way, and the walk copes per device (quirks.py keeps
+what it learned): a GETBULK refused or unanswered is asked again with half the repetitions,
+then as GETNEXT; an OID that does not increase stops the walk with an error instead of
+looping; an exception value in a row is a missing value; a gauge in a counter column is
+used, with a warning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pyasn1.type import univ
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_MD5,
@@ -39,9 +46,10 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
     next_cmd,
 )
-from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.proto import errind, rfc1902, rfc1905
 
 from nmsquota.errors import NmsquotaError
+from nmsquota.snmp.quirks import Learned
 
 Index = tuple[int, ...]
 Column = dict[Index, Any]
@@ -88,6 +96,13 @@ class Agent:
     priv_key: str | None = None
     local: LocalTable | None = field(default=None, compare=False, repr=False)
     """Read this table instead of sending SNMP (the simulator's `--no-snmp`)."""
+    max_repetitions: int = 25
+    """Rows asked for per GETBULK at most (snmp_exporter's default; Net-SNMP's is 10)."""
+    bulk: bool = True
+    """False: walk with GETNEXT although the version has GETBULK (an agent whose GETBULK is
+    broken in a way that does not show as an error)."""
+    learned: Learned = field(default_factory=Learned, compare=False, repr=False)
+    """This agent's quirks found by earlier walks (GETBULK refused, fewer repetitions)."""
 
 
 @dataclass
@@ -98,6 +113,9 @@ class Session:
     agent: Agent
     transport: UdpTransportTarget | None
     auth: CommunityData | UsmUserData | None
+    answered: bool = False
+    """The agent has answered something in this session: silence now is not a dead agent
+    but a request it will not answer (a GETBULK too large for it)."""
 
     @property
     def where(self) -> str:
@@ -188,14 +206,23 @@ def parse_oid(text: str) -> tuple[int, ...]:
 
 
 async def walk(
-    session: Session, columns: Sequence[str], max_repetitions: int = 25
+    session: Session,
+    columns: Sequence[str],
+    max_repetitions: int | None = None,
+    *,
+    counters: Mapping[str, str] | None = None,
 ) -> dict[str, Column]:
-    """Every row of each column (numeric OIDs), keyed by the index after the column's OID."""
+    """Every row of each column (numeric OIDs), keyed by the index after the column's OID.
+
+    `max_repetitions` asks for fewer rows than the agent's setting allows (never more; and
+    no more than the agent was found to answer); `counters` names the columns whose values
+    must be counters (column -> its name in warnings)."""
     if session.agent.local is not None:
         return _walk_local(session.agent.local, columns)
+    most = min(max_repetitions or session.agent.max_repetitions, session.agent.max_repetitions)
     try:
         return await asyncio.wait_for(
-            _walk(session, columns, max_repetitions), timeout=session.agent.deadline
+            _walk(session, columns, most, counters or {}), timeout=session.agent.deadline
         )
     except TimeoutError:
         raise SnmpError(
@@ -204,7 +231,7 @@ async def walk(
 
 
 async def _walk(
-    session: Session, columns: Sequence[str], max_repetitions: int
+    session: Session, columns: Sequence[str], most: int, counters: Mapping[str, str]
 ) -> dict[str, Column]:
     prefixes = {column: parse_oid(column) for column in columns}
     results: dict[str, Column] = {column: {} for column in columns}
@@ -212,7 +239,7 @@ async def _walk(
     active = list(columns)
     while active:
         try:
-            varbinds = await _request(session, [position[c] for c in active], max_repetitions)
+            varbinds = await _next_rows(session, [position[c] for c in active], most)
         except _EndOfView as end:
             if not 1 <= end.index <= len(active):
                 break
@@ -225,17 +252,48 @@ async def _walk(
             column = active[i % len(active)]
             if column in done:
                 continue
+            if isinstance(value, rfc1905.EndOfMibView):
+                done.add(column)  # its name is the OID asked for: not a step back
+                continue
             oid = tuple(name)
+            if oid <= position[column]:
+                # An agent that loops (Net-SNMP's snmpwalk refuses these too, unless -Cc):
+                # asking on from here would walk the same rows forever, or until the deadline.
+                raise SnmpError(
+                    f"{session.where}: agent returned {_dotted(oid)} after "
+                    f"{_dotted(position[column])}: OIDs not increasing, walk stopped"
+                )
             prefix = prefixes[column]
-            if isinstance(value, rfc1905.EndOfMibView) or oid[: len(prefix)] != prefix:
+            if oid[: len(prefix)] != prefix:
                 done.add(column)
                 continue
-            if oid <= position[column]:
-                raise SnmpError(f"{session.where}: agent returned OIDs out of order at {name}")
+            if column in counters:
+                _check_counter(session, column, counters[column], value)
             results[column][oid[len(prefix) :]] = _value(value)
             position[column] = oid
         active = [c for c in active if c not in done]
     return results
+
+
+def _dotted(oid: Index) -> str:
+    return ".".join(map(str, oid))
+
+
+COUNTER_TYPES = (rfc1902.Counter32, rfc1902.Counter64)
+
+
+def _check_counter(session: Session, column: str, name: str, value: Any) -> None:
+    """Warn (once per device and column) of an integer that is not a counter where one
+    belongs. Some agents serve octet counts as Gauge32 or Integer32: the value is still the
+    count, so it is used. A gauge sticks at its top instead of wrapping, which the counter
+    arithmetic would read as a wrap; the spike guard refuses what that would make up."""
+    if isinstance(value, univ.Integer) and not isinstance(value, COUNTER_TYPES):
+        kind = type(value).__name__  # Integer32 arrives as Integer: they share a tag
+        session.agent.learned.warn_once(
+            f"type {column}",
+            f"{session.where}: {name} ({column}) is sent as {kind}, not as a counter: its "
+            "values are used as counts",
+        )
 
 
 def _walk_local(table: LocalTable, columns: Sequence[str]) -> dict[str, Column]:
@@ -253,30 +311,107 @@ def _walk_local(table: LocalTable, columns: Sequence[str]) -> dict[str, Column]:
     return results
 
 
-async def _request(
-    session: Session, oids: Sequence[tuple[int, ...]], max_repetitions: int
+class _Refused(Exception):
+    """A GETBULK the agent refused or left unanswered, and whether fewer rows may pass."""
+
+    def __init__(self, why: str, fewer_may_pass: bool) -> None:
+        self.why = why
+        self.fewer_may_pass = fewer_may_pass
+
+
+async def _next_rows(
+    session: Session, oids: Sequence[Index], most: int
 ) -> Sequence[tuple[Any, Any]]:
-    varbinds = [ObjectType(ObjectIdentity(".".join(map(str, oid)))) for oid in oids]
-    if session.agent.version == "1":
-        error, status, index, table = await next_cmd(
-            session.engine,
-            session.auth,
-            session.transport,
-            ContextData(),
-            *varbinds,
-            lookupMib=False,
+    """The objects after `oids`: by GETBULK of up to `most` rows, or by GETNEXT where the
+    version has no GETBULK, the configuration says not to, or the agent's GETBULK failed."""
+    agent, learned = session.agent, session.agent.learned
+    if agent.version == "1" or not agent.bulk or learned.getnext_only:
+        return await _getnext(session, oids)
+    repetitions = min(most, learned.max_repetitions or most)
+    while True:
+        try:
+            varbinds = await _getbulk(session, oids, repetitions)
+        except _Refused as refused:
+            if refused.fewer_may_pass and repetitions > 1:
+                # tooBig, or a reply too large to arrive (lost in IP fragments, or an agent
+                # that chokes on it): RFC 3416 lets the manager ask again for fewer.
+                repetitions //= 2
+                continue
+            failure = refused.why
+        else:
+            if varbinds:
+                _learn_repetitions(session, repetitions, most)
+                return varbinds
+            # An empty answer to a GETBULK is no answer: it would end the walk as if every
+            # column were done.
+            failure = "an empty answer"
+        return await _getnext_instead(session, oids, failure)
+
+
+def _learn_repetitions(session: Session, repetitions: int, most: int) -> None:
+    """Remember that this agent answers `repetitions` rows where it refused more, only
+    once it has: an agent that died mid-walk teaches nothing."""
+    learned = session.agent.learned
+    if repetitions < min(most, learned.max_repetitions or most):
+        learned.max_repetitions = repetitions
+        learned.warn_once(
+            f"repetitions {repetitions}",
+            f"{session.where}: a GETBULK of more than {repetitions} rows was refused or not "
+            f"answered; asking for {repetitions} from now on (max_repetitions = "
+            f"{repetitions} in its configuration starts there)",
         )
-    else:
-        error, status, index, table = await bulk_cmd(
-            session.engine,
-            session.auth,
-            session.transport,
-            ContextData(),
-            0,
-            max_repetitions,
-            *varbinds,
-            lookupMib=False,
-        )
+
+
+async def _getnext_instead(
+    session: Session, oids: Sequence[Index], failure: str
+) -> Sequence[tuple[Any, Any]]:
+    """GETNEXT where GETBULK failed: if it works, this agent's GETBULK is broken (or
+    missing, as on v1-era agents that speak v2c) and is not tried again."""
+    varbinds = await _getnext(session, oids)
+    learned = session.agent.learned
+    learned.getnext_only = True
+    learned.warn_once(
+        "getnext",
+        f"{session.where}: GETBULK failed ({failure}) where GETNEXT works: walking it with "
+        "GETNEXT from now on (bulk = false in its configuration says so from the start)",
+    )
+    return varbinds
+
+
+async def _getbulk(
+    session: Session, oids: Sequence[Index], repetitions: int
+) -> Sequence[tuple[Any, Any]]:
+    error, status, index, table = await bulk_cmd(
+        session.engine,
+        session.auth,
+        session.transport,
+        ContextData(),
+        0,
+        repetitions,
+        *_object_types(oids),
+        lookupMib=False,
+    )
+    if isinstance(error, errind.RequestTimedOut) and session.answered:
+        raise _Refused(f"no answer to {repetitions} rows", fewer_may_pass=True)
+    if isinstance(error, errind.EmptyResponse):
+        # No varbinds at all would end the walk as if every column were done.
+        raise _Refused("an empty answer", fewer_may_pass=False)
+    if not error and status:
+        too_big = str(status) == "tooBig"
+        raise _Refused(f"{status} for {repetitions} rows", fewer_may_pass=too_big)
+    _check(session, error, status, index)
+    return [(vb[0], vb[1]) for vb in table]
+
+
+async def _getnext(session: Session, oids: Sequence[Index]) -> Sequence[tuple[Any, Any]]:
+    error, status, index, table = await next_cmd(
+        session.engine,
+        session.auth,
+        session.transport,
+        ContextData(),
+        *_object_types(oids),
+        lookupMib=False,
+    )
     if status and session.agent.version == "1" and str(status) == "noSuchName" and not error:
         # v1's way of saying that varbind ran off the end of the MIB; the whole PDU fails
         # with it, so the caller drops that column and asks again for the rest.
@@ -285,12 +420,17 @@ async def _request(
     return [(vb[0], vb[1]) for vb in table]
 
 
+def _object_types(oids: Sequence[Index]) -> list[ObjectType]:
+    return [ObjectType(ObjectIdentity(_dotted(oid))) for oid in oids]
+
+
 def _check(session: Session, error: Any, status: Any, index: Any) -> None:
     """Raise for a request that failed (no answer, bad credentials) or that the agent refused."""
     if error:
         raise SnmpError(f"{session.where}: {error}")
     if status:
         raise SnmpError(f"{session.where}: agent error {status} at varbind {index}")
+    session.answered = True
 
 
 async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:

@@ -49,9 +49,15 @@ async def walk_agent(agent: Agent, columns: list[str]) -> dict:
     return await walk(session, columns, max_repetitions=3)
 
 
-@pytest.mark.parametrize("version", ["1", "2c"])
-def test_columns_match_what_net_snmp_walks(snmpd_loopback: int, version: str) -> None:
-    agent = Agent("lo", "127.0.0.1", snmpd_loopback, version=version)
+# GETNEXT (v1, or bulk = false), GETBULK, and GETBULK of one row at a time.
+@pytest.mark.parametrize(
+    ("version", "settings"),
+    [("1", {}), ("2c", {}), ("2c", {"bulk": False}), ("2c", {"max_repetitions": 1})],
+)
+def test_columns_match_what_net_snmp_walks(
+    snmpd_loopback: int, version: str, settings: dict
+) -> None:
+    agent = Agent("lo", "127.0.0.1", snmpd_loopback, version=version, **settings)
     columns = [IF_DESCR, IF_NAME, IF_IN_OCTETS]
     ours = asyncio.run(walk_agent(agent, columns))
     for column in (IF_DESCR, IF_NAME):
