@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from nmsquota.attribution import StaticEntry
 from nmsquota.config.caps import Plan
 from nmsquota.config.fields import Duration, Name, Percent, Rate, SecretRef, Size, Strict
 
@@ -122,7 +123,11 @@ class AccessServer(Strict):
     )
     match: list[Match] = []
     interfaces: dict[str, Name] = Field(
-        default={}, description="static table: interface name -> subscriber"
+        default={},
+        description=(
+            "static table: interface -> subscriber, the interface as its ifName or ifDescr, "
+            '"ifindex:N" (or "ifindex:N:NAME", the name it must have) or "alias:IFALIAS"'
+        ),
     )
     # SNMPv3 (USM): noAuthNoPriv with just a user, authNoPriv with auth, authPriv with both.
     user: str | None = None
@@ -135,6 +140,16 @@ class AccessServer(Strict):
     @classmethod
     def _host(cls, host: str) -> str:
         return _check_host(host)
+
+    @field_validator("interfaces")
+    @classmethod
+    def _interfaces(cls, interfaces: dict[str, str]) -> dict[str, str]:
+        for key, subscriber in interfaces.items():
+            try:
+                StaticEntry.parse(key, subscriber)
+            except ValueError as error:
+                raise PydanticCustomError("interface", str(error)) from None
+        return interfaces
 
     @model_validator(mode="after")
     def _usm(self) -> AccessServer:
