@@ -19,7 +19,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Validate the configuration (exit status 2 and one line per problem if bad).",
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
-    check = actions.add_parser("check", help="validate and summarise the configuration")
+    check = actions.add_parser(
+        "check",
+        help="validate and summarise the configuration",
+        description="Validate and summarise the configuration. With --live, also walk every "
+        "access server once (as `nmsquota probe` does) and print only the problems: devices "
+        "that do not answer, map entries that match no interface or several, shared names, "
+        "traffic mapped to nobody, 32-bit counters that wrap within the interval, speed 0; "
+        "exit status 1 if there are any.",
+    )
+    check.add_argument("--live", action="store_true",
+                       help="walk every access server and report mapping problems")  # fmt: skip
     check.set_defaults(handler=run_check)
     paths = actions.add_parser("paths", help="where nmsquota looks for its configuration")
     paths.set_defaults(handler=run_paths)
@@ -53,7 +63,25 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"  {len(settings.access_servers)} access servers, {len(settings.drivers)} drivers")
     for warning in [*config.warnings(), *unresolved_hosts(config)]:
         print(f"{config.path}: warning: {warning}", file=sys.stderr)
-    return 0
+    return live_problems(config, args.clock.now()) if getattr(args, "live", False) else 0
+
+
+def live_problems(config: Config, now: float) -> int:
+    """Every access server walked once: only its problems printed; 1 if there were any."""
+    import asyncio
+
+    from nmsquota.commands.probe import probe_all, shown
+
+    names = list(config.settings.access_servers)
+    found = asyncio.run(probe_all(config, names, now)) if names else []
+    problems = 0
+    for name, probed in zip(names, found, strict=True):
+        lines = [f"does not answer: {probed}"] if isinstance(probed, str) else probed.warnings
+        for line in lines:
+            print(f"{name}: {shown(line)}")
+        problems += len(lines)
+    print(f"  live: {len(names)} access servers walked, {problems} problems")
+    return 1 if problems else 0
 
 
 def unresolved_hosts(config: Config) -> list[str]:

@@ -39,7 +39,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "cycles, until a cycle finds none), the limited subscribers (each cap of a plan with "
         "several; limits measured not to bite), and the overrides in force, each top-up with "
         "what is left of it and when it expires. Exit status 1 if the last cycle is older than "
-        "three intervals or had failures, a driver is failing, a limit does not bite, or the "
+        "three intervals or had failures, a driver is failing, a limit does not bite, an "
+        "interface map entry charges nobody (it matches no interface or several, or its "
+        "ifIndex was renamed: shown with since when and for how many cycles), or the "
         "running daemon cannot write the ledger (a full disk, say: it keeps running and says "
         "so over its control socket). A ledger written by `nmsquota demo` is on a simulated "
         "clock: its last cycle is shown as such, never stale.",
@@ -65,6 +67,9 @@ def run_status(args: argparse.Namespace) -> int:
     age = cycle.age(now) if cycle is not None else None
     stale = cycle is None or cycle.stale(now)
     troubled = cycle is not None and cycle.troubled
+    # An interface map entry that charges nobody bills someone wrongly (nothing, or what
+    # was someone's): a warning until it maps again.
+    troubled = troubled or bool(snap.mapping_problems)
     failing = _write_failure(directory)
     if args.json:
         found = _as_json(snap, age, stale, now)
@@ -93,6 +98,10 @@ def run_status(args: argparse.Namespace) -> int:
         f"access servers: {len(cycle.devices_ok)} answered"
         + "".join(f"\n  {name}: {error}" for name, error in cycle.devices_failed.items())
     )
+    for device, problem in snap.mapping_problems:
+        since = _when(problem.since, zone)
+        print(f"interface map: {device}: {problem.text} (since {since}, "
+              f"{problem.cycles} cycle{'s' if problem.cycles != 1 else ''})")  # fmt: skip
     for driver in cycle.drivers:
         print(_driver_line(driver, zone))
     _print_limits(snap, zone)
@@ -212,6 +221,17 @@ def _as_json(snap: Snapshot, age: float | None, stale: bool, now: float) -> dict
     standings = [_standing_json(snap, view) for view in snap.subscribers
                  if view.name in limited and view.decided is not None]  # fmt: skip
     # The top-ups not expired, each on each cap it adds to, with what is left of it.
+    mapping = [
+        {
+            "device": device,
+            "entry": p.entry,
+            "kind": p.kind,
+            "text": p.text,
+            "since": p.since,
+            "cycles": p.cycles,
+        }
+        for device, p in snap.mapping_problems
+    ]
     topups = [{"subscriber": o.subscriber, **topup_json(cap, topup)}
               for o in snap.overrides if o.until is None or o.until > now
               for cap, topup in _topups_of(snap, o)]  # fmt: skip
@@ -219,7 +239,10 @@ def _as_json(snap: Snapshot, age: float | None, stale: bool, now: float) -> dict
             "stale": stale, "limits": [_limit_json(limit) for limit in snap.limits],
             "standings": standings,
             "overrides": [_override_json(o) for o in snap.overrides],
-            "topups": topups}  # fmt: skip
+            "topups": topups,
+            # Only while an interface map entry charges nobody: otherwise the shape is
+            # what it was.
+            **({"mapping": mapping} if mapping else {})}  # fmt: skip
 
 
 def _cycle_json(cycle: CycleView) -> dict[str, Any]:

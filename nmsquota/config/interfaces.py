@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import re
 
+from nmsquota.attribution import StaticEntry
 from nmsquota.config.examples import examples
 from nmsquota.config.settings import AccessServer, Match, Settings
 
-# The static table's keys are compared with ifName and ifDescr (InterfaceMap.subscriber).
+# A static name entry is compared with ifName and ifDescr, an alias: one with ifAlias
+# (InterfaceMap.assign).
 STATIC_FIELDS = ("ifName", "ifDescr")
 
 
@@ -63,12 +65,16 @@ def map_warnings(settings: Settings) -> list[str]:
     warnings = []
     for server_name, server in settings.access_servers.items():
         for interface, subscriber in server.interfaces.items():
-            other = _pattern_subscriber(server, interface)
+            entry = StaticEntry.parse(interface, subscriber)
+            if entry.kind == "ifindex":
+                continue  # no pattern reads an ifIndex
+            fields = ("ifAlias",) if entry.kind == "alias" else STATIC_FIELDS
+            other = _pattern_subscriber(server, entry.value, fields)
             if other is not None and other[1] != subscriber:
                 warnings.append(
-                    f"access_servers.{server_name}.interfaces.{interface}: maps {interface!r} "
-                    f"to {subscriber}, while match.{other[0]} would map it to {other[1]!r}; "
-                    "the static table wins"
+                    f"access_servers.{server_name}.interfaces.{interface}: maps "
+                    f"{entry.value!r} to {subscriber}, while match.{other[0]} would map it to "
+                    f"{other[1]!r}; the static table wins"
                 )
     return warnings
 
@@ -88,10 +94,12 @@ def _shadowed(earlier: Match, later: Match) -> tuple[str, str, str] | None:
     return None
 
 
-def _pattern_subscriber(server: AccessServer, interface: str) -> tuple[int, str] | None:
-    """The first pattern on a field the static table is compared with that maps `interface`:
-    (its index, the subscriber it gives)."""
+def _pattern_subscriber(
+    server: AccessServer, name: str, fields: tuple[str, ...]
+) -> tuple[int, str] | None:
+    """The first pattern on one of `fields` that maps `name`: (its index, the subscriber it
+    gives)."""
     for index, match in enumerate(server.match):
-        if match.field in STATIC_FIELDS and (user := _user(match, interface)) is not None:
+        if match.field in fields and (user := _user(match, name)) is not None:
             return index, user
     return None

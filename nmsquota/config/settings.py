@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from nmsquota.attribution import StaticEntry
 from nmsquota.config.caps import Plan
 from nmsquota.config.fields import Duration, Name, Percent, Rate, SecretRef, Size, Strict
 
@@ -138,7 +139,11 @@ class AccessServer(Strict):
     )
     match: list[Match] = []
     interfaces: dict[str, Name] = Field(
-        default={}, description="static table: interface name -> subscriber"
+        default={},
+        description=(
+            "static table: interface -> subscriber, the interface as its ifName or ifDescr, "
+            '"ifindex:N" (or "ifindex:N:NAME", the name it must have) or "alias:IFALIAS"'
+        ),
     )
     # SNMPv3 (USM): noAuthNoPriv with just a user, authNoPriv with auth, authPriv with both.
     user: str | None = None
@@ -170,6 +175,16 @@ class AccessServer(Strict):
         if not isinstance(value, bool):
             raise PydanticCustomError("bulk", f"expected true or false, got {value!r}")
         return value
+
+    @field_validator("interfaces")
+    @classmethod
+    def _interfaces(cls, interfaces: dict[str, str]) -> dict[str, str]:
+        for key, subscriber in interfaces.items():
+            try:
+                StaticEntry.parse(key, subscriber)
+            except ValueError as error:
+                raise PydanticCustomError("interface", str(error)) from None
+        return interfaces
 
     @model_validator(mode="after")
     def _usm(self) -> AccessServer:

@@ -86,10 +86,15 @@ class Daemon:
     def configure(self, config: Config, drivers: Sequence[Driver] | None = None) -> None:
         """Take a (re)loaded configuration: devices, plans, drivers."""
         old_memory = {d.name: d.memory for d in self.devices}
+        # The names ifindex: entries were first mapped with: in memory, or (at start) as the
+        # ledger kept them, so a renumbering across a restart is still told from them.
+        pins = {r.name: {p.index: p.name for p in r.pins} for r in self.ledger.records.devices()}
+        pins.update({d.name: d.pins for d in self.devices})
         self.config = config
         self.devices = devices_from(config)
         for device in self.devices:
             device.memory = old_memory.get(device.name)
+            device.pins = dict(pins.get(device.name, {}))
             device.mapping = replace(device.mapping, sessions=self.sessions.logins)
         self.rules = rules_of(config)
         # The configuration's subscribers, as records: once per (re)load, not per lookup.
@@ -356,8 +361,13 @@ class Daemon:
         device, counter and session events into `events` (the caller holds the cycle's
         batch)."""
         kept = {device.name: device for device in self.ledger.records.devices()}
-        self.ledger.records.set_devices(observed.device_records(kept, self.devices, results, now))
+        records = observed.device_records(kept, self.devices, results, now)
+        self.ledger.records.set_devices(records)
         events += observed.device_events(kept, results, now)
+        mapping, lines = observed.mapping_events(kept, records, now)
+        for level, line in lines:
+            log.log(level, "%s", line)
+        events += mapping
         events += self._counter_news(results, now)
         events += self._keep_sessions(now)
 

@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from nmsquota.attribution import SessionKey
 from nmsquota.counters import Charge, Reading, Verdict
 from nmsquota.enforcement.reconcile import Outcome
-from nmsquota.ledger.records import DeviceRecord, EventKind, EventRecord, SessionRecord
+from nmsquota.ledger.records import (
+    DeviceRecord,
+    EventKind,
+    EventRecord,
+    MappingProblemRecord,
+    PinRecord,
+    SessionRecord,
+)
 from nmsquota.names import printable
 from nmsquota.policy import Evaluation
 from nmsquota.snmp.cycle import Device, DeviceResult
@@ -57,8 +64,63 @@ def device_records(kept: Mapping[str, DeviceRecord], devices: Sequence[Device],
             failures=0 if answered else (before.failures if before else 0) + 1,
             counter_bits=min(widths) if widths else (before.counter_bits if before else None),
             interfaces=len(widths) if answered else (before.interfaces if before else 0),
+            mapping=_mapping(before, result, now) if answered else _kept_mapping(before),
+            pins=_pins(result) if answered else (before.pins if before else ()),
         ))  # fmt: skip
     return found
+
+
+def _mapping(before: DeviceRecord | None, result: DeviceResult,
+             now: float) -> tuple[MappingProblemRecord, ...]:  # fmt: skip
+    """The map's problems this answer found, each counted on from the last record's (since
+    when, how many cycles in a row), or started."""
+    kept = {(p.entry, p.kind): p for p in (before.mapping if before else ())}
+    problems = result.poll.assignment.problems if result.poll else []
+    found = []
+    for problem in problems:
+        last = kept.get((problem.entry, problem.kind))
+        found.append(MappingProblemRecord(
+            entry=problem.entry, kind=problem.kind, text=problem.text,
+            since=last.since if last else now, cycles=last.cycles + 1 if last else 1,
+        ))  # fmt: skip
+    return tuple(found)
+
+
+def _kept_mapping(before: DeviceRecord | None) -> tuple[MappingProblemRecord, ...]:
+    # A device that did not answer shows nothing new of its map: its problems stand, uncounted.
+    return before.mapping if before else ()
+
+
+def _pins(result: DeviceResult) -> tuple[PinRecord, ...]:
+    pins = result.poll.assignment.pins if result.poll else {}
+    return tuple(PinRecord(index=index, name=name) for index, name in sorted(pins.items()))
+
+
+def mapping_events(kept: Mapping[str, DeviceRecord], records: Sequence[DeviceRecord],
+                   now: float) -> tuple[list[EventRecord], list[tuple[int, str]]]:  # fmt: skip
+    """Interface map entries that began to charge nobody this cycle, and those that ended:
+    an event each, and a line for the daemon's log with its level. While one lasts it is
+    counted in the device's record, not told again."""
+    events: list[EventRecord] = []
+    lines: list[tuple[int, str]] = []
+    for record in records:
+        before = kept.get(record.name)
+        old = {(p.entry, p.kind): p for p in (before.mapping if before else ())}
+        new = {(p.entry, p.kind): p for p in record.mapping}
+        for key, problem in new.items():
+            if key not in old:
+                text = f"{record.name}: {problem.text}"
+                events.append(EventRecord(time=now, kind=EventKind.MAPPING_PROBLEM,
+                                          device=record.name, text=text))  # fmt: skip
+                lines.append((logging.WARNING, f"interface map: {text}"))
+        for key, problem in old.items():
+            if key not in new:
+                text = (f"{record.name}: {problem.entry} ({problem.kind}) put right after "
+                        f"{problem.cycles} cycle(s)")  # fmt: skip
+                events.append(EventRecord(time=now, kind=EventKind.MAPPING_RESOLVED,
+                                          device=record.name, text=text))  # fmt: skip
+                lines.append((logging.INFO, f"interface map: {text}"))
+    return events, lines
 
 
 def device_events(kept: Mapping[str, DeviceRecord], results: Sequence[DeviceResult],

@@ -274,6 +274,33 @@ class HealthRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MappingProblemRecord:
+    """An entry of an access server's interface map that charges nobody (matches no
+    interface, several, or an ifIndex whose name changed), kept while it lasts."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    entry: Str
+    """Where it is in the configuration: interfaces."KEY" or match.N."""
+    kind: Str
+    """none, shared or renamed (nmsquota.attribution.MappingProblem)."""
+    text: Str
+    """What the last poll found, in a line."""
+    since: Seconds
+    """The cycle that first found it."""
+    cycles: Int
+    """Cycles in a row that found it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PinRecord:
+    """The name an ifindex: entry's interface had when it was first mapped."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+    index: Int
+    name: Str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceRecord:
     """An access server as the last cycle saw it."""
 
@@ -296,6 +323,11 @@ class DeviceRecord:
     """The octet counters' width: 64 (ifHC*) or 32; None: not known yet."""
     interfaces: Int = 0
     """Interfaces that mapped to a subscriber in the last answer."""
+    mapping: tuple[MappingProblemRecord, ...] = ()
+    """Entries of its interface map that charge nobody, as of its last answer."""
+    pins: tuple[PinRecord, ...] = ()
+    """The names its ifindex: entries were first mapped with: a renumbered ifIndex is told
+    from these, across restarts."""
     version: Int = RECORD_VERSION
 
 
@@ -339,6 +371,10 @@ class EventKind(StrEnum):
     """An access server stopped answering."""
     DEVICE_UP = "device up"
     """An access server answered again."""
+    MAPPING_PROBLEM = "mapping problem"
+    """An interface map entry began to charge nobody (no interface, several, renamed)."""
+    MAPPING_RESOLVED = "mapping resolved"
+    """It maps again (or was removed from the configuration)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

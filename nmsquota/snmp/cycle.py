@@ -40,6 +40,9 @@ class Device:
     identity_refresh: float = 3600.0
     learn_addresses: str = "off"
     memory: Memory | None = field(default=None, repr=False)
+    pins: dict[int, str] = field(default_factory=dict)
+    """ifIndex -> the name its ifindex mapping entry was first mapped with (kept by the
+    caller across restarts: the daemon, in the device's ledger record)."""
 
 
 @dataclass
@@ -92,6 +95,7 @@ async def _poll_device(
             memory=device.memory,
             refresh=device.identity_refresh,
             routes=device.learn_addresses,
+            pins=device.pins,
         )
     except SnmpError as error:
         # Names may have changed while it was away: walk them again when it answers.
@@ -100,6 +104,7 @@ async def _poll_device(
         result.seconds = time.perf_counter() - started
         return result
     device.memory = seen.memory
+    device.pins = seen.assignment.pins
     result.poll = seen
     result.attribution = attribute(
         baselines(device.name),

@@ -71,6 +71,7 @@ async def poll(
     memory: Memory | None = None,
     refresh: float = 3600.0,
     routes: str = "off",
+    pins: dict[int, str] | None = None,
 ) -> Poll:
     """Read every subscriber's counters once: from the interface table (IF-MIB), or from
     accel-ppp's session table, whose rows name the user themselves.
@@ -79,7 +80,8 @@ async def poll(
     Where that walk shows new or renamed rows (or ifNumber, ifTableLastChange moved), the
     other identity columns are read for just those rows, by GET, in the same cycle; they
     are walked whole on the first poll, after the agent restarts, every `refresh`, and
-    when more than half the rows changed.
+    when more than half the rows changed. `pins` are the names the mapping's ifindex
+    entries were first mapped with (the last poll's assignment.pins).
     """
     if source == "accel-ppp":
         uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
@@ -94,7 +96,7 @@ async def poll(
         fresh = await walk(session, (*memory.counters, *memory.watch))
         if memory.still_valid(scalars, now, refresh) and memory.same_sessions(fresh):
             table = {**memory.identity, **fresh}
-            result = readings_from(session.agent.name, table, mapping, now, uptime)
+            result = readings_from(session.agent.name, table, mapping, now, uptime, pins)
             result.memory, result.identity_walked = replace(memory, uptime=uptime), False
             return result
         rest = [c for c in (*IDENTITY_COLUMNS, *extra) if c not in memory.watch]
@@ -115,7 +117,7 @@ async def poll(
     else:
         walked = COLUMNS if session.agent.version != "1" else V1_COLUMNS
         table = await walk(session, (*walked, *extra))
-    result = readings_from(session.agent.name, table, mapping, now, uptime)
+    result = readings_from(session.agent.name, table, mapping, now, uptime, pins)
     counter_columns = _counter_columns(table, walked)
     result.memory = Memory(
         uptime=uptime,
@@ -162,6 +164,9 @@ FIELD_COLUMNS = {"ifName": IF_NAME, "ifDescr": IF_DESCR, "ifAlias": IF_ALIAS}
 def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str) -> tuple[str, ...]:
     watched = [IF_NAME if table.get(IF_NAME) else IF_DESCR]
     watched += [FIELD_COLUMNS[rule.field] for rule in mapping.rules]
+    # An operator edits an ifAlias in place: alias: entries read it every cycle.
+    if any(entry.kind == "alias" for entry in mapping.entries()):
+        watched.append(IF_ALIAS)
     if source == "cisco-csub":
         watched += CSUB_COLUMNS
     # Routes too: a session's host route lands a moment after its interface, and an agent

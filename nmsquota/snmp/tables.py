@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from nmsquota.attribution import Interface, InterfaceMap, SessionKey
+from nmsquota.attribution import Assignment, Interface, InterfaceMap, SessionKey
 from nmsquota.counters import Reading
 from nmsquota.names import display_string
 from nmsquota.snmp.walk import Column, Index
@@ -82,6 +82,8 @@ class Poll:
     identity_rows: int | None = None
     """When sessions came and went: how many rows' identity was read by GET (None: the
     columns were walked whole, or not at all)."""
+    assignment: Assignment = field(default_factory=Assignment)
+    """Whose each interface is, by which rule; the map's problems; the ifindex pins."""
 
     def add_address(self, subscriber: str, address: str) -> None:
         known = self.addresses.setdefault(subscriber, [])
@@ -149,35 +151,51 @@ def indexes_of(table: dict[str, Column], columns: tuple[str, ...]) -> frozenset[
 
 
 def readings_from(
-    server: str, table: dict[str, Column], mapping: InterfaceMap, now: float, uptime: int | None
+    server: str,
+    table: dict[str, Column],
+    mapping: InterfaceMap,
+    now: float,
+    uptime: int | None,
+    pins: dict[int, str] | None = None,
 ) -> Poll:
     """Pure: walked columns to readings. Rows are joined on ifIndex.
 
     A csubSessionTable row at an ifIndex names its subscriber and session before any
-    pattern does; a host route to an interface gives its subscriber's address."""
+    pattern does; a host route to an interface gives its subscriber's address. `pins` are
+    the names the map's ifindex entries were first mapped with (InterfaceMap.assign)."""
     result = Poll(uptime=uptime)
     sessions = _csub_sessions(table)
     routed = _routes(table)
-    indexes = sorted(set(table.get(IF_DESCR, {})) | set(table.get(IF_NAME, {})))
-    for index in indexes:
-        interface = Interface(
-            index=index[0],
-            name=_text(table, IF_NAME, index),
-            descr=_text(table, IF_DESCR, index),
-            alias=_text(table, IF_ALIAS, index),
-        )
+    interfaces = interfaces_of(table)
+    result.assignment = mapping.assign([i for i in interfaces if i.index not in sessions], pins)
+    for interface in interfaces:
         user, session_id = sessions.get(interface.index, ("", ""))
-        subscriber = user or mapping.subscriber(interface)
+        mapped = result.assignment.subscribers.get(interface.index)
+        subscriber = user or (mapped[0] if mapped else None)
         if subscriber is None:
             result.unmapped.append(interface)
             continue
         key = SessionKey(
             server, interface.index, interface.name or interface.descr, subscriber, session_id
         )
-        result.readings.append((key, reading_of(table, index, now, uptime)))
+        result.readings.append((key, reading_of(table, (interface.index,), now, uptime)))
         for address in routed.get(interface.index, ()):
             result.add_address(subscriber, address)
     return result
+
+
+def interfaces_of(table: dict[str, Column]) -> list[Interface]:
+    """The walked rows' identities, by ifIndex."""
+    indexes = sorted(set(table.get(IF_DESCR, {})) | set(table.get(IF_NAME, {})))
+    return [
+        Interface(
+            index=index[0],
+            name=_text(table, IF_NAME, index),
+            descr=_text(table, IF_DESCR, index),
+            alias=_text(table, IF_ALIAS, index),
+        )
+        for index in indexes
+    ]
 
 
 def _csub_sessions(table: dict[str, Column]) -> dict[int, tuple[str, str]]:

@@ -21,6 +21,7 @@ from nmsquota.ledger.records import (
     EventKind,
     EventRecord,
     Limit,
+    MappingProblemRecord,
     OverrideRecord,
     SessionRecord,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "LedgerMissing",
     "LedgerRecordError",
     "Limit",
+    "MappingProblemRecord",
     "OverrideRecord",
     "Reader",
     "Reason",

@@ -18,6 +18,7 @@ from nmsquota.ledger.records import (
     DriftRecord,
     EventRecord,
     Limit,
+    MappingProblemRecord,
     OverrideRecord,
     SessionRecord,
     StandingRecord,
@@ -202,6 +203,12 @@ class DeviceView:
     """What the daemon kept of it: last poll, latency, failures, counter width, SNMP
     version (None: nothing kept yet)."""
 
+    @property
+    def mapping(self) -> tuple[MappingProblemRecord, ...]:
+        """Entries of its interface map that charge nobody (matching no interface, several,
+        or an ifIndex renamed since it was mapped), since when and for how many cycles."""
+        return self.record.mapping if self.record is not None else ()
+
 
 @dataclass(frozen=True, slots=True)
 class CycleView:
@@ -267,6 +274,11 @@ class Snapshot:
 
     def subscriber(self, name: str) -> SubscriberView | None:
         return self.by_name.get(name)
+
+    @property
+    def mapping_problems(self) -> tuple[tuple[str, MappingProblemRecord], ...]:
+        """Every access server's interface map entries that charge nobody: (device, problem)."""
+        return tuple((device.name, p) for device in self.devices for p in device.mapping)
 
     @property
     def limited(self) -> tuple[SubscriberView, ...]:

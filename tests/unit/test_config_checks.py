@@ -281,3 +281,34 @@ def test_the_example_configuration_passes_config_check_without_a_warning(
 ) -> None:
     status, err = check(REPO / "nmsquota.example.toml", capsys)
     assert (status, err) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [("ifindex:x7", "bad ifIndex"), ("ifindex:0", "bad ifIndex"), ("alias:", "ifAlias is empty"),
+     ("ifindex:7:", "is empty")],
+)  # fmt: skip
+def test_a_bad_ifindex_or_alias_entry_is_refused_naming_it(tmp_path: Path, key: str,
+                                                          says: str) -> None:  # fmt: skip
+    (problem,) = problems(write(tmp_path, with_server(f'interfaces = {{ "{key}" = "alice" }}')))
+    assert problem.startswith("access_servers.bras1.interfaces: ")
+    assert repr(key) in problem and says in problem
+
+
+def test_ifindex_and_alias_entries_load(tmp_path: Path) -> None:
+    text = with_server("[access_servers.bras1.interfaces]", '"ifindex:17" = "alice"',
+                       '"alias:CIRCUIT-42" = "bob"', '"ifindex:18:Gi0/2" = "carol"',
+                       '"Serial0/0:0" = "dan"')  # fmt: skip
+    assert len(load_config(write(tmp_path, text)).settings.access_servers["bras1"].interfaces) == 4
+
+
+def test_an_alias_entry_a_pattern_on_ifalias_would_map_elsewhere_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = with_server('interfaces = { "alias:CUST-bob" = "alice" }',
+                       'match = [{ field = "ifAlias",'
+                       '           pattern = "CUST-(?P<user>.+)" }]')  # fmt: skip
+    path = write(tmp_path, text)
+    status, err = check(path, capsys)
+    assert status == 0
+    assert "maps 'CUST-bob' to alice, while match.0 would map it to 'bob'" in err
