@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nmsquota.commands.common import config_of, print_table
 from nmsquota.config import Config
 from nmsquota.errors import UsageError
+from nmsquota.names import printable
 
 if TYPE_CHECKING:
     from nmsquota.snmp.probe import Port, Probe
@@ -80,10 +81,8 @@ async def probe_all(config: Config, names: list[str], now: float) -> list[Probe 
 
 
 def shown(text: str) -> str:
-    """A name as a terminal may print it: control and other unprintable characters escaped
-    as Python writes them (\\x00, \\n), never sent raw. (nmsquota.snmp.names decodes names
-    where they are walked, in a branch of its own; this guards the output either way.)"""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """A name as a terminal may print it (nmsquota.names: one escaping for every output)."""
+    return printable(text)
 
 
 def _speed(bps: int | None) -> str:

@@ -109,5 +109,5 @@ def test_a_pattern_that_matches_no_interface_is_a_warning() -> None:
 
 def test_names_are_printed_without_control_characters() -> None:
     assert shown("MS TCP Loopback interface\x00") == "MS TCP Loopback interface\\x00"
-    assert shown("a\x1b[2Jb\nc") == "a\\x1b[2Jb\\nc"
+    assert shown("a\x1b[2Jb\nc") == "a\\x1b[2Jb\\x0ac"
     assert shown("Gi0/1 ünïcode") == "Gi0/1 ünïcode"
