@@ -6,7 +6,8 @@ caller, and returns results; it knows neither the configuration file nor the led
 
 A device that does not answer is reported in its result and keeps every baseline; it never
 holds up the others, because each walk is bounded by its agent's deadline and the devices are
-polled concurrently.
+polled concurrently. One that keeps failing is tried only now and then (snmp/backoff.py),
+and reported "backing off" in the cycles it sits out.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any
 
 from nmsquota.attribution import Attribution, Direction, InterfaceMap, SessionKey, attribute
 from nmsquota.counters import Reading
-from nmsquota.snmp.poller import Memory, Poll, poll
+from nmsquota.snmp.backoff import Backoff
+from nmsquota.snmp.poller import Memory, Poll, PollCut, poll
+from nmsquota.snmp.tables import Partial
 from nmsquota.snmp.walk import Agent, Session, SnmpError
 
 MAX_DEVICES_IN_FLIGHT = 64
@@ -43,6 +46,9 @@ class Device:
     pins: dict[int, str] = field(default_factory=dict)
     """ifIndex -> the name its ifindex mapping entry was first mapped with (kept by the
     caller across restarts: the daemon, in the device's ledger record)."""
+    partial: Partial | None = field(default=None, repr=False)
+    """What its last walk read before it failed, for the next to go on from."""
+    backoff: Backoff = field(default_factory=Backoff, repr=False)
 
 
 @dataclass
@@ -54,6 +60,8 @@ class DeviceResult:
     attribution: Attribution | None = None
     error: str | None = None
     seconds: float = 0.0
+    backing_off: bool = False
+    """Not polled this cycle: it failed too often in a row (snmp/backoff.py); `error` says."""
 
 
 async def poll_devices(
@@ -72,6 +80,9 @@ async def poll_devices(
     limit = asyncio.Semaphore(in_flight)
 
     async def bounded(device: Device) -> DeviceResult:
+        if not device.backoff.take_turn():  # before the limit: it holds no slot
+            return DeviceResult(device.name, error=device.backoff.skipped(device.name),
+                                backing_off=True)  # fmt: skip
         async with limit:
             return await _poll_device(engine, device, now, baselines)
 
@@ -96,14 +107,19 @@ async def _poll_device(
             refresh=device.identity_refresh,
             routes=device.learn_addresses,
             pins=device.pins,
+            partial=device.partial,
         )
     except SnmpError as error:
-        # Names may have changed while it was away: walk them again when it answers.
-        device.memory = None
+        # Its memory stays: the next poll checks it as every poll does (poller.py), and
+        # what a cut first walk read is gone on from.
+        if isinstance(error, PollCut):
+            device.partial = error.partial
+        device.backoff.failed(str(error))
         result.error = str(error)
         result.seconds = time.perf_counter() - started
         return result
-    device.memory = seen.memory
+    device.memory, device.partial = seen.memory, None
+    device.backoff.answered()
     device.pins = seen.assignment.pins
     result.poll = seen
     result.attribution = attribute(

@@ -1,8 +1,9 @@
 """One poll of one access server: IF-MIB over SNMP in, readings keyed by session out.
 
 The SNMP side only: which columns to walk, when a device's remembered identity can be trusted,
-and reading just one subscriber's rows (a targeted look). What the rows mean is tables.py; what
-the readings cost whom is attribution.py.
+and reading just one subscriber's rows (a targeted look); a first walk cut short hands what
+it read to the next try (PollCut, tables.Partial). What the rows mean is tables.py; what the
+readings cost whom is attribution.py.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from nmsquota.snmp.tables import (
     SYS_UPTIME,
     V1_COLUMNS,
     Memory,
+    Partial,
     Poll,
     indexes_of,
     reading_of,
     readings_from,
     sessions_from_accel,
 )
-from nmsquota.snmp.walk import Column, Index, Session, get
+from nmsquota.snmp.walk import Column, Index, Session, SnmpError, WalkCut, get
 from nmsquota.snmp.walk import walk as walk_columns
 
 # Objects per GET when reading the identity of new rows: well under any agent's PDU size.
@@ -58,8 +60,19 @@ COUNTERS = {
 """The columns that must hold counters, by name: the walk warns of any that do not."""
 
 
-async def walk(session: Session, columns: Sequence[str]) -> dict[str, Column]:
-    return await walk_columns(session, columns, counters=COUNTERS)
+class PollCut(SnmpError):
+    """A poll whose first walk failed part-way: `partial` is what the next poll of this
+    device may go on from (pass it back as poll's `partial`)."""
+
+    def __init__(self, message: str, partial: Partial | None) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+async def walk(
+    session: Session, columns: Sequence[str], start: dict[str, Index] | None = None
+) -> dict[str, Column]:
+    return await walk_columns(session, columns, counters=COUNTERS, start=start)
 
 
 async def poll(
@@ -72,6 +85,7 @@ async def poll(
     refresh: float = 3600.0,
     routes: str = "off",
     pins: dict[int, str] | None = None,
+    partial: Partial | None = None,
 ) -> Poll:
     """Read every subscriber's counters once: from the interface table (IF-MIB), or from
     accel-ppp's session table, whose rows name the user themselves.
@@ -82,6 +96,9 @@ async def poll(
     are walked whole on the first poll, after the agent restarts, every `refresh`, and
     when more than half the rows changed. `pins` are the names the mapping's ifindex
     entries were first mapped with (the last poll's assignment.pins).
+
+    Without a memory, the whole walk goes on from `partial` (what an earlier one cut short
+    read) where that still holds; if it is cut short too, PollCut carries what it read.
     """
     if source == "accel-ppp":
         uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
@@ -116,7 +133,8 @@ async def poll(
         walked = memory.counters
     else:
         walked = COLUMNS if session.agent.version != "1" else V1_COLUMNS
-        table = await walk(session, (*walked, *extra))
+        kept = partial if partial and partial.usable(scalars, now, refresh) else None
+        table = await _walk_on(session, (*walked, *extra), kept, scalars, now, mapping, source)
     result = readings_from(session.agent.name, table, mapping, now, uptime, pins)
     counter_columns = _counter_columns(table, walked)
     result.memory = Memory(
@@ -135,6 +153,64 @@ async def poll(
     result.identity_walked = rows_read is None or rows_read > 0
     result.identity_rows = rows_read
     return result
+
+
+async def _walk_on(
+    session: Session,
+    columns: Sequence[str],
+    kept: Partial | None,
+    scalars: dict[str, object],
+    now: float,
+    mapping: InterfaceMap,
+    source: str,
+) -> dict[str, Column]:
+    """Walk every column, skipping the kept columns read to their end and going on from
+    the last kept row in the others."""
+    finished = kept.finished if kept else frozenset()
+    todo = [c for c in columns if c not in finished]
+    start = {c: at for c in todo if kept and (at := kept.resume_at(c)) is not None}
+    try:
+        fresh = await walk(session, todo, start)
+    except WalkCut as cut:
+        partial = _partial_after(kept, cut, scalars, now, mapping, source)
+        raise PollCut(str(cut), partial) from None
+    old = kept.rows if kept else {}
+    return {c: {**old.get(c, {}), **fresh.get(c, {})} for c in columns}
+
+
+def _partial_after(
+    kept: Partial | None,
+    cut: WalkCut,
+    scalars: dict[str, object],
+    now: float,
+    mapping: InterfaceMap,
+    source: str,
+) -> Partial | None:
+    """What a cut walk leaves for the next try: the kept rows and the new ones, of the
+    identity columns that do not name a session (see tables.Partial)."""
+    old = kept.rows if kept else {}
+    read = {c: {**old.get(c, {}), **cut.rows.get(c, {})} for c in {*old, *cut.rows}}
+    if not any(cut.rows.values()) and not cut.finished:
+        return kept  # it read nothing (the agent was silent): what was kept still holds
+    # ifDescr names a row where the agent has no ifName: it is kept only once ifName rows
+    # were seen (in this walk, or in the one whose kept rows have it).
+    has_if_name = bool(cut.rows.get(IF_NAME)) or (kept is not None and IF_DESCR in kept.rows)
+    names = _watch_columns({IF_NAME: {(0,): ""}} if has_if_name else {}, mapping, source)
+    keep = [c for c in IDENTITY_COLUMNS if c not in names and c in read]
+    done = (kept.finished if kept else frozenset()) | cut.finished
+    return Partial(
+        uptime=_number(scalars, SYS_UPTIME),
+        if_number=_number(scalars, IF_NUMBER),
+        last_change=_number(scalars, IF_TABLE_LAST_CHANGE),
+        rows={c: read[c] for c in keep},
+        finished=frozenset(c for c in keep if c in done),
+        read_at=kept.read_at if kept else now,
+    )
+
+
+def _number(scalars: dict[str, object], oid: str) -> int | None:
+    value = scalars.get(oid)
+    return value if isinstance(value, int) else None
 
 
 def _identity_of(memory: Memory, columns: Sequence[str], rows: frozenset[Index]

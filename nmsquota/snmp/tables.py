@@ -13,7 +13,7 @@ from typing import Any
 from nmsquota.attribution import Assignment, Interface, InterfaceMap, SessionKey
 from nmsquota.counters import Reading
 from nmsquota.names import display_string
-from nmsquota.snmp.walk import Column, Index
+from nmsquota.snmp.walk import Column, Index, parse_oid
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 IF_NUMBER = "1.3.6.1.2.1.2.1.0"
@@ -144,6 +144,45 @@ class Memory:
         return indexes_of(fresh, self.counters) == self.indexes and all(
             fresh.get(column, {}) == self.identity.get(column, {}) for column in self.watch
         )
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What a device's first walk read before it failed (the deadline, an agent gone
+    silent), kept so that the next try goes on from there instead of starting over.
+
+    Only the identity columns that do not say whose a row is (descriptions, speeds, an
+    ifAlias no rule reads): the counters must all be read in the cycle that charges them,
+    and the names are read again whole, as every cycle with a Memory does, because agents
+    rename a row in place (accel-ppp) and a stale name would charge the wrong subscriber.
+    Trusted on the terms a Memory's identity is (`Memory.still_valid`)."""
+
+    uptime: int | None
+    if_number: int | None
+    last_change: int | None
+    rows: dict[str, Column]
+    finished: frozenset[str]
+    """The kept columns read to their end: not walked again."""
+    read_at: float
+    """When its oldest rows were read: it is dropped once older than the identity refresh."""
+
+    def usable(self, scalars: dict[str, Any], now: float, refresh: float) -> bool:
+        """Whether the agent still has the rows this describes: it did not restart, neither
+        ifNumber nor ifTableLastChange moved, and the rows are younger than `refresh`."""
+        uptime = scalars.get(SYS_UPTIME)
+        return (
+            isinstance(uptime, int)
+            and self.uptime is not None
+            and uptime >= self.uptime
+            and scalars.get(IF_NUMBER) == self.if_number
+            and scalars.get(IF_TABLE_LAST_CHANGE) == self.last_change
+            and now - self.read_at < refresh
+        )
+
+    def resume_at(self, column: str) -> Index | None:
+        """The OID after which to go on walking `column`: its last row read, if any."""
+        rows = self.rows.get(column)
+        return (*parse_oid(column), *max(rows)) if rows else None
 
 
 def indexes_of(table: dict[str, Column], columns: tuple[str, ...]) -> frozenset[Index]:

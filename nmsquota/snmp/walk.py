@@ -10,6 +10,11 @@ what it learned): a GETBULK refused or unanswered is asked again with half the r
 then as GETNEXT; an OID that does not increase stops the walk with an error instead of
 looping; an exception value in a row is a missing value; a gauge in a counter column is
 used, with a warning.
+
+A walk that fails part-way (the deadline, an agent that falls silent) is not all lost: the
+error (WalkCut) carries the rows it did read and the columns it read to their end, and a
+walk can start each column after a given OID, so the next cycle goes on where this one
+stopped for the columns worth keeping (poller.py decides which).
 """
 
 from __future__ import annotations
@@ -57,6 +62,18 @@ Column = dict[Index, Any]
 
 class SnmpError(NmsquotaError):
     """An access server that could not be read; says which and why."""
+
+
+class WalkCut(SnmpError):
+    """A walk that failed part-way, with what it read before it failed."""
+
+    def __init__(self, message: str, rows: dict[str, Column], finished: frozenset[str]) -> None:
+        super().__init__(message)
+        self.rows = rows
+        """Each column's rows read before the failure (complete rows: an index is there
+        only with its value)."""
+        self.finished = finished
+        """The columns read to their end."""
 
 
 class LocalTable(Protocol):
@@ -211,31 +228,62 @@ async def walk(
     max_repetitions: int | None = None,
     *,
     counters: Mapping[str, str] | None = None,
+    start: Mapping[str, Index] | None = None,
 ) -> dict[str, Column]:
     """Every row of each column (numeric OIDs), keyed by the index after the column's OID.
 
     `max_repetitions` asks for fewer rows than the agent's setting allows (never more; and
     no more than the agent was found to answer); `counters` names the columns whose values
-    must be counters (column -> its name in warnings)."""
+    must be counters (column -> its name in warnings); `start` walks a column from after
+    this OID (a column's own OID plus an index), not from its first row. A walk that fails
+    raises WalkCut with the rows it read."""
+    begin = {c: _start_of(c, (start or {}).get(c)) for c in columns}
     if session.agent.local is not None:
-        return _walk_local(session.agent.local, columns)
+        return _walk_local(session.agent.local, columns, begin)
     most = min(max_repetitions or session.agent.max_repetitions, session.agent.max_repetitions)
+    rows: dict[str, Column] = {column: {} for column in columns}
+    finished: set[str] = set()
     try:
-        return await asyncio.wait_for(
-            _walk(session, columns, most, counters or {}), timeout=session.agent.deadline
+        await asyncio.wait_for(
+            _walk(session, columns, most, counters or {}, begin, rows, finished),
+            timeout=session.agent.deadline,
         )
     except TimeoutError:
-        raise SnmpError(
-            f"{session.where}: walk not finished within {session.agent.deadline:g}s"
+        # The rows read so far are whole: each is stored with its value in one step, and
+        # the walk is cancelled only while it awaits an answer.
+        raise WalkCut(
+            f"{session.where}: walk not finished within {session.agent.deadline:g}s",
+            rows,
+            frozenset(finished),
         ) from None
+    except WalkCut:
+        raise
+    except SnmpError as error:
+        raise WalkCut(str(error), rows, frozenset(finished)) from None
+    return rows
+
+
+def _start_of(column: str, after: Index | None) -> Index:
+    """Where a column's walk starts: after `after` if that is in the column, else its top."""
+    prefix = parse_oid(column)
+    if after is not None and len(after) > len(prefix) and after[: len(prefix)] == prefix:
+        return after
+    return prefix
 
 
 async def _walk(
-    session: Session, columns: Sequence[str], most: int, counters: Mapping[str, str]
-) -> dict[str, Column]:
+    session: Session,
+    columns: Sequence[str],
+    most: int,
+    counters: Mapping[str, str],
+    begin: Mapping[str, Index],
+    results: dict[str, Column],
+    finished: set[str],
+) -> None:
+    """Fill `results` column by column as the rows arrive, and `finished` with the columns
+    read to their end: what the caller keeps if the walk is cut short."""
     prefixes = {column: parse_oid(column) for column in columns}
-    results: dict[str, Column] = {column: {} for column in columns}
-    position = {column: prefixes[column] for column in columns}
+    position = dict(begin)
     active = list(columns)
     while active:
         try:
@@ -243,7 +291,7 @@ async def _walk(
         except _EndOfView as end:
             if not 1 <= end.index <= len(active):
                 break
-            active.pop(end.index - 1)
+            finished.add(active.pop(end.index - 1))
             continue
         if not varbinds:
             break
@@ -271,8 +319,9 @@ async def _walk(
                 _check_counter(session, column, counters[column], value)
             results[column][oid[len(prefix) :]] = _value(value)
             position[column] = oid
+        finished |= done
         active = [c for c in active if c not in done]
-    return results
+    finished.update(active)  # an empty answer ended them all
 
 
 def _dotted(oid: Index) -> str:
@@ -296,12 +345,14 @@ def _check_counter(session: Session, column: str, name: str, value: Any) -> None
         )
 
 
-def _walk_local(table: LocalTable, columns: Sequence[str]) -> dict[str, Column]:
+def _walk_local(
+    table: LocalTable, columns: Sequence[str], begin: Mapping[str, Index]
+) -> dict[str, Column]:
     results: dict[str, Column] = {}
     for column in columns:
         prefix = parse_oid(column)
         rows: Column = results.setdefault(column, {})
-        position: Index = prefix
+        position: Index = begin[column]
         while (found := table.following(position)) is not None:
             oid, value = found
             if oid[: len(prefix)] != prefix:
