@@ -26,6 +26,8 @@ PRIOR_VARBINDS = 501 * 8
 """A device never polled: a mid-size access server's first walk (rows x columns)."""
 KEPT = 8
 """Cycles the fit looks back over."""
+MIN_PACE = 0.05
+"""The least share of a core the poll is taken to get, however busy the machine."""
 MIN_PER_VARBIND = 1e-7
 """A varbind is never free: its cost stays above nothing whatever the fit says."""
 
@@ -46,29 +48,50 @@ class Costs:
     per_varbind: float = PRIOR_PER_VARBIND
     per_device: float = PRIOR_PER_DEVICE
     varbinds: dict[str, int] = field(default_factory=dict)
-    """Device -> varbinds its last answered poll read (what its next one will read)."""
+    """Device -> varbinds its next poll reads (the counters and watched names, each row)."""
+    full: dict[str, int] = field(default_factory=dict)
+    """Device -> varbinds a whole walk of it reads (its first poll, or after a failure):
+    several times more, since every identity column is walked too."""
     seen: deque[Observation] = field(default_factory=lambda: deque(maxlen=KEPT))
+    pace: float = 1.0
+    """CPU seconds the poll gets per second: 1 on an idle machine (the poll runs on one
+    core), less where other processes keep the cores busy. A cost in CPU takes cost / pace
+    seconds."""
+
+    def paced(self, cpu: float, idle: float, seconds: float) -> None:
+        """A cycle's poll took `cpu` seconds of CPU in `seconds`, while the machine's cores
+        stood idle for `idle` core-seconds. Idle cores would have been the poll's for the
+        asking (a poll waiting on slow agents is not a busy machine); without them, the
+        poll got only the CPU it took."""
+        if seconds > 0:
+            self.pace = min(1.0, max(MIN_PACE, (cpu + idle) / seconds))
 
     @property
     def measured(self) -> bool:
         """Whether any cycle has been measured (else the costs are the priors)."""
         return bool(self.seen)
 
-    def size(self, device: str) -> int:
-        """The varbinds `device`'s next poll reads: its last, or the typical device's."""
+    def size(self, device: str, whole: bool = False) -> int:
+        """The varbinds `device`'s next poll reads (`whole`: a whole walk of it): its own
+        last, or the typical device's."""
+        if whole:
+            return self.full.get(device, _median(self.full.values(), PRIOR_VARBINDS))
         return self.varbinds.get(device, self.typical)
 
     @property
     def typical(self) -> int:
-        return int(median(self.varbinds.values())) if self.varbinds else PRIOR_VARBINDS
+        """The typical device's poll, once walked: what the capacity is counted in."""
+        return _median(self.varbinds.values(), _median(self.full.values(), PRIOR_VARBINDS))
 
-    def cost(self, device: str) -> float:
+    def cost(self, device: str, whole: bool = False) -> float:
         """CPU seconds `device`'s next poll is expected to take."""
-        return self.per_device + self.per_varbind * self.size(device)
+        return self.per_device + self.per_varbind * self.size(device, whole)
 
-    def sized(self, device: str, varbinds: int) -> None:
-        """`device` answered, reading this many varbinds."""
+    def sized(self, device: str, varbinds: int, full: int | None = None) -> None:
+        """`device` answered: its next poll reads `varbinds`, a whole walk `full`."""
         self.varbinds[device] = varbinds
+        if full is not None:
+            self.full[device] = full
 
     def learn(self, observation: Observation) -> None:
         """Take one cycle's measurement and refit both costs to the cycles kept."""
@@ -78,10 +101,15 @@ class Costs:
         self.per_device, self.per_varbind = fit(self.seen, self.per_device, self.per_varbind)
 
     def fits(self, seconds: float, varbinds: int | None = None) -> int:
-        """How many devices of this size (the typical one's by default) `seconds` of CPU
-        can poll, at the measured cost."""
+        """How many devices of this size (the typical one's by default) `seconds` can
+        poll, at the measured cost and pace."""
         one = self.per_device + self.per_varbind * (varbinds or self.typical)
-        return int(seconds / one) if one > 0 else 0
+        return int(seconds * self.pace / one) if one > 0 else 0
+
+
+def _median(values: Iterable[int], otherwise: int) -> int:
+    found = list(values)
+    return int(median(found)) if found else otherwise
 
 
 def fit(seen: Iterable[Observation], per_device: float, per_varbind: float) -> tuple[float, float]:

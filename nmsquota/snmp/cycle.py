@@ -22,6 +22,7 @@ and they are polled first in the next cycle.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,7 +31,7 @@ from typing import Any, Literal
 
 from nmsquota.attribution import Attribution, Direction, InterfaceMap, SessionKey, attribute
 from nmsquota.counters import Reading
-from nmsquota.snmp.capacity import Costs, Observation
+from nmsquota.snmp.capacity import MIN_PACE, Costs, Observation
 from nmsquota.snmp.poller import Memory, Poll, poll
 from nmsquota.snmp.walk import Agent, Session, SnmpError
 
@@ -38,6 +39,9 @@ MAX_DEVICES_IN_FLIGHT = 64
 """Each device has one request in flight at a time, so this bounds the requests in flight:
 1,000 at once overflowed the UDP receive buffer and lost replies (FIELD-NOTES). Within it,
 what the machine can do decides (admit)."""
+
+PACE_AFTER = 0.5
+"""Seconds into a cycle after which its own pace is trusted over the last cycles'."""
 
 DEADLINE_SHARE = 0.5
 """The walks in flight may hold at most this share of a deadline in CPU: room for the
@@ -112,6 +116,8 @@ class Load:
     """Devices that did not answer, and why."""
     per_device: float = 0.0
     """CPU seconds a device of the typical size costs, as measured so far."""
+    pace: float = 1.0
+    """CPU seconds the poll got per second (less than 1: other processes were busy)."""
 
 
 @dataclass
@@ -135,8 +141,8 @@ def admit(cost: float, in_flight: Sequence[float], remaining: float, deadline: f
           elapsed: float, budget: float | None, started: int) -> Decision:  # fmt: skip
     """Whether the walk at the head of the queue starts now, waits, or is skipped.
 
-    `cost`: its expected CPU; `in_flight`: the expected CPU of each walk running;
-    `remaining`: what is left of theirs (the CPU started minus the CPU spent); `elapsed`:
+    `cost`: the seconds it is expected to take on the machine to itself; `in_flight`: the
+    same of each walk running; `remaining`: what is left of theirs; `elapsed`:
     seconds since the cycle began; `budget`: the seconds the cycle may poll for (None: no
     limit); `started`: walks started this cycle.
 
@@ -177,7 +183,18 @@ async def poll_devices(
         return await _poll_device(engine, device, now, baselines)
 
     return await schedule(devices, one, pool if pool is not None else Pool(),
-                          in_flight=in_flight, budget=budget)  # fmt: skip
+                          in_flight=in_flight, budget=budget, idle=machine_idle)  # fmt: skip
+
+
+def machine_idle() -> float:
+    """Core-seconds every core of this machine has stood idle since boot (Linux's
+    /proc/stat); 0 where it cannot be read, which takes the poll's pace as its CPU alone."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+        return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 async def schedule(
@@ -189,6 +206,7 @@ async def schedule(
     budget: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     cpu: Callable[[], float] = time.process_time,
+    idle: Callable[[], float] = lambda: 0.0,
 ) -> list[DeviceResult]:
     """Run `run` for every device, admitted by `admit`; the results in the devices' order.
     The devices `pool` says were skipped last cycle go first; what this cycle cost is
@@ -198,28 +216,42 @@ async def schedule(
     queue = deque(order)
     costs, load = pool.costs, Load()
     results: dict[str, DeviceResult] = {}
-    running: dict[asyncio.Future[DeviceResult], tuple[Device, float]] = {}
-    began, spent_before = clock(), cpu()
-    committed = 0.0  # the expected CPU of every walk started
+    running: dict[asyncio.Future[DeviceResult], tuple[Device, float, bool, float]] = {}
+    began, spent_before, idle_before = clock(), cpu(), idle()
+    committed = 0.0  # the CPU every walk started was expected to take
+    finished = 0.0  # of those that ended
+    read = 0  # varbinds the devices that answered read
     started = 0
     first_pass = True
     while queue or running:
+        spent = cpu() - spent_before
+        # When this cycle's walks take more CPU than expected, every walk is taken to cost
+        # that much more (never less: the fit at the end says that). The CPU of the walks
+        # still running counts against those done, so this errs on the safe side.
+        more = max(1.0, spent / finished) if finished > 0 else 1.0
+        # Costs are CPU; deadlines and the budget are seconds, which a busy machine
+        # stretches: this cycle's pace once it has run a while, else the last cycles'.
+        elapsed, pace = clock() - began, costs.pace
+        if elapsed > PACE_AFTER:
+            pace = min(1.0, max(MIN_PACE, (spent + idle() - idle_before) / elapsed))
+        # What the running walks have left, in seconds.
+        remaining = max(0.0, committed * more - spent) / pace if running else 0.0
         while queue and len(running) < in_flight:
             device = queue[0]
-            cost = costs.cost(device.name)
-            # What the running walks have left: their expected CPU less what they spent.
-            remaining = max(0.0, committed - (cpu() - spent_before)) if running else 0.0
-            decision = admit(cost, [c for _, c in running.values()], remaining,
-                             device.agent.deadline, clock() - began, budget,
-                             started)  # fmt: skip
+            whole = device.memory is None
+            expected = costs.cost(device.name, whole)
+            seconds = expected * more / pace
+            decision = admit(seconds, [s for _, _, _, s in running.values()], remaining,
+                             device.agent.deadline, elapsed, budget, started)  # fmt: skip
             if decision == "wait":
                 break
             queue.popleft()
             if decision == "skip":
                 results[device.name] = DeviceResult(device.name, cause="load")
                 continue
-            running[asyncio.ensure_future(run(device))] = (device, cost)
-            committed += cost
+            running[asyncio.ensure_future(run(device))] = (device, expected, whole, seconds)
+            committed += expected
+            remaining += seconds
             started += 1
         if first_pass:
             load.queued, first_pass = len(queue), False
@@ -228,26 +260,34 @@ async def schedule(
             break
         done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            device, cost = running.pop(task)
+            device, expected, whole, _ = running.pop(task)
+            finished += expected
             result = results[device.name] = task.result()
             if result.poll is not None and result.poll.memory is not None:
-                costs.sized(device.name, _varbinds(result.poll.memory))
+                each, full = _varbinds(result.poll.memory)
+                costs.sized(device.name, each, full)
+                read += full if whole else each
     load.cpu, load.seconds = cpu() - spent_before, clock() - began
+    costs.paced(load.cpu, idle() - idle_before, load.seconds)
+    load.pace = costs.pace
     ordered = [results[d.name] for d in devices]
     answered = [r for r in ordered if r.poll is not None]
     load.answered = len(answered)
     load.skipped = [d.name for d in order if results[d.name].skipped]
     load.failed = {r.device: r.cause or "error" for r in ordered if r.error is not None}
-    costs.learn(Observation(len(answered), sum(costs.size(r.device) for r in answered), load.cpu))
+    costs.learn(Observation(len(answered), read, load.cpu))
     load.per_device = costs.per_device + costs.per_varbind * costs.typical
     pool.behind, pool.last = list(load.skipped), load
     return ordered
 
 
-def _varbinds(memory: Memory) -> int:
-    """What the next poll of a device with this memory reads: its counters and watched
-    columns for each row, and the three scalars."""
-    return len(memory.indexes) * (len(memory.counters) + len(memory.watch)) + 3
+def _varbinds(memory: Memory) -> tuple[int, int]:
+    """What the next poll of a device with this memory reads (its counters and watched
+    columns for each row, and the three scalars), and what a whole walk of it reads."""
+    rows = len(memory.indexes)
+    each = rows * (len(memory.counters) + len(memory.watch)) + 3
+    whole = rows * (len(memory.counters) + len(memory.identity)) + 3
+    return each, whole
 
 
 async def _poll_device(

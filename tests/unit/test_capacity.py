@@ -71,3 +71,17 @@ def test_how_many_devices_of_this_size_fit_in_an_interval() -> None:
     costs.sized("bras1", 4_000)  # 0.5 s each
     assert costs.fits(300) == 600
     assert costs.fits(300, varbinds=9_000) == 300
+
+
+def test_a_busy_machine_slows_the_poll_and_fewer_devices_fit() -> None:
+    costs = Costs(per_device=0.5, per_varbind=1e-9)
+    costs.sized("bras1", 0)
+    costs.paced(cpu=5.0, idle=0.0, seconds=10.0)  # others held the cores half the time
+    assert costs.pace == 0.5
+    assert costs.fits(300) == 300
+
+
+def test_a_poll_waiting_on_slow_agents_on_an_idle_machine_keeps_its_full_pace() -> None:
+    costs = Costs()
+    costs.paced(cpu=1.0, idle=15.0, seconds=10.0)
+    assert costs.pace == 1.0

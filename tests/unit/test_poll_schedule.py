@@ -9,7 +9,7 @@ import pytest
 
 from nmsquota.attribution import InterfaceMap
 from nmsquota.snmp.capacity import Costs
-from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, schedule
+from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, cause_of, schedule
 from nmsquota.snmp.tables import Poll
 from nmsquota.snmp.walk import Agent
 
@@ -70,7 +70,7 @@ def pool_at(cost: float, names: list[str]) -> Pool:
     """A pool that has learned each device costs `cost` CPU seconds."""
     costs = Costs(per_device=cost, per_varbind=1e-9)
     for name in names:
-        costs.sized(name, 0)
+        costs.sized(name, 0, full=0)
     return Pool(costs)
 
 
@@ -120,3 +120,12 @@ def test_a_cycle_teaches_the_pool_what_a_device_costs() -> None:
     machine.cycle(polled, pool, budget=None)
     assert pool.costs.cost("bras00") == pytest.approx(2.0)
     assert pool.last is not None and pool.last.cpu == 8.0
+
+
+def test_a_failure_is_counted_by_its_cause() -> None:
+    assert cause_of("bras1 (192.0.2.1:161): walk not finished within 30s") == "deadline"
+    assert cause_of("bras1 (192.0.2.1:161): no answer within 30s") == "deadline"
+    assert cause_of("bras1 (192.0.2.1:161): No SNMP response received before timeout") == (
+        "timeout"
+    )
+    assert cause_of("bras1: cannot resolve host 'bras1.example'") == "error"
