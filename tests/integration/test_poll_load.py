@@ -125,3 +125,29 @@ def test_a_skipped_device_s_bytes_are_charged_in_full_by_its_next_poll(tmp_path)
 
     # "first" charged 1,000 bytes each cycle; "late" its whole gap at once, at its next poll.
     assert asyncio.run(run()) == {1_000_300: 1_000, 1_000_600: 1_000 + 70_000_000_000}
+
+
+def test_the_daemon_logs_and_keeps_what_each_cycle_cost_and_status_shows_it(
+    tmp_path, caplog, capsys
+) -> None:
+    from integration.test_daemon_cycle import rig, status
+
+    from nmsquota.cli import main
+
+    async def run():  # type: ignore[no-untyped-def]
+        async with rig(tmp_path) as r:
+            r.bras.show(r.clock.now(), 0, 0)
+            with caplog.at_level("INFO", logger="nmsquota.daemon"):
+                await r.daemon.cycle()
+            return r, r.ledger.records.health()
+
+    r, health = asyncio.run(run())
+    assert health is not None and health.cpu > 0 and health.device_cost > 0
+    assert health.capacity is not None and health.capacity >= 1
+    assert health.devices_skipped == () and health.causes == {} and health.queued == 0
+    line = next(m for m in caplog.messages if m.startswith("cycle 1:"))
+    assert "1/1 devices answered (0 skipped for load, 0 failed; " in line
+    assert "walks queued" in line
+    assert main(status(r), clock=r.clock) == 0
+    out = capsys.readouterr().out
+    assert f"this machine polls about {health.capacity} devices of this size per 300s" in out
