@@ -43,8 +43,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "interface map entry charges nobody (it matches no interface or several, or its "
         "ifIndex was renamed: shown with since when and for how many cycles), or the "
         "running daemon cannot write the ledger (a full disk, say: it keeps running and says "
-        "so over its control socket). A ledger written by `nmsquota demo` is on a simulated "
-        "clock: its last cycle is shown as such, never stale.",
+        "so over its control socket), or the machine could not keep up with the poll (the cycle "
+        "overran its interval, or access servers were skipped for load: a line says the CPU the "
+        "poll took, the walks queued, the devices answered, skipped and failed by cause, and "
+        "how many devices of this size the machine can poll per interval). A ledger written "
+        "by `nmsquota demo` is on a simulated clock: its last cycle is shown as such, never "
+        "stale.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
@@ -70,13 +74,15 @@ def run_status(args: argparse.Namespace) -> int:
     # An interface map entry that charges nobody bills someone wrongly (nothing, or what
     # was someone's): a warning until it maps again.
     troubled = troubled or bool(snap.mapping_problems)
+    # A cycle that overran or skipped devices: the machine cannot keep up with the poll.
+    overloaded = cycle is not None and cycle.overloaded
     failing = _write_failure(directory)
     if args.json:
         found = _as_json(snap, age, stale, now)
         if failing is not None:
             found["ledger_write_failure"] = failing
         print(json.dumps(found, indent=2))
-        return 1 if stale or troubled or failing else 0
+        return 1 if stale or troubled or failing or overloaded else 0
     zone = zone_of(args, config)
     if failing is not None:
         since = _when(failing["failing_since"], zone, seconds=True)
@@ -96,8 +102,11 @@ def run_status(args: argparse.Namespace) -> int:
           f"{cycle.lateness:.1f}s late")  # fmt: skip
     print(
         f"access servers: {len(cycle.devices_ok)} answered"
-        + "".join(f"\n  {name}: {error}" for name, error in cycle.devices_failed.items())
-    )
+        + "".join(f"\n  {name}{_cause(cycle, name)}: {error}"
+                  for name, error in cycle.devices_failed.items())
+    )  # fmt: skip
+    for line in _load_lines(cycle):
+        print(line)
     for device, problem in snap.mapping_problems:
         since = _when(problem.since, zone)
         print(f"interface map: {device}: {problem.text} (since {since}, "
@@ -111,7 +120,36 @@ def run_status(args: argparse.Namespace) -> int:
             print(f"override: {override.kind} {override.subscriber}{ends}: {override.reason}")
             for cap, topup in _topups_of(snap, override):
                 print(topup_line(cap, topup, zone))
-    return 1 if stale or troubled or failing else 0
+    return 1 if stale or troubled or failing or overloaded else 0
+
+
+def _cause(cycle: CycleView, name: str) -> str:
+    cause = cycle.causes.get(name)
+    return f" ({cause})" if cause else ""
+
+
+def _load_lines(cycle: CycleView) -> list[str]:
+    """What the cycle's poll cost the machine, and a warning when the machine could not keep
+    up: the cycle overran its interval, or devices were skipped for load. Nothing for a
+    ledger whose daemon did not measure it."""
+    lines = []
+    if cycle.capacity is not None:
+        failed = ", ".join(f"{n} {cause}" for cause, n in sorted(cycle.failed_by().items()))
+        lines.append(
+            f"load: {cycle.cpu:.1f}s CPU, {cycle.queued} walks queued; "
+            f"{len(cycle.devices_ok)} answered, {len(cycle.devices_skipped)} skipped for load, "
+            f"{len(cycle.devices_failed)} failed{f' ({failed})' if failed else ''}; "
+            f"at {cycle.device_cost:.2f}s CPU a device, this machine polls about "
+            f"{cycle.capacity} devices of this size per {cycle.interval}s interval"
+        )
+    if cycle.devices_skipped:
+        lines.append(f"WARNING: {len(cycle.devices_skipped)} access servers skipped for load "
+                     f"(polled first in the next cycle; their bytes are charged then): "
+                     f"{', '.join(cycle.devices_skipped)}")  # fmt: skip
+    if cycle.overran:
+        lines.append(f"WARNING: the cycle took {cycle.seconds:.0f}s, longer than its "
+                     f"{cycle.interval}s interval")  # fmt: skip
+    return lines
 
 
 def _write_failure(directory: Path) -> dict[str, Any] | None:
@@ -255,7 +293,17 @@ def _cycle_json(cycle: CycleView) -> dict[str, Any]:
             "lateness": cycle.lateness, "interval": cycle.interval,
             "updated": cycle.updated,
             # Only for a demo's ledger: a daemon's status keeps its shape.
-            **({"simulated": True} if cycle.simulated else {})}  # fmt: skip
+            **({"simulated": True} if cycle.simulated else {}),
+            # Only where the daemon measured it (not in a ledger from before issue 27).
+            **({"load": _load_json(cycle)} if cycle.capacity is not None else {})}  # fmt: skip
+
+
+def _load_json(cycle: CycleView) -> dict[str, Any]:
+    return {"cpu": cycle.cpu, "queued": cycle.queued,
+            "answered": len(cycle.devices_ok), "skipped": list(cycle.devices_skipped),
+            "failed": dict(cycle.causes), "failed_by": cycle.failed_by(),
+            "overran": cycle.overran, "device_cost": cycle.device_cost,
+            "capacity": cycle.capacity}  # fmt: skip
 
 
 def _driver_json(driver: DriverView) -> dict[str, Any]:

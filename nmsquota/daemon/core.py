@@ -25,7 +25,7 @@ from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
-from nmsquota.snmp.cycle import DeviceResult, poll_devices
+from nmsquota.snmp.cycle import DeviceResult, Pool, poll_devices
 from nmsquota.snmp.poller import poll_keys
 from nmsquota.snmp.walk import Session as SnmpSession
 from nmsquota.snmp.walk import SnmpError
@@ -42,6 +42,11 @@ from .verification import check_limits, spans_of
 log = logging.getLogger("nmsquota.daemon")
 
 EventListener = Callable[[float, str, str, Decision], None]
+
+POLL_SHARE = 0.8
+"""The share of the interval a cycle's poll may take: the rest is for the ledger's write and
+the drivers, so that the cycle ends before the next is due. Devices that do not fit in it
+are skipped for load and polled first in the next cycle."""
 
 
 class Daemon:
@@ -75,6 +80,8 @@ class Daemon:
         self.installed: dict[str, list[str]] = {}
         """Driver -> whom it holds limited, as of its last reconciliation."""
         self.devices: list[Any] = []
+        self.pool = Pool()
+        """The poll's scheduler across cycles: the cost per device learned, who was skipped."""
         self.counters_told: observed.Told = {}
         """The counter events told of per session (observed.new_counter_events): each is
         logged once."""
@@ -129,10 +136,18 @@ class Daemon:
         # look in between cannot have its bytes counted twice.
         async with self._poll_lock():
             baselines = record.stored_baselines(self.ledger)
-            results = await poll_devices(self._engine, self.devices, now, baselines)
+            budget = POLL_SHARE * self.interval
+            polled = await poll_devices(self._engine, self.devices, now, baselines,
+                                        pool=self.pool, budget=budget)  # fmt: skip
+            if self.pool.last is not None:
+                report.take_load(self.pool.last, self.pool.fits(self.interval))
+            # A device skipped for load was not polled: it keeps its record and baselines.
+            results = [result for result in polled if not result.skipped]
             for result in results:
                 if result.error:
                     report.devices_failed[result.device] = result.error
+                    if result.cause is not None:  # backing off is not the scheduler's to say
+                        report.causes.setdefault(result.device, result.cause)
                     log.warning("%s", result.error)
                 else:
                     report.devices_ok.append(result.device)
@@ -420,10 +435,16 @@ class Daemon:
 
     def _health(self, report: CycleReport) -> None:
         record.record_health(self.ledger, report, self.interval, self.clock.now())
-        level = logging.WARNING if report.lateness > self.interval / 2 else logging.INFO
-        log.log(level, "cycle %d: %.1fs, %.1fs late; %d/%d devices answered; %d limited",
+        late = report.lateness > self.interval / 2
+        level = logging.WARNING if late or report.devices_skipped else logging.INFO
+        log.log(level, "cycle %d: %.1fs, %.1fs late; %d/%d devices answered (%s); %d limited",
                 report.number, report.seconds, report.lateness, len(report.devices_ok),
-                len(self.devices), len(report.limited))  # fmt: skip
+                len(self.devices), report.load_line(), len(report.limited))  # fmt: skip
+        if report.devices_skipped:
+            log.warning("cycle %d skipped %s for load (polled first next cycle): this machine "
+                        "polls about %s devices of this size per %ds interval",
+                        report.number, ", ".join(report.devices_skipped), report.capacity,
+                        self.interval)  # fmt: skip
         if report.seconds > self.interval:
             log.warning("cycle %d took %.0fs, longer than the %ds interval",
                         report.number, report.seconds, self.interval)  # fmt: skip

@@ -142,6 +142,9 @@ def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: f
         limited=tuple(report.limited), changed=tuple(report.changed), drivers=drivers,
         no_plan=tuple(report.no_plan), not_effective=tuple(report.not_effective),
         skipped=report.skipped, lateness=report.lateness, interval=interval, updated=updated,
+        devices_skipped=tuple(report.devices_skipped), causes=dict(report.causes),
+        cpu=report.cpu, queued=report.queued, device_cost=report.device_cost,
+        capacity=report.capacity,
     )  # fmt: skip
     with ledger.batch():
         ledger.records.set_health(record)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from nmsquota.enforcement.reconcile import Drifting, Outcome
+from nmsquota.snmp.cycle import Load
 
 
 @dataclass
@@ -16,6 +18,18 @@ class CycleReport:
     seconds: float = 0.0
     devices_ok: list[str] = field(default_factory=list)
     devices_failed: dict[str, str] = field(default_factory=dict)
+    devices_skipped: list[str] = field(default_factory=list)
+    """Not polled: the interval could not hold them (load, not the devices' fault)."""
+    causes: dict[str, str] = field(default_factory=dict)
+    """Failed device -> why: timeout, deadline or error."""
+    cpu: float = 0.0
+    """CPU seconds the poll took."""
+    queued: int = 0
+    """Walks that waited for others before they could start."""
+    device_cost: float = 0.0
+    """CPU seconds a device of the typical size costs, as measured."""
+    capacity: int | None = None
+    """Devices of the typical size the machine can poll per interval at that cost."""
     limited: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     drivers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -33,6 +47,22 @@ class CycleReport:
     @property
     def lateness(self) -> float:
         return max(0.0, self.started - self.due)
+
+    def take_load(self, load: Load, capacity: int) -> None:
+        """What the poll's scheduling says of the machine's load (nmsquota.snmp.cycle)."""
+        self.devices_skipped = list(load.skipped)
+        self.causes = {name: str(cause) for name, cause in load.failed.items()}
+        self.cpu, self.queued = load.cpu, load.queued
+        self.device_cost, self.capacity = load.per_device, capacity
+
+    def load_line(self) -> str:
+        """The saturation part of the cycle's log line."""
+        causes = Counter(self.causes.values())
+        failed = f"{len(self.devices_failed)} failed"
+        if causes:
+            failed += " (" + ", ".join(f"{n} {c}" for c, n in sorted(causes.items())) + ")"
+        return (f"{len(self.devices_skipped)} skipped for load, {failed}; {self.cpu:.1f}s CPU, "
+                f"{self.queued} walks queued")  # fmt: skip
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:

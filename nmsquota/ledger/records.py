@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
@@ -270,6 +270,18 @@ class HealthRecord:
     updated: Seconds | None = None
     simulated: Bool = False
     """Its times are a simulated clock's (`nmsquota demo`), not this machine's."""
+    devices_skipped: Names = ()
+    """Not polled: the interval could not hold them (load, not the devices' fault)."""
+    causes: Mapping[Str, Str] = field(default_factory=dict)
+    """Failed device -> why: timeout, deadline or error."""
+    cpu: Seconds = 0.0
+    """CPU seconds the cycle's poll took."""
+    queued: Int = 0
+    """Walks that waited for others before they could start."""
+    device_cost: Seconds = 0.0
+    """CPU seconds a device of the typical size costs, as measured."""
+    capacity: Int | None = None
+    """Devices of that size the machine can poll per interval (None: not measured)."""
     version: Int = RECORD_VERSION
 
 

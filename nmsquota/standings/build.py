@@ -202,6 +202,8 @@ def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
         devices_failed=health.devices_failed, limited=health.limited,
         changed=health.changed, no_plan=health.no_plan,
         not_effective=health.not_effective, drivers=drivers, simulated=health.simulated,
+        devices_skipped=health.devices_skipped, causes=health.causes, cpu=health.cpu,
+        queued=health.queued, device_cost=health.device_cost, capacity=health.capacity,
     )  # fmt: skip
 
 
@@ -211,7 +213,7 @@ def _devices(
     kept = {record.name: record for record in ledger.records.devices()}
     names = list(config.settings.access_servers) if config is not None else []
     if health is not None:
-        names += [*health.devices_ok, *health.devices_failed]
+        names += [*health.devices_ok, *health.devices_failed, *health.devices_skipped]
     views = []
     for name in sorted({*names, *kept}):
         record = kept.get(name)

@@ -7,7 +7,7 @@ nothing here reads a file or knows the daemon.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from nmsquota.ledger.records import (
@@ -232,6 +232,20 @@ class CycleView:
     simulated: bool = False
     """Run on a simulated clock (`nmsquota demo`): its age on this machine's clock means
     nothing, and no daemon keeps it going."""
+    devices_skipped: tuple[str, ...] = ()
+    """Not polled: the interval could not hold them (load, not the devices' fault); they
+    are polled first in the next cycle and lose no bytes."""
+    causes: Mapping[str, str] = field(default_factory=dict)
+    """Failed device -> why: timeout (no answer), deadline (its walk did not finish in
+    time) or error."""
+    cpu: float = 0.0
+    """CPU seconds the poll took."""
+    queued: int = 0
+    """Walks that waited for others before they could start."""
+    device_cost: float = 0.0
+    """CPU seconds a device of the typical size costs, as measured."""
+    capacity: int | None = None
+    """Devices of that size this machine can poll per interval (None: not measured)."""
 
     def age(self, now: float) -> float:
         """Seconds since it started (negative: this clock is behind the daemon's)."""
@@ -241,6 +255,24 @@ class CycleView:
         """Older than three intervals: the daemon is not cycling. A simulated clock's cycle
         is never stale: it is the last of a run that ended, not a daemon that stopped."""
         return not self.simulated and self.age(now) > 3 * self.interval
+
+    @property
+    def overran(self) -> bool:
+        """The cycle took longer than its interval."""
+        return self.seconds > self.interval
+
+    @property
+    def overloaded(self) -> bool:
+        """The machine could not keep up: the cycle overran or skipped devices for load."""
+        return self.overran or bool(self.devices_skipped)
+
+    def failed_by(self) -> dict[str, int]:
+        """How many devices failed for each cause (timeout, deadline, error)."""
+        counts: dict[str, int] = {}
+        for name in self.devices_failed:
+            cause = self.causes.get(name, "error")
+            counts[cause] = counts.get(cause, 0) + 1
+        return counts
 
     @property
     def troubled(self) -> bool:

@@ -1,0 +1,131 @@
+"""Which walks a cycle starts, queues or skips for load: fake walks on a fake machine, whose
+clock and CPU move by each walk's cost (nmsquota.snmp.cycle.admit and schedule)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from nmsquota.attribution import InterfaceMap
+from nmsquota.snmp.capacity import Costs
+from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, cause_of, schedule
+from nmsquota.snmp.tables import Poll
+from nmsquota.snmp.walk import Agent
+
+
+def test_the_first_walk_always_starts_so_no_cycle_polls_nothing() -> None:
+    assert admit(500.0, [], 0.0, deadline=30, elapsed=0, budget=10, started=0) == "start"
+
+
+def test_a_walk_waits_while_the_walks_in_flight_would_slow_it_past_its_deadline() -> None:
+    # Half of a 30 s deadline is 15 s of CPU in flight at most.
+    assert admit(5.0, [5.0, 5.0], 10.0, deadline=30, elapsed=0, budget=None, started=2) == "start"
+    assert admit(5.0, [5.0, 6.0], 11.0, deadline=30, elapsed=0, budget=None, started=2) == "wait"
+
+
+def test_a_walk_that_would_end_after_the_budget_waits_for_the_running_then_is_skipped() -> None:
+    # The running walks' CPU is an estimate: what they really take decides.
+    assert admit(2.0, [1.0], 1.0, deadline=30, elapsed=7.5, budget=10, started=5) == "wait"
+    assert admit(2.0, [], 0.0, deadline=30, elapsed=8.5, budget=10, started=5) == "skip"
+    assert admit(2.0, [], 0.0, deadline=30, elapsed=7.5, budget=10, started=5) == "start"
+
+
+def test_without_a_budget_nothing_is_skipped() -> None:
+    assert admit(2.0, [], 0.0, deadline=30, elapsed=1e6, budget=None, started=9) == "start"
+
+
+class Machine:
+    """Runs fake walks: each takes its cost in CPU and in time, and says who ran together."""
+
+    def __init__(self, cost: float) -> None:
+        self.cost = cost
+        self.time = 0.0
+        self.cpu = 0.0
+        self.running = 0
+        self.most = 0
+        self.started: list[str] = []
+
+    async def walk(self, device: Device) -> DeviceResult:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.started.append(device.name)
+        await asyncio.sleep(0)
+        self.time += self.cost
+        self.cpu += self.cost
+        self.running -= 1
+        return DeviceResult(device.name, poll=Poll(uptime=1))
+
+    def cycle(self, devices: list[Device], pool: Pool, budget: float | None) -> list[DeviceResult]:
+        return asyncio.run(schedule(devices, self.walk, pool, budget=budget,
+                                    clock=lambda: self.time, cpu=lambda: self.cpu))  # fmt: skip
+
+
+def devices(n: int, deadline: float = 30.0) -> list[Device]:
+    return [Device(f"bras{i:02}", Agent(f"bras{i:02}", "192.0.2.1", deadline=deadline),
+                   InterfaceMap()) for i in range(n)]  # fmt: skip
+
+
+def pool_at(cost: float, names: list[str]) -> Pool:
+    """A pool that has learned each device costs `cost` CPU seconds."""
+    costs = Costs(per_device=cost, per_varbind=1e-9)
+    for name in names:
+        costs.sized(name, 0, full=0)
+    return Pool(costs)
+
+
+def test_only_as_many_walks_start_as_can_finish_within_their_deadline_the_rest_queue() -> None:
+    machine = Machine(cost=3.0)
+    polled = devices(10, deadline=30.0)
+    pool = pool_at(3.0, [d.name for d in polled])
+    results = machine.cycle(polled, pool, budget=None)
+    assert [r.device for r in results] == [d.name for d in polled]
+    assert all(r.poll is not None for r in results)
+    assert machine.most == 5  # 5 x 3 s of CPU is half the 30 s deadline
+    assert pool.last is not None and pool.last.queued == 5 and pool.last.answered == 10
+
+
+def test_what_the_interval_cannot_hold_is_skipped_for_load_and_goes_first_next_cycle() -> None:
+    machine = Machine(cost=3.0)
+    polled = devices(10)
+    pool = pool_at(3.0, [d.name for d in polled])
+    results = machine.cycle(polled, pool, budget=13.0)
+    answered = [r.device for r in results if r.poll is not None]
+    skipped = [r.device for r in results if r.skipped]
+    # 13 s hold four walks of 3 s each on one core; none fails, the rest are skipped.
+    assert answered == ["bras00", "bras01", "bras02", "bras03"]
+    assert skipped == [f"bras{i:02}" for i in range(4, 10)]
+    assert not any(r.error for r in results)
+    assert pool.behind == skipped and pool.last is not None and pool.last.skipped == skipped
+
+    machine.started.clear()
+    machine.cycle(polled, pool, budget=13.0)
+    assert machine.started == ["bras04", "bras05", "bras06", "bras07"]
+    assert pool.behind == ["bras08", "bras09", "bras00", "bras01", "bras02", "bras03"]
+
+
+def test_a_device_too_big_for_the_budget_is_still_polled_when_it_is_the_first() -> None:
+    machine = Machine(cost=100.0)
+    polled = devices(3)
+    pool = pool_at(100.0, [d.name for d in polled])
+    results = machine.cycle(polled, pool, budget=10.0)
+    assert [r.poll is not None for r in results] == [True, False, False]
+    assert [r.skipped for r in results] == [False, True, True]
+
+
+def test_a_cycle_teaches_the_pool_what_a_device_costs() -> None:
+    machine = Machine(cost=2.0)
+    polled = devices(4)
+    pool = pool_at(0.5, [d.name for d in polled])
+    machine.cycle(polled, pool, budget=None)
+    assert pool.costs.cost("bras00") == pytest.approx(2.0)
+    assert pool.last is not None and pool.last.cpu == 8.0
+
+
+def test_a_failure_is_counted_by_its_cause() -> None:
+    assert cause_of("bras1 (192.0.2.1:161): walk not finished within 30s") == "deadline"
+    assert cause_of("bras1 (192.0.2.1:161): no answer within 30s") == "deadline"
+    assert cause_of("bras1 (192.0.2.1:161): No SNMP response received before timeout") == (
+        "timeout"
+    )
+    assert cause_of("bras1: cannot resolve host 'bras1.example'") == "error"
