@@ -124,6 +124,7 @@ class Row:
     interfaces: int
     walks: list[Walks]
     run: Run
+    agents_idle: float  # CPU cores the agents use while nobody asks them anything
 
 
 def main() -> int:
@@ -225,6 +226,8 @@ def measure(
         agents = start_agents(spaces, namespace, ports, directory)
         try:
             print(f"\n{count} agents x {interfaces} interfaces", flush=True)
+            idle = agents_idle(agents)
+            print(f"  agents alone: {idle:.2f} CPU cores", flush=True)
             walks = [walk_round(spaces, namespace, ports, args.repetitions)]
             run = nmsquota_run(spaces, namespace, ports, agents, directory, args)
             walks += [
@@ -238,7 +241,16 @@ def measure(
             f"  snmpbulkwalk x {3 * count}: {w.seconds:.2f}s, CPU {w.cpu:.2f}s, "
             f"{w.varbinds} varbinds, {w.failed} failed (load {w.load:.2f})"
         )
-    return Row(count, interfaces, walks, run)
+    return Row(count, interfaces, walks, run, idle)
+
+
+def agents_idle(agents: list[subprocess.Popen[bytes]], seconds: float = 5.0) -> float:
+    """The agents' own CPU load while nobody polls them (snmpd refreshes its interface
+    caches on a timer): on this machine they share the cores with the poller they serve."""
+    pids = [agent.pid for agent in agents]
+    before = cpu_of(pids)
+    time.sleep(seconds)
+    return (cpu_of(pids) - before) / seconds
 
 
 def start_agents(
@@ -329,7 +341,7 @@ def walk_round(spaces: Namespaces, namespace: str, ports: list[int], repetitions
     """One snmpbulkwalk per agent and column, all at once, timed inside the namespace (by
     this script run there with --walk-inside), so `ip netns exec` is not in the figure."""
     load = os.getloadavg()[0]
-    out = spaces.run(
+    walker = spaces.start(
         namespace,
         sys.executable,
         __file__,
@@ -337,48 +349,44 @@ def walk_round(spaces: Namespaces, namespace: str, ports: list[int], repetitions
         str(repetitions),
         "--walk-inside",
         *map(str, ports),
+        stdout=subprocess.PIPE,
     )
+    try:
+        # No short timeout: under a heavy load a round of hundreds of walks takes minutes.
+        out, _ = walker.communicate(timeout=1800)
+    finally:
+        stop(spaces, [walker])  # on an error, SIGTERM: it stops its walks (walk_inside)
     return Walks(load=load, **json.loads(out))
 
 
 def walk_inside(ports: list[int], repetitions: int) -> int:
     walker = shutil.which("snmpbulkwalk") or "snmpbulkwalk"
-    cpu, started = children_cpu(), time.perf_counter()
-    processes = [
-        subprocess.Popen(
-            [
-                walker,
-                "-v2c",
-                "-c",
-                "public",
-                f"-Cr{repetitions}",
-                "-On",
-                "-Oq",
-                f"127.0.0.1:{port}",
-                oid,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-        for oid in COLUMNS.values()
-    ]
-    varbinds = failed = 0
-    for process in processes:
-        out, _ = process.communicate()
-        varbinds += out.count(b"\n")
-        failed += process.returncode != 0
-    seconds = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "cpu": children_cpu() - cpu,
-                "varbinds": varbinds,
-                "failed": failed,
-            }
-        )
-    )
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def give_up(signum: int, frame: object) -> None:
+        for process in processes:
+            process.kill()
+        sys.exit(1)
+
+    signal.signal(signal.SIGTERM, give_up)
+    with tempfile.TemporaryDirectory(prefix="nmsquota-bench-walks-") as scratch:
+        # Output to files, not pipes: a walk never waits for this process to read it.
+        targets = [(port, oid) for port in ports for oid in COLUMNS.values()]
+        outputs = [Path(scratch) / f"{port}{oid}" for port, oid in targets]
+        cpu, started = children_cpu(), time.perf_counter()
+        for output, (port, oid) in zip(outputs, targets, strict=True):
+            argv = [walker, "-v2c", "-c", "public", f"-Cr{repetitions}", "-On", "-Oq"]
+            with output.open("wb") as sink:
+                processes.append(
+                    subprocess.Popen(
+                        [*argv, f"127.0.0.1:{port}", oid], stdout=sink, stderr=subprocess.DEVNULL
+                    )
+                )
+        failed = sum(process.wait() != 0 for process in processes)
+        seconds = time.perf_counter() - started
+        cpu = children_cpu() - cpu
+        varbinds = sum(output.read_bytes().count(b"\n") for output in outputs)
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "varbinds": varbinds, "failed": failed}))
     return 0
 
 
@@ -407,20 +415,23 @@ def nmsquota_run(
     cpu, started = children_cpu(), time.perf_counter()
     # `ip netns exec` execs nmsquota in its own place: the PID is nmsquota's, and its CPU is
     # counted in this process's children once it is waited for.
-    process = spaces.start(
-        namespace,
-        *command,
-        "run",
-        "--cycles",
-        str(args.cycles),
-        "--log-file",
-        str(log),
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        exit_status = process.wait()
-    finally:
-        stop(spaces, [process])
+    with (directory / "stderr").open("w") as stderr:
+        process = spaces.start(
+            namespace,
+            *command,
+            "run",
+            "--cycles",
+            str(args.cycles),
+            "--log-file",
+            str(log),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            exit_status = process.wait()
+        finally:
+            stop(spaces, [process])
+    said = (directory / "stderr").read_text().strip()
     wall, cpu = time.perf_counter() - started, children_cpu() - cpu
     agents_cpu = cpu_of([a.pid for a in agents]) - agents_cpu
     text = log.read_text() if log.exists() else ""
@@ -430,7 +441,7 @@ def nmsquota_run(
         if m
     ]
     failures = collections.Counter(
-        re.sub(r"\bbras\d+\b", "DEVICE", line.split(": ", 1)[-1])
+        re.sub(r"\bbras\d+ \([^)]*\)|\bbras\d+\b", "DEVICE", line.split(": ", 1)[-1])
         for line in text.splitlines()
         if re.search(r"WARNING .*\bbras\d+\b", line)
     )
@@ -459,6 +470,8 @@ def nmsquota_run(
         f"exit {exit_status} (load {load:.2f})",
         flush=True,
     )
+    if said:
+        print(f"    it said: {said[:160]}")
     for cause, devices in failures.most_common(5):
         print(f"    {devices} x {cause[:150]}")
     for key, value in news.items():
@@ -473,13 +486,14 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print(
         f"\nnmsquota from {code}, interval {args.interval}, --cycles {args.cycles}; "
         f"snmpbulkwalk -Cr{args.repetitions}, {args.repeats} rounds; load = 1-minute load "
-        f"average when the measurement started; {os.cpu_count()} CPUs\n"
+        f"average when the measurement started; agents' CPU = theirs during the nmsquota run; "
+        f"agents alone = the cores they use unpolled; {os.cpu_count()} CPUs\n"
     )
     print(
         "| agents x interfaces | nmsquota cycle | answered | nmsquota CPU (agents' CPU) "
-        "| load | snmpbulkwalk, all in parallel | its CPU | load |"
+        "| load | snmpbulkwalk, all in parallel | its CPU | load | agents alone |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         cycles = row.run.cycles
         seconds = ", ".join(f"{c.seconds:.1f} s" for c in cycles) or "no cycle logged"
@@ -490,7 +504,8 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         print(
             f"| {row.agents} x {row.interfaces} | {seconds} | {answered} "
             f"| {row.run.cpu:.1f} s ({row.run.agents_cpu:.1f} s) | {row.run.load:.2f} "
-            f"| {span(walls, 's')} | {span(cpus, 's')} | {span(loads, '')} |"
+            f"| {span(walls, 's')} | {span(cpus, 's')} | {span(loads, '')} "
+            f"| {row.agents_idle:.2f} cores |"
         )
 
 
