@@ -175,15 +175,17 @@ def main() -> int:
         print(f"namespace {agents_ns}: {interfaces} interfaces", flush=True)
         for count in args.agents:
             rows.append(measure(spaces, agents_ns, count, interfaces, args))
+        status = 0
     except KeyboardInterrupt:
         print("bench_load: stopped; cleaning up", file=sys.stderr)
-        return 130
+        status = 130
     finally:
         spaces.close()
-    print_table(rows, args)
-    if args.json:
-        args.json.write_text(json.dumps([asdict(row) for row in rows], indent=1))
-    return 0
+        # The rows measured so far, also when a later one failed or was stopped.
+        print_table(rows, args)
+        if args.json:
+            args.json.write_text(json.dumps([asdict(row) for row in rows], indent=1))
+    return status
 
 
 def interrupt(signum: int, frame: object) -> None:
