@@ -52,7 +52,7 @@ for path in (REPO, REPO / "tests"):
         sys.path.insert(0, str(path))
 
 from bench_overshoot_ns import daemon  # noqa: E402
-from conftest import Namespaces  # noqa: E402
+from conftest import Namespaces, snmpd_command  # noqa: E402
 from fixtures.config_file import access_server, if_name, write_config  # noqa: E402
 
 COLUMNS = {
@@ -261,19 +261,10 @@ def start_agents(
 ) -> list[subprocess.Popen[bytes]]:
     conf = directory / "snmpd.conf"
     conf.write_text("rocommunity public 127.0.0.1\n")
-    snmpd = shutil.which("snmpd") or shutil.which("snmpd", path="/usr/sbin") or "snmpd"
     agents = [
         spaces.start(
             namespace,
-            snmpd,
-            "-f",
-            "-Lo",
-            "-C",
-            "-c",
-            str(conf),
-            "-I",
-            "-smux",
-            f"udp:127.0.0.1:{port}",
+            *snmpd_command(conf, port),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
