@@ -70,7 +70,8 @@ def live_problems(config: Config, now: float) -> int:
     """Every access server walked once: only its problems printed; 1 if there were any."""
     import asyncio
 
-    from nmsquota.commands.probe import probe_all, shown
+    from nmsquota.commands.probe import probe_all
+    from nmsquota.names import printable
 
     names = list(config.settings.access_servers)
     found = asyncio.run(probe_all(config, names, now)) if names else []
@@ -78,7 +79,7 @@ def live_problems(config: Config, now: float) -> int:
     for name, probed in zip(names, found, strict=True):
         lines = [f"does not answer: {probed}"] if isinstance(probed, str) else probed.warnings
         for line in lines:
-            print(f"{name}: {shown(line)}")
+            print(f"{name}: {printable(line)}")
         problems += len(lines)
     print(f"  live: {len(names)} access servers walked, {problems} problems")
     return 1 if problems else 0

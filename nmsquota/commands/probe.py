@@ -80,11 +80,6 @@ async def probe_all(config: Config, names: list[str], now: float) -> list[Probe 
     return list(await asyncio.gather(*(one(d) for d in devices_from(config, names))))
 
 
-def shown(text: str) -> str:
-    """A name as a terminal may print it (nmsquota.names: one escaping for every output)."""
-    return printable(text)
-
-
 def _speed(bps: int | None) -> str:
     if not bps:
         return "0"
@@ -96,7 +91,8 @@ def _speed(bps: int | None) -> str:
 
 def _row(port: Port) -> list[str]:
     i = port.interface
-    return [str(i.index), shown(i.name) or "-", shown(i.descr) or "-", shown(i.alias) or "-",
+    names = [printable(name) or "-" for name in (i.name, i.descr, i.alias)]
+    return [str(i.index), *names,
             _speed(port.speed_bps), str(port.width) if port.width else "-", port.status,
             port.subscriber or "-", port.rule or "-"]  # fmt: skip
 
@@ -106,7 +102,7 @@ def print_probe(found: Probe) -> None:
               "SUBSCRIBER", "RULE"]  # fmt: skip
     print_table([header, *(_row(port) for port in found.ports)], right={0, 4, 5})
     for warning in found.warnings:
-        print(f"warning: {found.device}: {shown(warning)}")
+        print(f"warning: {found.device}: {printable(warning)}")
 
 
 def as_json(found: Probe) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from nmsquota.attribution import InterfaceMap, Rule
-from nmsquota.commands.probe import shown
+from nmsquota.names import printable
 from nmsquota.snmp import tables as p
 from nmsquota.snmp.probe import probe_table
 
@@ -108,6 +108,6 @@ def test_a_pattern_that_matches_no_interface_is_a_warning() -> None:
 
 
 def test_names_are_printed_without_control_characters() -> None:
-    assert shown("MS TCP Loopback interface\x00") == "MS TCP Loopback interface\\x00"
-    assert shown("a\x1b[2Jb\nc") == "a\\x1b[2Jb\\x0ac"
-    assert shown("Gi0/1 ünïcode") == "Gi0/1 ünïcode"
+    assert printable("MS TCP Loopback interface\x00") == "MS TCP Loopback interface\\x00"
+    assert printable("a\x1b[2Jb\nc") == "a\\x1b[2Jb\\x0ac"
+    assert printable("Gi0/1 ünïcode") == "Gi0/1 ünïcode"
