@@ -30,6 +30,7 @@ from nmsquota.snmp.tables import (
     IF_NUMBER,
     IF_OPER_STATUS,
     IF_OUT_OCTETS,
+    IF_SPEED,
     IF_TABLE_LAST_CHANGE,
     ROUTE_COLUMNS,
     STATE_COLUMNS,
@@ -134,7 +135,17 @@ async def poll(
     else:
         walked = COLUMNS if session.agent.version != "1" else V1_COLUMNS
         kept = partial if partial and partial.usable(scalars, now, refresh) else None
-        table = await _walk_on(session, (*walked, *extra), kept, scalars, now, mapping, source)
+        # 32-bit counters only where a row has no 64-bit ones, asked for after the rest: on
+        # most agents that is no row, and two columns fewer make the first walk ~18% cheaper.
+        first = [c for c in walked if c not in COUNTER_COLUMNS_32 or IF_HC_IN_OCTETS not in walked]
+        table = await _walk_on(session, (*first, *extra), kept, scalars, now, mapping, source)
+        if len(first) < len(walked):
+            try:
+                table.update(await _counters_32(session, table))
+            except SnmpError as error:
+                cut = WalkCut(str(error), table, frozenset(table))
+                partial = _partial_after(kept, cut, scalars, now, mapping, source)
+                raise PollCut(str(error), partial) from None
     result = readings_from(session.agent.name, table, mapping, now, uptime, pins)
     counter_columns = _counter_columns(table, walked)
     result.memory = Memory(
@@ -206,6 +217,19 @@ def _partial_after(
         finished=frozenset(c for c in keep if c in done),
         read_at=kept.read_at if kept else now,
     )
+
+
+async def _counters_32(session: Session, table: dict[str, Column]) -> dict[str, Column]:
+    """The 32-bit counters of the rows (of ifTable) that lack a 64-bit one: by GET when they
+    are few, walked whole when they are most (an agent with no ifXTable at all)."""
+    rows = indexes_of(table, (IF_DESCR, IF_SPEED, IF_OPER_STATUS))
+    with_64 = set(table.get(IF_HC_IN_OCTETS, {})) & set(table.get(IF_HC_OUT_OCTETS, {}))
+    lacking = rows - with_64
+    if not lacking and with_64:
+        return {}
+    if with_64 and len(lacking) <= len(rows) // 2:
+        return await _rows_of(session, COUNTER_COLUMNS_32, sorted(lacking), {})
+    return await walk(session, COUNTER_COLUMNS_32)
 
 
 def _number(scalars: dict[str, object], oid: str) -> int | None:
