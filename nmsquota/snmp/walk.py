@@ -15,6 +15,10 @@ A walk that fails part-way (the deadline, an agent that falls silent) is not all
 error (WalkCut) carries the rows it did read and the columns it read to their end, and a
 walk can start each column after a given OID, so the next cycle goes on where this one
 stopped for the columns worth keeping (poller.py decides which).
+
+Over 400 lines, on purpose: every agent quirk above changes how the next request is made
+(its size, GETBULK or GETNEXT, where a column resumes), so the walk loop, the requests and
+the quirk handling are read together; issue 23's transport seam is where this splits.
 """
 
 from __future__ import annotations
