@@ -136,7 +136,7 @@ async def poll(
         walked = COLUMNS if session.agent.version != "1" else V1_COLUMNS
         kept = partial if partial and partial.usable(scalars, now, refresh) else None
         # 32-bit counters only where a row has no 64-bit ones, asked for after the rest: on
-        # most agents that is no row, and two columns fewer make the first walk ~18% cheaper.
+        # most agents that is no row, and the first walk reads two columns of eleven fewer.
         first = [c for c in walked if c not in COUNTER_COLUMNS_32 or IF_HC_IN_OCTETS not in walked]
         table = await _walk_on(session, (*first, *extra), kept, scalars, now, mapping, source)
         if len(first) < len(walked):

@@ -95,7 +95,7 @@ class Poll:
 class Memory:
     """What the poller keeps about one device between cycles, so that most cycles walk the
     counters and the names that say whose they are, not every identity column (BER decoding
-    is the poller's main cost: the full set is ten columns, a usual cycle four)."""
+    is the poller's main cost: a first walk reads nine columns, a usual cycle four)."""
 
     uptime: int | None
     if_number: int | None
