@@ -37,6 +37,7 @@ from nmsquota.snmp.capacity import MIN_PACE, Costs, Observation
 from nmsquota.snmp.poller import Memory, Poll, PollCut, poll
 from nmsquota.snmp.tables import Partial
 from nmsquota.snmp.walk import Agent, Session, SnmpError
+from nmsquota.snmp.walk import Cause as SnmpCause
 
 MAX_DEVICES_IN_FLIGHT = 64
 """Each device has one request in flight at a time, so this bounds the requests in flight:
@@ -50,21 +51,11 @@ DEADLINE_SHARE = 0.5
 """The walks in flight may hold at most this share of a deadline in CPU: room for the
 estimate's error and for the agents' own latency, which the CPU cost does not see."""
 
-Cause = Literal["timeout", "deadline", "error", "load", "backoff"]
-"""Why a device was not read: its agent did not answer (timeout); its walk did not finish
-within its deadline; anything else it answered wrongly (error); it was skipped because
-the interval could not hold it (load: not the device's fault); or it failed so many cycles
-in a row that it sits this one out (backoff: snmp/backoff.py)."""
-
-
-def cause_of(error: str) -> Cause:
-    """A poll's error as one of the causes a cycle counts."""
-    text = error.lower()
-    if "not finished within" in text or "no answer within" in text:
-        return "deadline"
-    if "timeout" in text or "no snmp response" in text:
-        return "timeout"
-    return "error"
+Cause = Literal[SnmpCause, "load", "backoff"]
+"""Why a device was not read: the SnmpError's own cause (walk.Cause: its agent did not
+answer, timeout; its walk did not finish within its deadline; anything else, error); it was
+skipped because the interval could not hold it (load: not the device's fault); or it failed
+so many cycles in a row that it sits this one out (backoff: snmp/backoff.py)."""
 
 
 @dataclass
@@ -332,9 +323,8 @@ async def _poll_device(
         # what a cut first walk read is gone on from.
         if isinstance(error, PollCut):
             device.partial = error.partial
-        device.backoff.failed(str(error))
-        result.error = str(error)
-        result.cause = cause_of(result.error)
+        result.error, result.cause = str(error), error.cause
+        device.backoff.failed(result.error)
         result.seconds = time.perf_counter() - started
         return result
     device.memory, device.partial = seen.memory, None

@@ -23,7 +23,7 @@ import asyncio
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pyasn1.type import univ
 from pysnmp.error import PySnmpError
@@ -60,20 +60,48 @@ Index = tuple[int, ...]
 Column = dict[Index, Any]
 
 
+Cause = Literal["timeout", "deadline", "error"]
+"""Why an agent could not be read: it left a request unanswered through every retry
+(timeout); the walk or read did not finish within the agent's deadline (deadline); it
+answered wrongly, or could not be reached at all (error)."""
+
+
 class SnmpError(NmsquotaError):
-    """An access server that could not be read; says which and why."""
+    """An access server that could not be read; says which and why.
+
+    `cause` is set where the failure is seen, so that a cycle counts it (and backoff judges
+    it) by what happened, never by reading its message back."""
+
+    def __init__(self, message: str, cause: Cause = "error") -> None:
+        super().__init__(message)
+        self.cause: Cause = cause
+
+    @property
+    def rows_read(self) -> int:
+        """Rows the failed try read before it failed (none, unless it was a walk cut)."""
+        return 0
 
 
 class WalkCut(SnmpError):
     """A walk that failed part-way, with what it read before it failed."""
 
-    def __init__(self, message: str, rows: dict[str, Column], finished: frozenset[str]) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        rows: dict[str, Column],
+        finished: frozenset[str],
+        cause: Cause = "error",
+    ) -> None:
+        super().__init__(message, cause)
         self.rows = rows
         """Each column's rows read before the failure (complete rows: an index is there
         only with its value)."""
         self.finished = finished
         """The columns read to their end."""
+
+    @property
+    def rows_read(self) -> int:
+        return sum(len(column) for column in self.rows.values())
 
 
 class LocalTable(Protocol):
@@ -255,11 +283,12 @@ async def walk(
             f"{session.where}: walk not finished within {session.agent.deadline:g}s",
             rows,
             frozenset(finished),
+            "deadline",
         ) from None
     except WalkCut:
         raise
     except SnmpError as error:
-        raise WalkCut(str(error), rows, frozenset(finished)) from None
+        raise WalkCut(str(error), rows, frozenset(finished), error.cause) from None
     return rows
 
 
@@ -478,7 +507,9 @@ def _object_types(oids: Sequence[Index]) -> list[ObjectType]:
 def _check(session: Session, error: Any, status: Any, index: Any) -> None:
     """Raise for a request that failed (no answer, bad credentials) or that the agent refused."""
     if error:
-        raise SnmpError(f"{session.where}: {error}")
+        # pysnmp gave up on it after every retry: the agent is silent (or its answers lost).
+        silent = isinstance(error, errind.RequestTimedOut)
+        raise SnmpError(f"{session.where}: {error}", "timeout" if silent else "error")
     if status:
         raise SnmpError(f"{session.where}: agent error {status} at varbind {index}")
     session.answered = True
@@ -512,5 +543,7 @@ async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
     try:
         values = await asyncio.wait_for(request(oids), timeout=session.agent.deadline)
     except TimeoutError:
-        raise SnmpError(f"{session.where}: no answer within {session.agent.deadline:g}s") from None
+        raise SnmpError(
+            f"{session.where}: no answer within {session.agent.deadline:g}s", "deadline"
+        ) from None
     return {oid: values[oid] for oid in oids}

@@ -4,14 +4,17 @@ clock and CPU move by each walk's cost (nmsquota.snmp.cycle.admit and schedule).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import pytest
 
 from nmsquota.attribution import InterfaceMap
+from nmsquota.snmp import cycle
 from nmsquota.snmp.capacity import Costs
-from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, cause_of, schedule
+from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, poll_devices, schedule
 from nmsquota.snmp.tables import Poll
-from nmsquota.snmp.walk import Agent
+from nmsquota.snmp.walk import Agent, LocalTable, Session, SnmpError, WalkCut
 
 
 def test_the_first_walk_always_starts_so_no_cycle_polls_nothing() -> None:
@@ -122,10 +125,48 @@ def test_a_cycle_teaches_the_pool_what_a_device_costs() -> None:
     assert pool.last is not None and pool.last.cpu == 8.0
 
 
-def test_a_failure_is_counted_by_its_cause() -> None:
-    assert cause_of("bras1 (192.0.2.1:161): walk not finished within 30s") == "deadline"
-    assert cause_of("bras1 (192.0.2.1:161): no answer within 30s") == "deadline"
-    assert cause_of("bras1 (192.0.2.1:161): No SNMP response received before timeout") == (
-        "timeout"
-    )
-    assert cause_of("bras1: cannot resolve host 'bras1.example'") == "error"
+# -- failures by cause, and which count toward backoff (poll_devices with a fake poll) -------
+
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+
+
+def failing(errors: dict[str, Callable[[], SnmpError]]) -> Callable[..., Awaitable[Poll]]:
+    """A stand-in for poller.poll: each device raises its error, every time."""
+
+    async def fake_poll(session: Session, *args: object, **kwargs: object) -> Poll:
+        raise errors[session.agent.name]()
+
+    return fake_poll
+
+
+def no_network(name: str) -> Device:
+    # A local table: Session.open sends nothing (the fake poll never reads it).
+    return Device(name, Agent(name, "192.0.2.1", local=cast(LocalTable, object())), InterfaceMap())
+
+
+def cycles(polled: list[Device], pool: Pool, count: int) -> list[dict[str, DeviceResult]]:
+    """Run `count` cycles over these devices: each cycle's results by device."""
+    seen = []
+    for _ in range(count):
+        results = asyncio.run(poll_devices(None, polled, 1_000.0, lambda _: {}, pool=pool))
+        seen.append({r.device: r for r in results})
+    return seen
+
+
+def test_a_failure_is_counted_by_the_cause_it_was_raised_with_not_by_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Names and messages that say "timeout" or "within": the cause decides, not the words.
+    errors: dict[str, Callable[[], SnmpError]] = {
+        "timeout-lab": lambda: SnmpError("timeout-lab: cannot resolve host 'timeout-lab'"),
+        "mute": lambda: SnmpError("mute (192.0.2.1:161): request lost", "timeout"),
+        "slow": lambda: SnmpError("slow (192.0.2.1:161): gave up", "deadline"),
+        "cut": lambda: WalkCut("cut: walk not finished within 30s", {}, frozenset(), "error"),
+    }
+    monkeypatch.setattr(cycle, "poll", failing(errors))
+    pool = Pool()
+    (seen,) = cycles([no_network(name) for name in errors], pool, 1)
+    assert {name: r.cause for name, r in seen.items()} == {
+        "timeout-lab": "error", "mute": "timeout", "slow": "deadline", "cut": "error"
+    }  # fmt: skip
+    assert pool.last is not None and pool.last.failed == {n: r.cause for n, r in seen.items()}
