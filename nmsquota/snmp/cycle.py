@@ -7,7 +7,9 @@ caller, and returns results; it knows neither the configuration file nor the led
 A device that does not answer is reported in its result and keeps every baseline; it never
 holds up the others, because each walk is bounded by its agent's deadline and the devices are
 polled concurrently. One that keeps failing is tried only now and then (snmp/backoff.py),
-and reported "backing off" in the cycles it sits out.
+and reported "backing off" in the cycles it sits out. One whose walk its deadline cut after
+its agent had answered is slow, not dead: it does not count toward backoff, keeps what it
+read, and goes first in the next cycle, as a device skipped for load does.
 
 Concurrently, but no more than the machine can do: every varbind is decoded in this one
 process, so walks in flight share one core and slow down together. Started all at once, 40
@@ -32,7 +34,7 @@ from typing import Any, Literal
 
 from nmsquota.attribution import Attribution, Direction, InterfaceMap, SessionKey, attribute
 from nmsquota.counters import Reading
-from nmsquota.snmp.backoff import Backoff
+from nmsquota.snmp.backoff import Backoff, counts
 from nmsquota.snmp.capacity import MIN_PACE, Costs, Observation
 from nmsquota.snmp.poller import Memory, Poll, PollCut, poll
 from nmsquota.snmp.tables import Partial
@@ -92,6 +94,10 @@ class DeviceResult:
     """Not polled this cycle: it failed too often in a row (snmp/backoff.py); `error` says."""
     cause: Cause | None = None
     """Why it was not read (None: it was)."""
+    slowed: bool = False
+    """Its walk was cut by its deadline after its agent had answered rows: slow (most
+    likely the poller's own load), not dead. Counted as a deadline failure; not counted
+    toward backoff, and polled first next cycle (snmp/backoff.py says why)."""
 
     @property
     def skipped(self) -> bool:
@@ -285,7 +291,10 @@ async def schedule(
     load.failed = {r.device: r.cause or "error" for r in ordered if r.error is not None}
     costs.learn(Observation(len(answered), read, load.cpu))
     load.per_device = costs.per_device + costs.per_varbind * costs.typical
-    pool.behind, pool.last = list(load.skipped), load
+    # The walks their deadline cut while their agents answered go first next cycle too:
+    # they go on from what they read, and this cycle's load was what cut them.
+    pool.behind = [d.name for d in order if results[d.name].skipped or results[d.name].slowed]
+    pool.last = load
     return ordered
 
 
@@ -324,7 +333,10 @@ async def _poll_device(
         if isinstance(error, PollCut):
             device.partial = error.partial
         result.error, result.cause = str(error), error.cause
-        device.backoff.failed(result.error)
+        if counts(error.cause, error.rows_read):
+            device.backoff.failed(result.error)
+        else:
+            result.slowed = True
         result.seconds = time.perf_counter() - started
         return result
     device.memory, device.partial = seen.memory, None

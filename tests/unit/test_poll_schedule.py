@@ -170,3 +170,31 @@ def test_a_failure_is_counted_by_the_cause_it_was_raised_with_not_by_its_text(
         "timeout-lab": "error", "mute": "timeout", "slow": "deadline", "cut": "error"
     }  # fmt: skip
     assert pool.last is not None and pool.last.failed == {n: r.cause for n, r in seen.items()}
+
+
+def test_a_walk_cut_by_its_deadline_after_rows_came_back_never_backs_off_and_goes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read = {IF_NAME: {(1,): "<pppoe-alice>"}}
+    errors: dict[str, Callable[[], SnmpError]] = {
+        # Silent agents: a timeout, or the deadline before a single row came back.
+        "dead": lambda: SnmpError("dead (192.0.2.1:161): no SNMP response", "timeout"),
+        "mute": lambda: WalkCut("mute: walk not finished", {IF_NAME: {}}, frozenset(), "deadline"),
+        # An agent that answers, too slowly for the deadline (the poller's load).
+        "busy": lambda: WalkCut("busy: walk not finished", read, frozenset(), "deadline"),
+    }
+    monkeypatch.setattr(cycle, "poll", failing(errors))
+    polled, pool = [no_network(name) for name in errors], Pool()
+    seen = cycles(polled, pool, 5)
+
+    def tried(name: str) -> list[int]:
+        return [n for n, results in enumerate(seen) if not results[name].backing_off]
+
+    assert tried("dead") == tried("mute") == [0, 1, 2, 4]  # from the third failure, 1 skipped
+    assert tried("busy") == [0, 1, 2, 3, 4]
+    assert all(r["busy"].cause == "deadline" and r["busy"].slowed for r in seen)
+    assert not any(r[name].slowed for r in seen for name in ("dead", "mute"))
+    assert polled[2].backoff.failures == 0
+    # Counted as a deadline failure all the same, and polled first in the next cycle.
+    assert pool.last is not None and pool.last.failed["busy"] == "deadline"
+    assert pool.behind == ["busy"]
