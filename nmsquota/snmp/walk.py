@@ -161,6 +161,9 @@ class Session:
     answered: bool = False
     """The agent has answered something in this session: silence now is not a dead agent
     but a request it will not answer (a GETBULK too large for it)."""
+    fewer: int | None = None
+    """The most GETBULK repetitions asked for in the rest of this session (one poll), after
+    a larger GETBULK went unanswered in it (quirks.py: not remembered beyond it at once)."""
 
     @property
     def where(self) -> str:
@@ -392,11 +395,14 @@ def _walk_local(
 
 
 class _Refused(Exception):
-    """A GETBULK the agent refused or left unanswered, and whether fewer rows may pass."""
+    """A GETBULK the agent refused or left unanswered, and whether fewer rows may pass.
+    `cause` is "timeout" for one left unanswered (which may be the poller's own load, not
+    the agent's limit), "error" for one the agent refused."""
 
-    def __init__(self, why: str, fewer_may_pass: bool) -> None:
+    def __init__(self, why: str, fewer_may_pass: bool, cause: Cause = "error") -> None:
         self.why = why
         self.fewer_may_pass = fewer_may_pass
+        self.cause = cause
 
 
 async def _next_rows(
@@ -407,7 +413,9 @@ async def _next_rows(
     agent, learned = session.agent, session.agent.learned
     if agent.version == "1" or not agent.bulk or learned.getnext_only:
         return await _getnext(session, oids)
-    repetitions = min(most, learned.max_repetitions or most)
+    repetitions = min(most, learned.max_repetitions or most, session.fewer or most)
+    unanswered: int | None = None  # the last size refused or left unanswered
+    refused_outright = False  # tooBig, not silence
     while True:
         try:
             varbinds = await _getbulk(session, oids, repetitions)
@@ -415,12 +423,13 @@ async def _next_rows(
             if refused.fewer_may_pass and repetitions > 1:
                 # tooBig, or a reply too large to arrive (lost in IP fragments, or an agent
                 # that chokes on it): RFC 3416 lets the manager ask again for fewer.
-                repetitions //= 2
+                unanswered, repetitions = repetitions, repetitions // 2
+                refused_outright = refused_outright or refused.cause != "timeout"
                 continue
             failure = refused.why
         else:
             if varbinds:
-                _learn_repetitions(session, repetitions, most)
+                _learn_repetitions(session, repetitions, unanswered, refused_outright)
                 return varbinds
             # An empty answer to a GETBULK is no answer: it would end the walk as if every
             # column were done.
@@ -428,12 +437,20 @@ async def _next_rows(
         return await _getnext_instead(session, oids, failure)
 
 
-def _learn_repetitions(session: Session, repetitions: int, most: int) -> None:
-    """Remember that this agent answers `repetitions` rows where it refused more, only
-    once it has: an agent that died mid-walk teaches nothing."""
+def _learn_repetitions(
+    session: Session, repetitions: int, unanswered: int | None, refused: bool
+) -> None:
+    """Note that this agent answered `repetitions` rows after `unanswered` (None: at the
+    first try) were refused (tooBig: `refused`) or not answered, only once it has: an agent
+    that died mid-walk teaches nothing. The rest of this poll asks for no more; the agent
+    is asked for no more from now on once quirks.Learned says so (at once after a tooBig,
+    after a silence only when it came back in another poll)."""
     learned = session.agent.learned
-    if repetitions < min(most, learned.max_repetitions or most):
-        learned.max_repetitions = repetitions
+    if unanswered is None:
+        learned.answered_at(repetitions)
+        return
+    again, session.fewer = session.fewer is not None, repetitions
+    if learned.answered_fewer(repetitions, unanswered, refused=refused, again=again):
         learned.warn_once(
             f"repetitions {repetitions}",
             f"{session.where}: a GETBULK of more than {repetitions} rows was refused or not "
@@ -472,7 +489,7 @@ async def _getbulk(
         lookupMib=False,
     )
     if isinstance(error, errind.RequestTimedOut) and session.answered:
-        raise _Refused(f"no answer to {repetitions} rows", fewer_may_pass=True)
+        raise _Refused(f"no answer to {repetitions} rows", fewer_may_pass=True, cause="timeout")
     if isinstance(error, errind.EmptyResponse):
         # No varbinds at all would end the walk as if every column were done.
         raise _Refused("an empty answer", fewer_may_pass=False)
