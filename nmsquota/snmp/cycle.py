@@ -36,8 +36,8 @@ from nmsquota.attribution import Attribution, Direction, InterfaceMap, SessionKe
 from nmsquota.counters import Reading
 from nmsquota.snmp.backoff import Backoff, counts
 from nmsquota.snmp.capacity import MIN_PACE, Costs, Observation
-from nmsquota.snmp.poller import Memory, Poll, PollCut, poll
-from nmsquota.snmp.tables import Partial
+from nmsquota.snmp.poller import PollCut, poll
+from nmsquota.snmp.tables import Memory, Partial, Poll
 from nmsquota.snmp.walk import Agent, Session, SnmpError
 from nmsquota.snmp.walk import Cause as SnmpCause
 
