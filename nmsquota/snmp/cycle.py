@@ -8,8 +8,9 @@ A device that does not answer is reported in its result and keeps every baseline
 holds up the others, because each walk is bounded by its agent's deadline and the devices are
 polled concurrently. One that keeps failing is tried only now and then (snmp/backoff.py),
 and reported "backing off" in the cycles it sits out. One whose walk its deadline cut after
-its agent had answered is slow, not dead: it does not count toward backoff, keeps what it
-read, and goes first in the next cycle, as a device skipped for load does.
+its agent had answered is slow, not dead: it does not count toward backoff, keeps what its
+first walk read (or its memory), and goes first in the next cycle, as a device skipped for
+load does.
 
 Concurrently, but no more than the machine can do: every varbind is decoded in this one
 process, so walks in flight share one core and slow down together. Started all at once, 40
@@ -129,7 +130,7 @@ class Load:
 @dataclass
 class Pool:
     """What the scheduler carries from one cycle to the next: the costs it has learned, and
-    the devices skipped for load, which go first next time."""
+    the devices skipped for load or slowed (DeviceResult.slowed), which go first next time."""
 
     costs: Costs = field(default_factory=Costs)
     behind: list[str] = field(default_factory=list)
