@@ -8,6 +8,18 @@ walks in flight) only now and then instead of every time, so the devices that an
 not slowed by it. Its bytes are not lost: its baselines stay, and the poll that answers
 charges the whole gap (bounded, as every charge is, by the spike guard in counters.py).
 
+Backoff is for a device that is dead or unreachable, not for one that answers too slowly
+because the poller itself is saturated (issue 27: 40 walks sharing one core all reached
+their deadline together). So a failed try counts only when it tells the device is not
+answering (`counts`): its agent was silent (a timeout; or the deadline before it had read a
+single row), or it answered wrongly (an error). A walk its deadline cut after the agent had
+answered rows neither counts nor clears the failures in a row: the agent is alive, the next
+try goes on from what this one read (poller.PollCut) and goes first in its cycle, as a
+device skipped for load does. A device that is merely slow at every cycle is thus polled
+every cycle and gets further each time, instead of being polled ever more rarely while its
+bytes wait; one that falls silent part-way still counts, because silence is what a dying
+agent looks like.
+
 Every skipped cycle is reported for that device ("backing off"), never passed over in
 silence. The state lives with the device in the daemon's memory: a restart or a reloaded
 configuration (an operator who fixed the device's settings) starts it over, at try now.
@@ -23,6 +35,12 @@ MAX_SKIP = 8
 """The most cycles skipped between two tries: with a 5-minute interval, a device that comes
 back is polled again within 45 minutes. More would risk a 32-bit counter wrapping more than
 once unseen on a busy port; 64-bit counters do not care."""
+
+
+def counts(cause: str, rows_read: int) -> bool:
+    """Whether a try that failed with this cause (walk.Cause), after reading `rows_read`
+    rows, counts toward backoff: all but a deadline reached after the agent answered."""
+    return not (cause == "deadline" and rows_read > 0)
 
 
 def cycles_to_skip(failures: int) -> int:

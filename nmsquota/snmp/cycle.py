@@ -7,7 +7,10 @@ caller, and returns results; it knows neither the configuration file nor the led
 A device that does not answer is reported in its result and keeps every baseline; it never
 holds up the others, because each walk is bounded by its agent's deadline and the devices are
 polled concurrently. One that keeps failing is tried only now and then (snmp/backoff.py),
-and reported "backing off" in the cycles it sits out.
+and reported "backing off" in the cycles it sits out. One whose walk its deadline cut after
+its agent had answered is slow, not dead: it does not count toward backoff, keeps what its
+first walk read (or its memory), and goes first in the next cycle, as a device skipped for
+load does.
 
 Concurrently, but no more than the machine can do: every varbind is decoded in this one
 process, so walks in flight share one core and slow down together. Started all at once, 40
@@ -32,11 +35,12 @@ from typing import Any, Literal
 
 from nmsquota.attribution import Attribution, Direction, InterfaceMap, SessionKey, attribute
 from nmsquota.counters import Reading
-from nmsquota.snmp.backoff import Backoff
+from nmsquota.snmp.backoff import Backoff, counts
 from nmsquota.snmp.capacity import MIN_PACE, Costs, Observation
-from nmsquota.snmp.poller import Memory, Poll, PollCut, poll
-from nmsquota.snmp.tables import Partial
+from nmsquota.snmp.poller import PollCut, poll
+from nmsquota.snmp.tables import Memory, Partial, Poll
 from nmsquota.snmp.walk import Agent, Session, SnmpError
+from nmsquota.snmp.walk import Cause as SnmpCause
 
 MAX_DEVICES_IN_FLIGHT = 64
 """Each device has one request in flight at a time, so this bounds the requests in flight:
@@ -50,21 +54,11 @@ DEADLINE_SHARE = 0.5
 """The walks in flight may hold at most this share of a deadline in CPU: room for the
 estimate's error and for the agents' own latency, which the CPU cost does not see."""
 
-Cause = Literal["timeout", "deadline", "error", "load", "backoff"]
-"""Why a device was not read: its agent did not answer (timeout); its walk did not finish
-within its deadline; anything else it answered wrongly (error); it was skipped because
-the interval could not hold it (load: not the device's fault); or it failed so many cycles
-in a row that it sits this one out (backoff: snmp/backoff.py)."""
-
-
-def cause_of(error: str) -> Cause:
-    """A poll's error as one of the causes a cycle counts."""
-    text = error.lower()
-    if "not finished within" in text or "no answer within" in text:
-        return "deadline"
-    if "timeout" in text or "no snmp response" in text:
-        return "timeout"
-    return "error"
+Cause = Literal[SnmpCause, "load", "backoff"]
+"""Why a device was not read: the SnmpError's own cause (walk.Cause: its agent did not
+answer, timeout; its walk did not finish within its deadline; anything else, error); it was
+skipped because the interval could not hold it (load: not the device's fault); or it failed
+so many cycles in a row that it sits this one out (backoff: snmp/backoff.py)."""
 
 
 @dataclass
@@ -101,6 +95,10 @@ class DeviceResult:
     """Not polled this cycle: it failed too often in a row (snmp/backoff.py); `error` says."""
     cause: Cause | None = None
     """Why it was not read (None: it was)."""
+    slowed: bool = False
+    """Its walk was cut by its deadline after its agent had answered rows: slow (most
+    likely the poller's own load), not dead. Counted as a deadline failure; not counted
+    toward backoff, and polled first next cycle (snmp/backoff.py says why)."""
 
     @property
     def skipped(self) -> bool:
@@ -132,7 +130,7 @@ class Load:
 @dataclass
 class Pool:
     """What the scheduler carries from one cycle to the next: the costs it has learned, and
-    the devices skipped for load, which go first next time."""
+    the devices skipped for load or slowed (DeviceResult.slowed), which go first next time."""
 
     costs: Costs = field(default_factory=Costs)
     behind: list[str] = field(default_factory=list)
@@ -294,7 +292,10 @@ async def schedule(
     load.failed = {r.device: r.cause or "error" for r in ordered if r.error is not None}
     costs.learn(Observation(len(answered), read, load.cpu))
     load.per_device = costs.per_device + costs.per_varbind * costs.typical
-    pool.behind, pool.last = list(load.skipped), load
+    # The walks their deadline cut while their agents answered go first next cycle too:
+    # they go on from what they read, and this cycle's load was what cut them.
+    pool.behind = [d.name for d in order if results[d.name].skipped or results[d.name].slowed]
+    pool.last = load
     return ordered
 
 
@@ -332,9 +333,11 @@ async def _poll_device(
         # what a cut first walk read is gone on from.
         if isinstance(error, PollCut):
             device.partial = error.partial
-        device.backoff.failed(str(error))
-        result.error = str(error)
-        result.cause = cause_of(result.error)
+        result.error, result.cause = str(error), error.cause
+        if counts(error.cause, error.rows_read):
+            device.backoff.failed(result.error)
+        else:
+            result.slowed = True
         result.seconds = time.perf_counter() - started
         return result
     device.memory, device.partial = seen.memory, None

@@ -8,6 +8,7 @@ readings cost whom is attribution.py.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -63,11 +64,20 @@ COUNTERS = {
 
 class PollCut(SnmpError):
     """A poll whose first walk failed part-way: `partial` is what the next poll of this
-    device may go on from (pass it back as poll's `partial`)."""
+    device may go on from (pass it back as poll's `partial`). Its cause and rows read are
+    those of the walk `cut`: by default the WalkCut being handled where it is raised."""
 
-    def __init__(self, message: str, partial: Partial | None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, partial: Partial | None, cut: WalkCut | None = None) -> None:
+        if cut is None:
+            handled = sys.exception()
+            cut = handled if isinstance(handled, WalkCut) else None
+        super().__init__(message, cut.cause if cut is not None else "error")
         self.partial = partial
+        self._rows_read = cut.rows_read if cut is not None else 0
+
+    @property
+    def rows_read(self) -> int:
+        return self._rows_read
 
 
 async def walk(

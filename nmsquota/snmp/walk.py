@@ -27,7 +27,7 @@ import asyncio
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pyasn1.type import univ
 from pysnmp.entity.rfc3413 import cmdgen
@@ -60,20 +60,48 @@ Index = tuple[int, ...]
 Column = dict[Index, Any]
 
 
+Cause = Literal["timeout", "deadline", "error"]
+"""Why an agent could not be read: it left a request unanswered through every retry
+(timeout); the walk or read did not finish within the agent's deadline (deadline); it
+answered wrongly, or could not be reached at all (error)."""
+
+
 class SnmpError(NmsquotaError):
-    """An access server that could not be read; says which and why."""
+    """An access server that could not be read; says which and why.
+
+    `cause` is set where the failure is seen, so that a cycle counts it (and backoff judges
+    it) by what happened, never by reading its message back."""
+
+    def __init__(self, message: str, cause: Cause = "error") -> None:
+        super().__init__(message)
+        self.cause: Cause = cause
+
+    @property
+    def rows_read(self) -> int:
+        """Rows the failed try read before it failed (none, unless it was a walk cut)."""
+        return 0
 
 
 class WalkCut(SnmpError):
     """A walk that failed part-way, with what it read before it failed."""
 
-    def __init__(self, message: str, rows: dict[str, Column], finished: frozenset[str]) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        rows: dict[str, Column],
+        finished: frozenset[str],
+        cause: Cause = "error",
+    ) -> None:
+        super().__init__(message, cause)
         self.rows = rows
         """Each column's rows read before the failure (complete rows: an index is there
         only with its value)."""
         self.finished = finished
         """The columns read to their end."""
+
+    @property
+    def rows_read(self) -> int:
+        return sum(len(column) for column in self.rows.values())
 
 
 class LocalTable(Protocol):
@@ -133,6 +161,9 @@ class Session:
     answered: bool = False
     """The agent has answered something in this session: silence now is not a dead agent
     but a request it will not answer (a GETBULK too large for it)."""
+    fewer: int | None = None
+    """The most GETBULK repetitions asked for in the rest of this session (one poll), after
+    a larger GETBULK went unanswered in it (quirks.py: not remembered beyond it at once)."""
 
     @property
     def where(self) -> str:
@@ -255,11 +286,12 @@ async def walk(
             f"{session.where}: walk not finished within {session.agent.deadline:g}s",
             rows,
             frozenset(finished),
+            "deadline",
         ) from None
     except WalkCut:
         raise
     except SnmpError as error:
-        raise WalkCut(str(error), rows, frozenset(finished)) from None
+        raise WalkCut(str(error), rows, frozenset(finished), error.cause) from None
     return rows
 
 
@@ -363,11 +395,14 @@ def _walk_local(
 
 
 class _Refused(Exception):
-    """A GETBULK the agent refused or left unanswered, and whether fewer rows may pass."""
+    """A GETBULK the agent refused or left unanswered, and whether fewer rows may pass.
+    `cause` is "timeout" for one left unanswered (which may be the poller's own load, not
+    the agent's limit), "error" for one the agent refused."""
 
-    def __init__(self, why: str, fewer_may_pass: bool) -> None:
+    def __init__(self, why: str, fewer_may_pass: bool, cause: Cause = "error") -> None:
         self.why = why
         self.fewer_may_pass = fewer_may_pass
+        self.cause = cause
 
 
 async def _next_rows(
@@ -378,7 +413,9 @@ async def _next_rows(
     agent, learned = session.agent, session.agent.learned
     if agent.version == "1" or not agent.bulk or learned.getnext_only:
         return await _getnext(session, oids)
-    repetitions = min(most, learned.max_repetitions or most)
+    repetitions = min(most, learned.max_repetitions or most, session.fewer or most)
+    unanswered: int | None = None  # the last size refused or left unanswered
+    refused_outright = False  # tooBig, not silence
     while True:
         try:
             varbinds = await _getbulk(session, oids, repetitions)
@@ -386,12 +423,13 @@ async def _next_rows(
             if refused.fewer_may_pass and repetitions > 1:
                 # tooBig, or a reply too large to arrive (lost in IP fragments, or an agent
                 # that chokes on it): RFC 3416 lets the manager ask again for fewer.
-                repetitions //= 2
+                unanswered, repetitions = repetitions, repetitions // 2
+                refused_outright = refused_outright or refused.cause != "timeout"
                 continue
             failure = refused.why
         else:
             if varbinds:
-                _learn_repetitions(session, repetitions, most)
+                _learn_repetitions(session, repetitions, unanswered, refused_outright)
                 return varbinds
             # An empty answer to a GETBULK is no answer: it would end the walk as if every
             # column were done.
@@ -399,12 +437,20 @@ async def _next_rows(
         return await _getnext_instead(session, oids, failure)
 
 
-def _learn_repetitions(session: Session, repetitions: int, most: int) -> None:
-    """Remember that this agent answers `repetitions` rows where it refused more, only
-    once it has: an agent that died mid-walk teaches nothing."""
+def _learn_repetitions(
+    session: Session, repetitions: int, unanswered: int | None, refused: bool
+) -> None:
+    """Note that this agent answered `repetitions` rows after `unanswered` (None: at the
+    first try) were refused (tooBig: `refused`) or not answered, only once it has: an agent
+    that died mid-walk teaches nothing. The rest of this poll asks for no more; the agent
+    is asked for no more from now on once quirks.Learned says so (at once after a tooBig,
+    after a silence only when it came back in another poll)."""
     learned = session.agent.learned
-    if repetitions < min(most, learned.max_repetitions or most):
-        learned.max_repetitions = repetitions
+    if unanswered is None:
+        learned.answered_at(repetitions)
+        return
+    again, session.fewer = session.fewer is not None, repetitions
+    if learned.answered_fewer(repetitions, unanswered, refused=refused, again=again):
         learned.warn_once(
             f"repetitions {repetitions}",
             f"{session.where}: a GETBULK of more than {repetitions} rows was refused or not "
@@ -436,7 +482,7 @@ async def _getbulk(
         session, cmdgen.BulkCommandGenerator(), oids, 0, repetitions
     )
     if isinstance(error, errind.RequestTimedOut) and session.answered:
-        raise _Refused(f"no answer to {repetitions} rows", fewer_may_pass=True)
+        raise _Refused(f"no answer to {repetitions} rows", fewer_may_pass=True, cause="timeout")
     if isinstance(error, errind.EmptyResponse):
         # No varbinds at all would end the walk as if every column were done.
         raise _Refused("an empty answer", fewer_may_pass=False)
@@ -485,7 +531,9 @@ async def _request(
 def _check(session: Session, error: Any, status: Any, index: Any) -> None:
     """Raise for a request that failed (no answer, bad credentials) or that the agent refused."""
     if error:
-        raise SnmpError(f"{session.where}: {error}")
+        # pysnmp gave up on it after every retry: the agent is silent (or its answers lost).
+        silent = isinstance(error, errind.RequestTimedOut)
+        raise SnmpError(f"{session.where}: {error}", "timeout" if silent else "error")
     if status:
         raise SnmpError(f"{session.where}: agent error {status} at varbind {index}")
     session.answered = True
@@ -513,5 +561,7 @@ async def get(session: Session, oids: Sequence[str]) -> dict[str, Any]:
     try:
         values = await asyncio.wait_for(request(oids), timeout=session.agent.deadline)
     except TimeoutError:
-        raise SnmpError(f"{session.where}: no answer within {session.agent.deadline:g}s") from None
+        raise SnmpError(
+            f"{session.where}: no answer within {session.agent.deadline:g}s", "deadline"
+        ) from None
     return {oid: values[oid] for oid in oids}

@@ -90,8 +90,11 @@ def test_scalars_and_missing_objects(snmpd_loopback: int) -> None:
 
 def test_a_silent_agent_is_bounded_by_its_deadline(silent_agent: int) -> None:
     agent = Agent("mute", "127.0.0.1", silent_agent, timeout=1, retries=10, deadline=1.5)
-    with pytest.raises(SnmpError, match=r"mute \(127.0.0.1:\d+\): walk not finished within 1.5s"):
+    message = r"mute \(127.0.0.1:\d+\): walk not finished within 1.5s"
+    with pytest.raises(SnmpError, match=message) as cut:
         asyncio.run(walk_agent(agent, [IF_DESCR]))
+    # The deadline, with nothing read: what a cycle counts, and backoff counts (backoff.py).
+    assert cut.value.cause == "deadline" and cut.value.rows_read == 0
 
 
 def test_a_silent_agent_does_not_hold_up_a_live_one(snmpd_loopback: int, silent_agent: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from nmsquota.snmp.backoff import MAX_SKIP, Backoff, cycles_to_skip
+from nmsquota.snmp.backoff import MAX_SKIP, Backoff, counts, cycles_to_skip
 
 
 def run(outcomes: dict[int, bool], cycles: int) -> list[int]:
@@ -55,3 +55,10 @@ def test_a_skipped_cycle_says_backing_off_when_it_tries_again_and_why() -> None:
     assert not backoff.take_turn()
     assert "tried again at the next cycle" in backoff.skipped("bras1")
     assert backoff.take_turn()
+
+
+def test_only_a_try_that_read_nothing_or_went_wrong_counts_toward_backoff() -> None:
+    assert counts("timeout", rows_read=0) and counts("timeout", rows_read=300)
+    assert counts("error", rows_read=0) and counts("error", rows_read=300)
+    assert counts("deadline", rows_read=0)  # silent until its deadline
+    assert not counts("deadline", rows_read=1)  # answering, too slowly: the poller's load

@@ -4,10 +4,15 @@ while the agent still has those rows."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import cast
+
+import pytest
+
 from nmsquota.attribution import InterfaceMap, Rule
 from nmsquota.snmp import poller
 from nmsquota.snmp import tables as p
-from nmsquota.snmp.walk import WalkCut, parse_oid
+from nmsquota.snmp.walk import Session, WalkCut, parse_oid
 
 BY_NAME = InterfaceMap(rules=[Rule.compile("ifName", r"<pppoe-(?P<user>.+)>")])
 BY_ALIAS = InterfaceMap(rules=[Rule.compile("ifAlias", r"cust-(?P<user>.+)")])
@@ -83,3 +88,20 @@ def test_descriptions_are_kept_only_where_the_agent_has_if_name_since_they_name_
     partial = poller._partial_after(None, cut, SCALARS, 1_000.0, BY_NAME, "if-mib")
     assert partial is not None and p.IF_DESCR not in partial.rows
     assert p.IF_SPEED in partial.rows
+
+
+def test_a_cut_first_walk_says_why_and_how_much_it_read_as_its_walk_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A cycle counts the failure by this cause, and backoff judges it by the rows read.
+    async def cut_walk(*args: object, **kwargs: object) -> dict:
+        raise WalkCut("bras1: walk not finished within 30s", read, frozenset(), "deadline")
+
+    read = {p.IF_NAME: rows(1, 2, 3), p.IF_SPEED: rows(1, 2)}
+    monkeypatch.setattr(poller, "walk", cut_walk)
+    run = poller._walk_on(cast(Session, None), p.COLUMNS, None, SCALARS, 1_000.0, BY_NAME,
+                          "if-mib")  # fmt: skip
+    with pytest.raises(poller.PollCut) as cut:
+        asyncio.run(run)
+    assert (cut.value.cause, cut.value.rows_read) == ("deadline", 5)
+    assert cut.value.partial is not None and p.IF_SPEED in cut.value.partial.rows

@@ -4,14 +4,17 @@ clock and CPU move by each walk's cost (nmsquota.snmp.cycle.admit and schedule).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import pytest
 
 from nmsquota.attribution import InterfaceMap
+from nmsquota.snmp import cycle
 from nmsquota.snmp.capacity import Costs
-from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, cause_of, schedule
+from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, poll_devices, schedule
 from nmsquota.snmp.tables import Poll
-from nmsquota.snmp.walk import Agent
+from nmsquota.snmp.walk import Agent, LocalTable, Session, SnmpError, WalkCut
 
 
 def test_the_first_walk_always_starts_so_no_cycle_polls_nothing() -> None:
@@ -122,10 +125,76 @@ def test_a_cycle_teaches_the_pool_what_a_device_costs() -> None:
     assert pool.last is not None and pool.last.cpu == 8.0
 
 
-def test_a_failure_is_counted_by_its_cause() -> None:
-    assert cause_of("bras1 (192.0.2.1:161): walk not finished within 30s") == "deadline"
-    assert cause_of("bras1 (192.0.2.1:161): no answer within 30s") == "deadline"
-    assert cause_of("bras1 (192.0.2.1:161): No SNMP response received before timeout") == (
-        "timeout"
-    )
-    assert cause_of("bras1: cannot resolve host 'bras1.example'") == "error"
+# -- failures by cause, and which count toward backoff (poll_devices with a fake poll) -------
+
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+
+
+def failing(errors: dict[str, Callable[[], SnmpError]]) -> Callable[..., Awaitable[Poll]]:
+    """A stand-in for poller.poll: each device raises its error, every time."""
+
+    async def fake_poll(session: Session, *args: object, **kwargs: object) -> Poll:
+        raise errors[session.agent.name]()
+
+    return fake_poll
+
+
+def no_network(name: str) -> Device:
+    # A local table: Session.open sends nothing (the fake poll never reads it).
+    return Device(name, Agent(name, "192.0.2.1", local=cast(LocalTable, object())), InterfaceMap())
+
+
+def cycles(polled: list[Device], pool: Pool, count: int) -> list[dict[str, DeviceResult]]:
+    """Run `count` cycles over these devices: each cycle's results by device."""
+    seen = []
+    for _ in range(count):
+        results = asyncio.run(poll_devices(None, polled, 1_000.0, lambda _: {}, pool=pool))
+        seen.append({r.device: r for r in results})
+    return seen
+
+
+def test_a_failure_is_counted_by_the_cause_it_was_raised_with_not_by_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Names and messages that say "timeout" or "within": the cause decides, not the words.
+    errors: dict[str, Callable[[], SnmpError]] = {
+        "timeout-lab": lambda: SnmpError("timeout-lab: cannot resolve host 'timeout-lab'"),
+        "mute": lambda: SnmpError("mute (192.0.2.1:161): request lost", "timeout"),
+        "slow": lambda: SnmpError("slow (192.0.2.1:161): gave up", "deadline"),
+        "cut": lambda: WalkCut("cut: walk not finished within 30s", {}, frozenset(), "error"),
+    }
+    monkeypatch.setattr(cycle, "poll", failing(errors))
+    pool = Pool()
+    (seen,) = cycles([no_network(name) for name in errors], pool, 1)
+    assert {name: r.cause for name, r in seen.items()} == {
+        "timeout-lab": "error", "mute": "timeout", "slow": "deadline", "cut": "error"
+    }  # fmt: skip
+    assert pool.last is not None and pool.last.failed == {n: r.cause for n, r in seen.items()}
+
+
+def test_a_walk_cut_by_its_deadline_after_rows_came_back_never_backs_off_and_goes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read = {IF_NAME: {(1,): "<pppoe-alice>"}}
+    errors: dict[str, Callable[[], SnmpError]] = {
+        # Silent agents: a timeout, or the deadline before a single row came back.
+        "dead": lambda: SnmpError("dead (192.0.2.1:161): no SNMP response", "timeout"),
+        "mute": lambda: WalkCut("mute: walk not finished", {IF_NAME: {}}, frozenset(), "deadline"),
+        # An agent that answers, too slowly for the deadline (the poller's load).
+        "busy": lambda: WalkCut("busy: walk not finished", read, frozenset(), "deadline"),
+    }
+    monkeypatch.setattr(cycle, "poll", failing(errors))
+    polled, pool = [no_network(name) for name in errors], Pool()
+    seen = cycles(polled, pool, 5)
+
+    def tried(name: str) -> list[int]:
+        return [n for n, results in enumerate(seen) if not results[name].backing_off]
+
+    assert tried("dead") == tried("mute") == [0, 1, 2, 4]  # from the third failure, 1 skipped
+    assert tried("busy") == [0, 1, 2, 3, 4]
+    assert all(r["busy"].cause == "deadline" and r["busy"].slowed for r in seen)
+    assert not any(r[name].slowed for r in seen for name in ("dead", "mute"))
+    assert polled[2].backoff.failures == 0
+    # Counted as a deadline failure all the same, and polled first in the next cycle.
+    assert pool.last is not None and pool.last.failed["busy"] == "deadline"
+    assert pool.behind == ["busy"]
