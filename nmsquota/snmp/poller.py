@@ -153,9 +153,10 @@ async def poll(
             try:
                 table.update(await _counters_32(session, table))
             except SnmpError as error:
-                cut = WalkCut(str(error), table, frozenset(table))
+                # Every other column was read to its end: the walk counts as cut after rows.
+                cut = WalkCut(str(error), table, frozenset(table), error.cause)
                 partial = _partial_after(kept, cut, scalars, now, mapping, source)
-                raise PollCut(str(error), partial) from None
+                raise PollCut(str(error), partial, cut) from None
     result = readings_from(session.agent.name, table, mapping, now, uptime, pins)
     counter_columns = _counter_columns(table, walked)
     result.memory = Memory(

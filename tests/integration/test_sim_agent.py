@@ -367,3 +367,32 @@ def test_a_first_walk_asks_for_32_bit_counters_only_of_rows_without_64_bit_ones(
     assert (readings["u9"].width, readings["u9"].octets_out) == (64, 900)
     assert result.memory is not None
     assert {p.IF_IN_OCTETS, p.IF_OUT_OCTETS} <= set(result.memory.counters)
+
+
+def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_read() -> None:
+    mixed = with_scalars(interfaces(100_000, rows(30)), 30, 5)
+    for index in (7, 8):
+        del mixed[(*oid(p.IF_HC_IN_OCTETS), index)], mixed[(*oid(p.IF_HC_OUT_OCTETS), index)]
+
+    async def poll_silent_from_the_32_bit_get() -> poller.PollCut:
+        agent, port = await start_agent()
+        agent.set(mixed)
+        session = await Session.open(
+            SnmpEngine(), Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
+        )
+        await poller.poll(session, MAPPING, 1000.0)
+        whole = agent.requests  # the last of them is the GET of rows 7 and 8's 32-bit counters
+        agent.requests, agent.answer_limit = 0, whole - 1
+        session = await Session.open(
+            SnmpEngine(), Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
+        )
+        with pytest.raises(poller.PollCut) as cut:
+            await poller.poll(session, MAPPING, 1300.0)
+        return cut.value
+
+    cut = asyncio.run(poll_silent_from_the_32_bit_get())
+    assert cut.partial is not None
+    # Every identity column that does not name a row, read to its end (empty ones too).
+    assert cut.partial.finished == {p.IF_DESCR, p.IF_SPEED, p.IF_HIGH_SPEED, p.IF_ALIAS}
+    assert len(cut.partial.rows[p.IF_DESCR]) == 30
+    assert cut.rows_read > 0  # it had answered: load, not a dead agent, for backoff
