@@ -1,1 +1,0 @@
-"""The operator console: a Textual application on the read API and the control protocol."""
