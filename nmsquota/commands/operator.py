@@ -17,7 +17,7 @@ from nmsquota.commands.common import (
     ledger_dir,
 )
 from nmsquota.config import Config
-from nmsquota.errors import NmsquotaError, UsageError
+from nmsquota.errors import NmsquotaError
 
 if TYPE_CHECKING:
     from nmsquota.control.protocol import Override, OverrideRemove, Release
@@ -76,17 +76,14 @@ def _socket(args: argparse.Namespace, config: Config | None) -> Path:
 
 def override_request(args: argparse.Namespace) -> Override | Release:
     """The request the arguments ask for, checked (RequestError, exit status 2, if not)."""
-    from nmsquota.control.protocol import Exempt, Limit, Release, Topup, parse_request
+    from nmsquota.actions import action_request
+    from nmsquota.control.protocol import OverrideRemove
 
-    fields: dict[str, object] = {"op": args.command, "subscriber": args.subscriber}
-    if args.command != "release":
-        fields |= {"for": args.duration, "cap": args.cap}
-    if args.reason is not None:  # given, even empty, it is checked: an empty one is refused
-        fields["reason"] = args.reason
-    if args.command == "topup":
-        fields["size"] = args.size
-    request = parse_request(fields)
-    assert isinstance(request, Limit | Exempt | Topup | Release)  # what "op" asked for
+    request = action_request(args.command, args.subscriber, reason=args.reason,
+                             duration=getattr(args, "duration", None),
+                             size=getattr(args, "size", None),
+                             cap=getattr(args, "cap", None))  # fmt: skip
+    assert not isinstance(request, OverrideRemove)  # what the command asked for
     return request
 
 
@@ -96,52 +93,12 @@ def run_override(args: argparse.Namespace) -> int:
 
 def send_or_record(args: argparse.Namespace, wanted: Override | Release | OverrideRemove) -> int:
     """Through the running daemon, which applies it at once; else into the ledger, for the
-    next daemon to apply."""
-    from nmsquota.control.client import request
-    from nmsquota.control.protocol import OverrideRemove
+    next daemon to apply (nmsquota.actions, which the console shares)."""
+    from nmsquota.actions import Performer
 
     config = config_of(args)
-    reply = request(_socket(args, config), wanted)
-    if reply is not None:
-        if not reply.ok:
-            raise NmsquotaError(f"the daemon refused: {reply.error}")
-        # A removal names an id: the daemon says whose override it was.
-        subscriber = reply.get("subscriber") or getattr(wanted, "subscriber", "")
-        limited = subscriber in reply.get("limited", [])
-        print(f"{reply.message} (applied now: {subscriber} is "
-              f"{'limited' if limited else 'not limited'})")  # fmt: skip
-        return 0
-    if config is None and not isinstance(wanted, OverrideRemove):
-        raise UsageError("no daemon running and no configuration to check the subscriber "
-                         "against: give --config FILE")  # fmt: skip
-    import getpass
-
-    from nmsquota.daemon.overrides import apply_override, remove_override
-    from nmsquota.ledger import Ledger, LedgerMissing
-    from nmsquota.ledger.records import EventRecord
-    from nmsquota.plans import roster_of
-
-    directory = ledger_dir(args, config)
-    if isinstance(wanted, OverrideRemove):
-        try:  # no ledger, no override: refused without making an empty ledger there
-            Ledger.open_reader(directory)
-        except LedgerMissing as error:
-            raise NmsquotaError(f"{error}: no override to remove") from None
-    with Ledger.open_writer(directory) as ledger, ledger.batch():
-        events: list[EventRecord] = []
-        now = int(args.clock.now())
-        # Who asked: this process's user (through the daemon, the client's, by SO_PEERCRED).
-        author = getpass.getuser()
-        if isinstance(wanted, OverrideRemove):
-            message, _ = remove_override(ledger, wanted, now, events, author=author)
-        else:
-            assert config is not None
-            # Without the daemon's view of who is online, those it last decided on stand in.
-            online = [r.subscriber for r in ledger.records.standings()]
-            roster = roster_of(config, ledger.records.provisioned(), online)
-            message = apply_override(ledger, wanted, now, roster, events, author=author)
-        ledger.records.add_events(events)
-    print(f"{message} (no daemon running: applied at its next start)")
+    performer = Performer(config, ledger_dir(args, config), args.clock)
+    print(performer.perform(wanted))
     return 0
 
 

@@ -28,8 +28,8 @@ from nmsquota.control.protocol import (
 )
 from nmsquota.errors import UsageError
 from nmsquota.ledger.records import EventRecord
+from nmsquota.overrides import apply_override, remove_override
 
-from .overrides import apply_override, remove_override
 from .roster import provision
 
 if TYPE_CHECKING:

@@ -1,6 +1,7 @@
 """The operator's overrides (limit, exempt, topup, release, and removal by id) as ledger
-records: written by the daemon, or by the CLI when no daemon runs; the policy reads them every
-decision."""
+records: written by the daemon, or, when no daemon runs, by whoever holds the writer lock for
+the operator (nmsquota.actions: the CLI and the console); the policy reads them every
+decision. Outside the daemon package so that those writers need not import the daemon."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from nmsquota import units
 from nmsquota.control.protocol import Exempt, Limit, Override, OverrideRemove, Release, Topup
 from nmsquota.errors import NmsquotaError, UsageError
 from nmsquota.ledger import Ledger
-from nmsquota.ledger.records import EventKind, EventRecord, OverrideRecord
+from nmsquota.ledger.records import EventKind, EventRecord, OverrideKind, OverrideRecord
 from nmsquota.plans import Roster
 
-KINDS: dict[type[Override], str] = {Limit: "force", Exempt: "exempt", Topup: "topup"}
+KINDS: dict[type[Override], OverrideKind] = {Limit: "force", Exempt: "exempt", Topup: "topup"}
 """The ledger's name for each kind of override."""
 
 
