@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
-from typing import Any, cast
+from itertools import pairwise
+from typing import Any, ClassVar, cast
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
@@ -27,7 +28,7 @@ from nmsquota.console.moments import moment
 from nmsquota.console.rows import Cells, selected_key, sync_rows
 from nmsquota.ledger.records import OverrideRecord
 from nmsquota.standings import CapView, Reader, Sample, Snapshot, SubscriberView
-from nmsquota.units import format_bytes, format_rate
+from nmsquota.units import format_bytes, format_measured_rate, format_rate
 
 RECENT = 200
 """Samples shown in the samples tab, newest first."""
@@ -39,7 +40,7 @@ class SubscriberDetail(Screen[None]):
     """`name`'s detail; `reader` gives a Reader to load samples with (called in a worker
     thread, once per commit shown)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("c", "next_cap", "Next cap"),
         Binding("g", "tab('usage')", "Graph"),
@@ -88,10 +89,12 @@ class SubscriberDetail(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#samples-table", DataTable).add_columns(
-            "Time", "Download", "Upload", "Rate down")
+            "Time", "Download", "Upload", "Rate down"
+        )
         self.query_one("#history-table", DataTable).add_columns("Time", "Kind", "What happened")
         self.query_one("#overrides-table", DataTable).add_columns(
-            "Id", "Kind", "Cap", "Amount", "Since", "Until", "By", "Reason", "Active")
+            "Id", "Kind", "Cap", "Amount", "Since", "Until", "By", "Reason", "Active"
+        )
         if self.snapshot is not None:
             self.show(self.snapshot)
 
@@ -107,9 +110,15 @@ class SubscriberDetail(Screen[None]):
         title.update(Text("\n".join(self._title(view, snapshot))))
         title.set_class(view is not None and view.not_effective, "troubled")
         self.query_one("#caps", Static).update(Text("\n".join(self._caps(view, snapshot))))
-        history = {str(e.seq): (Text(moment(e.time, self.zone, snapshot.as_of)),
-                                Text(e.kind.value), Text(e.text))
-                   for e in reversed(snapshot.events) if e.subscriber == self.subscriber}
+        history = {
+            str(e.seq): (
+                Text(moment(e.time, self.zone, snapshot.as_of)),
+                Text(e.kind.value),
+                Text(e.text),
+            )
+            for e in reversed(snapshot.events)
+            if e.subscriber == self.subscriber
+        }
         sync_rows(self.query_one("#history-table", DataTable), history)  # fmt: skip
         overrides = view.overrides if view is not None else ()
         sync_rows(self.query_one("#overrides-table", DataTable),
@@ -140,10 +149,10 @@ class SubscriberDetail(Screen[None]):
     def _samples_loaded(self, as_of: int, samples: list[Sample]) -> None:
         self.samples, self.loaded_as_of = samples, as_of
         rows = {}
-        previous = {s.time: p.time for p, s in zip(samples, samples[1:], strict=False)}
+        previous = {s.time: p.time for p, s in pairwise(samples)}
         for sample in reversed(samples[-RECENT:]):
             span = sample.time - previous.get(sample.time, sample.time)
-            rate = format_rate(sample.bytes_in * 8 // span) if span > 0 else "-"
+            rate = format_measured_rate(sample.bytes_in * 8 / span) if span > 0 else "-"
             rows[str(sample.time)] = (Text(moment(sample.time, self.zone, as_of)),
                                       Text(format_bytes(sample.bytes_in)),
                                       Text(format_bytes(sample.bytes_out)), Text(rate))  # fmt: skip
@@ -198,8 +207,11 @@ class SubscriberDetail(Screen[None]):
             points = window_usage(self.samples, cap.tally, cap.direction, as_of)
             if points:
                 # A step line: the usage holds from one moment to the next.
-                xs = [x for (t, _), (u, _) in zip(points, points[1:], strict=False)
-                      for x in ((t - as_of) / per, (u - as_of) / per)]
+                xs = [
+                    x
+                    for (t, _), (u, _) in pairwise(points)
+                    for x in ((t - as_of) / per, (u - as_of) / per)
+                ]
                 ys = [used / scale for _, used in points[:-1] for _ in range(2)]
                 plt.plot(xs, ys, color=line)  # fmt: skip
         else:
@@ -233,7 +245,7 @@ class SubscriberDetail(Screen[None]):
         check = view.check
         if check is None or not check.measured_bps:
             return "; rate while limited not measured"
-        said = (f"; measured {format_rate(check.measured_bps)} against "
+        said = (f"; measured {format_measured_rate(check.measured_bps)} against "
                 f"{format_rate(check.expected_bps)}")  # fmt: skip
         if check.flagged:
             return said + (f": NOT EFFECTIVE since {moment(check.since, self.zone, today)}"
@@ -247,8 +259,12 @@ class SubscriberDetail(Screen[None]):
             return f"no session seen · {addresses}"
         where = f"{session.access_server} {session.interface}".strip()
         if session.online:
-            return f"online at {where} since {moment(session.since, self.zone, today)} · {addresses}"
-        return f"offline since {moment(session.seen, self.zone, today)} (was at {where}) · {addresses}"
+            return (
+                f"online at {where} since {moment(session.since, self.zone, today)} · {addresses}"
+            )
+        return (
+            f"offline since {moment(session.seen, self.zone, today)} (was at {where}) · {addresses}"
+        )
 
     def _caps(self, view: SubscriberView | None, snapshot: Snapshot) -> list[str]:
         if view is None or not view.caps:
@@ -296,4 +312,3 @@ def _unit(most: int) -> tuple[str, int]:
         if most >= scale:
             return unit, scale
     return "bytes", 1
-

@@ -5,10 +5,11 @@ load (what answered, what was skipped for load, what failed and why, CPU, capaci
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
@@ -25,7 +26,7 @@ MAPPING_COLUMNS = ("Device", "Entry", "Problem", "Since", "Cycles", "What the po
 class DevicesScreen(Screen[None]):
     """Every access server the ledger or the configuration knows, one row each."""
 
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
     DEFAULT_CSS = """
     DevicesScreen #load { height: auto; padding: 0 1; background: $boost; }
     DevicesScreen #load.troubled { color: $text-warning; }
@@ -71,9 +72,9 @@ class DevicesScreen(Screen[None]):
         sync_rows(self.query_one("#devices", DataTable), devices)
         self._show_selected()
         problems = {
-            f"{device}\0{p.entry}": _cells(device, p.entry, p.kind,
-                                          moment(p.since, self.zone, today), str(p.cycles),
-                                          p.text)  # fmt: skip
+            f"{device}\0{p.entry}": _cells(
+                device, p.entry, p.kind, moment(p.since, self.zone, today), str(p.cycles), p.text
+            )
             for device, p in snapshot.mapping_problems
         }
         sync_rows(self.query_one("#mapping", DataTable), problems)

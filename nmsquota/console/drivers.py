@@ -5,10 +5,11 @@ holds that were measured not to bite."""
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -24,7 +25,7 @@ HEALTH: dict[DriverHealth, str] = {"ok": "ok", "drifting": "DRIFTING", "failing"
 class DriversScreen(Screen[None]):
     """One row per driver, and the selected driver in full below."""
 
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
     DEFAULT_CSS = """
     DriversScreen #drivers-summary { height: auto; padding: 0 1; background: $boost; }
     DriversScreen #drivers { height: auto; max-height: 12; }

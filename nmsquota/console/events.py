@@ -4,10 +4,11 @@ kinds in the log) and by subscriber (`/`, an incremental text filter; `escape` c
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
@@ -22,7 +23,7 @@ COLUMNS = ("Time", "Kind", "Subscriber", "Where", "What happened")
 class EventsScreen(Screen[None]):
     """Every kept event, one row each, keyed by its sequence number."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back/clear"),
         Binding("slash", "filter", "Subscriber"),
         Binding("k", "next_kind", "Kind"),

@@ -6,7 +6,7 @@ from datetime import datetime, tzinfo
 
 
 def moment(when: float | None, zone: tzinfo | None, today: float | None = None) -> str:
-    """"14:05:00" on the day of `today` (the last commit), "Mon 13 Aug 14:05" on another
+    """ "14:05:00" on the day of `today` (the last commit), "Mon 13 Aug 14:05" on another
     day, "-" for no moment. `zone` None: this machine's local time."""
     if when is None:
         return "-"
