@@ -211,7 +211,8 @@ def _devices(
     ledger: Ledger, config: Config | None, health: HealthRecord | None
 ) -> tuple[DeviceView, ...]:
     kept = {record.name: record for record in ledger.records.devices()}
-    names = list(config.settings.access_servers) if config is not None else []
+    servers = config.settings.access_servers if config is not None else {}
+    names = list(servers)
     if health is not None:
         names += [*health.devices_ok, *health.devices_failed, *health.devices_skipped]
     views = []
@@ -223,5 +224,7 @@ def _devices(
             answered = True
         elif health is not None and name in health.devices_failed:
             answered, error = False, health.devices_failed[name]
-        views.append(DeviceView(name, answered, error, record))
+        configured = servers.get(name)
+        source = configured.source if configured is not None else None
+        views.append(DeviceView(name, answered, error, record, source))
     return tuple(views)

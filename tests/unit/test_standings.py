@@ -528,3 +528,14 @@ def test_config_check_still_loads_and_checks_every_configured_driver(data: Path)
     check = "from nmsquota.cli import main\nmain(['-c', str(CONFIG), 'config', 'check'])"
     loaded = forbidden_imports(check, with_drivers(data))
     assert {"nmsquota.limitd.mac", "snmpdriver", "pysnmp"} <= set(loaded)
+
+
+def test_an_access_server_shows_the_profile_it_is_polled_with(data: Path) -> None:
+    config = data / "nmsquota.toml"
+    config.write_text(config.read_text().replace(
+        "[access_servers.bras]\n", '[access_servers.bras]\nsource = "accel-ppp"\n'))  # fmt: skip
+    bras, old = reader_of(data).snapshot().devices
+    assert (bras.name, bras.source) == ("bras", "accel-ppp")
+    assert (old.name, old.source) == ("old-bras", "if-mib")  # the default profile
+    unconfigured = Reader.open(data / "ledger", None).snapshot().devices
+    assert [device.source for device in unconfigured] == [None, None]

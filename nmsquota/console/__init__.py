@@ -1,0 +1,1 @@
+"""The operator console: a Textual application on the read API and the control protocol."""

@@ -1,0 +1,123 @@
+"""The enforcement drivers as of the last cycle: health (ok, drifting, failing), whom each
+holds limited, what reconciliation added, removed and repaired, errors, and the limits it
+holds that were measured not to bite."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from nmsquota.console.moments import moment
+from nmsquota.console.rows import Cells, selected_key, sync_rows
+from nmsquota.standings import DriverHealth, DriverView, Snapshot
+
+COLUMNS = ("Driver", "Health", "Holds", "Added", "Removed", "Repairs", "Errors",
+           "Not effective")  # fmt: skip
+HEALTH: dict[DriverHealth, str] = {"ok": "ok", "drifting": "DRIFTING", "failing": "FAILING"}
+
+
+class DriversScreen(Screen[None]):
+    """One row per driver, and the selected driver in full below."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    DEFAULT_CSS = """
+    DriversScreen #drivers-summary { height: auto; padding: 0 1; background: $boost; }
+    DriversScreen #drivers { height: auto; max-height: 12; }
+    DriversScreen #driver-detail { height: 1fr; padding: 0 1; overflow-y: auto; }
+    """
+
+    def __init__(self, *, zone: tzinfo | None = None, name: str | None = None,
+                 id: str | None = None) -> None:  # fmt: skip
+        """`zone`: the time zone moments are shown in (None: this machine's)."""
+        super().__init__(name=name, id=id)
+        self.zone = zone
+        self.snapshot: Snapshot | None = None
+        """The last snapshot shown (shown on mount if it came before)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("no cycle yet", id="drivers-summary")
+        yield DataTable[Text](id="drivers", cursor_type="row")
+        yield Static(id="driver-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#drivers", DataTable).add_columns(*COLUMNS)
+        if self.snapshot is not None:
+            self.show(self.snapshot)
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Update every row in place from `snapshot`, keeping the cursor."""
+        self.snapshot = snapshot
+        if not self.query("#drivers"):
+            return  # the app may show a snapshot before the screen is composed
+        drivers = snapshot.cycle.drivers if snapshot.cycle is not None else ()
+        sync_rows(self.query_one("#drivers", DataTable),
+                  {driver.name: driver_row(driver) for driver in drivers})  # fmt: skip
+        self.query_one("#drivers-summary", Static).update(Text(summary(snapshot)))
+        self._show_selected()
+
+    @property
+    def selected_driver(self) -> str | None:
+        return selected_key(self.query_one("#drivers", DataTable))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def _show_selected(self) -> None:
+        snapshot, name = self.snapshot, self.selected_driver
+        drivers = snapshot.cycle.drivers if snapshot and snapshot.cycle else ()
+        driver = next((d for d in drivers if d.name == name), None)
+        text = "" if driver is None or snapshot is None else "\n".join(
+            in_full(driver, self.zone, snapshot.as_of))  # fmt: skip
+        self.query_one("#driver-detail", Static).update(Text(text))
+
+
+def summary(snapshot: Snapshot) -> str:
+    cycle = snapshot.cycle
+    if cycle is None:
+        return "no cycle recorded: no daemon has run on this ledger"
+    health = [driver.health for driver in cycle.drivers]
+    counts = ", ".join(f"{health.count(h)} {h}" for h in HEALTH if health.count(h))
+    return (f"cycle {cycle.number}: {len(cycle.drivers)} drivers ({counts or 'none'}); "
+            f"{len(cycle.limited)} limited, {len(cycle.not_effective)} not effective")  # fmt: skip
+
+
+def driver_row(driver: DriverView) -> Cells:
+    holds = str(len(driver.installed)) if driver.installed is not None else "?"
+    repairs = len(driver.drifting.lines) if driver.drifting is not None else len(driver.drift)
+    health = Text(HEALTH[driver.health], style="" if driver.ok else "bold")
+    return (Text(driver.name), health, Text(holds), Text(str(len(driver.added))),
+            Text(str(len(driver.removed))), Text(str(repairs)), Text(str(len(driver.errors))),
+            Text(", ".join(driver.not_effective) or "-"))  # fmt: skip
+
+
+def in_full(driver: DriverView, zone: tzinfo | None, today: int | None) -> list[str]:
+    """The selected driver's every name and line."""
+    lines = [f"{driver.name}: {HEALTH[driver.health]}"]
+    if driver.installed is None:
+        lines.append("holds: not recorded by the daemon that wrote this ledger")
+    else:
+        lines.append(f"holds limited: {', '.join(driver.installed) or 'nobody'}")
+    lines += [f"{label}: {', '.join(names)}" for label, names in (
+        ("added this cycle", driver.added), ("removed this cycle", driver.removed),
+        ("not effective (measured not to bite)", driver.not_effective),
+        ("unenforceable (no address known)", driver.unenforceable)) if names]  # fmt: skip
+    lines += [f"error: {error}" for error in driver.errors]
+    if driver.drifting is not None:
+        kept = driver.drifting
+        lines.append(f"drifting for {kept.cycles} cycles since "
+                     f"{moment(kept.since, zone, today)}:")  # fmt: skip
+        lines += [f"  repair: {line}" for line in kept.lines]
+    else:
+        lines += [f"repair: {line}" for line in driver.drift]
+    return lines
