@@ -11,7 +11,7 @@ from nmsquota.errors import UsageError
 from nmsquota.standings import LedgerMissing, Reader
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "console", help="the operator console: live subscribers, limits, devices, actions",
         description="A terminal application on the ledger, live: every subscriber with their "

@@ -1,0 +1,188 @@
+"""The console application: the banner when no daemon is cycling on the ledger, the keys
+that move between screens and start actions, and each screen shown the latest snapshot."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import ModalScreen, Screen
+
+from console.conftest import NOW, STALE_AT, T0, console_app, drive, settled
+from nmsquota.clock import ManualClock
+from nmsquota.console.app import ConsoleApp
+from nmsquota.console.header import Banner
+from nmsquota.console.help import HelpScreen
+from nmsquota.console.subscribers import SubscribersScreen
+from nmsquota.ledger import Ledger
+from nmsquota.standings import Reader, Snapshot
+from nmsquota.usage import Sample
+
+
+def banner(app: ConsoleApp) -> str:
+    widget = app.screen.query_one(Banner)
+    return str(widget.render()) if widget.display else ""
+
+
+def test_no_banner_while_the_daemon_cycles(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert banner(app) == ""
+
+    drive(console_app(console_data, now=NOW), script)
+
+
+def test_a_stale_ledger_says_so_and_since_when(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert app.summary is not None and app.summary.health == "stale"
+        # Stale from three intervals after the last cycle (10:00 Berlin time).
+        assert banner(app) == (
+            "STALE since 2027-01-15 10:15:00: the last cycle (13) was at 2027-01-15 10:00:00, "
+            "16m ago, and cycles are due every 5m: the daemon is not running, or not cycling."
+        )
+
+    drive(console_app(console_data, now=STALE_AT + 59), script)
+
+
+def test_a_ledger_no_daemon_ever_cycled_on_says_so(tmp_path: Path) -> None:
+    with Ledger.open_writer(tmp_path / "ledger") as ledger:
+        ledger.commit(T0, [Sample("zed", T0, 5, 0)])
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert banner(app) == "No cycle recorded: the daemon has not run on this ledger."
+
+    drive(ConsoleApp(None, tmp_path / "ledger", ManualClock(T0)), script)
+
+
+def test_a_ledger_that_cannot_be_read_any_more_keeps_the_last_snapshot_and_says_why(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        (console_data / "ledger" / "state.json").write_text("{ not json")
+        app.refresh_now()
+        await settled(app, pilot)
+        assert banner(app).startswith("The ledger cannot be read (showing the last snapshot "
+                                      "read): ledger file ")  # fmt: skip
+        assert app.snapshot is not None and len(app.snapshot.subscribers) == 7
+
+    drive(console_app(console_data), script)
+
+
+# -- screens other parts of the console build: stood in for by small fakes ------------------
+
+
+class Shown(Screen[None]):
+    """A live screen: records each snapshot it is shown."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__()
+        self.args = args
+        self.snapshots: list[Snapshot] = []
+
+    def show(self, snapshot: Snapshot) -> None:
+        self.snapshots.append(snapshot)
+
+
+class Asked(ModalScreen[str | None]):
+    """A dialog standing in for ActionScreen: answers at once."""
+
+    def __init__(self, kind: str, subscriber: str) -> None:
+        super().__init__()
+        self.asked = (kind, subscriber)
+
+    def on_mount(self) -> None:
+        self.dismiss(f"{self.asked[0]} {self.asked[1]}: done")
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """The other screens' modules, as fakes (whether or not the real ones are merged)."""
+    fake = types.ModuleType("fake_screens")
+    fake.DevicesScreen = type("DevicesScreen", (Shown,), {})  # type: ignore[attr-defined]
+    fake.DriversScreen = type("DriversScreen", (Shown,), {})  # type: ignore[attr-defined]
+    fake.EventsScreen = type("EventsScreen", (Shown,), {})  # type: ignore[attr-defined]
+    fake.SubscriberDetail = type("SubscriberDetail", (Shown,), {})  # type: ignore[attr-defined]
+    fake.ActionScreen = Asked  # type: ignore[attr-defined]
+    for name in ("devices", "drivers", "events", "detail", "actions"):
+        monkeypatch.setitem(sys.modules, f"nmsquota.console.{name}", fake)
+    return fake
+
+
+def test_keys_1_to_4_move_between_screens_each_shown_the_last_snapshot(
+    console_data: Path, built: types.ModuleType
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("2")
+        await pilot.pause()
+        devices = app.screen
+        assert type(devices).__name__ == "DevicesScreen"
+        assert isinstance(devices, Shown) and devices.snapshots == [app.snapshot]
+        await pilot.press("3")  # instead of the devices, not above them
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DriversScreen" and len(app.screen_stack) == 3
+        app.refresh_now()
+        await settled(app, pilot)
+        drivers = app.screen
+        assert isinstance(drivers, Shown) and len(drivers.snapshots) == 2
+        await pilot.press("4")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "EventsScreen"
+        await pilot.press("1")
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
+
+
+def test_enter_opens_the_detail_with_a_reader_of_its_own_and_escape_goes_back(
+    console_data: Path, built: types.ModuleType
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, Shown) and type(detail).__name__ == "SubscriberDetail"
+        name, reader = detail.args
+        assert name == "carol" and isinstance(reader(), Reader)
+        assert detail.snapshots == [app.snapshot]
+        await pilot.press("escape")
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
+
+
+def test_action_keys_open_the_dialog_on_the_selected_subscriber_and_show_its_answer(
+    console_data: Path, built: types.ModuleType
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("down", "T")
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["topup carol: done"]
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
+
+
+def test_a_screen_not_built_yet_is_a_note_not_a_crash(
+    console_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(ConsoleApp.SECTIONS, "devices", ("nmsquota.console.nowhere", "X"))
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("2")
+        assert isinstance(app.screen, SubscribersScreen)
+        assert [n.message for n in app._notifications] == ["nowhere: not built yet"]
+
+    drive(console_app(console_data), script)
+
+
+def test_question_mark_shows_every_key_and_closes_again(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
