@@ -22,11 +22,11 @@ KEYS = (
         ("q", "quit"),
     )),
     ("Subscribers", (
-        ("/", "filter as you type: name, address, state, plan, access server"),
-        ("f", "quick filter: all, limited only, limit not effective only"),
+        ("/", "filter as you type (name, address, state, plan, server)"),
+        ("f", "quick filter: all, limited only, not effective only"),
         ("s", "sort by the next column (or click a column's heading)"),
         ("o", "reverse the order"),
-        ("ctrl+r", "read the ledger now (it is read every refresh interval)"),
+        ("ctrl+r", "read the ledger now (else every refresh interval)"),
     )),
     ("Actions on the selected subscriber (each asks to confirm)", (
         ("L", "limit"),

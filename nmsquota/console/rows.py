@@ -33,7 +33,8 @@ BAR = 8
 """Cells of the usage bar."""
 
 Sortable = tuple[int, float, str]
-"""A column's sort value: (rank, number, text), comparable across every row of a column."""
+"""A column's sort value: (rank, number, text), comparable across every row of a column;
+rows that tie stay in name order (the screen sorts by name first, and sorts are stable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +146,12 @@ def row(view: SubscriberView, as_of: int | None) -> Row:
     cells = (view.name, state, usage, limit, lifts, online, address, server, interface)
     sort: tuple[Sortable, ...] = (
         (0, 0.0, view.name),
-        (RANK[state], 0.0, view.name),
-        # Fullest first reads best descending; no plan sorts below every plan.
-        (0, share, view.name),
-        (0, float(rate), limit),
-        (0, lifts_seconds, view.name),
-        (0 if view.online else 1, 0.0, view.name),
+        (RANK[state], 0.0, ""),
+        # No plan sorts below every plan.
+        (0, share, ""),
+        (0, float(rate), ""),
+        (0, lifts_seconds, ""),
+        (0 if view.online else 1, 0.0, ""),
         (0 if address else 1, 0.0, _address_key(view.addresses)),
         (0 if server else 1, 0.0, server),
         (0 if interface else 1, 0.0, interface),

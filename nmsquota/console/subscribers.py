@@ -55,6 +55,7 @@ class SubscribersScreen(Screen[None]):
         self._order: list[str] = []
         """The table's rows in the order it shows them."""
         self._styles: dict[str, str] = {}
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         yield SummaryBar()
@@ -69,7 +70,8 @@ class SubscribersScreen(Screen[None]):
         for key, heading in COLUMNS:
             table.add_column(heading, key=key)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
-        self._show_status()
+        self._ready = True
+        self._sync()
 
     @property
     def table(self) -> DataTable[Text]:
@@ -91,7 +93,8 @@ class SubscribersScreen(Screen[None]):
 
     def show(self, snapshot: Snapshot) -> None:
         self.rows = {view.name: row(view, snapshot.as_of) for view in snapshot.subscribers}
-        self._sync()
+        if self._ready:  # else on_mount shows them, once the table has its columns
+            self._sync()
 
     def _visible(self) -> list[Row]:
         needle = self.filter_text.lower()
@@ -102,7 +105,9 @@ class SubscribersScreen(Screen[None]):
             and (not needle or needle in r.text)
         ]  # fmt: skip
         index = [key for key, _ in COLUMNS].index(self.sort_column)
-        found.sort(key=lambda r: (r.sort[index], r.name), reverse=self.descending)
+        # Ties in name order whichever way the column goes (a stable sort, names first).
+        found.sort(key=lambda r: r.name)
+        found.sort(key=lambda r: r.sort[index], reverse=self.descending)
         return found
 
     def _sync(self) -> None:

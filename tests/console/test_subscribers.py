@@ -3,16 +3,20 @@ filtered as the operator asks, kept in place (cursor, sort, filter) across refre
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from console.conftest import NOW, T0, console_app, drive, settled
+import nmsquota.console as console_module
+from console.conftest import NOW, SIZE, T0, console_app, drive, settled
 from nmsquota.console.app import ConsoleApp
 from nmsquota.console.subscribers import SubscribersScreen
 from nmsquota.ledger import Ledger
+from nmsquota.standings import Snapshot
 from nmsquota.usage import Sample
 
 
@@ -66,6 +70,9 @@ def test_what_needs_attention_comes_first_then_any_column_sorts(console_data: Pa
         assert shown(app) == ["alice", "dave", "bob", "carol", "frank", "gina", "erin"]
         await pilot.press("o")  # reversed
         assert shown(app) == ["erin", "gina", "frank", "carol", "bob", "dave", "alice"]
+        screen_of(app).sort_by("state")
+        screen_of(app).sort_by("state")  # the same column again: reversed, ties by name still
+        assert shown(app) == ["bob", "dave", "frank", "gina", "erin", "carol", "alice"]
         screen_of(app).sort_by("address")  # what a click on its heading does
         assert shown(app, 6) == ["10.60.1.2", "10.60.1.3", "10.60.1.4", "10.60.1.5",
                                  "10.60.1.6", "10.60.1.7", ""]  # fmt: skip
@@ -153,3 +160,21 @@ def test_enter_opens_the_subscriber_under_the_cursor(console_data: Path) -> None
         assert opened == ["carol"]
 
     drive(console_app(console_data, now=NOW), script)
+
+
+def test_a_snapshot_shown_before_the_screen_is_mounted_is_shown_once_it_is(
+    console_snapshot: Snapshot,
+) -> None:
+    class Host(App[None]):
+        CSS_PATH = str(Path(console_module.__file__).with_name("console.tcss"))
+
+    async def main() -> None:
+        async with Host().run_test(size=SIZE) as pilot:
+            screen = SubscribersScreen()
+            screen.show(console_snapshot)  # the app may read faster than a screen composes
+            await pilot.app.push_screen(screen)
+            await pilot.pause()
+            assert [str(c) for c in screen.table.get_row("gina")][:2] == ["gina", "stepped"]
+            assert screen.table.row_count == 7
+
+    asyncio.run(main())
