@@ -4,6 +4,7 @@ whichever screen is active (ConsoleApp.show_active)."""
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual.widgets import Static
 
 from nmsquota.console.health import Summary
@@ -15,7 +16,12 @@ class SummaryBar(Static):
     DEFAULT_CLASSES = "summary"
 
     def show_summary(self, summary: Summary) -> None:
-        self.update(summary.line)
+        # The cycle's health stays whole on the right; a narrow terminal shortens the counts.
+        line = Table.grid(expand=True)
+        line.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        line.add_column(justify="right", no_wrap=True)
+        line.add_row(summary.counts, "  " + summary.cycle_health)
+        self.update(line)
         self.set_class(summary.health != "ok", "-unhealthy")
 
 

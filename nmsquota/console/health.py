@@ -29,16 +29,26 @@ class Summary:
     cycle: int | None
     health: Health
     age: str
-    """"1m ago", "3h ahead of this clock", "" (no cycle, or a demo's simulated clock)."""
+    """"1m ago", "3h ahead" (this clock behind the daemon's), "" (no cycle, or a demo's
+    simulated clock)."""
     banner: str
     """"" when the data is live; otherwise one plain sentence saying why not and since when."""
 
     @property
-    def line(self) -> str:
-        """The header's one line."""
-        cycle = f"cycle {self.cycle} {self.age}".rstrip() if self.cycle is not None else "cycle -"
+    def counts(self) -> str:
         return (f"{self.subscribers} subscribers  {self.online} online  {self.limited} limited  "
-                f"{self.not_effective} not effective  {cycle}: {self.health}")  # fmt: skip
+                f"{self.not_effective} not effective")  # fmt: skip
+
+    @property
+    def cycle_health(self) -> str:
+        cycle = f"cycle {self.cycle} {self.age}".rstrip() if self.cycle is not None else "cycle -"
+        return f"{cycle}: {self.health}"
+
+    @property
+    def line(self) -> str:
+        """The header's one line: the counts, then the cycle (the part a narrow terminal
+        keeps whole)."""
+        return f"{self.counts}  {self.cycle_health}"
 
 
 def summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
@@ -57,8 +67,7 @@ def summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
         return Summary(len(views), online, limited, not_effective, cycle.number, "demo", "",
                        banner)  # fmt: skip
     age = cycle.age(now)
-    ago = (f"{units.format_duration(int(age))} ago" if age >= 0 else
-           f"{units.format_duration(int(-age))} ahead of this clock")  # fmt: skip
+    ago = f"{coarse(age)} ago" if age >= 0 else f"{coarse(-age)} ahead"
     banner = ""
     if cycle.stale(now):
         health = "stale"
@@ -73,6 +82,19 @@ def summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
     else:
         health = "ok"
     return Summary(len(views), online, limited, not_effective, cycle.number, health, ago, banner)
+
+
+def coarse(seconds: float) -> str:
+    """A duration in its two largest units ("39d21h", "15m", "2m5s"): a header's width."""
+    text = units.format_duration(int(seconds))
+    parts: list[str] = []
+    number = ""
+    for char in text:
+        number += char
+        if char.isalpha():
+            parts.append(number)
+            number = ""
+    return "".join(parts[:2]) or text
 
 
 def _when(moment: float, zone: ZoneInfo) -> str:

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen, Screen
 from console.conftest import NOW, STALE_AT, T0, console_app, drive, settled
 from nmsquota.clock import ManualClock
 from nmsquota.console.app import ConsoleApp
-from nmsquota.console.header import Banner
+from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.help import HelpScreen
 from nmsquota.console.subscribers import SubscribersScreen
 from nmsquota.ledger import Ledger
@@ -186,3 +186,16 @@ def test_question_mark_shows_every_key_and_closes_again(console_data: Path) -> N
         assert isinstance(app.screen, SubscribersScreen)
 
     drive(console_app(console_data), script)
+
+
+def test_on_a_narrow_terminal_the_header_keeps_the_cycles_health_whole(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        line = app.screen.query_one(SummaryBar).render_line(0).text  # inside its padding
+        # This clock is behind the daemon's: the counts give way, the cycle stays whole.
+        assert (
+            line == "7 subscribers  4 online  5 limited  1 not ef…  cycle 13 56m40s ahead: troubled"
+        )
+
+    drive(console_app(console_data, now=T0 + 200), script, size=(80, 24))
