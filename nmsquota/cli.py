@@ -11,6 +11,7 @@ from nmsquota import __version__
 from nmsquota.clock import Clock, SystemClock
 from nmsquota.commands import (
     config_check,
+    console,
     demo,
     driver,
     limitd,
@@ -36,6 +37,7 @@ COMMANDS = (
     operator,
     overrides,
     status,
+    console,
     subscribers,
     usage,
     records,

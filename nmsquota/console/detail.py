@@ -24,8 +24,8 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from nmsquota.console.curve import loaded_from, window_usage
+from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
 from nmsquota.console.moments import moment
-from nmsquota.console.rows import Cells, selected_key, sync_rows
 from nmsquota.ledger.records import OverrideRecord
 from nmsquota.standings import CapView, Reader, Sample, Snapshot, SubscriberView
 from nmsquota.units import format_bytes, format_measured_rate, format_rate

@@ -13,8 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
+from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
 from nmsquota.console.moments import moment, seconds
-from nmsquota.console.rows import Cells, selected_key, sync_rows
 from nmsquota.standings import CycleView, DeviceView, Snapshot
 from nmsquota.units import format_duration
 

@@ -13,8 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
 from nmsquota.console.moments import moment
-from nmsquota.console.rows import Cells, selected_key, sync_rows
 from nmsquota.standings import DriverHealth, DriverView, Snapshot
 
 COLUMNS = ("Driver", "Health", "Holds", "Added", "Removed", "Repairs", "Errors",

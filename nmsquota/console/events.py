@@ -13,8 +13,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
 from nmsquota.console.moments import moment
-from nmsquota.console.rows import Cells, selected_key, sync_rows
 from nmsquota.standings import EventKind, EventRecord, Snapshot
 
 COLUMNS = ("Time", "Kind", "Subscriber", "Where", "What happened")

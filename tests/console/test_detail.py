@@ -8,9 +8,9 @@ import asyncio
 import threading
 from pathlib import Path
 
-from screen_ledger import T0, UTC, Host, data_dir, reader_of, snapshot_of
 from textual.widgets import DataTable, Static
 
+from console.screen_ledger import T0, UTC, Host, data_dir, reader_of, snapshot_of
 from nmsquota.console.curve import window_usage
 from nmsquota.console.detail import SubscriberDetail
 from nmsquota.standings import Reader, Sample

@@ -8,9 +8,9 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from screen_ledger import BRAS, UTC, Host, data_dir, snapshot_of
 from textual.widgets import DataTable, Static
 
+from console.screen_ledger import BRAS, UTC, Host, data_dir, snapshot_of
 from nmsquota.console.devices import DevicesScreen
 from nmsquota.ledger import Ledger
 

@@ -7,9 +7,9 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from screen_ledger import T0, UTC, Host, data_dir, snapshot_of
 from textual.widgets import DataTable, Static
 
+from console.screen_ledger import T0, UTC, Host, data_dir, snapshot_of
 from nmsquota.console.drivers import DriversScreen
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import DriftRecord

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from screen_ledger import T0, UTC, Host, data_dir, snapshot_of
 from textual.widgets import DataTable, Label, Static
 
+from console.screen_ledger import T0, UTC, Host, data_dir, snapshot_of
 from nmsquota.console.events import EventsScreen
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import EventKind, EventRecord

@@ -1,0 +1,101 @@
+"""What the console's header and banner say of a snapshot: the counts, the cycle's health
+and age, and whether the data can be trusted (a daemon cycling on it). Pure (no Textual).
+
+The judgement is `nmsquota status`'s, taken from the same read API: no cycle recorded means
+the daemon never ran on the ledger; a cycle older than three intervals is stale
+(CycleView.stale); a demo's cycle is on a simulated clock and never stale; troubled and
+overloaded as CycleView says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from nmsquota import units
+from nmsquota.standings import Snapshot
+
+Health = str
+"""One word: "ok", "troubled", "overloaded", "stale", "no cycle", "demo"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    subscribers: int
+    online: int
+    limited: int
+    not_effective: int
+    cycle: int | None
+    health: Health
+    age: str
+    """"1m ago", "3h ahead" (this clock behind the daemon's), "" (no cycle, or a demo's
+    simulated clock)."""
+    banner: str
+    """"" when the data is live; otherwise one plain sentence saying why not and since when."""
+
+    @property
+    def counts(self) -> str:
+        return (f"{self.subscribers} subscribers  {self.online} online  {self.limited} limited  "
+                f"{self.not_effective} not effective")  # fmt: skip
+
+    @property
+    def cycle_health(self) -> str:
+        cycle = f"cycle {self.cycle} {self.age}".rstrip() if self.cycle is not None else "cycle -"
+        return f"{cycle}: {self.health}"
+
+    @property
+    def line(self) -> str:
+        """The header's one line: the counts, then the cycle (the part a narrow terminal
+        keeps whole)."""
+        return f"{self.counts}  {self.cycle_health}"
+
+
+def summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
+    views = snap.subscribers
+    online = sum(1 for view in views if view.online)
+    limited = sum(1 for view in views if view.limited)
+    not_effective = sum(1 for view in views if view.not_effective)
+    cycle = snap.cycle
+    if cycle is None:
+        banner = "No cycle recorded: the daemon has not run on this ledger."
+        return Summary(len(views), online, limited, not_effective, None, "no cycle", "", banner)
+    when = _when(cycle.started, zone)
+    if cycle.simulated:
+        banner = (f"A demo's ledger, on a simulated clock: no daemon runs on it (its last cycle "
+                  f"{cycle.number} was at {when}, simulated time).")  # fmt: skip
+        return Summary(len(views), online, limited, not_effective, cycle.number, "demo", "",
+                       banner)  # fmt: skip
+    age = cycle.age(now)
+    ago = f"{coarse(age)} ago" if age >= 0 else f"{coarse(-age)} ahead"
+    banner = ""
+    if cycle.stale(now):
+        health = "stale"
+        banner = (f"STALE since {_when(cycle.started + 3 * cycle.interval, zone)}: the last "
+                  f"cycle ({cycle.number}) was at {when}, {ago}, and cycles are due every "
+                  f"{units.format_duration(cycle.interval)}: the daemon is not running, or "
+                  f"not cycling.")  # fmt: skip
+    elif cycle.troubled or snap.mapping_problems:
+        health = "troubled"
+    elif cycle.overloaded:
+        health = "overloaded"
+    else:
+        health = "ok"
+    return Summary(len(views), online, limited, not_effective, cycle.number, health, ago, banner)
+
+
+def coarse(seconds: float) -> str:
+    """A duration in its two largest units ("39d21h", "15m", "2m5s"): a header's width."""
+    text = units.format_duration(int(seconds))
+    parts: list[str] = []
+    number = ""
+    for char in text:
+        number += char
+        if char.isalpha():
+            parts.append(number)
+            number = ""
+    return "".join(parts[:2]) or text
+
+
+def _when(moment: float, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(moment, zone).strftime("%Y-%m-%d %H:%M:%S")

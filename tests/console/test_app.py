@@ -1,0 +1,166 @@
+"""The console application: the banner when no daemon is cycling on the ledger, the keys
+that move between screens and start actions, and each screen shown the latest snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from console.conftest import NOW, STALE_AT, T0, console_app, drive, settled
+from nmsquota.actions import Performer
+from nmsquota.clock import ManualClock
+from nmsquota.console.actions import ActionScreen
+from nmsquota.console.app import ConsoleApp
+from nmsquota.console.detail import SubscriberDetail
+from nmsquota.console.devices import DevicesScreen
+from nmsquota.console.drivers import DriversScreen
+from nmsquota.console.events import EventsScreen
+from nmsquota.console.header import Banner, SummaryBar
+from nmsquota.console.help import HelpScreen
+from nmsquota.console.subscribers import SubscribersScreen
+from nmsquota.ledger import Ledger
+from nmsquota.standings import Reader
+from nmsquota.usage import Sample
+
+
+def banner(app: ConsoleApp) -> str:
+    widget = app.screen.query_one(Banner)
+    return str(widget.render()) if widget.display else ""
+
+
+def test_no_banner_while_the_daemon_cycles(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert banner(app) == ""
+
+    drive(console_app(console_data, now=NOW), script)
+
+
+def test_a_stale_ledger_says_so_and_since_when(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert app.summary is not None and app.summary.health == "stale"
+        # Stale from three intervals after the last cycle (10:00 Berlin time).
+        assert banner(app) == (
+            "STALE since 2027-01-15 10:15:00: the last cycle (13) was at 2027-01-15 10:00:00, "
+            "16m ago, and cycles are due every 5m: the daemon is not running, or not cycling."
+        )
+
+    drive(console_app(console_data, now=STALE_AT + 59), script)
+
+
+def test_a_ledger_no_daemon_ever_cycled_on_says_so(tmp_path: Path) -> None:
+    with Ledger.open_writer(tmp_path / "ledger") as ledger:
+        ledger.commit(T0, [Sample("zed", T0, 5, 0)])
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert banner(app) == "No cycle recorded: the daemon has not run on this ledger."
+
+    drive(ConsoleApp(None, tmp_path / "ledger", ManualClock(T0)), script)
+
+
+def test_a_ledger_that_cannot_be_read_any_more_keeps_the_last_snapshot_and_says_why(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        (console_data / "ledger" / "state.json").write_text("{ not json")
+        app.refresh_now()
+        await settled(app, pilot)
+        assert banner(app).startswith("The ledger cannot be read (showing the last snapshot "
+                                      "read): ledger file ")  # fmt: skip
+        assert app.snapshot is not None and len(app.snapshot.subscribers) == 7
+
+    drive(console_app(console_data), script)
+
+
+# -- moving between screens and acting -------------------------------------------------------
+
+
+def test_keys_1_to_4_move_between_screens_each_shown_the_last_snapshot(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("2")
+        await settled(app, pilot)
+        assert isinstance(app.screen, DevicesScreen) and app.screen.snapshot is app.snapshot
+        await pilot.press("3")  # instead of the devices, not above them
+        await settled(app, pilot)
+        assert isinstance(app.screen, DriversScreen) and len(app.screen_stack) == 3
+        before = app.snapshot
+        app.refresh_now()
+        await settled(app, pilot)
+        assert app.snapshot is not before and app.screen.snapshot is app.snapshot
+        await pilot.press("4")
+        await settled(app, pilot)
+        assert isinstance(app.screen, EventsScreen) and len(app.screen_stack) == 3
+        await pilot.press("1")
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
+
+
+def test_enter_opens_the_detail_with_a_reader_of_its_own_and_escape_goes_back(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("down", "enter")
+        await settled(app, pilot)
+        detail = app.screen
+        assert isinstance(detail, SubscriberDetail) and detail.subscriber == "carol"
+        assert isinstance(detail.reader(), Reader) and detail.reader() is not app._reader
+        await pilot.press("escape")
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
+
+
+def test_action_keys_open_the_dialog_on_the_selected_subscriber_and_escape_cancels(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("down", "T")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ActionScreen)
+        assert (dialog.kind, dialog.subscriber) == ("topup", "carol")
+        assert isinstance(app.performer, Performer)
+        assert app.performer.directory == app.directory
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
+
+
+def test_removing_an_override_needs_one_selected_on_a_detail_screen(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("down", "X")
+        await pilot.pause()
+        assert isinstance(app.screen, SubscribersScreen)
+        assert [n.message for n in app._notifications] == [
+            "select an override on the Overrides tab first"
+        ]
+
+    drive(console_app(console_data), script)
+
+
+def test_question_mark_shows_every_key_and_closes_again(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, SubscribersScreen)
+
+    drive(console_app(console_data), script)
+
+
+def test_on_a_narrow_terminal_the_header_keeps_the_cycles_health_whole(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        line = app.screen.query_one(SummaryBar).render_line(0).text  # inside its padding
+        # This clock is behind the daemon's: the counts give way, the cycle stays whole.
+        assert (
+            line == "7 subscribers  4 online  5 limited  1 not ef…  cycle 13 56m40s ahead: troubled"
+        )
+
+    drive(console_app(console_data, now=T0 + 200), script, size=(80, 24))

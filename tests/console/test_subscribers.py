@@ -1,0 +1,180 @@
+"""The subscribers screen: every subscriber's state, usage, limit and session, sorted and
+filtered as the operator asks, kept in place (cursor, sort, filter) across refreshes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+import nmsquota.console as console_module
+from console.conftest import NOW, SIZE, T0, console_app, drive, settled
+from nmsquota.console.app import ConsoleApp
+from nmsquota.console.subscribers import SubscribersScreen
+from nmsquota.ledger import Ledger
+from nmsquota.standings import Snapshot
+from nmsquota.usage import Sample
+
+
+def screen_of(app: ConsoleApp) -> SubscribersScreen:
+    screen = app.screen
+    assert isinstance(screen, SubscribersScreen)
+    return screen
+
+
+def shown(app: ConsoleApp, column: int = 0) -> list[str]:
+    """One column of the table, top to bottom (the subscribers' names by default)."""
+    table = screen_of(app).table
+    return [str(table.get_row(row.key)[column]) for row in table.ordered_rows]
+
+
+def row_of(app: ConsoleApp, name: str) -> list[str]:
+    return [str(cell) for cell in screen_of(app).table.get_row(name)]
+
+
+def test_each_row_says_state_usage_limit_lifts_and_session(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert row_of(app, "alice") == [
+            "alice", "not effective", "████████ 295% 1d", "8kbit", "23h25m", "yes",
+            "10.60.1.2", "bras", "<pppoe-alice>",
+        ]  # fmt: skip
+        # Two caps: the one that bites (the hour's), and a marker for the other.
+        assert row_of(app, "carol")[1:6] == ["limited", "████████ 120% 1h +1", "64kbit", "15m",
+                                             "-"]  # fmt: skip
+        assert row_of(app, "gina")[1:4] == ["stepped", "██████▌·  82% 1d", "1Mbit at 80%"]
+        assert row_of(app, "erin")[1:5] == ["forced", "········   0% 1d", "8kbit", "override"]
+        assert row_of(app, "bob")[1:4] == ["exempt", "████████ 200% 1d", "-"]
+        assert row_of(app, "frank")[5:8] == ["yes", "10.60.1.6", "bras-2"]
+
+    drive(console_app(console_data), script)
+
+
+def test_the_header_counts_online_limited_not_effective_and_the_cycle(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert app.summary is not None
+        # old-bras did not answer and a limit does not bite: troubled, as `status` says.
+        assert app.summary.line == ("7 subscribers  4 online  5 limited  1 not effective  "
+                                    "cycle 13 1m ago: troubled")  # fmt: skip
+
+    drive(console_app(console_data), script)
+
+
+def test_what_needs_attention_comes_first_then_any_column_sorts(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert shown(app) == ["alice", "carol", "erin", "frank", "gina", "bob", "dave"]
+        await pilot.press("s")  # the next column: usage, fullest first
+        assert shown(app) == ["alice", "dave", "bob", "carol", "frank", "gina", "erin"]
+        await pilot.press("o")  # reversed
+        assert shown(app) == ["erin", "gina", "frank", "carol", "bob", "dave", "alice"]
+        screen_of(app).sort_by("state")
+        screen_of(app).sort_by("state")  # the same column again: reversed, ties by name still
+        assert shown(app) == ["bob", "dave", "frank", "gina", "erin", "carol", "alice"]
+        screen_of(app).sort_by("address")  # what a click on its heading does
+        assert shown(app, 6) == ["10.60.1.2", "10.60.1.3", "10.60.1.4", "10.60.1.5",
+                                 "10.60.1.6", "10.60.1.7", ""]  # fmt: skip
+
+    drive(console_app(console_data), script)
+
+
+def test_a_click_on_a_heading_sorts_by_that_column(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        table = screen_of(app).table
+        # The LIMIT heading: past the widths of the columns before it.
+        x = sum(column.get_render_width(table) for column in list(table.columns.values())[:3])
+        await pilot.click(DataTable, offset=(x + 2, 0))
+        assert screen_of(app).sort_column == "limit"
+        assert shown(app, 3)[:2] == ["1Mbit at 80%", "1Mbit at 80%"]  # fastest first
+
+    drive(console_app(console_data), script)
+
+
+def test_the_filter_narrows_as_the_operator_types_and_escape_clears_it(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("slash", "b", "r", "a", "s")
+        # Last seen on bras or bras-2 (carol is offline, where she was last)
+        assert shown(app) == ["alice", "carol", "frank", "gina", "dave"]
+        await pilot.press("minus")
+        assert shown(app) == ["frank"]
+        await pilot.press("enter")  # the filter stays; the table has the keys again
+        assert isinstance(app.focused, DataTable) and shown(app) == ["frank"]
+        await pilot.press("escape")
+        assert len(shown(app)) == 7
+
+    drive(console_app(console_data), script)
+
+
+def test_quick_filters_show_the_limited_then_the_limits_that_do_not_bite(
+    console_data: Path,
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("f")
+        assert shown(app) == ["alice", "carol", "erin", "frank", "gina"]
+        await pilot.press("f")
+        assert shown(app) == ["alice"]
+        await pilot.press("f")
+        assert len(shown(app)) == 7
+        await pilot.press("f", "escape")  # escape ends a quick filter too
+        assert len(shown(app)) == 7
+
+    drive(console_app(console_data), script)
+
+
+def test_a_refresh_keeps_the_cursor_the_sort_and_the_filter(
+    console_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        screen = screen_of(app)
+        await pilot.press("s")  # by usage
+        await pilot.press("slash", "1", "0", ".", "6", "0", "enter")  # everyone with an address
+        await pilot.press("down", "down", "down")
+        assert screen.subscriber == "frank"
+        before = shown(app)
+        # A cycle: erin downloads past everyone, hank appears.
+        with Ledger.open_writer(console_data / "ledger") as ledger:
+            ledger.commit(T0 + 3900, [Sample("erin", T0 + 3900, 5_000_000, 0)])
+        cleared: list[bool] = []
+        monkeypatch.setattr(DataTable, "clear", lambda *a, **k: cleared.append(True))
+        app.refresh_now()
+        await settled(app, pilot)
+        assert (screen.sort_column, screen.filter_text) == ("usage", "10.60")
+        assert shown(app) == ["erin"] + [name for name in before if name != "erin"]
+        assert row_of(app, "erin")[2] == "████████ 500% 1d"
+        assert screen.subscriber == "frank"
+        assert cleared == []  # changed in place, not rebuilt
+
+    drive(console_app(console_data), script)
+
+
+def test_enter_opens_the_subscriber_under_the_cursor(console_data: Path) -> None:
+    opened: list[str] = []
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        app.open_detail = opened.append  # type: ignore[method-assign]
+        await pilot.press("down", "enter")
+        assert opened == ["carol"]
+
+    drive(console_app(console_data, now=NOW), script)
+
+
+def test_a_snapshot_shown_before_the_screen_is_mounted_is_shown_once_it_is(
+    console_snapshot: Snapshot,
+) -> None:
+    class Host(App[None]):
+        CSS_PATH = str(Path(console_module.__file__).with_name("console.tcss"))
+
+    async def main() -> None:
+        async with Host().run_test(size=SIZE) as pilot:
+            screen = SubscribersScreen()
+            screen.show(console_snapshot)  # the app may read faster than a screen composes
+            await pilot.app.push_screen(screen)
+            await pilot.pause()
+            assert [str(c) for c in screen.table.get_row("gina")][:2] == ["gina", "stepped"]
+            assert screen.table.row_count == 7
+
+    asyncio.run(main())
