@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from nmsquota import units
 from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table, zone_of
 from nmsquota.commands.override_forms import topup_json, topup_line
+from nmsquota.control.writes import write_failure
 from nmsquota.errors import UsageError
 from nmsquota.standings import (
     CapStanding,
@@ -76,18 +76,17 @@ def run_status(args: argparse.Namespace) -> int:
     troubled = troubled or bool(snap.mapping_problems)
     # A cycle that overran or skipped devices: the machine cannot keep up with the poll.
     overloaded = cycle is not None and cycle.overloaded
-    failing = _write_failure(directory)
+    # A full disk: the daemon says so over its control socket (the ledger cannot).
+    failing = write_failure(directory)
     if args.json:
         found = _as_json(snap, age, stale, now)
         if failing is not None:
-            found["ledger_write_failure"] = failing
+            found["ledger_write_failure"] = failing.as_json()
         print(json.dumps(found, indent=2))
         return 1 if stale or troubled or failing or overloaded else 0
     zone = zone_of(args, config)
     if failing is not None:
-        since = _when(failing["failing_since"], zone, seconds=True)
-        print(f"ledger: writes failing since {since} ({failing['cycles']} not recorded; the "
-              f"ledger shows the last good commit): {failing['error']}")  # fmt: skip
+        print(failing.sentence(_when(failing.since, zone, seconds=True)))
     if cycle is None or age is None:
         print("no cycle recorded: the daemon has not run on this ledger")
         return 1
@@ -150,28 +149,6 @@ def _load_lines(cycle: CycleView) -> list[str]:
         lines.append(f"WARNING: the cycle took {cycle.seconds:.0f}s, longer than its "
                      f"{cycle.interval}s interval")  # fmt: skip
     return lines
-
-
-def _write_failure(directory: Path) -> dict[str, Any] | None:
-    """What the running daemon says of its ledger writes, over its control socket (ping):
-    None when no daemon answers or its writes succeed.
-
-    The daemon is asked because the ledger cannot say it: the disk that refuses the cycle's
-    write refuses a note of the failure too, and until the last recorded cycle turns stale
-    (three intervals) the ledger alone looks healthy. A daemon this user may not ask is
-    not an error here: status then shows what the ledger shows, staleness included."""
-    from nmsquota.control import socket_path
-    from nmsquota.control.client import request
-    from nmsquota.control.protocol import ControlError, Ping
-
-    try:
-        reply = request(socket_path(directory), Ping(), timeout=5)
-    except ControlError:
-        return None
-    failing = reply.get("ledger_write_failure") if reply is not None else None
-    if not isinstance(failing, dict) or not isinstance(failing.get("failing_since"), int | float):
-        return None
-    return failing
 
 
 def _topups_of(snap: Snapshot, override: OverrideRecord) -> list[tuple[CapView, TopupView]]:

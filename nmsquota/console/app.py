@@ -24,7 +24,11 @@ from nmsquota.console.events import EventsScreen
 from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.health import Summary, summary
 from nmsquota.console.subscribers import SubscribersScreen
+from nmsquota.control.writes import WriteFailure, write_failure
 from nmsquota.standings import LedgerCorrupt, LedgerMissing, LedgerRecordError, Reader, Snapshot
+
+PING_TIMEOUT = 1.0
+"""Seconds a refresh waits for the daemon's answer on its ledger writes."""
 
 ActionKind = Literal["limit", "release", "exempt", "topup", "remove"]
 
@@ -85,6 +89,9 @@ class ConsoleApp(App[None]):
         self.summary: Summary | None = None
         self.problem = ""
         """Why the last refresh failed ("" when it did not): shown in the banner."""
+        self.write_failure: WriteFailure | None = None
+        """What the daemon said of its ledger writes at the last refresh (None: they
+        succeed, or no daemon answered)."""
         self.performer = Performer(config, directory, clock)
         """Performs the operator's actions: through the daemon, or into the ledger when none
         runs, as the CLI does (nmsquota.actions)."""
@@ -126,18 +133,24 @@ class ConsoleApp(App[None]):
         except (LedgerMissing, LedgerCorrupt, LedgerRecordError, OSError) as error:
             self.call_from_thread(self._failed, str(error))
             return
-        self.call_from_thread(self.take, snap)
+        # A full disk: only the daemon can say so (the ledger looks healthy until its last
+        # cycle turns stale). Asked here, in the worker, briefly: a daemon busy with its
+        # cycle is asked again at the next refresh.
+        failing = write_failure(self.directory, timeout=PING_TIMEOUT)
+        self.call_from_thread(self.take, snap, failing)
 
     def _failed(self, problem: str) -> None:
         self._reading = False
         self.problem = f"The ledger cannot be read (showing the last snapshot read): {problem}"
         self.show_active()
 
-    def take(self, snap: Snapshot) -> None:
-        """A new snapshot: keep it and show it on the active screen."""
+    def take(self, snap: Snapshot, failing: WriteFailure | None = None) -> None:
+        """A new snapshot (and what the daemon said of its ledger writes): keep it and show
+        it on the active screen."""
         self._reading = False
         self.problem = ""
         self.snapshot = snap
+        self.write_failure = failing
         self.show_active()
 
     def show_active(self) -> None:
@@ -145,7 +158,7 @@ class ConsoleApp(App[None]):
         snap = self.snapshot
         if snap is None:
             return
-        self.summary = summary(snap, self.clock.now(), self.zone)
+        self.summary = summary(snap, self.clock.now(), self.zone, self.write_failure)
         screen = self.screen
         for bar in screen.query(SummaryBar):
             bar.show_summary(self.summary)

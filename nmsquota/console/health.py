@@ -4,20 +4,24 @@ and age, and whether the data can be trusted (a daemon cycling on it). Pure (no 
 The judgement is `nmsquota status`'s, taken from the same read API: no cycle recorded means
 the daemon never ran on the ledger; a cycle older than three intervals is stale
 (CycleView.stale); a demo's cycle is on a simulated clock and never stale; troubled and
-overloaded as CycleView says.
+overloaded as CycleView says. A daemon whose ledger writes fail (a full disk) says so over
+its control socket, as it tells status (nmsquota.control.writes): the ledger cannot, and looks
+healthy until its last cycle turns stale.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from nmsquota import units
+from nmsquota.control.writes import WriteFailure
 from nmsquota.standings import Snapshot
 
 Health = str
-"""One word: "ok", "troubled", "overloaded", "stale", "no cycle", "demo"."""
+"""One word (or two): "ok", "troubled", "overloaded", "stale", "no cycle", "demo",
+"writes failing"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,20 @@ class Summary:
         return f"{self.counts}  {self.cycle_health}"
 
 
-def summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
+def summary(snap: Snapshot, now: float, zone: ZoneInfo,
+            failing: WriteFailure | None = None) -> Summary:  # fmt: skip
+    """`failing`: what the daemon said of its ledger writes (None: they succeed, or no daemon
+    answered): said first in the banner, before what the ledger itself shows."""
+    found = _summary(snap, now, zone)
+    if failing is None:
+        return found
+    said = failing.sentence(_when(failing.since, zone))
+    said = said[0].upper() + said[1:]
+    banner = f"{said}\n{found.banner}" if found.banner else said
+    return replace(found, health="writes failing", banner=banner)
+
+
+def _summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
     views = snap.subscribers
     online = sum(1 for view in views if view.online)
     limited = sum(1 for view in views if view.limited)

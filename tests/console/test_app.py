@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fixtures.control_server import Recorder, served
 from textual.pilot import Pilot
 
 from console.conftest import NOW, STALE_AT, T0, console_app, drive, settled
@@ -19,6 +20,7 @@ from nmsquota.console.events import EventsScreen
 from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.help import HelpScreen
 from nmsquota.console.subscribers import SubscribersScreen
+from nmsquota.control import socket_path
 from nmsquota.ledger import Ledger
 from nmsquota.standings import Reader
 from nmsquota.usage import Sample
@@ -46,6 +48,44 @@ def test_a_stale_ledger_says_so_and_since_when(console_data: Path) -> None:
         )
 
     drive(console_app(console_data, now=STALE_AT + 59), script)
+
+
+def test_a_daemon_whose_ledger_writes_fail_is_named_in_the_banner_as_status_says_it(
+    console_data: Path,
+) -> None:
+    # The ledger looks healthy (its last cycle a minute old): only the daemon, over its
+    # control socket, can say that its writes are refused.
+    failing = {"failing_since": T0 + 3630, "error": "ledger: cannot write x: No space left",
+               "cycles": 2}  # fmt: skip
+    daemon = Recorder({"ok": True, "cycles": 14, "ledger_write_failure": failing})
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert app.summary is not None and app.summary.health == "writes failing"
+        assert banner(app) == (
+            "Ledger: writes failing since 2027-01-15 10:00:30 (2 not recorded; the ledger "
+            "shows the last good commit): ledger: cannot write x: No space left"
+        )
+        assert [type(request).__name__ for request in daemon.requests] == ["Ping"]
+
+    with served(socket_path(console_data / "ledger"), daemon):
+        drive(console_app(console_data, now=NOW), script)
+
+
+def test_writes_that_work_again_take_the_failure_out_of_the_banner(console_data: Path) -> None:
+    failing = {"failing_since": T0 + 3630, "error": "No space left", "cycles": 1}
+    daemon = Recorder({"ok": True, "cycles": 14, "ledger_write_failure": failing})
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert banner(app).startswith("Ledger: writes failing since")
+        daemon.reply = {"ok": True, "cycles": 15}
+        app.refresh_now()
+        await settled(app, pilot)
+        assert banner(app) == ""
+        # The fixture's own health again (a map entry that charges nobody: troubled).
+        assert app.summary is not None and app.summary.health == "troubled"
+
+    with served(socket_path(console_data / "ledger"), daemon):
+        drive(console_app(console_data, now=NOW), script)
 
 
 def test_a_ledger_no_daemon_ever_cycled_on_says_so(tmp_path: Path) -> None:
