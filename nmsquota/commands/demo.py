@@ -3,16 +3,21 @@
 Subscribers download through a simulated access server that nmsquota polls over real SNMP
 on loopback; a real ledger records them; the policy slows whoever goes over 20 MB in a day to
 32 kbit/s and whoever goes over the paper's 63 MB a week to 3 kbit/s, through a simulated
-rate limiter. No configuration, no root. The operator console (a later issue) will open on
-it; for now a live summary.
+rate limiter. No configuration, no root. On a terminal the operator console opens on the
+demo's ledger while it runs (q quits it, stops the demo and prints the summary); without
+one, a line every six simulated hours, then the summary; --headless neither, as fast as the
+machine allows, then the summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,7 +29,14 @@ from nmsquota import units
 from nmsquota.errors import NmsquotaError, UsageError
 
 if TYPE_CHECKING:
-    from nmsquota.sim.demo import Change
+    from nmsquota.clock import Clock
+    from nmsquota.config import Config
+    from nmsquota.console.app import ConsoleApp
+    from nmsquota.sim.demo import Change, Result
+
+CONSOLE_REFRESH = 1.0
+"""Seconds between the console's reads of the demo's ledger: an hour of it at the default
+speed."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,7 +55,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--headless", action="store_true",
-        help="as fast as the machine allows, no live output; a summary at the end",
+        help="as fast as the machine allows, no console and no live output; a summary at "
+        "the end",
     )  # fmt: skip
     parser.add_argument(
         "--keep", metavar="DIR", type=Path,
@@ -114,6 +127,13 @@ def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:
               f"biguser {state}, {big.downloaded / 1e6:6.1f} MB so far", flush=True)  # fmt: skip
 
     started = time.monotonic()
+    if not args.headless and on_terminal():
+        try:
+            result = _with_console(directory, seconds, clock, args.seed, zone)
+        except KeyboardInterrupt:
+            print("\nstopped")
+            return 130
+        return _finish(args, directory, result, zone, started)
     if not args.headless:
         span = units.format_duration(seconds)
         print(f"{span} of simulated time at {args.speed:g}x (Ctrl-C stops): 20 MB a day, then "
@@ -124,12 +144,105 @@ def _run(args: argparse.Namespace, directory: Path, seconds: int) -> int:
     except KeyboardInterrupt:
         print("\nstopped")
         return 130
+    return _finish(args, directory, result, zone, started)
+
+
+def _finish(args: argparse.Namespace, directory: Path, result: Result, zone: ZoneInfo,
+            started: float) -> int:  # fmt: skip
     _summary(result, zone, time.monotonic() - started)
     if args.keep:
         print(f"\nThe ledger and configuration stay in {directory}; try:")
         print(f"  nmsquota -c {result.config} usage --sort in")
         print(f"  nmsquota -c {result.config} status")
     return 0
+
+
+def on_terminal() -> bool:
+    """Whether the demo runs on a terminal, where the console can open."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+class Background:
+    """The demo (its SNMP agent, daemon and ledger) on an event loop in a thread of its own,
+    so that the console can have the main thread: they share nothing but the ledger's files,
+    which the console reads through the read API as it reads a real daemon's."""
+
+    def __init__(self, directory: Path, seconds: int, clock: Clock, seed: int) -> None:
+        self.directory, self.seconds, self.clock, self.seed = directory, seconds, clock, seed
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stop: asyncio.Event | None = None
+        self.cycled = threading.Event()
+        """Set after the first cycle (its ledger and configuration are written by then),
+        or when the demo ended without one."""
+        self.result: Result | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="nmsquota-demo", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            # asyncio.run, so that what the SNMP engine leaves running is cancelled before
+            # the loop closes, as in the demo without a console.
+            self.result = asyncio.run(self._demo())
+        except BaseException as error:  # handed to the main thread by finish()
+            self.error = error
+        finally:
+            self.cycled.set()
+
+    async def _demo(self) -> Result:
+        from nmsquota.sim.demo import run_demo
+
+        self.stop = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        return await run_demo(self.directory, self.seconds / 86400, self.clock, self.seed,
+                              on_cycle=lambda world, report: self.cycled.set(),
+                              stop=self.stop)  # fmt: skip
+
+    def finish(self) -> Result:
+        """Stop the demo after the cycle in flight, wait for it, and return what it did."""
+        if self.loop is not None and self.stop is not None:
+            # A closed loop: the demo ended on its own.
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+def _with_console(directory: Path, seconds: int, clock: Clock, seed: int,
+                  zone: ZoneInfo) -> Result:  # fmt: skip
+    """The demo in the background and the console on its ledger until the operator quits
+    it; then the demo stops (its ledger is whole: a cycle in flight finishes first)."""
+    from nmsquota.config import load_config
+
+    demo = Background(directory, seconds, clock, seed)
+    demo.start()
+    try:
+        demo.cycled.wait()
+        if demo.error is None:
+            config = load_config(directory / "nmsquota.toml")
+            run_console(open_console(config, directory / "ledger", clock, zone))
+    finally:
+        result = demo.finish()
+    return result
+
+
+def open_console(config: Config, ledger: Path, clock: Clock, zone: ZoneInfo) -> ConsoleApp:
+    """The console on the demo's ledger, on the demo's clock (so that ages are simulated
+    time's)."""
+    # Textual only now: the headless demo never loads a screen library.
+    from nmsquota.console.app import ConsoleApp
+
+    return ConsoleApp(config, ledger, clock, zone=zone, refresh=CONSOLE_REFRESH)
+
+
+def run_console(app: ConsoleApp) -> None:
+    """Until the operator quits it (a test drives it under Textual's pilot instead)."""
+    app.run()
 
 
 def _summary(result, zone: ZoneInfo, elapsed: float) -> None:  # type: ignore[no-untyped-def]
