@@ -46,11 +46,13 @@ class Cell:
     """One cell: its text and style, made a Rich Text only when drawn. A screen draws some
     40 rows of thousands, and building a Text for every cell of 10,000 rows took ~0.4 s."""
 
-    __slots__ = ("plain", "style")
+    __slots__ = ("plain", "style", "width")
 
     def __init__(self, plain: str, style: str) -> None:
         self.plain = plain
         self.style = style
+        self.width = cell_len(plain)
+        """Cells on screen (as Rich measures a one-line Text)."""
 
     def __rich__(self) -> Text:
         return Text(self.plain, style=self.style, no_wrap=True)
@@ -127,7 +129,7 @@ class SubscriberTable(DataTable[Cell]):
             for column in columns:
                 cell = cells.get(column.key)
                 if isinstance(cell, Cell) and "\n" not in cell.plain:
-                    column.content_width = max(column.content_width, cell_len(cell.plain))
+                    column.content_width = max(column.content_width, cell.width)
                 else:  # not ours: let DataTable measure the row
                     super()._update_dimensions([row_key])
                     break
@@ -158,6 +160,9 @@ class SubscribersScreen(Screen[None]):
         self._order: list[str] = []
         """The table's rows in the order it shows them."""
         self._styles: dict[str, str] = {}
+        self._cells: dict[str, tuple[Row, tuple[Cell, ...]]] = {}
+        """Each row's cells as last built, for a row that comes back unchanged (a filter
+        widening again re-adds thousands)."""
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -196,6 +201,7 @@ class SubscribersScreen(Screen[None]):
 
     def show(self, snapshot: Snapshot) -> None:
         self.rows = {view.name: row(view, snapshot.as_of) for view in snapshot.subscribers}
+        self._cells = {name: kept for name, kept in self._cells.items() if name in self.rows}
         if self._ready:  # else on_mount shows them, once the table has its columns
             self._sync()
 
@@ -230,9 +236,7 @@ class SubscribersScreen(Screen[None]):
             self._order = [name for name in self._order if name in names]
         styles = self._style_map()
         added = [r for r in wanted if r.name not in self._shown]
-        table.add_keyed_rows(
-            (r.name, [self._cell(r, i, styles) for i in range(len(COLUMNS))]) for r in added
-        )
+        table.add_keyed_rows((r.name, self._cells_of(r, styles)) for r in added)
         changes: list[tuple[str, str, Cell]] = []
         for r in wanted:
             old = self._shown.get(r.name)
@@ -259,6 +263,14 @@ class SubscribersScreen(Screen[None]):
             for i, (key, _heading) in enumerate(COLUMNS)
             if restyle or new.cells[i] != old.cells[i]
         ]
+
+    def _cells_of(self, r: Row, styles: dict[str, str]) -> tuple[Cell, ...]:
+        cached = self._cells.get(r.name)
+        if cached is not None and cached[0] == r:
+            return cached[1]
+        cells = tuple(self._cell(r, i, styles) for i in range(len(COLUMNS)))
+        self._cells[r.name] = (r, cells)
+        return cells
 
     def _cell(self, r: Row, column: int, styles: dict[str, str]) -> Cell:
         key = COLUMNS[column][0]
@@ -288,7 +300,7 @@ class SubscribersScreen(Screen[None]):
 
     def _restyle(self) -> None:
         """A new theme: every cell in its colours."""
-        self._styles = {}
+        self._styles, self._cells = {}, {}
         table = self.table
         table.clear()
         self._shown, self._order = {}, []
