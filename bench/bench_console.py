@@ -244,8 +244,8 @@ def install_hooks() -> None:
         if Frames.current is not None:
             Frames.current.collecting(phase, info)
 
-    SubscribersScreen._sync = timed_sync  # type: ignore[method-assign]
-    DataTable._on_idle = timed_idle  # type: ignore[method-assign]
+    SubscribersScreen._sync = timed_sync  # type: ignore[method-assign,assignment]
+    DataTable._on_idle = timed_idle  # type: ignore[method-assign,assignment]
     gc.callbacks.append(collecting)
 
 
