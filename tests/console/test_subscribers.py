@@ -7,14 +7,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from textual.app import App
+from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 import nmsquota.console as console_module
 from console.conftest import NOW, SIZE, T0, console_app, drive, settled
 from nmsquota.console.app import ConsoleApp
-from nmsquota.console.subscribers import SubscribersScreen
+from nmsquota.console.subscribers import Cell, SubscribersScreen, SubscriberTable
 from nmsquota.ledger import Ledger
 from nmsquota.standings import Snapshot
 from nmsquota.usage import Sample
@@ -176,5 +177,69 @@ def test_a_snapshot_shown_before_the_screen_is_mounted_is_shown_once_it_is(
             await pilot.pause()
             assert [str(c) for c in screen.table.get_row("gina")][:2] == ["gina", "stepped"]
             assert screen.table.row_count == 7
+
+    asyncio.run(main())
+
+
+def test_widening_the_filter_adds_the_rows_back_at_once_in_order_under_the_cursor(
+    console_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        screen = screen_of(app)
+        await pilot.press("s")  # by usage
+        everyone = shown(app)
+        await pilot.press("slash", *"bras-", "enter")
+        assert shown(app) == ["frank"] and screen.subscriber == "frank"
+        one_by_one: list[object] = []
+        add_row = DataTable.add_row
+        monkeypatch.setattr(DataTable, "add_row",
+                            lambda *a, **k: one_by_one.append(a) or add_row(*a, **k))  # fmt: skip
+        await pilot.press("escape")
+        assert shown(app) == everyone
+        assert screen.subscriber == "frank"
+        assert row_of(app, "carol")[1:3] == ["limited", "████████ 120% 1h +1"]
+        # Six rows came back in one batch (Textual's add_row costs ~50 µs a row: 10,000 rows
+        # one by one kept a widening keystroke busy for seconds).
+        assert one_by_one == []
+
+    drive(console_app(console_data), script)
+
+
+def test_a_batch_of_rows_is_laid_out_as_datatable_lays_out_rows_added_one_by_one() -> None:
+    rows = [
+        ("alice", ["alice", "not effective", "████████ 295% 1d", ""]),
+        ("bob", ["bob", "ok", "··  3% 1d", "用户-宽"]),  # wide characters: two cells each
+        ("carol", ["carol", "limited", "█▌······ 20% 1h +1", "<pppoe-carol>"]),
+    ]
+    styles = {"alice": "bold red", "bob": "", "carol": "yellow"}
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(id="plain")
+            yield SubscriberTable(id="batched")
+
+    async def main() -> None:
+        async with Host().run_test(size=SIZE) as pilot:
+            plain = pilot.app.query_one("#plain", DataTable)
+            batched = pilot.app.query_one("#batched", SubscriberTable)
+            for table in (plain, batched):
+                for key in ("name", "state", "usage", "interface"):
+                    table.add_column(key.upper(), key=key)
+            for key, cells in rows:
+                plain.add_row(*(Text(c, style=styles[key], no_wrap=True) for c in cells),
+                              key=key)  # fmt: skip
+            batched.add_keyed_rows((key, [Cell(c, styles[key]) for c in cells])
+                                   for key, cells in rows)  # fmt: skip
+            await pilot.pause()
+            assert [c.content_width for c in batched.ordered_columns] == [
+                c.content_width for c in plain.ordered_columns
+            ]
+            assert [r.key for r in batched.ordered_rows] == [r.key for r in plain.ordered_rows]
+            assert batched.cursor_coordinate == plain.cursor_coordinate
+            assert batched.virtual_size == plain.virtual_size
+            for y in range(len(rows) + 1):
+                assert batched.render_line(y).text == plain.render_line(y).text
+            batched.update_cells([("bob", "state", Cell("limited", "bold"))])
+            assert str(batched.get_cell("bob", "state")) == "limited"
 
     asyncio.run(main())
