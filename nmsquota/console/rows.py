@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nmsquota import units
+from nmsquota.console.health import coarse
 from nmsquota.standings import CapView, State, SubscriberView
 
 Condition = Literal[
@@ -128,7 +129,21 @@ def lifts_in(view: SubscriberView, as_of: int | None) -> tuple[str, float]:
         return "-", float("inf")
     last = max(moment for moment in moments if moment is not None)
     seconds = max(0, last - as_of)
-    return units.format_duration(seconds), float(seconds)
+    return roughly(seconds), float(seconds)
+
+
+SPANS = (86_400, 3_600, 60, 1)
+
+
+def roughly(seconds: int) -> str:
+    """A wait as its two largest units, rounded up so that it never reads as sooner than it
+    is: 480_898 s -> "5d14h" (not "5d13h34m58s", which a column cannot hold and nobody
+    needs), 2_700 -> "45m"."""
+    if seconds <= 0:
+        return "0s"
+    largest = next(span for span in SPANS if seconds >= span)
+    unit = SPANS[min(SPANS.index(largest) + 1, len(SPANS) - 1)]
+    return coarse(-(-seconds // unit) * unit)
 
 
 def row(view: SubscriberView, as_of: int | None) -> Row:

@@ -103,9 +103,9 @@ class SubscriberTable(DataTable[Cell]):
         self.check_idle()
 
     def update_cells(self, cells: Iterable[tuple[str, str, Cell]]) -> None:
-        """`update_cell(row, column, value)` for each (the column keeps its width, as there),
+        """`update_cell(row, column, value)` for each, a column widened to a wider value,
         with the caches dropped and the repaint asked for once."""
-        changed = False
+        changed = widened = False
         for name, column, value in cells:
             row_key, column_key = RowKey(name), ColumnKey(column)
             if row_key not in self._row_locations or column_key not in self._column_locations:
@@ -114,6 +114,14 @@ class SubscriberTable(DataTable[Cell]):
                 )
             self._data[row_key][column_key] = value
             changed = True
+            # A column grows to a wider value ("-" becoming "yes"), never shrinks: shrinking
+            # would mean measuring the whole column again at every refresh.
+            wanted = self.columns[column_key]
+            if isinstance(value, Cell) and value.width > wanted.content_width:
+                wanted.content_width = value.width
+                widened = True
+        if widened:
+            self._require_update_dimensions = True
         if changed:
             self._update_count += 1
             self.refresh()

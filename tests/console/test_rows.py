@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nmsquota.console.health import coarse
-from nmsquota.console.rows import bar, closest, usage_cell
+from nmsquota.console.rows import bar, closest, roughly, usage_cell
 from nmsquota.standings import CapStanding, CapView, State, SubscriberView, Tally, Totals
 
 MB = 10**6
@@ -48,3 +48,12 @@ def test_a_subscriber_without_a_plan_shows_no_usage_bar() -> None:
 def test_ages_in_the_header_keep_their_two_largest_units() -> None:
     assert [coarse(s) for s in (0, 59, 125, 3400, 3_445_534)] == ["0s", "59s", "2m5s", "56m40s",
                                                                   "39d21h"]  # fmt: skip
+
+
+def test_a_wait_is_its_two_largest_units_rounded_up_never_sooner_than_it_is() -> None:
+    assert roughly(480_898) == "5d14h"  # 5d13h34m58s
+    assert roughly(302_400) == "3d12h"
+    assert roughly(3_601) == "1h1m"
+    assert roughly(2_700) == "45m"
+    assert roughly(59) == "59s"
+    assert roughly(0) == "0s"

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 import nmsquota.console as console_module
 from console.conftest import NOW, SIZE, T0, console_app, drive, settled
@@ -241,5 +242,11 @@ def test_a_batch_of_rows_is_laid_out_as_datatable_lays_out_rows_added_one_by_one
                 assert batched.render_line(y).text == plain.render_line(y).text
             batched.update_cells([("bob", "state", Cell("limited", "bold"))])
             assert str(batched.get_cell("bob", "state")) == "limited"
+            # A refresh with a wider value widens its column ("-" becoming "yes" in ON).
+            wider = "<pppoe-alice-at-home>"
+            batched.update_cells([("alice", "interface", Cell(wider, ""))])
+            await pilot.pause()
+            assert batched.columns[ColumnKey("interface")].content_width == len(wider)
+            assert wider in batched.render_line(1).text
 
     asyncio.run(main())
