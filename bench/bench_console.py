@@ -287,9 +287,9 @@ async def measure_app(directory: Path, count: int, seed: int, first_cycle: int) 
     took: list[tuple[float, float]] = []
     take = app.take
 
-    def timed_take(snap: Any) -> None:
+    def timed_take(snap: Any, *rest: Any) -> None:
         started = time.perf_counter()
-        take(snap)
+        take(snap, *rest)
         took.append((started, time.perf_counter()))
 
     app.take = timed_take  # type: ignore[method-assign]
