@@ -50,3 +50,23 @@ def test_the_subscribers_screen_filtered(
 ) -> None:
     app = console_app(console_data, now=NOW)
     assert snap_compare(app, terminal_size=(100, 30), press=keys, run_before=read_first())
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [["2"], ["3"], ["4"], ["down", "enter"], ["down", "enter", "o"], ["down", "T"]],
+    ids=["access-servers", "drivers", "events", "detail", "detail-overrides", "top-up-dialog"],
+)
+def test_every_other_screen_at_100x30(
+    console_data: Path, snap_compare: Compare, keys: list[str]
+) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, ConsoleApp)
+        await settled(app, pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settled(app, pilot)  # the detail reads its samples in a worker
+
+    app = console_app(console_data, now=NOW)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
