@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from nmsquota.console.curve import loaded_from, window_usage
+from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
 from nmsquota.console.moments import moment
 from nmsquota.ledger.records import OverrideRecord
@@ -74,6 +75,9 @@ class SubscriberDetail(Screen[None]):
         """The index of the cap the graph shows (`c` moves on)."""
 
     def compose(self) -> ComposeResult:
+        # The app keeps these up to date on whichever screen is active.
+        yield SummaryBar()
+        yield Banner()
         yield Static(Text(self.subscriber), id="title")
         with TabbedContent(id="tabs"):
             with TabPane("Usage", id="usage"):

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
 from nmsquota.console.moments import moment
 from nmsquota.standings import DriverHealth, DriverView, Snapshot
@@ -41,6 +42,9 @@ class DriversScreen(Screen[None]):
         """The last snapshot shown (shown on mount if it came before)."""
 
     def compose(self) -> ComposeResult:
+        # The app keeps these up to date on whichever screen is active.
+        yield SummaryBar()
+        yield Banner()
         yield Static("no cycle yet", id="drivers-summary")
         yield DataTable[Text](id="drivers", cursor_type="row")
         yield Static(id="driver-detail")

@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
 from nmsquota.console.moments import moment
 from nmsquota.standings import EventKind, EventRecord, Snapshot
@@ -48,6 +49,9 @@ class EventsScreen(Screen[None]):
         """Only events of this kind (None: all)."""
 
     def compose(self) -> ComposeResult:
+        # The app keeps these up to date on whichever screen is active.
+        yield SummaryBar()
+        yield Banner()
         with Horizontal(id="filters"):
             yield Input(placeholder="/ subscriber", id="subscriber-filter")
             yield Label("kind: all (k)", id="kind-filter")

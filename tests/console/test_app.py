@@ -50,6 +50,18 @@ def test_a_stale_ledger_says_so_and_since_when(console_data: Path) -> None:
     drive(console_app(console_data, now=STALE_AT + 59), script)
 
 
+def test_every_screen_carries_the_header_and_the_stale_banner(console_data: Path) -> None:
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        for keys in (["2"], ["3"], ["4"], ["1", "down", "enter"]):
+            await pilot.press(*keys)
+            await settled(app, pilot)
+            assert banner(app).startswith("STALE since 2027-01-15 10:15:00"), keys
+            header = app.screen.query_one(SummaryBar).render_line(0).text
+            assert "stale" in header, keys
+
+    drive(console_app(console_data, now=STALE_AT + 59), script)
+
+
 def test_a_daemon_whose_ledger_writes_fail_is_named_in_the_banner_as_status_says_it(
     console_data: Path,
 ) -> None:
