@@ -19,13 +19,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.color import Color
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from nmsquota.console.curve import loaded_from, window_usage
 from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
+from nmsquota.console.live import LiveScreen
 from nmsquota.console.moments import moment
 from nmsquota.ledger.records import OverrideRecord
 from nmsquota.standings import CapView, Reader, Sample, Snapshot, SubscriberView
@@ -37,7 +37,7 @@ NO_PLAN_SPAN = 86400
 """Samples loaded for someone without a plan (no window to draw): the last day's."""
 
 
-class SubscriberDetail(Screen[None]):
+class SubscriberDetail(LiveScreen):
     """`name`'s detail; `reader` gives a Reader to load samples with (called in a worker
     thread, once per commit shown)."""
 
@@ -61,18 +61,16 @@ class SubscriberDetail(Screen[None]):
     def __init__(self, name: str, reader: Callable[[], Reader], *,
                  zone: tzinfo | None = None) -> None:  # fmt: skip
         """`zone`: the time zone moments are shown in (None: this machine's)."""
-        super().__init__()
+        super().__init__(zone=zone)
         self.subscriber = name
         self.reader = reader
-        self.zone = zone
-        self.snapshot: Snapshot | None = None
         self.samples: list[Sample] | None = None
         """The samples loaded for the commit `loaded_as_of` (None: not loaded yet)."""
         self.loaded_as_of: int | None = None
         self.asked_as_of: int | None = None
         self.cap_shown = 0
-        self.snapshot_count = 0
         """The index of the cap the graph shows (`c` moves on)."""
+        self.snapshot_count = 0
 
     def compose(self) -> ComposeResult:
         # The app keeps these up to date on whichever screen is active.
@@ -99,8 +97,7 @@ class SubscriberDetail(Screen[None]):
         self.query_one("#overrides-table", DataTable).add_columns(
             "Id", "Kind", "Cap", "Amount", "Since", "Until", "By", "Reason", "Active"
         )
-        if self.snapshot is not None:
-            self.show(self.snapshot)
+        self.show_kept()
 
     # -- the snapshot --------------------------------------------------------------------
 

@@ -10,11 +10,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
+from nmsquota.console.live import LiveScreen
 from nmsquota.console.moments import moment, seconds
 from nmsquota.standings import CycleView, DeviceView, Snapshot
 from nmsquota.units import format_duration
@@ -24,7 +24,7 @@ DEVICE_COLUMNS = ("Device", "Profile", "SNMP", "Last poll", "Latency", "Fails", 
 MAPPING_COLUMNS = ("Device", "Entry", "Problem", "Since", "Cycles", "What the poll found")
 
 
-class DevicesScreen(Screen[None]):
+class DevicesScreen(LiveScreen):
     """Every access server the ledger or the configuration knows, one row each."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
@@ -36,14 +36,6 @@ class DevicesScreen(Screen[None]):
     DevicesScreen #mapping-title { padding: 0 1; color: $text-muted; }
     DevicesScreen #mapping { height: auto; max-height: 8; }
     """
-
-    def __init__(self, *, zone: tzinfo | None = None, name: str | None = None,
-                 id: str | None = None) -> None:  # fmt: skip
-        """`zone`: the time zone moments are shown in (None: this machine's)."""
-        super().__init__(name=name, id=id)
-        self.zone = zone
-        self.snapshot: Snapshot | None = None
-        """The last snapshot shown (shown on mount if it came before)."""
 
     def compose(self) -> ComposeResult:
         # The app keeps these up to date on whichever screen is active.
@@ -59,8 +51,7 @@ class DevicesScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#devices", DataTable).add_columns(*DEVICE_COLUMNS)
         self.query_one("#mapping", DataTable).add_columns(*MAPPING_COLUMNS)
-        if self.snapshot is not None:
-            self.show(self.snapshot)
+        self.show_kept()
 
     def show(self, snapshot: Snapshot) -> None:
         """Update every row in place from `snapshot`, keeping the cursor."""

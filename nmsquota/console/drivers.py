@@ -10,11 +10,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
+from nmsquota.console.live import LiveScreen
 from nmsquota.console.moments import moment
 from nmsquota.standings import DriverHealth, DriverView, Snapshot
 
@@ -23,7 +23,7 @@ COLUMNS = ("Driver", "Health", "Holds", "Added", "Removed", "Repairs", "Errors",
 HEALTH: dict[DriverHealth, str] = {"ok": "ok", "drifting": "DRIFTING", "failing": "FAILING"}
 
 
-class DriversScreen(Screen[None]):
+class DriversScreen(LiveScreen):
     """One row per driver, and the selected driver in full below."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
@@ -32,14 +32,6 @@ class DriversScreen(Screen[None]):
     DriversScreen #drivers { height: auto; max-height: 12; }
     DriversScreen #driver-detail { height: 1fr; padding: 0 1; overflow-y: auto; }
     """
-
-    def __init__(self, *, zone: tzinfo | None = None, name: str | None = None,
-                 id: str | None = None) -> None:  # fmt: skip
-        """`zone`: the time zone moments are shown in (None: this machine's)."""
-        super().__init__(name=name, id=id)
-        self.zone = zone
-        self.snapshot: Snapshot | None = None
-        """The last snapshot shown (shown on mount if it came before)."""
 
     def compose(self) -> ComposeResult:
         # The app keeps these up to date on whichever screen is active.
@@ -52,8 +44,7 @@ class DriversScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#drivers", DataTable).add_columns(*COLUMNS)
-        if self.snapshot is not None:
-            self.show(self.snapshot)
+        self.show_kept()
 
     def show(self, snapshot: Snapshot) -> None:
         """Update every row in place from `snapshot`, keeping the cursor."""

@@ -10,18 +10,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from nmsquota.console.header import Banner, SummaryBar
 from nmsquota.console.keyed_table import Cells, selected_key, sync_rows
+from nmsquota.console.live import LiveScreen
 from nmsquota.console.moments import moment
 from nmsquota.standings import EventKind, EventRecord, Snapshot
 
 COLUMNS = ("Time", "Kind", "Subscriber", "Where", "What happened")
 
 
-class EventsScreen(Screen[None]):
+class EventsScreen(LiveScreen):
     """Every kept event, one row each, keyed by its sequence number."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -40,11 +40,7 @@ class EventsScreen(Screen[None]):
 
     def __init__(self, *, zone: tzinfo | None = None, name: str | None = None,
                  id: str | None = None) -> None:  # fmt: skip
-        """`zone`: the time zone moments are shown in (None: this machine's)."""
-        super().__init__(name=name, id=id)
-        self.zone = zone
-        self.snapshot: Snapshot | None = None
-        """The last snapshot shown (shown on mount if it came before)."""
+        super().__init__(zone=zone, name=name, id=id)
         self.kind: EventKind | None = None
         """Only events of this kind (None: all)."""
 
@@ -63,8 +59,7 @@ class EventsScreen(Screen[None]):
         table = self.query_one("#events", DataTable)
         table.add_columns(*COLUMNS)
         table.focus()
-        if self.snapshot is not None:
-            self.show(self.snapshot)
+        self.show_kept()
 
     def show(self, snapshot: Snapshot) -> None:
         """Update the rows in place from `snapshot` (new events on top), keeping the cursor
@@ -143,8 +138,7 @@ class EventsScreen(Screen[None]):
             self.app.pop_screen()
 
     def _refilter(self) -> None:
-        if self.snapshot is not None:
-            self.show(self.snapshot)
+        self.show_kept()
 
     def _row(self, event: EventRecord, today: int | None) -> Cells:
         where = event.device or event.driver or ""
