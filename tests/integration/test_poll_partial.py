@@ -101,7 +101,7 @@ def test_a_first_walk_cut_short_is_gone_on_from_and_the_next_cycle_walks_less() 
         (cut,), _ = await one_cycle(agent, [bras1], 1, count, baselines, silent_after=15)
         assert cut.error is not None and cut.attribution is None
         assert bras1.partial is not None
-        kept = bras1.partial.rows[t.IF_SPEED]
+        kept = bras1.partial.rows[t.IF_DESCR]
         assert 0 < len(kept) < count
         # The next cycle goes on from there ...
         (resumed,), walked = await one_cycle(agent, [bras1], 2, count, baselines)

@@ -203,7 +203,7 @@ def test_a_usual_cycle_walks_counters_and_names_but_not_the_rest() -> None:
     assert first.identity_walked and not second.identity_walked
     assert second.memory.counters == (p.IF_HC_IN_OCTETS, p.IF_HC_OUT_OCTETS, p.IF_OPER_STATUS)
     assert second.memory.watch == (p.IF_NAME,)
-    # Nine columns walked the first time (32-bit counters only where a row lacks 64-bit
+    # Eight columns walked the first time (32-bit counters only where a row lacks 64-bit
     # ones: none here), four after: well under two thirds of the requests.
     assert second_requests * 1.5 < first_requests
     readings = dict(second.readings)
@@ -330,7 +330,9 @@ def test_a_restart_resumes_from_the_ledger_without_charging_anything_twice(tmp_p
     assert asyncio.run(run()) == {1_000_300: (5_000, 50), 1_003_900: (900_000, 100)}
 
 
-async def first_poll_asking(objects: dict) -> tuple[poller.Poll, list[tuple[int, ...]]]:
+async def first_poll_asking(
+    objects: dict, mapping: InterfaceMap = MAPPING
+) -> tuple[poller.Poll, list[tuple[int, ...]]]:
     """A first poll (no memory) of these objects, and every OID its requests asked for."""
     agent, port = await start_agent()
     agent.set(objects)
@@ -343,7 +345,7 @@ async def first_poll_asking(objects: dict) -> tuple[poller.Poll, list[tuple[int,
 
     agent._reply = recording  # type: ignore[method-assign]
     session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port))
-    return await poller.poll(session, MAPPING, 1000.0), asked
+    return await poller.poll(session, mapping, 1000.0), asked
 
 
 def test_a_first_walk_asks_for_32_bit_counters_only_of_rows_without_64_bit_ones() -> None:
@@ -369,6 +371,62 @@ def test_a_first_walk_asks_for_32_bit_counters_only_of_rows_without_64_bit_ones(
     assert {p.IF_IN_OCTETS, p.IF_OUT_OCTETS} <= set(result.memory.counters)
 
 
+def asked_in(column: str, asked: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """The rows of `column` a poll's requests asked for (a walk asks the column itself: ())."""
+    prefix = oid(column)
+    return [o[len(prefix) :] for o in asked if o[: len(prefix)] == prefix]
+
+
+def test_a_first_walk_reads_if_alias_only_for_a_mapping_that_reads_it() -> None:
+    objects = with_scalars(interfaces(100_000, rows(20)), 20, 5)
+    for index in range(1, 21):
+        objects[(*oid(p.IF_ALIAS), index)] = OctetString(f"CIRCUIT-{index}")
+    result, asked = asyncio.run(first_poll_asking(objects))
+    assert asked_in(p.IF_ALIAS, asked) == []
+    assert len(result.readings) == 20
+
+    by_alias = InterfaceMap(static={"alias:CIRCUIT-3": "carol"})
+    result, asked = asyncio.run(first_poll_asking(objects, by_alias))
+    assert asked_in(p.IF_ALIAS, asked)
+    assert [(key.subscriber, key.index) for key, _ in result.readings] == [("carol", 3)]
+
+
+def test_a_first_walk_reads_if_speed_only_where_if_high_speed_cannot_tell_the_rate() -> None:
+    objects = with_scalars(interfaces(100_000, rows(12)), 12, 5)
+    for index in range(1, 13):
+        # Ports 1-10 at 10 Gbit/s (ifSpeed saturated); 11 at 1.5 Mbit/s, which ifHighSpeed
+        # rounds; 12 at exactly 4.2945 Gbit/s, the last rate ifSpeed still counts.
+        high, speed = {11: (2, 1_500_000), 12: (4295, 4_294_500_000)}.get(
+            index, (10_000, 2**32 - 1)
+        )
+        objects[(*oid(p.IF_HIGH_SPEED), index)] = Gauge32(high)
+        objects[(*oid(p.IF_SPEED), index)] = Gauge32(speed)
+    result, asked = asyncio.run(first_poll_asking(objects))
+    # By GET, those two rows only: the column is not walked.
+    assert sorted(asked_in(p.IF_SPEED, asked)) == [(11,), (12,)]
+    speeds = {key.index: reading.speed_bps for key, reading in result.readings}
+    assert speeds == {**{n: 10**10 for n in range(1, 11)}, 11: 1_500_000, 12: 4_294_500_000}
+
+
+def test_a_reload_that_brings_an_alias_entry_walks_if_alias_at_the_next_poll() -> None:
+    objects = with_scalars(interfaces(100_000, rows(10)), 10, 5)
+    for index in range(1, 11):
+        objects[(*oid(p.IF_ALIAS), index)] = OctetString(f"CIRCUIT-{index}")
+
+    async def two_polls() -> poller.Poll:
+        agent, port = await start_agent()
+        agent.set(objects)
+        session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port))
+        first = await poller.poll(session, MAPPING, 1000.0)
+        assert first.memory is not None and p.IF_ALIAS not in first.memory.identity
+        later = InterfaceMap(rules=MAPPING.rules, static={"alias:CIRCUIT-4": "dave"})
+        return await poller.poll(session, later, 1300.0, memory=first.memory)
+
+    second = asyncio.run(two_polls())
+    assert ("dave", 4) in [(key.subscriber, key.index) for key, _ in second.readings]
+    assert second.memory is not None and p.IF_ALIAS in second.memory.watch
+
+
 def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_read() -> None:
     mixed = with_scalars(interfaces(100_000, rows(30)), 30, 5)
     for index in (7, 8):
@@ -392,7 +450,8 @@ def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_
 
     cut = asyncio.run(poll_silent_from_the_32_bit_get())
     assert cut.partial is not None
-    # Every identity column that does not name a row, read to its end (empty ones too).
-    assert cut.partial.finished == {p.IF_DESCR, p.IF_SPEED, p.IF_HIGH_SPEED, p.IF_ALIAS}
+    # Every identity column that does not name a row, read to its end (empty ones too; no
+    # ifAlias, which this mapping does not read).
+    assert cut.partial.finished == {p.IF_DESCR, p.IF_SPEED, p.IF_HIGH_SPEED}
     assert len(cut.partial.rows[p.IF_DESCR]) == 30
     assert cut.rows_read > 0  # it had answered: load, not a dead agent, for backoff
