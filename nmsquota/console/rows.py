@@ -41,13 +41,11 @@ stay in name order (the screen sorts rows already in name order, and sorts are s
 
 class Row:
     """A subscriber's cells (strings, in COLUMNS order; the screen styles them by
-    `condition`) and what they sort and filter by. The sort value of a column and the text
-    the filter matches are worked out when first asked for: a refresh builds a row for
-    every subscriber (100,000 of them at the most), and most are never sorted by address
-    nor filtered. Compared by identity: the screen keeps a subscriber's row while their
-    view is unchanged."""
+    `condition`) and what they sort and filter by, worked out when asked for: a refresh
+    builds a row for every subscriber (100,000 of them at the most), and a screen sorts
+    them by one column at a time."""
 
-    __slots__ = ("_numbers", "_text", "addresses", "cells", "condition", "limited", "name",
+    __slots__ = ("_numbers", "addresses", "cells", "condition", "limited", "name",
                  "not_effective", "plan")  # fmt: skip
 
     def __init__(self, name: str, condition: Condition, cells: tuple[str, ...], limited: bool,
@@ -62,18 +60,11 @@ class Row:
         self.addresses = addresses
         self._numbers = numbers
         """(usage share, limit rate, seconds until the limit lifts)"""
-        self._text: str | None = None
 
     @property
     def text(self) -> str:
         """Everything the incremental filter matches against, lower case."""
-        if self._text is None:
-            self._text = " ".join((*self.cells, self.plan, *self.addresses)).lower()
-        return self._text
-
-    def text_is(self, text: str) -> None:
-        """The filter's text, kept from an alike row of the last snapshot."""
-        self._text = text
+        return f"{' '.join(self.cells)} {self.plan} {' '.join(self.addresses)}".lower()
 
     def sort_key(self, column: int) -> Sortable:
         """The value column `column` (an index into COLUMNS) sorts this row by."""
@@ -126,14 +117,19 @@ def percent(cap: CapView) -> float:
 def closest(view: SubscriberView) -> CapView | None:
     """The cap closest to biting: a limited cap first (the one furthest over), else the one
     nearest its cap in force."""
-    if not view.caps:
-        return None
-    return max(view.caps, key=lambda cap: (cap.limited, percent(cap)))
+    caps = view.caps
+    if len(caps) < 2:  # most plans have one cap (a row is built per subscriber per refresh)
+        return caps[0] if caps else None
+    return max(caps, key=lambda cap: (cap.limited, percent(cap)))
 
 
 def bar(fraction: float, width: int = BAR) -> str:
     """A bar of `width` cells, full at 100% and beyond (eighths for the last cell)."""
-    eighths = round(max(0.0, min(fraction, 1.0)) * width * 8)
+    return _bar(round(max(0.0, min(fraction, 1.0)) * width * 8), width)
+
+
+@lru_cache(maxsize=1024)
+def _bar(eighths: int, width: int) -> str:
     full, part = divmod(eighths, 8)
     partial = " ▏▎▍▌▋▊▉"[part] if part else ""
     return ("█" * full + partial).ljust(width, "·")

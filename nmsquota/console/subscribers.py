@@ -9,7 +9,9 @@ on its subscriber. bench/bench_console.py measures it with 10,000 and 100,000 su
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
+from itertools import count
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -61,8 +63,8 @@ class SubscribersScreen(Screen[None]):
         """Each column's sort values, per row of `_all`, for this snapshot (when asked)."""
         self._ranked: dict[tuple[int, bool], list[int]] = {}
         """Each (column, descending) sort of `_all` for this snapshot (when asked)."""
-        self._texts: list[str] | None = None
-        """What the filter matches, per row of `_all` (built at the first filter)."""
+        self._texts: list[str] = []
+        """What the filter matches, per row of `_all`."""
         self._styles: dict[str, str] = {}
         self._ready = False
 
@@ -91,15 +93,15 @@ class SubscribersScreen(Screen[None]):
     # -- the contract: one snapshot, shown in place ----------------------------------------
 
     def show(self, snapshot: Snapshot) -> None:
-        old = self._all
+        old, old_texts = self._all, self._texts
         rows = sorted((row(view, snapshot.as_of) for view in snapshot.subscribers),
                       key=lambda r: r.name)  # fmt: skip
         self.rows = {r.name: r for r in rows}
         self._all = rows
-        self._reuse_texts(old)
         same_names = len(old) == len(rows) and all(
             a.name == b.name for a, b in zip(old, rows, strict=True)
         )
+        self._texts = filter_texts(rows, old if same_names else None, old_texts)
         kept_keys, kept_ranked = self._keys, self._ranked
         self._keys, self._ranked = {}, {}
         if same_names:
@@ -113,20 +115,7 @@ class SubscribersScreen(Screen[None]):
                         self._ranked[at, descending] = ranked
         if self._ready:  # else on_mount shows them, once composed
             self._sync(widths=True)
-
-    def _reuse_texts(self, old: list[Row]) -> None:
-        """The filter's text of each row whose cells did not change, from the last
-        snapshot (built anew for the others when the filter next needs them)."""
-        texts = self._texts
-        self._texts = None
-        if texts is None:
-            return
-        before = {r.name: (r, text) for r, text in zip(old, texts, strict=True)}
-        for r in self._all:
-            kept = before.get(r.name)
-            if kept is not None and kept[0].cells == r.cells and kept[0].plan == r.plan \
-                    and kept[0].addresses == r.addresses:  # fmt: skip
-                r.text_is(kept[1])
+        settle_garbage()
 
     def _column_keys(self, column: int) -> list[Sortable]:
         keys = self._keys.get(column)
@@ -157,14 +146,9 @@ class SubscribersScreen(Screen[None]):
         elif self.quick == "not effective":
             keep = [r.not_effective for r in rows]
         if needle:
-            texts = self._filter_texts()
+            texts = self._texts
             keep = [k and needle in text for k, text in zip(keep, texts, strict=True)]
         return [rows[i].name for i in ranked if keep[i]]
-
-    def _filter_texts(self) -> list[str]:
-        if self._texts is None:
-            self._texts = [r.text for r in self._all]
-        return self._texts
 
     def _sync(self, widths: bool = False) -> None:
         """Show `_visible()` in the table, the cursor staying on its subscriber; `widths`:
@@ -298,12 +282,47 @@ class SubscribersScreen(Screen[None]):
 
 
 def column_widths(rows: Sequence[Row]) -> list[int]:
-    """Each column's widest cell over `rows`, in terminal cells: column by column, so that
-    100,000 rows cost tens of milliseconds (an ASCII column is measured by `len`)."""
+    """Each column's widest cell over `rows`, in terminal cells: column by column, each
+    distinct value measured once (a usage bar repeats), an ASCII column by `len`, so that
+    100,000 rows cost tens of milliseconds."""
     widths = []
     for column in zip(*(r.cells for r in rows), strict=True):
-        if "".join(column).isascii():
-            widths.append(max(map(len, column)))
-        else:
-            widths.append(max(map(cell_len, column)))
+        values = set(column)
+        measure = len if "".join(values).isascii() else cell_len
+        widths.append(max(map(measure, values)))
     return widths
+
+
+def filter_texts(rows: Sequence[Row], old: Sequence[Row] | None, texts: Sequence[str]) -> list[str]:
+    """What the filter matches for each of `rows`: built once per snapshot, so that a
+    keystroke only searches, and kept from the last snapshot for a row whose cells did not
+    change (`old`: the last snapshot's rows, when they were the same subscribers)."""
+    if old is None or len(texts) != len(rows):
+        return [r.text for r in rows]
+    return [
+        text if o.cells == r.cells and o.addresses == r.addresses and o.plan == r.plan
+        else r.text
+        for o, r, text in zip(old, rows, texts, strict=True)
+    ]  # fmt: skip
+
+
+GARBAGE_EVERY = 30
+"""Snapshots shown between two full collections of the garbage collector."""
+_shown = count(1)
+"""Snapshots shown so far, in this process."""
+
+
+def settle_garbage() -> None:
+    """Keep the garbage collector's full collections off the operator's keystrokes.
+
+    A snapshot of 100,000 subscribers and their rows are millions of objects that live until
+    the next refresh; Python's full collections walk them all (0.15 s at 10,000 subscribers,
+    over 1 s at 100,000, bench/RESULTS.md) and land on whatever keystroke triggers them.
+    Once a snapshot is shown the live objects are frozen (gc.freeze: full collections pass
+    them by; they are still freed by their reference counts when the next snapshot replaces
+    them). What freezing would keep of cyclic garbage is collected every GARBAGE_EVERY
+    snapshots, here, where a refresh has just done its work."""
+    if next(_shown) % GARBAGE_EVERY == 0:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
