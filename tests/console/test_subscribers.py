@@ -15,7 +15,8 @@ import nmsquota.console as console_module
 from console.conftest import NOW, SIZE, T0, console_app, drive, settled
 from nmsquota.console.app import ConsoleApp
 from nmsquota.console.grid import Grid
-from nmsquota.console.subscribers import SubscribersScreen
+from nmsquota.console.rows import COLUMNS, Row, column_keys, row
+from nmsquota.console.subscribers import SubscribersScreen, column_widths, filter_texts
 from nmsquota.ledger import Ledger
 from nmsquota.standings import Snapshot
 from nmsquota.usage import Sample
@@ -268,3 +269,35 @@ def test_a_click_on_a_row_selects_it_and_a_second_click_opens_it(console_data: P
         assert opened == ["frank"]
 
     drive(console_app(console_data, now=NOW), script)
+
+
+def test_column_widths_count_wide_characters_twice_and_take_the_widest_value() -> None:
+    def made(name: str, interface: str) -> Row:
+        cells = (name, "ok", "██······  25% 1d", "-", "-", "-", "", "bras", interface)
+        return Row(name, "ok", cells, False, False, "home", (), (25.0, 0.0, 0.0))
+
+    widths = column_widths([made("bob", "<pppoe-bob>"), made("用户-宽", "-")])
+    assert widths[0] == 7 and widths[2] == 16 and widths[8] == 11
+
+
+def test_the_filter_text_is_kept_for_a_row_alike_and_made_again_for_a_changed_one(
+    console_snapshot: Snapshot,
+) -> None:
+    before = [row(view, console_snapshot.as_of) for view in console_snapshot.subscribers]
+    texts = filter_texts(before, None, [])
+    assert texts == [r.text for r in before]
+    after = [row(view, console_snapshot.as_of) for view in console_snapshot.subscribers]
+    changed = after[0]
+    after[0] = Row(changed.name, changed.condition, ("zed", *changed.cells[1:]),
+                   changed.limited, changed.not_effective, changed.plan,
+                   changed.addresses, (0.0, 0.0, 0.0))  # fmt: skip
+    again = filter_texts(after, before, texts)
+    assert again[0].startswith("zed ") and all(
+        a is b for a, b in zip(again[1:], texts[1:], strict=True)
+    )
+
+
+def test_a_columns_sort_values_are_those_of_each_row(console_snapshot: Snapshot) -> None:
+    rows = [row(view, console_snapshot.as_of) for view in console_snapshot.subscribers]
+    for column in range(len(COLUMNS)):
+        assert column_keys(rows, column) == [r.sort_key(column) for r in rows]
