@@ -286,12 +286,14 @@ class Grid(ScrollView, can_focus=True):
             # cell at its column, and a viewer without the font does not drift.
             where = _COLUMN_META[column] if column < len(_COLUMN_META) else Style()
             fill = " " * (cells - length) + pad
-            if style:
-                segments.append(Segment(pad, blank + where))
-                segments.append(Segment(text, pre + Style.parse(style) + post + where))
-                segments.append(Segment(fill, blank + where))
+            plain = blank + where
+            styled = pre + Style.parse(style) + post + where if style else plain
+            if styled == plain:  # "bold" on the cursor's row, already bold
+                segments.append(Segment(pad + text + fill, plain))
             else:
-                segments.append(Segment(pad + text + fill, blank + where))
+                segments.append(Segment(pad, plain))
+                segments.append(Segment(text, styled))
+                segments.append(Segment(fill, plain))
         total = self.table_width
         if total < width:
             segments.append(Segment(" " * (width - total), pre))
