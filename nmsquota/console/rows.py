@@ -82,11 +82,6 @@ class Row:
             return (0 if cell else 1, _address_key(self.addresses))
         return (0 if cell else 1, cell)
 
-    @property
-    def sort(self) -> tuple[Sortable, ...]:
-        """Every column's sort value, in COLUMNS order."""
-        return tuple(self.sort_key(column) for column in range(len(COLUMNS)))
-
     def __repr__(self) -> str:
         return f"Row({self.name!r}, {self.condition!r}, {self.cells!r})"
 
