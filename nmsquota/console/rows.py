@@ -105,7 +105,12 @@ def condition(view: SubscriberView) -> Condition:
         # The drivers hold a limit that the last decision does not explain (a ledger between
         # two writes): what bites is the limit.
         return "limited"
-    return state.value  # type: ignore[return-value]
+    return _CONDITION[state]
+
+
+_CONDITION: dict[State, Condition] = {state: state.value for state in State}  # type: ignore[misc]
+"""Each state's name (an enum's `.value` costs a descriptor call; a row is built per
+subscriber per refresh)."""
 
 
 def in_force(cap: CapView) -> int:
@@ -198,8 +203,11 @@ def roughly(seconds: int) -> str:
 def row(view: SubscriberView, as_of: int | None) -> Row:
     state = condition(view)
     usage, share = usage_cell(view)
-    limit, rate = limit_cell(view)
-    lifts, lifts_seconds = lifts_in(view, as_of)
+    if view.limit is None:  # most subscribers (what limit_cell and lifts_in say of them)
+        limit, rate, lifts, lifts_seconds = "-", 0, "-", float("inf")
+    else:
+        limit, rate = limit_cell(view)
+        lifts, lifts_seconds = lifts_in(view, as_of)
     session = view.session
     if session is not None:
         server, interface, online = session.access_server, session.interface, session.online
@@ -211,7 +219,7 @@ def row(view: SubscriberView, as_of: int | None) -> Row:
         address += f" +{len(addresses) - 1}"
     cells = (view.name, state, usage, limit, lifts, "yes" if online else "-", address, server,
              interface)  # fmt: skip
-    return Row(view.name, state, cells, view.limit is not None, view.not_effective,
+    return Row(view.name, state, cells, view.limit is not None, state == "not effective",
                view.plan or "", addresses, (share, float(rate), lifts_seconds))  # fmt: skip
 
 
