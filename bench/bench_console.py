@@ -59,7 +59,7 @@ if str(REPO) not in sys.path:  # nmsquota is normally installed editable; this i
 import textual  # noqa: E402
 from textual._compositor import CompositorUpdate  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import DataTable, Input  # noqa: E402
+from textual.widgets import Input  # noqa: E402
 
 from nmsquota.clock import ManualClock  # noqa: E402
 from nmsquota.config import load_config  # noqa: E402
@@ -173,10 +173,9 @@ def grow(directory: Path, count: int, share: float, cycle: int, seed: int) -> No
 
 @dataclass
 class Frames:
-    """Every frame the app hands to its display, and when the screen last worked: the
-    subscribers screen's `_sync` and the table's idle-time measuring (`DataTable._on_idle`,
-    where it sizes the columns of new and changed cells). A change is painted by the first
-    frame drawn after the work it caused."""
+    """Every frame the app hands to its display, and when the screen last worked (the
+    subscribers screen's `_sync`; its Grid does no idle-time work, as DataTable did). A change
+    is painted by the first frame drawn after the work it caused."""
 
     times: list[float] = field(default_factory=list)
     busy_until: float = 0.0
@@ -221,23 +220,16 @@ HOOKED: list[bool] = []
 
 
 def install_hooks() -> None:
-    """Once per process: note when the screen's `_sync` and the table's idle-time work end,
-    and time the garbage collector, for `Frames.current`."""
+    """Once per process: note when the screen's `_sync` ends, and time the garbage
+    collector, for `Frames.current`."""
     if HOOKED:
         return
     HOOKED.append(True)
     sync = SubscribersScreen._sync
-    idle = DataTable._on_idle
 
-    def timed_sync(screen: SubscribersScreen) -> None:
-        sync(screen)
+    def timed_sync(screen: SubscribersScreen, widths: bool = False) -> None:
+        sync(screen, widths)
         if Frames.current is not None:
-            Frames.current.worked()
-
-    async def timed_idle(table: DataTable[Any], event: Any) -> None:
-        working = bool(table._updated_cells) or table._require_update_dimensions
-        await idle(table, event)
-        if working and Frames.current is not None:
             Frames.current.worked()
 
     def collecting(phase: str, info: dict[str, int]) -> None:
@@ -245,7 +237,6 @@ def install_hooks() -> None:
             Frames.current.collecting(phase, info)
 
     SubscribersScreen._sync = timed_sync  # type: ignore[method-assign,assignment]
-    DataTable._on_idle = timed_idle  # type: ignore[method-assign,assignment]
     gc.callbacks.append(collecting)
 
 

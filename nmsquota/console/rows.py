@@ -3,7 +3,7 @@ sort by. Pure (no Textual), so that what a row says is tested without a screen."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from nmsquota import units
@@ -33,24 +33,68 @@ that an 80-column terminal shows it without scrolling."""
 BAR = 8
 """Cells of the usage bar."""
 
-Sortable = tuple[int, float, str]
-"""A column's sort value: (rank, number, text), comparable across every row of a column;
-rows that tie stay in name order (the screen sorts by name first, and sorts are stable)."""
+Sortable = float | str | tuple[int, str]
+"""A column's sort value, comparable across every row of a column (a number, a name, or
+(0 when there is a value else 1, the value) so that empty cells sort last); rows that tie
+stay in name order (the screen sorts rows already in name order, and sorts are stable)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
-    """A subscriber's cells (strings; the screen styles them by `condition`) and sort values,
-    both in COLUMNS order."""
+    """A subscriber's cells (strings, in COLUMNS order; the screen styles them by
+    `condition`) and what they sort and filter by, worked out when asked for: a refresh
+    builds a row for every subscriber (100,000 of them at the most), and a screen sorts
+    them by one column at a time."""
 
-    name: str
-    condition: Condition
-    cells: tuple[str, ...]
-    sort: tuple[Sortable, ...]
-    limited: bool
-    not_effective: bool
-    text: str
-    """Everything the incremental filter matches against, lower case."""
+    __slots__ = ("_numbers", "addresses", "cells", "condition", "limited", "name",
+                 "not_effective", "plan")  # fmt: skip
+
+    def __init__(self, name: str, condition: Condition, cells: tuple[str, ...], limited: bool,
+                 not_effective: bool, plan: str, addresses: tuple[str, ...],
+                 numbers: tuple[float, float, float]) -> None:  # fmt: skip
+        self.name = name
+        self.condition = condition
+        self.cells = cells
+        self.limited = limited
+        self.not_effective = not_effective
+        self.plan = plan
+        self.addresses = addresses
+        self._numbers = numbers
+        """(usage share, limit rate, seconds until the limit lifts)"""
+
+    @property
+    def text(self) -> str:
+        """Everything the incremental filter matches against, lower case."""
+        return f"{' '.join(self.cells)} {self.plan} {' '.join(self.addresses)}".lower()
+
+    def sort_key(self, column: int) -> Sortable:
+        """The value column `column` (an index into COLUMNS) sorts this row by."""
+        if column == 0:
+            return self.name
+        if column == 1:
+            return RANK[self.condition]
+        if column <= 4:
+            # Usage, limit rate, seconds until it lifts: no plan sorts below every plan.
+            return self._numbers[column - 2]
+        cell = self.cells[column]
+        if column == 5:
+            return 0.0 if cell == "yes" else 1.0
+        if column == 6:
+            return (0 if cell else 1, _address_key(self.addresses))
+        return (0 if cell else 1, cell)
+
+    def __repr__(self) -> str:
+        return f"Row({self.name!r}, {self.condition!r}, {self.cells!r})"
+
+
+def column_keys(rows: list[Row], column: int) -> list[Sortable]:
+    """`row.sort_key(column)` of each row: what a sort by that column compares, worked out
+    column by column (a keystroke sorts 100,000 rows)."""
+    if column == 0:
+        return [r.name for r in rows]
+    if 2 <= column <= 4:
+        at = column - 2
+        return [r._numbers[at] for r in rows]
+    return [r.sort_key(column) for r in rows]
 
 
 def condition(view: SubscriberView) -> Condition:
@@ -61,7 +105,12 @@ def condition(view: SubscriberView) -> Condition:
         # The drivers hold a limit that the last decision does not explain (a ledger between
         # two writes): what bites is the limit.
         return "limited"
-    return state.value  # type: ignore[return-value]
+    return _CONDITION[state]
+
+
+_CONDITION: dict[State, Condition] = {state: state.value for state in State}  # type: ignore[misc]
+"""Each state's name (an enum's `.value` costs a descriptor call; a row is built per
+subscriber per refresh)."""
 
 
 def in_force(cap: CapView) -> int:
@@ -79,14 +128,19 @@ def percent(cap: CapView) -> float:
 def closest(view: SubscriberView) -> CapView | None:
     """The cap closest to biting: a limited cap first (the one furthest over), else the one
     nearest its cap in force."""
-    if not view.caps:
-        return None
-    return max(view.caps, key=lambda cap: (cap.limited, percent(cap)))
+    caps = view.caps
+    if len(caps) < 2:  # most plans have one cap (a row is built per subscriber per refresh)
+        return caps[0] if caps else None
+    return max(caps, key=lambda cap: (cap.limited, percent(cap)))
 
 
 def bar(fraction: float, width: int = BAR) -> str:
     """A bar of `width` cells, full at 100% and beyond (eighths for the last cell)."""
-    eighths = round(max(0.0, min(fraction, 1.0)) * width * 8)
+    return _bar(round(max(0.0, min(fraction, 1.0)) * width * 8), width)
+
+
+@lru_cache(maxsize=1024)
+def _bar(eighths: int, width: int) -> str:
     full, part = divmod(eighths, 8)
     partial = " ▏▎▍▌▋▊▉"[part] if part else ""
     return ("█" * full + partial).ljust(width, "·")
@@ -149,30 +203,24 @@ def roughly(seconds: int) -> str:
 def row(view: SubscriberView, as_of: int | None) -> Row:
     state = condition(view)
     usage, share = usage_cell(view)
-    limit, rate = limit_cell(view)
-    lifts, lifts_seconds = lifts_in(view, as_of)
+    if view.limit is None:  # most subscribers (what limit_cell and lifts_in say of them)
+        limit, rate, lifts, lifts_seconds = "-", 0, "-", float("inf")
+    else:
+        limit, rate = limit_cell(view)
+        lifts, lifts_seconds = lifts_in(view, as_of)
     session = view.session
-    server = session.access_server if session is not None else ""
-    interface = session.interface if session is not None else ""
-    address = view.addresses[0] if view.addresses else ""
-    if len(view.addresses) > 1:
-        address += f" +{len(view.addresses) - 1}"
-    online = "yes" if view.online else "-"
-    cells = (view.name, state, usage, limit, lifts, online, address, server, interface)
-    sort: tuple[Sortable, ...] = (
-        (0, 0.0, view.name),
-        (RANK[state], 0.0, ""),
-        # No plan sorts below every plan.
-        (0, share, ""),
-        (0, float(rate), ""),
-        (0, lifts_seconds, ""),
-        (0 if view.online else 1, 0.0, ""),
-        (0 if address else 1, 0.0, _address_key(view.addresses)),
-        (0 if server else 1, 0.0, server),
-        (0 if interface else 1, 0.0, interface),
-    )
-    text = " ".join((*cells, view.plan or "", *view.addresses)).lower()
-    return Row(view.name, state, cells, sort, view.limited, view.not_effective, text)
+    if session is not None:
+        server, interface, online = session.access_server, session.interface, session.online
+    else:
+        server, interface, online = "", "", False
+    addresses = view.addresses
+    address = addresses[0] if addresses else ""
+    if len(addresses) > 1:
+        address += f" +{len(addresses) - 1}"
+    cells = (view.name, state, usage, limit, lifts, "yes" if online else "-", address, server,
+             interface)  # fmt: skip
+    return Row(view.name, state, cells, view.limit is not None, state == "not effective",
+               view.plan or "", addresses, (share, float(rate), lifts_seconds))  # fmt: skip
 
 
 RANK: dict[str, int] = {
@@ -182,6 +230,7 @@ RANK: dict[str, int] = {
 """The STATE column sorts what needs attention first."""
 
 
+@lru_cache(maxsize=1 << 18)
 def _address_key(addresses: tuple[str, ...]) -> str:
     """Addresses sort by number, not as text (10.0.0.9 before 10.0.0.10)."""
     if not addresses:

@@ -1,147 +1,39 @@
 """The main screen: every subscriber, live, sortable and filterable, updated in place.
 
-Each refresh turns the snapshot into rows (nmsquota.console.rows) and changes only what
-changed in the table: cells that differ are updated, rows that appear are added, rows that
-go are removed (a mass change clears and refills, which is far faster than removing rows one
-by one), and the order is put right by a sort. The cursor stays on its subscriber. Rows are
-added and cells updated in batches (SubscriberTable), and a cell becomes a Rich Text only when
-drawn (Cell): bench/bench_console.py measures what that saves at 10,000 subscribers.
+The rows are plain data held here, not in a widget: each refresh turns the snapshot into
+rows (nmsquota.console.rows), sorts and filters them as plain lists (a column's sort order
+is worked out once per snapshot and kept while its values do not change), and hands the
+resulting order of names to a Grid, which draws only the rows on screen. The cursor stays
+on its subscriber. bench/bench_console.py measures it with 10,000 and 100,000 subscribers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from itertools import zip_longest
+import gc
+from collections.abc import Sequence
+from itertools import count
 from typing import ClassVar
 
 from rich.cells import cell_len
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
-from textual.widgets.data_table import (
-    CellDoesNotExist,
-    ColumnKey,
-    DuplicateKey,
-    RowKey,
-)
-from textual.widgets.data_table import Row as TableRow
+from textual.widgets import Footer, Input, Static
 
+from nmsquota.console.grid import Grid, Line
 from nmsquota.console.header import Banner, SummaryBar
-from nmsquota.console.rows import COLUMNS, Row, row
+from nmsquota.console.rows import COLUMNS, Row, Sortable, column_keys, row
 from nmsquota.standings import Snapshot
 
 QUICK = ("all", "limited", "not effective")
 """The quick filters `f` goes through, in order."""
 DESCENDING_FIRST = {"usage", "limit"}
 """Columns whose first sort is biggest first."""
-MASS_REMOVAL = 50
-"""Above this many rows to remove, clear and refill (remove_row costs ~15 ms a row)."""
-
-
-class Cell:
-    """One cell: its text and style, made a Rich Text only when drawn. A screen draws some
-    40 rows of thousands, and building a Text for every cell of 10,000 rows took ~0.4 s."""
-
-    __slots__ = ("plain", "style", "width")
-
-    def __init__(self, plain: str, style: str) -> None:
-        self.plain = plain
-        self.style = style
-        self.width = cell_len(plain)
-        """Cells on screen (as Rich measures a one-line Text)."""
-
-    def __rich__(self) -> Text:
-        return Text(self.plain, style=self.style, no_wrap=True)
-
-    def __str__(self) -> str:
-        return self.plain
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Cell) and (self.plain, self.style) == (other.plain, other.style)
-
-    def __hash__(self) -> int:
-        return hash((self.plain, self.style))
-
-    def __repr__(self) -> str:
-        return f"Cell({self.plain!r}, {self.style!r})"
-
-
-class SubscriberTable(DataTable[Cell]):
-    """A DataTable for thousands of rows whose cells are all one line (Cell: height 1, no
-    row labels), with Textual's per-row costs paid once per batch (Textual 8.2, 10,000 rows:
-    `add_row` one by one ~0.5 s, mostly the cursor's reactive set on every row; measuring
-    each new cell through Rich ~1.5 s). Everything else is DataTable's own."""
-
-    def add_keyed_rows(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
-        """Add rows at the bottom, in order: what `add_row(*cells, key=key)` for each does,
-        with the cursor checked and the caches dropped once for the batch."""
-        was_empty = self.row_count == 0
-        columns = self.ordered_columns
-        added = False
-        for key, cells in rows:
-            row_key = RowKey(key)
-            if row_key in self._row_locations:
-                raise DuplicateKey(f"The row key {row_key!r} already exists.")
-            self._row_locations[row_key] = len(self.rows)
-            self._data[row_key] = {
-                column.key: cell for column, cell in zip_longest(columns, cells)
-            }  # fmt: skip
-            self.rows[row_key] = TableRow(row_key, 1)
-            self._new_rows.add(row_key)
-            added = True
-        if not added:
-            return
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate  # clamped, as add_row does
-        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()  # a cursor where there was none: highlighted, as add_row
-        self._update_count += 1
-        self.check_idle()
-
-    def update_cells(self, cells: Iterable[tuple[str, str, Cell]]) -> None:
-        """`update_cell(row, column, value)` for each, a column widened to a wider value,
-        with the caches dropped and the repaint asked for once."""
-        changed = widened = False
-        for name, column, value in cells:
-            row_key, column_key = RowKey(name), ColumnKey(column)
-            if row_key not in self._row_locations or column_key not in self._column_locations:
-                raise CellDoesNotExist(
-                    f"No cell exists for row_key={name!r}, column_key={column!r}."
-                )
-            self._data[row_key][column_key] = value
-            changed = True
-            # A column grows to a wider value ("-" becoming "yes"), never shrinks: shrinking
-            # would mean measuring the whole column again at every refresh.
-            wanted = self.columns[column_key]
-            if isinstance(value, Cell) and value.width > wanted.content_width:
-                wanted.content_width = value.width
-                widened = True
-        if widened:
-            self._require_update_dimensions = True
-        if changed:
-            self._update_count += 1
-            self.refresh()
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # A one-line cell is as wide as its text: what Rich's measurement finds (the maximum
-        # of Text's __rich_measure__) without building a Text and console options for each.
-        columns = self.ordered_columns
-        for row_key in new_rows:
-            cells = self._data.get(row_key)
-            if cells is None:  # removed before the table went idle
-                continue
-            for column in columns:
-                cell = cells.get(column.key)
-                if isinstance(cell, Cell) and "\n" not in cell.plain:
-                    column.content_width = max(column.content_width, cell.width)
-                else:  # not ours: let DataTable measure the row
-                    super()._update_dimensions([row_key])
-                    break
-        super()._update_dimensions(())
+KEYS = [key for key, _heading in COLUMNS]
+STYLED = {KEYS.index("state"), KEYS.index("usage"), KEYS.index("limit")}
+"""Columns in the colour of the subscriber's condition."""
 
 
 class SubscribersScreen(Screen[None]):
@@ -158,19 +50,24 @@ class SubscribersScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, Row] = {}
-        """Every subscriber of the last snapshot, filtered or not."""
+        """Every subscriber of the last snapshot, filtered or not, by name."""
         self.sort_column = "state"
         self.descending = False
         self.filter_text = ""
         self.quick = "all"
-        self._shown: dict[str, Row] = {}
-        """What the table holds, by row key (the subscriber's name)."""
+        self._all: list[Row] = []
+        """The same rows in name order: what the orders below index."""
+        self._names: list[str] = []
+        """Their names, in the same order."""
         self._order: list[str] = []
-        """The table's rows in the order it shows them."""
+        """The names shown, in the order shown."""
+        self._keys: dict[int, list[Sortable]] = {}
+        """Each column's sort values, per row of `_all`, for this snapshot (when asked)."""
+        self._ranked: dict[tuple[int, bool], list[int]] = {}
+        """Each (column, descending) sort of `_all` for this snapshot (when asked)."""
+        self._texts: list[str] = []
+        """What the filter matches, per row of `_all`."""
         self._styles: dict[str, str] = {}
-        self._cells: dict[str, tuple[Row, tuple[Cell, ...]]] = {}
-        """Each row's cells as last built, for a row that comes back unchanged (a filter
-        widening again re-adds thousands)."""
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -178,114 +75,114 @@ class SubscribersScreen(Screen[None]):
         yield Banner()
         yield Static(id="status")
         yield Input(placeholder="filter: name, address, state, server...", id="filter")
-        yield SubscriberTable(id="subscribers", cursor_type="row", zebra_stripes=True)
+        yield Grid(COLUMNS, self._line, id="subscribers")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        table = self.table
-        for key, heading in COLUMNS:
-            table.add_column(heading, key=key)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
         self._ready = True
         self._sync()
 
     @property
-    def table(self) -> SubscriberTable:
-        return self.query_one("#subscribers", SubscriberTable)
+    def table(self) -> Grid:
+        return self.query_one("#subscribers", Grid)
 
     @property
     def subscriber(self) -> str | None:
         """The subscriber under the cursor (the app's actions act on it)."""
-        table = self.table
-        if not self._order or table.cursor_row < 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except CellDoesNotExist:
-            return None
-        return key.value
+        return self.table.cursor_key if self._ready else None
 
     # -- the contract: one snapshot, shown in place ----------------------------------------
 
     def show(self, snapshot: Snapshot) -> None:
-        self.rows = {view.name: row(view, snapshot.as_of) for view in snapshot.subscribers}
-        self._cells = {name: kept for name, kept in self._cells.items() if name in self.rows}
-        if self._ready:  # else on_mount shows them, once the table has its columns
-            self._sync()
+        # Whatever this allocates lives until the next snapshot and is frozen at the end
+        # (settle_garbage): collecting it on the way is wasted work (0.1-0.5 s at 100,000).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._take(snapshot)
+        finally:
+            settle_garbage()
+            if collecting:
+                gc.enable()
 
-    def _visible(self) -> list[Row]:
+    def _take(self, snapshot: Snapshot) -> None:
+        old, old_texts = self._all, self._texts
+        rows = sorted((row(view, snapshot.as_of) for view in snapshot.subscribers),
+                      key=lambda r: r.name)  # fmt: skip
+        names = [r.name for r in rows]
+        self.rows = dict(zip(names, rows, strict=True))
+        same_names = names == self._names
+        self._all, self._names = rows, names
+        self._texts = filter_texts(rows, old if same_names else None, old_texts)
+        kept_keys, kept_ranked = self._keys, self._ranked
+        self._keys, self._ranked = {}, {}
+        if same_names:
+            # The shown order stands while the sorted column's values do: most refreshes
+            # change usage, not state, and sorting 100,000 rows again is the costliest part.
+            column = KEYS.index(self.sort_column)
+            previous = kept_keys.get(column)
+            if previous is not None and previous == self._column_keys(column):
+                for (at, descending), ranked in kept_ranked.items():
+                    if at == column:
+                        self._ranked[at, descending] = ranked
+        if self._ready:  # else on_mount shows them, once composed
+            self._sync(widths=True)
+
+    def _column_keys(self, column: int) -> list[Sortable]:
+        keys = self._keys.get(column)
+        if keys is None:
+            keys = self._keys[column] = column_keys(self._all, column)
+        return keys
+
+    def _ranking(self, column: int, descending: bool) -> list[int]:
+        """Indexes into `_all` sorted by `column`, ties in name order either way (a stable
+        sort of rows already in name order)."""
+        ranked = self._ranked.get((column, descending))
+        if ranked is None:
+            keys = self._column_keys(column)
+            ranked = sorted(range(len(keys)), key=keys.__getitem__, reverse=descending)
+            self._ranked[column, descending] = ranked
+        return ranked
+
+    def _visible(self) -> list[str]:
+        """The names shown: filtered, in the sort's order."""
+        ranked = self._ranking(KEYS.index(self.sort_column), self.descending)
+        rows, names = self._all, self._names
         needle = self.filter_text.lower()
-        found = [
-            r for r in self.rows.values()
-            if (self.quick != "limited" or r.limited)
-            and (self.quick != "not effective" or r.not_effective)
-            and (not needle or needle in r.text)
-        ]  # fmt: skip
-        index = [key for key, _ in COLUMNS].index(self.sort_column)
-        # Ties in name order whichever way the column goes (a stable sort, names first).
-        found.sort(key=lambda r: r.name)
-        found.sort(key=lambda r: r.sort[index], reverse=self.descending)
-        return found
+        if self.quick == "all" and not needle:
+            return list(map(names.__getitem__, ranked))
+        keep = [True] * len(rows)
+        if self.quick == "limited":
+            keep = [r.limited for r in rows]
+        elif self.quick == "not effective":
+            keep = [r.not_effective for r in rows]
+        if needle:
+            texts = self._texts
+            keep = [k and needle in text for k, text in zip(keep, texts, strict=True)]
+        return [names[i] for i in ranked if keep[i]]
 
-    def _sync(self) -> None:
-        """Make the table show `_visible()`, changing only what differs."""
+    def _sync(self, widths: bool = False) -> None:
+        """Show `_visible()` in the table, the cursor staying on its subscriber; `widths`:
+        the rows changed, and a column may have to widen."""
         table = self.table
-        keep = self.subscriber
-        wanted = self._visible()
-        names = {r.name for r in wanted}
-        gone = [name for name in self._order if name not in names]
-        if len(gone) > MASS_REMOVAL:
-            table.clear()
-            self._shown, self._order = {}, []
-        else:
-            for name in gone:
-                table.remove_row(name)
-                del self._shown[name]
-            self._order = [name for name in self._order if name in names]
-        styles = self._style_map()
-        added = [r for r in wanted if r.name not in self._shown]
-        table.add_keyed_rows((r.name, self._cells_of(r, styles)) for r in added)
-        changes: list[tuple[str, str, Cell]] = []
-        for r in wanted:
-            old = self._shown.get(r.name)
-            if old is not None and old != r:
-                changes += self._changes(r, old, styles)
-            self._shown[r.name] = r
-        table.update_cells(changes)
-        self._order += [r.name for r in added]
-        order = [r.name for r in wanted]
-        if self._order != order:
-            position = {name: i for i, name in enumerate(order)}
-            table.sort("name", key=lambda cell: position[cell.plain])
-            self._order = order
-        if keep is not None and keep in self._shown:
-            # The cursor stays on its subscriber wherever the row went.
-            table.move_cursor(row=table.get_row_index(keep), animate=False)
+        if widths and self._all:
+            table.widen(column_widths(self._all))
+        self._order = self._visible()
+        table.show_rows(self._order)
         self._show_status()
 
-    def _changes(self, new: Row, old: Row, styles: dict[str, str]) -> list[tuple[str, str, Cell]]:
-        """The cells of `new` that differ from `old`: (row, column, cell)."""
-        restyle = new.condition != old.condition
-        return [
-            (new.name, key, self._cell(new, i, styles))
-            for i, (key, _heading) in enumerate(COLUMNS)
-            if restyle or new.cells[i] != old.cells[i]
-        ]
-
-    def _cells_of(self, r: Row, styles: dict[str, str]) -> tuple[Cell, ...]:
-        cached = self._cells.get(r.name)
-        if cached is not None and cached[0] == r:
-            return cached[1]
-        cells = tuple(self._cell(r, i, styles) for i in range(len(COLUMNS)))
-        self._cells[r.name] = (r, cells)
-        return cells
-
-    def _cell(self, r: Row, column: int, styles: dict[str, str]) -> Cell:
-        key = COLUMNS[column][0]
-        style = styles.get(r.condition, "") if key in ("state", "usage", "limit") else ""
-        if key == "name" and r.limited:
-            style = "bold"
-        return Cell(r.cells[column], style)
+    def _line(self, name: str) -> Line:
+        """A shown row's cells and their styles (the Grid asks for the rows it draws)."""
+        r = self.rows.get(name)
+        if r is None:
+            return tuple(("", "") for _ in COLUMNS)
+        styles = self._style_map()
+        emphasis = styles.get(r.condition, "")
+        return tuple(
+            (text, emphasis if column in STYLED else "bold" if column == 0 and r.limited else "")
+            for column, text in enumerate(r.cells)
+        )
 
     def _style_map(self) -> dict[str, str]:
         """Each condition's colour from the active theme, so that dark and light both read."""
@@ -307,12 +204,9 @@ class SubscribersScreen(Screen[None]):
         return self._styles
 
     def _restyle(self) -> None:
-        """A new theme: every cell in its colours."""
-        self._styles, self._cells = {}, {}
-        table = self.table
-        table.clear()
-        self._shown, self._order = {}, []
-        self._sync()
+        """A new theme: every row in its colours."""
+        self._styles = {}
+        self.table.redraw()
 
     def _show_status(self) -> None:
         arrow = "▼" if self.descending else "▲"
@@ -347,7 +241,8 @@ class SubscribersScreen(Screen[None]):
         """escape: the text filter first, then the quick filter."""
         box = self.query_one(Input)
         if self.filter_text or box.has_class("-open"):
-            box.value = ""
+            with box.prevent(Input.Changed):  # one sync below, not one for the box too
+                box.value = ""
             box.remove_class("-open")
             self.filter_text = ""
             self.table.focus()
@@ -362,8 +257,7 @@ class SubscribersScreen(Screen[None]):
         self._sync()
 
     def action_sort_next(self) -> None:
-        keys = [key for key, _ in COLUMNS]
-        self.sort_by(keys[(keys.index(self.sort_column) + 1) % len(keys)])
+        self.sort_by(KEYS[(KEYS.index(self.sort_column) + 1) % len(KEYS)])
 
     def action_reverse(self) -> None:
         self.descending = not self.descending
@@ -378,11 +272,9 @@ class SubscribersScreen(Screen[None]):
             self.descending = column in DESCENDING_FIRST
         self._sync()
 
-    @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        column: ColumnKey = event.column_key
-        if column.value is not None:
-            self.sort_by(column.value)
+    @on(Grid.HeaderSelected)
+    def _header_clicked(self, event: Grid.HeaderSelected) -> None:
+        self.sort_by(event.column)
 
     class Opened(Message):
         """`enter` (or a click) on a subscriber: the app opens their detail."""
@@ -396,8 +288,53 @@ class SubscribersScreen(Screen[None]):
         if self.subscriber is not None:
             self.post_message(self.Opened(self.subscriber))
 
-    @on(DataTable.RowSelected)
-    def _open(self, event: DataTable.RowSelected) -> None:
-        name = event.row_key.value
-        if name is not None:
-            self.post_message(self.Opened(name))
+    @on(Grid.RowSelected)
+    def _open(self, event: Grid.RowSelected) -> None:
+        self.post_message(self.Opened(event.key))
+
+
+def column_widths(rows: Sequence[Row]) -> list[int]:
+    """Each column's widest cell over `rows`, in terminal cells: column by column, each
+    distinct value measured once (a usage bar repeats), an ASCII column by `len`, so that
+    100,000 rows cost tens of milliseconds."""
+    widths = []
+    for column in zip(*(r.cells for r in rows), strict=True):
+        values = set(column)
+        measure = len if "".join(values).isascii() else cell_len
+        widths.append(max(map(measure, values)))
+    return widths
+
+
+def filter_texts(rows: Sequence[Row], old: Sequence[Row] | None, texts: Sequence[str]) -> list[str]:
+    """What the filter matches for each of `rows`: built once per snapshot, so that a
+    keystroke only searches, and kept from the last snapshot for a row whose cells did not
+    change (`old`: the last snapshot's rows, when they were the same subscribers)."""
+    if old is None or len(texts) != len(rows):
+        return [r.text for r in rows]
+    return [
+        text if o.cells == r.cells and o.addresses == r.addresses and o.plan == r.plan
+        else r.text
+        for o, r, text in zip(old, rows, texts, strict=True)
+    ]  # fmt: skip
+
+
+GARBAGE_EVERY = 30
+"""Snapshots shown between two full collections of the garbage collector."""
+_shown = count(1)
+"""Snapshots shown so far, in this process."""
+
+
+def settle_garbage() -> None:
+    """Keep the garbage collector's full collections off the operator's keystrokes.
+
+    A snapshot of 100,000 subscribers and their rows are millions of objects that live until
+    the next refresh; Python's full collections walk them all (0.15 s at 10,000 subscribers,
+    over 1 s at 100,000, bench/RESULTS.md) and land on whatever keystroke triggers them.
+    Once a snapshot is shown the live objects are frozen (gc.freeze: full collections pass
+    them by; they are still freed by their reference counts when the next snapshot replaces
+    them). What freezing would keep of cyclic garbage is collected every GARBAGE_EVERY
+    snapshots, here, where a refresh has just done its work."""
+    if next(_shown) % GARBAGE_EVERY == 0:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()

@@ -21,7 +21,7 @@ def seen_on_screen(app: ConsoleApp) -> list[str]:
     screen = app.screen
     assert isinstance(screen, SubscribersScreen)
     table = screen.table
-    return sorted(str(table.get_row(row.key)[0]) for row in table.ordered_rows)
+    return sorted(table.cells(key)[0] for key in table.keys)
 
 
 def test_on_a_terminal_the_console_shows_the_demo_and_q_stops_it_with_the_summary(
