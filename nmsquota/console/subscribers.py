@@ -24,7 +24,7 @@ from textual.widgets import Footer, Input, Static
 
 from nmsquota.console.grid import Grid, Line
 from nmsquota.console.header import Banner, SummaryBar
-from nmsquota.console.rows import COLUMNS, Row, Sortable, column_keys, row
+from nmsquota.console.rows import COLUMNS, Row, Sortable, column_keys, rows_of
 from nmsquota.standings import Snapshot
 
 QUICK = ("all", "limited", "not effective")
@@ -108,8 +108,7 @@ class SubscribersScreen(Screen[None]):
 
     def _take(self, snapshot: Snapshot) -> None:
         old, old_texts = self._all, self._texts
-        rows = sorted((row(view, snapshot.as_of) for view in snapshot.subscribers),
-                      key=lambda r: r.name)  # fmt: skip
+        rows = rows_of(snapshot)
         names = [r.name for r in rows]
         self.rows = dict(zip(names, rows, strict=True))
         same_names = names == self._names

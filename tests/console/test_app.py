@@ -3,14 +3,18 @@ that move between screens and start actions, and each screen shown the latest sn
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fixtures.control_server import Recorder, served
 from textual.pilot import Pilot
 
 from console.conftest import NOW, STALE_AT, T0, console_app, drive, settled
 from nmsquota.actions import Performer
 from nmsquota.clock import ManualClock
+from nmsquota.console import rows
 from nmsquota.console.actions import ActionScreen
 from nmsquota.console.app import ConsoleApp
 from nmsquota.console.detail import SubscriberDetail
@@ -216,3 +220,27 @@ def test_on_a_narrow_terminal_the_header_keeps_the_cycles_health_whole(
         )
 
     drive(console_app(console_data, now=T0 + 200), script, size=(80, 24))
+
+
+def test_the_subscribers_rows_are_built_in_the_read_worker_not_on_the_event_loop(
+    console_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_on: set[str] = set()
+    build = rows.row
+
+    def recording(*args: Any) -> rows.Row:
+        built_on.add(threading.current_thread().name)
+        return build(*args)
+
+    monkeypatch.setattr(rows, "row", recording)
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert app.snapshot is not None and rows.rows_of(app.snapshot)  # already built
+        built_on.clear()
+        app.refresh_now()
+        await settled(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SubscribersScreen) and screen.rows
+
+    drive(console_app(console_data), script)
+    assert built_on and threading.main_thread().name not in built_on
