@@ -21,6 +21,11 @@ KEYS = (
         ("?", "this help"),
         ("q", "quit"),
     )),
+    ("Moving (the mouse works too: click, wheel)", (
+        ("up/down", "a row (pgup/pgdn: a page)"),
+        ("home/end", "the first or the last row"),
+        ("left/right", "scroll sideways"),
+    )),
     ("Subscribers", (
         ("/", "filter as you type (name, address, state, plan, server)"),
         ("f", "quick filter: all, limited only, not effective only"),
@@ -47,7 +52,7 @@ class HelpScreen(ModalScreen[None]):
         lines = []
         for title, keys in KEYS:
             lines.append(f"[b]{title}[/b]")
-            lines += [f"  [b]{key:>7}[/b]  {what}" for key, what in keys]
+            lines += [f"  [b]{key:>10}[/b]  {what}" for key, what in keys]
             lines.append("")
         lines.append("STATE: ok, warned (past a warning), stepped (at a step before the cap),")
         lines.append("limited, forced (by an operator), exempt, topped-up, not effective")
