@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 from tinydb import TinyDB
 
+from nmsquota.ledger.collector import collector_paused
 from nmsquota.ledger.errors import LedgerRecordError
 from nmsquota.ledger.migration import MIGRATIONS, MigrationError
 from nmsquota.ledger.records import (
@@ -183,10 +184,16 @@ class RecordStore:
         cached = self._cache.get(kind.table)
         if cached is not None and cached[0] == generation:
             return list(cached[1])
-        docs = [dict(doc) for doc in self._db.table(kind.table).all()]
-        records = self._parse(kind, docs)
+        records = self._parse(kind, self._documents(kind.table))
         self._cache[kind.table] = (self._storage.generation, records)
         return list(records)
+
+    def _documents(self, table: str) -> list[Any]:
+        """The table's documents as stored, in order: straight from the storage's parsed
+        file, not through TinyDB's Document copies (a third of a 100,000-subscriber read).
+        Nothing here changes them: migration and validation make new objects."""
+        data = self._storage.read()
+        return list((data or {}).get(table, {}).values())
 
     def write(self, kind: Kind[R], records: Iterable[R]) -> None:
         self._require_writer()
@@ -216,23 +223,26 @@ class RecordStore:
                 done.append(kind.table)
         return done
 
-    def _parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
-        current = []
-        for number, doc in enumerate(docs, start=1):
+    def _parse(self, kind: Kind[R], docs: Sequence[Any]) -> list[R]:
+        with collector_paused():
+            current = []
+            for number, doc in enumerate(docs, start=1):
+                try:
+                    current.append(_current(kind.table, doc))
+                except MigrationError as error:
+                    raise LedgerRecordError(
+                        self.path, kind.table, f"record {number}: {error}"
+                    ) from None
             try:
-                current.append(_current(kind.table, doc))
-            except MigrationError as error:
-                raise LedgerRecordError(
-                    self.path, kind.table, f"record {number}: {error}"
-                ) from None
-        try:
-            return kind.adapter.validate_python(current)
-        except ValidationError as error:
-            raise LedgerRecordError(self.path, kind.table, _first(error, docs)) from None
+                return kind.adapter.validate_python(current)
+            except ValidationError as error:
+                raise LedgerRecordError(self.path, kind.table, _first(error, docs)) from None
 
 
-def _current(table: str, doc: dict[str, Any]) -> dict[str, Any]:
+def _current(table: str, doc: Any) -> dict[str, Any]:
     """The document as the current version has it: an unversioned one migrated."""
+    if not isinstance(doc, dict):
+        raise MigrationError(f"it is not a record: {doc!r:.40}")
     version = doc.get("version")
     if version is None:
         migration = MIGRATIONS.get(table)
@@ -249,7 +259,7 @@ def _current(table: str, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _first(error: ValidationError, docs: Sequence[dict[str, Any]]) -> str:
+def _first(error: ValidationError, docs: Sequence[Any]) -> str:
     """The first problem, as "record 3 (alice): caps.0.used: Input should be ..."."""
     problem = error.errors()[0]
     index, *where = problem["loc"] if problem["loc"] else (0,)

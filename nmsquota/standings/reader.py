@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nmsquota.config import Config
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.collector import collector_paused
 from nmsquota.ledger.records import EventRecord
 from nmsquota.standings.build import snapshot, totals_in
 from nmsquota.standings.views import Snapshot
@@ -44,7 +45,9 @@ class Reader:
         self.ledger.refresh()
 
     def snapshot(self) -> Snapshot:
-        return snapshot(self.ledger, self.config)
+        # Hundreds of thousands of objects for 100,000 subscribers, none of them garbage.
+        with collector_paused():
+            return snapshot(self.ledger, self.config)
 
     def totals(self, tally: Tally) -> dict[str, Totals]:
         """Everyone's usage over any window (a recount when the ledger keeps no totals for
