@@ -138,12 +138,14 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     # plan (labels, window keys, rules) was worked out once, in `plans`.
     everyone = []
     limited: list[HeldCap] = []
-    undecided = {len(caps): (None,) * len(caps) for caps in plans.values()}
+    Decided = tuple[CapStanding | None, ...]
+    undecided: dict[int, Decided] = {len(caps): (None,) * len(caps) for caps in plans.values()}
     for name in sorted(names):
         member = enrolled.get(name, NOWHERE)
         caps = plans.get(member.plan or "", ())
         standing = standings.get(name)
         mine = overrides_of.get(name, ())
+        decided: Decided
         if standing is None:
             decided = undecided.get(len(caps), ())
         else:
