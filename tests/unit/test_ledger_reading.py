@@ -41,6 +41,25 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return names
 
 
+def test_a_refresh_reads_again_only_the_usage_files_the_writer_replaced(
+    ledger_dir: Path, reads: list[str]
+) -> None:
+    commit(ledger_dir, T0 + 300, alice=100)
+    commit(ledger_dir, T0 + SHARD_SECONDS + 300, alice=10)
+    reader = Ledger.open_reader(ledger_dir)
+    assert sum(s.bytes_in for s in reader.samples()) == 110
+    reads.clear()
+    commit(ledger_dir, T0 + SHARD_SECONDS + 600, alice=1)  # the second hour's file only
+    reads.clear()
+    reader.refresh()
+    samples = list(reader.samples())
+    assert [s.bytes_in for s in samples] == [100, 10, 1]
+    assert reader.totals(DAY) == {"alice": Totals(111, 0)}
+    # The first hour's file was not replaced: what was read of it stands.
+    assert shard_name(T0) not in reads
+    assert reads.count(shard_name(T0 + SHARD_SECONDS)) == 1
+
+
 def test_a_refresh_sees_an_hour_file_deleted_behind_it(ledger_dir: Path) -> None:
     commit(ledger_dir, T0 + 300, alice=100)
     commit(ledger_dir, T0 + SHARD_SECONDS + 300, alice=10)
