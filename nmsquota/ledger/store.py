@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 from tinydb import TinyDB
 
@@ -78,6 +79,10 @@ class RecordStore:
         self._storage = storage
         self._require_writer = require_writer
         self._cache: dict[str, tuple[int, list[Any]]] = {}
+        # Per kind, the documents last validated (as parsed, and as orjson writes them) and
+        # their records: a refresh onto a commit that left a kind's table as it was reuses
+        # them instead of validating 100,000 records again.
+        self._validated: dict[str, tuple[list[Any], bytes | None, list[Any]]] = {}
 
     @property
     def path(self) -> Path:
@@ -132,6 +137,7 @@ class RecordStore:
         table.remove(lambda doc: doc["subscriber"] == limit.subscriber)
         table.insert(LIMITS.adapter.dump_python([limit], mode="json")[0])
         self._cache[LIMITS.table] = (self._storage.generation, [*kept, limit])
+        self._validated.pop(LIMITS.table, None)
 
     def clear_limit(self, subscriber: str) -> None:
         kept = self.limits()
@@ -140,6 +146,7 @@ class RecordStore:
             self._db.table(LIMITS.table).remove(lambda doc: doc["subscriber"] == subscriber)
             kept = [limit for limit in kept if limit.subscriber != subscriber]
             self._cache[LIMITS.table] = (self._storage.generation, kept)
+            self._validated.pop(LIMITS.table, None)
 
     def health(self) -> HealthRecord | None:
         """The daemon's last cycle; None before its first."""
@@ -184,7 +191,13 @@ class RecordStore:
         cached = self._cache.get(kind.table)
         if cached is not None and cached[0] == generation:
             return list(cached[1])
-        records = self._parse(kind, self._documents(kind.table))
+        docs = self._documents(kind.table)
+        before = self._validated.get(kind.table)
+        if before is not None and _same_documents(before[0], before[1], docs):
+            records = before[2]
+        else:
+            records = self._parse(kind, docs)
+            self._validated[kind.table] = (docs, _dumped(docs), records)
         self._cache[kind.table] = (self._storage.generation, records)
         return list(records)
 
@@ -206,6 +219,7 @@ class RecordStore:
         table.truncate()
         table.insert_multiple(docs)
         self._cache[kind.table] = (self._storage.generation, kept)
+        self._validated.pop(kind.table, None)
 
     def parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
         """Documents of `kind` from elsewhere (what rebuild salvages), migrated and checked
@@ -237,6 +251,25 @@ class RecordStore:
                 return kind.adapter.validate_python(current)
             except ValidationError as error:
                 raise LedgerRecordError(self.path, kind.table, _first(error, docs)) from None
+
+
+def _dumped(docs: list[Any]) -> bytes | None:
+    """The documents as JSON text (None: orjson cannot write them, an integer beyond 64
+    bits, say; such a table is validated at every read)."""
+    try:
+        return orjson.dumps(docs)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _same_documents(before: list[Any], dumped: bytes | None, docs: list[Any]) -> bool:
+    """Whether `docs` are exactly the documents `before` (dumped as `dumped`): the same
+    JSON values, not just equal ones. Python's == has 1 == 1.0 == True, and a record
+    refuses a true where it wants a number; the JSON text tells them apart (`1`, `1.0`,
+    `true`). The text alone would not (orjson writes NaN as null), so both must agree."""
+    if dumped is None or len(before) != len(docs) or before != docs:
+        return False
+    return _dumped(docs) == dumped
 
 
 def _current(table: str, doc: Any) -> dict[str, Any]:

@@ -169,3 +169,50 @@ def test_the_collector_is_left_as_it_was_found() -> None:
     with pytest.raises(ValueError), collector_paused():
         raise ValueError
     assert gc.isenabled()
+
+
+def provision(directory: Path, *records: SubscriberRecord) -> None:
+    with Ledger.open_writer(directory, [DAY]) as ledger, ledger.batch():
+        ledger.records.set_provisioned(records)
+
+
+def test_a_refresh_onto_a_commit_that_left_a_kind_as_it_was_keeps_its_records(
+    ledger_dir: Path,
+) -> None:
+    provision(ledger_dir, SubscriberRecord(name="bob", plan="home"))
+    reader = Ledger.open_reader(ledger_dir)
+    before = reader.records.provisioned()
+    commit(ledger_dir, T0 + 300, bob=5)  # usage only: the provisioned table is unchanged
+    reader.refresh()
+    assert reader.as_of == T0 + 300
+    assert reader.records.provisioned()[0] is before[0]  # not validated again
+
+
+def test_a_refresh_onto_a_changed_record_reads_the_change(ledger_dir: Path) -> None:
+    provision(ledger_dir, SubscriberRecord(name="bob", plan="home"))
+    reader = Ledger.open_reader(ledger_dir)
+    assert reader.records.provisioned()[0].plan == "home"
+    provision(ledger_dir, SubscriberRecord(name="bob", plan="gold"))
+    reader.refresh()
+    assert reader.records.provisioned() == [SubscriberRecord(name="bob", plan="gold")]
+
+
+def test_a_refresh_onto_a_record_spoilt_with_an_equal_value_of_another_type_refuses_it(
+    ledger_dir: Path,
+) -> None:
+    # In Python False == 0 and 1 == 1.0 == True: the documents compare equal, but the
+    # record wants a boolean (exempt) and a count (version), exactly.
+    provision(ledger_dir, SubscriberRecord(name="bob", plan="home"))
+    reader = Ledger.open_reader(ledger_dir)
+    reader.records.provisioned()
+    path = ledger_dir / "state.json"
+    for field, value in (("exempt", 0), ("version", 1.0)):
+        data = json.loads(path.read_text())
+        data["provisioned"]["1"] = {**data["provisioned"]["1"], field: value}
+        path.write_text(json.dumps(data) + " " * len(field))  # a new size: replaced
+        reader.refresh()
+        with pytest.raises(LedgerRecordError, match=f"provisioned.*{field}"):
+            reader.records.provisioned()
+        provision(ledger_dir, SubscriberRecord(name="bob", plan="home"))
+        reader.refresh()
+        assert reader.records.provisioned() == [SubscriberRecord(name="bob", plan="home")]
