@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from nmsquota.config import Cap, Config
 from nmsquota.ledger import Ledger
@@ -59,9 +60,10 @@ class PlanCap:
         object.__setattr__(self, "key", self.tally.key)
 
 
-@dataclass(frozen=True)
-class Enrolled:
-    """Where a subscriber is defined, on which plan, with which addresses of their own."""
+class Enrolled(NamedTuple):
+    """Where a subscriber is defined, on which plan, with which addresses of their own.
+    (A named tuple: one per subscriber per snapshot, and a tuple is made several times
+    faster than a frozen dataclass.)"""
 
     kept_in: KeptIn
     plan: str | None

@@ -29,7 +29,8 @@ class Reader:
     def open(cls, directory: str | Path, config: Config | None) -> Reader:
         """LedgerMissing if there is no ledger in `directory`; LedgerCorrupt (naming the
         file, and the kind of record) if what is there cannot be read."""
-        return cls(Ledger.open_reader(directory), config)
+        with collector_paused():  # see snapshot
+            return cls(Ledger.open_reader(directory), config)
 
     @property
     def directory(self) -> Path:
@@ -42,7 +43,8 @@ class Reader:
 
     def refresh(self) -> None:
         """Move to the writer's latest commit."""
-        self.ledger.refresh()
+        with collector_paused():  # see snapshot
+            self.ledger.refresh()
 
     def snapshot(self) -> Snapshot:
         # Hundreds of thousands of objects for 100,000 subscribers, none of them garbage.
