@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -239,14 +240,17 @@ class RecordStore:
 
     def _parse(self, kind: Kind[R], docs: Sequence[Any]) -> list[R]:
         with collector_paused():
-            current = []
-            for number, doc in enumerate(docs, start=1):
-                try:
-                    current.append(_current(kind.table, doc))
-                except MigrationError as error:
-                    raise LedgerRecordError(
-                        self.path, kind.table, f"record {number}: {error}"
-                    ) from None
+            if _all_current(docs):
+                current = list(docs)
+            else:
+                current = []
+                for number, doc in enumerate(docs, start=1):
+                    try:
+                        current.append(_current(kind.table, doc))
+                    except MigrationError as error:
+                        raise LedgerRecordError(
+                            self.path, kind.table, f"record {number}: {error}"
+                        ) from None
             try:
                 return kind.adapter.validate_python(current)
             except ValidationError as error:
@@ -270,6 +274,16 @@ def _same_documents(before: list[Any], dumped: bytes | None, docs: list[Any]) ->
     if dumped is None or len(before) != len(docs) or before != docs:
         return False
     return _dumped(docs) == dumped
+
+
+def _all_current(docs: Sequence[Any]) -> bool:
+    """Whether every document is an object of the current version (an int, not a bool),
+    which `_current` would hand on as it is: checked at C speed, the usual case."""
+    try:
+        versions = list(map(dict.get, docs, repeat("version")))
+    except TypeError:  # a document that is not an object
+        return False
+    return set(map(type, versions)) <= {int} and set(versions) <= {RECORD_VERSION}
 
 
 def _current(table: str, doc: Any) -> dict[str, Any]:
