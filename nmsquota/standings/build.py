@@ -135,31 +135,30 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     for override in overrides:
         overrides_of.setdefault(override.subscriber, []).append(override)
     as_of = ledger.as_of
-    # Two passes: the lift times of every limited cap come from one read of the samples
-    # (lift_times), which the views need. Everything that is the same for everyone on a
-    # plan (labels, window keys, rules) was worked out once, in `plans`.
-    everyone = []
-    limited: list[HeldCap] = []
+    # The daemon's decision on each cap of those it decided on (a few in ten), and the lift
+    # times of the limited caps among them from one read of the samples (lift_times), before
+    # the views, which need them. What is the same for everyone on a plan (labels, window
+    # keys, rules) was worked out once, in `plans`.
     Decided = tuple[CapStanding | None, ...]
     undecided: dict[int, Decided] = {len(caps): (None,) * len(caps) for caps in plans.values()}
+    decided_of: dict[str, Decided] = {}
+    limited: list[HeldCap] = []
+    for name, record in standings.items():
+        caps = plans.get(enrolled.get(name, NOWHERE).plan or "", ())
+        several = len(caps) > 1
+        decided_of[name] = tuple(record.of(c.rule.name, several) for c in caps)
+        for c, decision in zip(caps, decided_of[name], strict=True):
+            if decision is not None and decision.limited:
+                limited.append(HeldCap(name, c.rule, c.cap, c.tally, decision,
+                                       overrides_of.get(name, ())))  # fmt: skip
+    lifts = lift_times(ledger, limited)
+    views = []
     for name in sorted(names):
         member = enrolled.get(name, NOWHERE)
         caps = plans.get(member.plan or "", ())
-        standing = standings.get(name)
         mine = overrides_of.get(name, ())
-        decided: Decided
-        if standing is None:
-            decided = undecided.get(len(caps), ())
-        else:
-            several = len(caps) > 1
-            decided = tuple(standing.of(c.rule.name, several) for c in caps)
-            for c, decision in zip(caps, decided, strict=True):
-                if decision is not None and decision.limited:
-                    limited.append(HeldCap(name, c.rule, c.cap, c.tally, decision, mine))
-        everyone.append((name, member, caps, standing, decided, mine))
-    lifts = lift_times(ledger, limited)
-    views = []
-    for name, member, caps, standing, decided, mine in everyone:
+        standing = standings.get(name)
+        decided = decided_of[name] if standing is not None else undecided.get(len(caps), ())
         session = sessions.get(name)
         addresses = member.addresses
         if session is not None and session.addresses:
