@@ -196,6 +196,8 @@ class RecordStore:
         before = self._validated.get(kind.table)
         if before is not None and _same_documents(before[0], before[1], docs):
             records = before[2]
+            # Keep the documents just read, so that the old copy of the file can go.
+            self._validated[kind.table] = (docs, before[1], records)
         else:
             records = self._parse(kind, docs)
             self._validated[kind.table] = (docs, _dumped(docs), records)
