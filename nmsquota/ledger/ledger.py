@@ -357,7 +357,7 @@ class Ledger:
     def refresh(self) -> None:
         """Readers: move to the writer's latest commit. Until then a reader sees one commit."""
         if not self.writable and self._state_storage.reload():
-            self.shards.forget()
+            self.shards.refresh()
             self._load_tallies()
 
     def _load_tallies(self) -> None:

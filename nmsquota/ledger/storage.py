@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb.storages import Storage
 
+from nmsquota.ledger.collector import collector_paused
 from nmsquota.ledger.errors import LedgerCorrupt, LedgerReadOnly, LedgerUnusable, refused_as
 
 TEMP_SUFFIX = ".tmp"
@@ -78,10 +80,34 @@ def read_json(path: Path) -> Any | None:
     except OSError as error:
         # Permissions or the file system, not the file's contents: no repair advice.
         raise LedgerUnusable(path, "read", error) from error
+    if _SAFE_FOR_ORJSON(raw):
+        with collector_paused():
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                # Anything orjson refuses is read by json, as it always was: what reads and
+                # what is refused (and the message saying why) stay exactly json's. orjson
+                # is stricter (a lone surrogate, NaN, UTF-16, nesting past 1024) and only the
+                # fast path for what the writer writes.
+                pass
     try:
-        return json.loads(raw)
+        with collector_paused():
+            return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise LedgerCorrupt(path, f"is not valid JSON ({error})") from error
+
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def _SAFE_FOR_ORJSON(raw: bytes) -> bool:
+    """Whether orjson reads `raw` as json does: it makes an integer beyond 64 bits a float
+    (json an int, which the records then keep or refuse as such), so text with a run of 19
+    digits or more anywhere (a count near 2**63, or a long name) is left to json.
+    Everything else orjson reads to the same values: floats correctly rounded, the last of
+    duplicate keys."""
+    return _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO)
 
 
 def remove_leftover_temps(directory: Path) -> list[Path]:

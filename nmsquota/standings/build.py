@@ -9,15 +9,16 @@ plans to measure usage against.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from nmsquota.config import Cap, Config
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import (
+    CapStanding,
     HealthRecord,
     Limit,
     OverrideRecord,
-    StandingRecord,
     SubscriberRecord,
 )
 from nmsquota.plans import configured_members, members, plans_of, rules_of
@@ -35,22 +36,34 @@ from nmsquota.standings.views import (
 )
 from nmsquota.usage import Tally, Totals
 
+NO_USAGE = Totals()
+"""The usage of someone with none in a window (one object for all of them)."""
 DEFAULT_WINDOW = 7 * 86400
 """The window shown for a ledger that keeps none yet (the paper's week)."""
 
 
 @dataclass(frozen=True)
 class PlanCap:
-    """One cap of a configured plan, with the policy's rule for it and its window."""
+    """One cap of a configured plan, with the policy's rule for it and its window, and
+    what the views of everyone on the plan share (worked out once per plan, not once per
+    subscriber: at 100,000 subscribers that was a second)."""
 
     rule: Rule
     cap: Cap
     tally: Tally
+    label: str = field(init=False)
+    key: str = field(init=False)
+    """The tally's key (its window's totals in a snapshot)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", self.cap.label)
+        object.__setattr__(self, "key", self.tally.key)
 
 
-@dataclass(frozen=True)
-class Enrolled:
-    """Where a subscriber is defined, on which plan, with which addresses of their own."""
+class Enrolled(NamedTuple):
+    """Where a subscriber is defined, on which plan, with which addresses of their own.
+    (A named tuple: one per subscriber per snapshot, and a tuple is made several times
+    faster than a frozen dataclass.)"""
 
     kept_in: KeptIn
     plan: str | None
@@ -121,27 +134,47 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     overrides_of: dict[str, list[OverrideRecord]] = {}
     for override in overrides:
         overrides_of.setdefault(override.subscriber, []).append(override)
-    held = {name: _held(name, plans.get(enrolled.get(name, NOWHERE).plan or "", ()),
-                        standings.get(name), overrides_of.get(name, ()))
-            for name in sorted(names)}  # fmt: skip
-    lifts = lift_times(ledger, (cap for caps in held.values() for cap in caps))
+    as_of = ledger.as_of
+    # The daemon's decision on each cap of those it decided on (a few in ten), and the lift
+    # times of the limited caps among them from one read of the samples (lift_times), before
+    # the views, which need them. What is the same for everyone on a plan (labels, window
+    # keys, rules) was worked out once, in `plans`.
+    Decided = tuple[CapStanding | None, ...]
+    undecided: dict[int, Decided] = {len(caps): (None,) * len(caps) for caps in plans.values()}
+    decided_of: dict[str, Decided] = {}
+    limited: list[HeldCap] = []
+    for name, record in standings.items():
+        caps = plans.get(enrolled.get(name, NOWHERE).plan or "", ())
+        several = len(caps) > 1
+        decided_of[name] = tuple(record.of(c.rule.name, several) for c in caps)
+        for c, decision in zip(caps, decided_of[name], strict=True):
+            if decision is not None and decision.limited:
+                limited.append(HeldCap(name, c.rule, c.cap, c.tally, decision,
+                                       overrides_of.get(name, ())))  # fmt: skip
+    lifts = lift_times(ledger, limited)
     views = []
-    for name, caps in held.items():
+    for name in sorted(names):
         member = enrolled.get(name, NOWHERE)
-        session = sessions.get(name)
-        addresses = tuple(
-            dict.fromkeys([*member.addresses, *(session.addresses if session else ())])
-        )
+        caps = plans.get(member.plan or "", ())
+        mine = overrides_of.get(name, ())
         standing = standings.get(name)
+        decided = decided_of[name] if standing is not None else undecided.get(len(caps), ())
+        session = sessions.get(name)
+        addresses = member.addresses
+        if session is not None and session.addresses:
+            addresses = (*addresses, *session.addresses)
+        if len(addresses) > 1:
+            addresses = tuple(dict.fromkeys(addresses))
         views.append(SubscriberView(
             name, member.kept_in, member.plan, addresses,
-            tuple(_cap_view(cap, totals, lifts, ledger.as_of) for cap in caps), standing,
-            standing.check if standing else None, limit_of.get(name),
-            tuple(overrides_of.get(name, ())), session,
+            tuple([_cap_view(name, c, decision, totals, lifts, mine, as_of)
+                   for c, decision in zip(caps, decided, strict=True)]),
+            standing, standing.check if standing else None, limit_of.get(name),
+            tuple(mine), session,
         ))  # fmt: skip
     health = records.health()
     return Snapshot(
-        as_of=ledger.as_of,
+        as_of=as_of,
         cycle=_cycle(health, limits) if health is not None else None,
         subscribers=tuple(views),
         by_name={view.name: view for view in views},
@@ -154,25 +187,17 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     )
 
 
-def _held(name: str, caps: Sequence[PlanCap], standing: StandingRecord | None,
-          overrides: Sequence[OverrideRecord]) -> tuple[HeldCap, ...]:  # fmt: skip
-    """Each cap of `name`'s plan with the daemon's last decision on it."""
-    return tuple(
-        HeldCap(name, c.rule, c.cap, c.tally,
-                standing.of(c.rule.name, several=len(caps) > 1) if standing else None,
-                overrides)
-        for c in caps
-    )  # fmt: skip
-
-
-def _cap_view(held: HeldCap, totals: Mapping[str, Mapping[str, Totals]],
+def _cap_view(name: str, plan_cap: PlanCap, decided: CapStanding | None,
+              totals: Mapping[str, Mapping[str, Totals]],
               lifts: Mapping[tuple[str, str], int | None],
-              as_of: int | None) -> CapView:  # fmt: skip
-    rule, cap, tally = held.rule, held.cap, held.tally
-    usage = totals[tally.key].get(held.subscriber, Totals())
-    topups = topups_on(rule.name, rule.cap, used(usage, rule.direction), held.overrides, as_of)
-    return CapView(rule.name, cap.label, tally, cap.direction, rule.cap, usage, held.decided,
-                   lifts.get(held.key), topups)  # fmt: skip
+              overrides: Sequence[OverrideRecord], as_of: int | None) -> CapView:  # fmt: skip
+    rule, tally = plan_cap.rule, plan_cap.tally
+    usage = totals[plan_cap.key].get(name, NO_USAGE)
+    # No overrides, no top-ups: the common case skips the sort and the arithmetic.
+    topups = (topups_on(rule.name, rule.cap, used(usage, rule.direction), overrides, as_of)
+              if overrides else ())  # fmt: skip
+    return CapView(rule.name, plan_cap.label, tally, plan_cap.cap.direction, rule.cap, usage,
+                   decided, lifts.get((name, rule.name)), topups)  # fmt: skip
 
 
 def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
