@@ -10,11 +10,9 @@ on its subscriber. bench/bench_console.py measures it with 10,000 and 100,000 su
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
 from itertools import count
 from typing import ClassVar
 
-from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,7 +22,7 @@ from textual.widgets import Footer, Input, Static
 
 from nmsquota.console.grid import Grid, Line
 from nmsquota.console.header import Banner, SummaryBar
-from nmsquota.console.rows import COLUMNS, Row, Sortable, column_keys, rows_of
+from nmsquota.console.rows import COLUMNS, Row, Sortable, column_keys, prepared
 from nmsquota.standings import Snapshot
 
 QUICK = ("all", "limited", "not effective")
@@ -67,6 +65,8 @@ class SubscribersScreen(Screen[None]):
         """Each (column, descending) sort of `_all` for this snapshot (when asked)."""
         self._texts: list[str] = []
         """What the filter matches, per row of `_all`."""
+        self._widths: list[int] = []
+        """Each column's widest cell over `_all`."""
         self._styles: dict[str, str] = {}
         self._ready = False
 
@@ -107,13 +107,12 @@ class SubscribersScreen(Screen[None]):
                 gc.enable()
 
     def _take(self, snapshot: Snapshot) -> None:
-        old, old_texts = self._all, self._texts
-        rows = rows_of(snapshot)
-        names = [r.name for r in rows]
+        made = prepared(snapshot)
+        rows, names = made.rows, made.names
         self.rows = dict(zip(names, rows, strict=True))
         same_names = names == self._names
         self._all, self._names = rows, names
-        self._texts = filter_texts(rows, old if same_names else None, old_texts)
+        self._texts, self._widths = made.texts, made.widths
         kept_keys, kept_ranked = self._keys, self._ranked
         self._keys, self._ranked = {}, {}
         if same_names:
@@ -166,7 +165,7 @@ class SubscribersScreen(Screen[None]):
         the rows changed, and a column may have to widen."""
         table = self.table
         if widths and self._all:
-            table.widen(column_widths(self._all))
+            table.widen(self._widths)
         self._order = self._visible()
         table.show_rows(self._order)
         self._show_status()
@@ -290,31 +289,6 @@ class SubscribersScreen(Screen[None]):
     @on(Grid.RowSelected)
     def _open(self, event: Grid.RowSelected) -> None:
         self.post_message(self.Opened(event.key))
-
-
-def column_widths(rows: Sequence[Row]) -> list[int]:
-    """Each column's widest cell over `rows`, in terminal cells: column by column, each
-    distinct value measured once (a usage bar repeats), an ASCII column by `len`, so that
-    100,000 rows cost tens of milliseconds."""
-    widths = []
-    for column in zip(*(r.cells for r in rows), strict=True):
-        values = set(column)
-        measure = len if "".join(values).isascii() else cell_len
-        widths.append(max(map(measure, values)))
-    return widths
-
-
-def filter_texts(rows: Sequence[Row], old: Sequence[Row] | None, texts: Sequence[str]) -> list[str]:
-    """What the filter matches for each of `rows`: built once per snapshot, so that a
-    keystroke only searches, and kept from the last snapshot for a row whose cells did not
-    change (`old`: the last snapshot's rows, when they were the same subscribers)."""
-    if old is None or len(texts) != len(rows):
-        return [r.text for r in rows]
-    return [
-        text if o.cells == r.cells and o.addresses == r.addresses and o.plan == r.plan
-        else r.text
-        for o, r, text in zip(old, rows, texts, strict=True)
-    ]  # fmt: skip
 
 
 GARBAGE_EVERY = 30

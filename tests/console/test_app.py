@@ -3,6 +3,7 @@ that move between screens and start actions, and each screen shown the latest sn
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,7 @@ def test_the_subscribers_rows_are_built_in_the_read_worker_not_on_the_event_loop
     monkeypatch.setattr(rows, "row", recording)
 
     async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
-        assert app.snapshot is not None and rows.rows_of(app.snapshot)  # already built
+        assert app.snapshot is not None and rows.prepared(app.snapshot).rows  # already built
         built_on.clear()
         app.refresh_now()
         await settled(app, pilot)
@@ -244,3 +245,34 @@ def test_the_subscribers_rows_are_built_in_the_read_worker_not_on_the_event_loop
 
     drive(console_app(console_data), script)
     assert built_on and threading.main_thread().name not in built_on
+
+
+def test_the_collector_is_off_while_a_snapshot_is_read_and_on_again_once_it_is_shown(
+    console_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collecting: list[bool] = []
+    build = rows.row
+
+    def recording(*args: Any) -> rows.Row:
+        collecting.append(gc.isenabled())
+        return build(*args)
+
+    monkeypatch.setattr(rows, "row", recording)
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        assert gc.isenabled()
+        collecting.clear()
+        app.refresh_now()
+        await settled(app, pilot)
+        assert collecting and not any(collecting)
+        assert gc.isenabled()
+        # A read that fails turns it back on too.
+        (console_data / "ledger" / "state.json").write_text("{not json")
+        app.refresh_now()
+        await settled(app, pilot)
+        assert app.problem and gc.isenabled()
+
+    try:
+        drive(console_app(console_data), script)
+    finally:
+        gc.enable()

@@ -15,8 +15,8 @@ import nmsquota.console as console_module
 from console.conftest import NOW, SIZE, T0, console_app, drive, settled
 from nmsquota.console.app import ConsoleApp
 from nmsquota.console.grid import Grid
-from nmsquota.console.rows import COLUMNS, Row, column_keys, row
-from nmsquota.console.subscribers import SubscribersScreen, column_widths, filter_texts
+from nmsquota.console.rows import COLUMNS, Row, column_keys, column_widths, filter_texts, row
+from nmsquota.console.subscribers import SubscribersScreen
 from nmsquota.ledger import Ledger
 from nmsquota.standings import Snapshot
 from nmsquota.usage import Sample
