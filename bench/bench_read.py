@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--subscribers: at least 100 each")
     print(f"machine: {os.cpu_count()} cpus, load average {os.getloadavg()}", flush=True)
     for count in args.subscribers:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
         base = args.ledger or Path(tempfile.mkdtemp(prefix=f"read-{count}-", dir=args.keep))
         try:
             if args.ledger is None:

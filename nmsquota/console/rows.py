@@ -156,8 +156,15 @@ def usage_cell(view: SubscriberView) -> tuple[str, float]:
     if cap is None:
         return "-", -1.0
     share = percent(cap)
-    more = f" +{len(view.caps) - 1}" if len(view.caps) > 1 else ""
-    return f"{bar(share / 100)} {share:3.0f}% {cap.label}{more}", share
+    eighths = round(max(0.0, min(share / 100, 1.0)) * BAR * 8)
+    return _usage_text(eighths, round(share), cap.label, len(view.caps) - 1), share
+
+
+@lru_cache(maxsize=1 << 14)
+def _usage_text(eighths: int, rounded: int, label: str, more: int) -> str:
+    # A few hundred distinct texts among 100,000 rows: formatted once each (round() and
+    # format's "3.0f" both round half to even).
+    return f"{_bar(eighths, BAR)} {rounded:3d}% {label}{f' +{more}' if more else ''}"
 
 
 def limit_cell(view: SubscriberView) -> tuple[str, int]:
@@ -264,13 +271,14 @@ def prepared(snapshot: Snapshot) -> Prepared:
 
 def column_widths(rows: Sequence[Row]) -> list[int]:
     """Each column's widest cell over `rows`, in terminal cells: column by column, each
-    distinct value measured once (a usage bar repeats), an ASCII column by `len`, so that
-    100,000 rows cost tens of milliseconds."""
+    distinct value measured once where a column is not all ASCII (a usage bar repeats),
+    else by `len`, so that 100,000 rows cost tens of milliseconds."""
     widths = []
     for column in zip(*(r.cells for r in rows), strict=True):
-        values = set(column)
-        measure = len if "".join(values).isascii() else cell_len
-        widths.append(max(map(measure, values)))
+        if "".join(column).isascii():
+            widths.append(max(map(len, column)))
+        else:  # the usage bars, a name in another script: few distinct values, measured once
+            widths.append(max(map(cell_len, set(column))))
     return widths
 
 
