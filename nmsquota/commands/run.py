@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
                  ", ".join(e.driver.name for e in daemon.enforcers), daemon.interval,
                  directory)  # fmt: skip
         last: list[CycleReport] = []
-        asyncio.run(_serve(daemon, args.cycles, socket_path(directory), last.append))
+        listener = _metrics_listener(daemon, directory)
+        try:
+            asyncio.run(_serve(daemon, args.cycles, socket_path(directory), last.append))
+        finally:
+            if listener is not None:
+                listener.close()
         log.info("stopped after %d cycles", daemon.cycles)
         daemon.notifier.close()
     return _bounded_run_status(args, last[-1] if last else None)
@@ -98,6 +103,19 @@ def _bounded_run_status(args: argparse.Namespace, last: CycleReport | None) -> i
     if args.log_file:
         print(f"nmsquota: {message}", file=sys.stderr)
     return 1
+
+
+def _metrics_listener(daemon, directory: Path):  # type: ignore[no-untyped-def]
+    """`[metrics] listen`: the metrics over HTTP, from a thread of their own (read through
+    the read API, as `nmsquota metrics` reads them), with the configuration SIGHUP loads."""
+    address = daemon.config.settings.metrics.listen
+    if address is None:
+        return None
+    from nmsquota.nms.metrics_http import listen
+
+    listener = listen(address, directory, lambda: daemon.config, daemon.clock)
+    log.info("metrics on http://%s/metrics", address)
+    return listener
 
 
 async def _serve(daemon, cycles: int | None, control: Path,  # type: ignore[no-untyped-def]

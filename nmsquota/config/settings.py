@@ -289,6 +289,40 @@ class Control(Strict):
         return group
 
 
+class Metrics(Strict):
+    """The daemon's metrics endpoint (what `nmsquota metrics` prints, over HTTP)."""
+
+    listen: str | None = Field(
+        default=None, description='the address to serve on, e.g. "127.0.0.1:9796"'
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, listen: str | None) -> str | None:
+        if listen is not None:
+            host_and_port(listen)
+        return listen
+
+
+def host_and_port(listen: str) -> tuple[str, int]:
+    """ "HOST:PORT" or "[IPv6]:PORT" -> (host, port); a PydanticCustomError saying what was
+    expected otherwise (the loader adds the file and the key)."""
+    host, colon, port = listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if (
+        not colon
+        or not host
+        or not port.isdigit()
+        or not 0 < int(port) < 65536
+        or (":" in host and not listen.startswith("["))
+    ):
+        raise PydanticCustomError(
+            "address", f'expected HOST:PORT such as "127.0.0.1:9796" or "[::1]:9796" '
+            f"(a port from 1 to 65535), got {listen!r}",
+        )  # fmt: skip
+    return host, int(port)
+
+
 class Settings(Strict):
     data_dir: Path | None = None
     default_plan: Name | None = Field(
@@ -309,6 +343,7 @@ class Settings(Strict):
     drivers: dict[Name, Driver] = {}
     limitd: Limitd | None = None
     control: Control = Control()
+    metrics: Metrics = Metrics()
 
     @field_validator("timezone")
     @classmethod
