@@ -1,0 +1,434 @@
+"""The check plugin's modes, each a nagiosplugin Resource over the read API (what is
+measured), judged by Contexts (the threshold ranges: the library's logic, not ours) and told
+in one line by a Summary.
+
+Every read happens in a Resource's `probe`, so that the plugin's `-t` timeout covers it. A
+ledger that cannot be read is UNKNOWN in every mode but `ledger` (the plugin cannot measure
+what it was asked to), and CRITICAL in `ledger` mode, whose service is the ledger itself; a
+stopped daemon is CRITICAL there, as the guidelines have it for a service not running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import nagiosplugin
+from nagiosplugin import CheckError, Context, Critical, Metric, Ok, Result, ScalarContext
+
+from nmsquota import units
+from nmsquota.nms.check_text import escape, one_line, perf_label
+
+if TYPE_CHECKING:
+    from nmsquota.config import Config
+    from nmsquota.standings import Snapshot
+
+MODES = ("subscriber", "poller", "limited", "drivers", "ledger")
+SHOWN = 5
+"""Names listed in the one line before "and N more" (the core's column stays readable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where the plugin reads, as `nmsquota` itself finds it: --config (else the first
+    configuration found), --ledger (else the configuration's data_dir, else the default),
+    and when "now" is."""
+
+    config: Path | None
+    ledger: Path | None
+    now: float
+    ping_timeout: float = 5.0
+    """How long `ledger` mode waits for the daemon to answer its ping."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """-w and -c as given (None: the mode's default)."""
+
+    warning: str | None
+    critical: str | None
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+class LedgerUnreadable(CheckError):  # type: ignore[misc]  # nagiosplugin has no types
+    """The ledger (or its configuration) could not be read: UNKNOWN, reason in the text."""
+
+
+def _config(where: Where) -> Config | None:
+    from nmsquota.config import find_config, load_config
+    from nmsquota.errors import NmsquotaError
+
+    path = where.config or find_config()
+    if path is None:
+        return None
+    try:
+        # A reader builds no driver, so it loads none (pysnmp stays off the path).
+        return load_config(path, check_drivers=False)
+    except (NmsquotaError, OSError) as error:
+        raise LedgerUnreadable(f"configuration: {one_line(str(error))}") from None
+
+
+def ledger_dir(where: Where, config: Config | None) -> Path:
+    from nmsquota.config import default_data_dir
+
+    if where.ledger is not None:
+        return where.ledger
+    return config.data_dir if config is not None else default_data_dir()
+
+
+def read(where: Where) -> tuple[Path, Snapshot]:
+    """The ledger's directory and a snapshot of it; LedgerUnreadable with the reason."""
+    from nmsquota.ledger.errors import LedgerError
+    from nmsquota.standings import Reader
+
+    config = _config(where)
+    directory = ledger_dir(where, config)
+    try:
+        return directory, Reader.open(directory, config).snapshot()
+    except (LedgerError, OSError) as error:
+        raise LedgerUnreadable(f"cannot read the ledger: {one_line(str(error))}") from None
+
+
+# -- contexts ------------------------------------------------------------------------------
+
+
+class Judged(Context):  # type: ignore[misc]
+    """A fact the probe has already judged: the metric's value is (state, text). No perfdata."""
+
+    def evaluate(self, metric: Any, resource: Any) -> Any:
+        state, text = metric.value
+        return Result(state, text, None)
+
+    def performance(self, metric: Any, resource: Any) -> None:
+        return None
+
+
+class Derived(ScalarContext):  # type: ignore[misc]
+    """Ranges given on the command line, else derived from what the probe found (a cycle's
+    interval, the number of access servers): set when the metric is judged, which is after
+    the probe has read the ledger."""
+
+    def __init__(self, name: str, given: Thresholds, derive: Callable[[Any], Thresholds],
+                 fmt_metric: str) -> None:  # fmt: skip
+        super().__init__(name, fmt_metric=fmt_metric)
+        self.given = given
+        self.derive = derive
+
+    def evaluate(self, metric: Any, resource: Any) -> Any:
+        default = self.derive(resource)
+        self.warning = nagiosplugin.Range(
+            self.given.warning if self.given.warning is not None else default.warning
+        )
+        self.critical = nagiosplugin.Range(
+            self.given.critical if self.given.critical is not None else default.critical
+        )
+        return super().evaluate(metric, resource)
+
+
+def scalar(name: str, given: Thresholds, fmt: str = "{name} {valueunit}") -> ScalarContext:
+    return ScalarContext(name, given.warning, given.critical, fmt_metric=fmt)
+
+
+def plain(name: str, fmt: str = "{name} {valueunit}") -> ScalarContext:
+    """Perfdata only: never a problem."""
+    return ScalarContext(name, fmt_metric=fmt)
+
+
+def fixed(warning: str | None = None, critical: str | None = None) -> Callable[[Any], Thresholds]:
+    return lambda _resource: Thresholds(warning, critical)
+
+
+class Told(nagiosplugin.Summary):  # type: ignore[misc]
+    """The resource's own sentence; with a problem, what is wrong first."""
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+
+    def ok(self, results: Any) -> str:
+        return str(self.resource.text)
+
+    def problem(self, results: Any) -> str:
+        worst = results.most_significant_state
+        reasons = [str(result) for result in results if result.state == worst]
+        text = str(getattr(self.resource, "text", ""))
+        return "; ".join(reasons + ([text] if text else []))
+
+    def verbose(self, results: Any) -> list[str]:
+        return list(getattr(self.resource, "details", []))
+
+
+def names(found: list[str] | tuple[str, ...]) -> str:
+    shown = ", ".join(escape(name) for name in found[:SHOWN])
+    more = len(found) - SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def ago(seconds: float) -> str:
+    if seconds < 0:
+        return f"{units.format_duration(int(-seconds))} ahead of this clock"
+    return f"{units.format_duration(int(seconds))} ago"
+
+
+# -- the modes -----------------------------------------------------------------------------
+
+
+class Base(nagiosplugin.Resource):  # type: ignore[misc]
+    name = "NMSQUOTA"
+
+    def __init__(self, where: Where) -> None:
+        self.where = where
+        self.text = ""
+        self.details: list[str] = []
+
+
+class Subscriber(Base):
+    """One subscriber: each cap's usage in its window as a percentage of the cap, and the
+    limit in force."""
+
+    def __init__(self, where: Where, subscriber: str) -> None:
+        super().__init__(where)
+        self.subscriber = subscriber
+
+    def probe(self) -> Iterator[Metric]:
+        _, snap = read(self.where)
+        view = snap.subscriber(self.subscriber)
+        who = escape(self.subscriber)
+        if view is None:
+            raise CheckError(f"no subscriber {who} in the ledger or the configuration")
+        if not view.caps:
+            raise CheckError(f"subscriber {who} has no plan with a cap: nothing to measure")
+        shown = [f"{cap.label} {cap.percent:.0f}% of {units.format_bytes(cap.cap)}"
+                 for cap in view.caps]  # fmt: skip
+        self.text = f"{who}: {', '.join(shown)}, {_limit_text(view)}"
+        for cap in view.caps:
+            label = perf_label(cap.label)
+            yield Metric(f"usage_{label}", round(cap.percent, 2), "%", min=0, context="usage")
+            yield Metric(f"used_{label}", cap.used, "B", min=0, max=cap.cap, context="bytes")
+        rate = view.limit.rate_bps if view.limit is not None else None
+        yield Metric("limit_bps", rate or 0, min=0, context="rate")
+        self.details = [f"plan {escape(view.plan or '?')}"] + [
+            f"cap {escape(cap.label)}: {units.format_bytes(cap.used)} of "
+            f"{units.format_bytes(cap.cap)} ({cap.percent:.1f}%), {cap.state}"
+            + (f", step at {cap.step_at:g}%" if cap.step_at is not None else "")
+            for cap in view.caps
+        ]
+
+
+def _limit_text(view: Any) -> str:
+    limit = view.limit
+    if limit is None:
+        return f"not limited ({view.state})"
+    rate = units.format_rate(limit.rate_bps) if limit.rate_bps else "an unknown rate"
+    text = f"limited to {rate} ({escape(limit.reason)})"
+    steps = [f"{cap.label} step at {cap.step_at:g}%" for cap in view.caps if cap.step_at]
+    if steps:
+        text += f", on the {', '.join(steps)}"
+    check = view.check
+    if check is not None and check.flagged:
+        text += (f", LIMIT NOT EFFECTIVE: measured "
+                 f"{units.format_measured_rate(check.measured_bps)}")  # fmt: skip
+    return text
+
+
+class Poller(Base):
+    """The last complete cycle: how old, how long it took against its interval, which access
+    servers failed or were skipped for load."""
+
+    interval = 300
+    devices = 0
+
+    def probe(self) -> Iterator[Metric]:
+        _, snap = read(self.where)
+        cycle = snap.cycle
+        if cycle is None:
+            yield Metric("cycle", (Critical, "no cycle recorded: the daemon has not run on "
+                                   "this ledger"), context="judged")  # fmt: skip
+            return
+        self.interval = cycle.interval
+        failed, skipped = list(cycle.devices_failed), list(cycle.devices_skipped)
+        self.devices = len(cycle.devices_ok) + len(failed) + len(skipped)
+        age = cycle.age(self.where.now)
+        when = ("on a simulated clock (a demo's ledger: no daemon cycles it)"
+                if cycle.simulated else ago(age))  # fmt: skip
+        self.text = (f"cycle {cycle.number} {when}, took {cycle.seconds:.1f}s of its "
+                     f"{cycle.interval}s interval; {len(cycle.devices_ok)} of {self.devices} "
+                     "access servers answered")  # fmt: skip
+        if failed:
+            self.text += f", failed: {names(failed)}"
+        if skipped:
+            self.text += f", skipped for load: {names(skipped)}"
+        if not cycle.simulated:
+            yield Metric("age", round(age, 1), "s", min=0, context="age")
+        yield Metric("cycle_seconds", round(cycle.seconds, 3), "s", min=0, context="overrun")
+        yield Metric("lateness", round(cycle.lateness, 3), "s", context="lateness")
+        yield Metric("devices_failed", len(failed), min=0, max=self.devices, context="failed")
+        yield Metric("devices_skipped", len(skipped), min=0, max=self.devices, context="skipped")
+        causes = cycle.causes
+        self.details = [f"{escape(name)}: {causes.get(name, 'error')}: {one_line(error)}"
+                        for name, error in cycle.devices_failed.items()]  # fmt: skip
+
+
+def _poller_age(resource: Any) -> Thresholds:
+    # Two intervals missed is late; three is what `nmsquota status` calls stale.
+    return Thresholds(str(2 * resource.interval), str(3 * resource.interval))
+
+
+def _poller_failed(resource: Any) -> Thresholds:
+    # One access server not answering is a warning; none answering, critical.
+    return Thresholds("0", str(resource.devices - 1) if resource.devices else None)
+
+
+class Limited(Base):
+    """How many subscribers are limited, how many of them on a step before the cap, and
+    how many warned: a capacity-planning signal (thresholds on the number limited)."""
+
+    def probe(self) -> Iterator[Metric]:
+        _, snap = read(self.where)
+        total = len(snap.subscribers)
+        limited = [view for view in snap.subscribers if view.limited]
+        stepped = [view.name for view in limited if _stepped(view)]
+        warned = sum(1 for view in snap.subscribers if view.state == "warned")
+        share = 100 * len(snap.limits) / total if total else 0.0
+        self.text = (f"{len(snap.limits)} of {total} subscribers limited ({share:.1f}%), "
+                     f"{len(stepped)} of them on a step; {warned} warned")  # fmt: skip
+        yield Metric("limited", len(snap.limits), min=0, max=total, context="limited")
+        yield Metric("stepped", len(stepped), min=0, max=total, context="count")
+        yield Metric("warned", warned, min=0, max=total, context="count")
+        yield Metric("subscribers", total, min=0, context="count")
+        self.details = [f"limited: {escape(limit.subscriber)} ({escape(limit.reason)})"
+                        for limit in snap.limits]  # fmt: skip
+
+
+def _stepped(view: Any) -> bool:
+    return bool(view.state == "stepped" or any(cap.state == "stepped" for cap in view.caps))
+
+
+class Drivers(Base):
+    """The last cycle's reconciliation: what each driver added and removed, its errors,
+    drift, subscribers it could not key on, and limited subscribers measured to run above
+    their limit (the limit does not bite)."""
+
+    def probe(self) -> Iterator[Metric]:
+        _, snap = read(self.where)
+        cycle = snap.cycle
+        if cycle is None:
+            raise CheckError("no cycle recorded: no driver has reconciled on this ledger")
+        if cycle.stale(self.where.now):
+            raise CheckError(f"the last cycle ({cycle.number}) is stale, "
+                             f"{ago(cycle.age(self.where.now))}: what the drivers hold now "
+                             "is not known (see the poller check)")  # fmt: skip
+        measured = (view.name for view in snap.limited if view.not_effective)
+        biteless = sorted({*cycle.not_effective, *measured})
+        drivers = cycle.drivers
+        errors = [f"{escape(d.name)}: {one_line(e)}" for d in drivers for e in d.errors]
+        drifting = [d.name for d in drivers if d.health == "drifting"]
+        unkeyed = sorted({name for d in drivers for name in d.unenforceable})
+        added = sum(len(d.added) for d in drivers)
+        removed = sum(len(d.removed) for d in drivers)
+        shown = ", ".join(f"{escape(d.name)} {d.health}" for d in drivers) or "no driver"
+        self.text = (f"cycle {cycle.number}: {shown}; {added} limits added, {removed} "
+                     f"removed, {len(snap.limits)} in force")  # fmt: skip
+        if biteless:
+            self.text += f"; limit not effective on {names(biteless)}"
+        if errors:
+            self.text += f"; errors: {'; '.join(errors[:SHOWN])}"
+        if unkeyed:
+            self.text += f"; no address to limit {names(unkeyed)}"
+        yield Metric("not_effective", len(biteless), min=0, context="not_effective")
+        yield Metric("driver_errors", len(errors), min=0, context="errors")
+        yield Metric("drifting", len(drifting), min=0, max=len(drivers), context="drifting")
+        yield Metric("unenforceable", len(unkeyed), min=0, context="unenforceable")
+        yield Metric("added", added, min=0, context="count")
+        yield Metric("removed", removed, min=0, context="count")
+        self.details = [f"driver {escape(d.name)}: {d.health}" + "".join(
+            f"\n  {one_line(p)}" for p in d.problems) for d in drivers]  # fmt: skip
+
+
+class LedgerHealth(Base):
+    """The ledger itself: readable and not corrupt, a writer holding its lock, and the
+    writer's commits not failing (a full disk, as the daemon says over its control
+    socket). Thresholds on the age of the last commit."""
+
+    def probe(self) -> Iterator[Metric]:
+        from nmsquota.control.writes import write_failure
+        from nmsquota.ledger import writer_pid
+
+        try:
+            directory, snap = read(self.where)
+        except LedgerUnreadable as error:
+            if str(error).startswith("configuration:"):
+                raise
+            yield Metric("readable", (Critical, str(error)), context="judged")
+            return
+        self.text = f"ledger {escape(str(directory))} readable"
+        yield Metric("readable", (Ok, ""), context="judged")
+        try:
+            pid = writer_pid(directory)
+        except OSError as error:
+            raise CheckError(f"cannot tell whether a writer runs: {one_line(str(error))}"
+                             ) from None  # fmt: skip
+        if pid is None:
+            yield Metric("writer", (Critical, "no writer: no process holds its writer lock (the "
+                                    "daemon is not running)"), context="judged")  # fmt: skip
+        else:
+            self.text += f", written by process {pid}"
+            failing = write_failure(directory, timeout=self.where.ping_timeout)
+            if failing is not None:
+                yield Metric("writes", (Critical, one_line(failing.sentence(ago(
+                    self.where.now - failing.since)))), context="judged")  # fmt: skip
+        if snap.as_of is not None:
+            age = self.where.now - snap.as_of
+            self.text += f", last commit {ago(age)}"
+            yield Metric("commit_age", round(age, 1), "s", context="commit_age")
+
+
+def build(mode: str, subscriber: str | None, where: Where, given: Thresholds) -> Any:
+    """The nagiosplugin Check for `mode`, named NMSQUOTA."""
+    none = Thresholds(None, None)
+    contexts: list[Any] = [Judged("judged"), plain("count"), plain("bytes"), plain("rate")]
+    resource: Base
+    if mode == "subscriber":
+        assert subscriber is not None
+        resource = Subscriber(where, subscriber)
+        contexts.append(Derived("usage", given, fixed("80", "100"), "{name} at {valueunit}"))
+    elif mode == "poller":
+        resource = Poller(where)
+        contexts += [
+            Derived("age", given, _poller_age, "last cycle {valueunit} old"),
+            Derived(
+                "overrun",
+                none,
+                lambda r: Thresholds(str(r.interval), None),
+                "the cycle took {valueunit}, longer than its interval",
+            ),
+            plain("lateness"),
+            Derived("failed", none, _poller_failed, "{value} access servers failed"),
+            Derived("skipped", none, fixed("0"), "{value} access servers skipped for load"),
+        ]
+    elif mode == "limited":
+        resource = Limited(where)
+        contexts.append(scalar("limited", given, "{value} limited"))
+    elif mode == "drivers":
+        resource = Drivers(where)
+        contexts += [
+            # A limited subscriber still above their limit: the limit does not bite.
+            Derived(
+                "not_effective", given, fixed(None, "0"), "{value} limits measured not effective"
+            ),
+            Derived("errors", none, fixed(None, "0"), "{value} driver errors"),
+            Derived("drifting", none, fixed("0"), "{value} drivers drifting"),
+            Derived(
+                "unenforceable",
+                none,
+                fixed("0"),
+                "{value} limited subscribers with no address to limit",
+            ),
+        ]
+    else:
+        resource = LedgerHealth(where)
+        contexts.append(scalar("commit_age", given, "last commit {valueunit} old"))
+    return nagiosplugin.Check(resource, *contexts, Told(resource), name="NMSQUOTA")
