@@ -9,6 +9,7 @@ The ranges, perfdata and timeout are nagiosplugin's; the modes are in check_mode
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import sys
 import time
@@ -156,6 +157,11 @@ def _run(args: argparse.Namespace, now: float) -> None:
 
 def main(argv: Sequence[str] | None = None, now: float | None = None) -> NoReturn:
     """The console script. Exits with the check's status."""
+    # A process that lives well under a second and makes mostly objects that live as long
+    # (pydantic's schemas at import, the snapshot): the cyclic collector would only traverse
+    # them again and again (about a tenth of the time, measured). Reference counting still
+    # frees what is dropped.
+    gc.disable()
     args = parser().parse_args(argv)
     if (args.mode == "subscriber") != (args.name is not None):
         parser().error("give a subscriber NAME with subscriber mode, and only with it")

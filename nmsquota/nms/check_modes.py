@@ -107,35 +107,38 @@ class Judged(Context):  # type: ignore[misc]
         return None
 
 
-class Derived(ScalarContext):  # type: ignore[misc]
-    """Ranges given on the command line, else derived from what the probe found (a cycle's
-    interval, the number of access servers): set when the metric is judged, which is after
-    the probe has read the ledger."""
+class Ranged(ScalarContext):  # type: ignore[misc]
+    """A value judged by nagiosplugin's ranges: -w/-c as given, else the mode's defaults,
+    fixed or derived from what the probe found (a cycle's interval, the number of access
+    servers; set when the metric is judged, which is after the probe read the ledger). No
+    range: never a problem, whatever the sign, and nothing in the perfdata's field."""
 
-    def __init__(self, name: str, given: Thresholds, derive: Callable[[Any], Thresholds],
-                 fmt_metric: str) -> None:  # fmt: skip
+    def __init__(self, name: str, fmt_metric: str = "{name} {valueunit}",
+                 given: Thresholds = Thresholds(None, None),
+                 default: Callable[[Any], Thresholds] | None = None) -> None:  # fmt: skip
         super().__init__(name, fmt_metric=fmt_metric)
         self.given = given
-        self.derive = derive
+        self.default = default or fixed()
+        self.shown = Thresholds(None, None)
 
     def evaluate(self, metric: Any, resource: Any) -> Any:
-        default = self.derive(resource)
-        self.warning = nagiosplugin.Range(
-            self.given.warning if self.given.warning is not None else default.warning
-        )
-        self.critical = nagiosplugin.Range(
-            self.given.critical if self.given.critical is not None else default.critical
-        )
+        default = self.default(resource)
+        warning = self.given.warning if self.given.warning is not None else default.warning
+        critical = self.given.critical if self.given.critical is not None else default.critical
+        self.shown = Thresholds(warning, critical)
+        self.warning = nagiosplugin.Range(warning if warning is not None else "~:")
+        self.critical = nagiosplugin.Range(critical if critical is not None else "~:")
         return super().evaluate(metric, resource)
 
+    def performance(self, metric: Any, resource: Any) -> Any:
+        return nagiosplugin.Performance(
+            metric.name, metric.value, metric.uom, _range(self.shown.warning),
+            _range(self.shown.critical), metric.min, metric.max,
+        )  # fmt: skip
 
-def scalar(name: str, given: Thresholds, fmt: str = "{name} {valueunit}") -> ScalarContext:
-    return ScalarContext(name, given.warning, given.critical, fmt_metric=fmt)
 
-
-def plain(name: str, fmt: str = "{name} {valueunit}") -> ScalarContext:
-    """Perfdata only: never a problem."""
-    return ScalarContext(name, fmt_metric=fmt)
+def _range(given: str | None) -> str:
+    return "" if given is None else str(nagiosplugin.Range(given))
 
 
 def fixed(warning: str | None = None, critical: str | None = None) -> Callable[[Any], Thresholds]:
@@ -262,7 +265,8 @@ class Poller(Base):
         if skipped:
             self.text += f", skipped for load: {names(skipped)}"
         if not cycle.simulated:
-            yield Metric("age", round(age, 1), "s", min=0, context="age")
+            # A cycle "in the future" is this machine's clock behind the daemon's: not late.
+            yield Metric("age", round(max(age, 0.0), 1), "s", min=0, context="age")
         yield Metric("cycle_seconds", round(cycle.seconds, 3), "s", min=0, context="overrun")
         yield Metric("lateness", round(cycle.lateness, 3), "s", context="lateness")
         yield Metric("devices_failed", len(failed), min=0, max=self.devices, context="failed")
@@ -383,52 +387,42 @@ class LedgerHealth(Base):
         if snap.as_of is not None:
             age = self.where.now - snap.as_of
             self.text += f", last commit {ago(age)}"
-            yield Metric("commit_age", round(age, 1), "s", context="commit_age")
+            yield Metric("commit_age", round(max(age, 0.0), 1), "s", min=0, context="commit_age")
 
 
 def build(mode: str, subscriber: str | None, where: Where, given: Thresholds) -> Any:
     """The nagiosplugin Check for `mode`, named NMSQUOTA."""
-    none = Thresholds(None, None)
-    contexts: list[Any] = [Judged("judged"), plain("count"), plain("bytes"), plain("rate")]
+    contexts: list[Any] = [Judged("judged"), Ranged("count"), Ranged("bytes"), Ranged("rate")]
     resource: Base
     if mode == "subscriber":
         assert subscriber is not None
         resource = Subscriber(where, subscriber)
-        contexts.append(Derived("usage", given, fixed("80", "100"), "{name} at {valueunit}"))
+        contexts.append(Ranged("usage", "{name} at {valueunit}", given, fixed("80", "100")))
     elif mode == "poller":
         resource = Poller(where)
         contexts += [
-            Derived("age", given, _poller_age, "last cycle {valueunit} old"),
-            Derived(
-                "overrun",
-                none,
-                lambda r: Thresholds(str(r.interval), None),
-                "the cycle took {valueunit}, longer than its interval",
-            ),
-            plain("lateness"),
-            Derived("failed", none, _poller_failed, "{value} access servers failed"),
-            Derived("skipped", none, fixed("0"), "{value} access servers skipped for load"),
-        ]
+            Ranged("age", "last cycle {valueunit} old", given, _poller_age),
+            Ranged("overrun", "the cycle took {valueunit}, longer than its interval",
+                   default=lambda r: Thresholds(str(r.interval), None)),
+            Ranged("lateness"),
+            Ranged("failed", "{value} access servers failed", default=_poller_failed),
+            Ranged("skipped", "{value} access servers skipped for load", default=fixed("0")),
+        ]  # fmt: skip
     elif mode == "limited":
         resource = Limited(where)
-        contexts.append(scalar("limited", given, "{value} limited"))
+        contexts.append(Ranged("limited", "{value} limited", given))
     elif mode == "drivers":
         resource = Drivers(where)
         contexts += [
             # A limited subscriber still above their limit: the limit does not bite.
-            Derived(
-                "not_effective", given, fixed(None, "0"), "{value} limits measured not effective"
-            ),
-            Derived("errors", none, fixed(None, "0"), "{value} driver errors"),
-            Derived("drifting", none, fixed("0"), "{value} drivers drifting"),
-            Derived(
-                "unenforceable",
-                none,
-                fixed("0"),
-                "{value} limited subscribers with no address to limit",
-            ),
-        ]
+            Ranged("not_effective", "{value} limits measured not effective", given,
+                   fixed(None, "0")),
+            Ranged("errors", "{value} driver errors", default=fixed(None, "0")),
+            Ranged("drifting", "{value} drivers drifting", default=fixed("0")),
+            Ranged("unenforceable", "{value} limited subscribers with no address to limit",
+                   default=fixed("0")),
+        ]  # fmt: skip
     else:
         resource = LedgerHealth(where)
-        contexts.append(scalar("commit_age", given, "last commit {valueunit} old"))
+        contexts.append(Ranged("commit_age", "last commit {valueunit} old", given))
     return nagiosplugin.Check(resource, *contexts, Told(resource), name="NMSQUOTA")
