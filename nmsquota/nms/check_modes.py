@@ -266,7 +266,7 @@ class Poller(Base):
             self.text += f", skipped for load: {names(skipped)}"
         if not cycle.simulated:
             # A cycle "in the future" is this machine's clock behind the daemon's: not late.
-            yield Metric("age", round(max(age, 0.0), 1), "s", min=0, context="age")
+            yield Metric("age", round(float(max(age, 0.0)), 1), "s", min=0, context="age")
         yield Metric("cycle_seconds", round(cycle.seconds, 3), "s", min=0, context="overrun")
         yield Metric("lateness", round(cycle.lateness, 3), "s", context="lateness")
         yield Metric("devices_failed", len(failed), min=0, max=self.devices, context="failed")
@@ -387,7 +387,9 @@ class LedgerHealth(Base):
         if snap.as_of is not None:
             age = self.where.now - snap.as_of
             self.text += f", last commit {ago(age)}"
-            yield Metric("commit_age", round(max(age, 0.0), 1), "s", min=0, context="commit_age")
+            yield Metric(
+                "commit_age", round(float(max(age, 0.0)), 1), "s", min=0, context="commit_age"
+            )
 
 
 def build(mode: str, subscriber: str | None, where: Where, given: Thresholds) -> Any:
