@@ -94,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage=f"{PROG} [-w RANGE] [-c RANGE] [-t SECONDS] [-v] [--config FILE] "
+        usage=f"{PROG} [-w RANGE] [-c RANGE] [-t SECONDS] [-v] [-H HOST] [--config FILE] "
         "[--ledger DIR] {subscriber NAME,poller,limited,drivers,ledger}",
     )
     found.add_argument("mode", choices=MODES, help="what to check (see above)")
@@ -107,6 +107,11 @@ def parser() -> argparse.ArgumentParser:
                        help="give up after this long, UNKNOWN (default 10)")  # fmt: skip
     found.add_argument("-v", "--verbose", action="count", default=0,
                        help="detail lines after the first (repeat for more)")  # fmt: skip
+    # LibreNMS Services always pass `-H HOST` (the device the service is on): accepted and
+    # not used, the ledger read is this machine's.
+    found.add_argument("-H", "--hostname", metavar="HOST",
+                       help="accepted for LibreNMS, which always passes one; not used: the "
+                       "check reads the ledger on the machine it runs on")  # fmt: skip
     # -c is the critical range here (the guidelines reserve it); nmsquota's own -c/--config
     # is --config.
     found.add_argument("--config", metavar="FILE", type=Path,

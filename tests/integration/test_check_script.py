@@ -35,6 +35,8 @@ def test_the_script_exits_with_the_checks_status_and_prints_one_line(tmp_path: P
         (["poller"], "OK", 0),
         (["limited"], "OK", 0),
         (["drivers"], "OK", 0),
+        # As LibreNMS Services call it: -H first, then the service's parameters.
+        (["-H", "192.0.2.1", "limited", "-w", "0"], "WARNING", 1),
     ]:
         done = run(*argv, "--config", config)
         assert done.returncode == code, (argv, done.stdout, done.stderr)
