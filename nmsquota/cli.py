@@ -24,6 +24,7 @@ from nmsquota.commands import (
     records,
     run,
     simulate,
+    snmp_pass,
     status,
     subscribers,
     usage,
@@ -50,6 +51,7 @@ COMMANDS = (
     config_check,
     demo,
     simulate,
+    snmp_pass,
 )
 
 
