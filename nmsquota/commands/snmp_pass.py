@@ -13,7 +13,7 @@ from nmsquota.nms.mib import ROOT
 from nmsquota.nms.passpersist import LedgerSource, format_oid, serve
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "snmp-pass",
         help="serve NMSQUOTA-MIB to snmpd (pass_persist)",
