@@ -26,6 +26,7 @@ from nmsquota.commands import (
     run,
     simulate,
     snmp_extend,
+    snmp_pass,
     status,
     subscribers,
     usage,
@@ -54,6 +55,7 @@ COMMANDS = (
     snmp_extend,
     demo,
     simulate,
+    snmp_pass,
 )
 
 
