@@ -165,11 +165,17 @@ def main(argv: Sequence[str] | None = None, now: float | None = None) -> NoRetur
     # A process that lives well under a second and makes mostly objects that live as long
     # (pydantic's schemas at import, the snapshot): the cyclic collector would only traverse
     # them again and again (about a tenth of the time, measured). Reference counting still
-    # frees what is dropped.
+    # frees what is dropped. Turned back on at the exit, for a caller in the same process
+    # (the tests call main).
+    collecting = gc.isenabled()
     gc.disable()
-    args = parser().parse_args(argv)
-    if (args.mode == "subscriber") != (args.name is not None):
-        parser().error("give a subscriber NAME with subscriber mode, and only with it")
-    _runtime()
-    _run(args, time.time() if now is None else now)
-    sys.exit(UNKNOWN)  # not reached: the check exits
+    try:
+        args = parser().parse_args(argv)
+        if (args.mode == "subscriber") != (args.name is not None):
+            parser().error("give a subscriber NAME with subscriber mode, and only with it")
+        _runtime()
+        _run(args, time.time() if now is None else now)
+        sys.exit(UNKNOWN)  # not reached: the check exits
+    finally:
+        if collecting:
+            gc.enable()

@@ -4,6 +4,7 @@ the one-line output, the timeout, and a ledger that cannot be read."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from pathlib import Path
@@ -400,3 +401,10 @@ def test_version_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--version"])
     assert re.fullmatch(r"check_nmsquota v\S+ \(nmsquota \S+\)\n", capsys.readouterr().out)
+
+
+def test_the_plugin_leaves_the_garbage_collector_on_for_a_caller_in_the_same_process() -> None:
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert gc.isenabled()
