@@ -18,7 +18,7 @@ Phases of a first read:
 * views: the rest of `snapshot()` (rosters, caps, lifts, top-ups, views);
 * first read: the whole of `Reader.open(...).snapshot()`, timed on its own (not the sum).
 
-The read holds Python's garbage collector off (nmsquota.ledger.collector); the one young
+The read holds Python's garbage collector off (nmsquota.gcpause); the one young
 collection of what it made runs as it ends, inside these figures (a gc.collect(0) right
 after the read found nothing left: 0.000 s). Split in phases, the one after the records
 lands in "totals".

@@ -6,7 +6,10 @@ object the ledger keeps in memory (the windows' rows), about 100 ms each for 5,0
 subscribers. Measured with bench/bench_caps.py, collections were 40% of a cycle's commit
 and decision, and more with more caps (bench/RESULTS.md). Almost nothing a cycle makes is
 cyclic garbage (refcounting frees it), so the collector is paused for the cycle and runs
-after it, at its own pace, on what survived.
+after it, at its own pace, on what survived. The same holds for reading a ledger (millions
+of parsed documents, records and views at 100,000 subscribers, none of them garbage: the
+collector walking them again and again was a third of the read), and for the check plugin's
+short run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from contextlib import contextmanager
 
 @contextmanager
 def paused() -> Iterator[None]:
-    """No automatic collections inside the block; as before after it (also on error)."""
+    """No automatic collections inside the block; as before after it (also on error). Nested
+    blocks, or a block while another thread holds one, leave the collector as they found it:
+    only the block that turned it off turns it back on."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from tinydb.storages import Storage
 
-from nmsquota.ledger.collector import collector_paused
+from nmsquota import gcpause
 from nmsquota.ledger.errors import LedgerCorrupt, LedgerReadOnly, LedgerUnusable, refused_as
 
 TEMP_SUFFIX = ".tmp"
@@ -81,7 +81,7 @@ def read_json(path: Path) -> Any | None:
         # Permissions or the file system, not the file's contents: no repair advice.
         raise LedgerUnusable(path, "read", error) from error
     if _SAFE_FOR_ORJSON(raw):
-        with collector_paused():
+        with gcpause.paused():
             try:
                 return orjson.loads(raw)
             except orjson.JSONDecodeError:
@@ -91,7 +91,7 @@ def read_json(path: Path) -> Any | None:
                 # fast path for what the writer writes.
                 pass
     try:
-        with collector_paused():
+        with gcpause.paused():
             return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise LedgerCorrupt(path, f"is not valid JSON ({error})") from error

@@ -20,7 +20,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from tinydb import TinyDB
 
-from nmsquota.ledger.collector import collector_paused
+from nmsquota import gcpause
 from nmsquota.ledger.errors import LedgerRecordError
 from nmsquota.ledger.migration import MIGRATIONS, MigrationError
 from nmsquota.ledger.records import (
@@ -241,7 +241,7 @@ class RecordStore:
         return done
 
     def _parse(self, kind: Kind[R], docs: Sequence[Any]) -> list[R]:
-        with collector_paused():
+        with gcpause.paused():
             if _all_current(docs):
                 current = list(docs)
             else:

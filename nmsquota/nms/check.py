@@ -9,7 +9,6 @@ The ranges, perfdata and timeout are nagiosplugin's; the modes are in check_mode
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any, NoReturn
 import nagiosplugin
 from nagiosplugin.output import Output
 
-from nmsquota import __version__
+from nmsquota import __version__, gcpause
 from nmsquota.nms.check_modes import MODES, Thresholds, Where, build
 from nmsquota.nms.check_text import escape
 
@@ -167,15 +166,10 @@ def main(argv: Sequence[str] | None = None, now: float | None = None) -> NoRetur
     # them again and again (about a tenth of the time, measured). Reference counting still
     # frees what is dropped. Turned back on at the exit, for a caller in the same process
     # (the tests call main).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gcpause.paused():
         args = parser().parse_args(argv)
         if (args.mode == "subscriber") != (args.name is not None):
             parser().error("give a subscriber NAME with subscriber mode, and only with it")
         _runtime()
         _run(args, time.time() if now is None else now)
         sys.exit(UNKNOWN)  # not reached: the check exits
-    finally:
-        if collecting:
-            gc.enable()

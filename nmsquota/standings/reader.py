@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from nmsquota import gcpause
 from nmsquota.config import Config
 from nmsquota.ledger import Ledger
-from nmsquota.ledger.collector import collector_paused
 from nmsquota.ledger.records import EventRecord
 from nmsquota.standings.build import snapshot, totals_in
 from nmsquota.standings.views import Snapshot
@@ -29,7 +29,7 @@ class Reader:
     def open(cls, directory: str | Path, config: Config | None) -> Reader:
         """LedgerMissing if there is no ledger in `directory`; LedgerCorrupt (naming the
         file, and the kind of record) if what is there cannot be read."""
-        with collector_paused():  # see snapshot
+        with gcpause.paused():  # see snapshot
             return cls(Ledger.open_reader(directory), config)
 
     @property
@@ -43,12 +43,12 @@ class Reader:
 
     def refresh(self) -> None:
         """Move to the writer's latest commit."""
-        with collector_paused():  # see snapshot
+        with gcpause.paused():  # see snapshot
             self.ledger.refresh()
 
     def snapshot(self) -> Snapshot:
         # Hundreds of thousands of objects for 100,000 subscribers, none of them garbage.
-        with collector_paused():
+        with gcpause.paused():
             return snapshot(self.ledger, self.config)
 
     def totals(self, tally: Tally) -> dict[str, Totals]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from nmsquota import gcpause
 from nmsquota.ledger import Ledger, LedgerCorrupt, LedgerRecordError, Sample, Tally, Totals
 from nmsquota.ledger import storage as storage_module
-from nmsquota.ledger.collector import collector_paused
 from nmsquota.ledger.records import HealthRecord, SubscriberRecord
 from nmsquota.ledger.shards import SHARD_SECONDS, shard_name
 from nmsquota.ledger.storage import read_json
@@ -153,20 +153,20 @@ def test_a_reader_refreshed_onto_a_spoilt_record_refuses_it(ledger_dir: Path) ->
 
 def test_the_collector_is_left_as_it_was_found() -> None:
     assert gc.isenabled()
-    with collector_paused():
+    with gcpause.paused():
         assert not gc.isenabled()
-        with collector_paused():
+        with gcpause.paused():
             assert not gc.isenabled()
         assert not gc.isenabled()  # the inner block did not turn it back on
     assert gc.isenabled()
     gc.disable()
     try:
-        with collector_paused():
+        with gcpause.paused():
             pass
         assert not gc.isenabled()  # someone else turned it off: it stays off
     finally:
         gc.enable()
-    with pytest.raises(ValueError), collector_paused():
+    with pytest.raises(ValueError), gcpause.paused():
         raise ValueError
     assert gc.isenabled()
 
