@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixtures.config_file import WriteConfig, write_config
@@ -152,20 +155,17 @@ def _caught_up(served: tuple[int, int] | None, counted: tuple[int, int], exact: 
     return served[0] >= counted[0] and served[1] >= counted[1]
 
 
-@pytest.fixture
-def snmpd_loopback(tmp_path: Path):
-    """Net-SNMP snmpd on 127.0.0.1 and a free port, stopped by PID afterwards."""
+@contextlib.contextmanager
+def running_snmpd(conf: Path, port: int, **popen: Any) -> Iterator[None]:
+    """Net-SNMP snmpd with `conf` on 127.0.0.1:port for the block, stopped by its PID
+    afterwards (killed if it has not stopped within 10 s); `popen`: e.g. its env."""
     import subprocess
 
-    port = free_udp_port()
-    conf = tmp_path / "snmpd.conf"
-    conf.write_text("rocommunity public 127.0.0.1\n")
     process = subprocess.Popen(
-        snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen
     )
     try:
-        wait_for_snmp(port)
-        yield port
+        yield
     finally:
         process.terminate()
         try:
@@ -173,6 +173,17 @@ def snmpd_loopback(tmp_path: Path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def snmpd_loopback(tmp_path: Path):
+    """Net-SNMP snmpd on 127.0.0.1 and a free port, stopped by PID afterwards."""
+    port = free_udp_port()
+    conf = tmp_path / "snmpd.conf"
+    conf.write_text("rocommunity public 127.0.0.1\n")
+    with running_snmpd(conf, port):
+        wait_for_snmp(port)
+        yield port
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, free_udp_port, require, snmpd_command, wait_for_snmp
+from conftest import REPO, free_udp_port, require, running_snmpd, wait_for_snmp
 from fixtures.quota_ledger import quota_ledger
 
 from nmsquota.ledger import Ledger
@@ -32,20 +32,10 @@ def snmpd_pass(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         f"pass_persist {format_oid(ROOT)} {sys.executable} -m nmsquota -c {config} "
         f"snmp-pass --ledger {ledger}\n"
     )
-    process = subprocess.Popen(
-        snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
+    # snmpd closes the handler's stdin when it stops: snmp-pass ends with it.
+    with running_snmpd(conf, port):
         wait_for_snmp(port)
         yield port, ledger
-    finally:
-        # snmpd closes the handler's stdin when it stops: snmp-pass ends with it.
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def snmpwalk(port: int, *what: str) -> list[str]:

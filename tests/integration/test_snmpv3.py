@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 import pytest
-from conftest import free_udp_port, snmpd_command, wait_for_snmp
+from conftest import free_udp_port, running_snmpd, wait_for_snmp
 from fixtures.config_file import access_server, secret, write_config
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
@@ -36,15 +35,9 @@ def snmpd_v3(tmp_path_factory: pytest.TempPathFactory):
     port = free_udp_port()
     # Its own persistent directory: createUser keys are stored there, not in /var/lib/snmp.
     env = {"SNMP_PERSISTENT_DIR": str(directory / "persist"), "PATH": "/usr/sbin:/usr/bin:/bin"}
-    process = subprocess.Popen(
-        snmpd_command(conf, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-    )
-    try:
+    with running_snmpd(conf, port, env=env):
         wait_for_snmp(port, credentials=("-v3", "-u", "nqnone", "-l", "noAuthNoPriv"))
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def v3(port: int, user: str, auth: str = "none", priv: str = "none", **keys: str) -> Agent:
