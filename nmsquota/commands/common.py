@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from nmsquota.clock import Clock
@@ -16,6 +16,9 @@ from nmsquota.errors import UsageError
 from nmsquota.ledger.records import PlanRecord, SubscriberRecord
 from nmsquota.ledger.store import PLANS, SUBSCRIBERS
 from nmsquota.units import format_bytes
+
+if TYPE_CHECKING:
+    from nmsquota.standings import Reader
 
 T = TypeVar("T")
 
@@ -49,6 +52,17 @@ def ledger_dir(args: argparse.Namespace, config: Config | None) -> Path:
     if getattr(args, "ledger", None):
         return args.ledger
     return config.data_dir if config else default_data_dir()
+
+
+def reader_of(directory: Path, config: Config | None) -> Reader:
+    """The read API on this ledger; a missing one is the user's mistake (a one-line usage
+    error), a corrupt one raises as the read API says."""
+    from nmsquota.standings import LedgerMissing, Reader  # heavy: only the commands that read
+
+    try:
+        return Reader.open(directory, config)
+    except LedgerMissing as error:
+        raise UsageError(str(error)) from None
 
 
 def clock_of(args: argparse.Namespace) -> Clock:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, zone_of
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, reader_of, zone_of
 from nmsquota.errors import UsageError
-from nmsquota.standings import LedgerMissing, Reader
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,10 +46,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
     directory = ledger_dir(args, config)
     zone = zone_of(args, config)
-    try:
-        reader = Reader.open(directory, config)
-    except LedgerMissing as error:
-        raise UsageError(str(error)) from None
+    reader = reader_of(directory, config)
     # A corrupt ledger says so here, in one line (LedgerCorrupt), not inside the screen.
     reader.snapshot()
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

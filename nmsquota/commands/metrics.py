@@ -6,10 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
-from nmsquota.errors import UsageError
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, reader_of
 from nmsquota.nms.metrics import exposition
-from nmsquota.standings import LedgerMissing, Reader
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -34,10 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_metrics(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
-    try:
-        reader = Reader.open(ledger_dir(args, config), config)
-    except LedgerMissing as error:
-        raise UsageError(str(error)) from None
+    reader = reader_of(ledger_dir(args, config), config)
     text = exposition(reader.snapshot(), args.clock.now(), openmetrics=args.openmetrics)
     sys.stdout.write(text)
     return 0

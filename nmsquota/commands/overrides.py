@@ -13,9 +13,15 @@ import json
 from datetime import datetime
 
 from nmsquota import units
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table, zone_of
+from nmsquota.commands.common import (
+    add_ledger_options,
+    config_of,
+    ledger_dir,
+    print_table,
+    reader_of,
+    zone_of,
+)
 from nmsquota.commands.override_forms import expiry, override_json
-from nmsquota.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -48,13 +54,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from nmsquota.standings import LedgerMissing, Reader
-
     config = config_of(args, check_drivers=False)
-    try:
-        reader = Reader.open(ledger_dir(args, config), config)
-    except LedgerMissing as error:
-        raise UsageError(str(error)) from None
+    reader = reader_of(ledger_dir(args, config), config)
     now = args.clock.now()
     shown = [o for o in reader.snapshot().overrides if o.until is None or o.until > now
              if args.subscriber is None or o.subscriber == args.subscriber]  # fmt: skip

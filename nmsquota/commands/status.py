@@ -10,19 +10,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nmsquota import units
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table, zone_of
+from nmsquota.commands.common import (
+    add_ledger_options,
+    config_of,
+    ledger_dir,
+    print_table,
+    reader_of,
+    zone_of,
+)
 from nmsquota.commands.override_forms import topup_json, topup_line
 from nmsquota.control.writes import write_failure
-from nmsquota.errors import UsageError
 from nmsquota.standings import (
     CapStanding,
     CapView,
     CycleView,
     DriverView,
-    LedgerMissing,
     Limit,
     OverrideRecord,
-    Reader,
     Snapshot,
     State,
     SubscriberView,
@@ -61,10 +65,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_status(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
     directory = ledger_dir(args, config)
-    try:
-        reader = Reader.open(directory, config)
-    except LedgerMissing as error:
-        raise UsageError(str(error)) from None
+    reader = reader_of(directory, config)
     snap = reader.snapshot()
     now = args.clock.now()
     cycle = snap.cycle
