@@ -7,6 +7,10 @@ subscriber provisioned on plan `home` (a 10 GB day cap) with a day's download, 1
 
 Each call is the installed console script run as a monitoring core runs it (a fresh process,
 timed from spawn to exit), --repeat times a mode; the median is printed with the min and max.
+Each mode is timed twice: reading the NMS summary the daemon writes after each commit
+(nmsquota.nms.summary; what a check of a running daemon reads), and with no summary, reading
+the ledger itself (a ledger no daemon summarises, or a commit the summary has not caught up
+with). Beside them, what writing the summary costs the daemon once per commit.
 Beside the modes, what no mode can go below: the interpreter alone (`python -c pass`), and
 the interpreter plus the imports every mode makes (nagiosplugin and the read API).
 
@@ -35,12 +39,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from fixtures.check_ledger import GB, Cycle, Someone, build  # noqa: E402
+from fixtures.control_server import Recorder, served  # noqa: E402
 
+from nmsquota.config import load_config  # noqa: E402
+from nmsquota.control import socket_path  # noqa: E402
+from nmsquota.ledger import Ledger  # noqa: E402
+from nmsquota.nms import summarise, summary  # noqa: E402
 from nmsquota.verdict import State  # noqa: E402
 
 SCRIPT = Path(sys.executable).parent / "check_nmsquota"
 TARGET = 0.150
-IMPORTS = "import nagiosplugin, nmsquota.nms.check, nmsquota.standings"
+IMPORTS = "import nagiosplugin, nmsquota.nms.check, nmsquota.nms.summary"
+LEDGER_IMPORTS = "import nagiosplugin, nmsquota.nms.check, nmsquota.standings"
 
 
 def people(count: int, seed: int) -> list[Someone]:
@@ -92,13 +102,24 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - started:.1f} s; {args.repeat} calls each, "
               "median (min-max) ms")  # fmt: skip
         config = ["--config", str(data / "nmsquota.toml")]
+        modes = (["subscriber", "sub-000042"], ["poller"], ["limited"], ["drivers"], ["ledger"])
+        ledger = data / "ledger"
+        writes = [summarise_once(ledger, data / "nmsquota.toml") for _ in range(3)]
+        print(f"  the daemon's summary of a commit: {1000 * statistics.median(writes):.0f} ms "
+              f"({1000 * min(writes):.0f}-{1000 * max(writes):.0f}), "
+              f"{summary.path_in(ledger).stat().st_size / 1e6:.2f} MB")  # fmt: skip
         calls = {
             "python -c pass (floor)": [sys.executable, "-c", "pass"],
-            "imports only (floor)": [sys.executable, "-c", IMPORTS],
-            **{" ".join(mode): [str(SCRIPT), *mode, *config] for mode in (
-                ["subscriber", "sub-000042"], ["poller"], ["limited"], ["drivers"], ["ledger"])},
+            "summary imports (floor)": [sys.executable, "-c", IMPORTS],
+            **{" ".join(mode): [str(SCRIPT), *mode, *config] for mode in modes},
+            "read API imports (floor)": [sys.executable, "-c", LEDGER_IMPORTS],
+            **{" ".join(mode) + ", no summary": [str(SCRIPT), *mode, *config] for mode in modes},
         }  # fmt: skip
         for name, call in calls.items():
+            if name.startswith("read API"):
+                run_ledger_mode_beside_a_daemon(ledger, config, env, args.repeat)
+                summary.path_in(ledger).unlink()
+                print("  no summary: the ledger read through the read API")
             _, line = timed(call, env)  # writes the bytecode cache
             runs = [timed(call, env)[0] for _ in range(args.repeat)]
             median = statistics.median(runs)
@@ -111,6 +132,29 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return 0
+
+
+def run_ledger_mode_beside_a_daemon(ledger: Path, config: list[str], env: dict[str, str],
+                                    repeat: int) -> None:  # fmt: skip
+    """`ledger` mode as it runs beside a daemon: the writer lock held and the control socket
+    answering its ping (served here, as the daemon serves it)."""
+    with Ledger.open_writer(ledger), served(socket_path(ledger), Recorder({"ok": True})):
+        summarise_once(ledger, Path(config[1]))
+        call = [str(SCRIPT), "ledger", *config]
+        _, line = timed(call, env)
+        runs = [timed(call, env)[0] for _ in range(repeat)]
+    median = statistics.median(runs)
+    met = "  met" if median <= TARGET else "  NOT met"
+    print(f"  {'ledger, daemon running':<24} {1000 * median:6.0f}  ({1000 * min(runs):.0f}-"
+          f"{1000 * max(runs):.0f}){met}\n    {line[:150]}")  # fmt: skip
+
+
+def summarise_once(ledger: Path, config_path: Path) -> float:
+    """Seconds the daemon's writer takes to summarise a commit and write the summary."""
+    config = load_config(config_path, check_drivers=False)
+    started = time.perf_counter()
+    summarise.write(ledger, summarise.read(ledger, config))
+    return time.perf_counter() - started
 
 
 def importtime(env: dict[str, str]) -> int:

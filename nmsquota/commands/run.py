@@ -75,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
                  directory)  # fmt: skip
         last: list[CycleReport] = []
         listener = _metrics_listener(daemon, directory)
+        summary = _summary_writer(daemon, directory)
         try:
             asyncio.run(_serve(daemon, args.cycles, socket_path(directory), last.append))
         finally:
+            summary.close()
             if listener is not None:
                 listener.close()
         log.info("stopped after %d cycles", daemon.cycles)
@@ -116,6 +118,14 @@ def _metrics_listener(daemon, directory: Path):  # type: ignore[no-untyped-def]
     listener = listen(address, directory, lambda: daemon.config, daemon.clock)
     log.info("metrics on http://%s/metrics", address)
     return listener
+
+
+def _summary_writer(daemon, directory: Path):  # type: ignore[no-untyped-def]
+    """The NMS summary beside the ledger after each commit (what check_nmsquota reads), from
+    a thread of its own, with the configuration SIGHUP loads."""
+    from nmsquota.nms.summarise import SummaryWriter
+
+    return SummaryWriter(directory, lambda: daemon.config).start()
 
 
 async def _serve(daemon, cycles: int | None, control: Path,  # type: ignore[no-untyped-def]

@@ -5,27 +5,22 @@ listing every problem with its file and key."""
 from __future__ import annotations
 
 import ipaddress
-import os
 import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from pydantic import ValidationError
 
 from nmsquota import driver_registry
 from nmsquota.config.fields import SecretRef
 from nmsquota.config.interfaces import map_problems, map_warnings
+from nmsquota.config.places import default_data_dir
 from nmsquota.config.settings import Settings
 from nmsquota.errors import UsageError
 from nmsquota.problems import describe_problem
 from nmsquota.units import format_duration
 from nmsquota.usage import Tally
-
-ENV_CONFIG = "NMSQUOTA_CONFIG"
-SYSTEM_CONFIG = Path("/etc/nmsquota/nmsquota.toml")
-SYSTEM_DATA_DIR = Path("/var/lib/nmsquota")
 
 
 class ConfigError(UsageError):
@@ -99,26 +94,6 @@ class Config:
             {"name": name, **plan.model_dump()}
             for name, plan in sorted(self.settings.plans.items())
         ]
-
-
-def default_data_dir() -> Path:
-    if os.geteuid() == 0:
-        return SYSTEM_DATA_DIR
-    return Path(platformdirs.user_data_dir("nmsquota"))
-
-
-def config_search_path() -> list[Path]:
-    """Where nmsquota looks for its configuration when --config is not given, in order."""
-    paths = []
-    if os.environ.get(ENV_CONFIG):
-        paths.append(Path(os.environ[ENV_CONFIG]))
-    paths.append(Path(platformdirs.user_config_dir("nmsquota")) / "nmsquota.toml")
-    paths.append(SYSTEM_CONFIG)
-    return paths
-
-
-def find_config() -> Path | None:
-    return next((path for path in config_search_path() if path.exists()), None)
 
 
 def load_config(path: str | Path, *, check_drivers: bool = True) -> Config:

@@ -21,14 +21,14 @@ Validation is the whole point: the text form this replaces split a line on white
 newline in a subscriber's name became a second command. Here every value is a JSON string
 that is checked for what it is (a subscriber name, an address, a duration) and a reason is
 one line of text, so nothing a client sends can become a second request or a forged log line.
-The value types are in nmsquota.control.values.
+The value types are in nmsquota.control.values; the framing (a line out, the reply back,
+and the replies) in nmsquota.control.wire.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -56,9 +56,16 @@ from nmsquota.control.values import (
     Reason,
     Seconds,
     SubscriberName,
-    shown,
 )
-from nmsquota.errors import NmsquotaError, UsageError
+
+# The framing's names, where the requests' users have always found them.
+from nmsquota.control.wire import ControlError as ControlError
+from nmsquota.control.wire import Response as Response
+from nmsquota.control.wire import decode_response as decode_response
+from nmsquota.control.wire import encode_response as encode_response
+from nmsquota.control.wire import refusal as refusal
+from nmsquota.control.wire import shown
+from nmsquota.errors import UsageError
 
 MAX_LINE = 64 * 1024
 """Bytes in one request line, newline not counted; a longer line is refused."""
@@ -66,10 +73,6 @@ MAX_LINE = 64 * 1024
 
 class RequestError(UsageError):
     """A request that is not valid; the message is one line naming the field."""
-
-
-class ControlError(NmsquotaError):
-    """The control socket could not be used: permissions, a daemon that does not answer."""
 
 
 class _Request(BaseModel):
@@ -311,39 +314,3 @@ def encode_request(request: Request) -> bytes:
     fields = request.model_dump(mode="json", by_alias=True, exclude_none=True)
     fields = {"op": fields.pop("op"), **fields}  # first, for a person reading a capture
     return json.dumps(fields, separators=(",", ":")).encode("ascii") + b"\n"
-
-
-@dataclass(frozen=True)
-class Response:
-    """The daemon's reply: `ok`, the `error` when not, and whatever else it said."""
-
-    ok: bool
-    error: str = ""
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        return str(self.fields.get("message", ""))
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.fields.get(key, default)
-
-
-def encode_response(reply: Mapping[str, Any]) -> bytes:
-    return json.dumps(reply, separators=(",", ":"), default=str).encode("ascii") + b"\n"
-
-
-def refusal(error: str) -> dict[str, Any]:
-    return {"ok": False, "error": error}
-
-
-def decode_response(line: bytes) -> Response:
-    """The daemon's reply line, or ControlError when it is not one."""
-    try:
-        value = json.loads(line)
-    except (ValueError, RecursionError):
-        raise ControlError(f"the daemon's reply is not JSON: {shown(line)}") from None
-    if not isinstance(value, dict) or not isinstance(value.get("ok"), bool):
-        raise ControlError(f"the daemon's reply has no ok: {shown(line)}")
-    error = "" if value["ok"] else str(value.get("error") or "no reason given")
-    return Response(value["ok"], error, value)

@@ -13,6 +13,7 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from nmsquota import units
+from nmsquota.control.wire import shown as shown
 from nmsquota.usage import is_subscriber_name
 
 MAX_TEXT = 1000
@@ -35,12 +36,6 @@ module may not import the ledger, and a test holds the two together)."""
 # separators, and lone surrogates (JSON's \ud800 escapes decode to them; UTF-8 cannot hold
 # them, so they would fail later, in the ledger).
 _NOT_TEXT = {"Cc", "Cf", "Cs", "Zl", "Zp"}
-
-
-def shown(value: Any, limit: int = 40) -> str:
-    """A value as an error message quotes it: repr (so a newline shows as \\n) and short."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _string(value: Any, what: str) -> str:

@@ -40,11 +40,12 @@ def write_failure(directory: Path, timeout: float = 5.0) -> WriteFailure | None:
     ask it) or its writes succeed. A daemon that cannot be asked is not an error here: the
     caller shows what the ledger shows, staleness included. Blocks up to `timeout` s: a
     screen calls it from a worker, never its UI thread."""
-    from nmsquota.control.client import request
-    from nmsquota.control.protocol import ControlError, Ping
+    # The ping's line, not the protocol's models: they would cost a check plugin more than
+    # the rest of its call (see nmsquota.control.wire).
+    from nmsquota.control.wire import PING_LINE, ControlError, exchange
 
     try:
-        reply = request(socket_path(directory), Ping(), timeout=timeout)
+        reply = exchange(socket_path(directory), PING_LINE, timeout=timeout)
     except ControlError:
         return None
     failing = reply.get("ledger_write_failure") if reply is not None else None

@@ -33,13 +33,17 @@ def is_leftover_temp(path: Path) -> bool:
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
-    """Replace `path` with `data` as JSON, whole or not at all. A refusal (a full disk, a
-    read-only file system, permissions) is LedgerUnusable, and leaves the file as it was and
-    no temporary file behind."""
-    temp = temp_path_for(path)
+    """Replace `path` with `data` as JSON, whole or not at all (see write_text_atomically)."""
     # json.dumps, not json.dump: dump streams through the pure-Python encoder, dumps uses the
     # C one, several times faster on a shard of thousands of samples.
-    text = json.dumps(data, separators=(",", ":"))
+    write_text_atomically(path, json.dumps(data, separators=(",", ":")))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text`, whole or not at all. A refusal (a full disk, a read-only
+    file system, permissions) is LedgerUnusable, and leaves the file as it was and no
+    temporary file behind."""
+    temp = temp_path_for(path)
     with refused_as(path, "write"):
         try:
             write_file(temp, text)

@@ -2,6 +2,11 @@
 measured), judged by Contexts (the threshold ranges: the library's logic, not ours) and told
 in one line by a Summary.
 
+Every mode reads the NMS summary the daemon writes after each commit (nmsquota.nms.summary:
+one small file, no schema to build), or, when there is none for the ledger as it is on disk
+(no daemon writes one, a commit since), the same summary made here from the ledger through
+the read API: the same facts either way, slower the second.
+
 Every read happens in a Resource's `probe`, so that the plugin's `-t` timeout covers it. A
 ledger that cannot be read is UNKNOWN in every mode but `ledger` (the plugin cannot measure
 what it was asked to), and CRITICAL in `ledger` mode, whose service is the ledger itself; a
@@ -11,27 +16,26 @@ stopped daemon is CRITICAL there, as the guidelines have it for a service not ru
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import nagiosplugin
 from nagiosplugin import CheckError, Context, Critical, Metric, Ok, Result, ScalarContext
 
 from nmsquota import units
+from nmsquota.nms import summary
 from nmsquota.nms.check_text import escape, one_line, perf_label
+from nmsquota.nms.summary import Summary
 
 if TYPE_CHECKING:
     from nmsquota.config import Config
-    from nmsquota.standings import Snapshot
 
 MODES = ("subscriber", "poller", "limited", "drivers", "ledger")
 SHOWN = 5
 """Names listed in the one line before "and N more" (the core's column stays readable)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
+class Where(NamedTuple):
     """Where the plugin reads, as `nmsquota` itself finds it: --config (else the first
     configuration found), --ledger (else the configuration's data_dir, else the default),
     and when "now" is."""
@@ -43,12 +47,14 @@ class Where:
     """How long `ledger` mode waits for the daemon to answer its ping."""
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
+class Thresholds(NamedTuple):
     """-w and -c as given (None: the mode's default)."""
 
     warning: str | None
     critical: str | None
+
+
+NO_THRESHOLDS = Thresholds(None, None)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -80,18 +86,32 @@ def ledger_dir(where: Where, config: Config | None) -> Path:
     return config.data_dir if config is not None else default_data_dir()
 
 
-def read(where: Where, plans: bool = True) -> tuple[Path, Snapshot]:
-    """The ledger's directory and a snapshot of it; LedgerUnreadable with the reason.
-    `plans=False` for a mode that looks at no subscriber's caps: the snapshot is then built
-    without the configuration (its plans), about a quarter less work at 5,000 subscribers
-    (bench/bench_check.py); the configuration still says where the ledger is."""
+def _summarised_dir(where: Where) -> Path | None:
+    """The ledger's directory as far as the configuration file's `data_dir` says, read
+    without validating the file (None: it cannot say; the whole file is then loaded)."""
+    from nmsquota.config.places import data_dir_of, default_data_dir, find_config
+
+    if where.ledger is not None:
+        return where.ledger
+    path = where.config or find_config()
+    return default_data_dir() if path is None else data_dir_of(path)
+
+
+def read(where: Where) -> tuple[Path, Summary]:
+    """The ledger's directory and the summary of its last commit; LedgerUnreadable with
+    the reason."""
+    directory = _summarised_dir(where)
+    if directory is not None:
+        found = summary.current(directory)
+        if found is not None:
+            return directory, found
     from nmsquota.errors import NmsquotaError
-    from nmsquota.standings import Reader
+    from nmsquota.nms.summarise import read as summarise
 
     config = _config(where)
     directory = ledger_dir(where, config)
     try:
-        return directory, Reader.open(directory, config if plans else None).snapshot()
+        return directory, summarise(directory, config)
     except (NmsquotaError, OSError) as error:
         # Missing, corrupt, refused (permissions, a record of a kind it cannot read).
         raise LedgerUnreadable(f"cannot read the ledger: {one_line(str(error))}") from None
@@ -118,12 +138,12 @@ class Ranged(ScalarContext):  # type: ignore[misc]
     range: never a problem, whatever the sign, and nothing in the perfdata's field."""
 
     def __init__(self, name: str, fmt_metric: str = "{name} {valueunit}",
-                 given: Thresholds = Thresholds(None, None),
+                 given: Thresholds = NO_THRESHOLDS,
                  default: Callable[[Any], Thresholds] | None = None) -> None:  # fmt: skip
         super().__init__(name, fmt_metric=fmt_metric)
         self.given = given
         self.default = default or fixed()
-        self.shown = Thresholds(None, None)
+        self.shown = NO_THRESHOLDS
 
     def evaluate(self, metric: Any, resource: Any) -> Any:
         default = self.default(resource)
@@ -201,8 +221,8 @@ class Subscriber(Base):
         self.subscriber = subscriber
 
     def probe(self) -> Iterator[Metric]:
-        _, snap = read(self.where)
-        view = snap.subscriber(self.subscriber)
+        _, summed = read(self.where)
+        view = summed.subscriber(self.subscriber)
         who = escape(self.subscriber)
         if view is None:
             raise CheckError(f"no subscriber {who} in the ledger or the configuration")
@@ -215,8 +235,8 @@ class Subscriber(Base):
             label = perf_label(cap.label)
             yield Metric(f"usage_{label}", round(cap.percent, 2), "%", min=0, context="usage")
             yield Metric(f"used_{label}", cap.used, "B", min=0, max=cap.cap, context="bytes")
-        rate = view.limit.rate_bps if view.limit is not None else None
-        yield Metric("limit_bps", rate or 0, min=0, context="rate")
+        rate = view.limit.rate_bps if view.limit is not None else 0
+        yield Metric("limit_bps", rate, min=0, context="rate")
         self.details = [f"plan {escape(view.plan or '?')}"] + [
             f"cap {escape(cap.label)}: {units.format_bytes(cap.used)} of "
             f"{units.format_bytes(cap.cap)} ({cap.percent:.1f}%), {cap.state}"
@@ -225,7 +245,7 @@ class Subscriber(Base):
         ]
 
 
-def _limit_text(view: Any) -> str:
+def _limit_text(view: summary.SubscriberFacts) -> str:
     limit = view.limit
     if limit is None:
         return f"not limited ({view.state})"
@@ -234,10 +254,9 @@ def _limit_text(view: Any) -> str:
     steps = [f"{cap.label} step at {cap.step_at:g}%" for cap in view.caps if cap.step_at]
     if steps:
         text += f", on the {', '.join(steps)}"
-    check = view.check
-    if check is not None and check.flagged:
+    if view.measured_bps is not None:
         text += (f", LIMIT NOT EFFECTIVE: measured "
-                 f"{units.format_measured_rate(check.measured_bps)}")  # fmt: skip
+                 f"{units.format_measured_rate(view.measured_bps)}")  # fmt: skip
     return text
 
 
@@ -249,8 +268,8 @@ class Poller(Base):
     devices = 0
 
     def probe(self) -> Iterator[Metric]:
-        _, snap = read(self.where, plans=False)
-        cycle = snap.cycle
+        _, summed = read(self.where)
+        cycle = summed.cycle
         if cycle is None:
             yield Metric("cycle", (Critical, "no cycle recorded: the daemon has not run on "
                                    "this ledger"), context="judged")  # fmt: skip
@@ -295,24 +314,17 @@ class Limited(Base):
     how many warned: a capacity-planning signal (thresholds on the number limited)."""
 
     def probe(self) -> Iterator[Metric]:
-        _, snap = read(self.where)
-        total = len(snap.subscribers)
-        limited = [view for view in snap.subscribers if view.limited]
-        stepped = [view.name for view in limited if _stepped(view)]
-        warned = sum(1 for view in snap.subscribers if view.state == "warned")
-        share = 100 * len(snap.limits) / total if total else 0.0
-        self.text = (f"{len(snap.limits)} of {total} subscribers limited ({share:.1f}%), "
-                     f"{len(stepped)} of them on a step; {warned} warned")  # fmt: skip
-        yield Metric("limited", len(snap.limits), min=0, max=total, context="limited")
-        yield Metric("stepped", len(stepped), min=0, max=total, context="count")
-        yield Metric("warned", warned, min=0, max=total, context="count")
+        _, summed = read(self.where)
+        counts = summed.counts
+        total = counts.subscribers
+        share = 100 * counts.limited / total if total else 0.0
+        self.text = (f"{counts.limited} of {total} subscribers limited ({share:.1f}%), "
+                     f"{counts.stepped} of them on a step; {counts.warned} warned")  # fmt: skip
+        yield Metric("limited", counts.limited, min=0, max=total, context="limited")
+        yield Metric("stepped", counts.stepped, min=0, max=total, context="count")
+        yield Metric("warned", counts.warned, min=0, max=total, context="count")
         yield Metric("subscribers", total, min=0, context="count")
-        self.details = [f"limited: {escape(limit.subscriber)} ({escape(limit.reason)})"
-                        for limit in snap.limits]  # fmt: skip
-
-
-def _stepped(view: Any) -> bool:
-    return bool(view.state == "stepped" or any(cap.state == "stepped" for cap in view.caps))
+        self.details = [f"limited: {escape(who)} ({escape(why)})" for who, why in summed.limits]
 
 
 class Drivers(Base):
@@ -321,25 +333,24 @@ class Drivers(Base):
     their limit (the limit does not bite)."""
 
     def probe(self) -> Iterator[Metric]:
-        _, snap = read(self.where, plans=False)
-        cycle = snap.cycle
+        _, summed = read(self.where)
+        cycle = summed.cycle
         if cycle is None:
             raise CheckError("no cycle recorded: no driver has reconciled on this ledger")
         if cycle.stale(self.where.now):
             raise CheckError(f"the last cycle ({cycle.number}) is stale, "
                              f"{ago(cycle.age(self.where.now))}: what the drivers hold now "
                              "is not known (see the poller check)")  # fmt: skip
-        measured = (view.name for view in snap.limited if view.not_effective)
-        biteless = sorted({*cycle.not_effective, *measured})
+        biteless = cycle.not_effective
         drivers = cycle.drivers
         errors = [f"{escape(d.name)}: {one_line(e)}" for d in drivers for e in d.errors]
         drifting = [d.name for d in drivers if d.health == "drifting"]
         unkeyed = sorted({name for d in drivers for name in d.unenforceable})
-        added = sum(len(d.added) for d in drivers)
-        removed = sum(len(d.removed) for d in drivers)
+        added = sum(d.added for d in drivers)
+        removed = sum(d.removed for d in drivers)
         shown = ", ".join(f"{escape(d.name)} {d.health}" for d in drivers) or "no driver"
         self.text = (f"cycle {cycle.number}: {shown}; {added} limits added, {removed} "
-                     f"removed, {len(snap.limits)} in force")  # fmt: skip
+                     f"removed, {len(summed.limits)} in force")  # fmt: skip
         if biteless:
             self.text += f"; limit not effective on {names(biteless)}"
         if errors:
@@ -366,7 +377,7 @@ class LedgerHealth(Base):
         from nmsquota.ledger import writer_pid
 
         try:
-            directory, snap = read(self.where, plans=False)
+            directory, summed = read(self.where)
         except LedgerUnreadable as error:
             if str(error).startswith("configuration:"):
                 raise
@@ -388,8 +399,8 @@ class LedgerHealth(Base):
             if failing is not None:
                 yield Metric("writes", (Critical, one_line(failing.sentence(ago(
                     self.where.now - failing.since)))), context="judged")  # fmt: skip
-        if snap.as_of is not None:
-            age = self.where.now - snap.as_of
+        if summed.as_of is not None:
+            age = self.where.now - summed.as_of
             self.text += f", last commit {ago(age)}"
             yield Metric(
                 "commit_age", round(float(max(age, 0.0)), 1), "s", min=0, context="commit_age"

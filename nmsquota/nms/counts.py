@@ -1,24 +1,16 @@
-"""How many subscribers stand where: the head counts both the LibreNMS envelope
-(nmsquota.nms.extend) and the metrics (nmsquota.nms.metrics) report, counted once here so
-that the two never disagree."""
+"""How many subscribers stand where: the head counts the check plugin (through the NMS
+summary), the LibreNMS envelope (nmsquota.nms.extend) and the metrics (nmsquota.nms.metrics)
+report, counted once here so that they never disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from nmsquota.nms.summary import Counts
+from nmsquota.standings import Snapshot, State, SubscriberView
 
-from nmsquota.standings import Snapshot, State
 
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    subscribers: int
-    online: int
-    limited: int
-    """Held at a limited rate by the drivers (a step, a cap's own limit or a force)."""
-    stepped: int
-    """Of those, held at a graded step before the cap."""
-    not_effective: int
-    """Limits measured not to bite."""
+def stepped(view: SubscriberView) -> bool:
+    """Held at a graded step before the cap (limited, and their standing is a step)."""
+    return view.limited and view.state is State.STEPPED
 
 
 def counts(snap: Snapshot) -> Counts:
@@ -27,6 +19,7 @@ def counts(snap: Snapshot) -> Counts:
         subscribers=len(views),
         online=sum(1 for view in views if view.online),
         limited=sum(1 for view in views if view.limited),
-        stepped=sum(1 for view in views if view.limited and view.state is State.STEPPED),
+        stepped=sum(1 for view in views if stepped(view)),
+        warned=sum(1 for view in views if view.state is State.WARNED),
         not_effective=sum(1 for view in views if view.not_effective),
     )

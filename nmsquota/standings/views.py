@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from nmsquota import cycles
 from nmsquota.ledger.records import (
     CapStanding,
     CheckRecord,
@@ -257,7 +258,7 @@ class CycleView:
     def stale(self, now: float) -> bool:
         """Older than three intervals: the daemon is not cycling. A simulated clock's cycle
         is never stale: it is the last of a run that ended, not a daemon that stopped."""
-        return not self.simulated and self.age(now) > 3 * self.interval
+        return cycles.stale(self.age(now), self.interval, self.simulated)
 
     @property
     def overran(self) -> bool:

@@ -18,6 +18,8 @@ import pytest
 from conftest import REPO
 from fixtures.config_file import WriteConfig, access_server
 
+from nmsquota.nms import summary
+
 HERE = Path(__file__).resolve().parent
 HOME = {"cap": "1KB", "window": "1d"}
 
@@ -82,6 +84,14 @@ class Running:
         self.process.wait(timeout=10)
 
 
+def current_summary(ledger: Path, timeout: float = 10.0) -> summary.Summary:
+    deadline = time.monotonic() + timeout
+    while (found := summary.current(ledger)) is None:
+        assert time.monotonic() < deadline, "no current NMS summary beside the ledger"
+        time.sleep(0.05)
+    return found
+
+
 @pytest.mark.slow
 def test_signals_a_second_daemon_and_a_restart_after_kill_9(
     tmp_path: Path, config_file: WriteConfig, snmpd_loopback: int
@@ -115,6 +125,13 @@ def test_signals_a_second_daemon_and_a_restart_after_kill_9(
         status = nmsquota(config, "status")
         assert status.returncode == 0, status.stdout
         assert "last cycle 2" in status.stdout and "override: exempt alice until" in status.stdout
+        # The daemon summarises each commit for the check plugin, which reads it.
+        summarised = current_summary(ledger)
+        assert summarised.counts.subscribers == 2 and summarised.subscriber("alice") is not None
+        checked = subprocess.run([str(Path(sys.executable).parent / "check_nmsquota"), "--config",
+                                  str(config), "subscriber", "alice"],
+                                 capture_output=True, text=True, timeout=30)  # fmt: skip
+        assert checked.stdout.startswith("NMSQUOTA ") and "alice: 1d " in checked.stdout
         # The injection that once forced a limit on carol: refused by the CLI, and by the
         # daemon when sent straight to its socket; nothing changes.
         injected = nmsquota(config, "exempt", "alice\nlimit carol", "--reason", "x")

@@ -1,21 +1,29 @@
 """check_nmsquota, the Monitoring Plugins check: each mode against ledgers built through the
 ledger API (tests/fixtures/check_ledger.py), every threshold range form of the guidelines,
-the one-line output, the timeout, and a ledger that cannot be read."""
+the one-line output, the timeout, and a ledger that cannot be read.
+
+Every test runs twice: with the NMS summary the daemon writes after each commit (the plugin
+must then not read the ledger at all), and with none (the plugin reads the ledger itself).
+The two must say the same."""
 
 from __future__ import annotations
 
 import gc
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from fixtures.check_ledger import GB, NOW, Cycle, Someone, build
 from fixtures.control_server import Recorder, served
 
+from nmsquota.config import load_config
 from nmsquota.control import socket_path
+from nmsquota.errors import NmsquotaError
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.records import DriftRecord, DriverOutcomeRecord
+from nmsquota.nms import summarise
 from nmsquota.nms.check import main
 from nmsquota.verdict import State
 
@@ -26,9 +34,46 @@ PERFDATA = re.compile(
 )
 
 
+SUMMARISED = False
+"""Set by `read_from`: write the summary before each check, as the daemon does."""
+
+
+@pytest.fixture(autouse=True, params=["summary", "ledger"])
+def read_from(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(sys.modules[__name__], "SUMMARISED", request.param == "summary")
+    return str(request.param)
+
+
+def summarised(ledger: Path, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Write `ledger`'s summary as the daemon's writer does (with the configuration beside
+    it), and forbid the plugin to read the ledger itself. False if the ledger cannot be
+    read (the daemon would have written no summary of it)."""
+    if not (ledger / "state.json").is_file():  # none, or the timeout test's FIFO
+        return False
+    try:
+        config = load_config(ledger.parent / "nmsquota.toml", check_drivers=False)
+        summarise.write(ledger, summarise.read(ledger, config))
+    except (NmsquotaError, OSError):
+        return False
+
+    def forbidden(*_args: object) -> None:
+        raise AssertionError("the plugin read the ledger though a current summary was there")
+
+    monkeypatch.setattr(summarise, "read", forbidden)
+    return True
+
+
 def check(capsys: pytest.CaptureFixture[str], data: Path, *argv: str,
           now: float = NOW + 30) -> tuple[int, list[str]]:  # fmt: skip
     """Run the plugin in this process: its exit status and its output lines."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if SUMMARISED:
+            summarised(data / "ledger", monkeypatch)
+        return _run(capsys, data, *argv, now=now)
+
+
+def _run(capsys: pytest.CaptureFixture[str], data: Path, *argv: str,
+         now: float) -> tuple[int, list[str]]:  # fmt: skip
     with pytest.raises(SystemExit) as exited:
         main([*argv, "--config", str(data / "nmsquota.toml")], now=now)
     return int(exited.value.code or 0), capsys.readouterr().out.splitlines()

@@ -332,3 +332,12 @@ def test_a_removal_without_a_well_formed_id_and_a_reason_is_refused(
     fields: dict[str, object], expected: str
 ) -> None:
     assert refusal(op="override", **fields) == expected
+
+
+def test_the_light_ping_line_is_the_ping_the_protocol_encodes() -> None:
+    # check_nmsquota pings with wire.PING_LINE to spare itself the models' import.
+    from nmsquota.control.protocol import Ping, encode_request
+    from nmsquota.control.wire import PING_LINE
+
+    assert encode_request(Ping()) == PING_LINE
+    assert decode_request(PING_LINE) == Ping()

@@ -1,0 +1,182 @@
+"""The NMS summary made from a snapshot (nmsquota.nms.summary says what it is and why), and
+the daemon's writer of it: a thread that, after each commit, reads the ledger through the
+read API and replaces the summary whole."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nmsquota.config import Config
+from nmsquota.errors import NmsquotaError
+from nmsquota.ledger.storage import write_text_atomically
+from nmsquota.nms.counts import counts
+from nmsquota.nms.summary import (
+    STATE_FILE,
+    CapFacts,
+    CycleFacts,
+    DriverFacts,
+    Identity,
+    LimitFacts,
+    SubscriberFacts,
+    Summary,
+    identity,
+    path_in,
+    subscriber_lines,
+)
+from nmsquota.standings import CycleView, Reader, Snapshot, SubscriberView
+
+log = logging.getLogger(__name__)
+
+
+def summary_of(snap: Snapshot, state: Identity) -> Summary:
+    """The summary of `snap`, made from the state.json whose identity is `state`."""
+    return Summary(
+        as_of=snap.as_of,
+        state=state,
+        cycle=None if snap.cycle is None else _cycle(snap.cycle, snap),
+        counts=counts(snap),
+        limits=tuple((limit.subscriber, str(limit.reason)) for limit in snap.limits),
+        lines=subscriber_lines(facts_of(view) for view in snap.subscribers),
+    )
+
+
+def facts_of(view: SubscriberView) -> SubscriberFacts:
+    limit = view.limit
+    check = view.check
+    return SubscriberFacts(
+        name=view.name,
+        plan=view.plan,
+        state=str(view.state),
+        caps=tuple(
+            CapFacts(
+                label=cap.label,
+                used=cap.used,
+                cap=cap.cap,
+                percent=cap.percent,
+                state=str(cap.state),
+                step_at=cap.step_at,
+            )
+            for cap in view.caps
+        ),
+        limit=None if limit is None else LimitFacts(limit.rate_bps or 0, str(limit.reason)),
+        measured_bps=check.measured_bps if check is not None and check.flagged else None,
+    )
+
+
+def _cycle(cycle: CycleView, snap: Snapshot) -> CycleFacts:
+    measured = (view.name for view in snap.limited if view.not_effective)
+    return CycleFacts(
+        number=cycle.number,
+        started=cycle.started,
+        interval=cycle.interval,
+        seconds=cycle.seconds,
+        lateness=cycle.lateness,
+        simulated=cycle.simulated,
+        devices_ok=tuple(cycle.devices_ok),
+        devices_failed=dict(cycle.devices_failed),
+        devices_skipped=tuple(cycle.devices_skipped),
+        causes=dict(cycle.causes),
+        not_effective=tuple(sorted({*cycle.not_effective, *measured})),
+        drivers=tuple(
+            DriverFacts(
+                name=d.name,
+                health=d.health,
+                errors=tuple(d.errors),
+                unenforceable=tuple(d.unenforceable),
+                added=len(d.added),
+                removed=len(d.removed),
+                problems=tuple(d.problems),
+            )
+            for d in cycle.drivers
+        ),
+    )
+
+
+NOT_A_FILE: Identity = (0, 0, 0)
+"""The identity of a summary made while commits kept replacing state.json: no file has
+inode 0, so no reader takes it for current, and the writer does not write it."""
+
+
+def read(directory: Path, config: Config | None) -> Summary:
+    """A summary of the ledger in `directory` as it is now, read through the read API
+    (NmsquotaError or OSError when the ledger cannot be read)."""
+    for _ in range(3):
+        before = identity(directory / STATE_FILE)
+        snap = Reader.open(directory, config).snapshot()
+        # A commit between the stat and the read would name the wrong file: read again.
+        if before is not None and identity(directory / STATE_FILE) == before:
+            return summary_of(snap, before)
+    return summary_of(snap, NOT_A_FILE)
+
+
+def write(directory: Path, summary: Summary) -> None:
+    write_text_atomically(path_in(directory), summary.encode().decode())
+
+
+class SummaryWriter:
+    """A thread of the daemon's that keeps `directory`'s summary current: it looks at the
+    ledger's state.json every `every` seconds and, when a commit replaced it, rewrites the
+    summary with the configuration `config()` gives (the one SIGHUP loaded). A read or a
+    write that fails is logged once per kind and tried again at the next commit (the
+    check plugin then reads the ledger itself, slower but right)."""
+
+    def __init__(self, directory: Path, config: Callable[[], Config | None],
+                 every: float = 1.0) -> None:  # fmt: skip
+        self.directory = directory
+        self.config = config
+        self.every = every
+        self.written = 0
+        """Summaries written (the tests wait on it)."""
+        self._stop = threading.Event()
+        self._done: Identity | None = None
+        self._failing: str | None = None
+        self._thread = threading.Thread(target=self._run, name="nmsquota-summary", daemon=True)
+
+    def start(self) -> SummaryWriter:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop, after summarising the last commit (a daemon run for N cycles leaves the
+        summary of its last)."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if not self._thread.is_alive():
+            self.once()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.once()
+            self._stop.wait(self.every)
+
+    def once(self) -> bool:
+        """Rewrite the summary if a commit replaced state.json since the last one. True if
+        it did."""
+        now_state = identity(self.directory / STATE_FILE)
+        if now_state is None or now_state == self._done:
+            return False
+        started = time.perf_counter()
+        try:
+            summary = read(self.directory, self.config())
+            if summary.state == NOT_A_FILE:
+                return False
+            write(self.directory, summary)
+        except (NmsquotaError, OSError) as error:
+            text = f"{type(error).__name__}: {error}"
+            if text != self._failing:
+                log.warning("the NMS summary (%s) was not written: %s",
+                            path_in(self.directory), text)  # fmt: skip
+            self._failing = text
+            return False
+        if self._failing is not None:
+            log.info("the NMS summary is written again")
+        self._failing = None
+        self._done = summary.state
+        self.written += 1
+        log.debug("NMS summary of %d subscribers written in %.3fs", summary.counts.subscribers,
+                  time.perf_counter() - started)  # fmt: skip
+        return True

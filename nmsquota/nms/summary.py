@@ -1,0 +1,255 @@
+"""The NMS summary: what the monitoring faces report of one commit of the ledger, in one
+small file the daemon writes beside it (`nms-summary.json`) after each commit.
+
+Why a file of its own: a monitoring core starts `check_nmsquota` afresh every few minutes,
+per service. Reading the ledger through the read API costs that process ~0.5 s at 5,000
+subscribers (the record and settings schemas, the snapshot; bench/bench_check.py), three
+times the 150 ms a check may take. The summary holds the read API's own judgements (each
+cap's percent and state, each driver's health, who is limited and why), made by the daemon
+from its snapshot (nmsquota.nms.summarise), so the check parses a little JSON and imports
+nothing heavy.
+
+A summary speaks only for the commit it was made from: it names the ledger's state.json by
+inode, size and modification time, and a reader uses it only while that is still the file
+on disk (`current`). Anything else (no daemon writing one, a commit since, a summary of
+another format) sends the reader to the ledger itself, where a corrupt or missing ledger is
+found and named as before.
+
+The file is JSON lines: the first holds the cycle, the counts and the limits; each next
+line is one subscriber, `"NAME"<TAB>{facts}`, the name as JSON (so a newline in a name is
+`\\n`, never a line of its own). A mode that reports no one subscriber parses only the
+first line, and the subscriber mode parses only that subscriber's line: parsing (and, at
+the process's exit, freeing) 5,000 subscribers' facts was a third of a check's time.
+
+This module stays light: standard library and orjson only; named tuples, not dataclasses
+(several times cheaper to define, which a process this short notices).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+
+from nmsquota import cycles
+
+SUMMARY_NAME = "nms-summary.json"
+FORMAT = 1
+STATE_FILE = "state.json"
+"""The ledger's state file (nmsquota.ledger.ledger.STATE_NAME; named here, not imported,
+so that reading a summary loads no ledger code)."""
+
+Identity = tuple[int, int, int]
+"""A file as (inode, size, modification time in ns): a commit replaces state.json by
+rename, so every commit changes it."""
+
+
+def identity(path: Path) -> Identity | None:
+    """`path`'s identity, or None when it is not there (or cannot be looked at)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+class CapFacts(NamedTuple):
+    label: str
+    used: int
+    cap: int
+    percent: float
+    state: str
+    step_at: float | None
+    """The step in force (percent of the cap); None: the cap's own limit, or none."""
+
+
+class LimitFacts(NamedTuple):
+    rate_bps: int
+    """0: the rate is not known."""
+    reason: str
+
+
+class SubscriberFacts(NamedTuple):
+    name: str
+    plan: str | None
+    state: str
+    caps: tuple[CapFacts, ...]
+    limit: LimitFacts | None
+    """The limit the drivers hold them at (None: not limited)."""
+    measured_bps: float | None
+    """What they were measured at when their limit was found not to bite (None: it bites,
+    or it was not measured)."""
+
+
+class DriverFacts(NamedTuple):
+    name: str
+    health: str
+    errors: tuple[str, ...]
+    unenforceable: tuple[str, ...]
+    added: int
+    removed: int
+    problems: tuple[str, ...]
+
+
+class CycleFacts(NamedTuple):
+    number: int
+    started: float
+    interval: int
+    seconds: float
+    lateness: float
+    simulated: bool
+    devices_ok: tuple[str, ...]
+    devices_failed: Mapping[str, str]
+    devices_skipped: tuple[str, ...]
+    causes: Mapping[str, str]
+    not_effective: tuple[str, ...]
+    """Limits not effective, as the cycle's verification and the standings say (sorted)."""
+    drivers: tuple[DriverFacts, ...]
+
+    def age(self, now: float) -> float:
+        return now - self.started
+
+    def stale(self, now: float) -> bool:
+        return cycles.stale(self.age(now), self.interval, self.simulated)
+
+
+class Counts(NamedTuple):
+    subscribers: int
+    online: int
+    limited: int
+    """Held at a limited rate by the drivers (a step, a cap's own limit or a force)."""
+    stepped: int
+    """Of those, held at a graded step before the cap."""
+    warned: int
+    not_effective: int
+    """Limits measured not to bite."""
+
+
+class Summary(NamedTuple):
+    as_of: int | None
+    """The moment of the commit it describes (None: no commit yet)."""
+    state: Identity
+    """The state.json it was made from."""
+    cycle: CycleFacts | None
+    counts: Counts
+    limits: tuple[tuple[str, str], ...]
+    """(subscriber, reason) of every limit in force, in the order the daemon recorded them."""
+    lines: bytes
+    """The subscribers' lines, each begun by a newline (parsed only when asked for)."""
+
+    def subscriber(self, name: str) -> SubscriberFacts | None:
+        key = b"\n" + orjson.dumps(name) + b"\t"
+        start = self.lines.find(key)
+        if start < 0:
+            return None
+        start += len(key)
+        end = self.lines.find(b"\n", start)
+        return _subscriber_from(name, orjson.loads(self.lines[start : None if end < 0 else end]))
+
+    def encode(self) -> bytes:
+        head = {
+            "format": FORMAT,
+            "state": list(self.state),
+            "as_of": self.as_of,
+            "cycle": None if self.cycle is None else _cycle_json(self.cycle),
+            "counts": self.counts._asdict(),
+            "limits": self.limits,
+        }
+        return orjson.dumps(head) + self.lines + b"\n"
+
+
+def subscriber_lines(found: Iterable[SubscriberFacts]) -> bytes:
+    """The subscribers' lines of a summary."""
+    return b"".join(
+        b"\n" + orjson.dumps(facts.name) + b"\t" + orjson.dumps(_subscriber_json(facts))
+        for facts in found
+    )
+
+
+def path_in(directory: Path) -> Path:
+    return directory / SUMMARY_NAME
+
+
+def current(directory: Path) -> Summary | None:
+    """The summary of the ledger in `directory` as it is on disk now, or None: there is
+    none, it describes an earlier commit, or it cannot be read (the caller reads the ledger
+    itself)."""
+    now_state = identity(directory / STATE_FILE)
+    if now_state is None:
+        return None
+    try:
+        text = path_in(directory).read_bytes()
+        end = text.find(b"\n")
+        head = orjson.loads(text if end < 0 else text[:end])
+        if head.get("format") != FORMAT or tuple(head["state"]) != now_state:
+            return None
+        return _summary_from(head, b"" if end < 0 else text[end:].rstrip(b"\n"))
+    except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        # Anything unexpected in a file nobody but the daemon writes: not trusted, and not
+        # this reader's business to report (the ledger, read instead, is the authority).
+        return None
+
+
+def _summary_from(head: Mapping[str, Any], lines: bytes) -> Summary:
+    state = head["state"]
+    if len(state) != 3:
+        raise ValueError("state")
+    return Summary(
+        as_of=head["as_of"],
+        state=(state[0], state[1], state[2]),
+        cycle=None if head["cycle"] is None else _cycle_from(head["cycle"]),
+        counts=Counts(**head["counts"]),
+        limits=tuple((str(who), str(why)) for who, why in head["limits"]),
+        lines=lines,
+    )
+
+
+def _subscriber_json(facts: SubscriberFacts) -> dict[str, Any]:
+    return {
+        "plan": facts.plan,
+        "state": facts.state,
+        "caps": [cap._asdict() for cap in facts.caps],
+        "limit": None if facts.limit is None else facts.limit._asdict(),
+        "measured_bps": facts.measured_bps,
+    }
+
+
+def _subscriber_from(name: str, data: Mapping[str, Any]) -> SubscriberFacts:
+    limit = data["limit"]
+    return SubscriberFacts(
+        name=name,
+        plan=data["plan"],
+        state=data["state"],
+        caps=tuple(CapFacts(**cap) for cap in data["caps"]),
+        limit=None if limit is None else LimitFacts(**limit),
+        measured_bps=data["measured_bps"],
+    )
+
+
+def _cycle_json(cycle: CycleFacts) -> dict[str, Any]:
+    found = cycle._asdict()
+    found["drivers"] = [driver._asdict() for driver in cycle.drivers]
+    return found
+
+
+def _cycle_from(data: Mapping[str, Any]) -> CycleFacts:
+    fields = dict(data)
+    fields["drivers"] = tuple(_driver_from(driver) for driver in fields["drivers"])
+    for name in ("devices_ok", "devices_skipped", "not_effective"):
+        fields[name] = tuple(fields[name])
+    return CycleFacts(**fields)
+
+
+def _driver_from(data: Mapping[str, Any]) -> DriverFacts:
+    return DriverFacts(
+        name=data["name"],
+        health=data["health"],
+        errors=tuple(data["errors"]),
+        unenforceable=tuple(data["unenforceable"]),
+        added=data["added"],
+        removed=data["removed"],
+        problems=tuple(data["problems"]),
+    )
