@@ -275,16 +275,19 @@ def _points(points: Sequence[tuple[int, int]]) -> list[tuple[float, float]]:
     return [(float(t), float(b)) for t, b in thinned(points)]
 
 
+TICK_STEPS = (3600, 3 * 3600, 6 * 3600, 12 * 3600, DAY, 2 * DAY, 7 * DAY)
+MOST_TICKS = 9
+"""Labels on the time axis at most: "Mon 13 Aug" is about 80 pixels wide in 700."""
+
+
 def _time_ticks(start: int, end: int, zone: ZoneInfo) -> list[int]:
-    """Local midnights for a span of two days or more, else every 3 hours (on the hour)."""
-    step = DAY if end - start >= 2 * DAY else 3 * 3600
-    if end - start > 16 * DAY:
-        step = 7 * DAY
+    """On local hours (a whole number of them) or midnights, as few steps as fit."""
+    step = next((s for s in TICK_STEPS if (end - start) / s <= MOST_TICKS), TICK_STEPS[-1])
     first = datetime.fromtimestamp(start, zone).replace(minute=0, second=0, microsecond=0)
     if step >= DAY:
         first = first.replace(hour=0)
     else:
-        first = first.replace(hour=first.hour - first.hour % 3)
+        first = first.replace(hour=first.hour - first.hour % (step // 3600))
     ticks = []
     t = int(first.timestamp())
     while t <= end:
