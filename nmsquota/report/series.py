@@ -112,7 +112,7 @@ def reaches(usage: WindowUsage, tally: Tally, cap: int, per_second: float) -> in
     return math.ceil(crossing) if crossing <= as_of + tally.window else None
 
 
-def thinned(points: Sequence[Point], most: int = 200) -> list[Point]:
+def thinned(points: Sequence[Point], most: int = 150) -> list[Point]:
     """At most about `most` of a cumulative series' points, for drawing: the last of each
     equal slice of its span (a cumulative series loses nothing of its shape but the steps
     inside a slice), the first and last kept. A week of 5-minute samples is 2,016 points;
