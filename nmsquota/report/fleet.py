@@ -1,0 +1,190 @@
+"""The figures under the operator's graphs: the ISP's volume per day and how many were
+limited each day, each subscriber's volume per day (the top users), everyone's usage as a
+share of their cap, and how far past the cap each limit let usage go. Pure arithmetic over
+samples, events and a snapshot's views; the days are local days in the given zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from nmsquota.ledger.records import EventKind, EventRecord, Limit
+from nmsquota.policy import used
+from nmsquota.standings import CapView, SubscriberView
+from nmsquota.usage import Sample, Totals
+from nmsquota.verdict import ReasonKind
+
+Volumes = dict[date, dict[str, int]]
+"""Local day -> subscriber -> bytes downloaded that day."""
+
+SHARE_BINS = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
+"""Upper bounds (percent of the cap) of the distribution's bins; past 100%, one more."""
+
+
+def days_until(as_of: int, count: int, zone: ZoneInfo) -> list[date]:
+    """The last `count` local days, the day of `as_of` (so far) the last."""
+    last = datetime.fromtimestamp(as_of, zone).date()
+    return [last - timedelta(days=n) for n in range(count - 1, -1, -1)]
+
+
+def day_start(day: date, zone: ZoneInfo) -> int:
+    """When the local day began."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())
+
+
+def daily_volumes(samples: Iterable[Sample], days: Sequence[date], zone: ZoneInfo) -> Volumes:
+    """Bytes downloaded (towards the subscriber, as the paper counted the ISP's volume) per
+    local day of `days` and subscriber; days without any are there, empty."""
+    found: Volumes = {day: {} for day in days}
+    for sample in samples:
+        # A sample's bytes are the interval's that ends at its time: counted on that day.
+        day = datetime.fromtimestamp(sample.time, zone).date()
+        table = found.get(day)
+        if table is not None and sample.bytes_in:
+            table[sample.subscriber] = table.get(sample.subscriber, 0) + sample.bytes_in
+    return found
+
+
+def isp_volume(volumes: Volumes) -> dict[date, int]:
+    return {day: sum(table.values()) for day, table in volumes.items()}
+
+
+def top_users(volumes: Volumes, count: int) -> list[str]:
+    """The `count` subscribers who downloaded most over all the days, the most first (by
+    name among equals)."""
+    totals: dict[str, int] = {}
+    for table in volumes.values():
+        for name, amount in table.items():
+            totals[name] = totals.get(name, 0) + amount
+    return sorted(totals, key=lambda name: (-totals[name], name))[:count]
+
+
+def limited_spans(events: Iterable[EventRecord], limits: Iterable[Limit],
+                  as_of: int) -> dict[str, list[tuple[int, int]]]:  # fmt: skip
+    """When each subscriber was limited, as (start, end) spans: from the kept event log (a
+    limit applied until the next lifted), and the limits in force, which the bounded log
+    may have lost the start of, until `as_of`."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    open_since: dict[str, int] = {}
+    for event in sorted(events, key=lambda e: (e.time, e.seq)):
+        name = event.subscriber
+        if name is None:
+            continue
+        if event.kind is EventKind.LIMIT_APPLIED:
+            open_since.setdefault(name, round(event.time))
+        elif event.kind is EventKind.LIMIT_LIFTED and name in open_since:
+            spans.setdefault(name, []).append((open_since.pop(name), round(event.time)))
+    for limit in limits:
+        start = min(open_since.pop(limit.subscriber, limit.since), limit.since)
+        spans.setdefault(limit.subscriber, []).append((start, as_of))
+    # An applied event with neither a lift nor a limit in force: lifted, the lift's event
+    # lost to the bounded log; nothing says when, so it counts on its own day only.
+    for name, start in open_since.items():
+        spans.setdefault(name, []).append((start, start))
+    return spans
+
+
+def limited_per_day(spans: Mapping[str, Sequence[tuple[int, int]]], days: Sequence[date],
+                    zone: ZoneInfo) -> dict[date, int]:  # fmt: skip
+    """How many subscribers were limited at some moment of each day."""
+    counts = {}
+    for day in days:
+        start = day_start(day, zone)
+        end = day_start(day + timedelta(days=1), zone)
+        counts[day] = sum(1 for held in spans.values()
+                          if any(a < end and b >= start for a, b in held))  # fmt: skip
+    return counts
+
+
+def shares_of_cap(views: Iterable[SubscriberView]) -> dict[str, list[float]]:
+    """Cap label -> each subscriber's usage in it as a percentage of the plan's cap (those
+    without a plan are on no cap)."""
+    found: dict[str, list[float]] = {}
+    for view in views:
+        for cap in view.caps:
+            found.setdefault(cap.label, []).append(cap.percent)
+    return found
+
+
+def share_bins(percents: Iterable[float]) -> list[int]:
+    """How many fall in each bin of SHARE_BINS (a bin holds up to its bound, 0% in the
+    first), and past the last bound in one more."""
+    counts = [0] * (len(SHARE_BINS) + 1)
+    for percent in percents:
+        index = next((i for i, bound in enumerate(SHARE_BINS) if percent <= bound),
+                     len(SHARE_BINS))  # fmt: skip
+        counts[index] += 1
+    return counts
+
+
+def bin_labels() -> list[str]:
+    bounds = [0, *SHARE_BINS]
+    return [f"{a}-{b}%" for a, b in pairwise(bounds)] + [f"over {SHARE_BINS[-1]}%"]
+
+
+@dataclass(frozen=True, slots=True)
+class Overshoot:
+    """One limit at a cap, and how far usage in the cap's window went past the cap in force
+    between the limit's start and its end (or the last commit)."""
+
+    subscriber: str
+    cap_label: str
+    time: int
+    cap: int
+    peak: int
+
+    @property
+    def past(self) -> int:
+        return max(0, self.peak - self.cap)
+
+
+def overshoots(events: Iterable[EventRecord], spans: Mapping[str, Sequence[tuple[int, int]]],
+               views: Mapping[str, SubscriberView], samples: Sequence[Sample],
+               since: int) -> list[Overshoot]:  # fmt: skip
+    """One per limit applied at a cap's own threshold (steps and forced limits are not
+    over the cap) after `since`, oldest first. `samples`: at least the limited
+    subscribers', from a window before `since` on."""
+    found = []
+    by_name: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_name.setdefault(sample.subscriber, []).append(sample)
+    for event in events:
+        reason, name = event.reason, event.subscriber
+        if (event.kind is not EventKind.LIMIT_APPLIED or reason is None or name is None
+                or reason.kind is not ReasonKind.OVER or reason.step_at is not None
+                or event.time <= since):  # fmt: skip
+            continue
+        view = views.get(name)
+        cap = next((c for c in view.caps if c.name == reason.cap_name), None) if view else None
+        if cap is None:
+            continue
+        start = round(event.time)
+        end = next((b for a, b in spans.get(name, ()) if a <= start <= b), start)
+        peak = max(reason.used, peak_in_window(by_name.get(name, []), cap, start, end))
+        found.append(Overshoot(name, cap.label, start, reason.cap, peak))
+    return sorted(found, key=lambda o: (o.time, o.subscriber))
+
+
+def peak_in_window(samples: Sequence[Sample], cap: CapView, start: int, end: int) -> int:
+    """The most usage the cap's window held at any sample's time from `start` to `end`
+    (samples oldest first). The window's edge only moves forward (a rolling window's with
+    time, a monthly one's at each reset), so one pass with a running total does."""
+    tally = cap.tally
+    amounts = [used(Totals(s.bytes_in, s.bytes_out), cap.direction) if tally.counts(s.time)
+               else 0 for s in samples]  # fmt: skip
+    total = peak = oldest = 0
+    for index, sample in enumerate(samples):
+        if sample.time > end:
+            break
+        total += amounts[index]
+        edge = tally.edge_at(sample.time)
+        while samples[oldest].time <= edge:
+            total -= amounts[oldest]
+            oldest += 1
+        if sample.time >= start:
+            peak = max(peak, total)
+    return peak
