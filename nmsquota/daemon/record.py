@@ -144,7 +144,7 @@ def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: f
         skipped=report.skipped, lateness=report.lateness, interval=interval, updated=updated,
         devices_skipped=tuple(report.devices_skipped), causes=dict(report.causes),
         cpu=report.cpu, queued=report.queued, device_cost=report.device_cost,
-        capacity=report.capacity,
+        capacity=report.capacity, varbinds=report.varbinds,
     )  # fmt: skip
     with ledger.batch():
         ledger.records.set_health(record)

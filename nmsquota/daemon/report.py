@@ -26,6 +26,8 @@ class CycleReport:
     """CPU seconds the poll took."""
     queued: int = 0
     """Walks that waited for others before they could start."""
+    varbinds: int = 0
+    """Varbinds the access servers that answered read."""
     device_cost: float = 0.0
     """CPU seconds a device of the typical size costs, as measured."""
     capacity: int | None = None
@@ -52,7 +54,7 @@ class CycleReport:
         """What the poll's scheduling says of the machine's load (nmsquota.snmp.cycle)."""
         self.devices_skipped = list(load.skipped)
         self.causes = {name: str(cause) for name, cause in load.failed.items()}
-        self.cpu, self.queued = load.cpu, load.queued
+        self.cpu, self.queued, self.varbinds = load.cpu, load.queued, load.varbinds
         self.device_cost, self.capacity = load.per_device, capacity
 
     def load_line(self) -> str:

@@ -282,6 +282,9 @@ class HealthRecord:
     """CPU seconds a device of the typical size costs, as measured."""
     capacity: Int | None = None
     """Devices of that size the machine can poll per interval (None: not measured)."""
+    varbinds: Int = 0
+    """Varbinds the access servers that answered read (0 also in records from before it was
+    kept)."""
     version: Int = RECORD_VERSION
 
 

@@ -9,8 +9,8 @@ counter's family without its `_total` and ends with `# EOF`.
 
 Names follow Prometheus' conventions: the `nmsquota_` prefix, base units in the name
 (`_bytes`, `_seconds`), `_total` only on counters. What the read API does not keep is not
-made up: a cycle's count of varbinds polled is not recorded in the ledger, so there is no
-metric for it; driver repairs and limits not effective are the last cycle's, so gauges.
+made up: driver repairs, limits not effective and the varbinds polled are the last cycle's,
+so gauges.
 """
 
 from __future__ import annotations
@@ -171,12 +171,14 @@ def _cycle(cycle: CycleView | None, now: float) -> list[Family]:
     late = _gauge("cycle_lateness_seconds", "How late the last cycle started after it was due.")
     interval = _gauge("cycle_interval_seconds", "The polling interval.")
     cpu = _gauge("cycle_cpu_seconds", "CPU seconds the last cycle's poll took.")
+    varbinds = _gauge("cycle_varbinds", "Varbinds the access servers that answered in the "
+                      "last cycle read.")  # fmt: skip
     devices = _gauge("devices", "Access servers in the last cycle, by outcome.")
     up = _gauge("device_up", "1 when the access server answered in the last cycle.")
     number = Family("nmsquota_cycles_total", "counter", "Cycles the daemon has run.")
     skipped = Family("nmsquota_cycles_skipped_total", "counter",
                      "Cycles skipped because one overran its interval.")  # fmt: skip
-    found = [started, age, duration, late, interval, cpu, devices, up, number, skipped]
+    found = [started, age, duration, late, interval, cpu, varbinds, devices, up, number, skipped]
     if cycle is None:
         return found
     started.add(cycle.started)
@@ -185,6 +187,7 @@ def _cycle(cycle: CycleView | None, now: float) -> list[Family]:
     late.add(cycle.lateness)
     interval.add(cycle.interval)
     cpu.add(cycle.cpu)
+    varbinds.add(cycle.varbinds)
     devices.add(len(cycle.devices_ok), outcome="ok")
     devices.add(len(cycle.devices_failed), outcome="failed")
     devices.add(len(cycle.devices_skipped), outcome="skipped")

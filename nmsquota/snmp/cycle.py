@@ -117,6 +117,8 @@ class Load:
     """Walks that waited for others to finish before they could start."""
     most_in_flight: int = 0
     answered: int = 0
+    varbinds: int = 0
+    """Varbinds the devices that answered read."""
     skipped: list[str] = field(default_factory=list)
     """Devices skipped for load, in the order they will be polled next cycle."""
     failed: dict[str, Cause] = field(default_factory=dict)
@@ -287,7 +289,7 @@ async def schedule(
     load.pace = costs.pace
     ordered = [results[d.name] for d in devices]
     answered = [r for r in ordered if r.poll is not None]
-    load.answered = len(answered)
+    load.answered, load.varbinds = len(answered), read
     load.skipped = [d.name for d in order if results[d.name].skipped]
     load.failed = {r.device: r.cause or "error" for r in ordered if r.error is not None}
     costs.learn(Observation(len(answered), read, load.cpu))

@@ -229,6 +229,7 @@ def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
         not_effective=health.not_effective, drivers=drivers, simulated=health.simulated,
         devices_skipped=health.devices_skipped, causes=health.causes, cpu=health.cpu,
         queued=health.queued, device_cost=health.device_cost, capacity=health.capacity,
+        varbinds=health.varbinds,
     )  # fmt: skip
 
 

@@ -250,6 +250,8 @@ class CycleView:
     """CPU seconds a device of the typical size costs, as measured."""
     capacity: int | None = None
     """Devices of that size this machine can poll per interval (None: not measured)."""
+    varbinds: int = 0
+    """Varbinds the access servers that answered read."""
 
     def age(self, now: float) -> float:
         """Seconds since it started (negative: this clock is behind the daemon's)."""

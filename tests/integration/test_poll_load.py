@@ -143,6 +143,8 @@ def test_the_daemon_logs_and_keeps_what_each_cycle_cost_and_status_shows_it(
 
     r, health = asyncio.run(run())
     assert health is not None and health.cpu > 0 and health.device_cost > 0
+    # The sim agent's one interface, first walk: ifDescr, ifName and the counter columns.
+    assert health.varbinds >= 5
     assert health.capacity is not None and health.capacity >= 1
     assert health.devices_skipped == () and health.causes == {} and health.queued == 0
     line = next(m for m in caplog.messages if m.startswith("cycle 1:"))

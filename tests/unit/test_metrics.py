@@ -81,6 +81,7 @@ def test_the_last_cycle_and_the_drivers_health_are_there(
     assert found[("nmsquota_cycle_age_seconds", ())] == pytest.approx(NOW - cycle.started)
     assert found[("nmsquota_devices", (("outcome", "failed"),))] == len(cycle.devices_failed)
     assert found[("nmsquota_cycles_total", ())] == cycle.number
+    assert found[("nmsquota_cycle_varbinds", ())] == cycle.varbinds
     for driver in cycle.drivers:
         health = (("driver", driver.name), ("health", driver.health))
         assert found[("nmsquota_driver_health", health)] == 1
