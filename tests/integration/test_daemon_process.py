@@ -11,12 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import REPO
 from fixtures.config_file import WriteConfig, access_server
+from prometheus_client.parser import text_string_to_metric_families
 
 from nmsquota.nms import summary
 
@@ -24,11 +26,22 @@ HERE = Path(__file__).resolve().parent
 HOME = {"cap": "1KB", "window": "1d"}
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+METRICS = free_port()
+
+
 def settings(port: int, home: dict[str, str] = HOME) -> dict[str, Any]:
-    """alice on lo and carol, polled every 10 s (the shortest interval nmsquota takes)."""
+    """alice on lo and carol, polled every 10 s (the shortest interval nmsquota takes), the
+    metrics served on a loopback port."""
     return {"interval": "10s", "plans": {"home": home},
             "subscribers": {"alice": {"plan": "home"}, "carol": {"plan": "home"}},
-            "access_servers": {"lo": access_server(port, interfaces={"lo": "alice"})}}  # fmt: skip
+            "access_servers": {"lo": access_server(port, interfaces={"lo": "alice"})},
+            "metrics": {"listen": f"127.0.0.1:{METRICS}"}}  # fmt: skip
 
 
 SPEED = 2
@@ -132,6 +145,12 @@ def test_signals_a_second_daemon_and_a_restart_after_kill_9(
                                   str(config), "subscriber", "alice"],
                                  capture_output=True, text=True, timeout=30)  # fmt: skip
         assert checked.stdout.startswith("NMSQUOTA ") and "alice: 1d " in checked.stdout
+        # The daemon's [metrics] listen answers a scrape with the exposition format.
+        with urllib.request.urlopen(f"http://127.0.0.1:{METRICS}/metrics", timeout=10) as page:
+            scraped = {f.name: f for f in text_string_to_metric_families(page.read().decode())}
+        assert scraped["nmsquota_cycle_varbinds"].samples[0].value > 0
+        assert {s.labels["subscriber"] for s in scraped["nmsquota_subscriber_state"].samples} == {
+            "alice", "carol"}  # fmt: skip
         # The injection that once forced a limit on carol: refused by the CLI, and by the
         # daemon when sent straight to its socket; nothing changes.
         injected = nmsquota(config, "exempt", "alice\nlimit carol", "--reason", "x")
