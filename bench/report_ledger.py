@@ -143,7 +143,7 @@ class Built:
     stepped: int
 
 
-def subscribers(count: int, seed: int, days: int) -> list[Subscriber]:
+def subscribers(count: int, seed: int) -> list[Subscriber]:
     rng = random.Random(seed)
     found = []
     for i in range(count):
@@ -156,8 +156,8 @@ def subscribers(count: int, seed: int, days: int) -> list[Subscriber]:
             who = Subscriber(f"sub-{i:05d}", "home", int(rng.uniform(40, 90) * GB), 0.8)
         else:  # the big plan's
             who = Subscriber(f"sub-{i:05d}", "max", int(rng.uniform(60, 220) * GB), 0.8)
-        expected = who.activity * sum(ACTIVITY_BY_HOUR) * (HOUR // INTERVAL) * days
-        who.mean = who.weekly * 7 / days / expected
+        cycles_a_week = who.activity * sum(ACTIVITY_BY_HOUR) * (HOUR // INTERVAL) * 7
+        who.mean = who.weekly / cycles_a_week
         found.append(who)
     return found
 
@@ -178,9 +178,9 @@ def build(data: Path, count: int = 5000, days: int = 7, seed: int = 1) -> Built:
     """DATA/nmsquota.toml and a ledger in DATA/ledger whose last commit is AS_OF."""
     started = time.perf_counter()
     write_config(data)
-    people = subscribers(count, seed, days)
+    people = subscribers(count, seed)
     rng = random.Random(seed + 1)
-    first = AS_OF - days * DAY + 2 * INTERVAL  # one cycle after the window's edge
+    first = AS_OF - days * DAY + 2 * INTERVAL  # the window's first cycle stays empty
     hours = range(AS_OF - days * DAY + HOUR, AS_OF + 1, HOUR)
     written = 0
     with Ledger.open_writer(data / "ledger", tallies(data)) as ledger:
@@ -288,7 +288,7 @@ def add_cycle(data: Path, share: float = 0.04, seed: int = 2) -> list[str]:
         movers = sorted(rng.sample(names, int(len(names) * share)))
         plans = {record.name: record.plan for record in ledger.records.provisioned()}
         with ledger.batch():
-            ledger.commit(at, [Sample(name, at, int(rng.expovariate(1 / 50e6)), 0)
+            ledger.commit(at, [Sample(name, at, 1 + int(rng.expovariate(1 / 50e6)), 0)
                                for name in movers])  # fmt: skip
             _restand(ledger, movers, plans, at)
     return movers
