@@ -9,7 +9,7 @@ incremental regeneration of the site over it (the site's function is wired in by
 
 From another benchmark (the ledger is built into DIR/ledger, DIR/nmsquota.toml names it):
 
-    built = build(data)
+    built = build(data, extra=REPORT_SECTION)   # the site's [report] configuration
     timings = time_site_regeneration(data, lambda data: write_site(...))
 
 The subscribers (seeded, so every run builds the same ledger): most are light (a few GB a
@@ -162,11 +162,12 @@ def subscribers(count: int, seed: int) -> list[Subscriber]:
     return found
 
 
-def write_config(data: Path) -> Path:
+def write_config(data: Path, extra: str = "") -> Path:
+    """DATA/nmsquota.toml: the plans, and `extra` TOML after them (a [report] section, say)."""
     data.mkdir(parents=True, exist_ok=True)
     plans = "".join(PLAN.format(name=name, cap_gb=cap // GB) for name, cap in PLANS.items())
     path = data / "nmsquota.toml"
-    path.write_text(f'data_dir = "{data / "ledger"}"\n' + CONFIG.format(plans=plans))
+    path.write_text(f'data_dir = "{data / "ledger"}"\n' + CONFIG.format(plans=plans) + extra)
     return path
 
 
@@ -174,10 +175,11 @@ def tallies(data: Path) -> list[Tally]:
     return load_config(data / "nmsquota.toml", check_drivers=False).tallies()
 
 
-def build(data: Path, count: int = 5000, days: int = 7, seed: int = 1) -> Built:
-    """DATA/nmsquota.toml and a ledger in DATA/ledger whose last commit is AS_OF."""
+def build(data: Path, count: int = 5000, days: int = 7, seed: int = 1, extra: str = "") -> Built:
+    """DATA/nmsquota.toml (with `extra` TOML at its end) and a ledger in DATA/ledger whose
+    last commit is AS_OF."""
     started = time.perf_counter()
-    write_config(data)
+    write_config(data, extra)
     people = subscribers(count, seed)
     rng = random.Random(seed + 1)
     first = AS_OF - days * DAY + 2 * INTERVAL  # the window's first cycle stays empty
