@@ -133,7 +133,7 @@ def test_a_page_that_never_loads_fails_in_time_and_leaves_no_browser(
     mark = _mark_processes(monkeypatch)
 
     with pytest.raises(RenderError, match=r"page\.html"):
-        render(path, timeout=8)
+        render(path, timeout=6)
 
     assert _processes_marked(mark) == []
 
