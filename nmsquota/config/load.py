@@ -260,6 +260,8 @@ def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
     ]
     if settings.limitd is not None and isinstance(settings.limitd.secret, SecretRef):
         servers.append(("limitd.secret", settings.limitd.secret.secret))
+    if isinstance(settings.notify.trap_community, SecretRef):
+        servers.append(("notify.trap_community", settings.notify.trap_community.secret))
     drivers = [
         (f"drivers.{name}.options.{key}", value["secret"])
         for name, driver in settings.drivers.items()

@@ -230,13 +230,25 @@ NOTIFY_FIELDS = ("subscriber", "event", "used", "cap", "percent", "reason", "cap
 
 
 class Notify(Strict):
-    """Where warnings and limit changes go: a command (run without a shell) and a webhook."""
+    """Where warnings and limit changes go: a command (run without a shell), a webhook, and
+    SNMP managers (NMSQUOTA-MIB's nqLimitApplied and nqLimitLifted, as SNMPv2c traps)."""
 
     command: list[str] = Field(
         default=[], description='e.g. ["/usr/local/bin/tell", "{subscriber}", "{event}"]'
     )
     webhook: str | None = Field(default=None, pattern=r"^https?://")
     timeout: Duration = 10
+    traps: list[str] = Field(
+        default=[], description='trap receivers, "HOST:PORT", e.g. ["192.0.2.10:162"]'
+    )
+    trap_community: str | SecretRef = "public"
+
+    @field_validator("traps")
+    @classmethod
+    def _receivers(cls, traps: list[str]) -> list[str]:
+        for receiver in traps:
+            host_and_port(receiver)
+        return traps
 
     @field_validator("command")
     @classmethod

@@ -41,6 +41,7 @@ from .enforcers import reload_enforcers, resume_drift
 from .looks import Looks
 from .report import CycleReport, outcome_record
 from .sessions import Sessions
+from .traps import Traps
 from .verification import check_limits, spans_of
 
 log = logging.getLogger("nmsquota.daemon")
@@ -91,6 +92,7 @@ class Daemon:
         logged once."""
         self.write_failures = record.WriteFailures()
         """Whether the ledger refuses the daemon's writes (a full disk): told by ping."""
+        self.started = clock.now()
         self.configure(config, drivers)
         resume_drift(self.enforcers, ledger.records.health())
 
@@ -114,6 +116,7 @@ class Daemon:
         wanted = drivers if drivers is not None else make_drivers(config.configured_drivers())
         self.enforcers = reload_enforcers(self.enforcers, wanted)
         self.notifier = Notifier(config.settings.notify)
+        self.traps = Traps(config, self.started)
         self.interval = config.settings.interval
 
     async def handle(self, request: Request, peer: Peer | None) -> dict[str, Any]:
@@ -125,11 +128,16 @@ class Daemon:
 
     # -- one cycle -------------------------------------------------------------------------
 
-    async def cycle(self, due: float | None = None) -> CycleReport:
+    def engine(self) -> Any:
+        """The SNMP engine, for polls and traps alike."""
         if self._engine is None:
             from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
             self._engine = SnmpEngine()  # one per event loop (FIELD-NOTES)
+        return self._engine
+
+    async def cycle(self, due: float | None = None) -> CycleReport:
+        self.engine()
         now = self.clock.now()
         previous = self.schedule.last_cycle_at
         self.cycles += 1
@@ -240,6 +248,7 @@ class Daemon:
         """[notify] and on_event, after the ledger is written: a listener that fails is
         logged, and costs neither the cycle nor the other listeners."""
         self.notifier.send(subscriber, event, decision)
+        self.traps.tell(self.engine, when, subscriber, event, decision)
         if self.on_event is not None:
             try:
                 self.on_event(when, subscriber, event, decision)
@@ -279,7 +288,7 @@ class Daemon:
                 if device is None or device.source == "accel-ppp":
                     continue
                 try:
-                    session = await SnmpSession.open(self._engine, device.agent)
+                    session = await SnmpSession.open(self.engine(), device.agent)
                     seen = await poll_keys(session, keys, now, device.memory)
                 except SnmpError as error:
                     log.warning("look at %s: %s", subscriber, error)

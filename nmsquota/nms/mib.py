@@ -27,6 +27,11 @@ ASN.1 type; CounterBasedGauge64 as Counter64)."""
 
 ROOT: Oid = (1, 3, 6, 1, 4, 1, 8072, 9999, 6678)
 """nmsquotaMIB: netSnmpExperimental.6678, the OID snmpd's pass_persist line registers."""
+NOTIFICATIONS: Oid = (*ROOT, 0)
+LIMIT_APPLIED: Oid = (*NOTIFICATIONS, 1)
+"""nqLimitApplied"""
+LIMIT_LIFTED: Oid = (*NOTIFICATIONS, 2)
+"""nqLimitLifted"""
 HEALTH: Oid = (*ROOT, 1, 1)
 SUBSCRIBER_ENTRY: Oid = (*ROOT, 1, 2, 1)
 CAP_ENTRY: Oid = (*ROOT, 1, 3, 1)
@@ -235,3 +240,23 @@ def cap_columns(cap: CapView) -> dict[int, Value]:
         7: gauge(cap.rate_bps),
         8: gauge(cap.lifts_at or 0),
     }
+
+
+def limit_notification(subscriber: str, *, applied: bool, state: State, percent: float,
+                       since: int | None, rate_bps: int, reason: str,
+                       ) -> tuple[Oid, list[Binding]] | None:  # fmt: skip
+    """nqLimitApplied (a limit began or changed: a step, a cap, a force) or nqLimitLifted,
+    with the objects the MIB's OBJECTS clause names, in its order, indexed by the subscriber
+    as their nqSubscriberTable row is. None for a name that has no row (over MAX_NAME)."""
+    index = name_index(subscriber, MAX_NAME)
+    if index is None:
+        return None
+
+    def column(number: int) -> Oid:
+        return (*SUBSCRIBER_ENTRY, number, *index)
+
+    state_value = Value("integer", STATE_NUMBER[state])
+    if not applied:
+        return LIMIT_LIFTED, [(column(3), state_value), (column(7), tenths(percent))]
+    return LIMIT_APPLIED, [(column(3), state_value), (column(9), gauge(rate_bps)),
+                           (column(8), gauge(since or 0)), (column(11), text(reason))]  # fmt: skip
