@@ -260,6 +260,8 @@ def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
     ]
     if settings.limitd is not None and isinstance(settings.limitd.secret, SecretRef):
         servers.append(("limitd.secret", settings.limitd.secret.secret))
+    if settings.report.secret is not None:
+        servers.append(("report.secret", settings.report.secret.secret))
     drivers = [
         (f"drivers.{name}.options.{key}", value["secret"])
         for name, driver in settings.drivers.items()
