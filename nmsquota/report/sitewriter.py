@@ -83,10 +83,11 @@ class SiteWriter:
             secret = site_secret(config)
             zone = ZoneInfo(config.settings.timezone if config is not None else "UTC")
             done = write_site(directory, Reader.open(self.ledger, config), secret, zone)
-        except (NmsquotaError, OSError) as error:
+        except Exception as error:  # a report's bug must not stop the daemon, nor its exit
             text = f"{type(error).__name__}: {error}"
             if text != self._failing:
-                log.warning("the site was not written: %s", text)
+                expected = isinstance(error, NmsquotaError | OSError)
+                log.warning("the site was not written: %s", text, exc_info=not expected)
             self._failing = text
             return False
         if self._failing is not None:

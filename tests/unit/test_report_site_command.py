@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fixtures import report_ledger as fx
+from fixtures.config_file import WriteConfig, access_server, secret
 from fixtures.report_site import SECRET, URL, build, config_of, set_secret
 
 from nmsquota.cli import main
@@ -145,3 +148,40 @@ def test_the_writer_logs_a_failure_once_and_writes_when_it_is_gone(
     assert logged.getMessage().startswith("the site was not written: ReportUnwritable: ")
     (data / "site").unlink()
     assert writer.once() is True and len(writer.last.pages) == 2  # type: ignore[union-attr]
+
+
+def test_run_writes_the_site_after_its_cycles_when_report_site_is_set(
+    config_file: WriteConfig, snmpd_loopback: int, tmp_path: Path
+) -> None:
+    config = config_file(
+        plans={"paper": {"cap": "63MB"}}, subscribers={"idle": {"plan": "paper"}},
+        access_servers={"lo": access_server(snmpd_loopback, interfaces={"lo": "idle"})},
+        secrets={"site": SECRET}, report={"site": tmp_path / "site", "secret": secret("site")},
+    )  # fmt: skip
+    argv = [sys.executable, "-m", "nmsquota", "-c", str(config), "run", "--cycles", "1"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"site in {tmp_path / 'site'}, after each commit" in done.stderr
+    page = tmp_path / "site" / page_name(SECRET, "idle")
+    assert "Internet usage of idle" in page.read_text()
+
+
+def test_a_bug_in_the_site_is_logged_once_and_does_not_reach_the_daemon(
+    data: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise AttributeError("'Bar' object has no attribute '_adapt'")
+
+    monkeypatch.setattr("nmsquota.report.sitewriter.write_site", broken)
+    config = config_of(data)
+    writer = SiteWriter(data / "ledger", lambda: config)
+    with caplog.at_level(logging.WARNING, logger="nmsquota.report.sitewriter"):
+        assert writer.once() is False
+        with Ledger.open_writer(data / "ledger") as ledger:
+            ledger.commit(fx.AS_OF + fx.HOUR, [])
+        assert writer.once() is False
+    (logged,) = caplog.records
+    assert logged.getMessage() == (
+        "the site was not written: AttributeError: 'Bar' object has no attribute '_adapt'"
+    )
+    assert logged.exc_info is not None  # a bug: its traceback goes to the log
