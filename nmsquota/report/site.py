@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from nmsquota.report.pages import (
     index_page,
     subscriber_page,
 )
-from nmsquota.report.series import WindowUsage, window_usage
+from nmsquota.report.series import WindowUsage
 from nmsquota.report.style import short_bytes
 from nmsquota.report.subscriber import subscriber_charts
 from nmsquota.standings import CapView, Reader, Sample, Snapshot, SubscriberView
@@ -52,6 +53,10 @@ FINGERPRINT = re.compile(rb'<meta name="nmsquota-data" content="([0-9a-f]*)">')
 ROLE_CHARTS = {"daily-volume", "overshoot"}
 """The operator's charts coloured by role (the others from the palette): see darkmode."""
 DAYS = 7
+INDEX_EVERY = 3600
+"""Seconds: the operator's index, whose graphs read every subscriber's samples (most of an
+incremental writing's cost at thousands of subscribers), is redrawn for new usage at most
+this often; at once when a page comes or goes."""
 
 
 @dataclass
@@ -74,9 +79,11 @@ class SiteWritten:
         return len(self.pages) - len(self.drawn)
 
 
-def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo) -> SiteWritten:
+def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo,
+               index_every: int = INDEX_EVERY) -> SiteWritten:  # fmt: skip
     """Bring the site in `directory` (made if missing) up to `reader`'s last commit: pages
-    of subscribers on a plan, the operator's index, DIR/index.html saying nothing. UsageError
+    of subscribers on a plan, the operator's index (for new usage, once in `index_every`
+    seconds at most), DIR/index.html saying nothing. UsageError
     for a secret under SHORTEST_SECRET characters; ReportUnwritable if the directory cannot
     be written; NmsquotaError for a ledger with no commit."""
     if len(secret) < SHORTEST_SECRET:
@@ -90,7 +97,8 @@ def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo) -> 
     views = [view for view in snap.subscribers if view.caps]
     files = {view.name: page_name(secret, view.name) for view in views}
     current = _fingerprints(directory)
-    moved = _moved_since(reader, snap, directory, as_of)
+    kept = Manifest.read(directory, as_of)
+    moved = _moved_since(reader, snap, kept.as_of)
     events = reader.events()
     applied = _limits_applied(events)
     terms = {view.name: plan_terms(reader.config, view.plan) for view in views}
@@ -101,9 +109,11 @@ def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo) -> 
     index = index_name(secret)
     wanted = {*files.values(), index}
     stale = sorted(name for name in current if name not in wanted)
-    index_print = _digest([FORMAT, zone.key, sorted((n, files[n], prints[n]) for n in files)])
+    # The index shows every page's link: a link that comes or goes redraws it at once.
+    index_print = _digest([FORMAT, zone.key, sorted(files.items())])
     done = SiteWritten(directory, directory / index, {n: directory / f for n, f in files.items()})
-    done.index_drawn = bool(todo or stale) or current.get(index) != index_print
+    due = kept.index_as_of is None or as_of - kept.index_as_of >= index_every
+    done.index_drawn = current.get(index) != index_print or (due and bool(todo or stale))
     samples = _samples(reader, snap, todo, done.index_drawn, zone)
     for view in todo:
         page = subscriber_page(view.name, _sections(view, samples.get(view.name, []), events,
@@ -120,7 +130,7 @@ def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo) -> 
         _remove(directory / name)
         done.removed.append(name)
     _write_if_changed(directory / "index.html", decoy_page())
-    write_atomically(directory / MANIFEST, json.dumps({"format": FORMAT, "as_of": as_of}).encode())
+    Manifest(as_of, as_of if done.index_drawn else kept.index_as_of).write(directory)
     return done
 
 
@@ -154,15 +164,36 @@ def _limits_applied(events: Iterable[EventRecord]) -> defaultdict[str, list[int]
     return found
 
 
-def _moved_since(reader: Reader, snap: Snapshot, directory: Path,
-                 as_of: int) -> set[str] | None:  # fmt: skip
-    """Who moved bytes since the site was last written (None: not known, draw everyone)."""
-    try:
-        kept = json.loads((directory / MANIFEST).read_text())
-        before = int(kept["as_of"]) if kept.get("format") == FORMAT else None
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
-    if before is None or before > as_of:  # another ledger, or one rolled back
+@dataclass(frozen=True)
+class Manifest:
+    """DIR/.nmsquota-site.json: the commit the site was last written for, and the one its
+    index was. No names: the directory is served."""
+
+    as_of: int | None
+    index_as_of: int | None
+
+    @classmethod
+    def read(cls, directory: Path, now: int) -> Manifest:
+        """What the last writing left; nothing known (everything drawn) if it is missing,
+        of another format, or later than `now` (another ledger, or one rolled back)."""
+        try:
+            kept = json.loads((directory / MANIFEST).read_text())
+            if kept["format"] != FORMAT or not int(kept["as_of"]) <= now:
+                return cls(None, None)
+            index = kept.get("index_as_of")
+            return cls(int(kept["as_of"]), int(index) if index is not None else None)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return cls(None, None)
+
+    def write(self, directory: Path) -> None:
+        kept = {"format": FORMAT, "as_of": self.as_of, "index_as_of": self.index_as_of}
+        write_atomically(directory / MANIFEST, json.dumps(kept).encode())
+
+
+def _moved_since(reader: Reader, snap: Snapshot, before: int | None) -> set[str] | None:
+    """Who moved bytes since `before`, the site's last writing (None: not known, draw
+    everyone)."""
+    if before is None:
         return None
     everyone = [view.name for view in snap.subscribers]
     return {s.subscriber for s in reader.samples(everyone, before) if s.bytes_in or s.bytes_out}
@@ -212,9 +243,9 @@ def _sections(view: SubscriberView, samples: Sequence[Sample], events: Sequence[
     charts = subscriber_charts(view, samples, events, as_of, zone, terms)
     sections = []
     for cap, chart in zip(view.caps, charts, strict=True):
-        usage = window_usage(samples, cap.tally, cap.direction, as_of)
+        table = usage_table(cap, chart.usage, zone)
         sections.append(Section(f"Cap {cap.label}: {short_bytes(cap.cap)}", chart.summary,
-                                adaptive(chart.svg), usage_table(cap, usage, zone)))  # fmt: skip
+                                adaptive(chart.svg), table))  # fmt: skip
     return sections
 
 
@@ -244,12 +275,9 @@ def _midnight(day: date, zone: ZoneInfo) -> int:
 
 
 def _at(points: Sequence[tuple[int, int]], when: int) -> int:
-    found = 0
-    for time, total in points:
-        if time > when:
-            break
-        found = total
-    return found
+    """The cumulative total at `when` (points in time order, the first at the edge)."""
+    index = bisect_right(points, when, key=lambda point: point[0])
+    return points[index - 1][1] if index else 0
 
 
 def subscriber_table(views: Sequence[SubscriberView]) -> Table:

@@ -15,7 +15,7 @@ from fixtures.report_site import SECRET, UTC, build, reader_of
 
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger, Sample
-from nmsquota.ledger.records import OverrideRecord
+from nmsquota.ledger.records import OverrideRecord, SubscriberRecord
 from nmsquota.report.names import index_name, page_name
 from nmsquota.report.site import SiteWritten, write_site
 
@@ -171,3 +171,34 @@ def test_a_short_secret_is_refused_and_writes_nothing(data: Path) -> None:
     with pytest.raises(UsageError, match="16 or more"):
         site(data, "short")
     assert not (data / "site").exists()
+
+
+def commit(data: Path, when: int, *samples: Sample) -> None:
+    with Ledger.open_writer(data / "ledger") as ledger:
+        ledger.commit(when, list(samples))
+
+
+def test_the_index_is_redrawn_for_new_usage_once_an_hour_at_most(data: Path) -> None:
+    index = site(data).index
+    drawn = stamp(index)
+    soon = fx.AS_OF + 300
+    commit(data, soon, Sample("ivan", soon, fx.MB, 0))
+    assert (site(data).drawn, site(data).index_drawn) == (["ivan"], False)
+    assert stamp(index) == drawn
+    later = fx.AS_OF + fx.HOUR
+    commit(data, later, Sample("ivan", later, fx.MB, 0))
+    assert site(data).index_drawn
+    assert "Figures as of Fri 15 Jan 2027 13:00 (UTC)" in index.read_text()
+
+
+def test_a_new_subscriber_is_linked_from_the_index_at_once(data: Path) -> None:
+    site(data)
+    soon = fx.AS_OF + 300
+    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+        ledger.records.set_provisioned([*ledger.records.provisioned(),
+                                        SubscriberRecord(name="nell", plan="week")])  # fmt: skip
+        ledger.commit(soon, [Sample("nell", soon, fx.MB, 0)])
+    done = site(data)
+    assert done.index_drawn and done.drawn == ["nell"] and sorted(done.pages) == [
+        "dora", "ivan", "nell"]  # fmt: skip
+    assert done.pages["nell"].name in done.index.read_text()
