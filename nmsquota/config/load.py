@@ -266,15 +266,14 @@ def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
     ]
     if settings.limitd is not None and isinstance(settings.limitd.secret, SecretRef):
         servers.append(("limitd.secret", settings.limitd.secret.secret))
-    if settings.report.secret is not None:
-        servers.append(("report.secret", settings.report.secret.secret))
     drivers = [
         (f"drivers.{name}.options.{key}", value["secret"])
         for name, driver in settings.drivers.items()
         for key, value in driver.options.items()
         if _is_secret_ref(value)
     ]
-    return servers + drivers
+    site = settings.report.secret
+    return servers + drivers + ([("report.secret", site.secret)] if site is not None else [])
 
 
 def _is_secret_ref(value: Any) -> bool:
