@@ -67,6 +67,34 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     operator.add_argument("--dark", action="store_true", help="light text on a dark page")
     add_ledger_options(operator)
     operator.set_defaults(handler=run_operator)
+    site = reports.add_parser(
+        "site", help="the private static site: a page per subscriber, the operator's index",
+        description="Writes DIR (default: site under [report]): one HTML page per "
+        "subscriber on a plan (each cap's graph, its summary and a table of the numbers "
+        "behind it) and the operator's index (the operator's graphs and every subscriber, "
+        "linked to their page). No script, nothing fetched from anywhere, light or dark as "
+        "the reader's system prefers. A page's file name is an HMAC of the subscriber's "
+        "name under [report] secret (from the secrets file): nobody finds a page without "
+        "being given its address (`report url`), and a new secret gives every page a new "
+        "one, the old pages removed. DIR/index.html lists nothing. Each file is written "
+        "whole (a temporary file, then a rename), and only when its data changed: a "
+        "subscriber who moved nothing and whose standing is the same keeps their page, "
+        "which states the time of its figures. `nmsquota run` does this after each "
+        "cycle when site is set under [report].",
+    )  # fmt: skip
+    site.add_argument("directory", metavar="DIR", type=Path, nargs="?",
+                      help="the site's directory (made if missing)")  # fmt: skip
+    add_ledger_options(site)
+    site.set_defaults(handler=run_site)
+    url = reports.add_parser(
+        "url", help="print the address of a subscriber's page (or the operator's index)",
+        description="[report] url, then the page's file name (an HMAC of NAME under "
+        "[report] secret): the link to give the subscriber.",
+    )  # fmt: skip
+    url.add_argument("name", metavar="NAME", nargs="?", help="the subscriber")
+    url.add_argument("--operator", action="store_true", help="the operator's index instead")
+    add_ledger_options(url)
+    url.set_defaults(handler=run_url)
 
 
 def run_subscriber(args: argparse.Namespace) -> int:
@@ -126,4 +154,42 @@ def run_operator(args: argparse.Namespace) -> int:
         path = args.output / f"{chart.name}.svg"
         write_atomically(path, chart.svg.encode("utf-8"))
         print(f"{path}: {chart.summary}")
+    return 0
+
+
+def run_site(args: argparse.Namespace) -> int:
+    from nmsquota.report.site import write_site
+    from nmsquota.report.siteconfig import site_dir, site_secret, site_url
+
+    config = config_of(args, check_drivers=False)
+    secret = site_secret(config)
+    directory = site_dir(config, args.directory)
+    reader = reader_of(ledger_dir(args, config), config)
+    done = write_site(directory, reader, secret, zone_of(args, config))
+    print(f"{directory}: {len(done.drawn)} pages written, {done.kept} kept, "
+          f"{len(done.removed)} removed")  # fmt: skip
+    index = done.index.name
+    has_url = config is not None and config.settings.report.url is not None
+    print(f"the operator's index: {site_url(config, index) if has_url else done.index}")
+    return 0
+
+
+def run_url(args: argparse.Namespace) -> int:
+    from nmsquota.report.names import index_name, page_name
+    from nmsquota.report.siteconfig import site_secret, site_url
+
+    if (args.name is None) == (not args.operator):
+        raise UsageError("give a subscriber's NAME or --operator (one of them)")
+    config = config_of(args, check_drivers=False)
+    secret = site_secret(config)
+    if args.operator:
+        print(site_url(config, index_name(secret)))
+        return 0
+    view = reader_of(ledger_dir(args, config), config).snapshot().subscriber(args.name)
+    if view is None:
+        raise UsageError(f"no subscriber {args.name!r} in the ledger or the configuration")
+    if not view.caps:
+        raise UsageError(f"{args.name} has no plan in the configuration: the site has no page "
+                         "for them")  # fmt: skip
+    print(site_url(config, page_name(secret, view.name)))
     return 0

@@ -76,10 +76,13 @@ def run(args: argparse.Namespace) -> int:
         last: list[CycleReport] = []
         listener = _metrics_listener(daemon, directory)
         summary = _summary_writer(daemon, directory)
+        site = _site_writer(daemon, directory)
         try:
             asyncio.run(_serve(daemon, args.cycles, socket_path(directory), last.append))
         finally:
             summary.close()
+            if site is not None:
+                site.close()
             if listener is not None:
                 listener.close()
         log.info("stopped after %d cycles", daemon.cycles)
@@ -126,6 +129,18 @@ def _summary_writer(daemon, directory: Path):  # type: ignore[no-untyped-def]
     from nmsquota.nms.summarise import SummaryWriter
 
     return SummaryWriter(directory, lambda: daemon.config).start()
+
+
+def _site_writer(daemon, directory: Path):  # type: ignore[no-untyped-def]
+    """`[report] site`: the private site brought up to each commit, from a thread of its
+    own, with the configuration SIGHUP loads (set at start: a site added by SIGHUP waits
+    for a restart)."""
+    if daemon.config.settings.report.site is None:
+        return None
+    from nmsquota.report.sitewriter import SiteWriter
+
+    log.info("site in %s, after each commit", daemon.config.settings.report.site)
+    return SiteWriter(directory, lambda: daemon.config).start()
 
 
 async def _serve(daemon, cycles: int | None, control: Path,  # type: ignore[no-untyped-def]

@@ -118,6 +118,7 @@ def load_config(path: str | Path, *, check_drivers: bool = True) -> Config:
             secrets_path = path.parent / secrets_path
         secrets = load_secrets(secrets_path)
         problems += _missing_secrets(settings, secrets, secrets_path)
+        problems += _short_site_secret(settings, secrets, secrets_path)
     elif _secret_refs(settings):
         problems.append(
             "secrets_file: the configuration refers to secrets but names no secrets_file"
@@ -190,6 +191,11 @@ def _cross_check(settings: Settings) -> list[str]:
         known = ", ".join(sorted(settings.drivers)) or "none defined"
         problems.append(
             f"limitd.driver: no driver named {settings.limitd.driver!r} (drivers: {known})"
+        )
+    if settings.report.site is not None and settings.report.secret is None:
+        problems.append(
+            "report.site: the site's page names need a key: secret = "
+            '{ secret = "NAME" } under [report], NAME in the secrets file'
         )
     problems += _windows_within_interval(settings)
     problems += _shared_addresses(settings)
@@ -268,13 +274,29 @@ def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
         for key, value in driver.options.items()
         if _is_secret_ref(value)
     ]
-    return servers + drivers
+    site = settings.report.secret
+    return servers + drivers + ([("report.secret", site.secret)] if site is not None else [])
 
 
 def _is_secret_ref(value: Any) -> bool:
     return (
         isinstance(value, dict) and list(value) == ["secret"] and isinstance(value["secret"], str)
     )
+
+
+SHORTEST_SITE_SECRET = 16
+"""nmsquota.report.names.SHORTEST_SECRET (the configuration imports no report)."""
+
+
+def _short_site_secret(settings: Settings, secrets: dict[str, str], path: Path) -> list[str]:
+    ref = settings.report.secret
+    # A missing one is _missing_secrets' to say.
+    if ref is None or ref.secret not in secrets or len(secrets[ref.secret]) >= SHORTEST_SITE_SECRET:
+        return []
+    return [
+        f"report.secret: the secret {ref.secret!r} in {path} is shorter than "
+        f"{SHORTEST_SITE_SECRET} characters: the site's page names could be guessed"
+    ]
 
 
 def _missing_secrets(settings: Settings, secrets: dict[str, str], path: Path) -> list[str]:

@@ -335,6 +335,23 @@ def host_and_port(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
+class Report(Strict):
+    """The static site of usage pages (`nmsquota report site`, and the daemon when `site`
+    is set): where it goes, the key of its page names, and the address it is served at."""
+
+    site: Path | None = Field(
+        default=None, description="the directory the daemon rewrites the site in each cycle"
+    )
+    # A reference only: the configuration file is often readable by every local user, and
+    # whoever holds this key can name every subscriber's page.
+    secret: SecretRef | None = Field(
+        default=None, description='the key of the pages\' names: { secret = "NAME" }'
+    )
+    url: str | None = Field(
+        default=None, pattern=r"^https?://", description="where DIR is served, for links"
+    )
+
+
 class Settings(Strict):
     data_dir: Path | None = None
     default_plan: Name | None = Field(
@@ -356,6 +373,7 @@ class Settings(Strict):
     limitd: Limitd | None = None
     control: Control = Control()
     metrics: Metrics = Metrics()
+    report: Report = Report()
 
     @field_validator("timezone")
     @classmethod

@@ -87,8 +87,10 @@ def top_users_chart(volumes: fleet.Volumes, count: int, dark: bool = False) -> O
     summary = "; ".join(f"{name}: {short_bytes(totals[name])}" for name in names)
     summary = f"Over {len(days)} days, {summary}." if names else "Nobody downloaded anything."
     top = max((volumes[d].get(n, 0) for d in days for n in names), default=0)
+    # pygal fails on axis labels given to a chart with no series (it draws "No data").
+    ticks = byte_ticks(top * 1.05) if names else None
     chart = pygal.Bar(**common(
-        dark, title, x_labels=_day_labels(days), y_labels=byte_ticks(top * 1.05),
+        dark, title, x_labels=_day_labels(days), y_labels=ticks,
         value_formatter=short_bytes, x_label_rotation=0,
     ))  # fmt: skip
     for name in names:
@@ -107,7 +109,7 @@ def share_chart(shares: dict[str, list[float]], dark: bool = False) -> OperatorC
     most = max((n for row in counts.values() for n in row), default=0)
     chart = pygal.Bar(**common(
         dark, title, x_labels=fleet.bin_labels(), x_label_rotation=30,
-        y_labels=_count_ticks(most), value_formatter=lambda n: f"{n:g}",
+        y_labels=_count_ticks(most) if labels else None, value_formatter=lambda n: f"{n:g}",
         y_title="subscribers",
     ))  # fmt: skip
     for label in labels:

@@ -54,6 +54,11 @@ _DARK = {"background": "#121212", "plot_background": "#121212", "foreground": "#
          "foreground_strong": "#fff", "foreground_subtle": "#777"}  # fmt: skip
 
 
+def dark_pairs() -> dict[str, str]:
+    """The page's colours on a light page -> on a dark one ("white" -> "#121212")."""
+    return {_LIGHT[key]: _DARK[key] for key in _LIGHT}
+
+
 def style_of(dark: bool, roles: Sequence[str] = ()) -> Any:
     """The page's style, with the colours of `roles` (ROLES' keys) for the series in the
     order the chart adds them; without roles, PALETTE's (the light ones on either page)."""

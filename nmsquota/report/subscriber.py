@@ -44,6 +44,8 @@ class CapChart:
     """The cap as the configuration names it ("1d", "7d")."""
     svg: str
     summary: str
+    usage: WindowUsage
+    """What it is drawn from (the site's table of the numbers behind it reads it too)."""
 
 
 def subscriber_charts(view: SubscriberView, samples: Sequence[Sample],
@@ -62,7 +64,7 @@ def subscriber_charts(view: SubscriberView, samples: Sequence[Sample],
         sentence = summary(view, cap, usage, zone, rule)
         svg = cap_chart(view.name, cap, usage, limit_times(cap, mine, usage), zone, rule,
                         sentence, dark)  # fmt: skip
-        charts.append(CapChart(cap.label, svg, sentence))
+        charts.append(CapChart(cap.label, svg, sentence, usage))
     return charts
 
 

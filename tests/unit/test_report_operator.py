@@ -16,7 +16,12 @@ from fixtures import report_ledger as fx
 from nmsquota.config import load_config
 from nmsquota.ledger.records import EventKind, EventRecord, Limit
 from nmsquota.report import fleet
-from nmsquota.report.operator import OperatorChart, operator_charts
+from nmsquota.report.operator import (
+    OperatorChart,
+    operator_charts,
+    share_chart,
+    top_users_chart,
+)
 from nmsquota.standings import Reader
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -127,3 +132,10 @@ def test_no_chart_reaches_outside_itself(charts: dict[str, OperatorChart]) -> No
         root = ElementTree.fromstring(chart.svg)
         assert root.findtext("svg:title", namespaces=NS)
         assert root.findtext("svg:desc", namespaces=NS) == chart.summary
+
+
+def test_top_users_and_share_of_cap_with_nothing_to_show_say_so_and_draw() -> None:
+    # A ledger of one idle cycle: pygal failed on axis labels for a chart with no series.
+    nobody = top_users_chart({date(2027, 1, 15): {}}, 5)
+    assert nobody.summary == "Nobody downloaded anything." and "No data" in nobody.svg
+    assert share_chart({}).summary == "No subscriber on a plan."
