@@ -185,3 +185,5 @@ async def _loop(daemon, cycles: int | None,  # type: ignore[no-untyped-def]
     loop.add_signal_handler(signal.SIGINT, terminate)
     loop.add_signal_handler(signal.SIGHUP, reload)
     await daemon.run(stop, cycles, on_cycle)
+    # Traps of the last cycle still being sent: asyncio.run would cancel them on return.
+    await daemon.traps.drain()

@@ -88,3 +88,36 @@ def test_a_community_named_but_missing_from_the_secrets_file_is_refused_at_load(
     secrets.chmod(0o600)
     with pytest.raises(ConfigError, match=r"notify.trap_community: no secret named 'traps'"):
         load_config(path)
+
+
+def test_the_daemon_stops_after_the_traps_of_its_last_cycle_are_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from nmsquota.commands import run
+    from nmsquota.daemon import traps as sending
+    from nmsquota.policy import Decision
+
+    path = tmp_path / "nmsquota.toml"
+    path.write_text('[notify]\ntraps = ["127.0.0.1:9"]\n')
+    sent: list[tuple[int, ...]] = []
+
+    async def slow_send(*args: object) -> list[str]:
+        await asyncio.sleep(0.2)  # longer than the rest of the stop
+        sent.append(args[4])  # type: ignore[arg-type]
+        return []
+
+    monkeypatch.setattr(sending, "send_trap", slow_send)
+
+    class LastCycle:
+        """What _loop needs of a daemon: a run whose last change is a limit."""
+
+        traps = sending.Traps(load_config(path), started=0.0)
+
+        async def run(self, *_args: object) -> None:
+            decision = Decision("alice", used=2, cap=1, state=State.LIMITED, why=None, since=1)
+            self.traps.tell(lambda: None, 1.0, "alice", "limited", decision)
+
+    asyncio.run(run._loop(LastCycle(), 1, lambda report: None))
+    assert sent == [LIMIT_APPLIED]
