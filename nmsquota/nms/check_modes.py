@@ -97,12 +97,13 @@ def _summarised_dir(where: Where) -> Path | None:
     return default_data_dir() if path is None else data_dir_of(path)
 
 
-def read(where: Where) -> tuple[Path, Summary]:
-    """The ledger's directory and the summary of its last commit; LedgerUnreadable with
-    the reason."""
+def read(where: Where, subscribers: bool = False) -> tuple[Path, Summary]:
+    """The ledger's directory and the summary of its last commit (with the subscribers'
+    lines only if `subscribers`: a mode about one of them); LedgerUnreadable with the
+    reason."""
     directory = _summarised_dir(where)
     if directory is not None:
-        found = summary.current(directory)
+        found = summary.current(directory, subscribers)
         if found is not None:
             return directory, found
     from nmsquota.errors import NmsquotaError
@@ -221,7 +222,7 @@ class Subscriber(Base):
         self.subscriber = subscriber
 
     def probe(self) -> Iterator[Metric]:
-        _, summed = read(self.where)
+        _, summed = read(self.where, subscribers=True)
         view = summed.subscriber(self.subscriber)
         who = escape(self.subscriber)
         if view is None:

@@ -137,10 +137,13 @@ class Summary(NamedTuple):
     counts: Counts
     limits: tuple[tuple[str, str], ...]
     """(subscriber, reason) of every limit in force, in the order the daemon recorded them."""
-    lines: bytes
-    """The subscribers' lines, each begun by a newline (parsed only when asked for)."""
+    lines: bytes | None
+    """The subscribers' lines, each begun by a newline (parsed only when asked for); None
+    when the summary was read without them (`current(..., subscribers=False)`)."""
 
     def subscriber(self, name: str) -> SubscriberFacts | None:
+        if self.lines is None:
+            raise ValueError("this summary was read without its subscribers' lines")
         key = b"\n" + orjson.dumps(name) + b"\t"
         start = self.lines.find(key)
         if start < 0:
@@ -158,6 +161,8 @@ class Summary(NamedTuple):
             "counts": self.counts._asdict(),
             "limits": self.limits,
         }
+        if self.lines is None:
+            raise ValueError("this summary was read without its subscribers' lines")
         return orjson.dumps(head) + self.lines + b"\n"
 
 
@@ -173,27 +178,31 @@ def path_in(directory: Path) -> Path:
     return directory / SUMMARY_NAME
 
 
-def current(directory: Path) -> Summary | None:
+def current(directory: Path, subscribers: bool = True) -> Summary | None:
     """The summary of the ledger in `directory` as it is on disk now, or None: there is
     none, it describes an earlier commit, or it cannot be read (the caller reads the ledger
-    itself)."""
+    itself). `subscribers=False` reads the head line only (20 MB of lines at 100,000
+    subscribers are not read for a count); its `subscriber` then refuses to answer."""
     now_state = identity(directory / STATE_FILE)
     if now_state is None:
         return None
     try:
-        text = path_in(directory).read_bytes()
-        end = text.find(b"\n")
-        head = orjson.loads(text if end < 0 else text[:end])
+        with path_in(directory).open("rb") as file:
+            first = file.readline()
+            # The rest from the same open file: a summary replaced meanwhile is another file.
+            # (readline took the newline that begins the first subscriber's line.)
+            rest = b"\n" + file.read().rstrip(b"\n") if subscribers else None
+        head = orjson.loads(first)
         if head.get("format") != FORMAT or tuple(head["state"]) != now_state:
             return None
-        return _summary_from(head, b"" if end < 0 else text[end:].rstrip(b"\n"))
+        return _summary_from(head, rest)
     except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
         # Anything unexpected in a file nobody but the daemon writes: not trusted, and not
         # this reader's business to report (the ledger, read instead, is the authority).
         return None
 
 
-def _summary_from(head: Mapping[str, Any], lines: bytes) -> Summary:
+def _summary_from(head: Mapping[str, Any], lines: bytes | None) -> Summary:
     state = head["state"]
     if len(state) != 3:
         raise ValueError("state")

@@ -67,6 +67,19 @@ def test_a_summary_read_back_holds_what_the_read_api_says(tmp_path: Path) -> Non
     assert found.subscriber("nobody") is None
 
 
+def test_a_summary_read_for_its_head_only_has_the_same_head_and_no_subscribers(
+    tmp_path: Path,
+) -> None:
+    data = people(tmp_path)
+    write_summary(data)
+    whole = summary.current(data / "ledger")
+    head = summary.current(data / "ledger", subscribers=False)
+    assert whole is not None and head is not None
+    assert head._replace(lines=whole.lines) == whole
+    with pytest.raises(ValueError, match="without its subscribers"):
+        head.subscriber("alice")
+
+
 def test_a_summary_of_an_earlier_commit_is_not_used(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
