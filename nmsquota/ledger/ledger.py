@@ -39,6 +39,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
+from nmsquota.ledger.commits import STATE_NAME
 from nmsquota.ledger.errors import (
     LedgerCorrupt,
     LedgerError,
@@ -90,7 +91,6 @@ FORMAT = 2
 it is and migrated by its first writer, which then marks it 2, so that an older nmsquota
 refuses it by name instead of misreading the new records."""
 READS = (1, 2)
-STATE_NAME = "state.json"
 INTENT_NAME = "intent.json"
 USAGE_DIR = "usage"
 

@@ -19,7 +19,6 @@ a good part of a second.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from nmsquota.config import Config
-from nmsquota.ledger.ledger import STATE_NAME
+from nmsquota.ledger.commits import Identity, identity
 from nmsquota.nms.mib import MibView, Oid, Value
 from nmsquota.standings import LedgerCorrupt, LedgerMissing, LedgerRecordError, Reader
 
@@ -53,22 +52,13 @@ class LedgerSource:
         self.directory = directory
         self.config = config
         self._reader: Reader | None = None
-        self._seen: tuple[int, int, int] | None = None
+        self._seen: Identity | None = None
         self._view: MibView | None = None
         self.reads = 0
         """Snapshots taken (how tests see that an unchanged ledger is not read again)."""
 
-    def _signature(self) -> tuple[int, int, int] | None:
-        # state.json is replaced whole at every commit (written aside, then renamed): a new
-        # inode, mtime or size is a new commit.
-        try:
-            found = os.stat(self.directory / STATE_NAME)
-        except OSError:
-            return None
-        return found.st_ino, found.st_mtime_ns, found.st_size
-
     def view(self) -> MibView | None:
-        signature = self._signature()
+        signature = identity(self.directory)
         if signature is None or signature == self._seen:
             return self._view
         # Taken as seen even if it fails to read: a broken ledger is tried again when it

@@ -5,29 +5,27 @@ read API and replaces the summary whole."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from nmsquota.config import Config
 from nmsquota.errors import NmsquotaError
+from nmsquota.ledger.commits import Identity, identity
 from nmsquota.ledger.storage import write_text_atomically
 from nmsquota.nms.counts import counts
 from nmsquota.nms.summary import (
-    STATE_FILE,
     CapFacts,
     CycleFacts,
     DriverFacts,
-    Identity,
     LimitFacts,
     SubscriberFacts,
     Summary,
-    identity,
     path_in,
     subscriber_lines,
 )
 from nmsquota.standings import CycleView, Reader, Snapshot, SubscriberView
+from nmsquota.standings.follow import CommitFollower
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +103,10 @@ def read(directory: Path, config: Config | None) -> Summary:
     """A summary of the ledger in `directory` as it is now, read through the read API
     (NmsquotaError or OSError when the ledger cannot be read)."""
     for _ in range(3):
-        before = identity(directory / STATE_FILE)
+        before = identity(directory)
         snap = Reader.open(directory, config).snapshot()
         # A commit between the stat and the read would name the wrong file: read again.
-        if before is not None and identity(directory / STATE_FILE) == before:
+        if before is not None and identity(directory) == before:
             return summary_of(snap, before)
     return summary_of(snap, NOT_A_FILE)
 
@@ -117,66 +115,27 @@ def write(directory: Path, summary: Summary) -> None:
     write_text_atomically(path_in(directory), summary.encode().decode())
 
 
-class SummaryWriter:
-    """A thread of the daemon's that keeps `directory`'s summary current: it looks at the
-    ledger's state.json every `every` seconds and, when a commit replaced it, rewrites the
-    summary with the configuration `config()` gives (the one SIGHUP loaded). A read or a
-    write that fails is logged once per kind and tried again at the next commit (the
-    check plugin then reads the ledger itself, slower but right)."""
+class SummaryWriter(CommitFollower):
+    """A thread of the daemon's that keeps `directory`'s summary current: after each commit
+    it rewrites the summary with the configuration `config()` gives (the one SIGHUP loaded).
+    A read or a write that fails is logged once per kind and tried again at the next commit
+    (the check plugin then reads the ledger itself, slower but right)."""
+
+    expected = (NmsquotaError, OSError)
+    log = log
 
     def __init__(self, directory: Path, config: Callable[[], Config | None],
                  every: float = 1.0) -> None:  # fmt: skip
-        self.directory = directory
+        super().__init__(directory, every=every, name="nmsquota-summary")
         self.config = config
-        self.every = every
-        self.written = 0
-        """Summaries written (the tests wait on it)."""
-        self._stop = threading.Event()
-        self._done: Identity | None = None
-        self._failing: str | None = None
-        self._thread = threading.Thread(target=self._run, name="nmsquota-summary", daemon=True)
+        self.what = f"the NMS summary ({path_in(directory)})"
 
-    def start(self) -> SummaryWriter:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        """Stop, after summarising the last commit (a daemon run for N cycles leaves the
-        summary of its last)."""
-        self._stop.set()
-        self._thread.join(timeout=30)
-        if not self._thread.is_alive():
-            self.once()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.once()
-            self._stop.wait(self.every)
-
-    def once(self) -> bool:
-        """Rewrite the summary if a commit replaced state.json since the last one. True if
-        it did."""
-        now_state = identity(self.directory / STATE_FILE)
-        if now_state is None or now_state == self._done:
-            return False
+    def work(self, state: Identity) -> Identity | None:
         started = time.perf_counter()
-        try:
-            summary = read(self.directory, self.config())
-            if summary.state == NOT_A_FILE:
-                return False
-            write(self.directory, summary)
-        except (NmsquotaError, OSError) as error:
-            text = f"{type(error).__name__}: {error}"
-            if text != self._failing:
-                log.warning("the NMS summary (%s) was not written: %s",
-                            path_in(self.directory), text)  # fmt: skip
-            self._failing = text
-            return False
-        if self._failing is not None:
-            log.info("the NMS summary is written again")
-        self._failing = None
-        self._done = summary.state
-        self.written += 1
+        summary = read(self.directory, self.config())
+        if summary.state == NOT_A_FILE:
+            return None
+        write(self.directory, summary)
         log.debug("NMS summary of %d subscribers written in %.3fs", summary.counts.subscribers,
                   time.perf_counter() - started)  # fmt: skip
-        return True
+        return summary.state

@@ -10,10 +10,10 @@ from its snapshot (nmsquota.nms.summarise), so the check parses a little JSON an
 nothing heavy.
 
 A summary speaks only for the commit it was made from: it names the ledger's state.json by
-inode, size and modification time, and a reader uses it only while that is still the file
-on disk (`current`). Anything else (no daemon writing one, a commit since, a summary of
-another format) sends the reader to the ledger itself, where a corrupt or missing ledger is
-found and named as before.
+inode, size and modification time (nmsquota.ledger.commits), and a reader uses it only
+while that is still the file on disk (`current`). Anything else (no daemon writing one, a
+commit since, a summary of another format) sends the reader to the ledger itself, where a
+corrupt or missing ledger is found and named as before.
 
 The file is JSON lines: the first holds the cycle, the counts and the limits; each next
 line is one subscriber, `"NAME"<TAB>{facts}`, the name as JSON (so a newline in a name is
@@ -27,7 +27,6 @@ This module stays light: standard library and orjson only; named tuples, not dat
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,25 +34,10 @@ from typing import Any, NamedTuple
 import orjson
 
 from nmsquota import cycles
+from nmsquota.ledger.commits import Identity, identity
 
 SUMMARY_NAME = "nms-summary.json"
 FORMAT = 1
-STATE_FILE = "state.json"
-"""The ledger's state file (nmsquota.ledger.ledger.STATE_NAME; named here, not imported,
-so that reading a summary loads no ledger code)."""
-
-Identity = tuple[int, int, int]
-"""A file as (inode, size, modification time in ns): a commit replaces state.json by
-rename, so every commit changes it."""
-
-
-def identity(path: Path) -> Identity | None:
-    """`path`'s identity, or None when it is not there (or cannot be looked at)."""
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return (found.st_ino, found.st_size, found.st_mtime_ns)
 
 
 class CapFacts(NamedTuple):
@@ -183,7 +167,7 @@ def current(directory: Path, subscribers: bool = True) -> Summary | None:
     none, it describes an earlier commit, or it cannot be read (the caller reads the ledger
     itself). `subscribers=False` reads the head line only (20 MB of lines at 100,000
     subscribers are not read for a count); its `subscriber` then refuses to answer."""
-    now_state = identity(directory / STATE_FILE)
+    now_state = identity(directory)
     if now_state is None:
         return None
     try:
