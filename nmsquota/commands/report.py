@@ -21,7 +21,8 @@ DAY = 86400
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "report", help="write a subscriber's usage graph or the operator's graphs (SVG, PNG)",
-        description="Graphs of the ledger's last commit, drawn with pygal: SVG files that "
+        description="Graphs of the ledger's last commit (the operator's drawn with pygal): SVG "
+        "files that "
         "need nothing from outside (no script, no web font), each with a title and a "
         "description for screen readers. Written whole or not at all (a temporary file, "
         "then a rename).",
@@ -44,7 +45,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     subscriber.add_argument(
         "--png", action="store_true", help="a PNG (to attach to a notice) instead of SVG"
     )
-    subscriber.add_argument("--dark", action="store_true", help="light text on a dark page")
+    subscriber.add_argument(
+        "--dark", action="store_true",
+        help="light text on a dark page (without it the SVG follows the viewer's light or "
+        "dark setting; a PNG is light)",
+    )  # fmt: skip
     add_ledger_options(subscriber)
     subscriber.set_defaults(handler=run_subscriber)
     operator = reports.add_parser(
@@ -98,6 +103,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_subscriber(args: argparse.Namespace) -> int:
+    from nmsquota.report.draw import Scheme
     from nmsquota.report.files import write_atomically
     from nmsquota.report.png import png_of, stacked
     from nmsquota.report.subscriber import subscriber_charts
@@ -116,7 +122,8 @@ def run_subscriber(args: argparse.Namespace) -> int:
     after = min(cap.tally.edge_at(snap.as_of) for cap in view.caps)
     charts = subscriber_charts(
         view, reader.samples([view.name], after), reader.events(), snap.as_of,
-        zone_of(args, config), plan_terms(config, view.plan), dark=args.dark,
+        zone_of(args, config), plan_terms(config, view.plan),
+        Scheme.DARK if args.dark else Scheme.LIGHT if args.png else Scheme.ADAPTIVE,
     )  # fmt: skip
     svg = stacked([chart.svg for chart in charts])
     output = args.output or Path(f"{view.name}.{'png' if args.png else 'svg'}")

@@ -1,5 +1,6 @@
-"""A chart that follows the reader's light or dark setting: the light SVG with, inside its
-own stylesheet, the dark style's colours under `@media (prefers-color-scheme: dark)`.
+"""A pygal chart (the operator's) that follows the reader's light or dark setting: the light
+SVG with, inside its own stylesheet, the dark style's colours under
+`@media (prefers-color-scheme: dark)`.
 
 Why not both renderings on the page, one hidden: pygal draws the same shapes for either
 style (only its stylesheet differs), drawing is most of a page's cost, and one copy keeps a

@@ -14,7 +14,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-FORMAT = 1
+FORMAT = 2
 """Goes into every page's fingerprint: a change to what a page looks like redraws them all."""
 
 CSS = """\

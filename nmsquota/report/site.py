@@ -245,7 +245,7 @@ def _sections(view: SubscriberView, samples: Sequence[Sample], events: Sequence[
     for cap, chart in zip(view.caps, charts, strict=True):
         table = usage_table(cap, chart.usage, zone)
         sections.append(Section(f"Cap {cap.label}: {short_bytes(cap.cap)}", chart.summary,
-                                adaptive(chart.svg), table))  # fmt: skip
+                                chart.svg, table))  # fmt: skip
     return sections
 
 

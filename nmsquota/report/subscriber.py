@@ -12,22 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pygal
-
 from nmsquota.ledger.records import EventKind, EventRecord
 from nmsquota.policy import Rule
+from nmsquota.report.draw import Axes, Line, Scheme, line_chart
 from nmsquota.report.series import WindowUsage, pace, reaches, thinned, window_usage
-from nmsquota.report.style import (
-    byte_ticks,
-    common,
-    finish,
-    short_bytes,
-    ticks_with,
-    time_formatter,
-)
+from nmsquota.report.style import byte_ticks, short_bytes, ticks_with, time_formatter
 from nmsquota.standings import CapView, SubscriberView
 from nmsquota.units import format_duration, format_rate
 from nmsquota.usage import FreeHours, Sample, Tally
@@ -51,7 +44,7 @@ class CapChart:
 def subscriber_charts(view: SubscriberView, samples: Sequence[Sample],
                       events: Iterable[EventRecord], as_of: int, zone: ZoneInfo,
                       terms: Sequence[Rule] = (),
-                      dark: bool = False) -> list[CapChart]:  # fmt: skip
+                      scheme: Scheme = Scheme.ADAPTIVE) -> list[CapChart]:  # fmt: skip
     """One chart per cap of `view`'s plan. `samples`: theirs, at least over the longest of
     their windows; `events`: the kept log (theirs are picked out); `terms`: the plan's
     rules in the order of `view.caps` (their steps; () draws none)."""
@@ -63,7 +56,7 @@ def subscriber_charts(view: SubscriberView, samples: Sequence[Sample],
         rule = rules[index] if rules else None
         sentence = summary(view, cap, usage, zone, rule)
         svg = cap_chart(view.name, cap, usage, limit_times(cap, mine, usage), zone, rule,
-                        sentence, dark)  # fmt: skip
+                        sentence, scheme)  # fmt: skip
         charts.append(CapChart(cap.label, svg, sentence, usage))
     return charts
 
@@ -186,12 +179,11 @@ def _rate(bps: int) -> str:
 # -- the chart ------------------------------------------------------------------------------
 
 
-SOLID = {"show_dots": False}
-TRACE = {"dots_size": 1.5}
+TRACE = {"dot": 1.5}
 """A series of usage: a line, with each (thinned) point's time and value in the SVG."""
-DASHED = {"show_dots": False, "stroke_style": {"dasharray": "8,5"}}
-DOTTED = {"show_dots": False, "stroke_style": {"dasharray": "2,4"}}
-MARK = {"stroke": False, "dots_size": 6}
+DASHED = {"dash": "8,5"}
+DOTTED = {"dash": "2,4"}
+MARK = {"joined": False, "dot": 6.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +196,8 @@ class Series:
 
 
 def cap_chart(name: str, cap: CapView, usage: WindowUsage, limited_at: Sequence[int],
-              zone: ZoneInfo, rule: Rule | None, sentence: str, dark: bool) -> str:  # fmt: skip
+              zone: ZoneInfo, rule: Rule | None, sentence: str,
+              scheme: Scheme = Scheme.ADAPTIVE) -> str:  # fmt: skip
     """The SVG of one cap: see the module's docstring."""
     per_second = pace(usage.moved, usage.as_of)
     reach = None if cap.limited else reaches(usage, cap.tally, cap_in_force(cap), per_second)
@@ -213,16 +206,10 @@ def cap_chart(name: str, cap: CapView, usage: WindowUsage, limited_at: Sequence[
     top = byte_ticks(max(cap_in_force(cap), usage.used, usage.free_total) * 1.05)
     levels = [cap.cap, cap_in_force(cap)]
     title = f"{name}: {short_bytes(usage.used)} of {short_bytes(cap.cap)} ({cap.label})"
-    chart = pygal.XY(**common(
-        dark, title, [s.role for s in series], x_labels=_time_ticks(usage.edge, end, zone),
-        x_value_formatter=_tick_formatter(usage.edge, end, zone),
-        y_labels=ticks_with(top, levels),
-        value_formatter=short_bytes, xrange=(usage.edge, end), range=(0, top[-1]),
-    ))  # fmt: skip
-    for one in series:
-        chart.add(one.label, one.points, **one.options)
-    slug = "".join(c if c.isalnum() else "-" for c in f"{name}-{cap.label}")
-    return finish(chart, f"nmsquota-{slug}", title, sentence)
+    axes = Axes((usage.edge, end), _time_ticks(usage.edge, end, zone), ticks_with(top, levels),
+                _tick_formatter(usage.edge, end, zone), short_bytes)  # fmt: skip
+    lines = [Line(one.role, one.label, one.points, **one.options) for one in series]
+    return line_chart(f"nmsquota-{name}-{cap.label}", title, sentence, axes, lines, scheme)
 
 
 def cap_series(cap: CapView, usage: WindowUsage, limited_at: Sequence[int], rule: Rule | None,
@@ -311,17 +298,24 @@ def _local_step(t: int, step: int, zone: ZoneInfo) -> int:
 
 
 def _tick_formatter(start: int, end: int, zone: ZoneInfo) -> Callable[[float], str]:
-    """pygal formats the axis's ticks and each point's time with the same function: a tick
-    on local midnight is the day ("Mon 13 Aug"), a point is its moment."""
+    """The axis's ticks and each dot's time, by one function: a tick on local midnight is
+    the day ("Mon 13 Aug"), a point is its moment."""
     long = end - start >= 2 * DAY
 
     def formatted(when: float) -> str:
-        moment = datetime.fromtimestamp(when, zone)
-        if long and (moment.hour, moment.minute, moment.second) == (0, 0, 0):
-            return moment.strftime("%a %d %b")
-        return moment.strftime("%a %d %b %H:%M" if long else "%a %H:%M")
+        return _moment(when, zone, long)
 
     return formatted
+
+
+@lru_cache(maxsize=8192)
+def _moment(when: float, zone: ZoneInfo, long: bool) -> str:
+    # Cached: a site's pages share their points' times (every subscriber's samples of a
+    # cycle carry the cycle's time), and formatting them was a tenth of drawing a page.
+    moment = datetime.fromtimestamp(when, zone)
+    if long and (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return moment.strftime("%a %d %b")
+    return moment.strftime("%a %d %b %H:%M" if long else "%a %H:%M")
 
 
 __all__ = ["CapChart", "cap_chart", "day_words", "subscriber_charts", "summary"]

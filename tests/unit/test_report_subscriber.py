@@ -13,6 +13,7 @@ import pytest
 from fixtures import report_ledger as fx
 
 from nmsquota.config import load_config
+from nmsquota.report.draw import Scheme
 from nmsquota.report.subscriber import CapChart, day_words, subscriber_charts
 from nmsquota.standings import Reader
 from nmsquota.standings.terms import plan_terms
@@ -21,7 +22,7 @@ NS = {"svg": "http://www.w3.org/2000/svg"}
 UTC_ZONE = ZoneInfo("UTC")
 
 
-def charts_of(data: Path, name: str, dark: bool = False) -> list[CapChart]:
+def charts_of(data: Path, name: str, scheme: Scheme = Scheme.ADAPTIVE) -> list[CapChart]:
     config = load_config(data / "nmsquota.toml", check_drivers=False)
     reader = Reader.open(data / "ledger", config)
     snap = reader.snapshot()
@@ -29,7 +30,7 @@ def charts_of(data: Path, name: str, dark: bool = False) -> list[CapChart]:
     assert view is not None and snap.as_of is not None
     samples = reader.samples([name], snap.as_of - 8 * fx.DAY)
     return subscriber_charts(view, samples, reader.events(), snap.as_of, UTC_ZONE,
-                             plan_terms(config, view.plan), dark=dark)  # fmt: skip
+                             plan_terms(config, view.plan), scheme)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -53,23 +54,27 @@ def svg_of(chart: CapChart) -> ElementTree.Element:
     return ElementTree.fromstring(chart.svg)
 
 
-def series(root: ElementTree.Element, legend: str) -> list[str]:
-    """The values (`time: amount`) of the series whose legend starts with `legend`."""
-    labels = [t.text or "" for t in root.iterfind(".//svg:g[@class='legends']//svg:text", NS)]
-    index = next(i for i, text in enumerate(labels) if text.startswith(legend))
-    overlay = root.find(".//svg:g[@class='plot overlay']", NS)
-    assert overlay is not None
-    group = next(g for g in overlay if f"serie-{index} " in g.get("class", "") + " ")
-    return [d.text or "" for d in group.iterfind(".//svg:desc[@class='value']", NS)]
-
-
 def legend(root: ElementTree.Element) -> list[str]:
-    return [t.text or "" for t in root.iterfind(".//svg:g[@class='legends']//svg:text", NS)]
+    return [t.text or "" for t in root.iterfind(".//svg:g[@class='legend']//svg:text", NS)]
+
+
+def drawn(root: ElementTree.Element, label: str) -> ElementTree.Element:
+    """The plot's group of the series whose legend starts with `label` (in legend order)."""
+    index = next(i for i, text in enumerate(legend(root)) if text.startswith(label))
+    plot = root.find(".//svg:g[@class='plot']", NS)
+    assert plot is not None
+    return list(plot)[index]
+
+
+def series(root: ElementTree.Element, label: str) -> list[str]:
+    """The values (`time: amount`) of the series whose legend starts with `label`: each
+    dot's title, which a browser shows on hover."""
+    return [t.text or "" for t in drawn(root, label).iterfind("svg:circle/svg:title", NS)]
 
 
 def guide_height(root: ElementTree.Element, label: str) -> float:
     """Where the y axis's guide labelled `label` is drawn."""
-    for guide in root.iterfind(".//svg:g[@class='axis y always_show']/svg:g", NS):
+    for guide in root.iterfind(".//svg:g[@class='axis y']/svg:g[@class='guide']", NS):
         if guide.findtext("svg:text", namespaces=NS) == label:
             path = guide.find("svg:path", NS)
             assert path is not None
@@ -79,13 +84,9 @@ def guide_height(root: ElementTree.Element, label: str) -> float:
 
 def line_height(root: ElementTree.Element, label: str) -> float:
     """Where the level series whose legend is `label` is drawn (its first point)."""
-    index = legend(root).index(label)
-    for group in root.iterfind(".//svg:g[@class='plot']//svg:g", NS):
-        if f"serie-{index} " in group.get("class", "") + " ":
-            path = group.find("svg:path", NS)
-            assert path is not None
-            return float(path.get("d", "").split()[1])
-    raise AssertionError(f"no series {label!r}")
+    path = drawn(root, label).find("svg:path", NS)
+    assert path is not None
+    return float(path.get("d", "").split()[1].split("L")[0])
 
 
 def test_the_summary_says_the_usage_the_cap_and_the_day_the_pace_reaches_it(
@@ -166,8 +167,9 @@ def test_the_same_data_draws_the_same_bytes(data: Path, dora: CapChart) -> None:
 
 
 def test_the_dark_style_has_a_dark_background(data: Path) -> None:
-    [dark] = charts_of(data, "dora", dark=True)
+    [dark] = charts_of(data, "dora", Scheme.DARK)
     assert ".background{fill:#121212" in dark.svg.replace(" ", "")
+    assert "prefers-color-scheme" not in dark.svg
 
 
 @pytest.mark.parametrize(
