@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from pyasn1.type import univ
 from pysnmp.entity.rfc3413 import cmdgen
@@ -53,101 +53,19 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from nmsquota.errors import NmsquotaError
-from nmsquota.snmp.quirks import Learned
-
-Index = tuple[int, ...]
-Column = dict[Index, Any]
-
-
-Cause = Literal["timeout", "deadline", "error"]
-"""Why an agent could not be read: it left a request unanswered through every retry
-(timeout); the walk or read did not finish within the agent's deadline (deadline); it
-answered wrongly, or could not be reached at all (error)."""
-
-
-class SnmpError(NmsquotaError):
-    """An access server that could not be read; says which and why.
-
-    `cause` is set where the failure is seen, so that a cycle counts it (and backoff judges
-    it) by what happened, never by reading its message back."""
-
-    def __init__(self, message: str, cause: Cause = "error") -> None:
-        super().__init__(message)
-        self.cause: Cause = cause
-
-    @property
-    def rows_read(self) -> int:
-        """Rows the failed try read before it failed (none, unless it was a walk cut)."""
-        return 0
-
-
-class WalkCut(SnmpError):
-    """A walk that failed part-way, with what it read before it failed."""
-
-    def __init__(
-        self,
-        message: str,
-        rows: dict[str, Column],
-        finished: frozenset[str],
-        cause: Cause = "error",
-    ) -> None:
-        super().__init__(message, cause)
-        self.rows = rows
-        """Each column's rows read before the failure (complete rows: an index is there
-        only with its value)."""
-        self.finished = finished
-        """The columns read to their end."""
-
-    @property
-    def rows_read(self) -> int:
-        return sum(len(column) for column in self.rows.values())
-
-
-class LocalTable(Protocol):
-    """An agent's objects in this process: the simulator's bypass of the SNMP hop, which
-    walks and reads them with everything above this module unchanged but no message
-    encoded, no socket crossed."""
-
-    def lookup(self, oid: Index) -> Any | None: ...
-
-    def following(self, oid: Index) -> tuple[Index, Any] | None:
-        """The first object after `oid`, or None at the end of the MIB."""
-        ...
+from nmsquota.snmp.transport import Agent as Agent
+from nmsquota.snmp.transport import Cause as Cause
+from nmsquota.snmp.transport import Column as Column
+from nmsquota.snmp.transport import Index as Index
+from nmsquota.snmp.transport import LocalTable as LocalTable
+from nmsquota.snmp.transport import SnmpError as SnmpError
+from nmsquota.snmp.transport import WalkCut as WalkCut
+from nmsquota.snmp.transport import parse_oid as parse_oid
 
 
 class _EndOfView(Exception):
     def __init__(self, index: int) -> None:
         self.index = index
-
-
-@dataclass(frozen=True)
-class Agent:
-    """Where and how to reach one access server's SNMP agent."""
-
-    name: str
-    host: str
-    port: int = 161
-    version: str = "2c"
-    community: str = "public"
-    timeout: float = 2.0
-    retries: int = 1
-    deadline: float = 30.0
-    """The longest a whole walk of this agent may take, retries included."""
-    user: str = ""
-    auth_protocol: str = "none"
-    auth_key: str | None = None
-    priv_protocol: str = "none"
-    priv_key: str | None = None
-    local: LocalTable | None = field(default=None, compare=False, repr=False)
-    """Read this table instead of sending SNMP (the simulator's `--no-snmp`)."""
-    max_repetitions: int = 25
-    """Rows asked for per GETBULK at most (snmp_exporter's default; Net-SNMP's is 10)."""
-    bulk: bool = True
-    """False: walk with GETNEXT although the version has GETBULK (an agent whose GETBULK is
-    broken in a way that does not show as an error)."""
-    learned: Learned = field(default_factory=Learned, compare=False, repr=False)
-    """This agent's quirks found by earlier walks (GETBULK refused, fewer repetitions)."""
 
 
 @dataclass
@@ -246,11 +164,6 @@ def _value(value: Any) -> Any:
         return int(value)
     except (TypeError, ValueError):
         return str(value)
-
-
-def parse_oid(text: str) -> tuple[int, ...]:
-    """An OID as text ("1.3.6.1.2.1.2.2.1.10", a leading dot or not) as a tuple of ints."""
-    return tuple(int(part) for part in text.strip(".").split("."))
 
 
 async def walk(
