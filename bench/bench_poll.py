@@ -138,11 +138,10 @@ def cpu_children() -> float:
 
 
 def measure(args: argparse.Namespace) -> int:
-    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
     from nmsquota.attribution import InterfaceMap, Rule
+    from nmsquota.snmp.connect import Transports, open_transport
     from nmsquota.snmp.cycle import Device, poll_devices
-    from nmsquota.snmp.walk import Agent, Session, walk
+    from nmsquota.snmp.walk import Agent
 
     port = args.base_port
     walker = shutil.which("snmpbulkwalk")
@@ -176,9 +175,9 @@ def measure(args: argparse.Namespace) -> int:
         net_varbinds = count
 
     async def ours_walk() -> tuple[float, float, int]:
-        session = await Session.open(SnmpEngine(), Agent("a", "127.0.0.1", port, deadline=120))
+        transport = await open_transport(Agent("a", "127.0.0.1", port, deadline=120))
         before_cpu, started = cpu_self(), time.perf_counter()
-        table = await walk(session, COLUMNS, max_repetitions=args.repetitions)
+        table = await transport.walk(COLUMNS, max_repetitions=args.repetitions)
         return time.perf_counter() - started, cpu_self() - before_cpu, sum(map(len, table.values()))
 
     ours = [asyncio.run(ours_walk()) for _ in range(args.repeats)]
@@ -192,14 +191,14 @@ def measure(args: argparse.Namespace) -> int:
         """Two cycles over the agents, as the daemon runs them: the first walks every
         column, the second (a usual one) the counters and names. Wall time of each, and of
         each agent within it, [total, per agent...]."""
-        engine = SnmpEngine()
+        transports = Transports()
         devices = [
             Device(f"a{p}", Agent(f"a{p}", "127.0.0.1", p, deadline=300), mapping) for p in ports
         ]
         walls = []
         for _ in range(2):
             started = time.perf_counter()
-            results = await poll_devices(engine, devices, time.time(), lambda _: {})
+            results = await poll_devices(transports, devices, time.time(), lambda _: {})
             assert not any(r.error for r in results), [r.error for r in results]
             walls.append([time.perf_counter() - started, *(r.seconds for r in results)])
         return walls[0], walls[1]

@@ -79,14 +79,13 @@ async def _poll_all(
     config: Config, names: list[str], ledger: Ledger | None, now: float
 ) -> list[DeviceReport]:
     # Imported here: pysnmp takes a while to import, and only this command needs it.
-    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
     from nmsquota.daemon.devices import devices_from
     from nmsquota.daemon.record import stored_baselines
+    from nmsquota.snmp.connect import Transports
     from nmsquota.snmp.cycle import poll_devices
 
     devices = devices_from(config, names)
-    results = await poll_devices(SnmpEngine(), devices, now, stored_baselines(ledger))
+    results = await poll_devices(Transports(), devices, now, stored_baselines(ledger))
     return [_report(result, config.settings.access_servers[result.device]) for result in results]
 
 

@@ -60,20 +60,19 @@ def run(args: argparse.Namespace) -> int:
 async def probe_all(config: Config, names: list[str], now: float) -> list[Probe | str]:
     """Each device probed concurrently: its Probe, or why it could not be walked."""
     # Imported here: pysnmp takes a while to import, and only the live commands need it.
-    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
     from nmsquota.daemon.devices import devices_from
+    from nmsquota.snmp.connect import Transports
     from nmsquota.snmp.probe import probe
-    from nmsquota.snmp.walk import Session, SnmpError
+    from nmsquota.snmp.walk import SnmpError
 
-    engine = SnmpEngine()
+    transports = Transports()
 
     async def one(device: Any) -> Probe | str:
         try:
-            session = await Session.open(engine, device.agent)
-            return await probe(session, device.mapping, interval=config.settings.interval,
-                               source=device.source, now=now,
-                               speed_override_bps=device.speed_override_bps)  # fmt: skip
+            async with await transports.open(device.agent) as transport:
+                return await probe(transport, device.mapping, interval=config.settings.interval,
+                                   source=device.source, now=now,
+                                   speed_override_bps=device.speed_override_bps)  # fmt: skip
         except SnmpError as error:
             return str(error)
 

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nmsquota import gcpause
 from nmsquota.attribution import attribute, baselines_from_state, baselines_to_state
@@ -31,7 +31,6 @@ from nmsquota.plans import Member, Roster, configured_members, members, plans_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
 from nmsquota.snmp.cycle import DeviceResult, Pool, poll_devices
 from nmsquota.snmp.poller import poll_keys
-from nmsquota.snmp.walk import Session as SnmpSession
 from nmsquota.snmp.walk import SnmpError
 
 from . import observed, record
@@ -43,6 +42,9 @@ from .report import CycleReport, outcome_record
 from .sessions import Sessions
 from .traps import Traps
 from .verification import check_limits, spans_of
+
+if TYPE_CHECKING:
+    from nmsquota.snmp.connect import Transports
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -79,6 +81,7 @@ class Daemon:
         self._lock: asyncio.Lock | None = None
         self.last: CycleReport | None = None
         self._engine: Any = None
+        self._transports: Transports | None = None
         self.checks = record.checks_of(ledger)
         """Whether each limit bites, carried from cycle to cycle (and over a restart)."""
         self.enforcers: list[Any] = []
@@ -136,6 +139,14 @@ class Daemon:
             self._engine = SnmpEngine()  # one per event loop (FIELD-NOTES)
         return self._engine
 
+    def transports(self) -> Transports:
+        """What opens each device's transport, on the engine the traps use."""
+        if self._transports is None:
+            from nmsquota.snmp.connect import Transports
+
+            self._transports = Transports(self.engine())
+        return self._transports
+
     async def cycle(self, due: float | None = None) -> CycleReport:
         self.engine()
         now = self.clock.now()
@@ -149,7 +160,7 @@ class Daemon:
         async with self._poll_lock():
             baselines = record.stored_baselines(self.ledger)
             budget = POLL_SHARE * self.interval
-            polled = await poll_devices(self._engine, self.devices, now, baselines,
+            polled = await poll_devices(self.transports(), self.devices, now, baselines,
                                         pool=self.pool, budget=budget)  # fmt: skip
             if self.pool.last is not None:
                 report.take_load(self.pool.last, self.pool.fits(self.interval))
@@ -288,8 +299,8 @@ class Daemon:
                 if device is None or device.source == "accel-ppp":
                     continue
                 try:
-                    session = await SnmpSession.open(self.engine(), device.agent)
-                    seen = await poll_keys(session, keys, now, device.memory)
+                    async with await self.transports().open(device.agent) as transport:
+                        seen = await poll_keys(transport, keys, now, device.memory)
                 except SnmpError as error:
                     log.warning("look at %s: %s", subscriber, error)
                     continue

@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from nmsquota.attribution import Attribution, Direction, InterfaceMap, SessionKey, attribute
 from nmsquota.counters import Reading
@@ -39,7 +39,8 @@ from nmsquota.snmp.backoff import Backoff, counts
 from nmsquota.snmp.capacity import MIN_PACE, Costs, Observation
 from nmsquota.snmp.poller import PollCut, poll
 from nmsquota.snmp.tables import Memory, Partial, Poll
-from nmsquota.snmp.walk import Agent, Session, SnmpError
+from nmsquota.snmp.transport import Opener
+from nmsquota.snmp.walk import Agent, SnmpError
 from nmsquota.snmp.walk import Cause as SnmpCause
 
 MAX_DEVICES_IN_FLIGHT = 64
@@ -169,7 +170,7 @@ def admit(cost: float, in_flight: Sequence[float], remaining: float, deadline: f
 
 
 async def poll_devices(
-    engine: Any,
+    transports: Opener,
     devices: Sequence[Device],
     now: float,
     baselines: Callable[[str], Mapping[SessionKey, Reading]],
@@ -184,12 +185,13 @@ async def poll_devices(
     carries the costs learned and the skipped devices from cycle to cycle; its `last` is
     this cycle's Load.
 
+    `transports` opens each device's transport (connect.Transports, one per event loop).
     Updates each device's memory; the caller stores the new baselines (`attribution.
     baselines`) of the devices that answered, and keeps the old ones of the others.
     """
 
     async def one(device: Device) -> DeviceResult:
-        return await _poll_device(engine, device, now, baselines)
+        return await _poll_device(transports, device, now, baselines)
 
     # A device backing off (snmp/backoff.py) sits this cycle out before the scheduler sees
     # it: it takes no slot and no share of the budget, and its cost is not learned.
@@ -311,7 +313,7 @@ def _varbinds(memory: Memory) -> tuple[int, int]:
 
 
 async def _poll_device(
-    engine: Any,
+    transports: Opener,
     device: Device,
     now: float,
     baselines: Callable[[str], Mapping[SessionKey, Reading]],
@@ -319,17 +321,18 @@ async def _poll_device(
     result = DeviceResult(device.name)
     started = time.perf_counter()
     try:
-        seen = await poll(
-            await Session.open(engine, device.agent),
-            device.mapping,
-            now,
-            device.source,
-            memory=device.memory,
-            refresh=device.identity_refresh,
-            routes=device.learn_addresses,
-            pins=device.pins,
-            partial=device.partial,
-        )
+        async with await transports.open(device.agent) as transport:
+            seen = await poll(
+                transport,
+                device.mapping,
+                now,
+                device.source,
+                memory=device.memory,
+                refresh=device.identity_refresh,
+                routes=device.learn_addresses,
+                pins=device.pins,
+                partial=device.partial,
+            )
     except SnmpError as error:
         # Its memory stays: the next poll checks it as every poll does (poller.py), and
         # what a cut first walk read is gone on from.

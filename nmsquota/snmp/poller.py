@@ -46,7 +46,8 @@ from nmsquota.snmp.tables import (
     readings_from,
     sessions_from_accel,
 )
-from nmsquota.snmp.walk import Column, Index, Session, SnmpError, WalkCut, get
+from nmsquota.snmp.transport import Transport
+from nmsquota.snmp.walk import Column, Index, SnmpError, WalkCut, get
 from nmsquota.snmp.walk import walk as walk_columns
 
 # Objects per GET when reading the identity of new rows: well under any agent's PDU size.
@@ -82,13 +83,13 @@ class PollCut(SnmpError):
 
 
 async def walk(
-    session: Session, columns: Sequence[str], start: dict[str, Index] | None = None
+    session: Transport, columns: Sequence[str], start: dict[str, Index] | None = None
 ) -> dict[str, Column]:
     return await walk_columns(session, columns, counters=COUNTERS, start=start)
 
 
 async def poll(
-    session: Session,
+    session: Transport,
     mapping: InterfaceMap,
     now: float,
     source: str = "if-mib",
@@ -192,7 +193,7 @@ async def poll(
 
 
 async def _walk_on(
-    session: Session,
+    session: Transport,
     columns: Sequence[str],
     kept: Partial | None,
     scalars: dict[str, object],
@@ -244,7 +245,7 @@ def _partial_after(
     )
 
 
-async def _counters_32(session: Session, table: dict[str, Column]) -> dict[str, Column]:
+async def _counters_32(session: Transport, table: dict[str, Column]) -> dict[str, Column]:
     """The 32-bit counters of the rows (of ifTable) that lack a 64-bit one."""
     with_64 = set(table.get(IF_HC_IN_OCTETS, {})) & set(table.get(IF_HC_OUT_OCTETS, {}))
     return await _where_lacking(session, table, COUNTER_COLUMNS_32, with_64)
@@ -255,7 +256,7 @@ HIGH_SPEED_ONLY = 4296
 it, ifSpeed is the exact rate (ifHighSpeed is rounded to whole Mbit/s; tables._speed)."""
 
 
-async def _speeds(session: Session, table: dict[str, Column]) -> dict[str, Column]:
+async def _speeds(session: Transport, table: dict[str, Column]) -> dict[str, Column]:
     """ifSpeed of the rows whose ifHighSpeed does not make it needless."""
     fast = {
         index
@@ -266,7 +267,7 @@ async def _speeds(session: Session, table: dict[str, Column]) -> dict[str, Colum
 
 
 async def _where_lacking(
-    session: Session, table: dict[str, Column], columns: Sequence[str], having: set[Index]
+    session: Transport, table: dict[str, Column], columns: Sequence[str], having: set[Index]
 ) -> dict[str, Column]:
     """`columns` at the rows (of ifTable) not `having` what makes them needless: by GET
     when they are few, walked whole when they are most (an agent with no ifXTable)."""
@@ -290,7 +291,7 @@ def _identity_of(memory: Memory, columns: Sequence[str], rows: frozenset[Index]
     return {c: {i: v for i, v in memory.identity.get(c, {}).items() if i in rows} for c in columns}
 
 
-async def _rows_of(session: Session, columns: Sequence[str], rows: Sequence[Index],
+async def _rows_of(session: Transport, columns: Sequence[str], rows: Sequence[Index],
                    table: dict[str, Column]) -> dict[str, Column]:  # fmt: skip
     """These columns at these rows, by GET (a PDU a time that no agent finds too big)."""
     wanted = [(column, index) for index in rows for column in columns]
@@ -332,7 +333,7 @@ def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str)
 
 
 async def poll_keys(
-    session: Session, keys: Sequence[SessionKey], now: float, memory: Memory | None
+    session: Transport, keys: Sequence[SessionKey], now: float, memory: Memory | None
 ) -> Poll:
     """Read only these sessions' counters, with GETs (a projected crossing's targeted look).
 

@@ -21,7 +21,8 @@ from nmsquota.snmp.tables import (
     reading_of,
     readings_from,
 )
-from nmsquota.snmp.walk import Column, Session, get, walk
+from nmsquota.snmp.transport import Transport
+from nmsquota.snmp.walk import Column, get, walk
 
 OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent",
                7: "lowerLayerDown"}  # fmt: skip
@@ -84,7 +85,7 @@ def probe_table(device: str, table: dict[str, Column], mapping: InterfaceMap, *,
     return found
 
 
-async def probe(session: Session, mapping: InterfaceMap, *, interval: int, source: str,
+async def probe(session: Transport, mapping: InterfaceMap, *, interval: int, source: str,
                 now: float, speed_override_bps: int | None = None) -> Probe:  # fmt: skip
     """Walk the interface table once (with csubSessionTable where the device names its
     sessions so) and judge it."""

@@ -13,15 +13,14 @@ import json
 import sys
 import time
 
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
 from nmsquota.attribution import InterfaceMap, Rule
+from nmsquota.snmp.connect import Transports
 from nmsquota.snmp.cycle import Device, poll_devices
 from nmsquota.snmp.walk import Agent
 
 
 async def main(port: int) -> None:
-    engine = SnmpEngine()
+    transports = Transports()
     device = Device(
         "bras",
         Agent("bras", "127.0.0.1", port),
@@ -31,7 +30,9 @@ async def main(port: int) -> None:
     stored: dict[str, dict] = {}
     loop = asyncio.get_running_loop()
     while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "poll":
-        (result,) = await poll_devices(engine, [device], time.time(), lambda n: stored.get(n, {}))
+        (result,) = await poll_devices(
+            transports, [device], time.time(), lambda n: stored.get(n, {})
+        )
         assert result.attribution is not None and result.poll is not None, result.error
         stored["bras"] = result.attribution.baselines
         print(

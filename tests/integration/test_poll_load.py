@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks
 
 from nmsquota.attribution import InterfaceMap, Rule
@@ -16,6 +15,7 @@ from nmsquota.daemon.record import commit_poll, stored_baselines
 from nmsquota.ledger import Ledger
 from nmsquota.sim.agent import TableAgent, start_agent
 from nmsquota.snmp import tables as p
+from nmsquota.snmp.connect import Transports
 from nmsquota.snmp.cycle import Device, DeviceResult, Pool, poll_devices
 from nmsquota.snmp.walk import Agent
 
@@ -65,10 +65,10 @@ def test_a_saturated_cycle_polls_what_fits_and_skips_the_rest_never_failing_for_
         started = await agents(40, rows=120)
         devices = [device(f"bras{n:02}", port, deadline=1.5) for n, (_, port) in
                    enumerate(started)]  # fmt: skip
-        pool, engine, cycles, took = Pool(), SnmpEngine(), [], []
+        pool, transports, cycles, took = Pool(), Transports(), [], []
         for cycle in range(2):
             began = time.monotonic()
-            cycles.append(await poll_devices(engine, devices, 1_000.0 + 300 * cycle,
+            cycles.append(await poll_devices(transports, devices, 1_000.0 + 300 * cycle,
                                              lambda _: {}, pool=pool, budget=4.0))  # fmt: skip
             took.append(time.monotonic() - began)
         return cycles, pool, took
@@ -100,11 +100,11 @@ def test_a_skipped_device_s_bytes_are_charged_in_full_by_its_next_poll(tmp_path)
     async def run() -> dict:
         (a, port_a), (b, port_b) = await agents(2, rows=1)
         devices = [device("first", port_a), device("late", port_b)]
-        engine, t = SnmpEngine(), 1_000_000.0
+        transports, t = Transports(), 1_000_000.0
         with Ledger.open_writer(tmp_path / "ledger") as ledger:
 
             async def cycle(now: float, pool: Pool, budget: float | None) -> list[DeviceResult]:
-                results = await poll_devices(engine, devices, now, stored_baselines(ledger),
+                results = await poll_devices(transports, devices, now, stored_baselines(ledger),
                                              pool=pool, budget=budget)  # fmt: skip
                 commit_poll(ledger, [r for r in results if not r.skipped], now)
                 return results

@@ -7,11 +7,11 @@ import socket
 import time
 
 from conftest import kernel_counters, wait_for_counters
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from nmsquota.attribution import InterfaceMap, attribute
+from nmsquota.snmp.connect import open_transport
 from nmsquota.snmp.poller import poll
-from nmsquota.snmp.walk import Agent, Session
+from nmsquota.snmp.walk import Agent
 
 PAYLOAD = 2_000_000
 
@@ -34,7 +34,7 @@ def test_bytes_through_an_interface_are_charged_to_its_subscriber(snmpd_loopback
     mapping = InterfaceMap(static={"lo": "alice"})
 
     async def two_polls() -> tuple:
-        session = await Session.open(SnmpEngine(), agent)
+        session = await open_transport(agent)
         # The kernel's count before the first poll's, and after the second's: whatever lo
         # carried in between (ours and everyone else's) bounds what can be charged.
         before = kernel_counters(["lo"])["lo"]

@@ -10,13 +10,13 @@ import time
 from collections.abc import Mapping
 
 import pytest
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks
 
 from nmsquota.attribution import InterfaceMap, Rule, SessionKey
 from nmsquota.counters import Reading
 from nmsquota.sim.agent import TableAgent, start_agent
 from nmsquota.snmp import tables as t
+from nmsquota.snmp.connect import Transports
 from nmsquota.snmp.cycle import Device, DeviceResult, poll_devices
 from nmsquota.snmp.walk import Agent
 
@@ -82,7 +82,7 @@ async def one_cycle(agent: TableAgent, devices: list[Device], cycle: int, count:
     agent.set(interfaces(cycle, count))
     agent.requests, agent.answer_limit = 0, silent_after
     results = await poll_devices(
-        SnmpEngine(), devices, T0 + cycle * INTERVAL, lambda name: baselines.get(name, {})
+        Transports(), devices, T0 + cycle * INTERVAL, lambda name: baselines.get(name, {})
     )
     return results, agent.requests
 
@@ -156,7 +156,7 @@ def test_a_device_in_backoff_is_not_asked_does_not_delay_the_others_and_loses_no
             live_agent.set(interfaces(n, count))
             started = time.perf_counter()
             results = await poll_devices(
-                SnmpEngine(), devices, T0 + n * INTERVAL, lambda d: baselines.get(d, {}),
+                Transports(), devices, T0 + n * INTERVAL, lambda d: baselines.get(d, {}),
                 in_flight=1,
             )  # fmt: skip
             seconds = time.perf_counter() - started

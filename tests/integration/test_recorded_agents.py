@@ -18,14 +18,14 @@ import pytest
 from conftest import free_udp_port
 from fixtures.config_file import WriteConfig, access_server
 from fixtures.recorded_agent import RecordedAgent, recorded_agent
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from nmsquota.attribution import Attribution, InterfaceMap, attribute
 from nmsquota.cli import main
 from nmsquota.clock import ManualClock
+from nmsquota.snmp.connect import open_transport
 from nmsquota.snmp.poller import poll
 from nmsquota.snmp.tables import Poll
-from nmsquota.snmp.walk import Agent, Session
+from nmsquota.snmp.walk import Agent
 from nmsquota.usage import Sample
 
 T0 = 1_800_000_000
@@ -52,7 +52,7 @@ def two_polls(
     where = Agent("recorded", "127.0.0.1", agent.port, community=agent.community)
 
     async def run() -> tuple[Poll, Poll, Attribution]:
-        session = await Session.open(SnmpEngine(), where)
+        session = await open_transport(where)
         first = await poll(session, mapping, T0)
         baseline = attribute({}, first.readings, T0)
         agent.add(traffic, INTERVAL)

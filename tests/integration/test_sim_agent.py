@@ -7,7 +7,6 @@ import asyncio
 
 import pytest
 from fixtures.config_file import access_server, write_config
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks
 
 from nmsquota.attribution import InterfaceMap, Rule, attribute
@@ -15,7 +14,8 @@ from nmsquota.counters import Verdict
 from nmsquota.sim.agent import decode_request, start_agent
 from nmsquota.snmp import poller
 from nmsquota.snmp import tables as p
-from nmsquota.snmp.walk import Agent, Session, SnmpError, walk
+from nmsquota.snmp.connect import Transports, open_transport
+from nmsquota.snmp.walk import Agent, SnmpError, walk
 
 MAPPING = InterfaceMap(rules=[Rule.compile("ifName", r"<pppoe-(?P<user>.+)>")])
 
@@ -43,7 +43,7 @@ def interfaces(uptime: int, rows: dict[int, tuple[str, int, int]], hc: bool = Tr
 async def cycles(steps: list[dict], version: str = "2c") -> list:
     """Poll once per step (the agent's objects for it), 300 s apart; the attributions."""
     agent, port = await start_agent()
-    session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port, version=version))
+    session = await open_transport(Agent("sim", "127.0.0.1", port, version=version))
     baselines: dict = {}
     memory = None
     results = []
@@ -111,7 +111,7 @@ def test_ten_thousand_interfaces_are_walked_whole() -> None:
     async def run() -> dict:
         agent, port = await start_agent()
         agent.set(objects)
-        session = await Session.open(SnmpEngine(), Agent("big", "127.0.0.1", port, deadline=120))
+        session = await open_transport(Agent("big", "127.0.0.1", port, deadline=120))
         return await walk(session, [p.IF_NAME, p.IF_HC_OUT_OCTETS])
 
     table = asyncio.run(run())
@@ -124,8 +124,8 @@ def test_an_agent_that_dies_mid_walk_is_an_error_not_a_short_table() -> None:
         agent, port = await start_agent()
         agent.set(interfaces(100, {i: (f"<pppoe-u{i}>", i, i) for i in range(1, 500)}))
         agent.answer_limit = 3
-        session = await Session.open(
-            SnmpEngine(), Agent("dying", "127.0.0.1", port, timeout=0.5, retries=1, deadline=10)
+        session = await open_transport(
+            Agent("dying", "127.0.0.1", port, timeout=0.5, retries=1, deadline=10)
         )
         await poller.poll(session, MAPPING, 0.0)
 
@@ -174,7 +174,7 @@ def test_accel_ppp_sessions_are_polled_from_its_session_table(
 async def polls_with_memory(steps: list[tuple[float, dict]], source: str = "if-mib") -> list:
     """Poll once per (time, objects) step, carrying the memory; each poll and its requests."""
     agent, port = await start_agent()
-    session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port))
+    session = await open_transport(Agent("sim", "127.0.0.1", port))
     memory, seen = None, []
     for now, objects in steps:
         agent.set(objects)
@@ -305,7 +305,7 @@ def test_a_restart_resumes_from_the_ledger_without_charging_anything_twice(tmp_p
     from nmsquota.snmp.cycle import Device, poll_devices
 
     async def cycle(ledger: Ledger, device: Device, now: float) -> None:
-        results = await poll_devices(SnmpEngine(), [device], now, stored_baselines(ledger))
+        results = await poll_devices(Transports(), [device], now, stored_baselines(ledger))
         commit(ledger, results, now)
 
     async def run() -> dict:
@@ -344,7 +344,7 @@ async def first_poll_asking(
         return reply(data)
 
     agent._reply = recording  # type: ignore[method-assign]
-    session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port))
+    session = await open_transport(Agent("sim", "127.0.0.1", port))
     return await poller.poll(session, mapping, 1000.0), asked
 
 
@@ -416,7 +416,7 @@ def test_a_reload_that_brings_an_alias_entry_walks_if_alias_at_the_next_poll() -
     async def two_polls() -> poller.Poll:
         agent, port = await start_agent()
         agent.set(objects)
-        session = await Session.open(SnmpEngine(), Agent("sim", "127.0.0.1", port))
+        session = await open_transport(Agent("sim", "127.0.0.1", port))
         first = await poller.poll(session, MAPPING, 1000.0)
         assert first.memory is not None and p.IF_ALIAS not in first.memory.identity
         later = InterfaceMap(rules=MAPPING.rules, static={"alias:CIRCUIT-4": "dave"})
@@ -435,14 +435,14 @@ def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_
     async def poll_silent_from_the_32_bit_get() -> poller.PollCut:
         agent, port = await start_agent()
         agent.set(mixed)
-        session = await Session.open(
-            SnmpEngine(), Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
+        session = await open_transport(
+            Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
         )
         await poller.poll(session, MAPPING, 1000.0)
         whole = agent.requests  # the last of them is the GET of rows 7 and 8's 32-bit counters
         agent.requests, agent.answer_limit = 0, whole - 1
-        session = await Session.open(
-            SnmpEngine(), Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
+        session = await open_transport(
+            Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
         )
         with pytest.raises(poller.PollCut) as cut:
             await poller.poll(session, MAPPING, 1300.0)

@@ -18,15 +18,15 @@ from fixtures.quirky_agent import (
     QuirkyAgent,
     start_quirky_agent,
 )
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks
 
 from nmsquota.attribution import InterfaceMap, Rule, attribute
 from nmsquota.counters import Verdict
 from nmsquota.snmp import poller
 from nmsquota.snmp import tables as t
+from nmsquota.snmp.connect import Transports, open_transport
 from nmsquota.snmp.cycle import Device, poll_devices
-from nmsquota.snmp.walk import Agent, Session, SnmpError, get, walk
+from nmsquota.snmp.walk import Agent, SnmpError, get, walk
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -85,10 +85,10 @@ def quick(port: int, **settings: Any) -> Agent:
 async def walk_names(agent: Agent, times: int = 1) -> list[dict]:
     """Walk ifName and ifHCOutOctets `times` with one Session each (one per cycle, as the
     poller does), after a GET of sysUpTime (as the poller does first)."""
-    engine = SnmpEngine()
+    transports = Transports()
     walks = []
     for _ in range(times):
-        session = await Session.open(engine, agent)
+        session = await transports.open(agent)
         await get(session, [t.SYS_UPTIME])
         walks.append(await walk(session, [t.IF_NAME, t.IF_HC_OUT_OCTETS]))
     return walks
@@ -221,7 +221,7 @@ def test_an_agent_that_never_answered_fails_at_once_not_after_every_halving(
     silent_agent: int,
 ) -> None:
     async def read() -> None:
-        session = await Session.open(SnmpEngine(), quick(silent_agent, deadline=10))
+        session = await open_transport(quick(silent_agent, deadline=10))
         await walk(session, [t.IF_NAME])
 
     loop_started = asyncio.run(_timed(read))
@@ -280,7 +280,7 @@ def test_a_looping_agent_fails_its_own_device_and_no_other() -> None:
                 Device("loops", quick(port), MAPPING),
                 Device("good", quick(good_port), MAPPING),
             ]
-            return await poll_devices(SnmpEngine(), devices, 1_000.0, lambda _: {})
+            return await poll_devices(Transports(), devices, 1_000.0, lambda _: {})
         finally:
             assert good.transport is not None
             good.transport.close()
@@ -296,7 +296,7 @@ def test_a_looping_agent_fails_its_own_device_and_no_other() -> None:
 @pytest.mark.parametrize("exception", [NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW])
 def test_an_exception_value_in_a_row_is_a_missing_reading_not_a_zero(exception: bytes) -> None:
     async def test(agent: QuirkyAgent, port: int) -> list:
-        session = await Session.open(SnmpEngine(), quick(port))
+        session = await open_transport(quick(port))
         baselines: dict = {}
         memory = None
         results = []
@@ -323,7 +323,7 @@ def test_an_exception_value_read_by_get_is_none(exception: bytes) -> None:
     async def test(agent: QuirkyAgent, port: int) -> dict:
         agent.set(interfaces(100, {7: ("<pppoe-davidn>", 0, 1)}))
         agent.exceptions = {(*oid(t.IF_HC_OUT_OCTETS), 7): exception}
-        session = await Session.open(SnmpEngine(), quick(port))
+        session = await open_transport(quick(port))
         return await get(session, [f"{t.IF_HC_OUT_OCTETS}.7", f"{t.IF_HC_IN_OCTETS}.7"])
 
     values = with_agent(test)
@@ -339,7 +339,7 @@ def test_a_gauge_where_a_counter_belongs_is_used_with_one_warning(
     kind: Any, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def test(agent: QuirkyAgent, port: int) -> list:
-        session = await Session.open(SnmpEngine(), quick(port))
+        session = await open_transport(quick(port))
         baselines: dict = {}
         results = []
         for n, octets_out in enumerate([1_000, 3_000, 6_000]):

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 from conftest import require
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-from nmsquota.snmp.walk import Agent, Session, SnmpError, get, walk
+from nmsquota.snmp.connect import Transports, open_transport
+from nmsquota.snmp.walk import Agent, SnmpError, get, walk
 
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 IF_IN_OCTETS = "1.3.6.1.2.1.2.2.1.10"
@@ -45,7 +45,7 @@ def net_snmp_walk(port: int, column: str) -> dict[tuple[int, ...], str]:
 
 
 async def walk_agent(agent: Agent, columns: list[str]) -> dict:
-    session = await Session.open(SnmpEngine(), agent)
+    session = await open_transport(agent)
     return await walk(session, columns, max_repetitions=3)
 
 
@@ -80,7 +80,7 @@ def test_64_bit_columns_are_absent_in_v1(snmpd_loopback: int) -> None:
 
 def test_scalars_and_missing_objects(snmpd_loopback: int) -> None:
     async def read() -> dict:
-        session = await Session.open(SnmpEngine(), Agent("lo", "127.0.0.1", snmpd_loopback))
+        session = await open_transport(Agent("lo", "127.0.0.1", snmpd_loopback))
         return await get(session, [SYS_UPTIME, "1.3.6.1.2.1.1.99.0"])
 
     values = asyncio.run(read())
@@ -101,11 +101,11 @@ def test_a_silent_agent_does_not_hold_up_a_live_one(snmpd_loopback: int, silent_
     finished: list[str] = []
 
     async def both() -> None:
-        engine = SnmpEngine()
+        transports = Transports()
 
         async def one(agent: Agent) -> None:
             try:
-                await walk(await Session.open(engine, agent), [IF_DESCR, IF_IN_OCTETS])
+                await walk(await transports.open(agent), [IF_DESCR, IF_IN_OCTETS])
             except SnmpError:
                 finished.append(f"{agent.name} failed")
             else:

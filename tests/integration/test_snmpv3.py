@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from conftest import free_udp_port, running_snmpd, wait_for_snmp
 from fixtures.config_file import access_server, secret, write_config
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
-from nmsquota.snmp.walk import Agent, Session, SnmpError, walk
+from nmsquota.snmp.connect import open_transport
+from nmsquota.snmp.walk import Agent, SnmpError, walk
 
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 AUTH, PRIV = "nq-auth-pass-1", "nq-priv-pass-1"
@@ -60,7 +60,7 @@ def v3(port: int, user: str, auth: str = "none", priv: str = "none", **keys: str
 async def descr(agent: Agent) -> dict:
     for _ in range(20):  # snmpd may still be starting
         try:
-            return (await walk(await Session.open(SnmpEngine(), agent), [IF_DESCR]))[IF_DESCR]
+            return (await walk(await open_transport(agent), [IF_DESCR]))[IF_DESCR]
         except SnmpError as error:
             last = error
             if "timeout" not in str(error):

@@ -12,7 +12,8 @@ import pytest
 from nmsquota.attribution import InterfaceMap, Rule
 from nmsquota.snmp import poller
 from nmsquota.snmp import tables as p
-from nmsquota.snmp.walk import Session, WalkCut, parse_oid
+from nmsquota.snmp.transport import Transport
+from nmsquota.snmp.walk import WalkCut, parse_oid
 
 BY_NAME = InterfaceMap(rules=[Rule.compile("ifName", r"<pppoe-(?P<user>.+)>")])
 BY_ALIAS = InterfaceMap(rules=[Rule.compile("ifAlias", r"cust-(?P<user>.+)")])
@@ -99,7 +100,7 @@ def test_a_cut_first_walk_says_why_and_how_much_it_read_as_its_walk_did(
 
     read = {p.IF_NAME: rows(1, 2, 3), p.IF_SPEED: rows(1, 2)}
     monkeypatch.setattr(poller, "walk", cut_walk)
-    run = poller._walk_on(cast(Session, None), p.COLUMNS, None, SCALARS, 1_000.0, BY_NAME,
+    run = poller._walk_on(cast(Transport, None), p.COLUMNS, None, SCALARS, 1_000.0, BY_NAME,
                           "if-mib")  # fmt: skip
     with pytest.raises(poller.PollCut) as cut:
         asyncio.run(run)

@@ -12,9 +12,11 @@ import pytest
 from nmsquota.attribution import InterfaceMap
 from nmsquota.snmp import cycle
 from nmsquota.snmp.capacity import Costs
+from nmsquota.snmp.connect import Transports
 from nmsquota.snmp.cycle import Device, DeviceResult, Pool, admit, poll_devices, schedule
 from nmsquota.snmp.tables import Poll
-from nmsquota.snmp.walk import Agent, LocalTable, Session, SnmpError, WalkCut
+from nmsquota.snmp.transport import Transport
+from nmsquota.snmp.walk import Agent, LocalTable, SnmpError, WalkCut
 
 
 def test_the_first_walk_always_starts_so_no_cycle_polls_nothing() -> None:
@@ -133,14 +135,14 @@ IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 def failing(errors: dict[str, Callable[[], SnmpError]]) -> Callable[..., Awaitable[Poll]]:
     """A stand-in for poller.poll: each device raises its error, every time."""
 
-    async def fake_poll(session: Session, *args: object, **kwargs: object) -> Poll:
+    async def fake_poll(session: Transport, *args: object, **kwargs: object) -> Poll:
         raise errors[session.agent.name]()
 
     return fake_poll
 
 
 def no_network(name: str) -> Device:
-    # A local table: Session.open sends nothing (the fake poll never reads it).
+    # A local table: its transport sends nothing (the fake poll never reads it).
     return Device(name, Agent(name, "192.0.2.1", local=cast(LocalTable, object())), InterfaceMap())
 
 
@@ -148,7 +150,7 @@ def cycles(polled: list[Device], pool: Pool, count: int) -> list[dict[str, Devic
     """Run `count` cycles over these devices: each cycle's results by device."""
     seen = []
     for _ in range(count):
-        results = asyncio.run(poll_devices(None, polled, 1_000.0, lambda _: {}, pool=pool))
+        results = asyncio.run(poll_devices(Transports(), polled, 1_000.0, lambda _: {}, pool=pool))
         seen.append({r.device: r for r in results})
     return seen
 
