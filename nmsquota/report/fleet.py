@@ -7,7 +7,7 @@ samples, events and a snapshot's views; the days are local days in the given zon
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import chain, pairwise
@@ -17,7 +17,7 @@ from nmsquota.ledger.records import EventKind, EventRecord, Limit
 from nmsquota.policy import used
 from nmsquota.standings import CapView, SubscriberView
 from nmsquota.usage import Sample, Tally, Totals
-from nmsquota.verdict import ReasonKind
+from nmsquota.verdict import Reason, ReasonKind
 
 Volumes = dict[date, dict[str, int]]
 """Local day -> subscriber -> bytes downloaded that day."""
@@ -213,12 +213,7 @@ def overshoots(events: Iterable[EventRecord], spans: Mapping[str, Sequence[tuple
     first, at least the limited subscribers', from a window before `since` on."""
     found = []
     counted = CountedTimes()
-    for event in events:
-        reason, name = event.reason, event.subscriber
-        if (event.kind is not EventKind.LIMIT_APPLIED or reason is None or name is None
-                or reason.kind is not ReasonKind.OVER or reason.step_at is not None
-                or event.time <= since):  # fmt: skip
-            continue
+    for event, reason, name in limits_at_cap(events, since):
         view = views.get(name)
         cap = next((c for c in view.caps if c.name == reason.cap_name), None) if view else None
         if cap is None:
@@ -228,6 +223,18 @@ def overshoots(events: Iterable[EventRecord], spans: Mapping[str, Sequence[tuple
         in_window = peak_in_window(samples.get(name, ()), cap, start, end, counted)
         found.append(Overshoot(name, cap.label, start, reason.cap, max(reason.used, in_window)))
     return sorted(found, key=lambda o: (o.time, o.subscriber))
+
+
+def limits_at_cap(events: Iterable[EventRecord],
+                  since: int) -> Iterator[tuple[EventRecord, Reason, str]]:  # fmt: skip
+    """The limits applied at a cap's own threshold after `since` (steps and forced limits
+    are not over the cap), each with its reason and subscriber."""
+    for event in events:
+        reason, name = event.reason, event.subscriber
+        if (event.kind is EventKind.LIMIT_APPLIED and reason is not None and name is not None
+                and reason.kind is ReasonKind.OVER and reason.step_at is None
+                and event.time > since):  # fmt: skip
+            yield event, reason, name
 
 
 def by_subscriber(samples: Iterable[Sample]) -> dict[str, list[Sample]]:

@@ -114,7 +114,7 @@ def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo,
     done = SiteWritten(directory, directory / index, {n: directory / f for n, f in files.items()})
     due = kept.index_as_of is None or as_of - kept.index_as_of >= index_every
     done.index_drawn = current.get(index) != index_print or (due and bool(todo or stale))
-    samples = _samples(reader, snap, todo, done.index_drawn, zone)
+    samples = _samples(reader, snap, todo, done.index_drawn, events, zone)
     for view in todo:
         page = subscriber_page(view.name, _sections(view, samples.get(view.name, []), events,
                                                     as_of, zone, terms[view.name]),
@@ -214,19 +214,26 @@ def _fingerprints(directory: Path) -> dict[str, str]:
 
 
 def _samples(reader: Reader, snap: Snapshot, todo: Sequence[SubscriberView], index: bool,
-             zone: ZoneInfo) -> dict[str, list[Sample]]:  # fmt: skip
+             events: Sequence[EventRecord], zone: ZoneInfo) -> dict[str, list[Sample]]:  # fmt: skip
     """The samples the pages to draw need (their longest window), and everyone's over the
-    index's days and the longest window before them when the index is drawn too."""
+    index's days when the index is drawn too, with the longest window before them for the
+    subscribers it shows a limit at a cap of (the overshoot's peak)."""
     as_of = snap.as_of or 0
     names = {view.name for view in todo}
     edges = [cap.tally.edge_at(as_of) for view in todo for cap in view.caps]
+    grouped: dict[str, list[Sample]] = defaultdict(list)
     if index:
         first = fleet.day_start(fleet.days_until(as_of, DAYS, zone)[0], zone)
         longest = max((cap.tally.window for view in snap.subscribers for cap in view.caps),
                       default=86400)  # fmt: skip
-        edges.append(first - longest)
+        edges.append(first - 1)  # a sample at the first day's midnight is on that day
         names = {view.name for view in snap.subscribers}
-    grouped: dict[str, list[Sample]] = defaultdict(list)
+        # Only they need the window before the days (a ledger keeps weeks): read first, so
+        # that their samples stay oldest first.
+        limited = {name for _, _, name in fleet.limits_at_cap(events, first)}
+        if limited and first - longest < min(edges):
+            for sample in reader.samples(limited, first - longest, until=min(edges)):
+                grouped[sample.subscriber].append(sample)
     if not names:
         return grouped
     for sample in reader.samples(names, min(edges)):

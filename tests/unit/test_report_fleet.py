@@ -17,7 +17,7 @@ from fixtures import report_ledger as fx
 from nmsquota.config import load_config
 from nmsquota.policy import used
 from nmsquota.policy.terms import Direction
-from nmsquota.report import fleet
+from nmsquota.report import fleet, site
 from nmsquota.report.operator import charts_of, operator_charts, operator_figures
 from nmsquota.standings import CapView, Reader
 from nmsquota.usage import FreeHours, Monthly, Sample, Tally, Totals
@@ -201,3 +201,23 @@ def test_the_figures_worked_out_once_are_the_charts_and_the_tables(tmp_path: Pat
     assert [o.subscriber for o in figures.overshoots] == ["ivan"]
     drawn = operator_charts(snap, samples, events, fx.AS_OF, utc, top=2)
     assert charts_of(figures, utc, top=2) == drawn
+
+
+def test_the_index_reads_the_window_before_its_days_only_for_a_limit_at_a_cap(
+    tmp_path: Path,
+) -> None:
+    """dora, under her cap, needs nothing before the index's first day; ivan, limited at his
+    cap on Wednesday, his window before it (the overshoot's peak). The index is the same as
+    from everyone's samples since the window before the first day."""
+    data = fx.build(tmp_path / "report")
+    reader = Reader.open(data / "ledger", load_config(data / "nmsquota.toml", check_drivers=False))
+    snap, events, utc = reader.snapshot(), reader.events(), ZoneInfo("UTC")
+    first = fleet.day_start(fleet.days_until(fx.AS_OF, site.DAYS, utc)[0], utc)
+    read = site._samples(reader, snap, [], True, events, utc)
+    everyone = fleet.by_subscriber(reader.samples(["dora", "ivan"], first - 7 * fx.DAY))
+    assert read["ivan"] == everyone["ivan"]
+    assert read["ivan"][0].time < first
+    assert read["dora"] == [s for s in everyone["dora"] if s.time >= first]
+    assert len(read["dora"]) < len(everyone["dora"])
+    sections = site._operator_sections(snap, read, events, utc)
+    assert sections == site._operator_sections(snap, everyone, events, utc)
