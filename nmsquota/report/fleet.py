@@ -6,17 +6,18 @@ samples, events and a snapshot's views; the days are local days in the given zon
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import pairwise
+from itertools import chain, pairwise
 from zoneinfo import ZoneInfo
 
 from nmsquota.ledger.records import EventKind, EventRecord, Limit
 from nmsquota.policy import used
 from nmsquota.standings import CapView, SubscriberView
-from nmsquota.usage import Sample, Totals
-from nmsquota.verdict import ReasonKind
+from nmsquota.usage import Sample, Tally, Totals
+from nmsquota.verdict import Reason, ReasonKind
 
 Volumes = dict[date, dict[str, int]]
 """Local day -> subscriber -> bytes downloaded that day."""
@@ -40,13 +41,75 @@ def daily_volumes(samples: Iterable[Sample], days: Sequence[date], zone: ZoneInf
     """Bytes downloaded (towards the subscriber, as the paper counted the ISP's volume) per
     local day of `days` and subscriber; days without any are there, empty."""
     found: Volumes = {day: {} for day in days}
+    # The samples of one cycle share their time across every subscriber: each time's local
+    # day (so its table, None for a day not shown) is worked out once, not once per sample
+    # (a week of 5-minute cycles is 2,016 times; at 5,000 subscribers, 2 million samples).
+    table_at: dict[int, dict[str, int] | None] = {}
     for sample in samples:
-        # A sample's bytes are the interval's that ends at its time: counted on that day.
-        day = datetime.fromtimestamp(sample.time, zone).date()
-        table = found.get(day)
-        if table is not None and sample.bytes_in:
-            table[sample.subscriber] = table.get(sample.subscriber, 0) + sample.bytes_in
+        amount = sample.bytes_in
+        if not amount:
+            continue
+        time = sample.time
+        try:
+            table = table_at[time]
+        except KeyError:
+            # A sample's bytes are the interval's that ends at its time: counted on that day.
+            day = datetime.fromtimestamp(time, zone).date()
+            table = table_at[time] = found.get(day)
+        if table is not None:
+            name = sample.subscriber
+            table[name] = table.get(name, 0) + amount
     return found
+
+
+def volumes_of(samples: Mapping[str, Sequence[Sample]], days: Sequence[date],
+               zone: ZoneInfo) -> Volumes:  # fmt: skip
+    """daily_volumes of subscriber -> theirs, oldest first, the same to the byte: each
+    subscriber's samples are cut at the local days' boundaries by bisection, and a sum per
+    day, instead of one step per sample. The boundaries are checked against each distinct
+    time's local day (a zone whose clock went back across midnight, or samples out of
+    order, take daily_volumes' way)."""
+    local = LocalDays(days, zone)
+    found: Volumes = {day: {} for day in days}
+    seen: set[int] = set()
+    for name, group in samples.items():
+        times = [s.time for s in group]
+        if times != sorted(times):
+            return daily_volumes(chain.from_iterable(samples.values()), days, zone)
+        seen.update(times)
+        for day, start, end in local.spans:
+            first, last = bisect_left(times, start), bisect_left(times, end)
+            amounts = [s.bytes_in for s in group[first:last]]
+            if any(amounts):
+                found[day][name] = sum(amounts)
+    if not all(local.day_of(time) == local.convert(time) for time in seen):
+        return daily_volumes(chain.from_iterable(samples.values()), days, zone)
+    return found
+
+
+class LocalDays:
+    """Some local days by when each began and ended, so that a time's day is a bisection
+    rather than a conversion to local time."""
+
+    def __init__(self, days: Iterable[date], zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.spans = [(day, day_start(day, zone), day_start(day + timedelta(days=1), zone))
+                      for day in sorted(set(days))]  # fmt: skip
+        self._starts = [start for _, start, _ in self.spans]
+        self._days = {day for day, _, _ in self.spans}
+
+    def day_of(self, time: int) -> date | None:
+        """The day of these that `time` is in, by the boundaries (None: in none)."""
+        index = bisect_right(self._starts, time) - 1
+        if index < 0:
+            return None
+        day, _, end = self.spans[index]
+        return day if time < end else None
+
+    def convert(self, time: int) -> date | None:
+        """The day of these that `time` is in, by conversion to local time (None: in none)."""
+        day = datetime.fromtimestamp(time, self.zone).date()
+        return day if day in self._days else None
 
 
 def isp_volume(volumes: Volumes) -> dict[date, int]:
@@ -143,48 +206,94 @@ class Overshoot:
 
 
 def overshoots(events: Iterable[EventRecord], spans: Mapping[str, Sequence[tuple[int, int]]],
-               views: Mapping[str, SubscriberView], samples: Sequence[Sample],
+               views: Mapping[str, SubscriberView], samples: Mapping[str, Sequence[Sample]],
                since: int) -> list[Overshoot]:  # fmt: skip
     """One per limit applied at a cap's own threshold (steps and forced limits are not
-    over the cap) after `since`, oldest first. `samples`: at least the limited
-    subscribers', from a window before `since` on."""
+    over the cap) after `since`, oldest first. `samples`: subscriber -> theirs, oldest
+    first, at least the limited subscribers', from a window before `since` on."""
     found = []
-    by_name: dict[str, list[Sample]] = {}
-    for sample in samples:
-        by_name.setdefault(sample.subscriber, []).append(sample)
-    for event in events:
-        reason, name = event.reason, event.subscriber
-        if (event.kind is not EventKind.LIMIT_APPLIED or reason is None or name is None
-                or reason.kind is not ReasonKind.OVER or reason.step_at is not None
-                or event.time <= since):  # fmt: skip
-            continue
+    counted = CountedTimes()
+    for event, reason, name in limits_at_cap(events, since):
         view = views.get(name)
         cap = next((c for c in view.caps if c.name == reason.cap_name), None) if view else None
         if cap is None:
             continue
         start = round(event.time)
         end = next((b for a, b in spans.get(name, ()) if a <= start <= b), start)
-        peak = max(reason.used, peak_in_window(by_name.get(name, []), cap, start, end))
-        found.append(Overshoot(name, cap.label, start, reason.cap, peak))
+        in_window = peak_in_window(samples.get(name, ()), cap, start, end, counted)
+        found.append(Overshoot(name, cap.label, start, reason.cap, max(reason.used, in_window)))
     return sorted(found, key=lambda o: (o.time, o.subscriber))
 
 
-def peak_in_window(samples: Sequence[Sample], cap: CapView, start: int, end: int) -> int:
+def limits_at_cap(events: Iterable[EventRecord],
+                  since: int) -> Iterator[tuple[EventRecord, Reason, str]]:  # fmt: skip
+    """The limits applied at a cap's own threshold after `since` (steps and forced limits
+    are not over the cap), each with its reason and subscriber."""
+    for event in events:
+        reason, name = event.reason, event.subscriber
+        if (event.kind is EventKind.LIMIT_APPLIED and reason is not None and name is not None
+                and reason.kind is ReasonKind.OVER and reason.step_at is None
+                and event.time > since):  # fmt: skip
+            yield event, reason, name
+
+
+def by_subscriber(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+    """Each subscriber's samples, in the order given."""
+    found: dict[str, list[Sample]] = {}
+    for sample in samples:
+        found.setdefault(sample.subscriber, []).append(sample)
+    return found
+
+
+class CountedTimes:
+    """Whether a tally counts a time (outside its free hours), worked out once per tally and
+    time: the samples of one cycle share their time across every subscriber, and asking
+    costs a conversion to local time."""
+
+    def __init__(self) -> None:
+        self._known: dict[Tally, dict[int, bool]] = {}
+
+    def of(self, tally: Tally) -> Callable[[int], bool]:
+        if tally.free is None:
+            return _always
+        known = self._known.setdefault(tally, {})
+
+        def counts(when: int) -> bool:
+            found = known.get(when)
+            if found is None:
+                found = known[when] = tally.counts(when)
+            return found
+
+        return counts
+
+
+def _always(when: int) -> bool:
+    return True
+
+
+def peak_in_window(samples: Sequence[Sample], cap: CapView, start: int, end: int,
+                   counted: CountedTimes | None = None) -> int:  # fmt: skip
     """The most usage the cap's window held at any sample's time from `start` to `end`
     (samples oldest first). The window's edge only moves forward (a rolling window's with
-    time, a monthly one's at each reset), so one pass with a running total does."""
-    tally = cap.tally
-    amounts = [used(Totals(s.bytes_in, s.bytes_out), cap.direction) if tally.counts(s.time)
-               else 0 for s in samples]  # fmt: skip
-    total = peak = oldest = 0
-    for index, sample in enumerate(samples):
-        if sample.time > end:
-            break
-        total += amounts[index]
-        edge = tally.edge_at(sample.time)
-        while samples[oldest].time <= edge:
+    time, a monthly one's at each reset), so one pass with a running total does, and it
+    starts at the first sample inside the window at `start`: none before it is in the
+    window at any later time."""
+    tally, direction = cap.tally, cap.direction
+    counts = (counted or CountedTimes()).of(tally)
+    times = [s.time for s in samples]
+    first = bisect_right(times, tally.edge_at(start))
+    last = bisect_right(times, end)
+    amounts = [used(Totals(s.bytes_in, s.bytes_out), direction) if counts(s.time) else 0
+               for s in samples[first:last]]  # fmt: skip
+    total = peak = 0
+    oldest = 0
+    for index, amount in enumerate(amounts):
+        time = times[first + index]
+        total += amount
+        edge = tally.edge_at(time)
+        while times[first + oldest] <= edge:
             total -= amounts[oldest]
             oldest += 1
-        if sample.time >= start:
-            peak = max(peak, total)
+        if time >= start and total > peak:
+            peak = total
     return peak

@@ -8,7 +8,7 @@ Pure: a snapshot, samples and events from the read API; "now" is the snapshot's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -33,22 +33,61 @@ class OperatorChart:
     summary: str
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorFigures:
+    """The numbers under the operator's charts, worked out once: the charts and the site's
+    table of the daily volume show the same."""
+
+    days: list[date]
+    """The local days shown, the day of `as_of` (so far) the last."""
+    volumes: fleet.Volumes
+    limited: dict[date, int]
+    """How many subscribers were limited at some moment of each day."""
+    shares: dict[str, list[float]]
+    overshoots: list[fleet.Overshoot]
+
+    @property
+    def volume(self) -> dict[date, int]:
+        """The ISP's: everyone's per day."""
+        return fleet.isp_volume(self.volumes)
+
+
+def operator_figures(snap: Snapshot, samples: Mapping[str, Sequence[Sample]],
+                     events: Sequence[EventRecord], as_of: int, zone: ZoneInfo,
+                     days: int = 7) -> OperatorFigures:  # fmt: skip
+    """The figures over the last `days` local days up to `as_of`. `samples`: subscriber ->
+    theirs, oldest first, everyone's from the longest window before the first day on (for
+    the overshoot's peaks)."""
+    day_list = fleet.days_until(as_of, days, zone)
+    first = fleet.day_start(day_list[0], zone)
+    spans = fleet.limited_spans(events, snap.limits, as_of)
+    return OperatorFigures(
+        days=day_list,
+        volumes=fleet.volumes_of(samples, day_list, zone),
+        limited=fleet.limited_per_day(spans, day_list, zone),
+        shares=fleet.shares_of_cap(snap.subscribers),
+        overshoots=fleet.overshoots(events, spans, snap.by_name, samples, first),
+    )
+
+
 def operator_charts(snap: Snapshot, samples: Sequence[Sample], events: Sequence[EventRecord],
                     as_of: int, zone: ZoneInfo, days: int = 7, top: int = 5,
                     dark: bool = False) -> list[OperatorChart]:  # fmt: skip
     """The four charts over the last `days` local days up to `as_of`. `samples`: everyone's
-    from the longest window before the first day on (for the overshoot's peaks)."""
-    day_list = fleet.days_until(as_of, days, zone)
-    first = fleet.day_start(day_list[0], zone)
-    volumes = fleet.daily_volumes(samples, day_list, zone)
-    spans = fleet.limited_spans(events, snap.limits, as_of)
-    limited = fleet.limited_per_day(spans, day_list, zone)
-    found = fleet.overshoots(events, spans, snap.by_name, samples, first)
+    from the longest window before the first day on (for the overshoot's peaks), oldest
+    first."""
+    figures = operator_figures(snap, fleet.by_subscriber(samples), events, as_of, zone, days)
+    return charts_of(figures, zone, top, dark)
+
+
+def charts_of(figures: OperatorFigures, zone: ZoneInfo, top: int = 5,
+              dark: bool = False) -> list[OperatorChart]:  # fmt: skip
+    """The four charts of figures already worked out."""
     return [
-        daily_volume_chart(fleet.isp_volume(volumes), limited, dark),
-        top_users_chart(volumes, top, dark),
-        share_chart(fleet.shares_of_cap(snap.subscribers), dark),
-        overshoot_chart(found, zone, dark),
+        daily_volume_chart(figures.volume, figures.limited, dark),
+        top_users_chart(figures.volumes, top, dark),
+        share_chart(figures.shares, dark),
+        overshoot_chart(figures.overshoots, zone, dark),
     ]
 
 

@@ -20,7 +20,7 @@ import os
 import re
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from nmsquota.report import fleet
 from nmsquota.report.darkmode import adaptive
 from nmsquota.report.files import ReportUnwritable, write_atomically
 from nmsquota.report.names import PAGE_FILE, SHORTEST_SECRET, index_name, page_name
-from nmsquota.report.operator import operator_charts
+from nmsquota.report.operator import charts_of, operator_figures
 from nmsquota.report.pages import (
     FORMAT,
     Section,
@@ -114,7 +114,7 @@ def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo,
     done = SiteWritten(directory, directory / index, {n: directory / f for n, f in files.items()})
     due = kept.index_as_of is None or as_of - kept.index_as_of >= index_every
     done.index_drawn = current.get(index) != index_print or (due and bool(todo or stale))
-    samples = _samples(reader, snap, todo, done.index_drawn, zone)
+    samples = _samples(reader, snap, todo, done.index_drawn, events, zone)
     for view in todo:
         page = subscriber_page(view.name, _sections(view, samples.get(view.name, []), events,
                                                     as_of, zone, terms[view.name]),
@@ -122,8 +122,7 @@ def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo,
         write_atomically(directory / files[view.name], page.encode("utf-8"))
         done.drawn.append(view.name)
     if done.index_drawn:
-        everyone = [s for group in samples.values() for s in group]
-        page = index_page(_operator_sections(snap, everyone, events, zone),
+        page = index_page(_operator_sections(snap, samples, events, zone),
                           subscriber_table(views), files, as_of, zone, index_print)  # fmt: skip
         write_atomically(done.index, page.encode("utf-8"))
     for name in stale:
@@ -215,19 +214,26 @@ def _fingerprints(directory: Path) -> dict[str, str]:
 
 
 def _samples(reader: Reader, snap: Snapshot, todo: Sequence[SubscriberView], index: bool,
-             zone: ZoneInfo) -> dict[str, list[Sample]]:  # fmt: skip
+             events: Sequence[EventRecord], zone: ZoneInfo) -> dict[str, list[Sample]]:  # fmt: skip
     """The samples the pages to draw need (their longest window), and everyone's over the
-    index's days and the longest window before them when the index is drawn too."""
+    index's days when the index is drawn too, with the longest window before them for the
+    subscribers it shows a limit at a cap of (the overshoot's peak)."""
     as_of = snap.as_of or 0
     names = {view.name for view in todo}
     edges = [cap.tally.edge_at(as_of) for view in todo for cap in view.caps]
+    grouped: dict[str, list[Sample]] = defaultdict(list)
     if index:
         first = fleet.day_start(fleet.days_until(as_of, DAYS, zone)[0], zone)
         longest = max((cap.tally.window for view in snap.subscribers for cap in view.caps),
                       default=86400)  # fmt: skip
-        edges.append(first - longest)
+        edges.append(first - 1)  # a sample at the first day's midnight is on that day
         names = {view.name for view in snap.subscribers}
-    grouped: dict[str, list[Sample]] = defaultdict(list)
+        # Only they need the window before the days (a ledger keeps weeks): read first, so
+        # that their samples stay oldest first.
+        limited = {name for _, _, name in fleet.limits_at_cap(events, first)}
+        if limited and first - longest < min(edges):
+            for sample in reader.samples(limited, first - longest, until=min(edges)):
+                grouped[sample.subscriber].append(sample)
     if not names:
         return grouped
     for sample in reader.samples(names, min(edges)):
@@ -290,21 +296,20 @@ def subscriber_table(views: Sequence[SubscriberView]) -> Table:
                  ["Subscriber", "Plan", "State", "Usage of each cap"], rows)  # fmt: skip
 
 
-def _operator_sections(snap: Snapshot, samples: Sequence[Sample], events: Sequence[EventRecord],
-                       zone: ZoneInfo) -> list[Section]:  # fmt: skip
-    as_of = snap.as_of or 0
-    charts = operator_charts(snap, samples, events, as_of, zone, days=DAYS)
-    days = fleet.days_until(as_of, DAYS, zone)
-    volume = fleet.isp_volume(fleet.daily_volumes(samples, days, zone))
-    limited = fleet.limited_per_day(fleet.limited_spans(events, snap.limits, as_of), days, zone)
+def _operator_sections(snap: Snapshot, samples: Mapping[str, Sequence[Sample]],
+                       events: Sequence[EventRecord], zone: ZoneInfo) -> list[Section]:  # fmt: skip
+    """The operator's charts, the daily volume's with its numbers. `samples`: subscriber ->
+    theirs, everyone's, oldest first (see _samples)."""
+    figures = operator_figures(snap, samples, events, snap.as_of or 0, zone, days=DAYS)
+    volume = figures.volume
     daily = Table("Downloaded by all subscribers per day (the numbers behind the graph)",
                   ["Day", "Downloaded", "Subscribers limited"],
                   [[d.strftime("%a %d %b"), short_bytes(volume.get(d, 0)),
-                    str(limited.get(d, 0))] for d in days])  # fmt: skip
+                    str(figures.limited.get(d, 0))] for d in figures.days])  # fmt: skip
     return [Section(chart.name.replace("-", " ").capitalize(), chart.summary,
                     adaptive(chart.svg, roles=chart.name in ROLE_CHARTS),
                     daily if chart.name == "daily-volume" else None)
-            for chart in charts]  # fmt: skip
+            for chart in charts_of(figures, zone)]  # fmt: skip
 
 
 # -- the directory --------------------------------------------------------------------------

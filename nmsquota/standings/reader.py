@@ -56,9 +56,10 @@ class Reader:
         it), as of the last commit."""
         return totals_in(self.ledger, tally)
 
-    def samples(self, subscribers: Iterable[str], after: int) -> list[Sample]:
-        """Their usage records after `after`, up to the last commit, oldest first."""
-        return list(self.ledger.samples(subscribers, after=after))
+    def samples(self, subscribers: Iterable[str], after: int, until: int = 2**62) -> list[Sample]:
+        """Their usage records after `after`, up to `until` (the last commit by default),
+        oldest first."""
+        return list(self.ledger.samples(subscribers, after=after, until=until))
 
     def events(self, since: int = 0) -> tuple[EventRecord, ...]:
         """The kept events after sequence number `since`, oldest first."""
