@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, compress
+from operator import attrgetter
 
 from nmsquota.ledger.records import Direction
 from nmsquota.policy import used
-from nmsquota.usage import Sample, Tally, Totals
+from nmsquota.usage import Sample, SampleColumns, Tally, Totals
 
 PACE_SECONDS = 86400
 """The pace is the counted usage of the last day, per second: recent enough to follow a
@@ -54,24 +56,35 @@ class WindowUsage:
 def window_usage(samples: Iterable[Sample], tally: Tally, direction: Direction,
                  as_of: int) -> WindowUsage:  # fmt: skip
     """`samples` (any order, any subscriber's: only those in the window count) as the
-    cumulative series of one cap: counted, and free (usage in the cap's free hours)."""
+    cumulative series of one cap: counted, and free (usage in the cap's free hours).
+    SampleColumns (one subscriber's, in time order) are read as columns, without a
+    Sample made for each: a site draws 5,000 subscribers' weeks."""
     edge = tally.edge_at(as_of)
-    inside = sorted((s for s in samples if edge < s.time <= as_of), key=lambda s: s.time)
-    counted, free, moved = [(edge, 0)], [(edge, 0)], []
-    total = free_total = 0
-    for sample in inside:
-        amount = used(Totals(sample.bytes_in, sample.bytes_out), direction)
-        if tally.counts(sample.time):
-            total += amount
-            moved.append((sample.time, amount))
-        else:
-            free_total += amount
-        counted.append((sample.time, total))
-        free.append((sample.time, free_total))
+    times: Sequence[int]
+    if isinstance(samples, SampleColumns):
+        where = samples.between(edge, as_of)
+        times, amounts = samples.times[where], samples.moved(direction, where)
+    else:
+        inside = sorted((s for s in samples if edge < s.time <= as_of), key=_time)
+        times = [s.time for s in inside]
+        amounts = [used(Totals(s.bytes_in, s.bytes_out), direction) for s in inside]
+    if tally.free is None:
+        counts, frees = amounts, [0] * len(amounts)
+        moved = list(zip(times, amounts, strict=True))
+    else:
+        flags = tally.counts_each(times)
+        counts = [amount if flag else 0 for amount, flag in zip(amounts, flags, strict=True)]
+        frees = [0 if flag else amount for amount, flag in zip(amounts, flags, strict=True)]
+        moved = list(compress(zip(times, amounts, strict=True), flags))
+    counted = [(edge, 0), *zip(times, accumulate(counts), strict=True)]
+    free = [(edge, 0), *zip(times, accumulate(frees), strict=True)]
     if counted[-1][0] != as_of:
-        counted.append((as_of, total))
-        free.append((as_of, free_total))
+        counted.append((as_of, counted[-1][1]))
+        free.append((as_of, free[-1][1]))
     return WindowUsage(edge, as_of, tuple(counted), tuple(free), tuple(moved))
+
+
+_time = attrgetter("time")
 
 
 def pace(moved: Sequence[Point], as_of: int, over: int = PACE_SECONDS) -> float:

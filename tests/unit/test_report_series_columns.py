@@ -1,0 +1,42 @@
+"""A subscriber's cap window read from their samples as columns (SampleColumns, how a
+site reads 5,000 subscribers' weeks): the same series, to the byte, as from the samples
+one by one, in any order."""
+
+from __future__ import annotations
+
+import pytest
+
+from nmsquota.report.series import window_usage
+from nmsquota.usage import FreeHours, Sample, SampleColumns, Tally
+
+DAY = 86400
+NOW = 1_806_321_600  # Mon 29 Mar 2027 12:00 UTC, the day after summer time began in Paris
+NIGHT = Tally(7 * DAY, FreeHours(0, 7 * 60, "Europe/Paris"))
+WEEK = Tally(7 * DAY)
+SAMPLES = [Sample("a", t, t % 977, t % 13) for t in range(NOW - 9 * DAY, NOW + DAY, 300)]
+"""Five-minute samples from before the window to after "now" (neither counts)."""
+
+
+def columns_of(samples: list[Sample]) -> SampleColumns:
+    found = SampleColumns(samples[0].subscriber)
+    for s in samples:
+        found.append(s.time, s.bytes_in, s.bytes_out)
+    return found
+
+
+@pytest.mark.parametrize("tally", [NIGHT, WEEK], ids=["free-hours", "no-free-hours"])
+@pytest.mark.parametrize("direction", ["download", "upload", "both"])
+def test_columns_give_the_series_their_samples_give(tally: Tally, direction: str) -> None:
+    usage = window_usage(columns_of(SAMPLES), tally, direction, NOW)  # type: ignore[arg-type]
+    shuffled = SAMPLES[1::2] + SAMPLES[::2]
+    assert usage == window_usage(shuffled, tally, direction, NOW)  # type: ignore[arg-type]
+    assert usage.counted[0] == (NOW - 7 * DAY, 0) and usage.counted[-1][0] == NOW
+
+
+def test_the_free_hours_follow_the_local_clock_across_the_change() -> None:
+    usage = window_usage(columns_of(SAMPLES), NIGHT, "download", NOW)
+    counted = {t for t, _ in usage.moved}
+    # 05:30 UTC was 06:30 in Paris (free) on Saturday, 07:30 (counted) on Sunday.
+    saturday = 1_806_125_400
+    assert saturday not in counted and saturday + DAY in counted
+    assert usage.free_total > 0
