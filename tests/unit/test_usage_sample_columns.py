@@ -62,8 +62,9 @@ def test_the_ledgers_columns_are_its_samples_grouped_by_subscriber(ledger_dir: P
         for hour in range(3):
             for minute in (5, 35):
                 now = T0 + hour * SHARD_SECONDS + minute * 60
+                names = ["bo", "ann", "cy"][: hour + 1]
                 ledger.commit(now, [Sample(name, now, hour * 100 + minute + i, i)
-                                    for i, name in enumerate(["bo", "ann", "cy"][: hour + 1])])  # fmt: skip
+                                    for i, name in enumerate(names)])  # fmt: skip
     reader = Ledger.open_reader(ledger_dir)
     for wanted, after in ((None, 0), ({"ann", "cy", "dee"}, T0 + 35 * 60)):
         grouped: dict[str, list[Sample]] = {}
