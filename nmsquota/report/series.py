@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress
-from operator import attrgetter
+from operator import attrgetter, ne
 
 from nmsquota.ledger.records import Direction
 from nmsquota.policy import used
@@ -89,7 +89,8 @@ _time = attrgetter("time")
 
 def pace(moved: Sequence[Point], as_of: int, over: int = PACE_SECONDS) -> float:
     """Counted bytes per second over the last `over` seconds before `as_of`."""
-    return sum(amount for time, amount in moved if time > as_of - over) / over
+    since = as_of - over
+    return sum([amount for time, amount in moved if time > since]) / over
 
 
 def reaches(usage: WindowUsage, tally: Tally, cap: int, per_second: float) -> int | None:
@@ -134,9 +135,9 @@ def thinned(points: Sequence[Point], most: int = 150) -> list[Point]:
         return list(points)
     start, end = points[0][0], points[-1][0]
     width = max(1, (end - start) / most)
-    kept = [points[0]]
-    for point, following in zip(points[1:], [*points[2:], None], strict=True):
-        slot = int((point[0] - start) / width)
-        if following is None or int((following[0] - start) / width) != slot:
-            kept.append(point)
-    return kept
+    slots = [int((time - start) / width) for time, _ in points]
+    last = len(points) - 1
+    # A point is the last of its slice when the next is in another (each slice worked
+    # out once, not twice: the charts thin every series of every page).
+    kept = [points[0], *compress(points[1:last], map(ne, slots[1:last], slots[2:]))]
+    return [*kept, points[last]] if last else kept

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from nmsquota.report.series import window_usage
+from nmsquota.report.series import pace, thinned, window_usage
 from nmsquota.usage import FreeHours, Sample, SampleColumns, Tally
 
 DAY = 86400
@@ -40,3 +40,17 @@ def test_the_free_hours_follow_the_local_clock_across_the_change() -> None:
     saturday = 1_806_125_400
     assert saturday not in counted and saturday + DAY in counted
     assert usage.free_total > 0
+
+
+def test_thinning_keeps_the_last_point_of_each_slice_and_the_first() -> None:
+    points = [(t * 7, t) for t in range(1000)]  # 6,993 seconds in 10 slices of 699.3
+    kept = thinned(points, 10)
+    slice_of = [int(t / 699.3) for t, _ in points]
+    lasts = [p for i, p in enumerate(points[:-1]) if slice_of[i] != slice_of[i + 1]]
+    assert kept == [points[0], *lasts, points[-1]]
+    assert len(kept) == 12  # the first, the last of each of ten slices, the end (alone in an 11th)
+
+
+def test_the_pace_counts_only_the_last_day_in_any_order() -> None:
+    moved = [(NOW - 2 * DAY, 10**9), (NOW, 6), (NOW - DAY, 10**6), (NOW - DAY + 1, 3)]
+    assert pace(moved, NOW) == 9 / DAY
