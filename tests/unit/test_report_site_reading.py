@@ -11,7 +11,7 @@ import pytest
 from fixtures.report_site import SECRET, UTC, build, reader_of
 
 from nmsquota.report import site as site_module
-from nmsquota.report.site import _Cumulative, write_site
+from nmsquota.report.site import _at, write_site
 
 
 def test_a_plans_terms_are_worked_out_once_for_all_its_subscribers(
@@ -32,7 +32,7 @@ def test_a_plans_terms_are_worked_out_once_for_all_its_subscribers(
 
 
 def test_a_cumulative_series_gives_its_total_at_any_moment() -> None:
-    points = [(100, 0), (200, 5), (200, 7), (300, 9)]
-    series = _Cumulative(points)
+    points = [(100, 0), (200, 5), (200, 7), (300, 9), (300, 2**70)]
     # The last total at or before the moment; nothing before the first point.
-    assert [series.at(t) for t in (99, 100, 150, 200, 299, 300, 10**9)] == [0, 0, 0, 7, 7, 9, 9]
+    moments = (-(2**62), 99, 100, 150, 200, 299, 300, 10**9)
+    assert [_at(points, t) for t in moments] == [0, 0, 0, 0, 7, 7, 2**70, 2**70]

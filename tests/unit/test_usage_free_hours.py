@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nmsquota.usage import FreeHours, Tally, local_minute
+from nmsquota import usage
+from nmsquota.usage import FreeHours, Tally, local_minute, local_minutes
 
 FIVE_MINUTES = 300
 
@@ -65,11 +66,29 @@ def test_without_free_hours_every_moment_counts() -> None:
     assert Tally(86400).counts_each([1, 2, 3]) == [True, True, True]
 
 
-def test_a_moment_is_worked_out_once_for_every_subscriber_sharing_it() -> None:
+def test_a_moment_is_worked_out_once_for_every_subscriber_sharing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worked_out: list[int] = []
+    real = usage._minute_at
+
+    def counted(timezone: str, when: int) -> int:
+        worked_out.append(when)
+        return real(timezone, when)
+
+    monkeypatch.setattr(usage, "_minute_at", counted)
+    monkeypatch.setattr(usage, "_MINUTES", {})
     night = FreeHours(0, 7 * 60, "Europe/Paris")
     moments = list(range(1_900_000_000, 1_900_000_000 + 2016 * FIVE_MINUTES, FIVE_MINUTES))
-    local_minute.cache_clear()
     for _ in range(50):  # fifty subscribers' weeks on the same cycles
-        night.contains_each(moments)
-    info = local_minute.cache_info()
-    assert (info.misses, info.hits) == (2016, 49 * 2016)
+        assert night.contains_each(moments) == [night.contains(t) for t in moments]
+    assert sorted(worked_out) == moments
+
+
+def test_what_is_remembered_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(usage, "_MINUTES", {})
+    monkeypatch.setattr(usage, "REMEMBERED_MOMENTS", 100)
+    for start in range(0, 10_000, 50):
+        times = range(start * 60, (start + 50) * 60, 60)
+        assert local_minutes("UTC", times) == [t // 60 % 1440 for t in times]
+    assert len(usage._MINUTES["UTC"]) <= 100 + 50
