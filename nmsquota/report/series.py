@@ -112,9 +112,9 @@ def reaches(usage: WindowUsage, tally: Tally, cap: int, per_second: float) -> in
         reset = tally.period.start(period_start + 32 * 86400)
         when = as_of + math.ceil((cap - total) / per_second)
         return when if when < reset else None
-    start, level = as_of, float(total)
+    start, level, window = as_of, float(total), tally.window
     for time, amount in usage.moved:
-        leaves = time + tally.window
+        leaves = time + window
         if leaves <= as_of:
             continue
         crossing = start + (cap - level) / per_second
@@ -123,7 +123,7 @@ def reaches(usage: WindowUsage, tally: Tally, cap: int, per_second: float) -> in
         level += per_second * (leaves - start) - amount
         start = leaves
     crossing = start + (cap - level) / per_second
-    return math.ceil(crossing) if crossing <= as_of + tally.window else None
+    return math.ceil(crossing) if crossing <= as_of + window else None
 
 
 def thinned(points: Sequence[Point], most: int = 150) -> list[Point]:
