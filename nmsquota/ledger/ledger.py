@@ -64,7 +64,7 @@ from nmsquota.ledger.shards import (
     Doc,
     ShardSet,
     parse_shard_name,
-    rows_of,
+    rows_among,
     shard_name,
 )
 from nmsquota.ledger.storage import (
@@ -84,7 +84,7 @@ from nmsquota.ledger.windows import (
     state_doc,
     state_from_doc,
 )
-from nmsquota.usage import Sample, Tally, Totals
+from nmsquota.usage import Sample, SampleColumns, Tally, Totals
 
 FORMAT = 2
 """2: typed, versioned records (records.py). A format-1 ledger (untyped records) is read as
@@ -407,9 +407,29 @@ class Ledger:
         meta = self._meta()
         for doc in self._visible_docs(meta, after, until):
             t = doc["t"]
-            for name, bytes_in, bytes_out in rows_of(doc):
-                if wanted is None or name in wanted:
-                    yield Sample(name, t, bytes_in, bytes_out)
+            for name, bytes_in, bytes_out in rows_among(doc, wanted):
+                yield Sample(name, t, bytes_in, bytes_out)
+
+    def sample_columns(
+        self,
+        subscribers: Iterable[str] | None = None,
+        *,
+        after: int = DAWN,
+        until: int = 2**62,
+    ) -> dict[str, SampleColumns]:
+        """The samples `samples` gives, by subscriber (each oldest first), without an object
+        per sample: a week of thousands of subscribers is millions of them."""
+        wanted = set(subscribers) if subscribers is not None else None
+        rows: dict[str, list[int]] = {}
+        meta = self._meta()
+        for doc in self._visible_docs(meta, after, until):
+            t = doc["t"]
+            for name, bytes_in, bytes_out in rows_among(doc, wanted):
+                mine = rows.get(name)
+                if mine is None:
+                    mine = rows[name] = []
+                mine += (t, bytes_in, bytes_out)
+        return {name: SampleColumns.interleaved(name, mine) for name, mine in rows.items()}
 
     def _visible_docs(self, meta: dict[str, Any], after: int, until: int) -> Iterator[Doc]:
         """The documents that belong to the commit `meta` describes."""

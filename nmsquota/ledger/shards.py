@@ -16,7 +16,8 @@ import bisect
 import calendar
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,15 @@ def _counts(column: list[Any]) -> bool:
 def rows_of(doc: Doc) -> Iterator[tuple[str, int, int]]:
     """(subscriber, bytes_in, bytes_out) of each sample in a document, in recorded order."""
     return zip(doc["names"], doc["in"], doc["out"], strict=True)
+
+
+def rows_among(doc: Doc, wanted: Container[str] | None) -> Iterator[tuple[str, int, int]]:
+    """rows_of(doc), only those of the subscribers in `wanted` (None: everyone's). Picked
+    at C speed (compress): a reader of a few subscribers' week looks at every row of it."""
+    rows = rows_of(doc)
+    if wanted is None:
+        return rows
+    return compress(rows, map(wanted.__contains__, doc["names"]))
 
 
 def new_doc(when: int, seq: int) -> Doc:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, compress
+from operator import attrgetter, ne
 
 from nmsquota.ledger.records import Direction
 from nmsquota.policy import used
-from nmsquota.usage import Sample, Tally, Totals
+from nmsquota.usage import Sample, SampleColumns, Tally, Totals
 
 PACE_SECONDS = 86400
 """The pace is the counted usage of the last day, per second: recent enough to follow a
@@ -54,29 +56,41 @@ class WindowUsage:
 def window_usage(samples: Iterable[Sample], tally: Tally, direction: Direction,
                  as_of: int) -> WindowUsage:  # fmt: skip
     """`samples` (any order, any subscriber's: only those in the window count) as the
-    cumulative series of one cap: counted, and free (usage in the cap's free hours)."""
+    cumulative series of one cap: counted, and free (usage in the cap's free hours).
+    SampleColumns (one subscriber's, in time order) are read as columns, without a
+    Sample made for each: a site draws 5,000 subscribers' weeks."""
     edge = tally.edge_at(as_of)
-    inside = sorted((s for s in samples if edge < s.time <= as_of), key=lambda s: s.time)
-    counted, free, moved = [(edge, 0)], [(edge, 0)], []
-    total = free_total = 0
-    for sample in inside:
-        amount = used(Totals(sample.bytes_in, sample.bytes_out), direction)
-        if tally.counts(sample.time):
-            total += amount
-            moved.append((sample.time, amount))
-        else:
-            free_total += amount
-        counted.append((sample.time, total))
-        free.append((sample.time, free_total))
+    times: Sequence[int]
+    if isinstance(samples, SampleColumns):
+        where = samples.between(edge, as_of)
+        times, amounts = samples.times[where], samples.moved(direction, where)
+    else:
+        inside = sorted((s for s in samples if edge < s.time <= as_of), key=_time)
+        times = [s.time for s in inside]
+        amounts = [used(Totals(s.bytes_in, s.bytes_out), direction) for s in inside]
+    if tally.free is None:
+        counts, frees = amounts, [0] * len(amounts)
+        moved = list(zip(times, amounts, strict=True))
+    else:
+        flags = tally.counts_each(times)
+        counts = [amount if flag else 0 for amount, flag in zip(amounts, flags, strict=True)]
+        frees = [0 if flag else amount for amount, flag in zip(amounts, flags, strict=True)]
+        moved = list(compress(zip(times, amounts, strict=True), flags))
+    counted = [(edge, 0), *zip(times, accumulate(counts), strict=True)]
+    free = [(edge, 0), *zip(times, accumulate(frees), strict=True)]
     if counted[-1][0] != as_of:
-        counted.append((as_of, total))
-        free.append((as_of, free_total))
+        counted.append((as_of, counted[-1][1]))
+        free.append((as_of, free[-1][1]))
     return WindowUsage(edge, as_of, tuple(counted), tuple(free), tuple(moved))
+
+
+_time = attrgetter("time")
 
 
 def pace(moved: Sequence[Point], as_of: int, over: int = PACE_SECONDS) -> float:
     """Counted bytes per second over the last `over` seconds before `as_of`."""
-    return sum(amount for time, amount in moved if time > as_of - over) / over
+    since = as_of - over
+    return sum([amount for time, amount in moved if time > since]) / over
 
 
 def reaches(usage: WindowUsage, tally: Tally, cap: int, per_second: float) -> int | None:
@@ -98,9 +112,9 @@ def reaches(usage: WindowUsage, tally: Tally, cap: int, per_second: float) -> in
         reset = tally.period.start(period_start + 32 * 86400)
         when = as_of + math.ceil((cap - total) / per_second)
         return when if when < reset else None
-    start, level = as_of, float(total)
+    start, level, window = as_of, float(total), tally.window
     for time, amount in usage.moved:
-        leaves = time + tally.window
+        leaves = time + window
         if leaves <= as_of:
             continue
         crossing = start + (cap - level) / per_second
@@ -109,7 +123,7 @@ def reaches(usage: WindowUsage, tally: Tally, cap: int, per_second: float) -> in
         level += per_second * (leaves - start) - amount
         start = leaves
     crossing = start + (cap - level) / per_second
-    return math.ceil(crossing) if crossing <= as_of + tally.window else None
+    return math.ceil(crossing) if crossing <= as_of + window else None
 
 
 def thinned(points: Sequence[Point], most: int = 150) -> list[Point]:
@@ -121,9 +135,9 @@ def thinned(points: Sequence[Point], most: int = 150) -> list[Point]:
         return list(points)
     start, end = points[0][0], points[-1][0]
     width = max(1, (end - start) / most)
-    kept = [points[0]]
-    for point, following in zip(points[1:], [*points[2:], None], strict=True):
-        slot = int((point[0] - start) / width)
-        if following is None or int((following[0] - start) / width) != slot:
-            kept.append(point)
-    return kept
+    slots = [int((time - start) / width) for time, _ in points]
+    last = len(points) - 1
+    # A point is the last of its slice when the next is in another (each slice worked
+    # out once, not twice: the charts thin every series of every page).
+    kept = [points[0], *compress(points[1:last], map(ne, slots[1:last], slots[2:]))]
+    return [*kept, points[last]] if last else kept

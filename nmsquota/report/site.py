@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from bisect import bisect_right
@@ -23,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +49,7 @@ from nmsquota.report.style import short_bytes
 from nmsquota.report.subscriber import subscriber_charts
 from nmsquota.standings import CapView, Reader, Sample, Snapshot, SubscriberView
 from nmsquota.standings.terms import plan_terms
+from nmsquota.usage import SampleColumns
 
 MANIFEST = ".nmsquota-site.json"
 FINGERPRINT = re.compile(rb'<meta name="nmsquota-data" content="([0-9a-f]*)">')
@@ -101,7 +104,8 @@ def write_site(directory: Path, reader: Reader, secret: str, zone: ZoneInfo,
     moved = _moved_since(reader, snap, kept.as_of)
     events = reader.events()
     applied = _limits_applied(events)
-    terms = {view.name: plan_terms(reader.config, view.plan) for view in views}
+    plans = {plan: plan_terms(reader.config, plan) for plan in {view.plan for view in views}}
+    terms = {view.name: plans[view.plan] for view in views}
     prints = {view.name: page_fingerprint(view, terms[view.name], applied[view.name], zone)
               for view in views}  # fmt: skip
     todo = [view for view in views if moved is None or view.name in moved
@@ -214,31 +218,34 @@ def _fingerprints(directory: Path) -> dict[str, str]:
 
 
 def _samples(reader: Reader, snap: Snapshot, todo: Sequence[SubscriberView], index: bool,
-             events: Sequence[EventRecord], zone: ZoneInfo) -> dict[str, list[Sample]]:  # fmt: skip
+             events: Sequence[EventRecord],
+             zone: ZoneInfo) -> dict[str, SampleColumns]:  # fmt: skip
     """The samples the pages to draw need (their longest window), and everyone's over the
     index's days when the index is drawn too, with the longest window before them for the
-    subscribers it shows a limit at a cap of (the overshoot's peak)."""
+    subscribers it shows a limit at a cap of (the overshoot's peak); by subscriber, as
+    columns (a Sample each is made only for whoever iterates over them)."""
     as_of = snap.as_of or 0
     names = {view.name for view in todo}
     edges = [cap.tally.edge_at(as_of) for view in todo for cap in view.caps]
-    grouped: dict[str, list[Sample]] = defaultdict(list)
+    limited: set[str] = set()
     if index:
         first = fleet.day_start(fleet.days_until(as_of, DAYS, zone)[0], zone)
         longest = max((cap.tally.window for view in snap.subscribers for cap in view.caps),
                       default=86400)  # fmt: skip
         edges.append(first - 1)  # a sample at the first day's midnight is on that day
         names = {view.name for view in snap.subscribers}
-        # Only they need the window before the days (a ledger keeps weeks): read first, so
-        # that their samples stay oldest first.
+        # Only they need the window before the days (a ledger keeps weeks).
         limited = {name for _, _, name in fleet.limits_at_cap(events, first)}
-        if limited and first - longest < min(edges):
-            for sample in reader.samples(limited, first - longest, until=min(edges)):
-                grouped[sample.subscriber].append(sample)
+        limited = limited if first - longest < min(edges) else set()
     if not names:
-        return grouped
-    for sample in reader.samples(names, min(edges)):
-        grouped[sample.subscriber].append(sample)
-    return grouped
+        return {}
+    found = reader.sample_columns(names, min(edges))
+    if limited:
+        older = reader.sample_columns(limited, first - longest, until=min(edges))
+        for name, early in older.items():
+            later = found.get(name)
+            found[name] = early if later is None else early.then(later)
+    return found
 
 
 # -- what a page shows ----------------------------------------------------------------------
@@ -276,13 +283,18 @@ def usage_table(cap: CapView, usage: WindowUsage, zone: ZoneInfo) -> Table:
                  head, rows)  # fmt: skip
 
 
+@lru_cache(maxsize=64)
 def _midnight(day: date, zone: ZoneInfo) -> int:
+    # Every page's table walks the same days of the same week: each worked out once.
     return fleet.day_start(day, zone)
 
 
 def _at(points: Sequence[tuple[int, int]], when: int) -> int:
-    """The cumulative total at `when` (points in time order, the first at the edge)."""
-    index = bisect_right(points, when, key=lambda point: point[0])
+    """The cumulative total at `when` (points in time order, the first at the edge).
+    Bisected on the points themselves: (when, inf) sorts after every point at or before
+    `when` and before every later one, with no key function called (a site asks 200,000
+    times)."""
+    index = bisect_right(points, (when, math.inf))
     return points[index - 1][1] if index else 0
 
 
