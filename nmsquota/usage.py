@@ -107,7 +107,11 @@ class SampleColumns(Sequence[Sample]):
 
     def __getitem__(self, index: int | slice) -> Sample | Sequence[Sample]:
         if isinstance(index, slice):
-            return list(self)[index]
+            # Columns of the slice, not a list of it: a reader cuts a week into days.
+            found = SampleColumns(self.subscriber)
+            found.times, found.bytes_in = self.times[index], self.bytes_in[index]
+            found.bytes_out = self.bytes_out[index]
+            return found
         return Sample(self.subscriber, self.times[index], self.bytes_in[index],
                       self.bytes_out[index])  # fmt: skip
 

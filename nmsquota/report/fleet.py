@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import chain, pairwise
+from operator import gt
 from zoneinfo import ZoneInfo
 
 from nmsquota.ledger.records import EventKind, EventRecord, Limit
 from nmsquota.policy import used
 from nmsquota.standings import CapView, SubscriberView
-from nmsquota.usage import Sample, Tally, Totals
+from nmsquota.usage import Sample, SampleColumns, Tally, Totals
 from nmsquota.verdict import Reason, ReasonKind
 
 Volumes = dict[date, dict[str, int]]
@@ -73,15 +74,18 @@ def volumes_of(samples: Mapping[str, Sequence[Sample]], days: Sequence[date],
     found: Volumes = {day: {} for day in days}
     seen: set[int] = set()
     for name, group in samples.items():
-        times = [s.time for s in group]
-        if times != sorted(times):
+        if isinstance(group, SampleColumns):  # what the site reads: no Sample made
+            times, downloaded = group.times, group.bytes_in
+        else:
+            times, downloaded = [s.time for s in group], [s.bytes_in for s in group]
+        if any(map(gt, times, times[1:])):
             return daily_volumes(chain.from_iterable(samples.values()), days, zone)
         seen.update(times)
         for day, start, end in local.spans:
             first, last = bisect_left(times, start), bisect_left(times, end)
-            amounts = [s.bytes_in for s in group[first:last]]
-            if any(amounts):
-                found[day][name] = sum(amounts)
+            amount = sum(downloaded[first:last])
+            if amount:
+                found[day][name] = amount
     if not all(local.day_of(time) == local.convert(time) for time in seen):
         return daily_volumes(chain.from_iterable(samples.values()), days, zone)
     return found

@@ -81,3 +81,10 @@ def test_older_columns_then_newer_are_all_of_them_in_order() -> None:
     assert list(early) == SAMPLES[:3]  # neither is changed
     huge = columns_of([Sample("ann", T0 + 9000, 2**70, 0)])
     assert list(early.then(huge)) == [*SAMPLES[:3], Sample("ann", T0 + 9000, 2**70, 0)]
+
+
+@pytest.mark.parametrize("cut", [slice(2, 5), slice(None, 3), slice(4, None), slice(None, None, 2)])
+def test_a_slice_is_columns_of_the_same_samples(cut: slice) -> None:
+    part = columns_of(SAMPLES)[cut]
+    assert isinstance(part, SampleColumns)
+    assert list(part) == SAMPLES[cut]
