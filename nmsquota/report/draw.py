@@ -67,6 +67,9 @@ class Line:
     """The radius of a dot at each point, titled with its time and value; 0 for none."""
     joined: bool = True
     """False: only the dots (a mark where something happened)."""
+    most_dots: int = 0
+    """Dots on at most about this many of the points, evenly spread, the first and the last
+    always; 0: on every point. A line of 150 points needs no 150 titles to be read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +136,11 @@ def line_chart(chart_id: str, title: str, desc: str, axes: Axes, lines: Sequence
             path = "L".join(f"{x:.1f} {y:.1f}" for x, y in at)
             out.append(f'<path class="line" d="M{path}"{dash}/>')
         if line.dot:
-            for (x, y), (time, value) in zip(at, line.points, strict=True):
+            for index in dotted(len(at), line.most_dots):
+                (x, y), (time, value) = at[index], line.points[index]
+                title = _text(f"{axes.x_label(time)}: {axes.y_label(value)}")
                 out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{line.dot:g}"><title>'
-                           f"{_text(axes.x_label(time))}: {_text(axes.y_label(value))}"
-                           "</title></circle>")  # fmt: skip
+                           f"{title}</title></circle>")  # fmt: skip
         out.append("</g>")
     out.append('</g><g class="legend">')
     for line, (offset, row) in zip(lines, places, strict=True):
@@ -147,6 +151,16 @@ def line_chart(chart_id: str, title: str, desc: str, axes: Axes, lines: Sequence
                    "</text></g>")  # fmt: skip
     out.append("</g></svg>")
     return "".join(out)
+
+
+def dotted(count: int, most: int) -> range | list[int]:
+    """Which of `count` points get a dot: all, or every k-th up to at most about `most`,
+    and the last."""
+    if not most or count <= most:
+        return range(count)
+    every = -(-count // most)
+    chosen = list(range(0, count, every))
+    return chosen if chosen[-1] == count - 1 else [*chosen, count - 1]
 
 
 def legend_places(labels: Sequence[str], width: float) -> list[tuple[float, int]]:

@@ -179,8 +179,9 @@ def _rate(bps: int) -> str:
 # -- the chart ------------------------------------------------------------------------------
 
 
-TRACE = {"dot": 1.5}
-"""A series of usage: a line, with each (thinned) point's time and value in the SVG."""
+TRACE = {"dot": 1.5, "most_dots": 56}
+"""A series of usage: a line, with dots carrying their time and value in the SVG (about one
+every three hours of a week; the line itself has up to 150 points)."""
 DASHED = {"dash": "8,5"}
 DOTTED = {"dash": "2,4"}
 MARK = {"joined": False, "dot": 6.0}

@@ -16,6 +16,7 @@ from nmsquota.report.draw import (
     Axes,
     Line,
     Scheme,
+    dotted,
     legend_places,
     line_chart,
     stylesheet,
@@ -121,3 +122,14 @@ def test_every_rule_is_scoped_to_the_chart(scheme: Scheme) -> None:
     assert ("prefers-color-scheme" in stylesheet("chart-x", [], scheme)) is (
         scheme is Scheme.ADAPTIVE
     )
+
+
+@pytest.mark.parametrize(("count", "most"), [(150, 56), (57, 56), (56, 56), (3, 0), (2000, 7)])
+def test_dots_are_spread_evenly_with_the_first_and_last_always(count: int, most: int) -> None:
+    chosen = list(dotted(count, most))
+    assert chosen[0] == 0 and chosen[-1] == count - 1
+    assert chosen == sorted(set(chosen))
+    assert len(chosen) <= (most + 1 if most else count)
+    if most and count > most:
+        gaps = {b - a for a, b in pairwise(chosen[:-1])}
+        assert len(gaps) == 1 and max(b - a for a, b in pairwise(chosen)) <= gaps.pop()
