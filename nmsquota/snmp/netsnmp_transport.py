@@ -2,12 +2,13 @@
 (walk.Walker) at a twentieth of pysnmp's CPU per row, for agents whose configuration says
 `transport = "netsnmp"`.
 
-Why this binding (measured on this machine, bench/bench_poll.py): netsnmp-cffi 0.2 runs
-Net-SNMP's own encoder and decoder and hooks its sockets into the asyncio loop, so a walk
-costs ~7 us of CPU per varbind against pysnmp's ~140 us and `snmpbulkwalk`'s ~13 us, and
-many agents are read concurrently in one thread as with pysnmp. ezsnmp 2.5 was the other
-candidate: it blocks (a thread per agent), costs ~30 us per varbind, ~5.7 ms per v3
-request, and its bulk walk of several OIDs walks only the first. netsnmp-cffi has no
+Why this binding (measured on this machine, bench/bench_poll.py, 1,000 interfaces):
+netsnmp-cffi 0.2 runs Net-SNMP's own encoder and decoder and hooks its sockets into the
+asyncio loop, so a walk costs ~8 us of CPU per varbind against pysnmp's ~190 us and
+`snmpbulkwalk`'s ~10 us, and many agents are read concurrently in one thread as with
+pysnmp. ezsnmp 2.5 was the other candidate: it blocks (a thread per agent), costs ~33 us
+per varbind, ~5.7 ms per v3 request, and its bulk walk of several OIDs returns the rows of
+one. netsnmp-cffi has no
 SNMPv3: the configuration refuses `transport = "netsnmp"` with version 3
 (config/settings.py), and an Agent built by hand that asks for it gets an SnmpError here.
 
