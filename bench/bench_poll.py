@@ -5,13 +5,14 @@ interfaces, 1,000 by default), starts --agents snmpd processes in it on differen
 serving the same interfaces), and measures, inside the namespace:
 
 * one walk of the poller's counter columns (ifName, ifHCInOctets, ifHCOutOctets) by
-  nmsquota (pysnmp) against one agent, wall and CPU time, and the same columns walked by
-  Net-SNMP's snmpbulkwalk with the same max-repetitions, in the same run: the ratio;
-* the CPU cost per 1,000 varbinds for both;
+  nmsquota against one agent through each transport (pysnmp, netsnmp: Net-SNMP's library
+  through netsnmp-cffi), wall and CPU time, and the same columns walked by Net-SNMP's
+  snmpbulkwalk with the same max-repetitions, in the same run: the ratios;
+* the wall and CPU cost per 1,000 varbinds of each;
 * nmsquota's polling cycle (nmsquota/snmp/cycle.py): the first cycle, which walks every
   IF-MIB column it uses, and a usual one, which walks the counters and names; of one agent
   alone and of all agents at once with one engine, against the slowest agent alone
-  (target: at most 1.3x).
+  (target: at most 1.3x), through --transport (pysnmp unless given).
 
 Run as root from the repository root (needs iproute2 and snmpd; takes about a minute):
 
@@ -49,6 +50,9 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=20, help="snmpd processes")
     parser.add_argument("--repetitions", type=int, default=25, help="GETBULK max-repetitions")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each measurement")
+    parser.add_argument(
+        "--transport", default="pysnmp", choices=["pysnmp", "netsnmp"], help="for the cycles"
+    )
     parser.add_argument("--inside", metavar="NS", help=argparse.SUPPRESS)
     parser.add_argument("--base-port", type=int, default=17100, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,6 +120,8 @@ def orchestrate(args: argparse.Namespace) -> int:
             str(args.repeats),
             "--base-port",
             str(args.base_port),
+            "--transport",
+            args.transport,
         ]
         return subprocess.run(command).returncode
     finally:
@@ -174,16 +180,25 @@ def measure(args: argparse.Namespace) -> int:
         net_cpu.append(cpu_children() - before_cpu)
         net_varbinds = count
 
-    async def ours_walk() -> tuple[float, float, int]:
-        transport = await open_transport(Agent("a", "127.0.0.1", port, deadline=120))
-        before_cpu, started = cpu_self(), time.perf_counter()
-        table = await transport.walk(COLUMNS, max_repetitions=args.repetitions)
-        return time.perf_counter() - started, cpu_self() - before_cpu, sum(map(len, table.values()))
+    async def ours_walk(name: str) -> tuple[float, float, int]:
+        agent = Agent("a", "127.0.0.1", port, deadline=120, transport=name)
+        async with await open_transport(agent) as transport:
+            before_cpu, started = cpu_self(), time.perf_counter()
+            table = await transport.walk(COLUMNS, max_repetitions=args.repetitions)
+            wall, cpu = time.perf_counter() - started, cpu_self() - before_cpu
+        return wall, cpu, sum(map(len, table.values()))
 
-    ours = [asyncio.run(ours_walk()) for _ in range(args.repeats)]
-    our_wall = [w for w, _, _ in ours]
-    our_cpu = [c for _, c, _ in ours]
-    our_varbinds = ours[0][2]
+    # name -> (median wall, median CPU, varbinds per walk)
+    walks: dict[str, tuple[float, float, int]] = {}
+    for name in ("pysnmp", "netsnmp"):
+        runs = [asyncio.run(ours_walk(name)) for _ in range(args.repeats)]
+        walks[name] = (
+            statistics.median(w for w, _, _ in runs),
+            statistics.median(c for _, c, _ in runs),
+            runs[0][2],
+        )
+    net = (statistics.median(net_wall), statistics.median(net_cpu), net_varbinds)
+    walks["snmpbulkwalk"] = net
 
     mapping = InterfaceMap(rules=[Rule.compile("ifName", r"(?P<user>sub\d+)")])
 
@@ -193,7 +208,12 @@ def measure(args: argparse.Namespace) -> int:
         each agent within it, [total, per agent...]."""
         transports = Transports()
         devices = [
-            Device(f"a{p}", Agent(f"a{p}", "127.0.0.1", p, deadline=300), mapping) for p in ports
+            Device(
+                f"a{p}",
+                Agent(f"a{p}", "127.0.0.1", p, deadline=300, transport=args.transport),
+                mapping,
+            )
+            for p in ports
         ]
         walls = []
         for _ in range(2):
@@ -224,27 +244,23 @@ def measure(args: argparse.Namespace) -> int:
         f"{args.repetitions}, medians of {args.repeats} runs"
     )
     row("columns walked", "3", "ifName, ifHCInOctets, ifHCOutOctets")
-    row("varbinds per walk (nmsquota / snmpbulkwalk)", f"{our_varbinds} / {net_varbinds}")
-    row("walk wall time, nmsquota (pysnmp)", f"{statistics.median(our_wall) * 1000:.0f} ms")
     row(
-        "walk wall time, snmpbulkwalk",
-        f"{statistics.median(net_wall) * 1000:.0f} ms",
-        "3 processes, one per column",
+        "varbinds per walk (pysnmp / netsnmp / snmpbulkwalk)",
+        " / ".join(str(walks[name][2]) for name in walks),
     )
-    row(
-        "walk wall time ratio nmsquota / snmpbulkwalk",
-        f"{statistics.median(our_wall) / statistics.median(net_wall):.2f}",
-    )
-    row("walk CPU time, nmsquota", f"{statistics.median(our_cpu) * 1000:.0f} ms")
-    row("walk CPU time, snmpbulkwalk (children)", f"{statistics.median(net_cpu) * 1000:.0f} ms")
-    row(
-        "CPU per 1,000 varbinds, nmsquota",
-        f"{statistics.median(our_cpu) / our_varbinds * 1e6:.1f} ms",
-    )
-    row(
-        "CPU per 1,000 varbinds, snmpbulkwalk",
-        f"{statistics.median(net_cpu) / net_varbinds * 1e6:.1f} ms",
-    )
+    net_wall_1k = walks["snmpbulkwalk"][0] / net_varbinds * 1e6
+    net_cpu_1k = walks["snmpbulkwalk"][1] / net_varbinds * 1e6
+    for name, (wall, cpu, _) in walks.items():
+        note = "3 processes, one per column" if name == "snmpbulkwalk" else "one walk, 3 columns"
+        row(f"walk wall / CPU time, {name}", f"{wall * 1000:.0f} / {cpu * 1000:.0f} ms", note)
+    for name, (wall, cpu, varbinds) in walks.items():
+        wall_1k, cpu_1k = wall / varbinds * 1e6, cpu / varbinds * 1e6
+        row(
+            f"per 1,000 varbinds, wall / CPU, {name}",
+            f"{wall_1k:.1f} / {cpu_1k:.1f} ms",
+            f"{wall_1k / net_wall_1k:.2f}x / {cpu_1k / net_cpu_1k:.2f}x snmpbulkwalk's",
+        )
+    row("cycles below through", args.transport)
     row(
         f"first cycle (every column), one agent alone, slowest of {args.agents}",
         f"{slowest_first * 1000:.0f} ms",

@@ -28,6 +28,7 @@ def device_from(config: Config, name: str, server: AccessServer) -> Device:
         priv_key=config.secret(server.priv_key),
         max_repetitions=server.max_repetitions,
         bulk=server.bulk,
+        transport=server.transport,
     )
     mapping = InterfaceMap(
         rules=[Rule.compile(m.field, m.pattern) for m in server.match],

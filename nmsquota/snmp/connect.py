@@ -13,7 +13,7 @@ from nmsquota.snmp.pysnmp_transport import PysnmpRequests, new_engine
 from nmsquota.snmp.transport import Agent, SnmpError, Transport
 from nmsquota.snmp.walk import Walker
 
-TRANSPORTS = ("pysnmp",)
+TRANSPORTS = ("pysnmp", "netsnmp")
 """The libraries an agent's requests may be sent with, by the name that picks them."""
 
 
@@ -32,6 +32,12 @@ class Transports:
             if self._engine is None:
                 self._engine = new_engine()
             return Walker(agent, await PysnmpRequests.open(self._engine, agent))
+        if agent.transport == "netsnmp":
+            # Imported here: only a configuration that names it loads Net-SNMP's C library
+            # (an optional extra; the configuration's check says when it is missing).
+            from nmsquota.snmp.netsnmp_transport import NetsnmpRequests
+
+            return Walker(agent, await NetsnmpRequests.open(agent))
         raise SnmpError(
             f"{agent.where}: unknown transport {agent.transport!r} "
             f"(one of: {', '.join(TRANSPORTS)})"

@@ -1,6 +1,7 @@
 """Runs inside the access server's namespace: polls its snmpd whenever told to on stdin.
 
-Each line on stdin ("poll") makes one poll through the cycle the daemon runs (so with the
+Its arguments: the agent's port and the transport that sends the requests. Each line on
+stdin ("poll") makes one poll through the cycle the daemon runs (so with the
 memory of the last poll); each poll prints one JSON line with the samples charged since the
 previous poll, the verdicts, the addresses learned from host routes and whether the identity
 columns were walked, so the test outside can compare them with the kernel's counters.
@@ -19,11 +20,11 @@ from nmsquota.snmp.cycle import Device, poll_devices
 from nmsquota.snmp.walk import Agent
 
 
-async def main(port: int) -> None:
+async def main(port: int, transport: str) -> None:
     transports = Transports()
     device = Device(
         "bras",
-        Agent("bras", "127.0.0.1", port),
+        Agent("bras", "127.0.0.1", port, transport=transport),
         InterfaceMap(rules=[Rule.compile("ifName", r"sub-(?P<user>.+)")]),
         learn_addresses="inet-cidr-route",
     )
@@ -52,4 +53,4 @@ async def main(port: int) -> None:
         )
 
 
-asyncio.run(main(int(sys.argv[1])))
+asyncio.run(main(int(sys.argv[1]), sys.argv[2]))

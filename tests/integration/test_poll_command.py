@@ -1,4 +1,5 @@
-"""`nmsquota poll --once` against a real snmpd and a silent agent."""
+"""`nmsquota poll --once` against a real snmpd and a silent agent, through each transport
+(the access servers' `transport` key, from the `transport` fixture)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 
 
-def access_servers(live: int, silent: int) -> dict[str, dict]:
+def access_servers(live: int, silent: int, transport: str = "pysnmp") -> dict[str, dict]:
     """bras1 on a live agent; mute on one that never answers, given up on quickly."""
     return {
-        "bras1": access_server(live, interfaces={"lo": "alice"}),
-        "mute": access_server(silent, timeout="1s", retries=0, deadline="3s"),
+        "bras1": access_server(live, interfaces={"lo": "alice"}, transport=transport),
+        "mute": access_server(silent, timeout="1s", retries=0, deadline="3s", transport=transport),
     }
 
 
@@ -26,8 +27,9 @@ def test_poll_once_shows_each_device_and_reports_a_dead_one(
     config_file: WriteConfig,
     snmpd_loopback: int,
     silent_agent: int,
+    transport: str,
 ) -> None:
-    config = config_file(access_servers=access_servers(snmpd_loopback, silent_agent))
+    config = config_file(access_servers=access_servers(snmpd_loopback, silent_agent, transport))
     ledger = tmp_path / "none"
     status = main(
         ["-c", str(config), "poll", "--once", "--json", "--ledger", str(ledger)],
@@ -40,6 +42,7 @@ def test_poll_once_shows_each_device_and_reports_a_dead_one(
     assert (row["interface"], row["subscriber"], row["verdict"]) == ("lo", "alice", "baseline")
     assert isinstance(row["octets_out"], int) and row["width"] == 64
     assert "mute (127.0.0.1" in devices["mute"]["error"]
+    assert "No SNMP response" in devices["mute"]["error"]
     assert not ledger.exists()  # poll --once writes nothing
 
     status = main(

@@ -29,8 +29,10 @@ def send_over_loopback(total: int) -> None:
         receiver.close()
 
 
-def test_bytes_through_an_interface_are_charged_to_its_subscriber(snmpd_loopback: int) -> None:
-    agent = Agent("lo-server", "127.0.0.1", snmpd_loopback)
+def test_bytes_through_an_interface_are_charged_to_its_subscriber(
+    snmpd_loopback: int, transport: str
+) -> None:
+    agent = Agent("lo-server", "127.0.0.1", snmpd_loopback, transport=transport)
     mapping = InterfaceMap(static={"lo": "alice"})
 
     async def two_polls() -> tuple:

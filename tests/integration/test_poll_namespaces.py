@@ -3,7 +3,8 @@
 An "access server" namespace holds one veth pair per subscriber (sub-NAME on its side, eth0
 in the subscriber's own namespace) and runs snmpd. Traffic is sent through the pairs, and
 the bytes the poller charges each subscriber must equal what the kernel counted on the
-access server's side of their interface; interfaces come and go between polls.
+access server's side of their interface; interfaces come and go between polls. Through
+each transport (the `transport` fixture).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class AccessServer:
 
 @pytest.mark.slow
 def test_charges_match_the_kernels_counters_as_sessions_come_and_go(
-    namespaces: Namespaces, tmp_path: Path
+    namespaces: Namespaces, tmp_path: Path, transport: str
 ) -> None:
     bras = AccessServer(namespaces, tmp_path)
     bras.add_subscriber("alice")
@@ -110,6 +111,7 @@ def test_charges_match_the_kernels_counters_as_sessions_come_and_go(
         sys.executable,
         str(HERE / "ns_poll.py"),
         str(bras.port),
+        transport,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -1,7 +1,7 @@
 """Work that survives a failure (issue 27): a walk cut short keeps what it read, so the next
 cycle walks less, and a device that keeps failing is retried with backoff without holding
 up the others. Against the in-process agent, which can fall silent after so many requests;
-every charge is checked against the counters the test set."""
+every charge is checked against the counters the test set. Through each transport."""
 
 from __future__ import annotations
 
@@ -55,9 +55,12 @@ def interfaces(cycle: int, count: int) -> dict:
     return objects
 
 
-def device(name: str, port: int, timeout: float = 0.2) -> Device:
-    return Device(name, Agent(name, "127.0.0.1", port, timeout=timeout, retries=0, deadline=5),
-                  MAPPING)  # fmt: skip
+def device(name: str, port: int, transport: str, timeout: float = 0.2) -> Device:
+    """A device that gives up on a silent request in `timeout`, read through `transport`
+    (every test here runs through each: the `transport` fixture)."""
+    agent = Agent(name, "127.0.0.1", port, timeout=timeout, retries=0, deadline=5,
+                  transport=transport)  # fmt: skip
+    return Device(name, agent, MAPPING)
 
 
 def charged(result: DeviceResult) -> dict[str, tuple[int, int]]:
@@ -87,17 +90,19 @@ async def one_cycle(agent: TableAgent, devices: list[Device], cycle: int, count:
     return results, agent.requests
 
 
-def test_a_first_walk_cut_short_is_gone_on_from_and_the_next_cycle_walks_less() -> None:
+def test_a_first_walk_cut_short_is_gone_on_from_and_the_next_cycle_walks_less(
+    transport: str,
+) -> None:
     count = 150
 
     async def run() -> None:
         agent, port = await start_agent()
         # Cycle 0, an earlier run of the daemon: the baselines it left in the ledger.
-        (before,), _ = await one_cycle(agent, [device("bras1", port)], 0, count, {})
+        (before,), _ = await one_cycle(agent, [device("bras1", port, transport)], 0, count, {})
         assert before.attribution is not None
         baselines = {"bras1": before.attribution.baselines}
         # The daemon starts again (no memory); its first walk falls silent part-way.
-        bras1 = device("bras1", port)
+        bras1 = device("bras1", port, transport)
         (cut,), _ = await one_cycle(agent, [bras1], 1, count, baselines, silent_after=15)
         assert cut.error is not None and cut.attribution is None
         assert bras1.partial is not None
@@ -106,8 +111,8 @@ def test_a_first_walk_cut_short_is_gone_on_from_and_the_next_cycle_walks_less() 
         # The next cycle goes on from there ...
         (resumed,), walked = await one_cycle(agent, [bras1], 2, count, baselines)
         # ... where a walk from nothing (another restarted daemon) asks for more.
-        (fresh,), walked_fresh = await one_cycle(agent, [device("bras1", port)], 2, count,
-                                                 baselines)  # fmt: skip
+        fresh_device = device("bras1", port, transport)
+        (fresh,), walked_fresh = await one_cycle(agent, [fresh_device], 2, count, baselines)
         assert walked < walked_fresh
         assert bras1.partial is None and bras1.memory is not None
         # Nothing of the gap is lost, and the kept rows' speeds are their own rows'.
@@ -119,12 +124,14 @@ def test_a_first_walk_cut_short_is_gone_on_from_and_the_next_cycle_walks_less() 
     asyncio.run(run())
 
 
-def test_a_device_that_fails_keeps_its_memory_and_walks_only_counters_and_names_next() -> None:
+def test_a_device_that_fails_keeps_its_memory_and_walks_only_counters_and_names_next(
+    transport: str,
+) -> None:
     count = 200
 
     async def run() -> None:
         agent, port = await start_agent()
-        bras1 = device("bras1", port)
+        bras1 = device("bras1", port, transport)
         (first,), walked_whole = await one_cycle(agent, [bras1], 0, count, {})
         assert first.attribution is not None
         baselines = {"bras1": first.attribution.baselines}
@@ -138,7 +145,9 @@ def test_a_device_that_fails_keeps_its_memory_and_walks_only_counters_and_names_
     asyncio.run(run())
 
 
-def test_a_device_in_backoff_is_not_asked_does_not_delay_the_others_and_loses_no_bytes() -> None:
+def test_a_device_in_backoff_is_not_asked_does_not_delay_the_others_and_loses_no_bytes(
+    transport: str,
+) -> None:
     count = 20
 
     async def run() -> None:
@@ -146,7 +155,10 @@ def test_a_device_in_backoff_is_not_asked_does_not_delay_the_others_and_loses_no
         flaky_agent, flaky_port = await start_agent()
         # One walk at a time: a device that holds its slot until it times out delays the
         # other by that much.
-        flaky, live = device("flaky", flaky_port, timeout=1.0), device("live", live_port)
+        flaky, live = (
+            device("flaky", flaky_port, transport, timeout=1.0),
+            device("live", live_port, transport),
+        )
         devices = [flaky, live]
         baselines: dict[str, Mapping[SessionKey, Reading]] = {}
 

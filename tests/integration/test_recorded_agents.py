@@ -1,5 +1,5 @@
 """Walks recorded from real agents, served by snmpsim, polled twice with known traffic added
-in between: every charge exact.
+in between: every charge exact, through each transport (the `transport` fixture).
 
 The captures are the ones snmpsim ships in `snmpsim/data/recorded/` (a Windows XP host's SNMP
 service and a Linux Net-SNMP host). They come under snmpsim's licence, BSD-2-Clause
@@ -46,10 +46,13 @@ def linux_host(tmp_path: Path) -> Iterator[RecordedAgent]:
 
 
 def two_polls(
-    agent: RecordedAgent, mapping: InterfaceMap, traffic: Mapping[str, int]
+    agent: RecordedAgent, mapping: InterfaceMap, traffic: Mapping[str, int], transport: str
 ) -> tuple[Poll, Poll, Attribution]:
-    """A baseline poll, `traffic` added to the served counters, a second poll INTERVAL later."""
-    where = Agent("recorded", "127.0.0.1", agent.port, community=agent.community)
+    """A baseline poll, `traffic` added to the served counters, a second poll INTERVAL later,
+    the requests sent by `transport`."""
+    where = Agent(
+        "recorded", "127.0.0.1", agent.port, community=agent.community, transport=transport
+    )
 
     async def run() -> tuple[Poll, Poll, Attribution]:
         session = await open_transport(where)
@@ -71,7 +74,7 @@ WINDOWS_NAMES = InterfaceMap(
 
 
 def test_the_windows_hosts_nul_terminated_names_map_and_are_charged_exactly(
-    windows_host: RecordedAgent,
+    windows_host: RecordedAgent, transport: str
 ) -> None:
     loopback, wireless = 1, 65539
     wrap = 2**32 - windows_host.value(f"{IF_IN}.{wireless}") + 1_000  # wraps, 32-bit
@@ -79,7 +82,7 @@ def test_the_windows_hosts_nul_terminated_names_map_and_are_charged_exactly(
         f"{IF_IN}.{loopback}": 40_000_000, f"{IF_OUT}.{loopback}": 40_000_000,
         f"{IF_IN}.{wireless}": wrap, f"{IF_OUT}.{wireless}": 123_456,
     }  # fmt: skip
-    first, second, result = two_polls(windows_host, WINDOWS_NAMES, traffic)
+    first, second, result = two_polls(windows_host, WINDOWS_NAMES, traffic, transport)
 
     readings = {key.interface: (key, reading) for key, reading in second.readings}
     assert sorted(readings) == sorted(WINDOWS_NAMES.static)
@@ -97,7 +100,9 @@ def test_the_windows_hosts_nul_terminated_names_map_and_are_charged_exactly(
     assert len(first.readings) == 2
 
 
-def test_the_linux_hosts_64_bit_counters_are_charged_exactly(linux_host: RecordedAgent) -> None:
+def test_the_linux_hosts_64_bit_counters_are_charged_exactly(
+    linux_host: RecordedAgent, transport: str
+) -> None:
     lo, eth0 = 1, 2
     mapping = InterfaceMap(static={"eth0": "linus", "lo": "lola"})
     # The capture's 32-bit counters were walked at another moment than its 64-bit ones and
@@ -107,7 +112,7 @@ def test_the_linux_hosts_64_bit_counters_are_charged_exactly(linux_host: Recorde
         f"{IF_IN}.{eth0}": 9_000_000_000, f"{IF_OUT}.{eth0}": 250_000_000,
         f"{HC_IN}.{lo}": 7, f"{HC_OUT}.{lo}": 7, f"{IF_IN}.{lo}": 7, f"{IF_OUT}.{lo}": 7,
     }  # fmt: skip
-    _, second, result = two_polls(linux_host, mapping, traffic)
+    _, second, result = two_polls(linux_host, mapping, traffic, transport)
 
     readings = {key.interface: reading for key, reading in second.readings}
     assert {name: (r.width, r.speed_bps) for name, r in readings.items()} == {
@@ -126,8 +131,10 @@ def test_poll_prints_the_windows_hosts_names_as_an_operator_reads_them(
     tmp_path: Path,
     config_file: WriteConfig,
     windows_host: RecordedAgent,
+    transport: str,
 ) -> None:
-    server = access_server(windows_host.port, community=windows_host.community)
+    # The access server's `transport` key reaches the poller: the whole path through each.
+    server = access_server(windows_host.port, community=windows_host.community, transport=transport)
     server["interfaces"] = {"MS TCP Loopback interface": "winnie"}
     config = config_file(access_servers={"xp": server})
     ledger = tmp_path / "none"

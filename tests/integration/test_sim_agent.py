@@ -1,5 +1,6 @@
 """The poller against the in-process agent: wraps, reboots, ifIndex reuse, big tables, a
-device that dies mid-walk. Deterministic: the test sets every counter the poller sees."""
+device that dies mid-walk. Deterministic: the test sets every counter the poller sees. Each
+through every transport (the `transport` fixture)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ def interfaces(uptime: int, rows: dict[int, tuple[str, int, int]], hc: bool = Tr
     return objects
 
 
-async def cycles(steps: list[dict], version: str = "2c") -> list:
+async def cycles(steps: list[dict], transport: str, version: str = "2c") -> list:
     """Poll once per step (the agent's objects for it), 300 s apart; the attributions."""
     agent, port = await start_agent()
-    session = await open_transport(Agent("sim", "127.0.0.1", port, version=version))
+    where = Agent("sim", "127.0.0.1", port, version=version, transport=transport)
+    session = await open_transport(where)
     baselines: dict = {}
     memory = None
     results = []
@@ -63,55 +65,57 @@ def charged(result) -> dict[str, tuple[int, int]]:
     return {s.subscriber: (s.bytes_in, s.bytes_out) for s in result.samples}
 
 
-def test_a_64_bit_wrap_is_charged_as_the_bytes_that_passed() -> None:
+def test_a_64_bit_wrap_is_charged_as_the_bytes_that_passed(transport: str) -> None:
     top = 2**64
     results = asyncio.run(cycles([
         interfaces(100_000, {7: ("<pppoe-davidn>", 5, top - 1_000)}),
         interfaces(130_000, {7: ("<pppoe-davidn>", 10, top + 4_000)}),
-    ]))  # fmt: skip
+    ], transport))  # fmt: skip
     assert charged(results[1]) == {"davidn": (5_000, 5)}
 
 
-def test_a_32_bit_wrap_over_v1_is_charged_as_the_bytes_that_passed() -> None:
+def test_a_32_bit_wrap_over_v1_is_charged_as_the_bytes_that_passed(transport: str) -> None:
     top = 2**32
     results = asyncio.run(cycles([
         interfaces(100_000, {7: ("<pppoe-davidn>", 0, top - 1_000)}, hc=False),
         interfaces(130_000, {7: ("<pppoe-davidn>", 0, top + 2_000)}, hc=False),
-    ], version="1"))  # fmt: skip
+    ], transport, version="1"))  # fmt: skip
     assert charged(results[1]) == {"davidn": (3_000, 0)}
     (reading,) = results[1].baselines.values()
     assert reading.width == 32
 
 
-def test_an_agent_reboot_charges_nothing_for_that_interval() -> None:
+def test_an_agent_reboot_charges_nothing_for_that_interval(transport: str) -> None:
     results = asyncio.run(cycles([
         interfaces(100_000, {7: ("<pppoe-davidn>", 10**9, 10**10)}),
         interfaces(12_000, {7: ("<pppoe-davidn>", 500, 6_000)}),  # up 120 s: it rebooted
         interfaces(42_000, {7: ("<pppoe-davidn>", 900, 9_000)}),
-    ]))  # fmt: skip
+    ], transport))  # fmt: skip
     assert charged(results[1]) == {}
     assert [c.verdict for _, c in results[1].charges] == [Verdict.RESTART]
     assert charged(results[2]) == {"davidn": (3_000, 400)}
 
 
-def test_an_index_reused_by_another_subscriber_is_not_charged_to_either() -> None:
+def test_an_index_reused_by_another_subscriber_is_not_charged_to_either(transport: str) -> None:
     results = asyncio.run(cycles([
         interfaces(100_000, {7: ("<pppoe-alice>", 0, 1_000)}),
         interfaces(130_000, {7: ("<pppoe-bob>", 0, 90_000)}),
         interfaces(160_000, {7: ("<pppoe-bob>", 0, 95_000)}),
-    ]))  # fmt: skip
+    ], transport))  # fmt: skip
     assert charged(results[1]) == {}
     assert charged(results[2]) == {"bob": (5_000, 0)}
 
 
 @pytest.mark.slow
-def test_ten_thousand_interfaces_are_walked_whole() -> None:
+def test_ten_thousand_interfaces_are_walked_whole(transport: str) -> None:
     objects = interfaces(100, {i: (f"<pppoe-u{i}>", i, 2 * i) for i in range(1, 10_001)})
 
     async def run() -> dict:
         agent, port = await start_agent()
         agent.set(objects)
-        session = await open_transport(Agent("big", "127.0.0.1", port, deadline=120))
+        session = await open_transport(
+            Agent("big", "127.0.0.1", port, deadline=120, transport=transport)
+        )
         return await walk(session, [p.IF_NAME, p.IF_HC_OUT_OCTETS])
 
     table = asyncio.run(run())
@@ -119,13 +123,15 @@ def test_ten_thousand_interfaces_are_walked_whole() -> None:
     assert table[p.IF_HC_OUT_OCTETS][(10_000,)] == 20_000
 
 
-def test_an_agent_that_dies_mid_walk_is_an_error_not_a_short_table() -> None:
+def test_an_agent_that_dies_mid_walk_is_an_error_not_a_short_table(transport: str) -> None:
     async def run() -> None:
         agent, port = await start_agent()
         agent.set(interfaces(100, {i: (f"<pppoe-u{i}>", i, i) for i in range(1, 500)}))
         agent.answer_limit = 3
         session = await open_transport(
-            Agent("dying", "127.0.0.1", port, timeout=0.5, retries=1, deadline=10)
+            Agent(
+                "dying", "127.0.0.1", port, timeout=0.5, retries=1, deadline=10, transport=transport
+            )
         )
         await poller.poll(session, MAPPING, 0.0)
 
@@ -134,7 +140,7 @@ def test_an_agent_that_dies_mid_walk_is_an_error_not_a_short_table() -> None:
 
 
 def test_accel_ppp_sessions_are_polled_from_its_session_table(
-    capsys: pytest.CaptureFixture[str], tmp_path
+    capsys: pytest.CaptureFixture[str], tmp_path, transport: str
 ) -> None:
     import json
 
@@ -158,7 +164,8 @@ def test_accel_ppp_sessions_are_polled_from_its_session_table(
             {oid(p.SYS_UPTIME): TimeTicks(5_000), **{oid(c) + index: v for c, v in rows.items()}}
         )
         config = write_config(
-            tmp_path, access_servers={"accel": access_server(port, source="accel-ppp")}
+            tmp_path,
+            access_servers={"accel": access_server(port, source="accel-ppp", transport=transport)},
         )
         argv = ["-c", str(config), "poll", "--once", "--json", "--ledger", str(tmp_path / "none")]
         return await asyncio.to_thread(main, argv)
@@ -171,10 +178,12 @@ def test_accel_ppp_sessions_are_polled_from_its_session_table(
     assert (row["download"], row["upload"]) == (56_789, 1_234)
 
 
-async def polls_with_memory(steps: list[tuple[float, dict]], source: str = "if-mib") -> list:
+async def polls_with_memory(
+    steps: list[tuple[float, dict]], transport: str, source: str = "if-mib"
+) -> list:
     """Poll once per (time, objects) step, carrying the memory; each poll and its requests."""
     agent, port = await start_agent()
-    session = await open_transport(Agent("sim", "127.0.0.1", port))
+    session = await open_transport(Agent("sim", "127.0.0.1", port, transport=transport))
     memory, seen = None, []
     for now, objects in steps:
         agent.set(objects)
@@ -194,11 +203,11 @@ def with_scalars(objects: dict, if_number: int, last_change: int) -> dict:
             oid(p.IF_TABLE_LAST_CHANGE): TimeTicks(last_change)}  # fmt: skip
 
 
-def test_a_usual_cycle_walks_counters_and_names_but_not_the_rest() -> None:
+def test_a_usual_cycle_walks_counters_and_names_but_not_the_rest(transport: str) -> None:
     seen = asyncio.run(polls_with_memory([
         (1000.0, with_scalars(interfaces(100_000, rows(300)), 300, 50)),
         (1300.0, with_scalars(interfaces(130_000, rows(300, grow=7)), 300, 50)),
-    ]))  # fmt: skip
+    ], transport))  # fmt: skip
     (first, first_requests), (second, second_requests) = seen
     assert first.identity_walked and not second.identity_walked
     assert second.memory.counters == (p.IF_HC_IN_OCTETS, p.IF_HC_OUT_OCTETS, p.IF_OPER_STATUS)
@@ -213,7 +222,7 @@ def test_a_usual_cycle_walks_counters_and_names_but_not_the_rest() -> None:
     assert readings[key].speed_bps == 10**9  # ifHighSpeed, from the memory
 
 
-def test_a_new_session_or_a_renamed_interface_walks_the_identity_again() -> None:
+def test_a_new_session_or_a_renamed_interface_walks_the_identity_again(transport: str) -> None:
     grown = rows(3) | {9: ("<pppoe-new>", 1, 2)}
     renamed = rows(3) | {2: ("<pppoe-bob>", 20, 200)}
     seen = asyncio.run(polls_with_memory([
@@ -223,7 +232,7 @@ def test_a_new_session_or_a_renamed_interface_walks_the_identity_again() -> None
         (1600.0, with_scalars(interfaces(160_000, grown), 3, 50)),
         # Renamed in place, as accel-ppp's unit-cache does, with nothing else moving.
         (1900.0, with_scalars(interfaces(190_000, renamed), 3, 50)),
-    ]))  # fmt: skip
+    ], transport))  # fmt: skip
     walked = [result.identity_walked for result, _ in seen]
     assert walked == [True, True, False, True]
     new = dict((k.subscriber, r) for k, r in seen[1][0].readings)["new"]
@@ -231,7 +240,9 @@ def test_a_new_session_or_a_renamed_interface_walks_the_identity_again() -> None
     assert {k.subscriber for k, _ in seen[3][0].readings} == {"u1", "bob", "u3"}
 
 
-def test_a_restart_or_old_names_walk_the_identity_a_moved_last_change_reads_new_rows() -> None:
+def test_a_restart_or_old_names_walk_the_identity_a_moved_last_change_reads_new_rows(
+    transport: str,
+) -> None:
     faster = interfaces(130_000, rows(2))
     faster[(*oid(p.IF_HIGH_SPEED), 1)] = Gauge32(10_000)
     seen = asyncio.run(polls_with_memory([
@@ -242,7 +253,7 @@ def test_a_restart_or_old_names_walk_the_identity_a_moved_last_change_reads_new_
         (1900.0, with_scalars(interfaces(1_000, rows(2)), 2, 129_000)),  # restarted
         (2200.0, with_scalars(interfaces(31_000, rows(2)), 2, 129_000)),
         (6000.0, with_scalars(faster, 2, 129_000)),  # an hour after the last whole walk
-    ]))  # fmt: skip
+    ], transport))  # fmt: skip
     assert [result.identity_walked for result, _ in seen] == [True, False, False, True, False, True]
     assert [result.identity_rows for result, _ in seen] == [None, 0, None, None, None, None]
     # A standing row's new speed is seen at the hourly whole walk (speeds of PPP sessions
@@ -252,7 +263,7 @@ def test_a_restart_or_old_names_walk_the_identity_a_moved_last_change_reads_new_
     assert speeds[5] == {"u1": 10**10, "u2": 10**9}
 
 
-def test_sessions_that_come_and_go_cost_their_rows_not_the_whole_table() -> None:
+def test_sessions_that_come_and_go_cost_their_rows_not_the_whole_table(transport: str) -> None:
     """A busy BRAS: every cycle some sessions end and others start. Only the new rows'
     identity is read (by GET), not every identity column of every row."""
     first = rows(300)
@@ -262,7 +273,7 @@ def test_sessions_that_come_and_go_cost_their_rows_not_the_whole_table() -> None
         (1000.0, with_scalars(interfaces(100_000, first), 300, 50)),
         (1300.0, with_scalars(interfaces(130_000, rows(300, grow=3)), 300, 50)),
         (1600.0, with_scalars(interfaces(160_000, churned), 299, 150_000)),
-    ]))  # fmt: skip
+    ], transport))  # fmt: skip
     (_, whole), (_, usual), (churn, requests) = seen
     assert churn.identity_walked and churn.identity_rows == 2  # carol on 10, dave on 400
     assert requests <= usual + 2  # the usual walk and one GET (plus the scalars)
@@ -274,7 +285,7 @@ def test_sessions_that_come_and_go_cost_their_rows_not_the_whole_table() -> None
     assert churn.memory.indexes == frozenset((i,) for i in churned)
 
 
-def test_cisco_csub_session_table_names_the_subscriber_and_session() -> None:
+def test_cisco_csub_session_table_names_the_subscriber_and_session(transport: str) -> None:
     def bng(uptime: int, user: str, sid: int) -> dict:
         objects = with_scalars(interfaces(uptime, {12: ("Vi2.1", 0, 5_000)}), 1, 50)
         # username (bit 12) and acctSessionId (bit 13) valid: octet 1 = 0b0000_1100.
@@ -288,7 +299,7 @@ def test_cisco_csub_session_table_names_the_subscriber_and_session() -> None:
         (1300.0, bng(130_000, "alice@isp", 0x1A)),
         # Same Virtual-Access interface, next session: a new key, so a new baseline.
         (1600.0, bng(160_000, "bob@isp", 0x2B)),
-    ], source="cisco-csub"))  # fmt: skip
+    ], transport, source="cisco-csub"))  # fmt: skip
     keys = [[(k.subscriber, k.interface, k.session) for k, _ in r.readings] for r, _ in seen]
     assert keys == [
         [("alice@isp", "Vi2.1", "0000001a")],
@@ -331,9 +342,10 @@ def test_a_restart_resumes_from_the_ledger_without_charging_anything_twice(tmp_p
 
 
 async def first_poll_asking(
-    objects: dict, mapping: InterfaceMap = MAPPING
+    objects: dict, transport: str, mapping: InterfaceMap = MAPPING
 ) -> tuple[poller.Poll, list[tuple[int, ...]]]:
-    """A first poll (no memory) of these objects, and every OID its requests asked for."""
+    """A first poll (no memory) of these objects through `transport`, and every OID its
+    requests asked for."""
     agent, port = await start_agent()
     agent.set(objects)
     asked: list[tuple[int, ...]] = []
@@ -344,14 +356,16 @@ async def first_poll_asking(
         return reply(data)
 
     agent._reply = recording  # type: ignore[method-assign]
-    session = await open_transport(Agent("sim", "127.0.0.1", port))
+    session = await open_transport(Agent("sim", "127.0.0.1", port, transport=transport))
     return await poller.poll(session, mapping, 1000.0), asked
 
 
-def test_a_first_walk_asks_for_32_bit_counters_only_of_rows_without_64_bit_ones() -> None:
+def test_a_first_walk_asks_for_32_bit_counters_only_of_rows_without_64_bit_ones(
+    transport: str,
+) -> None:
     columns_32 = {oid(p.IF_IN_OCTETS), oid(p.IF_OUT_OCTETS)}
     everywhere = with_scalars(interfaces(100_000, rows(50)), 50, 5)
-    result, asked = asyncio.run(first_poll_asking(everywhere))
+    result, asked = asyncio.run(first_poll_asking(everywhere, transport))
     assert not [o for o in asked if o[: len(oid(p.IF_IN_OCTETS))] in columns_32]
     assert len(result.readings) == 50
     assert {reading.width for _, reading in result.readings} == {64}
@@ -359,7 +373,7 @@ def test_a_first_walk_asks_for_32_bit_counters_only_of_rows_without_64_bit_ones(
     mixed = dict(everywhere)
     for index in (7, 8):
         del mixed[(*oid(p.IF_HC_IN_OCTETS), index)], mixed[(*oid(p.IF_HC_OUT_OCTETS), index)]
-    result, asked = asyncio.run(first_poll_asking(mixed))
+    result, asked = asyncio.run(first_poll_asking(mixed, transport))
     # Those two rows' 32-bit counters, asked for by GET, not the columns walked whole.
     assert sorted(o[-1] for o in asked if o[:-1] in columns_32) == [7, 7, 8, 8]
     readings = {key.subscriber: reading for key, reading in result.readings}
@@ -377,21 +391,23 @@ def asked_in(column: str, asked: list[tuple[int, ...]]) -> list[tuple[int, ...]]
     return [o[len(prefix) :] for o in asked if o[: len(prefix)] == prefix]
 
 
-def test_a_first_walk_reads_if_alias_only_for_a_mapping_that_reads_it() -> None:
+def test_a_first_walk_reads_if_alias_only_for_a_mapping_that_reads_it(transport: str) -> None:
     objects = with_scalars(interfaces(100_000, rows(20)), 20, 5)
     for index in range(1, 21):
         objects[(*oid(p.IF_ALIAS), index)] = OctetString(f"CIRCUIT-{index}")
-    result, asked = asyncio.run(first_poll_asking(objects))
+    result, asked = asyncio.run(first_poll_asking(objects, transport))
     assert asked_in(p.IF_ALIAS, asked) == []
     assert len(result.readings) == 20
 
     by_alias = InterfaceMap(static={"alias:CIRCUIT-3": "carol"})
-    result, asked = asyncio.run(first_poll_asking(objects, by_alias))
+    result, asked = asyncio.run(first_poll_asking(objects, transport, by_alias))
     assert asked_in(p.IF_ALIAS, asked)
     assert [(key.subscriber, key.index) for key, _ in result.readings] == [("carol", 3)]
 
 
-def test_a_first_walk_reads_if_speed_only_where_if_high_speed_cannot_tell_the_rate() -> None:
+def test_a_first_walk_reads_if_speed_only_where_if_high_speed_cannot_tell_the_rate(
+    transport: str,
+) -> None:
     objects = with_scalars(interfaces(100_000, rows(12)), 12, 5)
     for index in range(1, 13):
         # Ports 1-10 at 10 Gbit/s (ifSpeed saturated); 11 at 1.5 Mbit/s, which ifHighSpeed
@@ -401,14 +417,16 @@ def test_a_first_walk_reads_if_speed_only_where_if_high_speed_cannot_tell_the_ra
         )
         objects[(*oid(p.IF_HIGH_SPEED), index)] = Gauge32(high)
         objects[(*oid(p.IF_SPEED), index)] = Gauge32(speed)
-    result, asked = asyncio.run(first_poll_asking(objects))
+    result, asked = asyncio.run(first_poll_asking(objects, transport))
     # By GET, those two rows only: the column is not walked.
     assert sorted(asked_in(p.IF_SPEED, asked)) == [(11,), (12,)]
     speeds = {key.index: reading.speed_bps for key, reading in result.readings}
     assert speeds == {**{n: 10**10 for n in range(1, 11)}, 11: 1_500_000, 12: 4_294_500_000}
 
 
-def test_a_reload_that_brings_an_alias_entry_walks_if_alias_at_the_next_poll() -> None:
+def test_a_reload_that_brings_an_alias_entry_walks_if_alias_at_the_next_poll(
+    transport: str,
+) -> None:
     objects = with_scalars(interfaces(100_000, rows(10)), 10, 5)
     for index in range(1, 11):
         objects[(*oid(p.IF_ALIAS), index)] = OctetString(f"CIRCUIT-{index}")
@@ -416,7 +434,7 @@ def test_a_reload_that_brings_an_alias_entry_walks_if_alias_at_the_next_poll() -
     async def two_polls() -> poller.Poll:
         agent, port = await start_agent()
         agent.set(objects)
-        session = await open_transport(Agent("sim", "127.0.0.1", port))
+        session = await open_transport(Agent("sim", "127.0.0.1", port, transport=transport))
         first = await poller.poll(session, MAPPING, 1000.0)
         assert first.memory is not None and p.IF_ALIAS not in first.memory.identity
         later = InterfaceMap(rules=MAPPING.rules, static={"alias:CIRCUIT-4": "dave"})
@@ -427,7 +445,9 @@ def test_a_reload_that_brings_an_alias_entry_walks_if_alias_at_the_next_poll() -
     assert second.memory is not None and p.IF_ALIAS in second.memory.watch
 
 
-def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_read() -> None:
+def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_read(
+    transport: str,
+) -> None:
     mixed = with_scalars(interfaces(100_000, rows(30)), 30, 5)
     for index in (7, 8):
         del mixed[(*oid(p.IF_HC_IN_OCTETS), index)], mixed[(*oid(p.IF_HC_OUT_OCTETS), index)]
@@ -436,13 +456,13 @@ def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_
         agent, port = await start_agent()
         agent.set(mixed)
         session = await open_transport(
-            Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
+            Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5, transport=transport)
         )
         await poller.poll(session, MAPPING, 1000.0)
         whole = agent.requests  # the last of them is the GET of rows 7 and 8's 32-bit counters
         agent.requests, agent.answer_limit = 0, whole - 1
         session = await open_transport(
-            Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5)
+            Agent("sim", "127.0.0.1", port, timeout=0.3, retries=0, deadline=5, transport=transport)
         )
         with pytest.raises(poller.PollCut) as cut:
             await poller.poll(session, MAPPING, 1300.0)

@@ -1,6 +1,7 @@
 """Agent quirks, each against an in-process agent that misbehaves that way: no GETBULK,
 tooBig or silence on a large GETBULK, a walk that loops, exception values in a row, and a
-gauge where a counter belongs. Every agent here answers in milliseconds, so timeouts are
+gauge where a counter belongs; each through every transport (the `transport` fixture), whose
+walk must cope alike. Every agent here answers in milliseconds, so timeouts are
 short and every test is over in a few seconds."""
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def with_agent(test: Callable[[QuirkyAgent, int], Awaitable[R]]) -> R:
     return asyncio.run(run())
 
 
-def quick(port: int, **settings: Any) -> Agent:
+def quick(transport, port: int, **settings: Any) -> Agent:
     """An agent setting that gives up on a silent request in a fifth of a second."""
     return Agent("quirky", "127.0.0.1", port, **{"timeout": 0.2, "retries": 0, **settings})
 
@@ -104,10 +105,10 @@ def complete(result: dict) -> bool:
 # -- no GETBULK -------------------------------------------------------------------------------
 
 
-def test_v1_walks_with_getnext_only() -> None:
+def test_v1_walks_with_getnext_only(transport: str) -> None:
     async def test(agent: QuirkyAgent, port: int) -> list[dict]:
         agent.set(interfaces(100, {1: ("<pppoe-a>", 1, 2), 2: ("<pppoe-b>", 3, 4)}))
-        return await walk_names(quick(port, version="1"))
+        return await walk_names(quick(transport, port, version="1"))
 
     (result,) = with_agent(test)
     assert result[t.IF_NAME] == {(1,): "<pppoe-a>", (2,): "<pppoe-b>"}
@@ -116,12 +117,12 @@ def test_v1_walks_with_getnext_only() -> None:
 
 @pytest.mark.parametrize("refusal", ["error", "silent", "empty"])
 def test_a_v2c_agent_whose_getbulk_fails_is_walked_with_getnext_and_remembered(
-    refusal: str, caplog: pytest.LogCaptureFixture
+    transport: str, refusal: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def test(agent: QuirkyAgent, port: int) -> tuple[list[dict], list[int], int]:
         agent.set(many())
         agent.bulk = refusal  # type: ignore[assignment]
-        walks = await walk_names(quick(port), times=3)
+        walks = await walk_names(quick(transport, port), times=3)
         return walks, agent.bulk_repetitions, agent.getnext_requests
 
     with caplog.at_level(logging.WARNING, logger="nmsquota.snmp"):
@@ -135,10 +136,10 @@ def test_a_v2c_agent_whose_getbulk_fails_is_walked_with_getnext_and_remembered(
     assert "walking it with GETNEXT from now on" in warning
 
 
-def test_bulk_false_walks_a_v2c_agent_with_getnext_from_the_start() -> None:
+def test_bulk_false_walks_a_v2c_agent_with_getnext_from_the_start(transport: str) -> None:
     async def test(agent: QuirkyAgent, port: int) -> tuple[list[dict], list[int]]:
         agent.set(many())
-        return await walk_names(quick(port, bulk=False)), agent.bulk_repetitions
+        return await walk_names(quick(transport, port, bulk=False)), agent.bulk_repetitions
 
     (result,), bulks = with_agent(test)
     assert complete(result) and bulks == []
@@ -148,12 +149,13 @@ def test_bulk_false_walks_a_v2c_agent_with_getnext_from_the_start() -> None:
 
 
 def test_a_large_getbulk_refused_with_too_big_is_retried_with_half_and_remembered_at_once(
+    transport: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def test(agent: QuirkyAgent, port: int) -> tuple[list[dict], list[int]]:
         agent.set(many())
         agent.too_big_above = 4
-        return await walk_names(quick(port), times=2), agent.bulk_repetitions
+        return await walk_names(quick(transport, port), times=2), agent.bulk_repetitions
 
     with caplog.at_level(logging.WARNING, logger="nmsquota.snmp"):
         walks, bulks = with_agent(test)
@@ -165,11 +167,13 @@ def test_a_large_getbulk_refused_with_too_big_is_retried_with_half_and_remembere
     assert any("max_repetitions = 3" in w for w in warnings)
 
 
-async def polls_of_names(agent: QuirkyAgent, port: int, silent: list[bool]) -> list[list[int]]:
+async def polls_of_names(
+    transport: str, agent: QuirkyAgent, port: int, silent: list[bool]
+) -> list[list[int]]:
     """Walk as walk_names does, one poll per entry of `silent`; in those True, the agent
     leaves a GETBULK of more than 4 repetitions unanswered. Each poll's GETBULK sizes."""
     agent.set(many())
-    settings, polls = quick(port), []
+    settings, polls = quick(transport, port), []
     for quiet in silent:
         agent.silent_above = 4 if quiet else None
         agent.bulk_repetitions = []
@@ -180,6 +184,7 @@ async def polls_of_names(agent: QuirkyAgent, port: int, silent: list[bool]) -> l
 
 
 def test_a_large_getbulk_left_unanswered_asks_for_fewer_for_the_rest_of_the_poll_only(
+    transport: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Silence may be the poller's own load (issue 27), not the agent's limit: the next poll
@@ -187,7 +192,7 @@ def test_a_large_getbulk_left_unanswered_asks_for_fewer_for_the_rest_of_the_poll
     # them starts the count over: the third poll's silence is the first in a row again.
     with caplog.at_level(logging.WARNING, logger="nmsquota.snmp"):
         first, second, third = with_agent(
-            lambda agent, port: polls_of_names(agent, port, [True, False, True])
+            lambda agent, port: polls_of_names(transport, agent, port, [True, False, True])
         )
     assert first[:4] == [25, 12, 6, 3] and set(first[4:]) == {3}
     assert set(second) == {25}
@@ -196,11 +201,12 @@ def test_a_large_getbulk_left_unanswered_asks_for_fewer_for_the_rest_of_the_poll
 
 
 def test_a_large_getbulk_left_unanswered_in_two_polls_in_a_row_is_remembered(
+    transport: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="nmsquota.snmp"):
         first, second, third = with_agent(
-            lambda agent, port: polls_of_names(agent, port, [True, True, False])
+            lambda agent, port: polls_of_names(transport, agent, port, [True, True, False])
         )
     assert first == second and first[:4] == [25, 12, 6, 3] and set(first[4:]) == {3}
     assert set(third) == {3}  # from now on, though this agent would answer more again
@@ -208,20 +214,21 @@ def test_a_large_getbulk_left_unanswered_in_two_polls_in_a_row_is_remembered(
     assert warning.startswith("quirky (127.0.0.1:") and "max_repetitions = 3" in warning
 
 
-def test_max_repetitions_caps_every_getbulk_from_the_start() -> None:
+def test_max_repetitions_caps_every_getbulk_from_the_start(transport: str) -> None:
     async def test(agent: QuirkyAgent, port: int) -> tuple[list[dict], list[int]]:
         agent.set(many())
-        return await walk_names(quick(port, max_repetitions=4)), agent.bulk_repetitions
+        return await walk_names(quick(transport, port, max_repetitions=4)), agent.bulk_repetitions
 
     (result,), bulks = with_agent(test)
     assert complete(result) and set(bulks) == {4}
 
 
 def test_an_agent_that_never_answered_fails_at_once_not_after_every_halving(
+    transport: str,
     silent_agent: int,
 ) -> None:
     async def read() -> None:
-        session = await open_transport(quick(silent_agent, deadline=10))
+        session = await open_transport(quick(transport, silent_agent, deadline=10))
         await walk(session, [t.IF_NAME])
 
     loop_started = asyncio.run(_timed(read))
@@ -240,13 +247,15 @@ async def _timed(read: Callable[[], Awaitable[None]]) -> float:
 
 
 @pytest.mark.parametrize("settings", [{}, {"version": "1"}, {"bulk": False}])
-def test_a_walk_that_goes_back_stops_with_an_error_naming_the_oid(settings: dict) -> None:
+def test_a_walk_that_goes_back_stops_with_an_error_naming_the_oid(
+    transport: str, settings: dict
+) -> None:
     back_from, back_to = (*oid(t.IF_NAME), 3), (*oid(t.IF_NAME), 2)
 
     async def test(agent: QuirkyAgent, port: int) -> None:
         agent.set(many(5))
         agent.loop[back_from] = back_to
-        await walk_names(quick(port, **settings))
+        await walk_names(quick(transport, port, **settings))
 
     with pytest.raises(SnmpError) as error:
         with_agent(test)
@@ -255,20 +264,20 @@ def test_a_walk_that_goes_back_stops_with_an_error_naming_the_oid(settings: dict
 
 
 @pytest.mark.parametrize("version", ["2c", "1"])
-def test_a_walk_sent_back_outside_its_column_is_stopped_too(version: str) -> None:
+def test_a_walk_sent_back_outside_its_column_is_stopped_too(transport: str, version: str) -> None:
     # Back to ifIndex.1, before the column: not the end of ifName (a short table), a loop.
     back_from, back_to = (*oid(t.IF_NAME), 3), oid("1.3.6.1.2.1.2.2.1.1.1")
 
     async def test(agent: QuirkyAgent, port: int) -> None:
         agent.set({**many(5), back_to: Integer32(1)})
         agent.loop[back_from] = back_to
-        await walk_names(quick(port, version=version))
+        await walk_names(quick(transport, port, version=version))
 
     with pytest.raises(SnmpError, match=r"returned 1\.3\.6\.1\.2\.1\.2\.2\.1\.1\.1 after"):
         with_agent(test)
 
 
-def test_a_looping_agent_fails_its_own_device_and_no_other() -> None:
+def test_a_looping_agent_fails_its_own_device_and_no_other(transport: str) -> None:
     async def test(looping: QuirkyAgent, port: int) -> list:
         good, good_port = await start_quirky_agent()
         try:
@@ -277,8 +286,8 @@ def test_a_looping_agent_fails_its_own_device_and_no_other() -> None:
             looping.set(interfaces(100, {1: ("<pppoe-crowther>", 0, 1)}))
             looping.loop[(*oid(t.IF_NAME), 1)] = (*oid(t.IF_NAME), 1)
             devices = [
-                Device("loops", quick(port), MAPPING),
-                Device("good", quick(good_port), MAPPING),
+                Device("loops", quick(transport, port), MAPPING),
+                Device("good", quick(transport, good_port), MAPPING),
             ]
             return await poll_devices(Transports(), devices, 1_000.0, lambda _: {})
         finally:
@@ -294,9 +303,11 @@ def test_a_looping_agent_fails_its_own_device_and_no_other() -> None:
 
 
 @pytest.mark.parametrize("exception", [NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW])
-def test_an_exception_value_in_a_row_is_a_missing_reading_not_a_zero(exception: bytes) -> None:
+def test_an_exception_value_in_a_row_is_a_missing_reading_not_a_zero(
+    transport: str, exception: bytes
+) -> None:
     async def test(agent: QuirkyAgent, port: int) -> list:
-        session = await open_transport(quick(port))
+        session = await open_transport(quick(transport, port))
         baselines: dict = {}
         memory = None
         results = []
@@ -319,11 +330,11 @@ def test_an_exception_value_in_a_row_is_a_missing_reading_not_a_zero(exception: 
 
 
 @pytest.mark.parametrize("exception", [NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW])
-def test_an_exception_value_read_by_get_is_none(exception: bytes) -> None:
+def test_an_exception_value_read_by_get_is_none(transport: str, exception: bytes) -> None:
     async def test(agent: QuirkyAgent, port: int) -> dict:
         agent.set(interfaces(100, {7: ("<pppoe-davidn>", 0, 1)}))
         agent.exceptions = {(*oid(t.IF_HC_OUT_OCTETS), 7): exception}
-        session = await open_transport(quick(port))
+        session = await open_transport(quick(transport, port))
         return await get(session, [f"{t.IF_HC_OUT_OCTETS}.7", f"{t.IF_HC_IN_OCTETS}.7"])
 
     values = with_agent(test)
@@ -336,10 +347,10 @@ def test_an_exception_value_read_by_get_is_none(exception: bytes) -> None:
 # Integer32 and INTEGER share a tag: what arrives is an Integer.
 @pytest.mark.parametrize(("kind", "name"), [(Gauge32, "Gauge32"), (Integer32, "Integer")])
 def test_a_gauge_where_a_counter_belongs_is_used_with_one_warning(
-    kind: Any, name: str, caplog: pytest.LogCaptureFixture
+    transport: str, kind: Any, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def test(agent: QuirkyAgent, port: int) -> list:
-        session = await open_transport(quick(port))
+        session = await open_transport(quick(transport, port))
         baselines: dict = {}
         results = []
         for n, octets_out in enumerate([1_000, 3_000, 6_000]):

@@ -1,4 +1,5 @@
-"""Walking IF-MIB columns with pysnmp against a real Net-SNMP agent, and a silent one."""
+"""Walking IF-MIB columns against a real Net-SNMP agent, and a silent one, through each
+transport (the `transport` fixture: pysnmp and Net-SNMP's library)."""
 
 from __future__ import annotations
 
@@ -55,9 +56,9 @@ async def walk_agent(agent: Agent, columns: list[str]) -> dict:
     [("1", {}), ("2c", {}), ("2c", {"bulk": False}), ("2c", {"max_repetitions": 1})],
 )
 def test_columns_match_what_net_snmp_walks(
-    snmpd_loopback: int, version: str, settings: dict
+    snmpd_loopback: int, version: str, settings: dict, transport: str
 ) -> None:
-    agent = Agent("lo", "127.0.0.1", snmpd_loopback, version=version, **settings)
+    agent = Agent("lo", "127.0.0.1", snmpd_loopback, version, transport=transport, **settings)
     columns = [IF_DESCR, IF_NAME, IF_IN_OCTETS]
     ours = asyncio.run(walk_agent(agent, columns))
     for column in (IF_DESCR, IF_NAME):
@@ -69,18 +70,20 @@ def test_columns_match_what_net_snmp_walks(
         assert 0 <= int(theirs[index]) - value < 10**6
 
 
-def test_64_bit_columns_are_absent_in_v1(snmpd_loopback: int) -> None:
-    ours = asyncio.run(
-        walk_agent(Agent("lo", "127.0.0.1", snmpd_loopback, version="1"), [IF_HC_OUT_OCTETS])
-    )
+def test_64_bit_columns_are_absent_in_v1(snmpd_loopback: int, transport: str) -> None:
+    v1 = Agent("lo", "127.0.0.1", snmpd_loopback, version="1", transport=transport)
+    ours = asyncio.run(walk_agent(v1, [IF_HC_OUT_OCTETS]))
     assert ours[IF_HC_OUT_OCTETS] == {}
-    v2 = asyncio.run(walk_agent(Agent("lo", "127.0.0.1", snmpd_loopback), [IF_HC_OUT_OCTETS]))
+    v2c = Agent("lo", "127.0.0.1", snmpd_loopback, transport=transport)
+    v2 = asyncio.run(walk_agent(v2c, [IF_HC_OUT_OCTETS]))
     assert v2[IF_HC_OUT_OCTETS] and all(isinstance(v, int) for v in v2[IF_HC_OUT_OCTETS].values())
 
 
-def test_scalars_and_missing_objects(snmpd_loopback: int) -> None:
+def test_scalars_and_missing_objects(snmpd_loopback: int, transport: str) -> None:
     async def read() -> dict:
-        session = await open_transport(Agent("lo", "127.0.0.1", snmpd_loopback))
+        session = await open_transport(
+            Agent("lo", "127.0.0.1", snmpd_loopback, transport=transport)
+        )
         return await get(session, [SYS_UPTIME, "1.3.6.1.2.1.1.99.0"])
 
     values = asyncio.run(read())
@@ -88,8 +91,10 @@ def test_scalars_and_missing_objects(snmpd_loopback: int) -> None:
     assert values["1.3.6.1.2.1.1.99.0"] is None  # noSuchObject is not a zero
 
 
-def test_a_silent_agent_is_bounded_by_its_deadline(silent_agent: int) -> None:
-    agent = Agent("mute", "127.0.0.1", silent_agent, timeout=1, retries=10, deadline=1.5)
+def test_a_silent_agent_is_bounded_by_its_deadline(silent_agent: int, transport: str) -> None:
+    agent = Agent(
+        "mute", "127.0.0.1", silent_agent, timeout=1, retries=10, deadline=1.5, transport=transport
+    )
     message = r"mute \(127.0.0.1:\d+\): walk not finished within 1.5s"
     with pytest.raises(SnmpError, match=message) as cut:
         asyncio.run(walk_agent(agent, [IF_DESCR]))
@@ -97,7 +102,9 @@ def test_a_silent_agent_is_bounded_by_its_deadline(silent_agent: int) -> None:
     assert cut.value.cause == "deadline" and cut.value.rows_read == 0
 
 
-def test_a_silent_agent_does_not_hold_up_a_live_one(snmpd_loopback: int, silent_agent: int) -> None:
+def test_a_silent_agent_does_not_hold_up_a_live_one(
+    snmpd_loopback: int, silent_agent: int, transport: str
+) -> None:
     finished: list[str] = []
 
     async def both() -> None:
@@ -112,9 +119,39 @@ def test_a_silent_agent_does_not_hold_up_a_live_one(snmpd_loopback: int, silent_
                 finished.append(agent.name)
 
         await asyncio.gather(
-            one(Agent("mute", "127.0.0.1", silent_agent, timeout=1, retries=2, deadline=3)),
-            one(Agent("live", "127.0.0.1", snmpd_loopback)),
-        )
+            one(Agent("mute", "127.0.0.1", silent_agent, timeout=1, retries=2, deadline=3,
+                      transport=transport)),
+            one(Agent("live", "127.0.0.1", snmpd_loopback, transport=transport)),
+        )  # fmt: skip
 
     asyncio.run(both())
     assert finished == ["live", "mute failed"]
+
+
+def test_a_silent_agent_fails_as_a_timeout_after_its_timeout_and_every_retry(
+    silent_agent: int, transport: str
+) -> None:
+    # timeout 0.3 s, 2 retries: three tries, ~0.9 s, whichever library counts them.
+    agent = Agent("mute", "127.0.0.1", silent_agent, timeout=0.3, retries=2, transport=transport)
+
+    async def read() -> float:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(SnmpError, match=r"^mute \(127.0.0.1:\d+\): No SNMP response") as e:
+            await get(await open_transport(agent), [SYS_UPTIME])
+        assert e.value.cause == "timeout"
+        return asyncio.get_running_loop().time() - started
+
+    assert 0.85 <= asyncio.run(read()) < 1.5
+
+
+def test_a_host_that_does_not_resolve_is_named_in_one_line(transport: str) -> None:
+    agent = Agent("bras", "no-such-host.invalid", transport=transport)
+    with pytest.raises(SnmpError, match=r"^bras: cannot resolve host 'no-such-host.invalid': "):
+        asyncio.run(open_transport(agent))
+
+
+def test_netsnmp_refuses_snmpv3_at_once_naming_the_agent() -> None:
+    # The configuration refuses it first (test_config_walk.py); an Agent made by hand too.
+    agent = Agent("bras", "127.0.0.1", version="3", user="nms", transport="netsnmp")
+    with pytest.raises(SnmpError, match=r"^bras \(127.0.0.1:161\): transport netsnmp cannot "):
+        asyncio.run(open_transport(agent))

@@ -339,5 +339,5 @@ def test_closing_a_walker_closes_its_requests() -> None:
 
 
 def test_an_unknown_transport_is_a_one_line_error_naming_the_choices() -> None:
-    with pytest.raises(SnmpError, match=r"unknown transport 'snmpkit' \(one of: pysnmp\)"):
+    with pytest.raises(SnmpError, match=r"unknown transport 'snmpkit' \(one of: pysnmp, netsnmp\)"):
         asyncio.run(Transports().open(agent(transport="snmpkit")))
