@@ -168,11 +168,19 @@ async def _loop(daemon, cycles: int | None,  # type: ignore[no-untyped-def]
         stop.set()
 
     def reload() -> None:
+        from nmsquota.daemon.devices import devices_from
+        from nmsquota.snmp.profiles import ProfileError
+
         path = daemon.config.path
         try:
             config = load_config(path)
         except ConfigError as error:
             log.error("configuration rejected, keeping the old one:\n%s", error)
+            return
+        try:
+            devices_from(config)  # reads the operators' profile files: refused before any change
+        except ProfileError as error:
+            log.error("configuration rejected, keeping the old one: %s", error)
             return
         if {t.key for t in config.tallies()} != {t.key for t in daemon.config.tallies()}:
             log.error("configuration rejected, keeping the old one: %s: a plan's window "

@@ -104,6 +104,13 @@ class AccessServer(Strict):
             "by Cisco's csubSessionTable"
         ),
     )
+    profile: str | None = Field(
+        default=None,
+        description=(
+            "a profile file of your own (TOML, README 'Profiles'), read instead of a built-in "
+            "source; a relative path is from this configuration file's directory"
+        ),
+    )
     version: Literal["1", "2c", "3"] = "2c"
     transport: Literal["pysnmp", "netsnmp"] = Field(
         default="pysnmp",
@@ -164,6 +171,18 @@ class AccessServer(Strict):
     @classmethod
     def _host(cls, host: str) -> str:
         return _check_host(host)
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, profile: str | None, info: ValidationInfo) -> str | None:
+        # `source` is declared first: a profile file replaces the built-in one it names.
+        if profile is not None and info.data.get("source", "if-mib") != "if-mib":
+            raise PydanticCustomError(
+                "profile", "set source or profile, not both: a profile file is its own source"
+            )
+        if profile is not None and not profile.endswith(".toml"):
+            raise PydanticCustomError("profile", f"{profile!r} is not a .toml file")
+        return profile
 
     @field_validator("transport")
     @classmethod

@@ -296,7 +296,8 @@ class Daemon:
             polled: list[DeviceResult] = []
             for name, keys in self.sessions.device_keys(subscriber).items():
                 device = devices.get(name)
-                if device is None or device.source == "accel-ppp":
+                # A sessions profile's table is not read by targeted GETs (poll_keys).
+                if device is None or device.profile.kind == "sessions":
                     continue
                 try:
                     async with await self.transports().open(device.agent) as transport:

@@ -4,10 +4,13 @@ configuration's `[access_servers]` for nmsquota.snmp, which takes plain settings
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from nmsquota.attribution import InterfaceMap, Rule
 from nmsquota.config import AccessServer, Config
 from nmsquota.snmp.cycle import Device
+from nmsquota.snmp.profile import Profile
+from nmsquota.snmp.profiles import load
 from nmsquota.snmp.walk import Agent
 
 
@@ -38,12 +41,21 @@ def device_from(config: Config, name: str, server: AccessServer) -> Device:
         name,
         agent,
         mapping,
-        source=server.source,
+        source=_profile(config, server.profile) if server.profile else server.source,
         download=server.download,
         speed_override_bps=server.speed_override,
         identity_refresh=server.identity_refresh,
         learn_addresses=server.learn_addresses,
     )
+
+
+def _profile(config: Config, path: str) -> Profile:
+    """An operator's profile file, relative to the configuration's directory (ProfileError,
+    a UsageError naming the file and key, if it cannot be used)."""
+    where = Path(path).expanduser()
+    if not where.is_absolute():
+        where = config.path.parent / where
+    return load(where)
 
 
 def devices_from(config: Config, names: Iterable[str] | None = None) -> list[Device]:

@@ -38,6 +38,8 @@ from nmsquota.counters import Reading
 from nmsquota.snmp.backoff import Backoff, counts
 from nmsquota.snmp.capacity import MIN_PACE, Costs, Observation
 from nmsquota.snmp.poller import PollCut, poll
+from nmsquota.snmp.profile import Profile
+from nmsquota.snmp.profiles import profile_of
 from nmsquota.snmp.tables import Memory, Partial, Poll
 from nmsquota.snmp.transport import Opener
 from nmsquota.snmp.walk import Agent, SnmpError
@@ -69,7 +71,8 @@ class Device:
     name: str
     agent: Agent
     mapping: InterfaceMap
-    source: str = "if-mib"
+    source: str | Profile = "if-mib"
+    """The profile it is polled with, or the name of a built-in one."""
     download: Direction = "out"
     speed_override_bps: int | None = None
     identity_refresh: float = 3600.0
@@ -81,6 +84,11 @@ class Device:
     partial: Partial | None = field(default=None, repr=False)
     """What its last walk read before it failed, for the next to go on from."""
     backoff: Backoff = field(default_factory=Backoff, repr=False)
+
+    @property
+    def profile(self) -> Profile:
+        """What `source` names: the profile it is polled with."""
+        return profile_of(self.source)
 
 
 @dataclass

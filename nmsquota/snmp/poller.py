@@ -13,13 +13,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from nmsquota.attribution import InterfaceMap, SessionKey
+from nmsquota.snmp.profile import Profile
+from nmsquota.snmp.profiles import profile_of
 from nmsquota.snmp.tables import (
-    ACCEL_COLUMNS,
-    ACCEL_RX_BYTES,
-    ACCEL_TX_BYTES,
     COLUMNS,
     COUNTER_COLUMNS_32,
-    CSUB_COLUMNS,
     HC_COLUMNS,
     IDENTITY_COLUMNS,
     IF_ALIAS,
@@ -44,7 +42,7 @@ from nmsquota.snmp.tables import (
     indexes_of,
     reading_of,
     readings_from,
-    sessions_from_accel,
+    sessions_from,
 )
 from nmsquota.snmp.transport import Transport
 from nmsquota.snmp.walk import Column, Index, SnmpError, WalkCut, get
@@ -58,10 +56,9 @@ COUNTERS = {
     IF_OUT_OCTETS: "ifOutOctets",
     IF_HC_IN_OCTETS: "ifHCInOctets",
     IF_HC_OUT_OCTETS: "ifHCOutOctets",
-    ACCEL_RX_BYTES: "sesRxBytes",
-    ACCEL_TX_BYTES: "sesTxBytes",
 }
-"""The columns that must hold counters, by name: the walk warns of any that do not."""
+"""The columns that must hold counters, by name: the walk warns of any that do not (a
+session table's are named in its profile)."""
 
 
 class PollCut(SnmpError):
@@ -83,16 +80,19 @@ class PollCut(SnmpError):
 
 
 async def walk(
-    session: Transport, columns: Sequence[str], start: dict[str, Index] | None = None
+    session: Transport,
+    columns: Sequence[str],
+    start: dict[str, Index] | None = None,
+    counters: dict[str, str] | None = None,
 ) -> dict[str, Column]:
-    return await walk_columns(session, columns, counters=COUNTERS, start=start)
+    return await walk_columns(session, columns, counters=counters or COUNTERS, start=start)
 
 
 async def poll(
     session: Transport,
     mapping: InterfaceMap,
     now: float,
-    source: str = "if-mib",
+    source: str | Profile = "if-mib",
     *,
     memory: Memory | None = None,
     refresh: float = 3600.0,
@@ -100,8 +100,10 @@ async def poll(
     pins: dict[int, str] | None = None,
     partial: Partial | None = None,
 ) -> Poll:
-    """Read every subscriber's counters once: from the interface table (IF-MIB), or from
-    accel-ppp's session table, whose rows name the user themselves.
+    """Read every subscriber's counters once: from the interface table (IF-MIB, its rows
+    named by the profile's names table if it has one), or from a sessions profile's table,
+    whose rows name the user themselves (accel-ppp's). `source` is a profile or the name of
+    a built-in one.
 
     With the `memory` of the last poll, a cycle walks the counters and the watched names.
     Where that walk shows new or renamed rows (or ifNumber, ifTableLastChange moved), the
@@ -113,14 +115,15 @@ async def poll(
     Without a memory, the whole walk goes on from `partial` (what an earlier one cut short
     read) where that still holds; if it is cut short too, PollCut carries what it read.
     """
-    if source == "accel-ppp":
+    profile = profile_of(source)
+    if profile.sessions is not None:
+        sessions = profile.sessions
         uptime = (await get(session, [SYS_UPTIME]))[SYS_UPTIME]
-        return sessions_from_accel(
-            session.agent.name, await walk(session, ACCEL_COLUMNS), now, uptime
-        )
+        read = await walk(session, sessions.columns, counters=sessions.counter_names)
+        return sessions_from(sessions, session.agent.name, read, now, uptime)
     scalars = await get(session, [SYS_UPTIME, IF_NUMBER, IF_TABLE_LAST_CHANGE])
     uptime = scalars[SYS_UPTIME]
-    extra = (*(CSUB_COLUMNS if source == "cisco-csub" else ()), *_route_columns(routes))
+    extra = (*profile.name_columns, *_route_columns(routes))
     rows_read: int | None = None
     identity = _identity_columns(mapping)
     if memory is not None and IF_ALIAS in identity and IF_ALIAS not in memory.identity:
@@ -129,7 +132,9 @@ async def poll(
         fresh = await walk(session, (*memory.counters, *memory.watch))
         if memory.still_valid(scalars, now, refresh) and memory.same_sessions(fresh):
             table = {**memory.identity, **fresh}
-            result = readings_from(session.agent.name, table, mapping, now, uptime, pins)
+            result = readings_from(
+                session.agent.name, table, mapping, now, uptime, pins, profile.names
+            )
             result.memory, result.identity_walked = replace(memory, uptime=uptime), False
             return result
         rest = [c for c in (*identity, *extra) if c not in memory.watch]
@@ -160,7 +165,7 @@ async def poll(
         later = {*COUNTER_COLUMNS_32} if IF_HC_IN_OCTETS in walked else set()
         later |= {IF_SPEED} if IF_HIGH_SPEED in walked else set()
         first = [c for c in walked if c not in later]
-        table = await _walk_on(session, (*first, *extra), kept, scalars, now, mapping, source)
+        table = await _walk_on(session, (*first, *extra), kept, scalars, now, mapping, profile)
         if later:
             try:
                 if IF_SPEED in later:
@@ -170,9 +175,9 @@ async def poll(
             except SnmpError as error:
                 # Every other column was read to its end: the walk counts as cut after rows.
                 cut = WalkCut(str(error), table, frozenset(table), error.cause)
-                partial = _partial_after(kept, cut, scalars, now, mapping, source)
+                partial = _partial_after(kept, cut, scalars, now, mapping, profile)
                 raise PollCut(str(error), partial, cut) from None
-    result = readings_from(session.agent.name, table, mapping, now, uptime, pins)
+    result = readings_from(session.agent.name, table, mapping, now, uptime, pins, profile.names)
     counter_columns = _counter_columns(table, walked)
     result.memory = Memory(
         uptime=uptime,
@@ -183,7 +188,7 @@ async def poll(
         # not as the 32-bit count of the first walk.
         identity={c: v for c, v in table.items() if c not in (*counter_columns, *COUNTERS)},
         counters=counter_columns,
-        watch=_watch_columns(table, mapping, source),
+        watch=_watch_columns(table, mapping, profile),
         indexes=indexes_of(table, counter_columns),
         walked_at=now if rows_read is None else memory.walked_at,  # type: ignore[union-attr]
     )
@@ -199,7 +204,7 @@ async def _walk_on(
     scalars: dict[str, object],
     now: float,
     mapping: InterfaceMap,
-    source: str,
+    source: str | Profile,
 ) -> dict[str, Column]:
     """Walk every column, skipping the kept columns read to their end and going on from
     the last kept row in the others."""
@@ -221,7 +226,7 @@ def _partial_after(
     scalars: dict[str, object],
     now: float,
     mapping: InterfaceMap,
-    source: str,
+    source: str | Profile,
 ) -> Partial | None:
     """What a cut walk leaves for the next try: the kept rows and the new ones, of the
     identity columns that do not name a session (see tables.Partial)."""
@@ -318,14 +323,15 @@ def _identity_columns(mapping: InterfaceMap) -> tuple[str, ...]:
     return tuple(c for c in IDENTITY_COLUMNS if c != IF_ALIAS or reads_alias)
 
 
-def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str) -> tuple[str, ...]:
+def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str | Profile
+                   ) -> tuple[str, ...]:  # fmt: skip
     watched = [IF_NAME if table.get(IF_NAME) else IF_DESCR]
     watched += [FIELD_COLUMNS[rule.field] for rule in mapping.rules]
     # An operator edits an ifAlias in place: alias: entries read it every cycle.
     if any(entry.kind == "alias" for entry in mapping.entries()):
         watched.append(IF_ALIAS)
-    if source == "cisco-csub":
-        watched += CSUB_COLUMNS
+    # A names table renames an interface in place when its next session starts.
+    watched += profile_of(source).name_columns
     # Routes too: a session's host route lands a moment after its interface, and an agent
     # caches its route table apart from its interface table, so it shows up a cycle later.
     watched += [column for column in ROUTE_COLUMNS.values() if column in table]
@@ -338,7 +344,7 @@ async def poll_keys(
     """Read only these sessions' counters, with GETs (a projected crossing's targeted look).
 
     The counter columns are the ones the last full poll chose for this device; speeds come
-    from its memory. Session tables (accel-ppp) are not read this way.
+    from its memory. Sessions profiles' tables (accel-ppp's) are not read this way.
     """
     columns = memory.counters if memory else (*HC_COLUMNS, IF_OPER_STATUS)
     indexes = sorted({key.index for key in keys if key.index > 0})

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from nmsquota.attribution import Interface, InterfaceMap
 from nmsquota.counters import DEFAULT_CEILING_BPS
+from nmsquota.snmp.profile import NameTable, Profile
+from nmsquota.snmp.profiles import profile_of
 from nmsquota.snmp.tables import (
     COLUMNS,
-    CSUB_COLUMNS,
+    CSUB_NAMES,
     SYS_UPTIME,
     V1_COLUMNS,
     interfaces_of,
@@ -61,9 +63,10 @@ class Probe:
 
 def probe_table(device: str, table: dict[str, Column], mapping: InterfaceMap, *,
                 interval: int, version: str = "2c", now: float = 0.0,
-                speed_override_bps: int | None = None) -> Probe:  # fmt: skip
-    """Pure: one walk's columns judged for mapping and charging."""
-    seen = readings_from(device, table, mapping, now, None)
+                speed_override_bps: int | None = None,
+                names: NameTable | None = CSUB_NAMES) -> Probe:  # fmt: skip
+    """Pure: one walk's columns judged for mapping and charging (`names`: as readings_from)."""
+    seen = readings_from(device, table, mapping, now, None, names=names)
     charged = {key.index: key.subscriber for key, _ in seen.readings}
     found = Probe(device)
     for interface in interfaces_of(table):
@@ -85,20 +88,22 @@ def probe_table(device: str, table: dict[str, Column], mapping: InterfaceMap, *,
     return found
 
 
-async def probe(session: Transport, mapping: InterfaceMap, *, interval: int, source: str,
-                now: float, speed_override_bps: int | None = None) -> Probe:  # fmt: skip
-    """Walk the interface table once (with csubSessionTable where the device names its
-    sessions so) and judge it."""
+async def probe(session: Transport, mapping: InterfaceMap, *, interval: int,
+                source: str | Profile, now: float,
+                speed_override_bps: int | None = None) -> Probe:  # fmt: skip
+    """Walk the interface table once (with the profile's names table where the device
+    names its sessions so, csubSessionTable's) and judge it."""
+    profile = profile_of(source)
     columns = COLUMNS if session.agent.version != "1" else V1_COLUMNS
-    extra = CSUB_COLUMNS if source == "cisco-csub" else ()
     await get(session, [SYS_UPTIME])  # an agent that does not answer fails here, quickly
-    table = await walk(session, (*columns, *extra))
+    table = await walk(session, (*columns, *profile.name_columns))
     found = probe_table(session.agent.name, table, mapping, interval=interval,
                         version=session.agent.version, now=now,
-                        speed_override_bps=speed_override_bps)  # fmt: skip
-    if source == "accel-ppp":
-        found.warnings.insert(0, "source is accel-ppp: its sessions are named by accel-ppp's "
-                              "session table, not by this interface map")  # fmt: skip
+                        speed_override_bps=speed_override_bps, names=profile.names)  # fmt: skip
+    if profile.kind == "sessions":
+        found.warnings.insert(0, f"source is {profile.name}: its sessions are named by "
+                              f"{profile.name}'s session table, not by this interface "
+                              "map")  # fmt: skip
     return found
 
 

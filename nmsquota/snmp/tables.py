@@ -13,6 +13,7 @@ from typing import Any
 from nmsquota.attribution import Assignment, Interface, InterfaceMap, SessionKey
 from nmsquota.counters import Reading
 from nmsquota.names import display_string
+from nmsquota.snmp.profile import NameTable, SessionTable
 from nmsquota.snmp.walk import Column, Index, parse_oid
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -51,6 +52,13 @@ CSUB_USERNAME = f"{CSUB_SESSION_ENTRY}.24"
 CSUB_ACCT_SESSION_ID = f"{CSUB_SESSION_ENTRY}.25"
 CSUB_COLUMNS = (CSUB_IDENTITIES, CSUB_USERNAME, CSUB_ACCT_SESSION_ID)
 CSUB_BIT_USERNAME, CSUB_BIT_ACCT_SESSION_ID = 12, 13
+CSUB_NAMES = NameTable(
+    entry=CSUB_SESSION_ENTRY, subscriber=CSUB_USERNAME, available=CSUB_IDENTITIES,
+    subscriber_bit=CSUB_BIT_USERNAME, session_id=CSUB_ACCT_SESSION_ID,
+    session_id_bit=CSUB_BIT_ACCT_SESSION_ID, session_id_format="hex8",
+)  # fmt: skip
+"""The built-in cisco-csub profile's names table (data/profiles/cisco-csub.toml), spelled
+here for readings_from's callers that name no profile."""
 
 # IP-FORWARD-MIB: a host route to a session's interface is that subscriber's address.
 # inetCidrRouteIfIndex, indexed by (destType, dest as length+octets, pfxLen, policy as
@@ -196,14 +204,16 @@ def readings_from(
     now: float,
     uptime: int | None,
     pins: dict[int, str] | None = None,
+    names: NameTable | None = CSUB_NAMES,
 ) -> Poll:
     """Pure: walked columns to readings. Rows are joined on ifIndex.
 
-    A csubSessionTable row at an ifIndex names its subscriber and session before any
+    A `names` table row at an ifIndex (csubSessionTable's, by default: its columns are in
+    the table only where they were walked) names its subscriber and session before any
     pattern does; a host route to an interface gives its subscriber's address. `pins` are
     the names the map's ifindex entries were first mapped with (InterfaceMap.assign)."""
     result = Poll(uptime=uptime)
-    sessions = _csub_sessions(table)
+    sessions = _named_sessions(table, names) if names is not None else {}
     routed = _routes(table)
     interfaces = interfaces_of(table)
     result.assignment = mapping.assign([i for i in interfaces if i.index not in sessions], pins)
@@ -237,18 +247,34 @@ def interfaces_of(table: dict[str, Column]) -> list[Interface]:
     ]
 
 
-def _csub_sessions(table: dict[str, Column]) -> dict[int, tuple[str, str]]:
-    """ifIndex -> (user name, accounting session id) from csubSessionTable rows."""
+def _named_sessions(table: dict[str, Column], names: NameTable) -> dict[int, tuple[str, str]]:
+    """ifIndex -> (user name, session id) from a names table's rows, each only where its
+    bit in the `available` column (if it has one) is set."""
     sessions: dict[int, tuple[str, str]] = {}
-    for index, bits in table.get(CSUB_IDENTITIES, {}).items():
+    rows = table.get(names.available or names.subscriber, {})
+    for index, bits in rows.items():
         if len(index) != 1:
             continue
-        user = _text(table, CSUB_USERNAME, index) if _bit(bits, CSUB_BIT_USERNAME) else ""
-        sid = _count(table, CSUB_ACCT_SESSION_ID, index)
-        if user:
-            has_sid = sid and _bit(bits, CSUB_BIT_ACCT_SESSION_ID)
-            sessions[index[0]] = (user, f"{sid:08x}" if has_sid else "")
+        user = _text(table, names.subscriber, index) if _holds(bits, names.subscriber_bit) else ""
+        if not user:
+            continue
+        sid = ""
+        if names.session_id is not None and _holds(bits, names.session_id_bit):
+            sid = _session_id(table, names, index)
+        sessions[index[0]] = (user, sid)
     return sessions
+
+
+def _holds(bits: Any, number: int | None) -> bool:
+    return number is None or _bit(bits, number)
+
+
+def _session_id(table: dict[str, Column], names: NameTable, index: Index) -> str:
+    assert names.session_id is not None
+    if names.session_id_format == "hex8":
+        sid = _count(table, names.session_id, index)
+        return f"{sid:08x}" if sid else ""
+    return _text(table, names.session_id, index)
 
 
 def _bit(bits: Any, number: int) -> bool:
@@ -356,37 +382,64 @@ ACCEL_COLUMNS = (
     ACCEL_RX_BYTES, ACCEL_TX_BYTES,
 )  # fmt: skip
 ACCEL_ACTIVE = 2
+ACCEL_SESSIONS = SessionTable(
+    entry=ACCEL_SESSION_ENTRY, subscriber=ACCEL_USERNAME, octets_in=ACCEL_RX_BYTES,
+    octets_out=ACCEL_TX_BYTES, index="string", session_id=ACCEL_SID, interface=ACCEL_IFNAME,
+    address=ACCEL_IP, state=ACCEL_STATE, state_active=ACCEL_ACTIVE, uptime=ACCEL_UPTIME,
+)  # fmt: skip
+"""The built-in accel-ppp profile's table (data/profiles/accel-ppp.toml), spelled here for
+the simulator and the tests that build its rows."""
 
 
 def sessions_from_accel(
     server: str, table: dict[str, Column], now: float, uptime: int | None
 ) -> Poll:
-    """Pure: accel-ppp session rows to readings keyed by (interface, user, session id).
+    """Pure: accel-ppp session rows to readings (sessions_from with its table)."""
+    return sessions_from(ACCEL_SESSIONS, server, table, now, uptime)
 
-    rx is what the server received from the subscriber (upload), tx what it sent them
-    (download), matching IF-MIB's in and out on the subscriber's interface.
+
+def sessions_from(
+    sessions: SessionTable, server: str, table: dict[str, Column], now: float, uptime: int | None
+) -> Poll:
+    """Pure: a session table's rows to readings keyed by (interface, user, session id).
+
+    octets_in is what the server received from the subscriber (upload), octets_out what it
+    sent them (download), matching IF-MIB's in and out on the subscriber's interface. A row
+    with no subscriber is unmapped; a session's uptime says when its counters were 0.
     """
     result = Poll(uptime=uptime)
-    for index in sorted(table.get(ACCEL_USERNAME, {})):
-        user = _text(table, ACCEL_USERNAME, index)
-        sid = _text(table, ACCEL_SID, index) or "".join(map(chr, index[1:]))
+    for index in sorted(table.get(sessions.subscriber, {})):
+        user = _text(table, sessions.subscriber, index)
+        interface = _text(table, sessions.interface, index) if sessions.interface else ""
         if not user:
-            result.unmapped.append(Interface(0, _text(table, ACCEL_IFNAME, index)))
+            result.unmapped.append(Interface(0, interface))
             continue
-        key = SessionKey(server, 0, _text(table, ACCEL_IFNAME, index), user, sid)
-        state = _count(table, ACCEL_STATE, index)
+        sid = _text(table, sessions.session_id, index) if sessions.session_id else ""
+        key = SessionKey(server, 0, interface, user, sid or _index_text(sessions, index))
+        state = _count(table, sessions.state, index) if sessions.state else None
         reading = Reading(
             time=now,
-            octets_in=_count(table, ACCEL_RX_BYTES, index),
-            octets_out=_count(table, ACCEL_TX_BYTES, index),
-            width=64,
-            oper_status=1 if state == ACCEL_ACTIVE else state,
+            octets_in=_count(table, sessions.octets_in, index),
+            octets_out=_count(table, sessions.octets_out, index),
+            width=sessions.counter_bits,
+            oper_status=1 if state is not None and state == sessions.state_active else state,
         )
         result.readings.append((key, reading))
-        address = _text(table, ACCEL_IP, index)
-        if address and address != "0.0.0.0":
+        address = _text(table, sessions.address, index) if sessions.address else ""
+        if address and address not in sessions.address_ignore:
             result.add_address(user, address)
-        session_uptime = _count(table, ACCEL_UPTIME, index)
+        session_uptime = _count(table, sessions.uptime, index) if sessions.uptime else None
         if session_uptime is not None:
-            result.origins[key] = Reading(now - session_uptime, 0, 0, width=64)
+            seconds = session_uptime
+            if sessions.uptime_unit == "centiseconds":
+                seconds = session_uptime / 100
+            result.origins[key] = Reading(now - seconds, 0, 0, width=sessions.counter_bits)
     return result
+
+
+def _index_text(sessions: SessionTable, index: Index) -> str:
+    """A session id spelled by the row's index, where no column gives it."""
+    if sessions.index == "integer":
+        return ".".join(map(str, index))
+    chars = index[1:] if sessions.index == "string" else index
+    return "".join(map(chr, chars))

@@ -251,6 +251,8 @@ def _devices(
         elif health is not None and name in health.devices_failed:
             answered, error = False, health.devices_failed[name]
         configured = servers.get(name)
-        source = configured.source if configured is not None else None
+        source: str | None = configured.source if configured is not None else None
+        if configured is not None and configured.profile is not None:
+            source = configured.profile  # an operator's profile file: shown as configured
         views.append(DeviceView(name, answered, error, record, source))
     return tuple(views)

@@ -1,0 +1,91 @@
+"""What to walk on an access server and what its columns mean, as data (issue 23).
+
+A Profile is either a table of sessions, whose rows name their subscriber and carry their own
+octet counters (accel-ppp's sessionTable), or IF-MIB's interfaces, optionally named by a table
+indexed by ifIndex whose rows give the subscriber and session (Cisco's csubSessionTable). The
+poller and probe choose by the profile's kind and roles, never by a vendor's name. Pure: the
+files they are written in are read by snmp/profiles.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["sessions", "interfaces"]
+IndexForm = Literal["string", "implied-string", "integer"]
+"""How a session row's index spells its session id when no column does: an OCTET STRING
+with its length first (an INDEX without IMPLIED), one without it (IMPLIED), or an integer."""
+UptimeUnit = Literal["seconds", "centiseconds"]
+SessionIdFormat = Literal["text", "hex8"]
+"""How a names table's session id is shown: as read, or an integer as 8 hex digits (the way
+RADIUS accounting spells Cisco's Acct-Session-Id)."""
+
+
+@dataclass(frozen=True)
+class SessionTable:
+    """A table with one row per session: its columns (full OIDs) by role.
+
+    octets_in is what the access server received from the subscriber (upload), octets_out
+    what it sent them (download): IF-MIB's in and out on a subscriber's own interface."""
+
+    entry: str
+    subscriber: str
+    octets_in: str
+    octets_out: str
+    index: IndexForm = "string"
+    session_id: str | None = None
+    interface: str | None = None
+    address: str | None = None
+    address_ignore: tuple[str, ...] = ("0.0.0.0",)
+    state: str | None = None
+    state_active: int | None = None
+    uptime: str | None = None
+    uptime_unit: UptimeUnit = "seconds"
+    counter_bits: int = 64
+    counter_names: dict[str, str] = field(default_factory=dict, compare=False)
+    """Column -> its MIB name, for the walk's warning about a counter that is not one."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns to walk, in a fixed order (that of the roles)."""
+        roles = (self.session_id, self.interface, self.subscriber, self.address,
+                 self.state, self.uptime, self.octets_in, self.octets_out)  # fmt: skip
+        return tuple(dict.fromkeys(c for c in roles if c is not None))
+
+
+@dataclass(frozen=True)
+class NameTable:
+    """A table indexed by ifIndex whose rows name the subscriber (and session) on that
+    interface; `available` is a BITS column saying which of them hold (bit 0 is the most
+    significant bit of the first octet), as CISCO-SUBSCRIBER-IDENTITY-TC-MIB does."""
+
+    entry: str
+    subscriber: str
+    available: str | None = None
+    subscriber_bit: int | None = None
+    session_id: str | None = None
+    session_id_bit: int | None = None
+    session_id_format: SessionIdFormat = "text"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        roles = (self.available, self.subscriber, self.session_id)
+        return tuple(c for c in roles if c is not None)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One way of reading an access server, by name (the `source` that selects it)."""
+
+    name: str
+    kind: Kind
+    sessions: SessionTable | None = None
+    names: NameTable | None = None
+    origin: str = field(default="", compare=False)
+    """The file it was read from (for messages)."""
+
+    @property
+    def name_columns(self) -> tuple[str, ...]:
+        """The names table's columns, walked with the interfaces and watched each cycle."""
+        return self.names.columns if self.names is not None else ()
