@@ -8,15 +8,14 @@ given, to the column's end; None for an object the table does not have.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 from nmsquota.snmp.pysnmp_transport import plain
-from nmsquota.snmp.transport import Agent, Column, Index, LocalTable, parse_oid
+from nmsquota.snmp.transport import Agent, Closing, Column, Index, LocalTable, parse_oid
 from nmsquota.snmp.walk import start_of
 
 
-class LocalTransport:
+class LocalTransport(Closing):  # nothing to close: a table in memory
     """A Transport over an agent's LocalTable (its objects are pysnmp values)."""
 
     def __init__(self, agent: Agent, table: LocalTable) -> None:
@@ -46,17 +45,3 @@ class LocalTransport:
                 rows[oid[len(prefix) :]] = plain(value)
                 position = oid
         return results
-
-    async def aclose(self) -> None:
-        pass
-
-    async def __aenter__(self) -> LocalTransport:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 from nmsquota.snmp.transport import (
@@ -39,6 +38,7 @@ from nmsquota.snmp.transport import (
     TIME_TICKS,
     TOO_BIG,
     Answer,
+    Closing,
     NoAnswer,
     RequestFailed,
     Requests,
@@ -80,7 +80,7 @@ class _Refused(Exception):
         self.cause = cause
 
 
-class Walker:
+class Walker(Closing):
     """A Transport over one library's Requests to one agent, for one poll: the walk logic,
     written once for every library."""
 
@@ -102,17 +102,6 @@ class Walker:
 
     async def aclose(self) -> None:
         await self.requests.aclose()
-
-    async def __aenter__(self) -> Walker:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def walk(
         self,
