@@ -5,11 +5,11 @@ polls a vendor nmsquota has never heard of."""
 from __future__ import annotations
 
 import asyncio
-import bisect
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.local_table import Table
 from pysnmp.proto.rfc1902 import Counter64, Integer32, OctetString, TimeTicks
 
 from nmsquota.attribution import InterfaceMap, attribute
@@ -46,22 +46,6 @@ octets_in = { column = 5, name = "acmeSessOctetsFromUser" }
 octets_out = { column = 6, name = "acmeSessOctetsToUser" }
 uptime = { column = 7, unit = "centiseconds" }
 """
-
-
-class Table:
-    """A LocalTable of pysnmp values, as the simulator's agent holds them."""
-
-    def __init__(self, objects: dict[Index, Any]) -> None:
-        self.objects, self.order = objects, sorted(objects)
-
-    def lookup(self, oid: Index) -> Any | None:
-        return self.objects.get(oid)
-
-    def following(self, oid: Index) -> tuple[Index, Any] | None:
-        position = bisect.bisect_right(self.order, oid)
-        if position >= len(self.order):
-            return None
-        return self.order[position], self.objects[self.order[position]]
 
 
 def test_a_profile_written_by_an_operator_polls_its_sessions_into_their_subscribers(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from fixtures.local_table import Table
 
 from nmsquota.snmp.connect import Transports
 from nmsquota.snmp.local import LocalTransport
@@ -287,22 +288,6 @@ def test_a_v1_get_asks_again_without_the_object_the_agent_lacks() -> None:
     walker = Walker(agent(version="1"), V1(table()))
     missing = f"{IF_NAME}.99"
     assert asyncio.run(walker.get([missing, SYS_UPTIME])) == {missing: None, SYS_UPTIME: 500}
-
-
-class Table:
-    """A LocalTable of pysnmp values (as the simulator's agent holds them)."""
-
-    def __init__(self, objects: dict[Index, Any]) -> None:
-        self.objects, self.order = objects, sorted(objects)
-
-    def lookup(self, oid: Index) -> Any | None:
-        return self.objects.get(oid)
-
-    def following(self, oid: Index) -> tuple[Index, Any] | None:
-        position = bisect.bisect_right(self.order, oid)
-        if position >= len(self.order):
-            return None
-        return self.order[position], self.objects[self.order[position]]
 
 
 def test_the_local_transport_reads_what_a_walk_over_requests_reads() -> None:
