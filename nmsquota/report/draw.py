@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from html import escape
 
 from nmsquota.report.style import FONT, ROLES, SVG_NS, dark_pairs
 
@@ -217,16 +218,16 @@ def colours(chart: str, roles: Sequence[str], dark: bool) -> str:
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_SPECIAL = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+_SPECIAL = re.compile("[&<>\"'\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _text(text: str) -> str:
-    """Text for SVG content or an attribute: escaped, and characters XML cannot carry (a
-    control character in a name) shown as U+FFFD rather than breaking the document."""
+    """Text for SVG content or an attribute: escaped as the pages' HTML is (html.escape),
+    and characters XML cannot carry (a control character in a name) shown as U+FFFD rather
+    than breaking the document."""
     if _SPECIAL.search(text) is None:  # nearly every label: a time, a volume
         return text
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _NOT_XML.sub("\ufffd", text.replace('"', "&quot;"))
+    return _NOT_XML.sub("\ufffd", escape(text))
 
 
 def _ident(chart_id: str) -> str:
