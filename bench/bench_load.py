@@ -152,6 +152,12 @@ def main() -> int:
         default=25,
         help="snmpbulkwalk's -Cr (nmsquota's own default max_repetitions)",
     )
+    parser.add_argument(
+        "--transport",
+        choices=["pysnmp", "netsnmp"],
+        default="pysnmp",
+        help="each access server's SNMP transport (default pysnmp, the product's default)",
+    )
     parser.add_argument("--code", type=Path, help="run the nmsquota package in this directory")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--walk-inside", nargs="+", type=int, help=argparse.SUPPRESS)
@@ -406,7 +412,9 @@ def nmsquota_run(
         plans={"home": {"cap": "1TB", "window": "1d"}},
         subscribers={f"sub{i}": {"plan": "home"} for i in range(pairs)},
         access_servers={
-            f"bras{port - BASE_PORT:03d}": access_server(port, match=[if_name(r"(?P<user>sub\d+)")])
+            f"bras{port - BASE_PORT:03d}": access_server(
+                port, match=[if_name(r"(?P<user>sub\d+)")], **transport_of(args)
+            )
             for port in ports
         },
     )
@@ -483,12 +491,19 @@ def nmsquota_run(
     return Run(load, wall, cpu, agents_cpu, others_cpu, exit_status, cycles, dict(failures), state)
 
 
+def transport_of(args: argparse.Namespace) -> dict[str, str]:
+    """The access servers' transport key: left out for pysnmp, so a --code older than the
+    transport seam still reads the configuration."""
+    return {"transport": args.transport} if args.transport != "pysnmp" else {}
+
+
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     if not rows:
         return
     code = args.code or REPO
     print(
-        f"\nnmsquota from {code}, interval {args.interval}, --cycles {args.cycles}; "
+        f"\nnmsquota from {code}, transport {args.transport}, interval {args.interval}, "
+        f"--cycles {args.cycles}; "
         f"snmpbulkwalk -Cr{args.repetitions}, {args.repeats} rounds; load = 1-minute load "
         f"average when the measurement started; CPU in the nmsquota run: its own, the agents' "
         "and everything else's on the machine (others'); "
