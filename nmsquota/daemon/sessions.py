@@ -34,6 +34,10 @@ class Sessions:
     keys: dict[str, list[tuple[str, SessionKey]]] = field(default_factory=dict)
     """Subscriber -> (device, session key) of each session the last polls found: what a
     targeted look GETs."""
+    on_device: dict[str, set[str]] = field(default_factory=dict)
+    """Device -> the subscribers its last poll found: a device's answer replaces only their
+    keys (looking through every subscriber's for each device made a cycle cost devices x
+    subscribers: 3 of a 40-device cycle's 8 CPU seconds)."""
 
     def online(self) -> set[str]:
         """Who has a session now: found by the last poll of their access server, or told
@@ -51,10 +55,12 @@ class Sessions:
     def learn(self, result: DeviceResult) -> None:
         """Take what a device's poll says about who is where (it answered)."""
         assert result.poll is not None
-        for name, keys in list(self.keys.items()):
-            self.keys[name] = [(d, k) for d, k in keys if d != result.device]
+        for name in self.on_device.pop(result.device, ()):
+            self.keys[name] = [(d, k) for d, k in self.keys.get(name, ()) if d != result.device]
+        found = self.on_device[result.device] = set()
         for key, _ in result.poll.readings:
             self.keys.setdefault(key.subscriber, []).append((result.device, key))
+            found.add(key.subscriber)
             self.seen[key.subscriber] = Session(
                 key.access_server, key.interface, key.session,
                 tuple(result.poll.addresses.get(key.subscriber, ())),
