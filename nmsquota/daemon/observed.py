@@ -165,6 +165,11 @@ def new_counter_events(results: Sequence[DeviceResult],
     every session when the poll was not `whole` (a look reads one subscriber's rows)."""
     events = []
     kept = dict(told)
+    # Each device's sessions told of, found once: looking through every session told of for
+    # each device made a cycle cost devices x sessions (a first cycle tells of them all).
+    told_on: dict[str, list[SessionKey]] = {}
+    for key in told:
+        told_on.setdefault(key.access_server, []).append(key)
     for result in results:
         if result.attribution is None:
             continue
@@ -179,7 +184,7 @@ def new_counter_events(results: Sequence[DeviceResult],
             if charged.verdict in COUNTER_EVENTS and kept.get(key) != told_now:
                 events.append(CounterEvent(result.device, key, charged, readings.get(key)))
                 kept[key] = told_now
-        gone = [k for k in kept if k.access_server == result.device and k not in seen]
+        gone = [k for k in told_on.get(result.device, ()) if k in kept and k not in seen]
         for key in gone if whole else []:
             del kept[key]
     return events, kept
