@@ -181,7 +181,7 @@ async def poll_devices(
     transports: Opener,
     devices: Sequence[Device],
     now: float,
-    baselines: Callable[[str], Mapping[SessionKey, Reading]],
+    baselines: Callable[[str], Mapping[SessionKey, Reading]] | None,
     *,
     in_flight: int = MAX_DEVICES_IN_FLIGHT,
     pool: Pool | None = None,
@@ -194,6 +194,8 @@ async def poll_devices(
     this cycle's Load.
 
     `transports` opens each device's transport (connect.Transports, one per event loop).
+    With `baselines` None nothing is charged (a poll worker's, workers.py: the process
+    holding the ledger's baselines charges each result with `charge`).
     Updates each device's memory; the caller stores the new baselines (`attribution.
     baselines`) of the devices that answered, and keeps the old ones of the others.
     """
@@ -291,7 +293,7 @@ async def schedule(
             finished += expected
             result = results[device.name] = task.result()
             if result.poll is not None and result.poll.memory is not None:
-                each, full = _varbinds(result.poll.memory)
+                each, full = poll_size(result.poll.memory)
                 costs.sized(device.name, each, full)
                 read += full if whole else each
     load.cpu, load.seconds = cpu() - spent_before, clock() - began
@@ -311,7 +313,7 @@ async def schedule(
     return ordered
 
 
-def _varbinds(memory: Memory) -> tuple[int, int]:
+def poll_size(memory: Memory) -> tuple[int, int]:
     """What the next poll of a device with this memory reads (its counters and watched
     columns for each row, and the three scalars), and what a whole walk of it reads."""
     rows = len(memory.indexes)
@@ -324,7 +326,7 @@ async def _poll_device(
     transports: Opener,
     device: Device,
     now: float,
-    baselines: Callable[[str], Mapping[SessionKey, Reading]],
+    baselines: Callable[[str], Mapping[SessionKey, Reading]] | None,
 ) -> DeviceResult:
     result = DeviceResult(device.name)
     started = time.perf_counter()
@@ -357,7 +359,20 @@ async def _poll_device(
     device.backoff.answered()
     device.pins = seen.assignment.pins
     result.poll = seen
-    result.attribution = attribute(
+    if baselines is not None:
+        result.attribution = charge(device, seen, now, baselines)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def charge(
+    device: Device,
+    seen: Poll,
+    now: float,
+    baselines: Callable[[str], Mapping[SessionKey, Reading]],
+) -> Attribution:
+    """What a device's poll charges whom, against the baselines the caller holds."""
+    return attribute(
         baselines(device.name),
         seen.readings,
         int(now),
@@ -365,5 +380,3 @@ async def _poll_device(
         speed_override_bps=device.speed_override_bps,
         origins=seen.origins,
     )
-    result.seconds = time.perf_counter() - started
-    return result
