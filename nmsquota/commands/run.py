@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             asyncio.run(_serve(daemon, args.cycles, socket_path(directory), last.append))
         finally:
+            daemon.close()
             summary.close()
             if site is not None:
                 site.close()

@@ -400,6 +400,10 @@ class Report(Strict):
     )
 
 
+MAX_POLL_WORKERS = 64
+"""More poll worker processes than any machine this runs on has cores."""
+
+
 class Settings(Strict):
     data_dir: Path | None = None
     default_plan: Name | None = Field(
@@ -412,6 +416,11 @@ class Settings(Strict):
     projection: bool = Field(
         default=True,
         description="poll subscribers projected to cross their cap before the next cycle sooner",
+    )
+    poll_workers: int | str = Field(
+        default=1,
+        description='processes that poll: 1 (in this one), N, or "auto" (spread once a cycle '
+        "saturates one core)",
     )
     secrets_file: Path | None = None
     plans: dict[Name, Plan] = {}
@@ -433,6 +442,17 @@ class Settings(Strict):
                 "timezone", f"expected an IANA time zone such as Australia/Adelaide, got {zone!r}"
             ) from None
         return zone
+
+    @field_validator("poll_workers", mode="before")
+    @classmethod
+    def _poll_workers(cls, workers: object) -> int | str:
+        if workers == "auto" or (type(workers) is int and 1 <= workers <= MAX_POLL_WORKERS):
+            return workers  # type: ignore[return-value]
+        raise PydanticCustomError(
+            "poll_workers",
+            f'expected "auto" or a number of processes from 1 to {MAX_POLL_WORKERS}, '
+            f"got {workers!r}",
+        )
 
     @field_validator("interval")
     @classmethod

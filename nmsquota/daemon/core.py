@@ -29,9 +29,10 @@ from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
 from nmsquota.policy import Decision, Evaluation, Override, evaluate
-from nmsquota.snmp.cycle import DeviceResult, Pool, poll_devices
+from nmsquota.snmp.cycle import DeviceResult, Pool
 from nmsquota.snmp.poller import poll_keys
 from nmsquota.snmp.walk import SnmpError
+from nmsquota.snmp.workers import Spread
 
 from . import observed, record
 from .control import dispatch
@@ -90,6 +91,8 @@ class Daemon:
         self.devices: list[Any] = []
         self.pool = Pool()
         """The poll's scheduler across cycles: the cost per device learned, who was skipped."""
+        self.spread = Spread()
+        """The poll worker processes ([settings] poll_workers), stopped by close()."""
         self.counters_told: observed.Told = {}
         """The counter events told of per session (observed.new_counter_events): each is
         logged once."""
@@ -121,6 +124,12 @@ class Daemon:
         self.notifier = Notifier(config.settings.notify)
         self.traps = Traps(config, self.started)
         self.interval = config.settings.interval
+        # Workers beyond a reloaded count stop now, by PID; the next cycle starts any new.
+        self.spread.configure(config.settings.poll_workers)
+
+    def close(self) -> None:
+        """Stop what the daemon started beside itself: the poll worker processes."""
+        self.spread.close()
 
     async def handle(self, request: Request, peer: Peer | None) -> dict[str, Any]:
         """One control-socket request, validated (nmsquota.control.protocol), and who sent
@@ -160,8 +169,8 @@ class Daemon:
         async with self._poll_lock():
             baselines = record.stored_baselines(self.ledger)
             budget = POLL_SHARE * self.interval
-            polled = await poll_devices(self.transports(), self.devices, now, baselines,
-                                        pool=self.pool, budget=budget)  # fmt: skip
+            polled = await self.spread.poll(self.transports(), self.devices, now, baselines,
+                                            pool=self.pool, budget=budget)  # fmt: skip
             if self.pool.last is not None:
                 report.take_load(self.pool.last, self.pool.fits(self.interval))
             # A device skipped for load was not polled: it keeps its record and baselines.

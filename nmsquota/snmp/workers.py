@@ -256,7 +256,8 @@ class Spread:
         workers beyond the new count are stopped now."""
         self.workers = "auto" if workers == "auto" else int(workers)
         self.spreading = False if workers != "auto" else self.spreading
-        self._keep(self.wanted())
+        wanted = self.wanted()
+        self._keep(wanted if wanted > 1 else 0)
 
     def close(self) -> None:
         """Stop every worker (the daemon's stop)."""

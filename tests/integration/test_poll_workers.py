@@ -10,13 +10,19 @@ import asyncio
 import copy
 import os
 import signal
+import time
+from dataclasses import replace
 
 import pytest
+from fixtures.config_file import write_config
+from integration.test_daemon_cycle import MB, rig, settings
 from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks
 
 from nmsquota.attribution import InterfaceMap, Rule
+from nmsquota.config import load_config
 from nmsquota.sim.agent import TableAgent, start_agent
 from nmsquota.snmp import tables as p
+from nmsquota.snmp import workers
 from nmsquota.snmp.connect import Transports
 from nmsquota.snmp.cycle import Device, DeviceResult, Pool, poll_devices
 from nmsquota.snmp.walk import Agent
@@ -72,10 +78,12 @@ def test_two_workers_read_charge_and_remember_what_the_in_process_poll_does() ->
                 for n, (agent, _) in enumerate(started):
                     agent.set(table(100_000 + 30_000 * cycle, users(n, octets)))
                 now = 1_000_000.0 + 300 * cycle
-                inline = await poll_devices(transports, here, now, lambda d: baselines_here.get(d, {}),
+                inline = await poll_devices(transports, here, now,
+                                            lambda d: baselines_here.get(d, {}),
                                             pool=Pool())  # fmt: skip
                 spread_pool = Pool()
-                apart = await spread.poll(transports, there, now, lambda d: baselines_there.get(d, {}),
+                apart = await spread.poll(transports, there, now,
+                                          lambda d: baselines_there.get(d, {}),
                                           pool=spread_pool)  # fmt: skip
                 assert len(spread.pids()) == 2 and os.getpid() not in spread.pids()
                 assert same(apart) == same(inline)
@@ -133,8 +141,8 @@ def test_a_worker_killed_mid_cycle_fails_its_own_devices_and_the_next_cycle_reco
             for name in others:
                 assert results[name].poll is not None, results[name].error
             # The next cycle starts a new worker for the dead one, and every agent answers.
-            results = {r.device: r for r in
-                       await spread.poll(transports, devices, 1_600.0, lambda _: {}, pool=pool)}  # fmt: skip
+            third = await spread.poll(transports, devices, 1_600.0, lambda _: {}, pool=pool)
+            results = {r.device: r for r in third}
             assert spread.running[slot].pid != victim
             assert [n for n, r in results.items() if r.poll is None] == ["silent"]
             assert results["silent"].cause == "timeout"
@@ -146,5 +154,81 @@ def test_a_worker_killed_mid_cycle_fails_its_own_devices_and_the_next_cycle_reco
             for pid in pids:
                 with pytest.raises(ProcessLookupError):
                     os.kill(pid, 0)
+
+    asyncio.run(run())
+
+
+def test_the_daemon_polls_through_its_workers_and_stops_them_on_reload_and_close(
+    tmp_path,
+) -> None:
+    """poll_workers = 2: the cycle limits as the in-process one does; a reload to 1 stops
+    the workers by PID, and close() (the daemon's stop) leaves none behind."""
+
+    async def run() -> None:
+        async with rig(tmp_path, poll_workers=2) as r:
+            daemon, clock = r.daemon, r.clock
+            try:
+                r.bras.show(clock.now(), 5_000, 5_000)
+                assert (await daemon.cycle()).devices_ok == ["bras"]
+                (pid,) = daemon.spread.pids()  # one device: one worker has a share
+                assert pid != os.getpid()
+                clock.advance(300)
+                r.bras.show(clock.now(), 5_000 + 2 * MB, 5_000 + 100_000)
+                assert (await daemon.cycle()).limited == ["alice"]
+                assert daemon.spread.pids() == [pid]
+                write_config(tmp_path, **settings(r.config.settings.access_servers["bras"].port,
+                                                  poll_workers=1))  # fmt: skip
+                daemon.configure(load_config(r.path))
+                assert daemon.spread.pids() == []
+                with pytest.raises(ProcessLookupError):
+                    os.kill(pid, 0)
+                clock.advance(300)
+                assert (await daemon.cycle()).devices_ok == ["bras"]  # in-process again
+                daemon.configure(r.config)
+                clock.advance(300)
+                await daemon.cycle()
+                (pid,) = daemon.spread.pids()
+            finally:
+                daemon.close()
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+
+    asyncio.run(run())
+
+
+def test_a_worker_that_stops_answering_is_killed_at_the_cycle_s_bound(monkeypatch) -> None:
+    """A hung worker (stopped here with SIGSTOP) holds no cycle past its budget, its
+    longest deadline and STARTUP: it is killed by PID, its devices are reported, and the
+    next cycle starts a new one."""
+    monkeypatch.setattr(workers, "STARTUP", 0.2)
+
+    async def run() -> None:
+        started = [await start_agent() for _ in range(2)]
+        for n, (agent, _) in enumerate(started):
+            agent.set(table(100_000, users(n, 1_000)))
+        devices = [device(f"bras{n}", port) for n, (_, port) in enumerate(started)]
+        for d in devices:
+            d.agent = replace(d.agent, deadline=0.5)
+        spread, transports, pool = Spread(workers=2), Transports(), Pool()
+        try:
+            await spread.poll(transports, devices, 1_000.0, lambda _: {}, pool=pool, budget=0.3)
+            hung = spread.running[spread.assigned["bras0"]]
+            pid = hung.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGSTOP)
+            began = time.monotonic()
+            results = await spread.poll(transports, devices, 1_300.0, lambda _: {}, pool=pool,
+                                        budget=0.3)  # fmt: skip
+            assert time.monotonic() - began < 3.0
+            assert results[0].error == f"bras0: poll worker {hung.number} did not answer within 1s"
+            assert results[1].poll is not None
+            assert pool.last is not None and pool.last.failed == {"bras0": "error"}
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+            results = await spread.poll(transports, devices, 1_600.0, lambda _: {}, pool=pool,
+                                        budget=0.3)  # fmt: skip
+            assert [r.poll is not None for r in results] == [True, True]
+        finally:
+            spread.close()
 
     asyncio.run(run())
