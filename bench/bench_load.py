@@ -24,6 +24,7 @@ Run as root from the repository root (needs ip, snmpd, snmpget and snmpbulkwalk)
 
     sudo .venv/bin/python bench/bench_load.py --agents 30 40          # the issue's rows
     sudo .venv/bin/python bench/bench_load.py --agents 40 --cycles 3 --interval 40s
+    sudo .venv/bin/python bench/bench_load.py --agents 40 --workers 2   # over 2 processes
     git archive COMMIT nmsquota | tar -x -C /tmp/before              # another version's:
     sudo .venv/bin/python bench/bench_load.py --agents 40 --code /tmp/before
 """
@@ -157,6 +158,12 @@ def main() -> int:
         choices=["pysnmp", "netsnmp"],
         default="pysnmp",
         help="each access server's SNMP transport (default pysnmp, the product's default)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=lambda text: text if text == "auto" else int(text),
+        help='poll_workers in the configuration: a number or "auto" (default: left out, the '
+        "product's default)",
     )
     parser.add_argument("--code", type=Path, help="run the nmsquota package in this directory")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -417,6 +424,7 @@ def nmsquota_run(
             )
             for port in ports
         },
+        **({} if args.workers is None else {"poll_workers": args.workers}),
     )
     log = directory / "nmsquota.log"
     command = [*daemon(args.code), "-c", str(config)]
@@ -503,7 +511,8 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     code = args.code or REPO
     print(
         f"\nnmsquota from {code}, transport {args.transport}, interval {args.interval}, "
-        f"--cycles {args.cycles}; "
+        f"--cycles {args.cycles}, "
+        f"poll_workers {args.workers if args.workers is not None else 'default'}; "
         f"snmpbulkwalk -Cr{args.repetitions}, {args.repeats} rounds; load = 1-minute load "
         f"average when the measurement started; CPU in the nmsquota run: its own, the agents' "
         "and everything else's on the machine (others'); "
