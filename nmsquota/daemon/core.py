@@ -172,7 +172,7 @@ class Daemon:
             polled = await self.spread.poll(self.transports(), self.devices, now, baselines,
                                             pool=self.pool, budget=budget)  # fmt: skip
             if self.pool.last is not None:
-                report.take_load(self.pool.last, self.pool.fits(self.interval))
+                report.take_load(self.pool.last, self.spread.fits(self.pool, self.interval))
             # A device skipped for load was not polled: it keeps its record and baselines.
             results = [result for result in polled if not result.skipped]
             for result in results:

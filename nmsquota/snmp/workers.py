@@ -22,7 +22,9 @@ pysnmp takes ~76 s of CPU to decode that cycle, so the crossing costs ~5% of wha
 
 The charging stays in the parent, which holds the ledger's baselines: a worker's results
 carry the poll, and the parent attributes each with cycle.charge, the very function the
-in-process poll uses, so the charges are the same to the byte.
+in-process poll uses, so the charges are the same to the byte. The daemon's targeted looks
+(poller.poll_keys, a few GETs for one subscriber) and its traps stay in the parent, on its
+own engine: each device's memory is back there after every cycle.
 
 A worker is a process of the 'forkserver' context: the daemon runs threads (the site, the
 snapshots), after which fork is unsafe; the fork server is a fresh single-threaded process.
@@ -244,6 +246,9 @@ class Spread:
     """Device -> the slot of the worker that polls it: kept while the shares stay balanced."""
     paces: dict[int, float] = field(default_factory=dict)
     """Slot -> the share of a core its worker got in its last cycle."""
+    spread_paces: list[float] = field(default_factory=list)
+    """The share of a core each process that polled got in the last cycle, if it was
+    spread (empty: it polled in-process)."""
 
     def wanted(self) -> int:
         """How many worker processes the next cycle polls with (1: in-process)."""
@@ -298,6 +303,7 @@ class Spread:
         remote = [d for d in devices if d.agent.local is None]
         if count <= 1 or not remote:
             self._keep(0)
+            self.spread_paces = []
             results = await poll_devices(transports, devices, now, baselines, pool=pool,
                                          budget=budget, in_flight=in_flight)  # fmt: skip
         else:
@@ -345,8 +351,22 @@ class Spread:
             if result.poll is not None and result.attribution is None:
                 result.attribution = charge(by_name[result.device], result.poll, now, baselines)
         ordered = [found[d.name] for d in devices]
-        _merge(pool, ordered, [p for _, p in done], time.monotonic() - began)
+        pools = [p for _, p in done]
+        self.spread_paces = [p.costs.pace for p in pools if p.last is not None and p.last.answered]
+        _merge(pool, ordered, pools, time.monotonic() - began)
         return ordered
+
+    def fits(self, pool: Pool, seconds: float) -> int:
+        """How many devices of the typical size `seconds` can poll (Pool.fits): in a spread
+        cycle, what each process polls at the pace it got, summed."""
+        if not self.spread_paces:
+            return pool.fits(seconds)
+        each = copy.copy(pool.costs)
+        total = 0
+        for pace in self.spread_paces:
+            each.pace = pace
+            total += each.fits(seconds)
+        return total
 
     def _pool_for(self, pool: Pool, slot: int) -> Pool:
         """A worker's scheduler: the costs learned so far (at its own pace), and who goes
@@ -453,7 +473,7 @@ def _merge(pool: Pool, results: list[DeviceResult], parts: list[Pool], seconds: 
     pool.behind = behind
     pool.costs.learn(Observation(load.answered, load.varbinds, load.cpu))
     paces = [p.costs.pace for p in parts if p.last is not None and p.last.answered]
-    if paces:
+    if paces:  # the slowest process's: an in-process cycle after this one errs on the safe side
         pool.costs.pace = min(paces)
     load.pace = pool.costs.pace
     load.per_device = pool.costs.per_device + pool.costs.per_varbind * pool.costs.typical

@@ -11,7 +11,7 @@ import pytest
 from nmsquota.attribution import InterfaceMap
 from nmsquota.config import ConfigError, load_config
 from nmsquota.snmp.capacity import Costs
-from nmsquota.snmp.cycle import Device, Load
+from nmsquota.snmp.cycle import Device, Load, Pool
 from nmsquota.snmp.walk import Agent
 from nmsquota.snmp.workers import Spread, balance
 
@@ -141,3 +141,11 @@ def test_a_device_gone_from_the_configuration_leaves_its_share() -> None:
     assigned = {"gone": 0, "a": 1}
     shares = balance([device("a"), device("b")], sized({"a": 1, "b": 1}), 2, assigned)
     assert "gone" not in assigned and sorted(d.name for s in shares for d in s) == ["a", "b"]
+
+
+def test_a_spread_cycle_s_capacity_is_what_each_process_polls_at_its_pace_summed() -> None:
+    pool = Pool(costs=sized({"a": 1000}))  # 1 s of CPU a device
+    spread = Spread(workers=2)
+    assert spread.fits(pool, 10.0) == 10  # in-process: one core's worth
+    spread.spread_paces = [1.0, 0.5]  # the second worker got half a core
+    assert spread.fits(pool, 10.0) == 15
