@@ -20,6 +20,11 @@ from statistics import median
 PRIOR_PER_VARBIND = 1 / 4_000
 """CPU seconds per varbind before any cycle is measured: a little slower than the ~5.5k
 varbinds/s measured for pysnmp (FIELD-NOTES), so a cold start errs towards fewer walks."""
+PRIORS_PER_VARBIND = {"pysnmp": PRIOR_PER_VARBIND, "netsnmp": 1 / 20_000}
+"""The same by transport: Net-SNMP's decoder costs ~8 us a varbind where pysnmp's costs
+~190, and the poll's own work on the rows ~20-40 us more (bench/RESULTS.md, issue 23). With
+pysnmp's prior for all, a first cycle of 200 agents through Net-SNMP started 14 walks at a
+time where it could have started 64, and took 117 s for 7 s of CPU."""
 PRIOR_PER_DEVICE = 0.02
 """CPU seconds a device costs apart from its rows (a session, the scalars' GET)."""
 PRIOR_VARBINDS = 501 * 8
@@ -57,6 +62,13 @@ class Costs:
     """CPU seconds the poll gets per second: 1 on an idle machine (the poll runs on one
     core), less where other processes keep the cores busy. A cost in CPU takes cost / pace
     seconds."""
+
+    def assume(self, transports: Iterable[str]) -> None:
+        """Before any cycle is measured, take the cost of a varbind to be that of the
+        dearest of these transports (an unknown one: pysnmp's)."""
+        if not self.measured:
+            priors = [PRIORS_PER_VARBIND.get(t, PRIOR_PER_VARBIND) for t in transports]
+            self.per_varbind = max(priors, default=PRIOR_PER_VARBIND)
 
     def paced(self, cpu: float, idle: float, seconds: float) -> None:
         """A cycle's poll took `cpu` seconds of CPU in `seconds`, while the machine's cores

@@ -244,6 +244,7 @@ async def schedule(
     order = sorted(devices, key=lambda d: behind.get(d.name, len(behind)))
     queue = deque(order)
     costs, load = pool.costs, Load()
+    costs.assume(d.agent.transport for d in devices)
     results: dict[str, DeviceResult] = {}
     running: dict[asyncio.Future[DeviceResult], tuple[Device, float, bool, float]] = {}
     began, spent_before, idle_before = clock(), cpu(), idle()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import cast
 
 import pytest
@@ -200,3 +201,17 @@ def test_a_walk_cut_by_its_deadline_after_rows_came_back_never_backs_off_and_goe
     # Counted as a deadline failure all the same, and polled first in the next cycle.
     assert pool.last is not None and pool.last.failed["busy"] == "deadline"
     assert pool.behind == ["busy"]
+
+
+def test_before_any_cycle_is_measured_a_cheaper_transport_starts_more_walks_at_once() -> None:
+    # The priors: ~1 s of CPU for a mid-size device's first walk through pysnmp, so 14 fit
+    # in half a 30 s deadline; ~0.2 s through Net-SNMP, so the 64 in flight are the bound.
+    started = {}
+    for transport in ("pysnmp", "netsnmp"):
+        polled = devices(100)
+        for device in polled:
+            device.agent = replace(device.agent, transport=transport)
+        machine = Machine(cost=0.01)
+        machine.cycle(polled, Pool(), budget=None)
+        started[transport] = machine.most
+    assert started == {"pysnmp": 14, "netsnmp": 64}
