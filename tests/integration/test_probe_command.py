@@ -1,6 +1,6 @@
-"""`nmsquota probe` and `config check --live` over SNMP against the in-process agent: a DSLAM
-whose ports share an ifDescr, a 32-bit gigabit port, a radio port at speed 0 and an uplink
-that counts traffic nobody is mapped to (issue 26)."""
+"""`nmsquota probe` and `config check --live` over SNMP, through each transport, against the
+in-process agent: a DSLAM whose ports share an ifDescr, a 32-bit gigabit port, a radio port
+at speed 0 and an uplink that counts traffic nobody is mapped to (issue 26)."""
 
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ def objects() -> dict[tuple[int, ...], Any]:
     return found
 
 
-def cli(tmp_path: Path, interfaces: dict[str, str], *argv: str) -> int:
+def cli(tmp_path: Path, transport: str, interfaces: dict[str, str], *argv: str) -> int:
     async def serve_and_run() -> int:
         agent, port = await start_agent()
         agent.set(objects())
-        dslam = access_server(port, interfaces=interfaces)
+        dslam = access_server(port, interfaces=interfaces, transport=transport)
         config = write_config(tmp_path, plans={"home": {"cap": "1GB"}}, subscribers=SUBSCRIBERS,
                               access_servers={"dslam": dslam})  # fmt: skip
         return await asyncio.to_thread(main, ["-c", str(config), *argv])
@@ -54,9 +54,9 @@ def cli(tmp_path: Path, interfaces: dict[str, str], *argv: str) -> int:
 
 
 def test_probe_prints_each_interface_and_every_warning(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, transport: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli(tmp_path, MAPPED, "probe", "dslam") == 1
+    assert cli(tmp_path, transport, MAPPED, "probe", "dslam") == 1
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["IFINDEX", "IFNAME", "IFDESCR", "IFALIAS", "SPEED", "BITS",
@@ -73,10 +73,10 @@ def test_probe_prints_each_interface_and_every_warning(
 
 
 def test_probe_json_warns_of_traffic_mapped_to_nobody(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, transport: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     unmapped = {k: v for k, v in MAPPED.items() if k != "ifindex:1"}
-    assert cli(tmp_path, unmapped, "probe", "dslam", "--json") == 1
+    assert cli(tmp_path, transport, unmapped, "probe", "dslam", "--json") == 1
     found = json.loads(capsys.readouterr().out)
     assert [i["index"] for i in found["interfaces"]] == [1, 101, 102, 103]
     assert found["interfaces"][3]["ifDescr"] == "radio"
@@ -86,14 +86,14 @@ def test_probe_json_warns_of_traffic_mapped_to_nobody(
 def test_probe_of_an_unknown_access_server_is_refused(tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]
                                                       ) -> None:  # fmt: skip
-    assert cli(tmp_path, MAPPED, "probe", "nosuch") == 2
+    assert cli(tmp_path, "pysnmp", MAPPED, "probe", "nosuch") == 2
     assert "no access server named 'nosuch' (dslam)" in capsys.readouterr().err
 
 
 def test_config_check_live_reports_only_the_problems(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, transport: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli(tmp_path, {"ADSL port": "alice"}, "config", "check", "--live") == 1
+    assert cli(tmp_path, transport, {"ADSL port": "alice"}, "config", "check", "--live") == 1
     out = capsys.readouterr().out
     live = [line for line in out.splitlines() if line.startswith("dslam: ")]
     assert live[0].startswith('dslam: interfaces."ADSL port" (alice): 2 interfaces (ifIndex '
