@@ -98,11 +98,11 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, drivers: list[Any] | None = None,
+async def rig(tmp_path: Path, drivers: list[Any] | None = None, bras: dict[str, Any] | None = None,
               **changes: Any) -> AsyncIterator[Rig]:  # fmt: skip
-    """settings' configuration, with `changes`."""
+    """settings' configuration, with `bras` and `changes`."""
     agent, port = await start_agent()
-    path = write_config(tmp_path, **settings(port, **changes))
+    path = write_config(tmp_path, **settings(port, bras, **changes))
     config = load_config(path)
     clock = ManualClock(T0)
     drivers = drivers or [make_driver("log", "log", {})]
@@ -139,9 +139,9 @@ def told(record: Path, lines: int) -> list[str]:
     return record.read_text().splitlines()
 
 
-def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(tmp_path):
+def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(tmp_path, transport):
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, bras={"transport": transport}) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             bras.show(clock.now(), 5_000, 5_000)
             first = await daemon.cycle()
@@ -173,11 +173,11 @@ def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(t
     asyncio.run(run())
 
 
-def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path):
+def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path, transport):
     async def run() -> None:
         agent, port = await start_agent()
         bras = Bras(agent)
-        config = load_config(write_config(tmp_path, **settings(port)))
+        config = load_config(write_config(tmp_path, **settings(port, {"transport": transport})))
         clock = ManualClock(T0)
         ledger_dir = tmp_path / "ledger"
         with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
@@ -274,9 +274,10 @@ def test_a_look_that_limits_writes_state_json_once_with_all_it_changed(tmp_path)
     asyncio.run(run())
 
 
-def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path):
+def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path, transport):
     async def run() -> None:
-        async with rig(tmp_path, plans={"home": {**HOME, "cap": "500MB"}}) as r:
+        plans = {"home": {**HOME, "cap": "500MB"}}
+        async with rig(tmp_path, bras={"transport": transport}, plans=plans) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             # alice downloads 1 MB/s without a pause; bob nothing.
             r.agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
