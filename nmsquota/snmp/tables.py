@@ -114,7 +114,9 @@ class Memory:
     """Identity columns walked every cycle: whatever names a session (ifName or ifDescr,
     the columns the patterns read, csubSessionTable) and the routes addresses are learned
     from. Agents rename an interface in place (accel-ppp's unit-cache) without touching
-    ifTableLastChange, so these cannot be cached."""
+    ifTableLastChange, so these cannot be cached: Net-SNMP 5.9 moves it when a row is added,
+    but not when an interface is renamed (checked with `ip link set NAME name NEW` in a
+    namespace, issue 23), and a name read from a cache would charge the wrong subscriber."""
     indexes: frozenset[Index]
     walked_at: float
 
