@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 PADDING = b"\x00 "
 """What agents append to a DisplayString: NULs (C strings sent whole) and spaces (fixed width)."""
@@ -38,9 +39,13 @@ _LOOKS_ESCAPED = re.compile(r"\\|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}
 """What, after a backslash, would make it read as an escape."""
 
 
+@lru_cache(maxsize=1 << 17)
 def display_string(value: bytes | str) -> str:
     """A DisplayString as a name: padding stripped, non-UTF-8 octets and control characters
-    escaped, unambiguous. Never raises. A `str` is taken as the octets' UTF-8 decoding."""
+    escaped, unambiguous. Never raises. A `str` is taken as the octets' UTF-8 decoding.
+
+    Remembered: every cycle reads the same names again (two a row), and escaping them was a
+    sixth of turning a walk into readings."""
     if isinstance(value, bytes):
         text = value.rstrip(PADDING).decode("utf-8", errors="surrogateescape")
     else:
