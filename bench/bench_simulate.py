@@ -10,6 +10,7 @@ through real SNMP in under 5 minutes on the 2-core reference machine.
     .venv/bin/python bench/bench_simulate.py                  # 1,000 subscribers, 3 days
     .venv/bin/python bench/bench_simulate.py --days 30        # the target run itself
     .venv/bin/python bench/bench_simulate.py --modes no-snmp  # the bypass alone
+    .venv/bin/python bench/bench_simulate.py --transport pysnmp  # the design card's library
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from nmsquota.commands.simulate import simulate  # noqa: E402
+from nmsquota.commands.simulate import TRANSPORTS, default_transport, simulate  # noqa: E402
 
 
 def main() -> int:
@@ -36,17 +37,22 @@ def main() -> int:
     parser.add_argument("--modes", nargs="+", default=["snmp", "no-snmp"],
                         choices=["snmp", "no-snmp"])  # fmt: skip
     parser.add_argument("--seed", type=int, default=2001)
+    parser.add_argument("--transport", choices=TRANSPORTS, default=default_transport(),
+                        help="the SNMP library of the snmp mode (default: as `simulate`'s, "
+                        "netsnmp when netsnmp-cffi is installed)")  # fmt: skip
     options = parser.parse_args()
     logging.getLogger("nmsquota").setLevel(logging.ERROR)
     print(f"{platform.node()} {platform.machine()}, Python {platform.python_version()}; "
           f"{options.subscribers} subscribers, {options.days} simulated days, "
-          f"interval {options.interval}, seed {options.seed}")  # fmt: skip
+          f"interval {options.interval}, seed {options.seed}; snmp mode through "
+          f"{options.transport}")  # fmt: skip
     print(f"{'mode':8} {'cycles':>7} {'wall':>9} {'ms/cycle':>9} {'days/min':>9} "
           f"{'30 days':>9}  ISP/day after")  # fmt: skip
     for mode in options.modes:
         args = argparse.Namespace(
             subscribers=options.subscribers, days=options.days, before=0, seed=options.seed,
             interval=options.interval, snmp=mode == "snmp", price=0.20,
+            transport=options.transport,
         )  # fmt: skip
         started = time.perf_counter()
         outcome = simulate(args, "63MB", "7d", "3kbit", True, mode)

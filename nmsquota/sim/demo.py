@@ -41,6 +41,7 @@ projection = {projection}
 [access_servers.sim]
 host = "127.0.0.1"
 port = {port}
+transport = "{transport}"
 match = [{{ field = "ifName", pattern = "<pppoe-(?P<user>.+)>" }}]
 {subscribers}
 """
@@ -88,6 +89,8 @@ class Scenario:
     snmp: bool = True
     """Poll over SNMP on loopback; False reads the agent's table in-process (the bypass that
     measures everything but the SNMP hop)."""
+    transport: str = "pysnmp"
+    """The library the daemon polls the agent with (`transport` of the access server)."""
     before_days: int = 0
     """Days at the start with no limiting at all (the simulator's "before")."""
     history: bool = True
@@ -187,6 +190,7 @@ async def run_demo(
     config_path.write_text(CONFIG.format(
         timezone=TIMEZONE, ledger=ledger_dir, port=port, subscribers=subscribers, caps=caps,
         projection="true" if scenario.projection else "false", interval=scenario.interval,
+        transport=scenario.transport,
     ))  # fmt: skip
     config = load_config(config_path)
     driver = SimDriver(world, active_from=start + scenario.before_days * DAY)
