@@ -26,6 +26,9 @@ GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5
 NO_SUCH_INSTANCE = b"\x81\x00"
 END_OF_MIB_VIEW = b"\x82\x00"
 NULL = b"\x05\x00"
+FOUND = b"(the object's own value)"
+"""An answer's value that is the object's own, encoded with its OID when the reply is
+written (TableAgent._varbind); compared by identity, never sent."""
 V1, V2C = 0, 1
 
 
@@ -63,8 +66,33 @@ def encode_oid(oid: Oid) -> bytes:
     return _tlv(0x06, bytes(out))
 
 
+class Ber(bytes):
+    """A value given already encoded (its tag, length and content): what the simulator's
+    World serves, so that a cycle builds no pysnmp object per value (they cost more than
+    the agent's whole reply)."""
+
+
+def ber(tag: int, value: int | bytes) -> Ber:
+    """An INTEGER-like value (INTEGER, Counter32, Gauge32, TimeTicks, Counter64) or an OCTET
+    STRING under its ASN.1 tag, encoded as encode_value encodes the pysnmp value."""
+    return Ber(_tlv(tag, value if isinstance(value, bytes) else _integer(value)))
+
+
+COUNTER64_TAG = 0x46
+
+
+def _is_counter64(value: Any) -> bool:
+    """Whether v1 cannot carry it (RFC 3584): a pysnmp Counter64, or one given as Ber."""
+    if isinstance(value, Ber):
+        return value[0] == COUNTER64_TAG
+    return isinstance(value, Counter64)
+
+
 def encode_value(value: Any) -> bytes:
-    """A pysnmp value's BER encoding (its own tag, so Counter64 is 0x46 and so on)."""
+    """A pysnmp value's BER encoding (its own tag, so Counter64 is 0x46 and so on); a Ber
+    value as it is."""
+    if isinstance(value, Ber):
+        return value
     tag = value.tagSet[0]
     first = tag.tagClass | tag.tagFormat | tag.tagId
     if isinstance(value, univ.Integer):
@@ -140,6 +168,10 @@ class TableAgent(asyncio.DatagramProtocol):
         self.objects: dict[Oid, Any] = {}
         self._order: list[Oid] = []
         self._encoded: dict[Oid, bytes] = {}
+        """Each object's whole varbind (OID and value), encoded at its first request after
+        set(): a walk asks for the same objects several times, the columns in turn."""
+        self._oids: dict[Oid, bytes] = {}
+        """OIDs encoded, kept across set(): the same table's OIDs come back every cycle."""
         self.requests = 0
         self.answer_limit: int | None = None
         """Answer only this many requests, then fall silent (a device dying mid-walk)."""
@@ -189,7 +221,7 @@ class TableAgent(asyncio.DatagramProtocol):
                     status, index = 2, position
                     answer = [(oid, NULL) for oid in asked]
                     break
-        varbinds = b"".join(_tlv(0x30, encode_oid(oid) + value) for oid, value in answer)
+        varbinds = b"".join(self._varbind(oid, value) for oid, value in answer)
         pdu_body = (_tlv(0x02, request_id) + _tlv(0x02, _integer(status))
                     + _tlv(0x02, _integer(index)) + _tlv(0x30, varbinds))  # fmt: skip
         return _tlv(0x30, _tlv(0x02, _integer(version)) + _tlv(0x04, community)
@@ -211,15 +243,30 @@ class TableAgent(asyncio.DatagramProtocol):
         found = self._order[position]
         return found, self.objects[found]
 
-    def _value(self, oid: Oid) -> bytes:
-        encoded = self._encoded.get(oid)
+    def _oid(self, oid: Oid) -> bytes:
+        encoded = self._oids.get(oid)
         if encoded is None:
-            encoded = self._encoded[oid] = encode_value(self.objects[oid])
+            encoded = self._oids[oid] = encode_oid(oid)
         return encoded
+
+    def _varbind(self, oid: Oid, value: bytes | None) -> bytes:
+        """The varbind of `oid` with `value`: an object's own (FOUND) from the cache."""
+        if value is FOUND:
+            encoded = self._encoded.get(oid)
+            if encoded is None:
+                body = self._oid(oid) + encode_value(self.objects[oid])
+                encoded = self._encoded[oid] = _tlv(0x30, body)
+            return encoded
+        return _tlv(0x30, self._oid(oid) + (NULL if value is None else value))
+
+    def _value(self, oid: Oid) -> bytes:
+        """An object's value as an answer carries it: FOUND, its own (encoded with its OID
+        when the reply is written). A subclass may answer another (an exception value)."""
+        return FOUND
 
     def _get(self, oid: Oid, v1: bool) -> bytes | None:
         value = self.objects.get(oid)
-        if value is None or (v1 and isinstance(value, Counter64)):
+        if value is None or (v1 and _is_counter64(value)):
             return None if v1 else NO_SUCH_INSTANCE
         return self._value(oid)
 
@@ -227,7 +274,7 @@ class TableAgent(asyncio.DatagramProtocol):
         position = bisect.bisect_right(self._order, oid)
         # RFC 3584 section 4.2.2.1: a v1 GETNEXT skips the Counter64 objects v1 cannot carry.
         while v1 and position < len(self._order):
-            if not isinstance(self.objects[self._order[position]], Counter64):
+            if not _is_counter64(self.objects[self._order[position]]):
                 break
             position += 1
         if position >= len(self._order):

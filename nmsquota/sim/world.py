@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -142,6 +143,8 @@ class World:
         # The ifIndex pool, lowest first.
         self._free = list(range(max(1000, 2 * len(self.subscribers)), 0, -1))
         self.last_change = start
+        self._names: dict[bool, dict[str, Any]] = {}
+        """Each subscriber's ifName value, typed or not (objects()): the same every cycle."""
 
     def _schedule(self, profile: Profile, days: int) -> list[tuple[float, float]]:
         sessions = []
@@ -261,24 +264,20 @@ class World:
 
     def objects(self, typed: bool = True) -> dict[tuple[int, ...], Any]:
         """The IF-MIB and SNMPv2-MIB objects an agent serves for the world as it is now:
-        pysnmp values for an agent to encode, or (`typed=False`) plain ints and strings for
-        the in-process bypass, which need not build an object per value."""
-        from pysnmp.proto.rfc1902 import (
-            Counter32,
-            Counter64,
-            Gauge32,
-            Integer32,
-            OctetString,
-            TimeTicks,
-        )
+        values already in BER for the agent to send (agent.Ber: encoded as the pysnmp
+        values of their types would be), or (`typed=False`) plain ints and strings for the
+        in-process bypass. Neither builds a pysnmp object per value, which cost more than
+        the agent's replies."""
+        from nmsquota.sim.agent import ber
 
         def plain(value: Any) -> Any:
             return value
 
+        def typer(tag: int) -> Callable[[Any], Any]:
+            return lambda value: ber(tag, value.encode() if isinstance(value, str) else value)
+
         counter32, counter64, gauge, integer, octets, ticks_of = (
-            (Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks)
-            if typed
-            else (plain,) * 6
+            [typer(tag) for tag in (0x41, 0x46, 0x42, 0x02, 0x04, 0x43)] if typed else [plain] * 6
         )
         c = _COLUMNS
         ticks = int((self.now - self.start + 3600) * 100)
@@ -288,9 +287,13 @@ class World:
             c["lastChange"]: ticks_of(int((self.last_change - self.start + 3600) * 100) % 2**32),
         }
         up_status, speed, high_speed = integer(1), gauge(100_000_000), gauge(100)
+        names = self._names.setdefault(typed, {})
         for session in self.online.values():
             i = session.index
-            name = octets(f"<pppoe-{session.subscriber.name}>")
+            who = session.subscriber.name
+            name = names.get(who)
+            if name is None:
+                name = names[who] = octets(f"<pppoe-{who}>")
             down, up = int(session.octets_out), int(session.octets_in)
             objects[(*c["ifName"], i)] = name
             objects[(*c["ifDescr"], i)] = name
