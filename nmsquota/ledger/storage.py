@@ -34,9 +34,30 @@ def is_leftover_temp(path: Path) -> bool:
 
 def write_json_atomically(path: Path, data: Any) -> None:
     """Replace `path` with `data` as JSON, whole or not at all (see write_text_atomically)."""
+    write_text_atomically(path, dumps(data))
+
+
+def dumps(data: Any) -> str:
+    """`data` as compact JSON, as json.dumps(data, separators=(",", ":")) writes it.
+
+    orjson when it writes the same: about 6 times faster (state.json of 1,000 subscribers,
+    176 kB, 2.8 ms against 16 ms; the simulator writes it every cycle). It writes the same
+    text for the str keys, ints, bools, None and ASCII str the ledger holds, and floats
+    that read back the same (1e+16 is 1e16). Where it would differ, json writes: orjson
+    refuses an int beyond 64 bits, a key that is not a str and a lone surrogate (an error
+    caught here), and writes other text as UTF-8 where json escapes it (its output not
+    ASCII). One difference is left: a NaN or infinite float, which json writes as the
+    non-standard NaN and Infinity and orjson as null; nothing the ledger keeps is one."""
+    try:
+        encoded = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        pass
+    else:
+        if encoded.isascii():
+            return encoded.decode("ascii")
     # json.dumps, not json.dump: dump streams through the pure-Python encoder, dumps uses the
     # C one, several times faster on a shard of thousands of samples.
-    write_text_atomically(path, json.dumps(data, separators=(",", ":")))
+    return json.dumps(data, separators=(",", ":"))
 
 
 def write_text_atomically(path: Path, text: str) -> None:
