@@ -218,9 +218,16 @@ class RecordStore:
             if not isinstance(record, kind.record):
                 raise TypeError(f"a {kind.table} record must be a {kind.record.__name__}")
         docs = kind.adapter.dump_python(kept, mode="json")
+        # The table as TinyDB's truncate() and insert_multiple() leave it (documents 1 to n,
+        # ids as str keys, the table where it was in the file), set in one step: those two
+        # copy the table twice and each document once more, in Python, for every write of
+        # every kind (the standings of every subscriber, every cycle).
+        tables = self._storage.read() or {}
+        tables[kind.table] = {str(number): doc for number, doc in enumerate(docs, start=1)}
+        self._storage.write(tables)
         table = self._db.table(kind.table)
-        table.truncate()
-        table.insert_multiple(docs)
+        table.clear_cache()
+        table._next_id = None  # counted again from the documents at the next insert
         self._cache[kind.table] = (self._storage.generation, kept)
         self._validated.pop(kind.table, None)
 

@@ -237,3 +237,39 @@ def test_a_migrated_ledger_is_marked_so_that_an_older_nmsquota_refuses_it(old_le
         pass
     assert json.loads((old_ledger / "state.json").read_text())["ledger"]["1"]["format"] == 2
     assert Ledger.open_reader(old_ledger).records.health() is not None
+
+
+def test_a_kind_written_leaves_state_json_as_tinydb_would_and_inserts_go_on_after_it(
+    ledger_dir: Path, tmp_path: Path
+) -> None:
+    # The store sets a kind's table in one step; the file is what TinyDB's truncate() and
+    # insert_multiple() made of it (ids 1 to n), and a later single insert takes id n + 1,
+    # not the one TinyDB counted to before the table was set.
+    from tinydb import TinyDB
+
+    from nmsquota.ledger.records import Limit
+    from nmsquota.ledger.store import LIMITS
+
+    def limit(name: str) -> Limit:
+        return Limit(subscriber=name, since=T0, reason="over", driver="sim")
+
+    first, three, last = limit("first"), [limit(f"s{n}") for n in range(3)], limit("last")
+    with Ledger.open_writer(ledger_dir, [Tally(86400)]) as ledger:
+        ledger.records.set_limit(first)
+        ledger.records.set_limits(three)
+        ledger.records.set_limit(last)
+        assert ledger.records.limits() == [*three, last]
+    stored = json.loads((ledger_dir / "state.json").read_text())["limits"]
+
+    def doc(record: Limit) -> Any:
+        return LIMITS.adapter.dump_python([record], mode="json")[0]
+
+    with TinyDB(tmp_path / "tiny.json") as tiny:
+        table = tiny.table("limits")
+        table.insert(doc(first))
+        table.truncate()
+        table.insert_multiple([doc(record) for record in three])
+        table.insert(doc(last))
+    assert list(stored) == ["1", "2", "3", "4"]
+    assert stored == json.loads((tmp_path / "tiny.json").read_text())["limits"]
+    assert Ledger.open_reader(ledger_dir).records.limits() == [*three, last]
