@@ -190,8 +190,11 @@ def simulate(args: argparse.Namespace, cap: str, window: str, rate: str, project
                         before_days=args.before, projection=projection,
                         interval=args.interval, snmp=args.snmp,
                         transport=chosen_transport(args))  # fmt: skip
+    from nmsquota.ledger.storage import without_fsync
+
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="nmsquota-simulate-") as directory:
+    # The ledger lives as long as the run: no fsync, which only a kept ledger needs.
+    with tempfile.TemporaryDirectory(prefix="nmsquota-simulate-") as directory, without_fsync():
         start = replay.start if replay is not None else START
         result = asyncio.run(run_demo(Path(directory), args.days, ManualClock(start),
                                       args.seed, scenario=scenario))  # fmt: skip
