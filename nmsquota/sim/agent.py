@@ -3,9 +3,10 @@
 Deterministic where snmpd is not: tests (and the simulator) put exactly the counters they
 want in front of the poller, wrap them, restart the agent, reuse an ifIndex, or make the
 agent fall silent in the middle of a walk. A plain asyncio datagram endpoint, so it shares
-the test's event loop. Objects are pysnmp values; the messages are read and written by the
-small BER codec below rather than by pyasn1, which made the agent cost as much CPU as the
-poller it serves (a simulated month of a thousand subscribers is millions of varbinds).
+the test's event loop. Objects are pysnmp values, or Ber values already encoded (the
+simulator's World); the messages are read and written by the small BER codec below rather
+than by pyasn1, which made the agent cost as much CPU as the poller it serves (a simulated
+month of a thousand subscribers is millions of varbinds).
 """
 
 from __future__ import annotations
