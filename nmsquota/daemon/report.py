@@ -24,6 +24,8 @@ class CycleReport:
     """Failed device -> why: timeout, deadline or error."""
     cpu: float = 0.0
     """CPU seconds the poll took."""
+    poll_seconds: float = 0.0
+    """Wall seconds the poll took: the rest of the cycle is charging, deciding, writing."""
     queued: int = 0
     """Walks that waited for others before they could start."""
     varbinds: int = 0
@@ -55,6 +57,7 @@ class CycleReport:
         self.devices_skipped = list(load.skipped)
         self.causes = {name: str(cause) for name, cause in load.failed.items()}
         self.cpu, self.queued, self.varbinds = load.cpu, load.queued, load.varbinds
+        self.poll_seconds = load.seconds
         self.device_cost, self.capacity = load.per_device, capacity
 
     def load_line(self) -> str:
@@ -63,8 +66,9 @@ class CycleReport:
         failed = f"{len(self.devices_failed)} failed"
         if causes:
             failed += " (" + ", ".join(f"{n} {c}" for c, n in sorted(causes.items())) + ")"
-        return (f"{len(self.devices_skipped)} skipped for load, {failed}; {self.cpu:.1f}s CPU, "
-                f"{self.queued} walks queued")  # fmt: skip
+        return (f"{len(self.devices_skipped)} skipped for load, {failed}; polled in "
+                f"{self.poll_seconds:.1f}s, {self.cpu:.1f}s CPU, {self.queued} walks queued"
+                )  # fmt: skip
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:
