@@ -423,11 +423,11 @@ class Daemon:
     def _counter_news(self, results: Sequence[DeviceResult], now: float,
                       whole: bool = True) -> list[EventRecord]:  # fmt: skip
         """Counter baselines, agent restarts, discontinuities and refused spikes not told of
-        yet: one line each in the log, and the event log's records of them."""
+        yet: a line each in the log (a few of a kind per access server, then a count), and
+        the event log's records of them."""
         news, self.counters_told = observed.new_counter_events(results, self.counters_told,
                                                                whole=whole)  # fmt: skip
-        for event in news:
-            level, line = observed.counter_log_line(event)
+        for level, line in observed.counter_log_lines(news):
             log.log(level, "%s", line)
         return observed.counter_events(news, now)
 

@@ -39,6 +39,10 @@ COUNTER_EVENTS = {
 """The counter verdicts the event log tells of (a failed read or an idle line it does not)."""
 NAMED = 5
 """An event about many sessions names this many of their subscribers."""
+LOGGED = 20
+"""Counter events of one kind on one access server logged a line each in a cycle; the rest
+are one line. A daemon's first cycle baselines every session: at 20,000 sessions that was
+20,000 lines (and ~1.3 s), which buried whatever else it logged."""
 
 
 def device_records(kept: Mapping[str, DeviceRecord], devices: Sequence[Device],
@@ -206,6 +210,26 @@ def counter_log_line(event: CounterEvent) -> tuple[int, str]:
     level = logging.INFO if event.charged.verdict is Verdict.BASELINE else logging.WARNING
     # Names come from agents: one with a newline or ESC must not forge or garble log lines.
     return level, printable(f"{what}: {where}: {event.charged.note}; {clocks}")
+
+
+def counter_log_lines(news: Sequence[CounterEvent]) -> list[tuple[int, str]]:
+    """The cycle's counter events as log lines with their levels: a line each
+    (counter_log_line), but for no more than LOGGED of one kind on one access server, whose
+    rest are counted in one line at the same level (the event log has them all)."""
+    lines: list[tuple[int, str]] = []
+    left: dict[tuple[str, Verdict], int] = {}
+    for event in news:
+        seen = (event.device, event.charged.verdict)
+        left[seen] = left.get(seen, 0) + 1
+        if left[seen] <= LOGGED:
+            lines.append(counter_log_line(event))
+    for (device, verdict), count in left.items():
+        if count > LOGGED:
+            _, what = COUNTER_EVENTS[verdict]
+            level = logging.INFO if verdict is Verdict.BASELINE else logging.WARNING
+            more = f"{count - LOGGED} more sessions on {device}"
+            lines.append((level, printable(f"{what}: {more} (the event log counts them all)")))
+    return lines
 
 
 def counter_events(news: Sequence[CounterEvent], now: float) -> list[EventRecord]:

@@ -8,9 +8,11 @@ import logging
 from nmsquota.attribution import SessionKey, attribute
 from nmsquota.counters import Reading
 from nmsquota.daemon.observed import (
+    LOGGED,
     NAMED,
     counter_events,
     counter_log_line,
+    counter_log_lines,
     new_counter_events,
     session_events,
 )
@@ -140,3 +142,16 @@ def test_a_name_an_agent_sent_with_control_characters_is_logged_escaped() -> Non
     _, line = counter_log_line(news[0])
     assert "\n" not in line and "\x1b" not in line
     assert "\\x1b[2Jeve on bras eth9\\x0aINFO nmsquota.daemon: cycle 1 (ifIndex 9)" in line
+
+
+def test_a_first_cycle_of_many_sessions_logs_a_few_lines_and_counts_the_rest() -> None:
+    many = [(SessionKey("bras", n, f"<pppoe-s{n}>", f"s{n}"), 1) for n in range(LOGGED + 30)]
+    news, _ = new_counter_events([cycle({}, polled(T0, 100, *many))], {})
+    lines = counter_log_lines(news)
+    assert len(lines) == LOGGED + 1 and all(level == logging.INFO for level, _ in lines)
+    assert lines[0] == counter_log_line(news[0])
+    assert lines[-1][1] == (
+        "counters baselined, nothing charged: 30 more sessions on bras (the event log counts "
+        "them all)"
+    )
+    assert len(counter_log_lines(news[:LOGGED])) == LOGGED  # no count line when none are left
