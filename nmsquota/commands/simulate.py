@@ -99,7 +99,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 def default_transport() -> str:
     """netsnmp when its binding is installed: the same numbers at a fraction of pysnmp's
     CPU per varbind, which a month of a thousand subscribers (millions of them) needs."""
-    return "netsnmp" if find_spec("netsnmpy") is not None else "pysnmp"
+    return "netsnmp" if _netsnmp_installed() else "pysnmp"
+
+
+def _netsnmp_installed() -> bool:
+    return find_spec("netsnmpy") is not None
 
 
 def chosen_transport(args: argparse.Namespace) -> str:
@@ -108,7 +112,7 @@ def chosen_transport(args: argparse.Namespace) -> str:
     transport = getattr(args, "transport", None)
     if transport is None:
         return default_transport()
-    if transport == "netsnmp" and find_spec("netsnmpy") is None:
+    if transport == "netsnmp" and not _netsnmp_installed():
         raise UsageError(
             "--transport netsnmp needs netsnmp-cffi, which is not installed "
             "(pip install 'nmsquota[netsnmp]'), or use --transport pysnmp"

@@ -207,7 +207,7 @@ def counter_log_line(event: CounterEvent) -> tuple[int, str]:
         poller = datetime.fromtimestamp(reading.time, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         agent = "unknown" if reading.uptime is None else f"{reading.uptime / 100:.2f}s"
         clocks = f"poller {poller}, agent sysUpTime {agent}"
-    level = logging.INFO if event.charged.verdict is Verdict.BASELINE else logging.WARNING
+    level = _level(event.charged.verdict)
     # Names come from agents: one with a newline or ESC must not forge or garble log lines.
     return level, printable(f"{what}: {where}: {event.charged.note}; {clocks}")
 
@@ -226,10 +226,15 @@ def counter_log_lines(news: Sequence[CounterEvent]) -> list[tuple[int, str]]:
     for (device, verdict), count in left.items():
         if count > LOGGED:
             _, what = COUNTER_EVENTS[verdict]
-            level = logging.INFO if verdict is Verdict.BASELINE else logging.WARNING
             more = f"{count - LOGGED} more sessions on {device}"
-            lines.append((level, printable(f"{what}: {more} (the event log counts them all)")))
+            line = printable(f"{what}: {more} (the event log counts them all)")
+            lines.append((_level(verdict), line))
     return lines
+
+
+def _level(verdict: Verdict) -> int:
+    """A counter event's log level: a baseline is news, the others are warnings."""
+    return logging.INFO if verdict is Verdict.BASELINE else logging.WARNING
 
 
 def counter_events(news: Sequence[CounterEvent], now: float) -> list[EventRecord]:

@@ -353,7 +353,7 @@ class Spread:
         ordered = [found[d.name] for d in devices]
         pools = [p for _, p in done]
         self.spread_paces = [p.costs.pace for p in pools if p.last is not None and p.last.answered]
-        _merge(pool, ordered, pools, time.monotonic() - began)
+        _merge(pool, ordered, pools, self.spread_paces, time.monotonic() - began)
         return ordered
 
     def fits(self, pool: Pool, seconds: float) -> int:
@@ -452,9 +452,11 @@ def balance(
     return [[d for d in devices if assigned[d.name] == slot] for slot in range(count)]
 
 
-def _merge(pool: Pool, results: list[DeviceResult], parts: list[Pool], seconds: float) -> None:
+def _merge(pool: Pool, results: list[DeviceResult], parts: list[Pool], paces: list[float],
+           seconds: float) -> None:  # fmt: skip
     """Fold the processes' cycles into the caller's pool: each device's size, one fit of
-    the summed CPU, who goes first next time, and the cycle's Load as their sum."""
+    the summed CPU, who goes first next time, and the cycle's Load as their sum. `paces`:
+    the share of a core each process that answered got."""
     loads = [p.last for p in parts if p.last is not None]
     load = Load(seconds=seconds)
     for part in loads:
@@ -472,7 +474,6 @@ def _merge(pool: Pool, results: list[DeviceResult], parts: list[Pool], seconds: 
     load.skipped = [name for name in behind if name in skipped]
     pool.behind = behind
     pool.costs.learn(Observation(load.answered, load.varbinds, load.cpu))
-    paces = [p.costs.pace for p in parts if p.last is not None and p.last.answered]
     if paces:  # the slowest process's: an in-process cycle after this one errs on the safe side
         pool.costs.pace = min(paces)
     load.pace = pool.costs.pace
