@@ -97,11 +97,14 @@ class AccessServer(Strict):
 
     host: str = Field(description="IP address or DNS name, without the port (see port)")
     port: int = Field(default=161, ge=1, le=65535)
-    source: Literal["if-mib", "accel-ppp", "cisco-csub"] = Field(
+    source: Literal[
+        "if-mib", "accel-ppp", "cisco-csub", "juniper-subscribers", "mikrotik-queues"
+    ] = Field(
         default="if-mib",
         description=(
-            "interface counters; accel-ppp's per-session table; or interface counters named "
-            "by Cisco's csubSessionTable"
+            "interface counters; accel-ppp's per-session table; interface counters named by "
+            "Cisco's csubSessionTable or Juniper's jnxSubscriberTable; or MikroTik's simple "
+            "queues named <pppoe-USER>"
         ),
     )
     profile: str | None = Field(

@@ -330,8 +330,12 @@ def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str 
     # An operator edits an ifAlias in place: alias: entries read it every cycle.
     if any(entry.kind == "alias" for entry in mapping.entries()):
         watched.append(IF_ALIAS)
-    # A names table renames an interface in place when its next session starts.
-    watched += profile_of(source).name_columns
+    # A names table renames an interface in place when its next session starts; one that
+    # names its interfaces is joined on the column it names them by.
+    names = profile_of(source).names
+    watched += names.columns if names is not None else ()
+    if names is not None and names.interface is not None and names.interface_match != "ifIndex":
+        watched.append(FIELD_COLUMNS[names.interface_match])
     # Routes too: a session's host route lands a moment after its interface, and an agent
     # caches its route table apart from its interface table, so it shows up a cycle later.
     watched += [column for column in ROUTE_COLUMNS.values() if column in table]

@@ -1,10 +1,11 @@
 """What to walk on an access server and what its columns mean, as data (issue 23).
 
 A Profile is either a table of sessions, whose rows name their subscriber and carry their own
-octet counters (accel-ppp's sessionTable), or IF-MIB's interfaces, optionally named by a table
-indexed by ifIndex whose rows give the subscriber and session (Cisco's csubSessionTable). The
-poller and probe choose by the profile's kind and roles, never by a vendor's name. Pure: the
-files they are written in are read by snmp/profiles.py.
+octet counters (accel-ppp's sessionTable; MikroTik's simple queues, whose names hold the user),
+or IF-MIB's interfaces, optionally named by a table whose rows give the subscriber and session
+on an interface: indexed by its ifIndex (Cisco's csubSessionTable) or naming it in a column
+(Juniper's jnxSubscriberTable). The poller and probe choose by the profile's kind and roles,
+never by a vendor's name. Pure: the files they are written in are read by snmp/profiles.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ UptimeUnit = Literal["seconds", "centiseconds"]
 SessionIdFormat = Literal["text", "hex8"]
 """How a names table's session id is shown: as read, or an integer as 8 hex digits (the way
 RADIUS accounting spells Cisco's Acct-Session-Id)."""
+InterfaceMatch = Literal["ifIndex", "ifName", "ifDescr"]
+"""What a names table's interface column holds: the interface's ifIndex, or its name as
+IF-MIB's ifName or ifDescr spells it."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class SessionTable:
     octets_in: str
     octets_out: str
     index: IndexForm = "string"
+    subscriber_pattern: str | None = None
+    """A regular expression whose (?P<user>...) group is the user in the subscriber column
+    (MikroTik names a PPPoE session's queue `<pppoe-USER>`); a row it does not match is
+    nobody's (a queue of the operator's own)."""
     session_id: str | None = None
     interface: str | None = None
     address: str | None = None
@@ -56,9 +64,10 @@ class SessionTable:
 
 @dataclass(frozen=True)
 class NameTable:
-    """A table indexed by ifIndex whose rows name the subscriber (and session) on that
-    interface; `available` is a BITS column saying which of them hold (bit 0 is the most
-    significant bit of the first octet), as CISCO-SUBSCRIBER-IDENTITY-TC-MIB does."""
+    """A table whose rows name the subscriber (and session) on an interface: the one at the
+    row's ifIndex, or the one its `interface` column names. `available` is a BITS column
+    saying which names hold (bit 0 is the most significant bit of the first octet), as
+    CISCO-SUBSCRIBER-IDENTITY-TC-MIB does."""
 
     entry: str
     subscriber: str
@@ -67,10 +76,21 @@ class NameTable:
     session_id: str | None = None
     session_id_bit: int | None = None
     session_id_format: SessionIdFormat = "text"
+    interface: str | None = None
+    """A column naming the row's interface, for a table not indexed by ifIndex (Juniper's,
+    indexed by a subscriber handle): its value is matched against `interface_match`."""
+    interface_match: InterfaceMatch = "ifIndex"
+    address: str | None = None
+    address_ignore: tuple[str, ...] = ("0.0.0.0",)
+    state: str | None = None
+    state_active: int | None = None
+    """A row whose state column holds another value names nothing: a subscriber logging off
+    may keep a row naming the interface that the next one logs in on."""
 
     @property
     def columns(self) -> tuple[str, ...]:
-        roles = (self.available, self.subscriber, self.session_id)
+        roles = (self.available, self.subscriber, self.session_id, self.interface, self.address,
+                 self.state)  # fmt: skip
         return tuple(c for c in roles if c is not None)
 
 

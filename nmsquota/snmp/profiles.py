@@ -15,6 +15,7 @@ from typing import Any, cast
 from nmsquota.errors import UsageError
 from nmsquota.snmp.profile import (
     IndexForm,
+    InterfaceMatch,
     NameTable,
     Profile,
     SessionIdFormat,
@@ -27,6 +28,7 @@ KINDS = ("sessions", "interfaces")
 INDEX_FORMS = ("string", "implied-string", "integer")
 UPTIME_UNITS = ("seconds", "centiseconds")
 SESSION_ID_FORMATS = ("text", "hex8")
+INTERFACE_MATCHES = ("ifIndex", "ifName", "ifDescr")
 SESSION_ROLES = ("session_id", "interface", "subscriber", "address", "state", "uptime",
                  "octets_in", "octets_out")  # fmt: skip
 REQUIRED_SESSION_ROLES = ("subscriber", "octets_in", "octets_out")
@@ -97,7 +99,8 @@ def _sessions(reader: _Reader, data: dict[str, Any]) -> SessionTable:
     oids: dict[str, str] = {}
     names: dict[str, str] = {}
     extras: dict[str, dict[str, Any]] = {}
-    allowed = {"address": ("ignore",), "state": ("active",), "uptime": ("unit",)}
+    allowed = {"address": ("ignore",), "state": ("active",), "uptime": ("unit",),
+               "subscriber": ("pattern",)}  # fmt: skip
     for role in SESSION_ROLES:
         if role not in columns:
             continue
@@ -108,9 +111,10 @@ def _sessions(reader: _Reader, data: dict[str, Any]) -> SessionTable:
         if "name" in spec:
             names[oids[role]] = reader.text(spec, "name", f"{where}.name")
         extras[role] = spec
-    ignore = extras.get("address", {}).get("ignore", ["0.0.0.0"])
-    if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
-        raise reader.error("columns.address.ignore", "must be a list of strings")
+    ignore = reader.ignore(extras.get("address", {}), "columns.address.ignore")
+    pattern = extras["subscriber"].get("pattern")
+    if pattern is not None:
+        reader.pattern(pattern, "columns.subscriber.pattern")
     state = extras.get("state", {})
     active = reader.integer(state, "active", "columns.state.active") if "active" in state else None
     index = reader.choice(data, "index", INDEX_FORMS) or "string"
@@ -132,7 +136,8 @@ def _sessions(reader: _Reader, data: dict[str, Any]) -> SessionTable:
         session_id=oids.get("session_id"),
         interface=oids.get("interface"),
         address=oids.get("address"),
-        address_ignore=tuple(ignore),
+        address_ignore=ignore,
+        subscriber_pattern=pattern,
         state=oids.get("state"),
         state_active=active,
         uptime=oids.get("uptime"),
@@ -149,13 +154,15 @@ def _sessions(reader: _Reader, data: dict[str, Any]) -> SessionTable:
 def _names(reader: _Reader, value: Any) -> NameTable:
     if not isinstance(value, dict):
         raise reader.error("names", "must be a table")
-    reader.only(value, "names.", ("entry", "available", "subscriber", "session_id"))
+    reader.only(value, "names.", ("entry", "available", "subscriber", "session_id",
+                                  "interface", "address", "state"))  # fmt: skip
     entry = reader.oid(value, "entry", "names.entry")
     if "subscriber" not in value:
         raise reader.error("names.subscriber", "missing")
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for role, extra in (("available", ()), ("subscriber", ("when_bit",)),
-                        ("session_id", ("when_bit", "format"))):  # fmt: skip
+                        ("session_id", ("when_bit", "format")), ("interface", ("match",)),
+                        ("address", ("ignore",)), ("state", ("active",))):  # fmt: skip
         if role not in value:
             continue
         where = f"names.{role}"
@@ -173,6 +180,14 @@ def _names(reader: _Reader, value: Any) -> NameTable:
         form = reader.choice(
             session[1], "format", SESSION_ID_FORMATS, where="names.session_id.format"
         )
+    interface, match = found.get("interface"), None
+    if interface is not None:
+        match = reader.choice(interface[1], "match", INTERFACE_MATCHES, required=True,
+                              where="names.interface.match")  # fmt: skip
+    address = found.get("address")
+    ignore = reader.ignore(address[1], "names.address.ignore") if address else ("0.0.0.0",)
+    state = found.get("state")
+    active = reader.integer(state[1], "active", "names.state.active") if state else None
     return NameTable(
         entry=entry,
         subscriber=found["subscriber"][0],
@@ -181,6 +196,12 @@ def _names(reader: _Reader, value: Any) -> NameTable:
         session_id=session[0] if session else None,
         session_id_bit=bits.get("session_id"),
         session_id_format=cast(SessionIdFormat, form or "text"),
+        interface=interface[0] if interface else None,
+        interface_match=cast(InterfaceMatch, match or "ifIndex"),
+        address=address[0] if address else None,
+        address_ignore=ignore,
+        state=state[0] if state else None,
+        state_active=active,
     )
 
 
@@ -217,6 +238,24 @@ class _Reader:
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise self.error(where, f"must be an integer of at least {least}, not {value!r}")
         return value
+
+    def ignore(self, data: dict[str, Any], where: str) -> tuple[str, ...]:
+        value = data.get("ignore", ["0.0.0.0"])
+        if not isinstance(value, list) or not all(isinstance(i, str) for i in value):
+            raise self.error(where, "must be a list of strings")
+        return tuple(value)
+
+    def pattern(self, value: Any, where: str) -> None:
+        """A regular expression with the (?P<user>...) group an interface map's match
+        patterns have too."""
+        if not isinstance(value, str) or not value:
+            raise self.error(where, "must be a non-empty string")
+        try:
+            compiled = re.compile(value)
+        except re.error as error:
+            raise self.error(where, f"not a regular expression: {error}") from None
+        if "user" not in compiled.groupindex:
+            raise self.error(where, f"{value!r} has no (?P<user>...) group")
 
     def oid(self, data: dict[str, Any], key: str, where: str | None = None) -> str:
         value = data.get(key)

@@ -6,7 +6,10 @@ session, and what the poller remembers of them between cycles. Pure: no SNMP is 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,13 +218,13 @@ def readings_from(
     pattern does; a host route to an interface gives its subscriber's address. `pins` are
     the names the map's ifindex entries were first mapped with (InterfaceMap.assign)."""
     result = Poll(uptime=uptime)
-    sessions = _named_sessions(table, names) if names is not None else {}
-    routed = _routes(table)
     interfaces = interfaces_of(table)
+    sessions = _named_sessions(table, names, interfaces) if names is not None else {}
+    routed = _routes(table)
     result.assignment = mapping.assign([i for i in interfaces if i.index not in sessions], pins)
     counters = _Counters.of(table)
     for interface in interfaces:
-        user, session_id = sessions.get(interface.index, ("", ""))
+        user, session_id, address = sessions.get(interface.index, ("", "", ""))
         mapped = result.assignment.subscribers.get(interface.index)
         subscriber = user or (mapped[0] if mapped else None)
         if subscriber is None:
@@ -231,8 +234,10 @@ def readings_from(
             server, interface.index, interface.name or interface.descr, subscriber, session_id
         )
         result.readings.append((key, counters.reading((interface.index,), now, uptime)))
-        for address in routed.get(interface.index, ()):
+        if address:
             result.add_address(subscriber, address)
+        for routed_to in routed.get(interface.index, ()):
+            result.add_address(subscriber, routed_to)
     return result
 
 
@@ -252,13 +257,20 @@ def interfaces_of(table: dict[str, Column]) -> list[Interface]:
     ]
 
 
-def _named_sessions(table: dict[str, Column], names: NameTable) -> dict[int, tuple[str, str]]:
-    """ifIndex -> (user name, session id) from a names table's rows, each only where its
-    bit in the `available` column (if it has one) is set."""
-    sessions: dict[int, tuple[str, str]] = {}
+def _named_sessions(
+    table: dict[str, Column], names: NameTable, interfaces: list[Interface]
+) -> dict[int, tuple[str, str, str]]:
+    """ifIndex -> (user name, session id, address) from a names table's rows, each only where
+    its bit in the `available` column (if it has one) is set. A row is on the interface at
+    its own index, or on the one its interface column names."""
+    sessions: dict[int, tuple[str, str, str]] = {}
     rows = table.get(names.available or names.subscriber, {})
+    where = _interface_finder(table, names, interfaces)
     for index, bits in rows.items():
-        if len(index) != 1:
+        if_index = where(index)
+        if if_index is None:
+            continue
+        if names.state is not None and _count(table, names.state, index) != names.state_active:
             continue
         user = _text(table, names.subscriber, index) if _holds(bits, names.subscriber_bit) else ""
         if not user:
@@ -266,8 +278,26 @@ def _named_sessions(table: dict[str, Column], names: NameTable) -> dict[int, tup
         sid = ""
         if names.session_id is not None and _holds(bits, names.session_id_bit):
             sid = _session_id(table, names, index)
-        sessions[index[0]] = (user, sid)
+        address = _text(table, names.address, index) if names.address else ""
+        sessions[if_index] = (user, sid, "" if address in names.address_ignore else address)
     return sessions
+
+
+def _interface_finder(
+    table: dict[str, Column], names: NameTable, interfaces: list[Interface]
+) -> Callable[[Index], int | None]:
+    """How a names table's row finds its interface's ifIndex (None: on no interface walked)."""
+    column = names.interface
+    if column is None:
+        return lambda index: index[0] if len(index) == 1 else None
+    values = table.get(column, {})
+    if names.interface_match == "ifIndex":
+        return lambda index: _number(values.get(index))
+    spelt = {
+        (i.name if names.interface_match == "ifName" else i.descr): i.index for i in interfaces
+    }
+    spelt.pop("", None)  # an interface with no such name is named by no row
+    return lambda index: spelt.get(_text_of(values.get(index)))
 
 
 def _holds(bits: Any, number: int | None) -> bool:
@@ -441,9 +471,14 @@ def sessions_from(
     with no subscriber is unmapped; a session's uptime says when its counters were 0.
     """
     result = Poll(uptime=uptime)
+    pattern = _compiled(sessions.subscriber_pattern) if sessions.subscriber_pattern else None
     for index in sorted(table.get(sessions.subscriber, {})):
         user = _text(table, sessions.subscriber, index)
         interface = _text(table, sessions.interface, index) if sessions.interface else ""
+        if pattern is not None:
+            matched = pattern.fullmatch(user)
+            interface = interface or user
+            user = matched.group("user") if matched else ""
         if not user:
             result.unmapped.append(Interface(0, interface))
             continue
@@ -468,6 +503,11 @@ def sessions_from(
                 seconds = session_uptime / 100
             result.origins[key] = Reading(now - seconds, 0, 0, width=sessions.counter_bits)
     return result
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _index_text(sessions: SessionTable, index: Index) -> str:

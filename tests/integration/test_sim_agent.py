@@ -8,7 +8,15 @@ import asyncio
 
 import pytest
 from fixtures.config_file import access_server, write_config
-from pysnmp.proto.rfc1902 import Counter32, Counter64, Gauge32, Integer32, OctetString, TimeTicks
+from pysnmp.proto.rfc1902 import (
+    Counter32,
+    Counter64,
+    Gauge32,
+    Integer32,
+    IpAddress,
+    OctetString,
+    TimeTicks,
+)
 
 from nmsquota.attribution import InterfaceMap, Rule, attribute
 from nmsquota.counters import Verdict
@@ -475,3 +483,102 @@ def test_a_first_walk_cut_at_its_32_bit_counters_keeps_every_identity_column_it_
     assert cut.partial.finished == {p.IF_DESCR, p.IF_SPEED, p.IF_HIGH_SPEED}
     assert len(cut.partial.rows[p.IF_DESCR]) == 30
     assert cut.rows_read > 0  # it had answered: load, not a dead agent, for backoff
+
+
+MIKROTIK_QUEUE = "1.3.6.1.4.1.14988.1.1.2.1.1"
+
+
+def mikrotik(uptime: int, queues: dict[int, tuple[str, str, int, int]]) -> dict:
+    """mtxrQueueSimpleTable: queue index -> (name, target address, bytes in, bytes out)."""
+    objects = {oid(p.SYS_UPTIME): TimeTicks(uptime)}
+    for index, (name, address, octets_in, octets_out) in queues.items():
+        for column, value in ((2, OctetString(name)), (3, IpAddress(address)),
+                              (8, Counter64(octets_in)), (9, Counter64(octets_out))):  # fmt: skip
+            objects[(*oid(MIKROTIK_QUEUE), column, index)] = value
+    return objects
+
+
+def test_mikrotik_simple_queues_are_charged_to_the_pppoe_user_their_name_holds(
+    transport: str,
+) -> None:
+    seen = asyncio.run(polls_with_memory([
+        (1000.0, mikrotik(100_000, {
+            3: ("<pppoe-alice>", "10.0.0.7", 500, 9_000),
+            4: ("uplink-shaper", "0.0.0.0", 10**9, 10**10),  # the operator's own queue
+        })),
+        (1300.0, mikrotik(130_000, {
+            3: ("<pppoe-alice>", "10.0.0.7", 800, 59_000),
+            4: ("uplink-shaper", "0.0.0.0", 2 * 10**9, 2 * 10**10),
+            # alice's second session, on another queue: a session of its own, baselined
+            9: ("<pppoe-alice>", "0.0.0.0", 40, 700),
+        })),
+    ], transport, source="mikrotik-queues"))  # fmt: skip
+    first, second = (result for result, _ in seen)
+    keys = [(k.subscriber, k.interface, k.session) for k, _ in second.readings]
+    assert keys == [("alice", "<pppoe-alice>", "3"), ("alice", "<pppoe-alice>", "9")]
+    assert [i.name for i in second.unmapped] == ["uplink-shaper"]
+    assert first.addresses == {"alice": ["10.0.0.7"]}
+    baselines = attribute({}, first.readings, 1000).baselines
+    result = attribute(baselines, second.readings, 1300)
+    # BytesOut is what went to the subscriber (download), BytesIn what came from them.
+    assert charged(result) == {"alice": (50_000, 300)}
+
+
+JUNIPER_SUBSCRIBER = "1.3.6.1.4.1.2636.3.64.1.1.1.3.1"
+
+
+JuniperRow = tuple[str, str, str, str, int]
+
+
+def juniper(uptime: int, interfaces_now: dict[int, tuple[str, int, int]],
+            subscribers: dict[tuple[int, int], JuniperRow]) -> dict:  # fmt: skip
+    """IF-MIB rows, and jnxSubscriberTable: (handle high, low) -> (user name, address,
+    interface name, Acct-Session-Id, state)."""
+    objects = with_scalars(interfaces(uptime, interfaces_now), len(interfaces_now), 50)
+    for handle, (user, address, interface, sid, state) in subscribers.items():
+        for column, value in ((3, OctetString(user)), (5, IpAddress(address)),
+                              (9, OctetString(interface)), (12, Integer32(state)),
+                              (14, OctetString(sid))):  # fmt: skip
+            objects[(*oid(JUNIPER_SUBSCRIBER), column, *handle)] = value
+    return objects
+
+
+def test_juniper_subscriber_table_names_the_interface_whose_counters_are_charged(
+    transport: str,
+) -> None:
+    active, terminating = 2, 3
+    links = {
+        5: ("ge-0/0/1", 10**9, 10**9),
+        301: ("pp0.1073741825", 1_000, 20_000),
+        302: ("pp0.1073741826", 3_000, 40_000),
+        303: ("<pppoe-legacy>", 10, 10),  # named by no row: the interface map's
+    }
+    names = {
+        (0, 17): ("alice@isp", "100.64.0.9", "pp0.1073741825", "17", active),
+        (0, 18): ("bob@isp", "0.0.0.0", "pp0.1073741826", "18", active),
+        (0, 19): ("carol@isp", "100.64.0.11", "pp0.1073741899", "19", active),  # not in IF-MIB
+    }
+    later = {**links, 301: ("pp0.1073741825", 1_500, 90_000)}
+    # bob logs off, his row lingering after dave's in the table's order, and dave gets the
+    # same logical interface: a new session, so a new baseline.
+    moved = {**names, (0, 18): ("bob@isp", "0.0.0.0", "pp0.1073741826", "18", terminating),
+             (0, 16): ("dave@isp", "100.64.0.12", "pp0.1073741826", "20", active)}  # fmt: skip
+    seen = asyncio.run(polls_with_memory([
+        (1000.0, juniper(100_000, links, names)),
+        (1300.0, juniper(130_000, later, names)),
+        (1600.0, juniper(160_000, later, moved)),
+    ], transport, source="juniper-subscribers"))  # fmt: skip
+    keys = [[(k.subscriber, k.interface, k.session) for k, _ in r.readings] for r, _ in seen]
+    assert keys[1] == keys[0]
+    assert keys[0] == [
+        ("alice@isp", "pp0.1073741825", "17"),
+        ("bob@isp", "pp0.1073741826", "18"),
+        ("legacy", "<pppoe-legacy>", ""),
+    ]
+    assert keys[2][1] == ("dave@isp", "pp0.1073741826", "20")
+    # The names table is walked every cycle: dave's session needs no other column read again.
+    assert [r.identity_walked for r, _ in seen] == [True, False, False]
+    assert seen[0][0].addresses == {"alice@isp": ["100.64.0.9"]}
+    baselines = attribute({}, seen[0][0].readings, 1000).baselines
+    # (download, upload): ifHCOutOctets and ifHCInOctets of alice's pp0 unit.
+    assert charged(attribute(baselines, seen[1][0].readings, 1300)) == {"alice@isp": (70_000, 500)}

@@ -21,7 +21,13 @@ from nmsquota.snmp.transport import Agent, Index, parse_oid
 
 
 def test_the_built_in_profiles_are_the_sources_a_configuration_can_name() -> None:
-    assert builtin_names() == ("accel-ppp", "cisco-csub", "if-mib")
+    assert builtin_names() == (
+        "accel-ppp",
+        "cisco-csub",
+        "if-mib",
+        "juniper-subscribers",
+        "mikrotik-queues",
+    )
     assert builtin("if-mib").kind == "interfaces" and builtin("if-mib").names is None
     # The files say what tables.py spells for the simulator and readings_from's default.
     assert builtin("accel-ppp").kind == "sessions"
@@ -85,6 +91,9 @@ def test_a_profile_written_by_an_operator_polls_its_sessions_into_their_subscrib
     ]
 
 
+NAMED = 'kind = "interfaces"\n[names]\nentry = "1.3.6.1.4.1.9"\nsubscriber = { column = 2 }\n'
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [
@@ -110,8 +119,17 @@ def test_a_profile_written_by_an_operator_polls_its_sessions_into_their_subscrib
             "when_bit = 3 }",
             "names.available",
         ),
+        (ACME.replace("column = 2,", 'column = 2, pattern = "sub-(.+)",'),
+         "columns.subscriber.pattern"),
+        (ACME.replace("column = 2,", 'column = 2, pattern = "sub-(?P<user>.+",'),
+         "columns.subscriber.pattern"),
+        (ACME.replace("interface = { column = 3 }", 'interface = { column = 3, pattern = "x" }'),
+         "columns.interface.pattern"),
+        (NAMED + "interface = { column = 9 }", "names.interface.match"),
+        (NAMED + 'interface = { column = 9, match = "ifAlias" }', "names.interface.match"),
+        (NAMED + "address = { column = 5, ignore = \"0.0.0.0\" }", "names.address.ignore"),
     ],
-)
+)  # fmt: skip
 def test_a_bad_profile_is_one_line_naming_the_file_and_the_key(
     tmp_path: Path, text: str, key: str
 ) -> None:
@@ -214,3 +232,52 @@ def test_every_source_the_configuration_accepts_is_a_built_in_profile() -> None:
 
     accepted = get_args(AccessServer.model_fields["source"].annotation)
     assert sorted(accepted) == list(builtin_names())
+
+
+@pytest.mark.parametrize(
+    ("match", "spelt"),
+    [("ifIndex", lambda index, name: Integer32(index)),
+     ("ifDescr", lambda index, name: OctetString(f"{name} descr")),
+     ("ifName", lambda index, name: OctetString(name))],
+)  # fmt: skip
+def test_a_names_table_not_indexed_by_if_index_names_the_interface_its_column_gives(
+    match: str, spelt: Any
+) -> None:
+    from nmsquota.snmp.profiles import parse
+
+    profile = parse(
+        'kind = "interfaces"\n[names]\nentry = "1.3.6.1.4.1.99999.7.1"\n'
+        "subscriber = { column = 2 }\nsession_id = { column = 3 }\n"
+        f'interface = {{ column = 4, match = "{match}" }}\n'
+        'address = { column = 5, ignore = ["0.0.0.0"] }\n',
+        "acme-subscribers",
+        origin="test",
+    )
+    objects: dict[Index, Any] = {parse_oid(tables.SYS_UPTIME): TimeTicks(900_000)}
+    for index, name in ((40, "vlan40"), (41, "vlan41")):
+        for column, value in ((tables.IF_NAME, OctetString(name)),
+                              (tables.IF_DESCR, OctetString(f"{name} descr")),
+                              (tables.IF_HC_IN_OCTETS, Counter64(index)),
+                              (tables.IF_HC_OUT_OCTETS, Counter64(index * 100)),
+                              (tables.IF_OPER_STATUS, Integer32(1))):  # fmt: skip
+            objects[(*parse_oid(column), index)] = value
+    entry = parse_oid("1.3.6.1.4.1.99999.7.1")
+    # Rows indexed by a handle of the BNG's own; the second names no interface it has.
+    for handle, (user, sid, index, address) in {
+        (1, 9): ("erin", "s-9", 41, "198.51.100.4"),
+        (1, 10): ("frank", "s-10", 77, "198.51.100.5"),
+    }.items():
+        name = f"vlan{index}"
+        for column, value in ((2, OctetString(user)), (3, OctetString(sid)),
+                              (4, spelt(index, name)), (5, OctetString(address))):  # fmt: skip
+            objects[(*entry, column, *handle)] = value
+
+    seen = asyncio.run(poll(LocalTransport(Agent("bng", "192.0.2.1"), Table(objects)),
+                            InterfaceMap(), 10_000.0, profile))  # fmt: skip
+
+    assert [(k.subscriber, k.index, k.interface, k.session) for k, _ in seen.readings] == [
+        ("erin", 41, "vlan41", "s-9")
+    ]
+    assert [(r.octets_in, r.octets_out) for _, r in seen.readings] == [(41, 4_100)]
+    assert seen.addresses == {"erin": ["198.51.100.4"]}
+    assert [i.name for i in seen.unmapped] == ["vlan40"]
