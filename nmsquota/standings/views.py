@@ -204,8 +204,9 @@ class DeviceView:
     """What the daemon kept of it: last poll, latency, failures, counter width, SNMP
     version (None: nothing kept yet)."""
     source: str | None = None
-    """The profile it is polled with, as configured (if-mib, accel-ppp, cisco-csub, or the
-    path of an operator's profile file); None: not in the configuration the reader has."""
+    """The profile it is polled with, as configured (a built-in one's name, e.g. if-mib or
+    accel-ppp, or the path of an operator's profile file); None: not in the configuration
+    the reader has."""
 
     @property
     def mapping(self) -> tuple[MappingProblemRecord, ...]:
