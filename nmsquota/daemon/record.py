@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from nmsquota.attribution import SessionKey, baselines_from_state, baselines_to_state
 from nmsquota.counters import Reading
@@ -97,9 +98,25 @@ def stored_baselines(ledger: Ledger | None) -> Callable[[str], Mapping[SessionKe
     return baselines
 
 
+_BUILT: WeakKeyDictionary[Ledger, dict[str, tuple[StandingRecord, Standing]]]
+_BUILT = WeakKeyDictionary()
+"""Per ledger, each subscriber's last standing record written or read, with its Standing:
+the next cycle's record for a subscriber whose standing did not change is the same object
+(record_decisions), so neither its Standing nor its document is made again."""
+
+
 def standings_of(ledger: Ledger) -> dict[str, Standing]:
     """The standings the last decision left, for the next one to start from."""
-    return {record.subscriber: _standing(record) for record in ledger.records.standings()}
+    known = _BUILT.get(ledger, {})
+    found: dict[str, tuple[StandingRecord, Standing]] = {}
+    for record in ledger.records.standings():
+        before = known.get(record.subscriber)
+        if before is not None and before[0] is record:
+            found[record.subscriber] = before
+        else:
+            found[record.subscriber] = (record, _standing(record))
+    _BUILT[ledger] = found
+    return {name: standing for name, (_, standing) in found.items()}
 
 
 def checks_of(ledger: Ledger) -> dict[str, Check]:
@@ -111,6 +128,7 @@ def checks_of(ledger: Ledger) -> dict[str, Check]:
 def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str, Check],
                      drivers: Iterable[str], now: int) -> None:  # fmt: skip
     """The policy's decisions as standings and limits (the caller holds a batch)."""
+    known = _BUILT.get(ledger, {})
     standings = []
     for decision in evaluation.decisions.values():
         check = checks.get(decision.subscriber)
@@ -121,9 +139,11 @@ def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str
             # the caps with a standing to carry (warned): the rest start from nothing.
             caps = [_standing_record(cap) for cap in decision.caps
                     if decision.limited or cap.warned]  # fmt: skip
-        standings.append(StandingRecord(**_standing_fields(decision),
-                                        subscriber=decision.subscriber, check=kept,
-                                        caps=tuple(caps)))  # fmt: skip
+        made = StandingRecord(**_standing_fields(decision), subscriber=decision.subscriber,
+                              check=kept, caps=tuple(caps))  # fmt: skip
+        before = known.get(decision.subscriber)
+        # The same standing as last time: that record itself (see _BUILT).
+        standings.append(before[0] if before is not None and before[0] == made else made)
     ledger.records.set_standings(standings)
     # One write of the table, not one per limit (each of those rescanned it).
     names = ",".join(drivers)

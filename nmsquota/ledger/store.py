@@ -84,6 +84,11 @@ class RecordStore:
         # their records: a refresh onto a commit that left a kind's table as it was reuses
         # them instead of validating 100,000 records again.
         self._validated: dict[str, tuple[list[Any], bytes | None, list[Any]]] = {}
+        # Per kind, the records of the last write by identity, each with the document it was
+        # written as: records are frozen, so the same object is the same document, and a
+        # write dumps only the records it has not written before (the daemon rewrites the
+        # standings, sessions and events of every subscriber every cycle, and few change).
+        self._written: dict[str, dict[int, tuple[Any, dict[str, Any]]]] = {}
 
     @property
     def path(self) -> Path:
@@ -217,19 +222,39 @@ class RecordStore:
         for record in kept:
             if not isinstance(record, kind.record):
                 raise TypeError(f"a {kind.table} record must be a {kind.record.__name__}")
-        docs = kind.adapter.dump_python(kept, mode="json")
+        docs = self._dump(kind, kept)
         # The table as TinyDB's truncate() and insert_multiple() leave it (documents 1 to n,
         # ids as str keys, the table where it was in the file), set in one step: those two
         # copy the table twice and each document once more, in Python, for every write of
         # every kind (the standings of every subscriber, every cycle).
         tables = self._storage.read() or {}
-        tables[kind.table] = {str(number): doc for number, doc in enumerate(docs, start=1)}
+        tables[kind.table] = dict(zip(_ids(len(docs)), docs, strict=True))
         self._storage.write(tables)
         table = self._db.table(kind.table)
         table.clear_cache()
         table._next_id = None  # counted again from the documents at the next insert
         self._cache[kind.table] = (self._storage.generation, kept)
         self._validated.pop(kind.table, None)
+
+    def _dump(self, kind: Kind[R], records: list[R]) -> list[dict[str, Any]]:
+        """The records as documents: the last write's document for a record written then
+        (the same object), pydantic's dump for the others (in one call, as it is cheaper
+        per record in bulk)."""
+        before = self._written.get(kind.table, {})
+        docs: list[dict[str, Any] | None] = []
+        fresh: list[R] = []
+        for record in records:
+            known = before.get(id(record))
+            if known is not None and known[0] is record:
+                docs.append(known[1])
+            else:
+                docs.append(None)
+                fresh.append(record)
+        dumped = iter(kind.adapter.dump_python(fresh, mode="json") if fresh else ())
+        done = [doc if doc is not None else next(dumped) for doc in docs]
+        # Holding the records keeps their ids from being reused by other objects.
+        self._written[kind.table] = {id(r): (r, doc) for r, doc in zip(records, done, strict=True)}
+        return done
 
     def parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
         """Documents of `kind` from elsewhere (what rebuild salvages), migrated and checked
@@ -264,6 +289,16 @@ class RecordStore:
                 return kind.adapter.validate_python(current)
             except ValidationError as error:
                 raise LedgerRecordError(self.path, kind.table, _first(error, docs)) from None
+
+
+_IDS: list[str] = []
+
+
+def _ids(count: int) -> list[str]:
+    """Document ids "1" to `count`: made once, not at every write."""
+    if len(_IDS) < count:
+        _IDS.extend(str(number) for number in range(len(_IDS) + 1, count + 1))
+    return _IDS[:count]
 
 
 def _dumped(docs: list[Any]) -> bytes | None:

@@ -273,3 +273,40 @@ def test_a_kind_written_leaves_state_json_as_tinydb_would_and_inserts_go_on_afte
     assert list(stored) == ["1", "2", "3", "4"]
     assert stored == json.loads((tmp_path / "tiny.json").read_text())["limits"]
     assert Ledger.open_reader(ledger_dir).records.limits() == [*three, last]
+
+
+def test_a_rewrite_dumps_only_the_records_it_did_not_write_before_and_writes_them_all(
+    ledger_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The daemon rewrites every subscriber's standing, session and event tables each cycle,
+    # and few records change: the same record object is the same document, dumped once.
+    from nmsquota.ledger.store import SESSIONS
+
+    def session(name: str, seen: int) -> SessionRecord:
+        return SessionRecord(subscriber=name, online=False, access_server="bras", seen=seen)
+
+    dumped: list[str] = []
+    dump = SESSIONS.adapter.dump_python
+
+    def counting(records: list[SessionRecord], **options: Any) -> Any:
+        dumped.extend(record.subscriber for record in records)
+        return dump(records, **options)
+
+    monkeypatch.setattr(SESSIONS.adapter, "dump_python", counting)
+    kept = [session(f"s{n}", T0) for n in range(4)]
+    with Ledger.open_writer(ledger_dir) as ledger:
+        with ledger.batch():
+            ledger.records.set_sessions(kept)
+        assert dumped == ["s0", "s1", "s2", "s3"]
+        dumped.clear()
+        # s1 moved (a new record); s0, s2 and s3 are the same objects; s4 is new.
+        again = [kept[0], session("s1", T0 + 300), kept[2], kept[3], session("s4", T0)]
+        # An equal record that is another object is dumped too: only identity is trusted.
+        again[3] = session("s3", T0)
+        with ledger.batch():
+            ledger.records.set_sessions(again)
+        assert dumped == ["s1", "s3", "s4"]
+    stored = json.loads((ledger_dir / "state.json").read_text())["sessions"]
+    assert stored == {str(n): doc for n, doc in
+                      enumerate(dump(again, mode="json"), start=1)}  # fmt: skip
+    assert Ledger.open_reader(ledger_dir).records.sessions() == again
