@@ -84,10 +84,10 @@ class RecordStore:
         # their records: a refresh onto a commit that left a kind's table as it was reuses
         # them instead of validating 100,000 records again.
         self._validated: dict[str, tuple[list[Any], bytes | None, list[Any]]] = {}
-        # Per kind, the records of the last write by identity, each with the document it was
-        # written as: records are frozen, so the same object is the same document, and a
-        # write dumps only the records it has not written before (the daemon rewrites the
-        # standings, sessions and events of every subscriber every cycle, and few change).
+        # Per kind, by identity, the records written lately, each with its document:
+        # records are frozen, so the same object is the same document, and a write dumps
+        # only the records it has not written before (the daemon rewrites the standings,
+        # sessions and events of every subscriber every cycle, and few change).
         self._written: dict[str, dict[int, tuple[Any, dict[str, Any]]]] = {}
 
     @property
@@ -237,24 +237,27 @@ class RecordStore:
         self._validated.pop(kind.table, None)
 
     def _dump(self, kind: Kind[R], records: list[R]) -> list[dict[str, Any]]:
-        """The records as documents: the last write's document for a record written then
-        (the same object), pydantic's dump for the others (in one call, as it is cheaper
-        per record in bulk)."""
-        before = self._written.get(kind.table, {})
-        docs: list[dict[str, Any] | None] = []
-        fresh: list[R] = []
-        for record in records:
-            known = before.get(id(record))
-            if known is not None and known[0] is record:
-                docs.append(known[1])
-            else:
-                docs.append(None)
-                fresh.append(record)
-        dumped = iter(kind.adapter.dump_python(fresh, mode="json") if fresh else ())
-        done = [doc if doc is not None else next(dumped) for doc in docs]
-        # Holding the records keeps their ids from being reused by other objects.
-        self._written[kind.table] = {id(r): (r, doc) for r, doc in zip(records, done, strict=True)}
-        return done
+        """The records as documents: the document already made for a record written
+        before (the same object), pydantic's dump for the others (in one call: it is
+        cheaper per record in bulk)."""
+        written = self._written.setdefault(kind.table, {})
+        # By id: the store holds every record it keeps a document for, so no other object
+        # can have its id meanwhile.
+        docs: list[dict[str, Any] | None] = [
+            None if known is None else known[1] for known in map(written.get, map(id, records))
+        ]
+        fresh = [record for record, doc in zip(records, docs, strict=True) if doc is None]
+        if not fresh:
+            return docs  # type: ignore[return-value]  # none is None
+        dumped = kind.adapter.dump_python(fresh, mode="json")
+        if len(written) + len(fresh) > 2 * len(records) + 64:
+            # Forget the records no longer written (left the event log, changed standings).
+            written.clear()
+            written.update((id(r), (r, doc)) for r, doc in zip(records, docs, strict=True)
+                           if doc is not None)  # fmt: skip
+        written.update((id(r), (r, doc)) for r, doc in zip(fresh, dumped, strict=True))
+        made = iter(dumped)
+        return [doc if doc is not None else next(made) for doc in docs]
 
     def parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
         """Documents of `kind` from elsewhere (what rebuild salvages), migrated and checked

@@ -310,3 +310,18 @@ def test_a_rewrite_dumps_only_the_records_it_did_not_write_before_and_writes_the
     assert stored == {str(n): doc for n, doc in
                       enumerate(dump(again, mode="json"), start=1)}  # fmt: skip
     assert Ledger.open_reader(ledger_dir).records.sessions() == again
+
+
+def test_the_documents_kept_for_rewrites_are_bounded_by_what_is_written(ledger_dir: Path) -> None:
+    # The event log slides and standings change: the records no longer written are
+    # forgotten, so a daemon running for months holds a bounded number of them.
+    def event(n: int) -> EventRecord:
+        return EventRecord(time=T0 + n, kind=EventKind.SESSION_UP, text=f"up {n}")
+
+    with Ledger.open_writer(ledger_dir) as ledger:
+        for n in range(500):
+            with ledger.batch():
+                ledger.records.add_events([event(n)], keep=10)
+        assert len(ledger.records._written["events"]) <= 2 * 10 + 64
+        assert [e.text for e in ledger.records.events()] == [f"up {n}" for n in range(490, 500)]
+    assert [e.seq for e in Ledger.open_reader(ledger_dir).records.events()] == list(range(491, 501))
