@@ -171,6 +171,10 @@ class TableAgent(asyncio.DatagramProtocol):
         self._encoded: dict[Oid, bytes] = {}
         """Each object's whole varbind (OID and value), encoded at its first request after
         set(): a walk asks for the same objects several times, the columns in turn."""
+        self._kept: dict[Oid, tuple[Ber, bytes]] = {}
+        """The varbinds of objects given as Ber, kept across set() with their values: most
+        of a simulated table (names, status, speeds, idle counters) is the same next time,
+        and equal Ber bytes are the same encoding."""
         self._oids: dict[Oid, bytes] = {}
         """OIDs encoded, kept across set(): the same table's OIDs come back every cycle."""
         self.requests = 0
@@ -184,6 +188,8 @@ class TableAgent(asyncio.DatagramProtocol):
         self.objects = dict(objects)
         self._order = sorted(self.objects)
         self._encoded = {}
+        if len(self._kept) > 2 * len(self.objects) + 64:  # sessions gone: forget theirs
+            self._kept = {oid: kept for oid, kept in self._kept.items() if oid in self.objects}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -255,10 +261,19 @@ class TableAgent(asyncio.DatagramProtocol):
         if value is FOUND:
             encoded = self._encoded.get(oid)
             if encoded is None:
-                body = self._oid(oid) + encode_value(self.objects[oid])
-                encoded = self._encoded[oid] = _tlv(0x30, body)
+                encoded = self._encoded[oid] = self._encode(oid, self.objects[oid])
             return encoded
         return _tlv(0x30, self._oid(oid) + (NULL if value is None else value))
+
+    def _encode(self, oid: Oid, value: Any) -> bytes:
+        if type(value) is not Ber:
+            return _tlv(0x30, self._oid(oid) + encode_value(value))
+        kept = self._kept.get(oid)
+        if kept is not None and kept[0] == value:
+            return kept[1]
+        encoded = _tlv(0x30, self._oid(oid) + value)
+        self._kept[oid] = (value, encoded)
+        return encoded
 
     def _value(self, oid: Oid) -> bytes:
         """An object's value as an answer carries it: FOUND, its own (encoded with its OID

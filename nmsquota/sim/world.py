@@ -144,6 +144,8 @@ class World:
         self._free = list(range(max(1000, 2 * len(self.subscribers)), 0, -1))
         self.last_change = start
         self._names: dict[bool, dict[str, Any]] = {}
+        self._row_oids: dict[int, tuple[tuple[int, ...], ...]] = {}
+        """Per ifIndex, the OIDs of its row's objects (objects()): made once, not per call."""
         """Each subscriber's ifName value, typed or not (objects()): the same every cycle."""
 
     def _schedule(self, profile: Profile, days: int) -> list[tuple[float, float]]:
@@ -295,15 +297,19 @@ class World:
             if name is None:
                 name = names[who] = octets(f"<pppoe-{who}>")
             down, up = int(session.octets_out), int(session.octets_in)
-            objects[(*c["ifName"], i)] = name
-            objects[(*c["ifDescr"], i)] = name
-            objects[(*c["ifOperStatus"], i)] = up_status
-            objects[(*c["ifSpeed"], i)] = speed
-            objects[(*c["ifHighSpeed"], i)] = high_speed
-            objects[(*c["ifInOctets"], i)] = counter32(up % 2**32)
-            objects[(*c["ifOutOctets"], i)] = counter32(down % 2**32)
-            objects[(*c["ifHCInOctets"], i)] = counter64(up)
-            objects[(*c["ifHCOutOctets"], i)] = counter64(down)
+            oids = self._row_oids.get(i)
+            if oids is None:
+                oids = self._row_oids[i] = tuple((*c[column], i) for column in _ROW)
+            name_oid, descr, status, if_speed, if_high, in32, out32, in64, out64 = oids
+            objects[name_oid] = name
+            objects[descr] = name
+            objects[status] = up_status
+            objects[if_speed] = speed
+            objects[if_high] = high_speed
+            objects[in32] = counter32(up % 2**32)
+            objects[out32] = counter32(down % 2**32)
+            objects[in64] = counter64(up)
+            objects[out64] = counter64(down)
         return objects
 
 
@@ -350,3 +356,6 @@ def _columns() -> dict[str, tuple[int, ...]]:
 
 
 _COLUMNS = _columns()
+_ROW = ("ifName", "ifDescr", "ifOperStatus", "ifSpeed", "ifHighSpeed", "ifInOctets",
+        "ifOutOctets", "ifHCInOctets", "ifHCOutOctets")  # fmt: skip
+"""A session's row, in the order objects() sets it."""

@@ -86,3 +86,37 @@ def test_the_worlds_values_encode_as_the_pysnmp_values_of_their_columns() -> Non
     agent.set(typed)
     hc = next(oid for oid in typed if column_of.get(oid[:-1]) == "ifHCInOctets")
     assert agent._get(hc, v1=True) is None and agent._get(hc, v1=False) is not None
+
+
+def test_a_reply_after_set_carries_the_new_values_and_reuses_the_unchanged_ones() -> None:
+    # The simulator sets a new table every cycle and most of it is as it was: a varbind
+    # encoded for a value is kept for the next table that has the same value, never for
+    # another value.
+    from nmsquota.sim.agent import GET, TableAgent, ber
+
+    module = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+    name, octets = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1, 7), (1, 3, 6, 1, 2, 1, 2, 2, 1, 16, 7)
+
+    def get() -> dict[tuple[int, ...], object]:
+        pdu = module.GetRequestPDU()
+        module.apiPDU.set_defaults(pdu)
+        module.apiPDU.set_varbinds(pdu, [(name, module.Null("")), (octets, module.Null(""))])
+        message = module.Message()
+        module.apiMessage.set_defaults(message)
+        module.apiMessage.set_community(message, "public")
+        module.apiMessage.set_pdu(message, pdu)
+        reply = agent._reply(encoder.encode(message))
+        assert reply is not None and decode_request(reply)[2] != GET
+        decoded, _ = decoder.decode(reply, asn1Spec=module.Message())
+        varbinds = module.apiPDU.get_varbinds(module.apiMessage.get_pdu(decoded))
+        return {tuple(oid): value for oid, value in varbinds}
+
+    agent = TableAgent()
+    agent.set({name: ber(0x04, b"<pppoe-alice>"), octets: ber(0x41, 5)})
+    assert get() == {name: OctetString(b"<pppoe-alice>"), octets: Counter32(5)}
+    kept = agent._kept[name][1]
+    agent.set({name: ber(0x04, b"<pppoe-alice>"), octets: ber(0x41, 6)})
+    assert get() == {name: OctetString(b"<pppoe-alice>"), octets: Counter32(6)}
+    assert agent._kept[name][1] is kept  # the same value: its varbind reused
+    agent.set({name: ber(0x04, b"<pppoe-bob>"), octets: ber(0x41, 6)})
+    assert get()[name] == OctetString(b"<pppoe-bob>")
