@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from nmsquota.clock import Clock
 from nmsquota.config import Config, default_data_dir, find_config, load_config
 from nmsquota.errors import UsageError
+from nmsquota.ledger.codec import PLANS, SUBSCRIBERS
 from nmsquota.ledger.records import PlanRecord, SubscriberRecord
-from nmsquota.ledger.store import PLANS, SUBSCRIBERS
 from nmsquota.units import format_bytes
 
 if TYPE_CHECKING:

@@ -39,6 +39,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
+from nmsquota.ledger.codec import KINDS
 from nmsquota.ledger.commits import STATE_NAME
 from nmsquota.ledger.errors import (
     LedgerCorrupt,
@@ -73,7 +74,7 @@ from nmsquota.ledger.storage import (
     remove_leftover_temps,
     write_json_atomically,
 )
-from nmsquota.ledger.store import KINDS, RecordStore
+from nmsquota.ledger.store import RecordStore
 from nmsquota.ledger.windows import (
     DAWN,
     Rows,

@@ -1,30 +1,40 @@
 """The ledger's typed records in state.json: read (migrated and validated), written, cached.
 
-Each kind is a TinyDB table of documents; what goes in and comes out is the record types of
-nmsquota.ledger.records, never dicts. A document that does not validate is refused with the
-file and the kind named (LedgerRecordError), never dropped. Parsed records are kept until
-the file's contents change under them (a reader's refresh, a writer's failed batch), so the
-daemon does not re-validate every subscriber's standing every cycle.
+Each kind (ledger/codec.py) is a TinyDB table of documents; what goes in and comes out is
+the record types of nmsquota.ledger.records, never dicts. A document that does not validate
+is refused with the file and the kind named (LedgerRecordError), never dropped. Parsed
+records are kept until the file's contents change under them (a reader's refresh, a writer's
+failed batch), so the daemon does not re-validate every subscriber's standing every cycle.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from itertools import repeat
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
 from tinydb import TinyDB
 
-from nmsquota import gcpause
-from nmsquota.ledger.errors import LedgerRecordError
-from nmsquota.ledger.migration import MIGRATIONS, MigrationError
+from nmsquota.ledger.codec import (
+    DEVICES,
+    EVENTS,
+    EVENTS_KEPT,
+    HEALTH,
+    KINDS,
+    LIMITS,
+    OVERRIDES,
+    PLANS,
+    PROVISIONED,
+    SESSIONS,
+    STANDINGS,
+    SUBSCRIBERS,
+    Kind,
+    documents,
+    parse,
+)
 from nmsquota.ledger.records import (
-    RECORD_VERSION,
     DeviceRecord,
     EventRecord,
     HealthRecord,
@@ -38,36 +48,6 @@ from nmsquota.ledger.records import (
 from nmsquota.ledger.storage import AtomicJSONStorage
 
 R = TypeVar("R")
-
-EVENTS_KEPT = 1000
-"""The event log keeps this many, the latest."""
-
-
-@dataclass(frozen=True, eq=False)
-class Kind(Generic[R]):
-    """A kind of record: its table in state.json and its type."""
-
-    table: str
-    record: type[R]
-
-    @functools.cached_property
-    def adapter(self) -> TypeAdapter[list[R]]:
-        # Built on first use: a reader that never looks at a kind does not pay for it.
-        return TypeAdapter(list[self.record])  # type: ignore[name-defined]
-
-
-SUBSCRIBERS = Kind("subscribers", SubscriberRecord)
-PROVISIONED = Kind("provisioned", SubscriberRecord)
-PLANS = Kind("plans", PlanRecord)
-OVERRIDES = Kind("overrides", OverrideRecord)
-STANDINGS = Kind("standings", StandingRecord)
-LIMITS = Kind("limits", Limit)
-HEALTH = Kind("daemon", HealthRecord)
-DEVICES = Kind("devices", DeviceRecord)
-SESSIONS = Kind("sessions", SessionRecord)
-EVENTS = Kind("events", EventRecord)
-KINDS: tuple[Kind[Any], ...] = (SUBSCRIBERS, PROVISIONED, PLANS, OVERRIDES, STANDINGS, LIMITS,
-                                HEALTH, DEVICES, SESSIONS, EVENTS)  # fmt: skip
 
 
 class RecordStore:
@@ -141,7 +121,7 @@ class RecordStore:
         self._require_writer()
         table = self._db.table(LIMITS.table)
         table.remove(lambda doc: doc["subscriber"] == limit.subscriber)
-        table.insert(LIMITS.adapter.dump_python([limit], mode="json")[0])
+        table.insert(documents(LIMITS, [limit])[0])
         self._cache[LIMITS.table] = (self._storage.generation, [*kept, limit])
         self._validated.pop(LIMITS.table, None)
 
@@ -204,7 +184,7 @@ class RecordStore:
             # Keep the documents just read, so that the old copy of the file can go.
             self._validated[kind.table] = (docs, before[1], records)
         else:
-            records = self._parse(kind, docs)
+            records = parse(kind, docs, self.path)
             self._validated[kind.table] = (docs, _dumped(docs), records)
         self._cache[kind.table] = (self._storage.generation, records)
         return list(records)
@@ -249,7 +229,7 @@ class RecordStore:
         fresh = [record for record, doc in zip(records, docs, strict=True) if doc is None]
         if not fresh:
             return docs  # type: ignore[return-value]  # none is None
-        dumped = kind.adapter.dump_python(fresh, mode="json")
+        dumped = documents(kind, fresh)
         if len(written) + len(fresh) > 2 * len(records) + 64:
             # Forget the records no longer written (left the event log, changed standings).
             written.clear()
@@ -262,7 +242,7 @@ class RecordStore:
     def parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
         """Documents of `kind` from elsewhere (what rebuild salvages), migrated and checked
         as if read from the table; LedgerRecordError if they do not fit."""
-        return self._parse(kind, docs)
+        return parse(kind, docs, self.path)
 
     def migrate(self) -> list[str]:
         """Rewrite every kind that holds records from before version 1 (the writer, at
@@ -274,24 +254,6 @@ class RecordStore:
                 self.write(kind, self.read(kind))
                 done.append(kind.table)
         return done
-
-    def _parse(self, kind: Kind[R], docs: Sequence[Any]) -> list[R]:
-        with gcpause.paused():
-            if _all_current(docs):
-                current = list(docs)
-            else:
-                current = []
-                for number, doc in enumerate(docs, start=1):
-                    try:
-                        current.append(_current(kind.table, doc))
-                    except MigrationError as error:
-                        raise LedgerRecordError(
-                            self.path, kind.table, f"record {number}: {error}"
-                        ) from None
-            try:
-                return kind.adapter.validate_python(current)
-            except ValidationError as error:
-                raise LedgerRecordError(self.path, kind.table, _first(error, docs)) from None
 
 
 _IDS: list[str] = []
@@ -321,46 +283,3 @@ def _same_documents(before: list[Any], dumped: bytes | None, docs: list[Any]) ->
     if dumped is None or len(before) != len(docs) or before != docs:
         return False
     return _dumped(docs) == dumped
-
-
-def _all_current(docs: Sequence[Any]) -> bool:
-    """Whether every document is an object of the current version (an int, not a bool),
-    which `_current` would hand on as it is: checked at C speed, the usual case."""
-    try:
-        versions = list(map(dict.get, docs, repeat("version")))
-    except TypeError:  # a document that is not an object
-        return False
-    return set(map(type, versions)) <= {int} and set(versions) <= {RECORD_VERSION}
-
-
-def _current(table: str, doc: Any) -> dict[str, Any]:
-    """The document as the current version has it: an unversioned one migrated."""
-    if not isinstance(doc, dict):
-        raise MigrationError(f"it is not a record: {doc!r:.40}")
-    version = doc.get("version")
-    if version is None:
-        migration = MIGRATIONS.get(table)
-        if migration is None:
-            raise MigrationError("it has no version")
-        return migration(doc)
-    if type(version) is not int or version < 1:
-        raise MigrationError(f"its version is {version!r:.20}")
-    if version > RECORD_VERSION:
-        raise MigrationError(
-            f"it is version {version}, written by a newer nmsquota (this one reads up to "
-            f"{RECORD_VERSION}): run that one"
-        )
-    return doc
-
-
-def _first(error: ValidationError, docs: Sequence[Any]) -> str:
-    """The first problem, as "record 3 (alice): caps.0.used: Input should be ..."."""
-    problem = error.errors()[0]
-    index, *where = problem["loc"] if problem["loc"] else (0,)
-    number = index + 1 if isinstance(index, int) else 1
-    doc = docs[number - 1] if isinstance(index, int) and index < len(docs) else {}
-    name = doc.get("subscriber") or doc.get("name")
-    label = f"record {number}" + (f" ({name})" if isinstance(name, str) else "")
-    field = ".".join(str(part) for part in where) or "the record"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{label}: {field}: {problem['msg']}{more}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nmsquota.daemon.record import record_decisions, standings_of
 from nmsquota.ledger import Ledger, Tally
-from nmsquota.ledger.store import STANDINGS
+from nmsquota.ledger.codec import STANDINGS
 from nmsquota.policy import Rule, evaluate
 from nmsquota.usage import Totals
 

@@ -247,8 +247,8 @@ def test_a_kind_written_leaves_state_json_as_tinydb_would_and_inserts_go_on_afte
     # not the one TinyDB counted to before the table was set.
     from tinydb import TinyDB
 
+    from nmsquota.ledger.codec import LIMITS
     from nmsquota.ledger.records import Limit
-    from nmsquota.ledger.store import LIMITS
 
     def limit(name: str) -> Limit:
         return Limit(subscriber=name, since=T0, reason="over", driver="sim")
@@ -280,7 +280,7 @@ def test_a_rewrite_dumps_only_the_records_it_did_not_write_before_and_writes_the
 ) -> None:
     # The daemon rewrites every subscriber's standing, session and event tables each cycle,
     # and few records change: the same record object is the same document, dumped once.
-    from nmsquota.ledger.store import SESSIONS
+    from nmsquota.ledger.codec import SESSIONS
 
     def session(name: str, seen: int) -> SessionRecord:
         return SessionRecord(subscriber=name, online=False, access_server="bras", seen=seen)
