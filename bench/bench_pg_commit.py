@@ -17,6 +17,10 @@ transaction, and the read of every subscriber's totals for every tally:
   upsert-ff70   the same table, one statement per tally: the cycle and the band (negated)
                 summed per subscriber, INSERT .. ON CONFLICT DO UPDATE (each row written once
                 per cycle, not twice; new subscribers need no second statement)
+  wide-ff70     one row per subscriber for all tallies, `totals(subscriber, bytes_in bigint[],
+                bytes_out bigint[])` (element i = tally i), one INSERT .. ON CONFLICT DO UPDATE
+                for all tallies: each subscriber's row written once per cycle, whatever the
+                number of tallies
   on-read       no totals table: the commit only COPYs the samples; the read is SELECT
                 subscriber, sum(..) FROM samples WHERE t > edge GROUP BY subscriber
 
@@ -67,7 +71,7 @@ DAY = 86400
 PER_DAY = DAY // CYCLE
 WINDOWS = {"30d": 30 * DAY, "24h": DAY}
 """--tallies 1 keeps the 30-day window (a monthly-style cap), 2 adds the 24 h one."""
-CANDIDATES = ("update-ff100", "update-ff70", "upsert-ff70", "on-read")
+CANDIDATES = ("update-ff100", "update-ff70", "upsert-ff70", "wide-ff70", "on-read")
 BINARIES = "/usr/lib/postgresql/*/bin"
 
 
@@ -176,9 +180,27 @@ def fill_day(conn: psycopg.Connection[Any], day: int, through_cycle: int, subs: 
 # ---------------------------------------------------------------- the candidates
 
 
-def setup_totals(conn: psycopg.Connection[Any], candidate: str) -> None:
+def setup_totals(conn: psycopg.Connection[Any], candidate: str, tallies: Sequence[str]) -> None:
     conn.execute("DROP TABLE IF EXISTS totals")
-    if candidate != "on-read":
+    if candidate == "wide-ff70":
+        conn.execute(
+            "CREATE TABLE totals (subscriber text PRIMARY KEY, bytes_in bigint[] NOT NULL,"
+            " bytes_out bigint[] NOT NULL) WITH (fillfactor = 70)"
+        )
+        arrays = [
+            "ARRAY[" + ", ".join(f"coalesce(b{i}.{column}, 0)" for i in range(len(tallies))) + "]"
+            for column in ("bytes_in", "bytes_out")
+        ]
+        joins = " ".join(
+            f"LEFT JOIN totals_base b{i} ON b{i}.tally = %s AND b{i}.subscriber = s.subscriber"
+            for i in range(len(tallies))
+        )
+        conn.execute(
+            f"INSERT INTO totals SELECT s.subscriber, {arrays[0]}, {arrays[1]}"
+            f" FROM (SELECT DISTINCT subscriber FROM totals_base) s {joins}",
+            list(tallies),
+        )
+    elif candidate != "on-read":
         fillfactor = 100 if candidate.endswith("ff100") else 70
         conn.execute(
             "CREATE TABLE totals (tally text, subscriber text, bytes_in bigint NOT NULL,"
@@ -211,6 +233,8 @@ def commit_cycle(conn: psycopg.Connection[Any], candidate: str, tallies: Sequenc
             with cur.copy("COPY cycle FROM STDIN") as copy:
                 copy.write(data)
             cur.execute("INSERT INTO samples SELECT * FROM cycle")
+        if candidate == "wide-ff70":
+            wide_upsert(cur, [(edges[key], t - WINDOWS[key]) for key in tallies])
         for key in tallies:
             old, new = edges[key], t - WINDOWS[key]
             band = {"tally": key, "low": old, "high": new}
@@ -258,10 +282,47 @@ def commit_cycle(conn: psycopg.Connection[Any], candidate: str, tallies: Sequenc
     conn.commit()
 
 
+def wide_upsert(cur: psycopg.Cursor[Any], bands: Sequence[tuple[int, int]]) -> None:
+    """Every tally's delta (the cycle in, each band out) summed per subscriber in one pass,
+    added to the subscriber's one row."""
+    n = len(bands)
+    inside = [f"(t > %(low{i})s AND t <= %(high{i})s)" for i in range(n)]
+    signs = ", ".join(f"CASE WHEN {inside[i]} THEN -1 ELSE 0 END w{i}" for i in range(n))
+    ones = ", ".join(f"1 w{i}" for i in range(n))
+    deltas = ", ".join(
+        f"ARRAY[{', '.join(f'sum({c} * w{i})::bigint' for i in range(n))}] {c}" for c in ("i", "o")
+    )
+    sums = {
+        column: ", ".join(f"x.{column}[{i}] + excluded.{column}[{i}]" for i in range(1, n + 1))
+        for column in ("bytes_in", "bytes_out")
+    }
+    added = ", ".join(f"{column} = ARRAY[{terms}]" for column, terms in sums.items())
+    params: dict[str, int] = {}
+    for i, (low, high) in enumerate(bands):
+        params[f"low{i}"], params[f"high{i}"] = low, high
+    cur.execute(
+        f"""INSERT INTO totals AS x
+            SELECT subscriber, {deltas} FROM (
+                SELECT subscriber, bytes_in i, bytes_out o, {ones} FROM cycle
+                UNION ALL
+                SELECT subscriber, bytes_in, bytes_out, {signs} FROM samples
+                WHERE {" OR ".join(inside)}) d
+            GROUP BY subscriber
+            ON CONFLICT (subscriber) DO UPDATE SET {added}""",
+        params,
+    )
+
+
 def read_totals(conn: psycopg.Connection[Any], candidate: str,
                 tallies: Sequence[str]) -> dict[str, list[tuple[str, int, int]]]:  # fmt: skip
     """Every subscriber's totals for every tally, as a reader needs them for a decision."""
-    found = {}
+    found: dict[str, list[tuple[str, int, int]]] = {key: [] for key in tallies}
+    if candidate == "wide-ff70":
+        for name, ins, outs in conn.execute("SELECT subscriber, bytes_in, bytes_out FROM totals"):
+            for i, key in enumerate(tallies):
+                found[key].append((name, ins[i], outs[i]))
+        conn.commit()
+        return found
     for key in tallies:
         if candidate == "on-read":
             found[key] = conn.execute(
@@ -272,18 +333,25 @@ def read_totals(conn: psycopg.Connection[Any], candidate: str,
             ).fetchall()
         else:
             found[key] = conn.execute(
-                "SELECT subscriber, bytes_in, bytes_out FROM totals WHERE tally = %s", (key,)
+                "SELECT subscriber, bytes_in, bytes_out FROM totals WHERE tally = %s",
+                (key,),
             ).fetchall()
     conn.commit()
     return found
 
 
-def mismatches(conn: psycopg.Connection[Any], tallies: Sequence[str]) -> int:
+def mismatches(conn: psycopg.Connection[Any], candidate: str, tallies: Sequence[str]) -> int:
     """Subscribers whose kept totals differ from the sums on read, over all tallies."""
     wrong = 0
-    for key in tallies:
+    for position, key in enumerate(tallies, 1):
+        kept = (
+            f"SELECT subscriber, bytes_in[{position}] bytes_in, bytes_out[{position}] bytes_out"
+            " FROM totals"
+            if candidate == "wide-ff70"
+            else "SELECT * FROM totals WHERE tally = %(k)s"
+        )
         row = conn.execute(
-            """SELECT count(*) FROM (SELECT * FROM totals WHERE tally = %(k)s) k
+            f"""SELECT count(*) FROM ({kept}) k
                FULL JOIN (SELECT subscriber, sum(bytes_in) i, sum(bytes_out) o FROM samples
                           WHERE t > (SELECT edge FROM tallies WHERE key = %(k)s)
                           GROUP BY subscriber) r USING (subscriber)
@@ -364,7 +432,7 @@ def run_candidate(conn: psycopg.Connection[Any], args: argparse.Namespace, subs:
     conn.execute("DELETE FROM samples WHERE t > %s", (now,))  # the previous candidate's cycles
     conn.execute("UPDATE tallies SET edge = %s - window_s", (now,))
     conn.commit()
-    setup_totals(conn, candidate)
+    setup_totals(conn, candidate, tallies)
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS cycle (t bigint, seq bigint, subscriber text,"
         " bytes_in bigint, bytes_out bigint) ON COMMIT DELETE ROWS"
@@ -387,7 +455,7 @@ def run_candidate(conn: psycopg.Connection[Any], args: argparse.Namespace, subs:
             found = read_totals(conn, candidate, tallies)
         reads.append(timing)
     assert all(len(v) == subs for v in found.values()), {k: len(v) for k, v in found.items()}
-    check = "-" if candidate == "on-read" else f"{mismatches(conn, tallies)} wrong"
+    check = "-" if candidate == "on-read" else f"{mismatches(conn, candidate, tallies)} wrong"
     if candidate != "on-read" and args.verbose:
         size = conn.execute("SELECT pg_total_relation_size('totals')").fetchone()
         print(f"  totals size after: {size[0] if size else 0:,} bytes", file=sys.stderr)
