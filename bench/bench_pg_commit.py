@@ -21,6 +21,11 @@ transaction, and the read of every subscriber's totals for every tally:
                 bytes_out bigint[])` (element i = tally i), one INSERT .. ON CONFLICT DO UPDATE
                 for all tallies: each subscriber's row written once per cycle, whatever the
                 number of tallies
+  docs          totals as documents, as the TinyDB ledger keeps them in state.json: the writer
+                keeps every tally's totals in memory (loaded when it opens, not timed), reads
+                each band's sums per subscriber from samples, moves the totals in Python and
+                writes them back as 64 rows per tally (`totals(tally, shard, names text[],
+                bytes_in bigint[], bytes_out bigint[])`); readers read the 64 rows
   on-read       no totals table: the commit only COPYs the samples; the read is SELECT
                 subscriber, sum(..) FROM samples WHERE t > edge GROUP BY subscriber
 
@@ -58,6 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +77,9 @@ DAY = 86400
 PER_DAY = DAY // CYCLE
 WINDOWS = {"30d": 30 * DAY, "24h": DAY}
 """--tallies 1 keeps the 30-day window (a monthly-style cap), 2 adds the 24 h one."""
-CANDIDATES = ("update-ff100", "update-ff70", "upsert-ff70", "wide-ff70", "on-read")
+CANDIDATES = ("update-ff100", "update-ff70", "upsert-ff70", "wide-ff70", "docs", "on-read")
+SHARDS = 64
+"""docs: each tally's totals in this many rows (by crc32 of the name), arrays inside."""
 BINARIES = "/usr/lib/postgresql/*/bin"
 
 
@@ -200,6 +208,13 @@ def setup_totals(conn: psycopg.Connection[Any], candidate: str, tallies: Sequenc
             f" FROM (SELECT DISTINCT subscriber FROM totals_base) s {joins}",
             list(tallies),
         )
+    elif candidate == "docs":
+        conn.execute(
+            "CREATE TABLE totals (tally text, shard int, names text[] NOT NULL,"
+            " bytes_in bigint[] NOT NULL, bytes_out bigint[] NOT NULL, PRIMARY KEY (tally, shard))"
+        )
+        memory = load_memory(conn, tallies)
+        write_docs(conn.cursor(), memory)
     elif candidate != "on-read":
         fillfactor = 100 if candidate.endswith("ff100") else 70
         conn.execute(
@@ -216,23 +231,77 @@ def setup_totals(conn: psycopg.Connection[Any], candidate: str, tallies: Sequenc
     conn.autocommit = False
 
 
+Memory = dict[str, dict[str, list[int]]]
+"""docs: tally -> subscriber -> [bytes_in, bytes_out], the writer's own copy."""
+
+
+def load_memory(conn: psycopg.Connection[Any], tallies: Sequence[str]) -> Memory:
+    memory: Memory = {key: {} for key in tallies}
+    for key, name, bytes_in, bytes_out in conn.execute(
+        "SELECT * FROM totals_base WHERE tally = ANY(%s)", (list(tallies),)
+    ):
+        memory[key][name] = [bytes_in, bytes_out]
+    return memory
+
+
+def write_docs(cur: psycopg.Cursor[Any], memory: Memory) -> None:
+    for key, totals in memory.items():
+        shards: list[tuple[list[str], list[int], list[int]]] = [([], [], []) for _ in range(SHARDS)]
+        for name, (bytes_in, bytes_out) in totals.items():
+            names, ins, outs = shards[zlib.crc32(name.encode()) % SHARDS]
+            names.append(name)
+            ins.append(bytes_in)
+            outs.append(bytes_out)
+        cur.execute("DELETE FROM totals WHERE tally = %s", (key,))
+        with cur.copy("COPY totals FROM STDIN") as copy:
+            for shard, (names, ins, outs) in enumerate(shards):
+                copy.write_row((key, shard, names, ins, outs))
+
+
+def commit_docs(cur: psycopg.Cursor[Any], memory: Memory, rows: Sequence[tuple[str, int, int]],
+                bands: dict[str, tuple[int, int]]) -> None:  # fmt: skip
+    """The cycle added and each band subtracted in the writer's memory, then written."""
+    for key, (low, high) in bands.items():
+        totals = memory[key]
+        for name, bytes_in, bytes_out in rows:
+            pair = totals.get(name)
+            if pair is None:
+                totals[name] = [bytes_in, bytes_out]
+            else:
+                pair[0] += bytes_in
+                pair[1] += bytes_out
+        cur.execute(
+            """SELECT subscriber, sum(bytes_in)::bigint, sum(bytes_out)::bigint FROM samples
+               WHERE t > %s AND t <= %s GROUP BY 1""",
+            (low, high),
+        )
+        for name, bytes_in, bytes_out in cur:
+            pair = totals[name]
+            pair[0] -= bytes_in
+            pair[1] -= bytes_out
+    write_docs(cur, memory)
+
+
 def copy_text(t: int, seq: int, rows: Sequence[tuple[str, int, int]]) -> bytes:
     return "".join(f"{t}\t{seq}\t{name}\t{i}\t{o}\n" for name, i, o in rows).encode()
 
 
 def commit_cycle(conn: psycopg.Connection[Any], candidate: str, tallies: Sequence[str],
-                 t: int, seq: int, rows: Sequence[tuple[str, int, int]]) -> None:  # fmt: skip
+                 t: int, seq: int, rows: Sequence[tuple[str, int, int]],
+                 memory: Memory) -> None:  # fmt: skip
     """One cycle in one transaction: samples in, each tally's totals and edge moved, meta."""
     edges = dict(conn.execute("SELECT key, edge FROM tallies").fetchall())
     data = copy_text(t, seq, rows)
     with conn.cursor() as cur:
-        if candidate == "on-read":
+        if candidate in ("on-read", "docs"):
             with cur.copy("COPY samples FROM STDIN") as copy:
                 copy.write(data)
         else:
             with cur.copy("COPY cycle FROM STDIN") as copy:
                 copy.write(data)
             cur.execute("INSERT INTO samples SELECT * FROM cycle")
+        if candidate == "docs":
+            commit_docs(cur, memory, rows, {key: (edges[key], t - WINDOWS[key]) for key in tallies})
         if candidate == "wide-ff70":
             wide_upsert(cur, [(edges[key], t - WINDOWS[key]) for key in tallies])
         for key in tallies:
@@ -323,6 +392,14 @@ def read_totals(conn: psycopg.Connection[Any], candidate: str,
                 found[key].append((name, ins[i], outs[i]))
         conn.commit()
         return found
+    if candidate == "docs":
+        for key in tallies:
+            for names, ins, outs in conn.execute(
+                "SELECT names, bytes_in, bytes_out FROM totals WHERE tally = %s", (key,)
+            ):
+                found[key] += zip(names, ins, outs, strict=True)
+        conn.commit()
+        return found
     for key in tallies:
         if candidate == "on-read":
             found[key] = conn.execute(
@@ -348,6 +425,9 @@ def mismatches(conn: psycopg.Connection[Any], candidate: str, tallies: Sequence[
             f"SELECT subscriber, bytes_in[{position}] bytes_in, bytes_out[{position}] bytes_out"
             " FROM totals"
             if candidate == "wide-ff70"
+            else "SELECT unnest(names) subscriber, unnest(bytes_in) bytes_in,"
+            " unnest(bytes_out) bytes_out FROM totals WHERE tally = %(k)s"
+            if candidate == "docs"
             else "SELECT * FROM totals WHERE tally = %(k)s"
         )
         row = conn.execute(
@@ -433,6 +513,7 @@ def run_candidate(conn: psycopg.Connection[Any], args: argparse.Namespace, subs:
     conn.execute("UPDATE tallies SET edge = %s - window_s", (now,))
     conn.commit()
     setup_totals(conn, candidate, tallies)
+    memory = load_memory(conn, tallies) if candidate == "docs" else {}
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS cycle (t bigint, seq bigint, subscriber text,"
         " bytes_in bigint, bytes_out bigint) ON COMMIT DELETE ROWS"
@@ -447,7 +528,7 @@ def run_candidate(conn: psycopg.Connection[Any], args: argparse.Namespace, subs:
         cycle = day * PER_DAY + k
         rows = [(n, rng.randrange(50_000_000), rng.randrange(12_000_000)) for n in names]
         with timed(backend) as timing:
-            commit_cycle(conn, candidate, tallies, cycle * CYCLE, cycle, rows)
+            commit_cycle(conn, candidate, tallies, cycle * CYCLE, cycle, rows, memory)
         commits.append(timing)
     reads: list[Timing] = []
     for _ in range(args.reads):
