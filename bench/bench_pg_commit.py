@@ -603,7 +603,7 @@ HEADER = (
 
 
 def _median(timings: Sequence[Timing], field: str) -> float:
-    return statistics.median(getattr(t, field) for t in timings)
+    return float(statistics.median(getattr(t, field) for t in timings))
 
 
 def format_row(row: Row) -> str:
