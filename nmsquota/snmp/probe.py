@@ -46,7 +46,8 @@ class Port:
     octets_out: int | None
     subscriber: str | None
     rule: str | None
-    """Which rule mapped it: interfaces."KEY", match.N, session, csubSessionTable."""
+    """Which rule mapped it: interfaces."KEY", match.N, session, or the profile whose names
+    table named it (cisco-csub, juniper-subscribers)."""
 
     @property
     def traffic(self) -> bool:
@@ -64,15 +65,17 @@ class Probe:
 def probe_table(device: str, table: dict[str, Column], mapping: InterfaceMap, *,
                 interval: int, version: str = "2c", now: float = 0.0,
                 speed_override_bps: int | None = None,
-                names: NameTable | None = CSUB_NAMES) -> Probe:  # fmt: skip
-    """Pure: one walk's columns judged for mapping and charging (`names`: as readings_from)."""
+                names: NameTable | None = CSUB_NAMES, named_by: str = "cisco-csub",
+                ) -> Probe:  # fmt: skip
+    """Pure: one walk's columns judged for mapping and charging (`names`: as readings_from;
+    `named_by`: the rule shown for an interface it names, its profile's name)."""
     seen = readings_from(device, table, mapping, now, None, names=names)
     charged = {key.index: key.subscriber for key, _ in seen.readings}
     found = Probe(device)
     for interface in interfaces_of(table):
         reading = reading_of(table, (interface.index,), now, None)
         has_counters = reading.octets_in is not None or reading.octets_out is not None
-        rule = seen.assignment.subscribers.get(interface.index, (None, "csubSessionTable"))[1]
+        rule = seen.assignment.subscribers.get(interface.index, (None, named_by))[1]
         subscriber = charged.get(interface.index)
         found.ports.append(Port(
             interface, reading.speed_bps, reading.width if has_counters else None,
@@ -92,14 +95,16 @@ async def probe(session: Transport, mapping: InterfaceMap, *, interval: int,
                 source: str | Profile, now: float,
                 speed_override_bps: int | None = None) -> Probe:  # fmt: skip
     """Walk the interface table once (with the profile's names table where the device
-    names its sessions so, csubSessionTable's) and judge it."""
+    names its sessions so: Cisco's csubSessionTable, Juniper's jnxSubscriberTable) and judge
+    it."""
     profile = profile_of(source)
     columns = COLUMNS if session.agent.version != "1" else V1_COLUMNS
     await get(session, [SYS_UPTIME])  # an agent that does not answer fails here, quickly
     table = await walk(session, (*columns, *profile.name_columns))
     found = probe_table(session.agent.name, table, mapping, interval=interval,
                         version=session.agent.version, now=now,
-                        speed_override_bps=speed_override_bps, names=profile.names)  # fmt: skip
+                        speed_override_bps=speed_override_bps, names=profile.names,
+                        named_by=profile.name)  # fmt: skip
     if profile.kind == "sessions":
         found.warnings.insert(0, f"source is {profile.name}: its sessions are named by "
                               f"{profile.name}'s session table, not by this interface "

@@ -281,3 +281,23 @@ def test_a_names_table_not_indexed_by_if_index_names_the_interface_its_column_gi
     assert [(r.octets_in, r.octets_out) for _, r in seen.readings] == [(41, 4_100)]
     assert seen.addresses == {"erin": ["198.51.100.4"]}
     assert [i.name for i in seen.unmapped] == ["vlan40"]
+
+
+def test_probe_names_the_profile_whose_names_table_mapped_an_interface() -> None:
+    from nmsquota.snmp.probe import probe
+
+    jnx = parse_oid("1.3.6.1.4.1.2636.3.64.1.1.1.3.1")
+    objects: dict[Index, Any] = {parse_oid(tables.SYS_UPTIME): TimeTicks(500)}
+    for column, value in ((tables.IF_NAME, OctetString("pp0.1073741825")),
+                          (tables.IF_DESCR, OctetString("pp0.1073741825")),
+                          (tables.IF_HC_IN_OCTETS, Counter64(10)),
+                          (tables.IF_HC_OUT_OCTETS, Counter64(20)),
+                          (tables.IF_OPER_STATUS, Integer32(1))):  # fmt: skip
+        objects[(*parse_oid(column), 301)] = value
+    for column, value in ((3, OctetString("alice@isp")), (9, OctetString("pp0.1073741825")),
+                          (12, Integer32(2))):  # fmt: skip
+        objects[(*jnx, column, 0, 17)] = value
+    found = asyncio.run(probe(LocalTransport(Agent("mx", "192.0.2.1"), Table(objects)),
+                              InterfaceMap(), interval=300, source="juniper-subscribers",
+                              now=0.0))  # fmt: skip
+    assert [(p.subscriber, p.rule) for p in found.ports] == [("alice@isp", "juniper-subscribers")]
