@@ -327,7 +327,8 @@ class Walker(Closing):
         """Scalar values (e.g. sysUpTime.0); None where the agent has no such object."""
 
         async def request(wanted: Sequence[str]) -> dict[str, Any]:
-            answer = await self._ask(self.requests.get([parse_oid(oid) for oid in wanted]))
+            asked = [parse_oid(oid) for oid in wanted]
+            answer = await self._ask(self.requests.get(asked))
             if answer.status == NO_SUCH_NAME and self.agent.version == "1":
                 # v1 fails the whole PDU for one missing object: ask again without it.
                 missing = answer.index - 1
@@ -335,6 +336,13 @@ class Walker(Closing):
                     rest = [oid for i, oid in enumerate(wanted) if i != missing]
                     return {wanted[missing]: None, **(await request(rest) if rest else {})}
             self._check(answer)
+            if [vb[0] for vb in answer.varbinds] != asked:
+                # A GET is answered object for object: a value under another name (or a
+                # short answer) would be read as the object asked for.
+                raise SnmpError(
+                    f"{self.where}: answered a GET of {len(asked)} objects with "
+                    f"{len(answer.varbinds)} that are not the ones asked for"
+                )
             return {oid: vb[2] for oid, vb in zip(wanted, answer.varbinds, strict=True)}
 
         try:

@@ -277,6 +277,22 @@ def test_get_reads_scalars_and_none_where_the_agent_has_none() -> None:
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("answer", ["short", "other objects"])
+def test_a_get_answered_with_other_objects_than_asked_is_an_snmp_error(answer: str) -> None:
+    class Wrong(FakeRequests):
+        async def get(self, oids: Sequence[Index]) -> Answer:
+            found = (await super().get(oids)).varbinds
+            if answer == "short":
+                return Answer(0, 0, found[:1])
+            return Answer(0, 0, [((*o, 0), tag, value) for o, tag, value in found])
+
+    walker = Walker(agent(), Wrong(table()))
+    with pytest.raises(SnmpError, match=r"^fake \(192.0.2.1:161\): answered a GET of 2 objects "
+                       r"with \d that are not the ones asked for$") as error:  # fmt: skip
+        asyncio.run(walker.get([SYS_UPTIME, f"{IF_NAME}.1"]))
+    assert error.value.cause == "error"
+
+
 def test_a_v1_get_asks_again_without_the_object_the_agent_lacks() -> None:
     class V1(FakeRequests):
         async def get(self, oids: Sequence[Index]) -> Answer:
