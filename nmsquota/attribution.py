@@ -71,10 +71,23 @@ class Rule:
 
     @classmethod
     def compile(cls, field: Field, pattern: str) -> Rule:
+        return cls(field, user_pattern(pattern))
+
+
+class PatternError(ValueError):
+    """A pattern that cannot name a subscriber; the message says why, in one line."""
+
+
+def user_pattern(pattern: str) -> re.Pattern[str]:
+    """A regular expression whose named group `user` is the subscriber: an interface map's
+    match patterns, and a session profile's subscriber column (snmp/profiles.py)."""
+    try:
         compiled = re.compile(pattern)
-        if "user" not in compiled.groupindex:
-            raise ValueError(f"pattern {pattern!r} has no (?P<user>...) group")
-        return cls(field, compiled)
+    except re.error as error:
+        raise PatternError(f"not a regular expression: {error}") from None
+    if "user" not in compiled.groupindex:
+        raise PatternError(f"{pattern!r} has no (?P<user>...) group naming the subscriber")
+    return compiled
 
 
 StaticKind = Literal["ifindex", "alias", "name"]

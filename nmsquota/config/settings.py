@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from nmsquota.attribution import StaticEntry
+from nmsquota.attribution import PatternError, StaticEntry, user_pattern
 from nmsquota.config.caps import Plan
 from nmsquota.config.fields import Duration, Name, Percent, Rate, SecretRef, Size, Strict
 
@@ -47,13 +47,9 @@ class Match(Strict):
     @classmethod
     def _pattern(cls, pattern: str) -> str:
         try:
-            compiled = re.compile(pattern)
-        except re.error as error:
-            raise PydanticCustomError("pattern", f"not a regular expression: {error}") from None
-        if "user" not in compiled.groupindex:
-            raise PydanticCustomError(
-                "pattern", f"{pattern!r} needs a (?P<user>...) group naming the subscriber"
-            )
+            user_pattern(pattern)
+        except PatternError as error:
+            raise PydanticCustomError("pattern", str(error)) from None
         return pattern
 
 

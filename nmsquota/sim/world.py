@@ -144,9 +144,9 @@ class World:
         self._free = list(range(max(1000, 2 * len(self.subscribers)), 0, -1))
         self.last_change = start
         self._names: dict[bool, dict[str, Any]] = {}
+        """Each subscriber's ifName value, typed or not (objects()): the same every cycle."""
         self._row_oids: dict[int, tuple[tuple[int, ...], ...]] = {}
         """Per ifIndex, the OIDs of its row's objects (objects()): made once, not per call."""
-        """Each subscriber's ifName value, typed or not (objects()): the same every cycle."""
 
     def _schedule(self, profile: Profile, days: int) -> list[tuple[float, float]]:
         sessions = []

@@ -332,8 +332,9 @@ def _watch_columns(table: dict[str, Column], mapping: InterfaceMap, source: str 
         watched.append(IF_ALIAS)
     # A names table renames an interface in place when its next session starts; one that
     # names its interfaces is joined on the column it names them by.
-    names = profile_of(source).names
-    watched += names.columns if names is not None else ()
+    profile = profile_of(source)
+    watched += profile.name_columns
+    names = profile.names
     if names is not None and names.interface is not None and names.interface_match != "ifIndex":
         watched.append(FIELD_COLUMNS[names.interface_match])
     # Routes too: a session's host route lands a moment after its interface, and an agent

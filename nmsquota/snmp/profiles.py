@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
+from nmsquota.attribution import PatternError, user_pattern
 from nmsquota.errors import UsageError
 from nmsquota.snmp.profile import (
     IndexForm,
@@ -251,11 +252,9 @@ class _Reader:
         if not isinstance(value, str) or not value:
             raise self.error(where, "must be a non-empty string")
         try:
-            compiled = re.compile(value)
-        except re.error as error:
-            raise self.error(where, f"not a regular expression: {error}") from None
-        if "user" not in compiled.groupindex:
-            raise self.error(where, f"{value!r} has no (?P<user>...) group")
+            user_pattern(value)
+        except PatternError as error:
+            raise self.error(where, str(error)) from None
 
     def oid(self, data: dict[str, Any], key: str, where: str | None = None) -> str:
         value = data.get(key)

@@ -6,7 +6,6 @@ session, and what the poller remembers of them between cycles. Pure: no SNMP is 
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -471,7 +470,8 @@ def sessions_from(
     with no subscriber is unmapped; a session's uptime says when its counters were 0.
     """
     result = Poll(uptime=uptime)
-    pattern = _compiled(sessions.subscriber_pattern) if sessions.subscriber_pattern else None
+    # Checked when the profile was read; re's own cache makes this a lookup.
+    pattern = re.compile(sessions.subscriber_pattern) if sessions.subscriber_pattern else None
     for index in sorted(table.get(sessions.subscriber, {})):
         user = _text(table, sessions.subscriber, index)
         interface = _text(table, sessions.interface, index) if sessions.interface else ""
@@ -503,11 +503,6 @@ def sessions_from(
                 seconds = session_uptime / 100
             result.origins[key] = Reading(now - seconds, 0, 0, width=sessions.counter_bits)
     return result
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 def _index_text(sessions: SessionTable, index: Index) -> str:
