@@ -93,7 +93,9 @@ def test_a_saturated_cycle_polls_what_fits_and_skips_the_rest_never_failing_for_
     load = pool.last
     assert load is not None and load.answered == len(answered_second)
     fit = int(4.0 * load.pace / (load.cpu / load.answered)) - 1
-    assert len(answered_second) >= fit
+    # Never more than there are: a second cycle that answered all 40 at a quick pace can
+    # work out room for more (a fast moment once failed this with 40 answered).
+    assert len(answered_second) >= min(fit, len(first))
     assert all(seconds < 4.0 + 2 * 1.5 for seconds in took)  # the budget, and a last walk
 
 
