@@ -9,6 +9,11 @@ from typing import TYPE_CHECKING
 from nmsquota.lazy import exports
 
 if TYPE_CHECKING:
+    from nmsquota.ledger.base import (
+        Ledger,
+        PruneResult,
+        Records,
+    )
     from nmsquota.ledger.errors import (
         LedgerCorrupt,
         LedgerError,
@@ -17,10 +22,6 @@ if TYPE_CHECKING:
         LedgerReadOnly,
         LedgerRecordError,
         LedgerUnusable,
-    )
-    from nmsquota.ledger.ledger import (
-        Ledger,
-        PruneResult,
     )
     from nmsquota.ledger.lock import (
         writer_pid,
@@ -44,8 +45,9 @@ _WHERE = {
     "LedgerReadOnly": "nmsquota.ledger.errors",
     "LedgerRecordError": "nmsquota.ledger.errors",
     "LedgerUnusable": "nmsquota.ledger.errors",
-    "Ledger": "nmsquota.ledger.ledger",
-    "PruneResult": "nmsquota.ledger.ledger",
+    "Ledger": "nmsquota.ledger.base",
+    "PruneResult": "nmsquota.ledger.base",
+    "Records": "nmsquota.ledger.base",
     "writer_pid": "nmsquota.ledger.lock",
     "Limit": "nmsquota.ledger.records",
     "FreeHours": "nmsquota.usage",
@@ -68,6 +70,7 @@ __all__ = [
     "Limit",
     "Monthly",
     "PruneResult",
+    "Records",
     "Sample",
     "Tally",
     "Totals",

@@ -73,7 +73,7 @@ def documents(kind: Kind[R], records: Sequence[R]) -> list[dict[str, Any]]:
     return dumped
 
 
-def parse(kind: Kind[R], docs: Sequence[Any], path: Path) -> list[R]:
+def parse(kind: Kind[R], docs: Sequence[Any], path: Path | str) -> list[R]:
     """Stored documents of `kind` as records: each migrated from an older version where it
     has one, then all validated; LedgerRecordError naming `path`, the kind and the first
     record that does not fit, never a record dropped."""

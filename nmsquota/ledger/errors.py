@@ -1,4 +1,6 @@
-"""What can go wrong with a ledger, each error naming the file or directory concerned."""
+"""What can go wrong with a ledger, each error naming the file, directory or database
+concerned (`where`: a Path for the TinyDB store's files, a URL without its password for
+PostgreSQL's)."""
 
 from __future__ import annotations
 
@@ -17,27 +19,33 @@ class LedgerError(NmsquotaError):
 
 
 class LedgerCorrupt(LedgerError):
-    """A ledger file that does not parse or does not hold what it should. Never overwritten."""
+    """A ledger file (or database) that does not parse or does not hold what it should.
+    Never overwritten."""
 
-    def __init__(self, path: Path, problem: str, advice: str | None = None) -> None:
+    def __init__(self, path: Path | str, problem: str, advice: str | None = None) -> None:
         self.path = path
         self.problem = problem
-        if advice is None and path.name == "state.json":
+        if advice is not None:
+            pass
+        elif not isinstance(path, Path):
+            advice = "Repair or restore it from a backup"
+        elif path.name == "state.json":
             advice = f"Repair or restore it, or {ADVICE}"
-        elif advice is None:
+        else:
             advice = (
                 "Repair or restore it, or move it aside and run `nmsquota rebuild`, which "
                 "recounts the windows from the usage files that remain (the records in this "
                 "one stop counting until it is repaired and put back)"
             )
-        super().__init__(f"ledger file {path} {problem}; nmsquota will not overwrite it. {advice}")
+        what = "ledger file" if isinstance(path, Path) else "ledger"
+        super().__init__(f"{what} {path} {problem}; nmsquota will not overwrite it. {advice}")
 
 
 class LedgerRecordError(LedgerCorrupt):
     """A record in state.json that does not fit its kind's type. Names the file and the
     kind; the record is left as it is."""
 
-    def __init__(self, path: Path, kind: str, problem: str) -> None:
+    def __init__(self, path: Path | str, kind: str, problem: str) -> None:
         self.kind = kind
         self.detail = problem
         """Which record and field, without the file and kind around it."""
@@ -47,24 +55,28 @@ class LedgerRecordError(LedgerCorrupt):
 class LedgerLocked(LedgerError):
     """Another process holds the writer lock."""
 
-    def __init__(self, directory: Path, pid: int | None) -> None:
+    def __init__(self, directory: Path | str, pid: int | None, lock: str | None = None) -> None:
         self.directory = directory
         self.pid = pid
         holder = f"process {pid}" if pid else "another process"
+        if lock is None:
+            lock = f"lock file {Path(directory) / 'ledger.lock'}"
         super().__init__(
             f"ledger {directory} is already open for writing by {holder} "
-            f"(lock file {directory / 'ledger.lock'}); only one writer at a time: stop it "
-            f"first, or use a read-only command"
+            f"({lock}); only one writer at a time: stop it first, or use a read-only command"
         )
 
 
 class LedgerReadOnly(LedgerError):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         super().__init__(f"ledger file {path} was opened read-only; only the writer changes it")
 
 
 class LedgerMissing(LedgerError):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path | str, advice: str | None = None) -> None:
+        if advice is not None:
+            super().__init__(f"no ledger at {directory}; {advice}")
+            return
         super().__init__(
             f"no ledger in {directory} (no state.json); the daemon creates one, or "
             f"`nmsquota import` does"

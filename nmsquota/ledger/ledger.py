@@ -31,14 +31,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
 from tinydb.table import Document
 
+from nmsquota.ledger.base import DAWN, Archive, Ledger, Location, PruneResult
 from nmsquota.ledger.codec import KINDS
 from nmsquota.ledger.commits import STATE_NAME
 from nmsquota.ledger.errors import (
@@ -50,7 +50,6 @@ from nmsquota.ledger.errors import (
     refused_as,
 )
 from nmsquota.ledger.lock import WriterLock
-from nmsquota.ledger.records import Limit
 from nmsquota.ledger.salvage import (
     COUNTERS,
     META,
@@ -76,7 +75,6 @@ from nmsquota.ledger.storage import (
 )
 from nmsquota.ledger.store import RecordStore
 from nmsquota.ledger.windows import (
-    DAWN,
     Rows,
     TallyState,
     add_rows,
@@ -96,25 +94,19 @@ INTENT_NAME = "intent.json"
 USAGE_DIR = "usage"
 
 
-@dataclass(frozen=True)
-class PruneResult:
-    records: int
-    files_removed: int
-    complete: bool
-    """False when the daemon held the ledger and some records at or before the cutoff had to
-    stay (they still count in a window, or share an hour file with records that do)."""
-
-
-class Ledger:
+class TinyStore(Ledger):
     """A ledger directory, opened by `open_writer` (one process) or `open_reader` (any)."""
 
     def __init__(self, directory: Path, *, writable: bool) -> None:
         self.directory = directory
+        self.where = str(directory)
         self.writable = writable
         self._state_storage = AtomicJSONStorage(directory / STATE_NAME, writable=writable)
         self._state = TinyDB(storage=lambda: self._state_storage)
         self.shards = ShardSet(directory / USAGE_DIR, writable=writable)
-        self.records = RecordStore(self._state, self._state_storage, self._require_writer)
+        self.records: RecordStore = RecordStore(
+            self._state, self._state_storage, self._require_writer
+        )
         """The typed records kept beside the totals (subscribers, standings, health...)."""
         self._lock = WriterLock(directory)
         self._tallies: dict[str, TallyState] = {}
@@ -129,8 +121,8 @@ class Ledger:
 
     @classmethod
     def open_writer(
-        cls, directory: str | Path, tallies: Sequence[Tally] = (), *, rebuild: bool = False
-    ) -> Ledger:
+        cls, directory: Location, tallies: Sequence[Tally] = (), *, rebuild: bool = False
+    ) -> TinyStore:
         """Take the writer lock, recover from a crash, and keep `tallies` from now on.
 
         A new tally (a plan with a new window) starts from one full recount; tallies no
@@ -153,17 +145,17 @@ class Ledger:
         return ledger
 
     @classmethod
-    def open_reader(cls, directory: str | Path) -> Ledger:
+    def open_reader(cls, directory: Location) -> TinyStore:
         path = Path(directory)
         ledger = cls(path, writable=False)
-        if not cls.exists(path):
+        if not TinyStore.exists(path):
             raise LedgerMissing(path)
         ledger._checked_meta()
         ledger._load_tallies()
         return ledger
 
-    @staticmethod
-    def exists(directory: str | Path) -> bool:
+    @classmethod
+    def exists(cls, directory: Location) -> bool:
         """Whether `directory` holds a ledger (a state.json); LedgerUnusable when this
         process may not look (Path.exists would raise PermissionError)."""
         path = Path(directory)
@@ -172,12 +164,6 @@ class Ledger:
 
     def close(self) -> None:
         self._lock.release()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _recover(self, rebuild: bool) -> None:
         for directory in (self.directory, self.directory / USAGE_DIR):
@@ -551,16 +537,7 @@ class Ledger:
         if not self.writable:
             raise LedgerReadOnly(self._state_storage.path)
 
-    # -- limits and the poller's counters ---------------------------------------------------
-
-    def limits(self) -> list[Limit]:
-        return self.records.limits()
-
-    def set_limit(self, limit: Limit) -> None:
-        self.records.set_limit(limit)
-
-    def clear_limit(self, subscriber: str) -> None:
-        self.records.clear_limit(subscriber)
+    # -- the poller's counters -------------------------------------------------------------
 
     def counter_state(self, access_server: str) -> dict[str, Any]:
         """What the poller stored for `access_server` at the last commit (its baselines)."""
@@ -577,9 +554,7 @@ class Ledger:
 
     # -- replacing every sample (the repair path) -------------------------------------------
 
-    def replace(
-        self, now: float, samples: Iterable[Sample], archive: Callable[[Iterable[Sample]], None]
-    ) -> int:
+    def replace(self, now: float, samples: Iterable[Sample], archive: Archive) -> int:
         """Replace every stored sample with `samples`, in one commit.
 
         The old samples go to `archive` first. The new ones are written under a new commit
@@ -620,7 +595,7 @@ class Ledger:
 
     # -- retiring old samples --------------------------------------------------------------
 
-    def prune(self, cutoff: int, archive: Callable[[Iterable[Sample]], None]) -> PruneResult:
+    def prune(self, cutoff: int, archive: Archive) -> PruneResult:
         """Retire samples with time <= cutoff, handing them to `archive` first.
 
         The archive is written before anything is removed, so a crash can at worst archive
@@ -632,7 +607,7 @@ class Ledger:
             return self._prune_exact(cutoff, archive)
         return self._prune_beside_writer(cutoff, archive)
 
-    def _prune_exact(self, cutoff: int, archive: Callable[[Iterable[Sample]], None]) -> PruneResult:
+    def _prune_exact(self, cutoff: int, archive: Archive) -> PruneResult:
         retired = list(self.samples(until=cutoff))
         archive(retired)
         with self.batch():
@@ -661,9 +636,7 @@ class Ledger:
             self._write_meta({**self._meta(), "pruned_through": None})
         return removed
 
-    def _prune_beside_writer(
-        self, cutoff: int, archive: Callable[[Iterable[Sample]], None]
-    ) -> PruneResult:
+    def _prune_beside_writer(self, cutoff: int, archive: Archive) -> PruneResult:
         self._load_tallies()
         reach = min((state.edge for state in self._tallies.values()), default=DAWN)
         # Samples at or before every window's edge no longer count anywhere, and the writer

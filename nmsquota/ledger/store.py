@@ -9,49 +9,31 @@ failed batch), so the daemon does not re-validate every subscriber's standing ev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 from tinydb import TinyDB
 
+from nmsquota.ledger.base import Records
 from nmsquota.ledger.codec import (
-    DEVICES,
-    EVENTS,
-    EVENTS_KEPT,
-    HEALTH,
     KINDS,
     LIMITS,
-    OVERRIDES,
-    PLANS,
-    PROVISIONED,
-    SESSIONS,
-    STANDINGS,
-    SUBSCRIBERS,
     Kind,
     documents,
     parse,
 )
 from nmsquota.ledger.records import (
-    DeviceRecord,
-    EventRecord,
-    HealthRecord,
     Limit,
-    OverrideRecord,
-    PlanRecord,
-    SessionRecord,
-    StandingRecord,
-    SubscriberRecord,
 )
 from nmsquota.ledger.storage import AtomicJSONStorage
 
 R = TypeVar("R")
 
 
-class RecordStore:
-    """The typed records of one ledger's state.json (`Ledger.records`)."""
+class RecordStore(Records):
+    """The typed records of one ledger's state.json (`TinyStore.records`)."""
 
     def __init__(
         self, db: TinyDB, storage: AtomicJSONStorage, require_writer: Callable[[], None]
@@ -59,6 +41,7 @@ class RecordStore:
         self._db = db
         self._storage = storage
         self._require_writer = require_writer
+        self.where = str(storage.path)
         self._cache: dict[str, tuple[int, list[Any]]] = {}
         # Per kind, the documents last validated (as parsed, and as orjson writes them) and
         # their records: a refresh onto a commit that left a kind's table as it was reuses
@@ -74,45 +57,7 @@ class RecordStore:
     def path(self) -> Path:
         return self._storage.path
 
-    # -- the kinds -------------------------------------------------------------------------
-
-    def subscribers(self) -> list[SubscriberRecord]:
-        """The quota file's subscribers, as the daemon (or import) last stored them."""
-        return self.read(SUBSCRIBERS)
-
-    def set_subscribers(self, records: Iterable[SubscriberRecord]) -> None:
-        self.write(SUBSCRIBERS, records)
-
-    def plans(self) -> list[PlanRecord]:
-        return self.read(PLANS)
-
-    def set_plans(self, records: Iterable[PlanRecord]) -> None:
-        self.write(PLANS, records)
-
-    def provisioned(self) -> list[SubscriberRecord]:
-        """Subscribers added with `nmsquota subscribers add`, kept in the ledger."""
-        return self.read(PROVISIONED)
-
-    def set_provisioned(self, records: Iterable[SubscriberRecord]) -> None:
-        self.write(PROVISIONED, records)
-
-    def overrides(self) -> list[OverrideRecord]:
-        return self.read(OVERRIDES)
-
-    def set_overrides(self, records: Iterable[OverrideRecord]) -> None:
-        self.write(OVERRIDES, records)
-
-    def standings(self) -> list[StandingRecord]:
-        return self.read(STANDINGS)
-
-    def set_standings(self, records: Iterable[StandingRecord]) -> None:
-        self.write(STANDINGS, records)
-
-    def limits(self) -> list[Limit]:
-        return self.read(LIMITS)
-
-    def set_limits(self, records: Iterable[Limit]) -> None:
-        self.write(LIMITS, records)
+    # -- limits: one document, not the table -------------------------------------------
 
     def set_limit(self, limit: Limit) -> None:
         """One subscriber's limit, replacing theirs and moving it last. One document is
@@ -133,42 +78,6 @@ class RecordStore:
             kept = [limit for limit in kept if limit.subscriber != subscriber]
             self._cache[LIMITS.table] = (self._storage.generation, kept)
             self._validated.pop(LIMITS.table, None)
-
-    def health(self) -> HealthRecord | None:
-        """The daemon's last cycle; None before its first."""
-        found = self.read(HEALTH)
-        return found[0] if found else None
-
-    def set_health(self, record: HealthRecord) -> None:
-        self.write(HEALTH, [record])
-
-    def devices(self) -> list[DeviceRecord]:
-        return self.read(DEVICES)
-
-    def set_devices(self, records: Iterable[DeviceRecord]) -> None:
-        self.write(DEVICES, records)
-
-    def sessions(self) -> list[SessionRecord]:
-        return self.read(SESSIONS)
-
-    def set_sessions(self, records: Iterable[SessionRecord]) -> None:
-        self.write(SESSIONS, records)
-
-    def events(self, since: int = 0) -> list[EventRecord]:
-        """The events kept with a sequence number above `since`, oldest first."""
-        return [event for event in self.read(EVENTS) if event.seq > since]
-
-    def add_events(
-        self, events: Iterable[EventRecord], keep: int = EVENTS_KEPT
-    ) -> list[EventRecord]:
-        """Append events (their `seq` is given here, one more than the last), keeping the
-        latest `keep`. Returns them as stored."""
-        kept = self.read(EVENTS)
-        last = kept[-1].seq if kept else 0
-        added = [replace(event, seq=last + n) for n, event in enumerate(events, start=1)]
-        if added:
-            self.write(EVENTS, [*kept, *added][-keep:])
-        return added
 
     # -- any kind --------------------------------------------------------------------------
 
@@ -238,11 +147,6 @@ class RecordStore:
         written.update((id(r), (r, doc)) for r, doc in zip(fresh, dumped, strict=True))
         made = iter(dumped)
         return [doc if doc is not None else next(made) for doc in docs]
-
-    def parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
-        """Documents of `kind` from elsewhere (what rebuild salvages), migrated and checked
-        as if read from the table; LedgerRecordError if they do not fit."""
-        return parse(kind, docs, self.path)
 
     def migrate(self) -> list[str]:
         """Rewrite every kind that holds records from before version 1 (the writer, at

@@ -13,9 +13,6 @@ from typing import Any
 from nmsquota.ledger.shards import Doc, new_doc, rows_of
 from nmsquota.usage import FreeHours, Monthly, Sample, Tally, is_subscriber_name
 
-# "Before all history": the edge of a tally that has never been moved.
-DAWN = -(2**62)
-
 Rows = dict[str, list[int]]
 
 

@@ -26,15 +26,17 @@ class Reader:
         self.config = config
 
     @classmethod
-    def open(cls, directory: str | Path, config: Config | None) -> Reader:
-        """LedgerMissing if there is no ledger in `directory`; LedgerCorrupt (naming the
-        file, and the kind of record) if what is there cannot be read."""
+    def open(cls, location: Path | str, config: Config | None) -> Reader:
+        """LedgerMissing if there is no ledger at `location` (a directory or a database
+        URL); LedgerCorrupt (naming the file, and the kind of record) if what is there
+        cannot be read."""
         with gcpause.paused():  # see snapshot
-            return cls(Ledger.open_reader(directory), config)
+            return cls(Ledger.open_reader(location), config)
 
     @property
-    def directory(self) -> Path:
-        return self.ledger.directory
+    def where(self) -> str:
+        """The ledger's directory or database, as messages name it."""
+        return self.ledger.where
 
     @property
     def as_of(self) -> int | None:

@@ -24,7 +24,7 @@ from nmsquota.ledger import (
     Tally,
     Totals,
 )
-from nmsquota.ledger.ledger import DAWN
+from nmsquota.ledger.ledger import DAWN, TinyStore
 from nmsquota.ledger.records import SubscriberRecord
 from nmsquota.ledger.shards import SHARD_SECONDS, shard_name
 
@@ -462,7 +462,7 @@ def test_a_replace_killed_after_its_commit_point_is_finished_on_reopen(
     def killed(self: Ledger, replaced_through: int) -> None:
         raise KeyboardInterrupt  # stands in for the kill
 
-    monkeypatch.setattr(Ledger, "_finish_replace", killed)
+    monkeypatch.setattr(TinyStore, "_finish_replace", killed)
     writer = Ledger.open_writer(ledger_dir, [WEEK])
     with pytest.raises(KeyboardInterrupt):
         writer.replace(T0 + 7200, cycle(T0 + 60, b=(5, 5)), lambda old: None)

@@ -20,6 +20,7 @@ from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.ledger import TinyStore
 from nmsquota.ledger.records import (
     CapStanding,
     DeviceRecord,
@@ -223,13 +224,13 @@ def test_a_snapshot_reads_the_usage_records_once_however_many_are_limited(
     data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scans: list[tuple[str, ...]] = []
-    samples = Ledger.samples
+    samples = TinyStore.samples
 
     def counted(ledger: Ledger, subscribers: Iterable[str] | None = None, **window: int):  # type: ignore[no-untyped-def]
         scans.append(tuple(sorted(subscribers or ())))
         return samples(ledger, subscribers, **window)
 
-    monkeypatch.setattr(Ledger, "samples", counted)
+    monkeypatch.setattr(TinyStore, "samples", counted)
     snap = reader_of(data).snapshot()
     assert len([view for view in snap.subscribers if view.limited]) == 5
     # erin's limit is forced (no samples needed), the others' lift with their usage.

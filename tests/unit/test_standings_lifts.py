@@ -11,6 +11,7 @@ import pytest
 
 from nmsquota.config import Cap
 from nmsquota.ledger import Ledger, Sample, Tally
+from nmsquota.ledger.ledger import TinyStore
 from nmsquota.ledger.records import CapStanding
 from nmsquota.ledger.shards import SHARD_SECONDS
 from nmsquota.policy import Rule, lifts_at
@@ -56,14 +57,14 @@ def whole_window(ledger: Ledger, one: HeldCap) -> int | None:
 def counting(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[Sample]:
     """The samples the ledger hands out from now on."""
     handed: list[Sample] = []
-    real = Ledger.samples
+    real = TinyStore.samples
 
     def samples(self: Ledger, *args: object, **kwargs: object) -> Iterator[Sample]:
         for sample in real(self, *args, **kwargs):  # type: ignore[arg-type]
             handed.append(sample)
             yield sample
 
-    monkeypatch.setattr(Ledger, "samples", samples)
+    monkeypatch.setattr(TinyStore, "samples", samples)
     return handed
 
 
