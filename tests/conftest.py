@@ -27,6 +27,29 @@ def ledger_dir(tmp_path: Path) -> Path:
     return tmp_path / "ledger"
 
 
+STORES = ("tinydb", "postgresql")
+"""The ledger's stores (nmsquota/ledger/backends.py): `ledger_at` runs a test on each."""
+
+
+@pytest.fixture(params=STORES)
+def ledger_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where a test's ledger is, once per store: a directory for TinyDB (not yet made, as
+    `ledger_dir`), and the postgresql:// URL of an empty database of the test's own, its
+    schema made by `nmsquota ledger migrate`'s code, for PostgreSQL. A test that needs the
+    files of a TinyDB ledger takes `ledger_dir` instead."""
+    if request.param == "tinydb":
+        yield tmp_path / "ledger"
+        return
+    server: postgres.Server = request.getfixturevalue("postgres_server")
+    with postgres.fresh_database(server) as conninfo:
+        name = conninfo.rsplit("dbname=", 1)[1].split()[0]
+        url = server.url(name)
+        from nmsquota.ledger.postgres.schema import migrate
+
+        migrate(url)
+        yield url
+
+
 @pytest.fixture
 def config_file(tmp_path: Path) -> WriteConfig:
     """Writes nmsquota.toml into the test's tmp_path from the tables given, returns its path:
