@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
+from nmsquota.commands.common import add_ledger_options, config_of, data_dir_of, ledger_location
 from nmsquota.config import ConfigError, load_config
 from nmsquota.control import socket_path
 
@@ -62,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
     root = logging.getLogger("nmsquota")
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    directory = ledger_dir(args, config)
-    with Ledger.open_writer(directory, config.tallies()) as ledger:
+    from nmsquota.ledger.backends import shown
+
+    directory = data_dir_of(args, config)
+    location = ledger_location(args, config)
+    with Ledger.open_writer(location, config.tallies()) as ledger:
         with ledger.batch():
             subscribers, plans = quota_records(config)
             ledger.records.set_subscribers(subscribers)
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("started: %d access servers, %d plans, drivers %s, every %ds, ledger %s",
                  len(daemon.devices), len(daemon.rules),
                  ", ".join(e.driver.name for e in daemon.enforcers), daemon.interval,
-                 directory)  # fmt: skip
+                 shown(location))  # fmt: skip
         last: list[CycleReport] = []
         listener = _metrics_listener(daemon, directory)
         summary = _summary_writer(daemon, directory)

@@ -78,7 +78,7 @@ def _config(where: Where) -> Config | None:
         raise LedgerUnreadable(f"configuration: {one_line(str(error))}") from None
 
 
-def ledger_dir(where: Where, config: Config | None) -> Path:
+def data_dir_of(where: Where, config: Config | None) -> Path:
     from nmsquota.config import default_data_dir
 
     if where.ledger is not None:
@@ -110,7 +110,7 @@ def read(where: Where, subscribers: bool = False) -> tuple[Path, Summary]:
     from nmsquota.nms.summarise import read as summarise
 
     config = _config(where)
-    directory = ledger_dir(where, config)
+    directory = data_dir_of(where, config)
     try:
         return directory, summarise(directory, config)
     except (NmsquotaError, OSError) as error:
