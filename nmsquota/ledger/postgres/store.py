@@ -132,7 +132,12 @@ class PostgresStore(Ledger):
             return schema.version_of(conn) is not None
 
     def close(self) -> None:
-        """The writer's lock goes with its connection."""
+        """Give up the writer's lock, then the connection. Unlocked first: the server ends a
+        closed connection's session (and frees its locks) a moment after the client goes,
+        and a writer opened at once would find the lock still held."""
+        if self.writable and not self.conn.closed and self._batch_depth == 0:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("SELECT pg_advisory_unlock_all()")
         self.conn.close()
 
     def _lock(self) -> None:
