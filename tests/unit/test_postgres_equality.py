@@ -91,7 +91,10 @@ def test_both_stores_keep_the_same_totals_for_the_same_commits(
                 if then == "reopen":
                     tiny.close()
                     pg.close()
-                    tiny, pg = Ledger.open_writer(directory, TALLIES), Ledger.open_writer(url, TALLIES)
+                    tiny, pg = (
+                        Ledger.open_writer(directory, TALLIES),
+                        Ledger.open_writer(url, TALLIES),
+                    )
                 elif then == "prune":
                     cutoff = now - 2 * 3600
                     kept_tiny: list[Sample] = []

@@ -92,7 +92,7 @@ def test_a_newer_schema_is_refused_by_open_and_by_migrate(
 ) -> None:
     conn.execute("INSERT INTO schema_version (version, nmsquota) VALUES (99, '9.9')")
     for refusing in (Ledger.open_reader, Ledger.open_writer, migrate):
-        with pytest.raises(LedgerCorrupt, match="version 99.*Use the nmsquota that wrote it") as e:
+        with pytest.raises(LedgerCorrupt, match=r"version 99.*Use the nmsquota that wrote it") as e:
             refusing(url)
         assert url.split("?")[0] in str(e.value)
 

@@ -177,7 +177,7 @@ class PostgresRecords(Records):
         if value is not None:
             params += (value,)
         self._store.conn.execute(
-            f"DELETE FROM records WHERE kind = %s AND pop = %s AND {condition}",  # type: ignore[arg-type]
+            f"DELETE FROM records WHERE kind = %s AND pop = %s AND {condition}",
             params,
         )
 

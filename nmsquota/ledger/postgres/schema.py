@@ -150,7 +150,7 @@ def migrate(url: str) -> list[int]:
             raise newer(current, where)
         applied = []
         for version in range(current + 1, LATEST + 1):
-            conn.execute(VERSIONS[version - 1])  # type: ignore[arg-type]  # our own SQL
+            conn.execute(VERSIONS[version - 1])  # our own SQL
             conn.execute(
                 "INSERT INTO schema_version (version, nmsquota) VALUES (%s, %s)",
                 (version, __version__),

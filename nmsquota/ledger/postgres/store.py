@@ -263,7 +263,7 @@ class PostgresStore(Ledger):
         with (
             self.talking("read samples"),
             self.conn.cursor() as cur,
-            cur.copy(sql, params) as copy,  # type: ignore[arg-type]
+            cur.copy(sql, params) as copy,
         ):
             data = b"".join(bytes(chunk) for chunk in copy)
         rows = []

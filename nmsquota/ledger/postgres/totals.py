@@ -96,7 +96,7 @@ def apply(conn: psycopg.Connection[Any], moves: Sequence[Move]) -> None:
                 SET bytes_in = {added["bytes_in"]}, bytes_out = {added["bytes_out"]}
                 RETURNING subscriber, bytes_in, bytes_out)
             SELECT subscriber FROM moved
-            WHERE bytes_in = %(zeros)s::bigint[] AND bytes_out = %(zeros)s::bigint[]""",  # type: ignore[arg-type]
+            WHERE bytes_in = %(zeros)s::bigint[] AND bytes_out = %(zeros)s::bigint[]""",
         params,
     ).fetchall()
     if zeros:
@@ -109,6 +109,7 @@ def apply(conn: psycopg.Connection[Any], moves: Sequence[Move]) -> None:
 
 def recount(conn: psycopg.Connection[Any], tally: Tally, edge: int) -> dict[str, Totals]:
     """Totals for `tally` at `edge` summed from every stored sample."""
+    params: list[Any]
     if tally.free is None:
         condition, params = "t > %s", [edge]
     else:
@@ -117,7 +118,7 @@ def recount(conn: psycopg.Connection[Any], tally: Tally, edge: int) -> dict[str,
             return {}
         condition, params = "t = ANY(%s::bigint[])", [counted]
     rows = conn.execute(
-        "SELECT subscriber, sum(bytes_in)::bigint, sum(bytes_out)::bigint FROM samples"  # type: ignore[arg-type]
+        "SELECT subscriber, sum(bytes_in)::bigint, sum(bytes_out)::bigint FROM samples"
         f" WHERE {condition} GROUP BY subscriber",
         params,
     )
@@ -140,7 +141,7 @@ def read(conn: psycopg.Connection[Any], position: int) -> dict[str, Totals]:
 
 def copied_rows(conn: psycopg.Connection[Any], sql: str) -> list[list[str]]:
     """The rows of a COPY .. TO STDOUT (text format) of plain values, split."""
-    with conn.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[arg-type]
+    with conn.cursor() as cur, cur.copy(sql) as copy:
         data = b"".join(bytes(chunk) for chunk in copy)
     return [line.split("\t") for line in data.decode().splitlines()]
 
