@@ -3,7 +3,9 @@ applies the versions a database lacks, each once, in one transaction; a store re
 database whose schema is older (run migrate) or newer (use the nmsquota that wrote it).
 
 Version 1, one POP's ledger (the `pop` columns are "" until several POPs share one):
-- meta            one row: the ledger's id, the last commit's number and `now`.
+- meta            one row, made by the first writer (until then the database holds no
+                  ledger, as a directory holds none before the daemon's first start): the
+                  ledger's id, the last commit's number and `now`.
 - tallies         one row per window kept: its definition, its edge, and its `position`,
                   the element of the totals arrays that holds it.
 - totals          one row per subscriber with usage in any window: bytes_in[i] and
@@ -45,7 +47,6 @@ VERSIONS: Sequence[str] = (
         seq bigint NOT NULL CHECK (seq >= 0),
         now bigint
     );
-    INSERT INTO meta (id, seq, now) VALUES (1, 0, NULL);
 
     CREATE TABLE tallies (
         key text PRIMARY KEY,

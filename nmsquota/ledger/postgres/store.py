@@ -95,6 +95,10 @@ class PostgresStore(Ledger):
             with store.talking("open"):
                 schema.refuse_unless_current(schema.version_of(conn), store.where)
             store._lock()
+            with store.batch(), store.talking("make the ledger"):
+                store.conn.execute(
+                    "INSERT INTO meta (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
+                )
             store._load()
             wanted = list(tallies) or ([row.tally for row in store._tallies] if rebuild else [])
             with store.batch():
@@ -129,7 +133,10 @@ class PostgresStore(Ledger):
         except LedgerMissing:
             return False
         with conn, talking(public_url(url), "look at"):
-            return schema.version_of(conn) is not None
+            if schema.version_of(conn) is None:
+                return False
+            row = conn.execute("SELECT EXISTS (SELECT FROM meta)").fetchone()
+            return bool(row and row[0])
 
     def close(self) -> None:
         """Give up the writer's lock, then the connection. Unlocked first: the server ends a
@@ -171,7 +178,11 @@ class PostgresStore(Ledger):
                 " ORDER BY position"
             ).fetchall()
         if row is None:
-            raise LedgerCorrupt(self.where, "has no commit record (table meta is empty)")
+            raise LedgerMissing(
+                self.where,
+                "its tables are there but no writer has opened it yet: the daemon makes "
+                "the ledger at its first start, or `nmsquota import` does",
+            )
         self._seq, self._now = int(row[0]), row[1]
         self._tallies = [self._tally_of(found) for found in rows]
 
