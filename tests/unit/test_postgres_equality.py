@@ -70,6 +70,11 @@ def same(tiny: Ledger, pg: Ledger) -> None:
     assert list(pg.samples(["bob"], after=T0 - 3600, until=T0 + 86400)) == list(
         tiny.samples(["bob"], after=T0 - 3600, until=T0 + 86400)
     )
+    times = sorted({sample.time for sample in tiny.samples()})
+    if times:  # bounds on a sample's own time: after excludes it, until includes it
+        middle = times[len(times) // 2]
+        assert list(pg.samples(after=middle)) == list(tiny.samples(after=middle))
+        assert list(pg.samples(until=middle)) == list(tiny.samples(until=middle))
     columns, expected = pg.sample_columns(), tiny.sample_columns()
     assert {n: list(c) for n, c in columns.items()} == {n: list(c) for n, c in expected.items()}
 

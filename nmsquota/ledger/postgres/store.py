@@ -252,7 +252,7 @@ class PostgresStore(Ledger):
         """Committed samples with after < time <= until, in time order (then as stored),
         read a page at a time."""
         names = sorted(set(subscribers)) if subscribers is not None else None
-        last = (after, -1, -1)
+        last = (after, 2**62, 2**62)  # after every sample at `after` itself
         while True:
             page = self._sample_page(names, last, until)
             for name, t, bytes_in, bytes_out, _, _ in page:
