@@ -118,15 +118,40 @@ def test_a_password_in_the_parameters_is_not_shown_either() -> None:
     assert "s3cret" not in str(refused.value)
 
 
-def test_a_server_gone_mid_run_is_a_ledger_error(url: str, conn: psycopg.Connection) -> None:
+def cut_off(conn: psycopg.Connection, role: str) -> None:
+    """End the server side of this process's `role` connections, as a server restart would."""
+    conn.execute(
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = %s",
+        (f"nmsquota {role} pid={os.getpid()}",),
+    )
+
+
+def test_a_lost_connection_fails_one_write_and_the_next_connects_again(
+    url: str, conn: psycopg.Connection
+) -> None:
     with Ledger.open_writer(url, [HOUR]) as ledger:
         ledger.commit(T0, [Sample("alice", T0, 1, 1)])
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name LIKE 'nmsquota writer%'"
-        )
-        with pytest.raises(LedgerUnusable, match="cannot"):
-            ledger.commit(T0 + 300, [Sample("alice", T0 + 300, 1, 1)])
+        cut_off(conn, "writer")
+        with pytest.raises(LedgerUnusable, match=r"cannot write postgresql://postgres@/nq_"):
+            ledger.commit(T0 + 300, [Sample("alice", T0 + 300, 2, 2)])
+        assert ledger.seq == 1
+        assert ledger.commit(T0 + 600, [Sample("alice", T0 + 600, 4, 4)]) == 2
+        assert ledger.totals() == {"alice": Totals(5, 5)}
+        with pytest.raises(LedgerLocked):  # the writer's lock was taken again
+            Ledger.open_writer(url, [HOUR])
+
+
+def test_a_reader_whose_connection_was_lost_reads_again_after_refresh(
+    url: str, conn: psycopg.Connection
+) -> None:
+    with Ledger.open_writer(url, [HOUR]) as writer:
+        writer.commit(T0, [Sample("alice", T0, 1, 1)])
+    with Ledger.open_reader(url) as reader:
+        cut_off(conn, "reader")
+        with pytest.raises(LedgerUnusable):
+            reader.totals()
+        reader.refresh()
+        assert reader.totals() == {"alice": Totals(1, 1)}
 
 
 # -- the one writer --------------------------------------------------------------------------

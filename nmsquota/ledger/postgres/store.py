@@ -200,8 +200,29 @@ class PostgresStore(Ledger):
 
     @contextlib.contextmanager
     def talking(self, action: str) -> Iterator[None]:
+        """Database errors in the block as ledger errors. The writer, between batches,
+        first connects again if its connection was lost (a server restart, a network
+        outage), taking its lock again: the daemon's next cycle carries on."""
+        if self.writable and not self._batch_depth:
+            self._reconnect_if_lost()
         with talking(self.where, action):
             yield
+
+    def _reconnect_if_lost(self) -> None:
+        """A new connection for one that was lost; readers only at refresh(), since a
+        new connection is a new snapshot."""
+        if not (self.conn.closed or self.conn.broken):
+            return
+        role = "writer" if self.writable else "reader"
+        conn = _opened(self.url, application_name(role), autocommit=self.writable)
+        if not self.writable:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+        self.conn = conn
+        self.records.forget()
+        if self.writable:
+            self._lock()  # LedgerLocked if another writer took the ledger meanwhile
+        self._load()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -217,6 +238,7 @@ class PostgresStore(Ledger):
         """Readers: end this snapshot and start one at the latest commit."""
         if self.writable:
             return
+        self._reconnect_if_lost()
         with self.talking("read"):
             self.conn.rollback()
         self.records.forget()
@@ -249,14 +271,36 @@ class PostgresStore(Ledger):
     def samples(
         self, subscribers: Iterable[str] | None = None, *, after: int = DAWN, until: int = 2**62
     ) -> Iterator[Sample]:
-        """Committed samples with after < time <= until, in time order (then as stored),
-        read a page at a time."""
+        """Committed samples with after < time <= until, in time order (then as stored)."""
+        for page in self._pages(subscribers, after, until):
+            for name, t, bytes_in, bytes_out, _, _ in page:
+                yield Sample(name, t, bytes_in, bytes_out)
+
+    def sample_columns(
+        self, subscribers: Iterable[str] | None = None, *, after: int = DAWN, until: int = 2**62
+    ) -> dict[str, SampleColumns]:
+        rows: dict[str, list[int]] = {}
+        for page in self._pages(subscribers, after, until):
+            for name, t, bytes_in, bytes_out, _, _ in page:
+                mine = rows.get(name)
+                if mine is None:
+                    mine = rows[name] = []
+                mine += (t, bytes_in, bytes_out)
+        return {name: SampleColumns.interleaved(name, mine) for name, mine in rows.items()}
+
+    def _pages(
+        self, subscribers: Iterable[str] | None, after: int, until: int
+    ) -> Iterator[list[tuple[str, int, int, int, int, int]]]:
+        """The samples a page (PAGE rows, one statement) at a time, each page after the
+        last row of the one before: a week of samples is never one list in memory."""
         names = sorted(set(subscribers)) if subscribers is not None else None
+        if names == []:
+            return
         last = (after, 2**62, 2**62)  # after every sample at `after` itself
         while True:
             page = self._sample_page(names, last, until)
-            for name, t, bytes_in, bytes_out, _, _ in page:
-                yield Sample(name, t, bytes_in, bytes_out)
+            if page:
+                yield page
             if len(page) < PAGE:
                 return
             last = (page[-1][1], page[-1][4], page[-1][5])
@@ -282,17 +326,6 @@ class PostgresStore(Ledger):
             name, t, i, o, seq, pos = line.split("\t")
             rows.append((name, int(t), int(i), int(o), int(seq), int(pos)))
         return rows
-
-    def sample_columns(
-        self, subscribers: Iterable[str] | None = None, *, after: int = DAWN, until: int = 2**62
-    ) -> dict[str, SampleColumns]:
-        rows: dict[str, list[int]] = {}
-        for sample in self.samples(subscribers, after=after, until=until):
-            mine = rows.get(sample.subscriber)
-            if mine is None:
-                mine = rows[sample.subscriber] = []
-            mine += (sample.time, sample.bytes_in, sample.bytes_out)
-        return {name: SampleColumns.interleaved(name, mine) for name, mine in rows.items()}
 
     def recount(self, tally: Tally, edge: int) -> dict[str, Totals]:
         with self.talking("recount"):
@@ -324,9 +357,11 @@ class PostgresStore(Ledger):
             finally:
                 self._batch_depth -= 1
             return
+        with self.talking("write"):
+            self._reconnect_if_lost()
         self._batch_depth = 1
         try:
-            with self.talking("write"), self.conn.transaction():
+            with talking(self.where, "write"), self.conn.transaction():
                 yield
         except BaseException:
             self._after_failed_batch()
