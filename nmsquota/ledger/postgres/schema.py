@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 
 from nmsquota import __version__
-from nmsquota.ledger.errors import LedgerCorrupt, LedgerError
+from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing
 from nmsquota.ledger.postgres.connection import application_name, connect, public_url, talking
 
 MIGRATE_ADVICE = "run `nmsquota ledger migrate` (with the same URL) to make or update it"
@@ -109,8 +109,6 @@ def version_of(conn: psycopg.Connection[Any]) -> int | None:
 
 def refuse_unless_current(version: int | None, where: str) -> None:
     """The store opens only a database at this nmsquota's version."""
-    from nmsquota.ledger.errors import LedgerMissing
-
     if version is None:
         raise LedgerMissing(where, f"the database has no nmsquota tables: {MIGRATE_ADVICE}")
     if version < LATEST:
