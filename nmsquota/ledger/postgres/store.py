@@ -104,7 +104,7 @@ class PostgresStore(Ledger):
             with store.batch():
                 store._adopt_tallies(wanted, recount_all=rebuild)
         except BaseException:
-            conn.close()
+            store.conn.close()
             raise
         return store
 
