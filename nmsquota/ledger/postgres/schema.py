@@ -112,13 +112,22 @@ def refuse_unless_current(version: int | None, where: str) -> None:
     if version is None:
         raise LedgerMissing(where, f"the database has no nmsquota tables: {MIGRATE_ADVICE}")
     if version < LATEST:
-        raise LedgerMissing(
-            where,
-            f"the database's nmsquota tables are version {version}, this nmsquota needs "
-            f"{LATEST}: {MIGRATE_ADVICE}",
-        )
+        raise SchemaOutdated(where, version)
     if version > LATEST:
         raise newer(version, where)
+
+
+class SchemaOutdated(LedgerError):
+    """A ledger whose tables an older nmsquota made: refused (not LedgerMissing: the ledger
+    is there) until `nmsquota ledger migrate` brings them up to date."""
+
+    def __init__(self, where: str, version: int) -> None:
+        self.where = where
+        self.version = version
+        super().__init__(
+            f"ledger {where} has nmsquota tables of version {version}, this nmsquota needs "
+            f"{LATEST}: {MIGRATE_ADVICE}"
+        )
 
 
 def newer(version: int, where: str) -> LedgerError:
