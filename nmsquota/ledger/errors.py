@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nmsquota.errors import NmsquotaError
-from nmsquota.ledger.salvage import ADVICE
+
+ADVICE = (
+    "stop the daemon and run `nmsquota rebuild`: it moves this file aside, recounts every "
+    "window from the usage files, and keeps of this file every table that still reads "
+    "(overrides, limits in force, standings, the event log, counter baselines, provisioned "
+    "subscribers); it lists what it could not keep and what that costs"
+)
+"""What a state.json that does not read asks the operator to do (salvage.py's rebuild:
+here, so that the errors every store raises need no TinyDB module)."""
 
 
 class LedgerError(NmsquotaError):

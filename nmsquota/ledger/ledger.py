@@ -40,6 +40,7 @@ from tinydb.table import Document
 
 from nmsquota.ledger.base import DAWN, Archive, Ledger, Location, PruneResult
 from nmsquota.ledger.codec import KINDS
+from nmsquota.ledger.columns import Doc, group_by_time
 from nmsquota.ledger.commits import STATE_NAME
 from nmsquota.ledger.errors import (
     LedgerCorrupt,
@@ -61,7 +62,6 @@ from nmsquota.ledger.salvage import (
 )
 from nmsquota.ledger.shards import (
     SHARD_SECONDS,
-    Doc,
     ShardSet,
     parse_shard_name,
     rows_among,
@@ -79,7 +79,6 @@ from nmsquota.ledger.windows import (
     TallyState,
     add_rows,
     advanced,
-    group_by_time,
     state_doc,
     state_from_doc,
 )

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nmsquota.ledger.errors import ADVICE as ADVICE  # re-exported: rebuild's advice, said once
+
 META = "ledger"
 TALLIES = "tallies"
 COUNTERS = "counters"
@@ -52,14 +54,6 @@ COST = {
     "sessions": "the next poll sees them again",
 }
 """What losing each table costs, and who brings it back."""
-
-ADVICE = (
-    "stop the daemon and run `nmsquota rebuild`: it moves this file aside, recounts every "
-    "window from the usage files, and keeps of this file every table that still reads "
-    "(overrides, limits in force, standings, the event log, counter baselines, provisioned "
-    "subscribers); it lists what it could not keep and what that costs"
-)
-"""What a state.json that does not read asks the operator to do."""
 
 MISSING_ADVICE = (
     "stop the daemon and run `nmsquota rebuild` to make a new one: it recounts every window "

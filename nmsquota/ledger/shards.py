@@ -23,13 +23,12 @@ from typing import Any
 
 from tinydb import TinyDB, where
 
+from nmsquota.ledger.columns import Doc, rows_of
 from nmsquota.ledger.errors import LedgerCorrupt, refused_as
 from nmsquota.ledger.storage import AtomicJSONStorage
 
 SHARD_SECONDS = 3600
 _NAME_FORMAT = "%Y%m%dT%HZ"
-
-Doc = dict[str, Any]
 
 
 def shard_hour(when: int) -> int:
@@ -131,11 +130,6 @@ def _counts(column: list[Any]) -> bool:
     return set(map(type, column)) <= {int} and min(column, default=0) >= 0
 
 
-def rows_of(doc: Doc) -> Iterator[tuple[str, int, int]]:
-    """(subscriber, bytes_in, bytes_out) of each sample in a document, in recorded order."""
-    return zip(doc["names"], doc["in"], doc["out"], strict=True)
-
-
 def rows_among(doc: Doc, wanted: Container[str] | None) -> Iterator[tuple[str, int, int]]:
     """rows_of(doc), only those of the subscribers in `wanted` (None: everyone's). Picked
     at C speed (compress): a reader of a few subscribers' week looks at every row of it."""
@@ -143,10 +137,6 @@ def rows_among(doc: Doc, wanted: Container[str] | None) -> Iterator[tuple[str, i
     if wanted is None:
         return rows
     return compress(rows, map(wanted.__contains__, doc["names"]))
-
-
-def new_doc(when: int, seq: int) -> Doc:
-    return {"t": when, "seq": seq, "names": [], "in": [], "out": []}
 
 
 class ShardSet:

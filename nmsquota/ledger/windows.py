@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nmsquota.ledger.shards import Doc, new_doc, rows_of
-from nmsquota.usage import FreeHours, Monthly, Sample, Tally, is_subscriber_name
+from nmsquota.ledger.columns import Doc, rows_of
+from nmsquota.usage import FreeHours, Monthly, Tally
 
 Rows = dict[str, list[int]]
 
@@ -68,38 +68,6 @@ def advanced(state: TallyState, new_docs: list[Doc], now: int,
             if totals.get(name) == [0, 0]:
                 del totals[name]
     return TallyState(tally, new_edge, totals)
-
-
-def group_by_time(samples: Iterable[Sample], seq: int, known_names: set[str]) -> list[Doc]:
-    """One document per sample time; `known_names` remembers names already checked, since the
-    same subscribers come back every cycle."""
-    docs: dict[int, Doc] = {}
-    for sample in samples:
-        name, when, bytes_in, bytes_out = (
-            sample.subscriber,
-            sample.time,
-            sample.bytes_in,
-            sample.bytes_out,
-        )
-        if name not in known_names:
-            if not is_subscriber_name(name):
-                raise ValueError(f"not a login name without spaces: {sample}")
-            known_names.add(name)
-        if (
-            type(when) is not int
-            or type(bytes_in) is not int
-            or type(bytes_out) is not int
-            or bytes_in < 0
-            or bytes_out < 0
-        ):
-            raise ValueError(f"a sample needs an integer time and byte counts >= 0: {sample}")
-        doc = docs.get(when)
-        if doc is None:
-            doc = docs[when] = new_doc(when, seq)
-        doc["names"].append(name)
-        doc["in"].append(bytes_in)
-        doc["out"].append(bytes_out)
-    return list(docs.values())
 
 
 def add_rows(totals: Rows, doc: Doc, sign: int) -> None:

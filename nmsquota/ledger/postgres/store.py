@@ -1,0 +1,593 @@
+"""The PostgreSQL ledger store: a `Ledger` in a database (schema.py), for several POPs on
+one ledger. Behaves as the TinyDB store (ledger/ledger.py) to the byte: the same totals,
+edges, samples and records for the same commits.
+
+- One writer: a session advisory lock, held while the writer's connection lives (the server
+  drops it when the process dies, as the kernel drops TinyDB's flock). A second writer gets
+  LedgerLocked naming the holder's process, from its application_name.
+- `batch()` is one transaction on the writer's connection (autocommit outside it, so each
+  write outside a batch is a transaction of its own); a block that fails rolls back its
+  samples, baselines, totals and records together, and what the writer keeps in memory
+  (the commit's number, the tallies, the records) is read again.
+- A reader holds one REPEATABLE READ READ ONLY transaction from one `refresh()` to the next:
+  every read in between comes from one snapshot, so from one commit. Its open transaction
+  keeps the server from vacuuming rows changed since; readers that live long refresh at
+  every commit anyway.
+- Samples are not partitioned: a reader's open transaction holds a lock on the table that
+  partition DDL (a new day's partition, dropping an old one) waits behind, and every query
+  after it would queue behind the DDL. Prune deletes rows instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from nmsquota.ledger.base import DAWN, Archive, Ledger, Location, PruneResult
+from nmsquota.ledger.columns import Doc, group_by_time
+from nmsquota.ledger.errors import (
+    LedgerCorrupt,
+    LedgerError,
+    LedgerLocked,
+    LedgerMissing,
+    LedgerReadOnly,
+)
+from nmsquota.ledger.postgres import schema, totals
+from nmsquota.ledger.postgres.connection import (
+    DatabaseUnusable,
+    application_name,
+    connect,
+    public_url,
+    talking,
+)
+from nmsquota.ledger.postgres.records import PostgresRecords
+from nmsquota.usage import FreeHours, Monthly, Sample, SampleColumns, Tally, Totals
+
+WRITER_LOCK = 0x6E6D7371  # "nmsq"
+"""The advisory lock's first key; the second is the POP's (one writer per POP)."""
+BIGINT_MAX = 2**63 - 1
+PAGE = 100_000
+"""Samples read per statement: `samples()` is a generator, not a list of a week."""
+
+
+@dataclass
+class TallyRow:
+    tally: Tally
+    position: int
+    edge: int
+
+
+class PostgresStore(Ledger):
+    """A ledger in a PostgreSQL database, opened by `open_writer` or `open_reader`."""
+
+    def __init__(self, url: str, conn: psycopg.Connection[Any], *, writable: bool) -> None:
+        self.url = url
+        self.where = public_url(url)
+        self.conn = conn
+        self.writable = writable
+        self.pop = ""
+        self.records: PostgresRecords = PostgresRecords(self)
+        self._seq = 0
+        self._now: int | None = None
+        self._tallies: list[TallyRow] = []
+        self._batch_depth = 0
+        self._committed_in_batch = False
+        self._known_names: set[str] = set()
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open_writer(
+        cls, location: Location, tallies: Sequence[Tally] = (), *, rebuild: bool = False
+    ) -> PostgresStore:
+        """Take the POP's writer lock and keep `tallies` from now on: a new one starts from
+        a recount, one no longer asked for is dropped; `rebuild` recounts every one."""
+        url = str(location)
+        conn = _opened(url, application_name("writer"), autocommit=True)
+        store = cls(url, conn, writable=True)
+        try:
+            with store.talking("open"):
+                schema.refuse_unless_current(schema.version_of(conn), store.where)
+            store._lock()
+            with store.batch(), store.talking("make the ledger"):
+                store.conn.execute(
+                    "INSERT INTO meta (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
+                )
+            store._load()
+            wanted = list(tallies) or ([row.tally for row in store._tallies] if rebuild else [])
+            with store.batch():
+                store._adopt_tallies(wanted, recount_all=rebuild)
+        except BaseException:
+            store.conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_reader(cls, location: Location) -> PostgresStore:
+        url = str(location)
+        conn = _opened(url, application_name("reader"), autocommit=False)
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        store = cls(url, conn, writable=False)
+        try:
+            with store.talking("open"):
+                schema.refuse_unless_current(schema.version_of(conn), store.where)
+            store._load()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def exists(cls, location: Location) -> bool:
+        """Whether the database at `location` holds a ledger (of any schema version)."""
+        url = str(location)
+        try:
+            conn = _opened(url, application_name("reader"), autocommit=True)
+        except LedgerMissing:
+            return False
+        with conn, talking(public_url(url), "look at"):
+            if schema.version_of(conn) is None:
+                return False
+            row = conn.execute("SELECT EXISTS (SELECT FROM meta)").fetchone()
+            return bool(row and row[0])
+
+    def close(self) -> None:
+        """Give up the writer's lock, then the connection. Unlocked first: the server ends a
+        closed connection's session (and frees its locks) a moment after the client goes,
+        and a writer opened at once would find the lock still held."""
+        if self.writable and not self.conn.closed and self._batch_depth == 0:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("SELECT pg_advisory_unlock_all()")
+        self.conn.close()
+
+    def _lock(self) -> None:
+        key = zlib.crc32(self.pop.encode()) & 0x7FFFFFFF
+        with self.talking("lock"):
+            row = self.conn.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", (WRITER_LOCK, key)
+            ).fetchone()
+            if row and row[0]:
+                return
+            holder = self.conn.execute(
+                """SELECT a.pid, a.application_name FROM pg_locks l
+                   JOIN pg_stat_activity a ON a.pid = l.pid
+                   WHERE l.locktype = 'advisory' AND l.granted
+                     AND l.database = (SELECT oid FROM pg_database
+                                       WHERE datname = current_database())
+                     AND l.classid = %s AND l.objid = %s AND l.objsubid = 2""",
+                (WRITER_LOCK, key),
+            ).fetchone()
+        backend, name = holder if holder else (None, "")
+        pid = _pid_in(name or "")
+        lock = "PostgreSQL advisory lock" + (f", server process {backend}" if backend else "")
+        raise LedgerLocked(self.where, pid, lock)
+
+    def _load(self) -> None:
+        """The last commit's number, `now` and tallies, as the database holds them."""
+        with self.talking("read"):
+            row = self.conn.execute("SELECT seq, now FROM meta WHERE id = 1").fetchone()
+            rows = self.conn.execute(
+                "SELECT key, position, window_seconds, free, period, edge FROM tallies"
+                " ORDER BY position"
+            ).fetchall()
+        if row is None:
+            raise LedgerMissing(
+                self.where,
+                "its tables are there but no writer has opened it yet: the daemon makes "
+                "the ledger at its first start, or `nmsquota import` does",
+            )
+        self._seq, self._now = int(row[0]), row[1]
+        self._tallies = [self._tally_of(found) for found in rows]
+
+    def _tally_of(self, row: tuple[Any, ...]) -> TallyRow:
+        key, position, window, free, period, edge = row
+        try:
+            tally = Tally(
+                window,
+                FreeHours(**free) if free else None,
+                Monthly(**period) if period else None,
+            )
+        except (TypeError, ValueError) as error:
+            raise LedgerCorrupt(self.where, f"has a bad tally {key!r}: {error}") from None
+        return TallyRow(tally, position, edge)
+
+    @contextlib.contextmanager
+    def talking(self, action: str) -> Iterator[None]:
+        """Database errors in the block as ledger errors. The writer, between batches,
+        first connects again if its connection was lost (a server restart, a network
+        outage), taking its lock again: the daemon's next cycle carries on."""
+        if self.writable and not self._batch_depth:
+            self._reconnect_if_lost()
+        with talking(self.where, action):
+            yield
+
+    def _reconnect_if_lost(self) -> None:
+        """A new connection for one that was lost; readers only at refresh(), since a
+        new connection is a new snapshot."""
+        if not (self.conn.closed or self.conn.broken):
+            return
+        role = "writer" if self.writable else "reader"
+        conn = _opened(self.url, application_name(role), autocommit=self.writable)
+        if not self.writable:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+        self.conn = conn
+        self.records.forget()
+        if self.writable:
+            self._lock()  # LedgerLocked if another writer took the ledger meanwhile
+        self._load()
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    @property
+    def as_of(self) -> int | None:
+        return self._now
+
+    def refresh(self) -> None:
+        """Readers: end this snapshot and start one at the latest commit."""
+        if self.writable:
+            return
+        self._reconnect_if_lost()
+        with self.talking("read"):
+            self.conn.rollback()
+        self.records.forget()
+        self._load()
+
+    def tallies(self) -> list[Tally]:
+        return [row.tally for row in self._tallies]
+
+    def totals(self, tally: Tally | None = None) -> dict[str, Totals]:
+        row = self._row(tally)
+        with self.talking("read totals"):
+            return totals.read(self.conn, row.position)
+
+    def edge(self, tally: Tally | None = None) -> int:
+        return self._row(tally).edge
+
+    def _row(self, tally: Tally | None) -> TallyRow:
+        if not self._tallies:
+            raise LedgerError(f"ledger {self.where} keeps no window totals yet")
+        if tally is None:
+            return self._tallies[0]
+        for row in self._tallies:
+            if row.tally.key == tally.key:
+                return row
+        raise LedgerError(
+            f"ledger {self.where} keeps no totals for a {tally.key} window "
+            f"(it keeps: {', '.join(row.tally.key for row in self._tallies)})"
+        )
+
+    def samples(
+        self, subscribers: Iterable[str] | None = None, *, after: int = DAWN, until: int = 2**62
+    ) -> Iterator[Sample]:
+        """Committed samples with after < time <= until, in time order (then as stored)."""
+        for page in self._pages(subscribers, after, until):
+            for name, t, bytes_in, bytes_out, _, _ in page:
+                yield Sample(name, t, bytes_in, bytes_out)
+
+    def sample_columns(
+        self, subscribers: Iterable[str] | None = None, *, after: int = DAWN, until: int = 2**62
+    ) -> dict[str, SampleColumns]:
+        rows: dict[str, list[int]] = {}
+        for page in self._pages(subscribers, after, until):
+            for name, t, bytes_in, bytes_out, _, _ in page:
+                mine = rows.get(name)
+                if mine is None:
+                    mine = rows[name] = []
+                mine += (t, bytes_in, bytes_out)
+        return {name: SampleColumns.interleaved(name, mine) for name, mine in rows.items()}
+
+    def _pages(
+        self, subscribers: Iterable[str] | None, after: int, until: int
+    ) -> Iterator[list[tuple[str, int, int, int, int, int]]]:
+        """The samples a page (PAGE rows, one statement) at a time, each page after the
+        last row of the one before: a week of samples is never one list in memory."""
+        names = sorted(set(subscribers)) if subscribers is not None else None
+        if names == []:
+            return
+        last = (after, 2**62, 2**62)  # after every sample at `after` itself
+        while True:
+            page = self._sample_page(names, last, until)
+            if page:
+                yield page
+            if len(page) < PAGE:
+                return
+            last = (page[-1][1], page[-1][4], page[-1][5])
+
+    def _sample_page(
+        self, names: list[str] | None, last: tuple[int, int, int], until: int
+    ) -> list[tuple[str, int, int, int, int, int]]:
+        among = " AND subscriber = ANY(%(names)s)" if names is not None else ""
+        rest = (
+            "FROM (SELECT subscriber, t, bytes_in, bytes_out, seq, pos FROM samples"
+            " WHERE (t, seq, pos) > (%(t)s, %(seq)s, %(pos)s) AND t <= %(until)s"
+            f"{among} ORDER BY t, seq, pos LIMIT {PAGE}) page"
+        )
+        line = (
+            "subscriber || E'\\t' || t || E'\\t' || bytes_in || E'\\t' || bytes_out"
+            " || E'\\t' || seq || E'\\t' || pos"
+        )
+        params = {"t": last[0], "seq": last[1], "pos": last[2], "until": until, "names": names}
+        with self.talking("read samples"):
+            found = totals.text_rows(self.conn, line, rest, params, order="t, seq, pos")
+        return [
+            (name, int(t), int(i), int(o), int(seq), int(pos)) for name, t, i, o, seq, pos in found
+        ]
+
+    def recount(self, tally: Tally, edge: int) -> dict[str, Totals]:
+        with self.talking("recount"):
+            return totals.recount(self.conn, tally, edge)
+
+    def counter_state(self, access_server: str) -> dict[str, Any]:
+        with self.talking("read counter baselines"):
+            row = self.conn.execute(
+                "SELECT state FROM counters WHERE pop = %s AND access_server = %s",
+                (self.pop, access_server),
+            ).fetchone()
+        return dict(row[0]) if row else {}
+
+    # -- writing -------------------------------------------------------------------------
+
+    def require_writer(self) -> None:
+        if not self.writable:
+            raise LedgerReadOnly(self.where)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for the block (a nested batch is part of the outer one); a block
+        that fails rolls everything back and the writer's memory is read again."""
+        self.require_writer()
+        if self._batch_depth:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+            return
+        with self.talking("write"):
+            self._reconnect_if_lost()
+        self._batch_depth = 1
+        try:
+            with talking(self.where, "write"), self.conn.transaction():
+                yield
+        except BaseException:
+            self._after_failed_batch()
+            raise
+        finally:
+            self._batch_depth = 0
+            self._committed_in_batch = False
+
+    def _after_failed_batch(self) -> None:
+        self.records.forget()
+        with contextlib.suppress(LedgerError):  # the caller hears of the batch's own failure
+            self._load()
+
+    def commit(self, now: float, samples: Iterable[Sample] = ()) -> int:
+        """Store `samples` and move every window to `now`, in one transaction."""
+        self.require_writer()
+        now = int(now)
+        with self.batch():
+            if self._committed_in_batch:
+                raise LedgerError("one commit per batch: end the batch before the next commit")
+            self._committed_in_batch = True
+            with self.talking("commit"):
+                seq = self._locked_meta() + 1
+                docs = self._checked(samples, seq)
+                self._insert_samples(docs)
+                moves = []
+                for row in self._tallies:
+                    move = totals.Move()
+                    plus = [d["t"] for d in docs if d["t"] > row.edge and row.tally.counts(d["t"])]
+                    if plus:
+                        name = f"new{row.position}"
+                        move.add(f"(seq = %(seq)s AND t = ANY(%({name})s::bigint[]))", 1,
+                                 seq=seq, **{name: plus})  # fmt: skip
+                    new_edge = row.tally.edge_at(now)
+                    low, high, sign = (
+                        (row.edge, new_edge, -1) if new_edge > row.edge else (new_edge, row.edge, 1)
+                    )
+                    totals.band(self.conn, row.tally, low, high, sign, move, f"b{row.position}")
+                    moves.append(move)
+                    row.edge = new_edge
+                totals.apply(self.conn, moves)
+                self._write_edges()
+                self._write_meta(seq, now)
+        return seq
+
+    def _locked_meta(self) -> int:
+        """The last commit's number, its row locked until this transaction ends (commits
+        and prunes take their turn on it), and the tallies as they are now."""
+        row = self.conn.execute("SELECT seq FROM meta WHERE id = 1 FOR UPDATE").fetchone()
+        if row is None:
+            raise LedgerCorrupt(self.where, "has no commit record (table meta is empty)")
+        rows = self.conn.execute(
+            "SELECT key, position, window_seconds, free, period, edge FROM tallies"
+            " ORDER BY position"
+        ).fetchall()
+        self._tallies = [self._tally_of(found) for found in rows]
+        return int(row[0])
+
+    def _checked(self, samples: Iterable[Sample], seq: int) -> list[Doc]:
+        docs = group_by_time(samples, seq, self._known_names)
+        for doc in docs:
+            if max(doc["in"], default=0) > BIGINT_MAX or max(doc["out"], default=0) > BIGINT_MAX:
+                raise ValueError(
+                    f"a sample of more than {BIGINT_MAX} bytes at time {doc['t']}: the "
+                    "PostgreSQL ledger keeps byte counts as bigint"
+                )
+            if not -BIGINT_MAX <= doc["t"] <= BIGINT_MAX:
+                raise ValueError(f"a sample time out of range: {doc['t']}")
+        return docs
+
+    def _insert_samples(self, docs: list[Doc]) -> None:
+        """COPY the commit's samples, written as text: the names are login names (no tab or
+        backslash, checked) and the rest integers."""
+        if not docs:
+            return
+        lines = []
+        for doc in docs:
+            t, seq = doc["t"], doc["seq"]
+            for pos, (name, i, o) in enumerate(
+                zip(doc["names"], doc["in"], doc["out"], strict=True)
+            ):
+                lines.append(f"{t}\t{seq}\t{pos}\t{name}\t{i}\t{o}\n")
+        sql = "COPY samples (t, seq, pos, subscriber, bytes_in, bytes_out) FROM STDIN"
+        with self.conn.cursor() as cur, cur.copy(sql) as copy:
+            copy.write("".join(lines).encode())
+
+    def _write_edges(self) -> None:
+        if self._tallies:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE tallies SET edge = %s WHERE position = %s",
+                    [(row.edge, row.position) for row in self._tallies],
+                )
+
+    def _write_meta(self, seq: int, now: int) -> None:
+        self.conn.execute("UPDATE meta SET seq = %s, now = %s WHERE id = 1", (seq, now))
+        self._seq, self._now = seq, now
+
+    def _adopt_tallies(self, wanted: Sequence[Tally], *, recount_all: bool = False) -> None:
+        """Keep `wanted` (in this order) from now on: a tally kept keeps its totals and edge,
+        a new one (every one, with `recount_all`) starts from a recount."""
+        unique = list({tally.key: tally for tally in reversed(wanted)}.values())[::-1]
+        if not unique:
+            return
+        current = {row.tally.key: row for row in self._tallies}
+        if not recount_all and [t.key for t in unique] == list(current):
+            return
+        with self.talking("keep new windows"):
+            rows, columns = [], []
+            for position, tally in enumerate(unique, start=1):
+                old = current.get(tally.key)
+                if old is not None and not recount_all:
+                    edge, column = old.edge, totals.read(self.conn, old.position)
+                else:
+                    edge = tally.edge_at(self._now) if self._now is not None else DAWN
+                    column = totals.recount(self.conn, tally, edge)
+                rows.append(TallyRow(tally, position, edge))
+                columns.append(column)
+            totals.write_all(self.conn, len(rows), columns)
+            self.conn.execute("DELETE FROM tallies")
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO tallies (key, position, window_seconds, free, period, edge)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)",
+                    [_tally_row(row) for row in rows],
+                )
+        self._tallies = rows
+
+    # -- the poller's counters -------------------------------------------------------------
+
+    def set_counter_state(self, access_server: str, state: Mapping[str, Any]) -> None:
+        self.require_writer()
+        with self.batch(), self.talking("write counter baselines"):
+            self.conn.execute(
+                """INSERT INTO counters (pop, access_server, state) VALUES (%s, %s, %s)
+                   ON CONFLICT (pop, access_server) DO UPDATE SET state = excluded.state""",
+                (self.pop, access_server, Jsonb(dict(state))),
+            )
+
+    # -- replacing every sample ------------------------------------------------------------
+
+    def replace(self, now: float, samples: Iterable[Sample], archive: Archive) -> int:
+        """Replace every stored sample with `samples` in one commit; the old ones go to
+        `archive` first."""
+        self.require_writer()
+        if self._batch_depth:
+            raise LedgerError("replace is a commit of its own: call it outside a batch")
+        archive(self.samples())
+        now = int(now)
+        with self.batch(), self.talking("replace samples"):
+            self._committed_in_batch = True
+            seq = self._locked_meta() + 1
+            docs = self._checked(samples, seq)
+            self.conn.execute("DELETE FROM samples")
+            self._insert_samples(docs)
+            columns = []
+            for row in self._tallies:
+                row.edge = row.tally.edge_at(now)
+                columns.append(totals.recount(self.conn, row.tally, row.edge))
+            totals.write_all(self.conn, len(self._tallies), columns)
+            self._write_edges()
+            self._write_meta(seq, now)
+        return seq
+
+    # -- retiring old samples --------------------------------------------------------------
+
+    def prune(self, cutoff: int, archive: Archive) -> PruneResult:
+        """Retire samples with time <= cutoff, handing them to `archive` first; always
+        exact, subtracting them from any window they still count in. A reader (the daemon
+        is the writer) prunes on a connection of its own, taking its turn on the commit
+        record as a commit does."""
+        if self.writable:
+            with self.batch():
+                return self._prune_on(self.conn, cutoff, archive)
+        side = PostgresStore(self.url, _opened(self.url, application_name("prune"),
+                             autocommit=True), writable=True)  # fmt: skip
+        try:
+            with side.batch():
+                return side._prune_on(side.conn, cutoff, archive)
+        finally:
+            side.close()
+
+    def _prune_on(
+        self, conn: psycopg.Connection[Any], cutoff: int, archive: Archive
+    ) -> PruneResult:
+        with self.talking("prune"):
+            self._locked_meta()
+        retired = list(self.samples(until=cutoff))
+        archive(retired)
+        with self.talking("prune"):
+            moves = []
+            for row in self._tallies:
+                move = totals.Move()
+                if cutoff > row.edge:
+                    totals.band(conn, row.tally, row.edge, cutoff, -1, move, f"p{row.position}")
+                moves.append(move)
+                row.edge = max(row.edge, cutoff)
+            totals.apply(conn, moves)
+            self._write_edges()
+            conn.execute("DELETE FROM samples WHERE t <= %s", (cutoff,))
+        return PruneResult(len(retired), 0, complete=True)
+
+
+def _opened(url: str, application: str, *, autocommit: bool) -> psycopg.Connection[Any]:
+    """A connection, or LedgerMissing when the database itself does not exist."""
+    try:
+        return connect(url, application=application, autocommit=autocommit)
+    except DatabaseUnusable as error:
+        if "does not exist" in error.strerror and "database" in error.strerror:
+            raise LedgerMissing(
+                error.where,
+                f"{error.strerror}: create it, then {schema.MIGRATE_ADVICE}",
+            ) from None
+        raise
+
+
+def _pid_in(application: str) -> int | None:
+    """The process id application_name() put in a connection's name."""
+    for word in application.split():
+        if word.startswith("pid=") and word[4:].isdigit():
+            return int(word[4:])
+    return None
+
+
+def _tally_row(row: TallyRow) -> tuple[Any, ...]:
+    tally = row.tally
+    return (tally.key, row.position, tally.window, _json(tally.free), _json(tally.period), row.edge)
+
+
+def _json(value: FreeHours | Monthly | None) -> Jsonb | None:
+    return Jsonb(asdict(value)) if value is not None else None
