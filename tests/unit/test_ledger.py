@@ -132,8 +132,9 @@ def test_incremental_window_totals_equal_a_full_recount(
             finally:
                 ledger.close()
 
-    examples = {} if isinstance(ledger_at, Path) else {"max_examples": PG_EXAMPLES}
-    given(steps)(settings(**examples)(check))()
+    if not isinstance(ledger_at, Path):
+        check = settings(max_examples=PG_EXAMPLES)(check)
+    given(steps)(check)()
 
 
 def test_a_sample_leaves_the_window_after_exactly_the_window(ledger_at: Location) -> None:
