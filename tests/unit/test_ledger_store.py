@@ -17,6 +17,7 @@ from nmsquota.ledger import (
     LedgerLocked,
     LedgerMissing,
     LedgerReadOnly,
+    LedgerRecordError,
     Limit,
     Sample,
     Tally,
@@ -235,6 +236,25 @@ def test_read_gives_a_list_the_caller_may_change(ledger_at: Location) -> None:
         writer.records.set_standings([standing("ann")])
         writer.records.standings().append(standing("bo"))
         assert writer.records.standings() == [standing("ann")]
+
+
+def test_records_from_elsewhere_are_checked_as_if_read_here(ledger_at: Location) -> None:
+    # The codec every store reads with: a newer record version and a record that does not
+    # fit its kind are refused naming the ledger and the kind; an old one is migrated.
+    with Ledger.open_writer(ledger_at, [WEEK]) as writer:
+        records = writer.records
+        current = {"subscriber": "bob", "state": "ok", "version": 1}
+        assert records.parse(STANDINGS, [current]) == [standing("bob")]
+        for spoilt, expected in (
+            ({**current, "version": 2}, "it is version 2, written by a newer nmsquota"),
+            ({**current, "state": "sleepy"}, "state: Input should be 'ok'"),
+        ):
+            with pytest.raises(LedgerRecordError) as refused:
+                records.parse(STANDINGS, [current, spoilt])
+            assert refused.value.kind == "standings" and expected in str(refused.value)
+            assert writer.where in str(refused.value)
+        old = {"subscriber": "bob", "limited": False, "reason": ""}  # before versions
+        assert records.parse(STANDINGS, [old]) == [standing("bob")]
 
 
 def test_events_are_numbered_without_gaps_across_batches_and_kept_to_the_latest(
