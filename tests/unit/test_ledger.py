@@ -1,13 +1,20 @@
-"""The ledger: incremental windows, commits, readers, the writer lock, corrupt files."""
+"""The ledger: incremental windows, commits, readers, the writer lock, corrupt files.
+
+A test taking `ledger_at` runs once per store; one taking `ledger_dir` is about the TinyDB
+store's files (hour files, state.json, intent.json, crash recovery, salvage, pruning beside
+the writer), and the store-neutral half of what it checks is in test_ledger_store.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nmsquota.ledger import (
@@ -24,6 +31,7 @@ from nmsquota.ledger import (
     Tally,
     Totals,
 )
+from nmsquota.ledger.base import Location
 from nmsquota.ledger.ledger import DAWN, TinyStore
 from nmsquota.ledger.records import SubscriberRecord
 from nmsquota.ledger.shards import SHARD_SECONDS, shard_name
@@ -66,30 +74,71 @@ steps = st.lists(
 )
 
 
-@given(steps)
-def test_incremental_window_totals_equal_a_full_recount(plan: list) -> None:
+@pytest.fixture
+def fresh_ledger(
+    ledger_at: Location, request: pytest.FixtureRequest
+) -> Callable[[], AbstractContextManager[Location]]:
+    """A new, empty ledger location of `ledger_at`'s store at each call: hypothesis runs a
+    test's examples within one call of it, and each example wants a ledger of its own."""
+    if isinstance(ledger_at, Path):
+
+        @contextlib.contextmanager
+        def directory() -> Iterator[Location]:
+            with tempfile.TemporaryDirectory() as made:
+                yield Path(made)
+
+        return directory
+    from fixtures import postgres
+
+    server: postgres.Server = request.getfixturevalue("postgres_server")
+
+    @contextlib.contextmanager
+    def database() -> Iterator[Location]:
+        from nmsquota.ledger.postgres.schema import migrate
+
+        with postgres.fresh_database(server) as conninfo:
+            url = server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
+            migrate(url)
+            yield url
+
+    return database
+
+
+PG_EXAMPLES = 25
+"""A database per example (0.1-0.3 s to make): fewer examples than TinyDB's directories."""
+
+
+def test_incremental_window_totals_equal_a_full_recount(
+    fresh_ledger: Callable[[], AbstractContextManager[Location]], ledger_at: Location
+) -> None:
     # Several windows at once, as a plan with several caps keeps them (1d, 7d, 30d, ...).
     tallies = [WEEK, HOUR, NIGHTS_FREE, MONTH, Tally(86400), Tally(30 * 86400)]
-    with tempfile.TemporaryDirectory() as directory:
-        ledger = Ledger.open_writer(directory, tallies)
-        now = T0
-        try:
-            for move, rows, reopen in plan:
-                now += move
-                samples = [Sample(name, now - age, i, o) for name, age, i, o in rows]
-                ledger.commit(now, samples)
-                if reopen:
-                    ledger.close()
-                    ledger = Ledger.open_writer(directory, tallies)
-                for tally in tallies:
-                    assert ledger.edge(tally) == tally.edge_at(now)
-                    assert ledger.totals(tally) == ledger.recount(tally, tally.edge_at(now))
-        finally:
-            ledger.close()
+
+    def check(plan: list) -> None:
+        with fresh_ledger() as location:
+            ledger = Ledger.open_writer(location, tallies)
+            now = T0
+            try:
+                for move, rows, reopen in plan:
+                    now += move
+                    samples = [Sample(name, now - age, i, o) for name, age, i, o in rows]
+                    ledger.commit(now, samples)
+                    if reopen:
+                        ledger.close()
+                        ledger = Ledger.open_writer(location, tallies)
+                    for tally in tallies:
+                        assert ledger.edge(tally) == tally.edge_at(now)
+                        assert ledger.totals(tally) == ledger.recount(tally, tally.edge_at(now))
+            finally:
+                ledger.close()
+
+    if not isinstance(ledger_at, Path):
+        check = settings(max_examples=PG_EXAMPLES)(check)
+    given(steps)(check)()
 
 
-def test_a_sample_leaves_the_window_after_exactly_the_window(ledger_dir: Path) -> None:
-    with Ledger.open_writer(ledger_dir, [HOUR]) as ledger:
+def test_a_sample_leaves_the_window_after_exactly_the_window(ledger_at: Location) -> None:
+    with Ledger.open_writer(ledger_at, [HOUR]) as ledger:
         ledger.commit(T0, cycle(T0, alice=(1000, 10)))
         ledger.commit(T0 + 3599, [])
         assert ledger.totals() == {"alice": Totals(1000, 10)}
@@ -97,8 +146,8 @@ def test_a_sample_leaves_the_window_after_exactly_the_window(ledger_dir: Path) -
         assert ledger.totals() == {}
 
 
-def test_clock_going_back_brings_aged_out_samples_back(ledger_dir: Path) -> None:
-    with Ledger.open_writer(ledger_dir, [HOUR]) as ledger:
+def test_clock_going_back_brings_aged_out_samples_back(ledger_at: Location) -> None:
+    with Ledger.open_writer(ledger_at, [HOUR]) as ledger:
         ledger.commit(T0, cycle(T0, alice=(1000, 10)))
         ledger.commit(T0 + 7200, [])
         assert ledger.totals() == {}
@@ -106,10 +155,10 @@ def test_clock_going_back_brings_aged_out_samples_back(ledger_dir: Path) -> None
         assert ledger.totals() == {"alice": Totals(1000, 10)}
 
 
-def test_off_peak_usage_does_not_count(ledger_dir: Path) -> None:
+def test_off_peak_usage_does_not_count(ledger_at: Location) -> None:
     # 2023-11-14 00:30 in Adelaide (UTC+10:30) is 2023-11-13 14:00 UTC.
     night = 1_699_884_000
-    with Ledger.open_writer(ledger_dir, [NIGHTS_FREE, WEEK]) as ledger:
+    with Ledger.open_writer(ledger_at, [NIGHTS_FREE, WEEK]) as ledger:
         ledger.commit(night, cycle(night, alice=(5000, 50)))
         ledger.commit(night + 6 * 3600, cycle(night + 6 * 3600, alice=(7, 1)))
         assert ledger.totals(NIGHTS_FREE) == {"alice": Totals(7, 1)}
@@ -117,11 +166,11 @@ def test_off_peak_usage_does_not_count(ledger_dir: Path) -> None:
         assert ledger.totals(WEEK) == {"alice": Totals(5007, 51)}
 
 
-def test_a_new_window_starts_from_a_recount_of_history(ledger_dir: Path) -> None:
-    with Ledger.open_writer(ledger_dir, [HOUR]) as ledger:
+def test_a_new_window_starts_from_a_recount_of_history(ledger_at: Location) -> None:
+    with Ledger.open_writer(ledger_at, [HOUR]) as ledger:
         for i in range(5):
             ledger.commit(T0 + i * 300, cycle(T0 + i * 300, alice=(100, 1)))
-    with Ledger.open_writer(ledger_dir, [HOUR, WEEK]) as ledger:
+    with Ledger.open_writer(ledger_at, [HOUR, WEEK]) as ledger:
         assert ledger.totals(WEEK) == {"alice": Totals(500, 5)}
         assert [t.key for t in ledger.tallies()] == ["1h", "7d"]
 
@@ -147,10 +196,10 @@ def test_samples_are_stored_in_hour_files(ledger_dir: Path) -> None:
 # -- readers and the writer -----------------------------------------------------------------
 
 
-def test_a_reader_sees_what_the_writer_committed(ledger_dir: Path) -> None:
-    with Ledger.open_writer(ledger_dir, [WEEK]) as writer:
+def test_a_reader_sees_what_the_writer_committed(ledger_at: Location) -> None:
+    with Ledger.open_writer(ledger_at, [WEEK]) as writer:
         writer.commit(T0, cycle(T0, alice=(100, 1)))
-        reader = Ledger.open_reader(ledger_dir)
+        reader = Ledger.open_reader(ledger_at)
         assert reader.totals() == {"alice": Totals(100, 1)}
         writer.commit(T0 + 300, cycle(T0 + 300, alice=(50, 1)))
         reader.refresh()
@@ -159,22 +208,22 @@ def test_a_reader_sees_what_the_writer_committed(ledger_dir: Path) -> None:
         assert [s.bytes_in for s in reader.samples(["alice"])] == [100, 50]
 
 
-def test_a_reader_cannot_write(ledger_dir: Path) -> None:
-    Ledger.open_writer(ledger_dir, [WEEK]).close()
-    reader = Ledger.open_reader(ledger_dir)
+def test_a_reader_cannot_write(ledger_at: Location) -> None:
+    Ledger.open_writer(ledger_at, [WEEK]).close()
+    reader = Ledger.open_reader(ledger_at)
     with pytest.raises(LedgerReadOnly):
         reader.commit(T0, [])
 
 
-def test_a_second_writer_is_refused_with_the_holders_pid(ledger_dir: Path) -> None:
+def test_a_second_writer_is_refused_with_the_holders_pid(ledger_at: Location) -> None:
     import os
 
-    with Ledger.open_writer(ledger_dir, [WEEK]), pytest.raises(LedgerLocked) as refused:
-        Ledger.open_writer(ledger_dir, [WEEK])
+    with Ledger.open_writer(ledger_at, [WEEK]) as first, pytest.raises(LedgerLocked) as refused:
+        Ledger.open_writer(ledger_at, [WEEK])
     assert f"process {os.getpid()}" in str(refused.value)
-    assert str(ledger_dir) in str(refused.value)
+    assert first.where in str(refused.value)  # the directory, or the database
     # Once the first writer has gone, a new one may open.
-    Ledger.open_writer(ledger_dir, [WEEK]).close()
+    Ledger.open_writer(ledger_at, [WEEK]).close()
 
 
 def test_the_cycle_in_flight_is_rolled_back_on_reopen(ledger_dir: Path) -> None:
@@ -249,17 +298,17 @@ def test_a_ledger_of_another_format_is_refused(ledger_dir: Path) -> None:
 # -- enforcement state, records, counters ------------------------------------------------------
 
 
-def test_limits_counters_and_records_are_committed_with_the_cycle(ledger_dir: Path) -> None:
-    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger, ledger.batch():
+def test_limits_counters_and_records_are_committed_with_the_cycle(ledger_at: Location) -> None:
+    with Ledger.open_writer(ledger_at, [WEEK]) as ledger, ledger.batch():
         ledger.commit(T0, cycle(T0, alice=(100, 1)))
         ledger.set_limit(Limit("alice", T0, "63.0 MB in 1w", "log", 3000))
         ledger.set_counter_state("bras1", {"7": [123, 456]})
         ledger.records.set_subscribers([SubscriberRecord(name="alice", plan="home")])
-    reader = Ledger.open_reader(ledger_dir)
+    reader = Ledger.open_reader(ledger_at)
     assert reader.limits() == [Limit("alice", T0, "63.0 MB in 1w", "log", 3000)]
     assert reader.counter_state("bras1") == {"7": [123, 456]}
     assert reader.records.subscribers() == [SubscriberRecord(name="alice", plan="home")]
-    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+    with Ledger.open_writer(ledger_at, [WEEK]) as ledger:
         ledger.set_limit(Limit("alice", T0 + 5, "again", "log"))
         ledger.clear_limit("nobody")
         assert [limit.reason for limit in ledger.limits()] == ["again"]
@@ -270,9 +319,11 @@ def test_limits_counters_and_records_are_committed_with_the_cycle(ledger_dir: Pa
 # -- pruning ---------------------------------------------------------------------------------
 
 
-def test_prune_retires_old_records_to_the_archive_and_out_of_the_windows(ledger_dir: Path) -> None:
+def test_prune_retires_old_records_to_the_archive_and_out_of_the_windows(
+    ledger_at: Location,
+) -> None:
     archived: list[Sample] = []
-    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+    with Ledger.open_writer(ledger_at, [WEEK]) as ledger:
         for i in range(48):
             now = T0 + i * 1800
             ledger.commit(now, cycle(now, alice=(100, 1)))
@@ -367,8 +418,8 @@ def test_a_full_disk_mid_commit_leaves_the_last_commit_and_counts_nothing_twice_
         assert [s.bytes_in for s in ledger.samples()] == [100, 1]
 
 
-def test_two_commits_in_one_batch_are_refused(ledger_dir: Path) -> None:
-    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger:
+def test_two_commits_in_one_batch_are_refused(ledger_at: Location) -> None:
+    with Ledger.open_writer(ledger_at, [WEEK]) as ledger:
         with pytest.raises(LedgerError, match="one commit per batch"), ledger.batch():
             ledger.commit(T0, cycle(T0, a=(1, 1)))
             ledger.commit(T0 + 300, cycle(T0 + 300, a=(50, 1)))
@@ -380,9 +431,9 @@ def test_two_commits_in_one_batch_are_refused(ledger_dir: Path) -> None:
     [Sample("two words", T0, 1, 1), Sample("", T0, 1, 1), Sample("a", T0 + 0.5, 1, 1)],  # type: ignore[arg-type]
 )
 def test_samples_the_text_forms_could_not_carry_are_refused(
-    ledger_dir: Path, sample: Sample
+    ledger_at: Location, sample: Sample
 ) -> None:
-    with Ledger.open_writer(ledger_dir, [WEEK]) as ledger, pytest.raises(ValueError):
+    with Ledger.open_writer(ledger_at, [WEEK]) as ledger, pytest.raises(ValueError):
         ledger.commit(T0, [sample])
 
 
@@ -499,7 +550,7 @@ def test_a_replace_that_fails_before_its_commit_point_changes_nothing(
         assert ledger.totals() == {"a": Totals(2400, 24)}
 
 
-def test_a_monthly_period_counts_from_the_reset_day_in_local_time(tmp_path) -> None:
+def test_a_monthly_period_counts_from_the_reset_day_in_local_time(ledger_at: Location) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -512,13 +563,13 @@ def test_a_monthly_period_counts_from_the_reset_day_in_local_time(tmp_path) -> N
     assert month.edge_at(at(2026, 3, 20, 12)) == at(2026, 3, 15) - 1
     assert month.edge_at(at(2026, 3, 14, 23, 59)) == at(2026, 2, 15) - 1
     assert month.edge_at(at(2026, 1, 3)) == at(2025, 12, 15) - 1
-    with Ledger.open_writer(tmp_path / "l", [month]) as ledger:
+    with Ledger.open_writer(ledger_at, [month]) as ledger:
         ledger.commit(at(2026, 3, 14, 23), [Sample("a", at(2026, 3, 14, 23), 100, 1)])
         ledger.commit(at(2026, 3, 14, 23, 30), [Sample("a", at(2026, 3, 14, 23, 30), 50, 0)])
         assert ledger.totals(month)["a"] == Totals(150, 1)
         # Midnight of the 15th, local time: the month resets, whatever happened before.
         ledger.commit(at(2026, 3, 15, 0, 5), [Sample("a", at(2026, 3, 15, 0, 5), 7, 0)])
         assert ledger.totals(month) == {"a": Totals(7, 0)}
-    with Ledger.open_writer(tmp_path / "l", [month]) as again:  # the period survives a reopen
+    with Ledger.open_writer(ledger_at, [month]) as again:  # the period survives a reopen
         assert again.tallies()[0].period == Monthly(15, "Australia/Adelaide")
         assert again.totals(month) == {"a": Totals(7, 0)}

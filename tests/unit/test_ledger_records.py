@@ -1,6 +1,9 @@
 """The ledger's typed records: what goes in comes out typed; what does not fit its kind is
 refused with the file and the kind named, and nothing is changed; records written before
-they had types are migrated, by readers in memory and by the first writer on disk."""
+they had types are migrated, by readers in memory and by the first writer on disk.
+
+Tests taking `ledger_at` run on each store; those editing state.json or reading the TinyDB
+store's caches take `ledger_dir` (or the TinyDB fixture ledger-v0)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import pytest
 from conftest import REPO
 
 from nmsquota.ledger import Ledger, LedgerRecordError, Tally
+from nmsquota.ledger.base import Location
 from nmsquota.ledger.migration import MigrationError, reason_of
 from nmsquota.ledger.records import (
     CapStanding,
@@ -44,7 +48,7 @@ def edit_state(directory: Path, change: Any) -> bytes:
     return path.read_bytes()
 
 
-def test_records_come_back_as_the_types_they_were_written_as(ledger_dir: Path) -> None:
+def test_records_come_back_as_the_types_they_were_written_as(ledger_at: Location) -> None:
     standing = StandingRecord(
         subscriber="alice", state=State.STEPPED, since=T0,
         reason=Reason(ReasonKind.OVER, "1d", 80.0, 85, 100), warned=(80,), used=85, cap=100,
@@ -53,10 +57,10 @@ def test_records_come_back_as_the_types_they_were_written_as(ledger_dir: Path) -
     )  # fmt: skip
     override = OverrideRecord(subscriber="alice", kind="topup", reason="bought", since=T0,
                               bytes=10**9, cap="1d", author="noc")  # fmt: skip
-    with Ledger.open_writer(ledger_dir, [Tally(86400)]) as ledger, ledger.batch():
+    with Ledger.open_writer(ledger_at, [Tally(86400)]) as ledger, ledger.batch():
         ledger.records.set_standings([standing])
         ledger.records.set_overrides([override])
-    reader = Ledger.open_reader(ledger_dir)
+    reader = Ledger.open_reader(ledger_at)
     assert reader.records.standings() == [standing]
     assert reader.records.overrides() == [override]
     assert reader.records.health() is None
@@ -109,30 +113,30 @@ def test_what_nmsquota_did_not_write_is_refused_not_guessed(
     assert expected in str(refused.value)
 
 
-def test_the_event_log_keeps_the_latest_and_numbers_them_for_ever(ledger_dir: Path) -> None:
+def test_the_event_log_keeps_the_latest_and_numbers_them_for_ever(ledger_at: Location) -> None:
     def event(n: int) -> EventRecord:
         return EventRecord(time=T0 + n, kind=EventKind.SESSION_UP, text=f"up {n}",
                            subscriber="alice")  # fmt: skip
 
-    with Ledger.open_writer(ledger_dir) as ledger, ledger.batch():
+    with Ledger.open_writer(ledger_at) as ledger, ledger.batch():
         added = ledger.records.add_events([event(n) for n in range(5)], keep=3)
     assert [e.seq for e in added] == [1, 2, 3, 4, 5]
-    reader = Ledger.open_reader(ledger_dir)
+    reader = Ledger.open_reader(ledger_at)
     assert [(e.seq, e.text) for e in reader.records.events()] == [(3, "up 2"), (4, "up 3"),
                                                                   (5, "up 4")]  # fmt: skip
     assert [e.seq for e in reader.records.events(since=4)] == [5]
-    with Ledger.open_writer(ledger_dir) as ledger, ledger.batch():
+    with Ledger.open_writer(ledger_at) as ledger, ledger.batch():
         (later,) = ledger.records.add_events([event(9)], keep=3)
     assert later.seq == 6  # after a restart too, the numbers only grow
 
 
-def test_sessions_and_devices_are_kept_as_written(ledger_dir: Path) -> None:
+def test_sessions_and_devices_are_kept_as_written(ledger_at: Location) -> None:
     session = SessionRecord(subscriber="alice", online=True, access_server="bras",
                             interface="<pppoe-alice>", addresses=("100.64.0.9",), since=T0,
                             seen=T0 + 300)  # fmt: skip
-    with Ledger.open_writer(ledger_dir) as ledger, ledger.batch():
+    with Ledger.open_writer(ledger_at) as ledger, ledger.batch():
         ledger.records.set_sessions([session])
-    assert Ledger.open_reader(ledger_dir).records.sessions() == [session]
+    assert Ledger.open_reader(ledger_at).records.sessions() == [session]
 
 
 def test_old_records_are_read_with_their_state_and_reason_typed(old_ledger: Path) -> None:
@@ -188,12 +192,12 @@ def test_every_override_has_an_id_that_a_rewrite_and_a_migration_keep(old_ledger
     assert [o.id for o in Ledger.open_reader(old_ledger).records.overrides()] == before
 
 
-def test_an_overrides_id_names_what_it_says(ledger_dir: Path) -> None:
+def test_an_overrides_id_names_what_it_says(ledger_at: Location) -> None:
     topup = OverrideRecord(subscriber="alice", kind="topup", reason="bought", since=T0,
                            bytes=10**9, cap="1d", author="noc")  # fmt: skip
-    with Ledger.open_writer(ledger_dir) as ledger, ledger.batch():
+    with Ledger.open_writer(ledger_at) as ledger, ledger.batch():
         ledger.records.set_overrides([topup])
-    (stored,) = Ledger.open_reader(ledger_dir).records.overrides()
+    (stored,) = Ledger.open_reader(ledger_at).records.overrides()
     assert stored.id == topup.id
     # Any field that differs, a different override: a different id.
     others = [replace(topup, subscriber="bob"), replace(topup, kind="exempt", bytes=0),

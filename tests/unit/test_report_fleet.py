@@ -15,6 +15,7 @@ import pytest
 from fixtures import report_ledger as fx
 
 from nmsquota.config import load_config
+from nmsquota.ledger.base import Location
 from nmsquota.policy import used
 from nmsquota.policy.terms import Direction
 from nmsquota.report import fleet, site
@@ -184,10 +185,12 @@ def test_the_peak_in_the_window_is_the_running_totals_from_the_first_sample(
     assert fleet.peak_in_window([], cap, times[0], times[-1]) == 0
 
 
-def test_the_figures_worked_out_once_are_the_charts_and_the_tables(tmp_path: Path) -> None:
-    data = fx.build(tmp_path / "report")
-    config = load_config(data / "nmsquota.toml", check_drivers=False)
-    reader = Reader.open(data / "ledger", config)
+def test_the_figures_worked_out_once_are_the_charts_and_the_tables(
+    tmp_path: Path, ledger_at: Location
+) -> None:
+    config = load_config(fx.write_config(tmp_path / "report"), check_drivers=False)
+    fx.write_ledger(ledger_at)
+    reader = Reader.open(ledger_at, config)
     snap = reader.snapshot()
     samples = reader.samples(["dora", "ivan"], fx.AS_OF - 14 * fx.DAY)
     events = reader.events()
@@ -204,13 +207,14 @@ def test_the_figures_worked_out_once_are_the_charts_and_the_tables(tmp_path: Pat
 
 
 def test_the_index_reads_the_window_before_its_days_only_for_a_limit_at_a_cap(
-    tmp_path: Path,
+    tmp_path: Path, ledger_at: Location
 ) -> None:
     """dora, under her cap, needs nothing before the index's first day; ivan, limited at his
     cap on Wednesday, his window before it (the overshoot's peak). The index is the same as
     from everyone's samples since the window before the first day."""
-    data = fx.build(tmp_path / "report")
-    reader = Reader.open(data / "ledger", load_config(data / "nmsquota.toml", check_drivers=False))
+    config = load_config(fx.write_config(tmp_path / "report"), check_drivers=False)
+    fx.write_ledger(ledger_at)
+    reader = Reader.open(ledger_at, config)
     snap, events, utc = reader.snapshot(), reader.events(), ZoneInfo("UTC")
     first = fleet.day_start(fleet.days_until(fx.AS_OF, site.DAYS, utc)[0], utc)
     read = site._samples(reader, snap, [], True, events, utc)

@@ -1,6 +1,11 @@
 """The read API: snapshots built from a ledger reader and the configuration, in any process,
 without the daemon, SNMP, the drivers or Textual; `status` and `usage` print from them
-exactly what they printed before it, on a data directory written before it."""
+exactly what they printed before it, on a data directory written before it.
+
+Tests taking `recorded` run on each store (the recording copied into the database through
+the ledger API for PostgreSQL); those taking `data` run `nmsquota status`/`usage` on its
+directory, edit state.json or hold a usage count PostgreSQL's bigint refuses, and stay on
+TinyDB."""
 
 from __future__ import annotations
 
@@ -15,12 +20,13 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from fixtures.copy_ledger import ACCESS_SERVERS, Recorded, copy_ledger, recorded_at
 
 from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.ledger import Ledger
-from nmsquota.ledger.ledger import TinyStore
+from nmsquota.ledger.base import Location
 from nmsquota.ledger.records import (
     CapStanding,
     DeviceRecord,
@@ -58,8 +64,17 @@ def data(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def reader_of(data: Path) -> Reader:
-    return Reader.open(data / "ledger", load_config(data / "nmsquota.toml"))
+@pytest.fixture
+def recorded(ledger_at: Location, tmp_path: Path) -> Recorded:
+    """The same recording on each store: for TinyDB, `data` itself; for PostgreSQL, its
+    ledger copied into the test's database through the ledger API (fixtures.copy_ledger)."""
+    return recorded_at(ledger_at, tmp_path)
+
+
+def reader_of(data: Path | Recorded) -> Reader:
+    if isinstance(data, Path):
+        data = Recorded(data / "nmsquota.toml", data / "ledger")
+    return Reader.open(data.ledger, load_config(data.config))
 
 
 def printed(data: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -112,8 +127,33 @@ def test_status_and_usage_print_what_they_printed_before_the_read_api(
     assert printed(data, OUTPUTS[name], capsys) == expected
 
 
-def test_a_subscriber_shows_every_cap_the_limit_and_why_and_when_it_lifts(data: Path) -> None:
-    snap = reader_of(data).snapshot()
+def test_a_copy_of_the_recording_reads_as_the_recording(
+    ledger_at: Location, tmp_path: Path
+) -> None:
+    # What `recorded` takes for granted of fixtures.copy_ledger on a database, checked on
+    # each store (on TinyDB, a copy into a second directory).
+    source = Path(shutil.copytree(FIXTURE / "ledger", tmp_path / "recording"))
+    copy_ledger(source, ledger_at, ACCESS_SERVERS)
+    config = load_config(FIXTURE / "nmsquota.toml")
+    here = Reader.open(ledger_at, config).snapshot()
+    there = Reader.open(source, config).snapshot()
+    assert here.as_of == there.as_of == T0 + 3600
+    assert here.subscribers == there.subscribers and here.cycle == there.cycle
+    assert (here.overrides, here.devices, here.events) == (
+        there.overrides, there.devices, there.events)  # fmt: skip
+    as_recorded = Ledger.open_reader(source)
+    with Ledger.open_reader(ledger_at) as copied:
+        for tally in as_recorded.tallies():
+            assert copied.totals(tally) == as_recorded.totals(tally)
+            assert copied.edge(tally) == as_recorded.edge(tally)
+        assert list(copied.samples()) == list(as_recorded.samples())
+        assert copied.counter_state("bras") == as_recorded.counter_state("bras") != {}
+
+
+def test_a_subscriber_shows_every_cap_the_limit_and_why_and_when_it_lifts(
+    recorded: Recorded,
+) -> None:
+    snap = reader_of(recorded).snapshot()
     carol = snap.subscriber("carol")
     assert carol is not None and (carol.kept_in, carol.plan) == ("configuration", "fair")
     assert carol.state is State.LIMITED and carol.since == T0 + 1500
@@ -132,8 +172,8 @@ def test_a_subscriber_shows_every_cap_the_limit_and_why_and_when_it_lifts(data: 
     assert carol.addresses == ("10.60.1.3",) and not carol.online
 
 
-def test_steps_forced_limits_exemptions_and_a_limit_that_does_not_bite(data: Path) -> None:
-    snap = reader_of(data).snapshot()
+def test_steps_forced_limits_exemptions_and_a_limit_that_does_not_bite(recorded: Recorded) -> None:
+    snap = reader_of(recorded).snapshot()
     views = {view.name: view for view in snap.subscribers}
     assert (views["gina"].state, views["gina"].caps[0].step_at) == (State.STEPPED, 80.0)
     assert views["gina"].caps[0].lifts_at == T0 + 3000 + 86400  # the 500 KB leaves the day
@@ -221,17 +261,19 @@ def test_a_monthly_cap_lifts_at_its_reset_unless_a_force_with_an_expiry_holds_it
 
 
 def test_a_snapshot_reads_the_usage_records_once_however_many_are_limited(
-    data: Path, monkeypatch: pytest.MonkeyPatch
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scans: list[tuple[str, ...]] = []
-    samples = TinyStore.samples
+    reader = reader_of(recorded)
+    store = type(reader.ledger)  # whichever store keeps it
+    samples = store.samples
 
     def counted(ledger: Ledger, subscribers: Iterable[str] | None = None, **window: int):  # type: ignore[no-untyped-def]
         scans.append(tuple(sorted(subscribers or ())))
         return samples(ledger, subscribers, **window)
 
-    monkeypatch.setattr(TinyStore, "samples", counted)
-    snap = reader_of(data).snapshot()
+    monkeypatch.setattr(store, "samples", counted)
+    snap = reader.snapshot()
     assert len([view for view in snap.subscribers if view.limited]) == 5
     # erin's limit is forced (no samples needed), the others' lift with their usage.
     assert scans == [("alice", "carol", "frank", "gina")]
@@ -249,20 +291,20 @@ def test_a_count_beyond_64_bits_still_gives_a_lift_time(data: Path) -> None:
 
 
 def test_someone_seen_online_without_a_plan_of_their_own_is_on_the_default_plan(
-    data: Path,
+    recorded: Recorded,
 ) -> None:
-    config = data / "nmsquota.toml"
+    config = recorded.config
     config.write_text('default_plan = "fair"\n' + config.read_text())
     hank = SessionRecord(subscriber="hank", online=False, access_server="bras",
                          interface="<pppoe-hank>", seen=T0 + 3000)  # fmt: skip
     alice = SessionRecord(subscriber="alice", online=True, access_server="bras",
                           interface="<pppoe-alice>", since=T0)  # fmt: skip
-    with Ledger.open_writer(data / "ledger") as ledger:
+    with Ledger.open_writer(recorded.ledger) as ledger:
         ledger.records.set_sessions([alice, hank])
         # ivan is only in the usage records: never seen on the network, so no plan.
         ledger.commit(T0 + 3900, [Sample("hank", T0 + 3900, 700_000, 0),
                                   Sample("ivan", T0 + 3900, 5, 0)])  # fmt: skip
-    snap = reader_of(data).snapshot()
+    snap = reader_of(recorded).snapshot()
     views = {name: snap.subscriber(name) for name in ("hank", "alice", "frank", "ivan")}
     assert {name: (v.kept_in, v.plan) for name, v in views.items() if v is not None} == {
         "hank": ("nowhere", "fair"),  # as the daemon limits him
@@ -276,8 +318,8 @@ def test_someone_seen_online_without_a_plan_of_their_own_is_on_the_default_plan(
         ("1h", 700_000, 70), ("1d", 700_000, 23)]  # fmt: skip
 
 
-def test_the_cycle_drivers_and_access_servers(data: Path) -> None:
-    snap = reader_of(data).snapshot()
+def test_the_cycle_drivers_and_access_servers(recorded: Recorded) -> None:
+    snap = reader_of(recorded).snapshot()
     cycle = snap.cycle
     assert cycle is not None and cycle.number == 13 and cycle.age(NOW) == 60
     assert not cycle.stale(NOW) and cycle.stale(NOW + 900) and cycle.troubled
@@ -311,10 +353,12 @@ def test_a_cycle_on_a_demos_simulated_clock_is_shown_as_such_and_never_stale(
     assert shown["stale"] is False and shown["cycle"]["simulated"] is True
 
 
-def test_a_limit_that_does_not_bite_is_blamed_on_the_drivers_that_hold_it(data: Path) -> None:
+def test_a_limit_that_does_not_bite_is_blamed_on_the_drivers_that_hold_it(
+    recorded: Recorded,
+) -> None:
     # The shaper holds neither carol (its queue table was full) nor alice (nothing to key
     # on, say): only the log driver holds her limit, which was measured not to bite.
-    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+    with Ledger.open_writer(recorded.ledger) as ledger, ledger.batch():
         health = ledger.records.health()
         assert health is not None and health.not_effective == ("alice",)
         everyone = ("alice", "carol", "erin", "frank", "gina")
@@ -323,19 +367,19 @@ def test_a_limit_that_does_not_bite_is_blamed_on_the_drivers_that_hold_it(data: 
                    for name, outcome in health.drivers.items()}  # fmt: skip
         drivers["shaper"] = replace(drivers["shaper"], unenforceable=("alice",))
         ledger.records.set_health(replace(health, drivers=drivers))
-    cycle = reader_of(data).snapshot().cycle
+    cycle = reader_of(recorded).snapshot().cycle
     assert cycle is not None
     assert {d.name: d.not_effective for d in cycle.drivers} == {"log": ("alice",), "shaper": ()}
 
 
-def test_a_driver_whose_limit_does_not_bite_is_failing_not_ok(data: Path) -> None:
-    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+def test_a_driver_whose_limit_does_not_bite_is_failing_not_ok(recorded: Recorded) -> None:
+    with Ledger.open_writer(recorded.ledger) as ledger, ledger.batch():
         health = ledger.records.health()
         assert health is not None and health.not_effective == ("alice",)
         # No errors of its own: only the measurement says its limit on alice does not bite.
         drivers = {"log": replace(health.drivers["log"], installed=("alice",), errors=())}
         ledger.records.set_health(replace(health, drivers=drivers, devices_failed={}))
-    cycle = reader_of(data).snapshot().cycle
+    cycle = reader_of(recorded).snapshot().cycle
     assert cycle is not None
     (log,) = cycle.drivers
     assert (log.health, log.failing, log.ok) == ("failing", True, False)
@@ -343,10 +387,10 @@ def test_a_driver_whose_limit_does_not_bite_is_failing_not_ok(data: Path) -> Non
     assert cycle.troubled
 
 
-def test_drift_kept_across_cycles_shows_as_drifting_with_its_count(data: Path) -> None:
+def test_drift_kept_across_cycles_shows_as_drifting_with_its_count(recorded: Recorded) -> None:
     kept = DriftRecord(since=T0 + 3000, cycles=4, lines=("limit on bob [10.0.0.2] was missing: "
                                                          "reinstalled",))  # fmt: skip
-    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+    with Ledger.open_writer(recorded.ledger) as ledger, ledger.batch():
         health = ledger.records.health()
         assert health is not None
         # This cycle found nothing new, but the drift is not put right yet (kept), and no
@@ -354,7 +398,7 @@ def test_drift_kept_across_cycles_shows_as_drifting_with_its_count(data: Path) -
         log = replace(health.drivers["log"], installed=(), errors=(), drift=(), drifting=kept)
         ledger.records.set_health(replace(health, drivers={"log": log}, devices_failed={},
                                           not_effective=()))  # fmt: skip
-    cycle = reader_of(data).snapshot().cycle
+    cycle = reader_of(recorded).snapshot().cycle
     assert cycle is not None
     (view,) = cycle.drivers
     assert (view.health, view.ok, view.failing) == ("drifting", False, False)
@@ -394,7 +438,9 @@ def test_status_shows_a_failing_driver_and_kept_drift_with_since_and_count(
                                              "lines": list(kept.lines)}  # fmt: skip
 
 
-def test_sessions_devices_and_events_the_daemon_keeps_are_in_the_snapshot(data: Path) -> None:
+def test_sessions_devices_and_events_the_daemon_keeps_are_in_the_snapshot(
+    recorded: Recorded,
+) -> None:
     session = SessionRecord(subscriber="alice", online=True, access_server="bras",
                             interface="<pppoe-alice>", addresses=("100.64.0.7",),
                             since=T0, seen=T0 + 3600)  # fmt: skip
@@ -402,11 +448,11 @@ def test_sessions_devices_and_events_the_daemon_keeps_are_in_the_snapshot(data: 
                           latency=0.02, counter_bits=64, interfaces=6)  # fmt: skip
     up = EventRecord(time=T0, kind=EventKind.SESSION_UP, text="alice up on <pppoe-alice>",
                      subscriber="alice")  # fmt: skip
-    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+    with Ledger.open_writer(recorded.ledger) as ledger, ledger.batch():
         ledger.records.set_sessions([session])
         ledger.records.set_devices([device])
         ledger.records.add_events([up, up])
-    reader = reader_of(data)
+    reader = reader_of(recorded)
     snap = reader.snapshot()
     alice = snap.subscriber("alice")
     assert alice is not None and alice.online and alice.session == session
@@ -416,10 +462,10 @@ def test_sessions_devices_and_events_the_daemon_keeps_are_in_the_snapshot(data: 
     assert [event.seq for event in reader.events(since=1)] == [2]
 
 
-def test_a_reader_sees_one_commit_until_it_refreshes(data: Path) -> None:
-    reader = reader_of(data)
+def test_a_reader_sees_one_commit_until_it_refreshes(recorded: Recorded) -> None:
+    reader = reader_of(recorded)
     before = reader.snapshot()
-    with Ledger.open_writer(data / "ledger") as ledger:
+    with Ledger.open_writer(recorded.ledger) as ledger:
         ledger.commit(T0 + 3900)
     assert reader.snapshot().as_of == before.as_of == T0 + 3600
     reader.refresh()
@@ -531,12 +577,12 @@ def test_config_check_still_loads_and_checks_every_configured_driver(data: Path)
     assert {"nmsquota.limitd.mac", "snmpdriver", "pysnmp"} <= set(loaded)
 
 
-def test_an_access_server_shows_the_profile_it_is_polled_with(data: Path) -> None:
-    config = data / "nmsquota.toml"
+def test_an_access_server_shows_the_profile_it_is_polled_with(recorded: Recorded) -> None:
+    config = recorded.config
     config.write_text(config.read_text().replace(
         "[access_servers.bras]\n", '[access_servers.bras]\nsource = "accel-ppp"\n'))  # fmt: skip
-    bras, old = reader_of(data).snapshot().devices
+    bras, old = reader_of(recorded).snapshot().devices
     assert (bras.name, bras.source) == ("bras", "accel-ppp")
     assert (old.name, old.source) == ("old-bras", "if-mib")  # the default profile
-    unconfigured = Reader.open(data / "ledger", None).snapshot().devices
+    unconfigured = Reader.open(recorded.ledger, None).snapshot().devices
     assert [device.source for device in unconfigured] == [None, None]

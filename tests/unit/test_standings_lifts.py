@@ -5,13 +5,12 @@ lifts_at says over the cap's whole window."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from nmsquota.config import Cap
 from nmsquota.ledger import Ledger, Sample, Tally
-from nmsquota.ledger.ledger import TinyStore
+from nmsquota.ledger.base import Location
 from nmsquota.ledger.records import CapStanding
 from nmsquota.ledger.shards import SHARD_SECONDS
 from nmsquota.policy import Rule, lifts_at
@@ -30,13 +29,13 @@ bo and cy evenly."""
 
 
 @pytest.fixture
-def ledger(ledger_dir: Path) -> Ledger:
-    with Ledger.open_writer(ledger_dir, [DAY, NIGHTS]) as writer:
+def ledger(ledger_at: Location) -> Ledger:
+    with Ledger.open_writer(ledger_at, [DAY, NIGHTS]) as writer:
         for hour in range(HOURS):
             now = T0 + (hour + 1) * HOUR
             writer.commit(now, [Sample(name, now, amounts[hour], 1)
                                 for name, amounts in USAGE.items()])  # fmt: skip
-    return Ledger.open_reader(ledger_dir)
+    return Ledger.open_reader(ledger_at)
 
 
 def held(name: str, used: int, cap: int, tally: Tally = DAY) -> HeldCap:
@@ -55,16 +54,17 @@ def whole_window(ledger: Ledger, one: HeldCap) -> int | None:
 
 
 def counting(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[Sample]:
-    """The samples the ledger hands out from now on."""
+    """The samples the ledger hands out from now on (whichever store keeps it)."""
     handed: list[Sample] = []
-    real = TinyStore.samples
+    store = type(ledger)
+    real = store.samples
 
     def samples(self: Ledger, *args: object, **kwargs: object) -> Iterator[Sample]:
         for sample in real(self, *args, **kwargs):  # type: ignore[arg-type]
             handed.append(sample)
             yield sample
 
-    monkeypatch.setattr(TinyStore, "samples", samples)
+    monkeypatch.setattr(store, "samples", samples)
     return handed
 
 

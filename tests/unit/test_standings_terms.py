@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.check_ledger import Someone, build
+from fixtures.check_ledger import Someone, build, write_config, write_ledger
 
 from nmsquota.config import load_config
+from nmsquota.ledger.base import Location
 from nmsquota.standings import Reader
 from nmsquota.standings.terms import plan_terms
 
 
-def test_the_terms_pair_with_the_views_caps_in_order(tmp_path: Path) -> None:
-    data = build(tmp_path, [Someone("ana", plan="fair")])
-    config = load_config(data / "nmsquota.toml", check_drivers=False)
+def test_the_terms_pair_with_the_views_caps_in_order(tmp_path: Path, ledger_at: Location) -> None:
+    config = load_config(write_config(tmp_path), check_drivers=False)
+    write_ledger(ledger_at, [Someone("ana", plan="fair")])
     fair = plan_terms(config, "fair")
-    view = Reader.open(data / "ledger", config).snapshot().subscriber("ana")
+    view = Reader.open(ledger_at, config).snapshot().subscriber("ana")
     assert view is not None
     assert [cap.name for cap in view.caps] == [rule.name for rule in fair] == ["1h", "1d"]
     assert [rule.cap for rule in fair] == [10**9, 10 * 10**9]

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from fixtures.copy_ledger import Recorded, recorded_at
 
 from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.ledger import Ledger
+from nmsquota.ledger.base import Location
 from nmsquota.ledger.records import OverrideRecord
 from nmsquota.standings import Reader
 from nmsquota.standings.topups import drawing_order, left_of, topups_on
@@ -77,20 +79,30 @@ def data(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def with_overrides(data: Path, *added: OverrideRecord) -> Reader:
-    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+@pytest.fixture
+def recorded(ledger_at: Location, tmp_path: Path) -> Recorded:
+    """The same recording on each store (`data` itself for TinyDB; fixtures.copy_ledger)."""
+    return recorded_at(ledger_at, tmp_path)
+
+
+def with_overrides(data: Path | Recorded, *added: OverrideRecord) -> Reader:
+    if isinstance(data, Path):
+        data = Recorded(data / "nmsquota.toml", data / "ledger")
+    with Ledger.open_writer(data.ledger) as ledger, ledger.batch():
         ledger.records.set_overrides([*ledger.records.overrides(), *added])
-    return Reader.open(data / "ledger", load_config(data / "nmsquota.toml"))
+    return Reader.open(data.ledger, load_config(data.config))
 
 
-def test_the_read_api_gives_each_topup_in_force_with_what_is_left_of_it(data: Path) -> None:
+def test_the_read_api_gives_each_topup_in_force_with_what_is_left_of_it(
+    recorded: Recorded,
+) -> None:
     # alice: 2 950 000 bytes in her day against a cap of 1 000 000.
     kept = topup(1_000_000)
     lasting = topup(1_500_000, until=AS_OF + 3600)
     gone = topup(5_000_000, until=AS_OF - 1)
     # dave: 2 500 000 bytes in his hour (cap 1 000 000) and in his day (cap 3 000 000).
     both = topup(2_000_000, subscriber="dave")
-    snap = with_overrides(data, kept, lasting, gone, both).snapshot()
+    snap = with_overrides(recorded, kept, lasting, gone, both).snapshot()
     alice, dave = snap.subscriber("alice"), snap.subscriber("dave")
     assert alice is not None and dave is not None
     assert [(t.id, t.amount, t.until, t.left) for t in alice.topups] == [
@@ -101,9 +113,11 @@ def test_the_read_api_gives_each_topup_in_force_with_what_is_left_of_it(data: Pa
     assert [len(cap.topups) for cap in dave.caps] == [1, 1]
 
 
-def test_a_topup_for_one_cap_of_a_plan_of_several_is_on_that_cap_only(data: Path) -> None:
+def test_a_topup_for_one_cap_of_a_plan_of_several_is_on_that_cap_only(
+    recorded: Recorded,
+) -> None:
     # The fixture's own: carol's 1 000 000 on her day's cap, where she used 1 200 000 of 3 MB.
-    snap = Reader.open(data / "ledger", load_config(data / "nmsquota.toml")).snapshot()
+    snap = Reader.open(recorded.ledger, load_config(recorded.config)).snapshot()
     carol = snap.subscriber("carol")
     assert carol is not None
     hour, day = carol.caps

@@ -4,11 +4,10 @@ its samples one by one (a report reads 5,000 subscribers' weeks this way)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from nmsquota.ledger import Ledger, Sample, Tally, Totals
+from nmsquota.ledger.base import Location
 from nmsquota.ledger.shards import SHARD_SECONDS
 from nmsquota.policy import used
 from nmsquota.usage import SampleColumns
@@ -57,15 +56,15 @@ def test_what_each_sample_moved_is_what_a_cap_counts_of_it(direction: str) -> No
     assert list(columns.moved(direction, slice(2, 5))) == expected[2:5]
 
 
-def test_the_ledgers_columns_are_its_samples_grouped_by_subscriber(ledger_dir: Path) -> None:
-    with Ledger.open_writer(ledger_dir, [Tally(86400)]) as ledger:
+def test_the_ledgers_columns_are_its_samples_grouped_by_subscriber(ledger_at: Location) -> None:
+    with Ledger.open_writer(ledger_at, [Tally(86400)]) as ledger:
         for hour in range(3):
             for minute in (5, 35):
                 now = T0 + hour * SHARD_SECONDS + minute * 60
                 names = ["bo", "ann", "cy"][: hour + 1]
                 ledger.commit(now, [Sample(name, now, hour * 100 + minute + i, i)
                                     for i, name in enumerate(names)])  # fmt: skip
-    reader = Ledger.open_reader(ledger_dir)
+    reader = Ledger.open_reader(ledger_at)
     for wanted, after in ((None, 0), ({"ann", "cy", "dee"}, T0 + 35 * 60)):
         grouped: dict[str, list[Sample]] = {}
         for sample in reader.samples(wanted, after=after):
