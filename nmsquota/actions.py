@@ -87,8 +87,9 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Performer:
-    """Performs operator actions on the ledger in `directory`: through the daemon listening
-    on `socket` (default: the ledger directory's control socket), else into the ledger.
+    """Performs operator actions on the ledger in `directory` (or at `location`): through
+    the daemon listening on `socket` (default: `directory`'s control socket), else into the
+    ledger.
     `config` checks the subscriber and the cap when no daemon runs (a removal by id needs
     none); `author` is who asked, recorded when no daemon runs (default: this process's
     user; through the daemon, the kernel names the client's user)."""
@@ -100,6 +101,12 @@ class Performer:
     author: str | None = None
     timeout: float = 30.0
     """Seconds the daemon has to answer."""
+    location: Path | str | None = None
+    """The ledger, when it is not in `directory` (a database URL)."""
+
+    @property
+    def ledger(self) -> Path | str:
+        return self.directory if self.location is None else self.location
 
     def perform(self, action: Action) -> Outcome:
         """Do `action`; NmsquotaError, one line, when it is refused (by the daemon, by the
@@ -115,12 +122,12 @@ class Performer:
                              "against: give --config FILE")  # fmt: skip
         if isinstance(action, OverrideRemove):
             try:  # no ledger, no override: refused without making an empty ledger there
-                Ledger.open_reader(self.directory)
+                Ledger.open_reader(self.ledger)
             except LedgerMissing as error:
                 raise NmsquotaError(f"{error}: no override to remove") from None
         # Who asked: this process's user (through the daemon, the client's, by SO_PEERCRED).
         author = self.author if self.author is not None else getpass.getuser()
-        with Ledger.open_writer(self.directory) as ledger, ledger.batch():
+        with Ledger.open_writer(self.ledger) as ledger, ledger.batch():
             events: list[EventRecord] = []
             now = int(self.clock.now())
             if isinstance(action, OverrideRemove):

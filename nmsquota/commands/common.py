@@ -1,4 +1,4 @@
-"""What every subcommand needs: the configuration, the ledger directory, the clock, units."""
+"""What every subcommand needs: the configuration, the ledger's location, the clock, units."""
 
 from __future__ import annotations
 
@@ -26,10 +26,18 @@ T = TypeVar("T")
 def add_ledger_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ledger",
-        metavar="DIR",
-        type=Path,
-        help="ledger directory (default: data_dir from the configuration)",
+        metavar="DIR|URL",
+        type=ledger_argument,
+        help="ledger directory, or a postgresql:// URL (default: the configuration's "
+        "[ledger] url, else its data_dir)",
     )
+
+
+def ledger_argument(text: str) -> Path | str:
+    """--ledger's value: a database URL as it is, anything else a directory."""
+    from nmsquota.config.settings import LEDGER_SCHEMES
+
+    return text if text.startswith(LEDGER_SCHEMES) else Path(text)
 
 
 def config_of(
@@ -48,19 +56,31 @@ def config_of(
     return load_config(path, check_drivers=check_drivers)
 
 
-def ledger_dir(args: argparse.Namespace, config: Config | None) -> Path:
+def ledger_location(args: argparse.Namespace, config: Config | None) -> Path | str:
+    """Where the ledger is: --ledger, else the configuration's (`[ledger] url`, else
+    data_dir), else the default data directory."""
     if getattr(args, "ledger", None):
-        return args.ledger
+        return args.ledger  # type: ignore[no-any-return]
+    return config.ledger_location if config else default_data_dir()
+
+
+def data_dir_of(args: argparse.Namespace, config: Config | None) -> Path:
+    """This host's own directory (the daemon's control socket, the files it writes for the
+    readers): --ledger DIR, else the configuration's data_dir. With a database ledger the
+    ledger is elsewhere, but this directory stays local."""
+    given = getattr(args, "ledger", None)
+    if isinstance(given, Path):
+        return given
     return config.data_dir if config else default_data_dir()
 
 
-def reader_of(directory: Path, config: Config | None) -> Reader:
+def reader_of(location: Path | str, config: Config | None) -> Reader:
     """The read API on this ledger; a missing one is the user's mistake (a one-line usage
     error), a corrupt one raises as the read API says."""
     from nmsquota.standings import LedgerMissing, Reader  # heavy: only the commands that read
 
     try:
-        return Reader.open(directory, config)
+        return Reader.open(location, config)
     except LedgerMissing as error:
         raise UsageError(str(error)) from None
 

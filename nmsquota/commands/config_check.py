@@ -9,6 +9,7 @@ import sys
 
 from nmsquota.commands.common import config_of
 from nmsquota.config import Config, config_search_path
+from nmsquota.ledger.backends import shown
 from nmsquota.units import format_bytes, format_duration, format_rate
 
 
@@ -40,7 +41,9 @@ def run_check(args: argparse.Namespace) -> int:
     assert config is not None
     settings = config.settings
     print(f"{config.path}: OK")
-    print(f"  ledger in {config.data_dir}, polling every {format_duration(settings.interval)}")
+    place = config.ledger_location
+    where = f"at {shown(place)}" if isinstance(place, str) else f"in {place}"
+    print(f"  ledger {where}, polling every {format_duration(settings.interval)}")
     for name, plan in sorted(settings.plans.items()):
         caps = plan.all_caps()
         for cap in caps:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, reader_of, zone_of
+from nmsquota.commands.common import (
+    add_ledger_options,
+    config_of,
+    data_dir_of,
+    ledger_location,
+    reader_of,
+    zone_of,
+)
 from nmsquota.errors import UsageError
 
 
@@ -44,9 +51,10 @@ def refresh_seconds(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
-    directory = ledger_dir(args, config)
+    directory = data_dir_of(args, config)
+    location = ledger_location(args, config)
     zone = zone_of(args, config)
-    reader = reader_of(directory, config)
+    reader = reader_of(location, config)
     # A corrupt ledger says so here, in one line (LedgerCorrupt), not inside the screen.
     reader.snapshot()
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -56,6 +64,6 @@ def run(args: argparse.Namespace) -> int:
     from nmsquota.console.app import ConsoleApp
 
     app = ConsoleApp(config, directory, args.clock, zone=zone, refresh=args.refresh,
-                     reader=reader)  # fmt: skip
+                     reader=reader, location=location)  # fmt: skip
     app.run()
     return 0

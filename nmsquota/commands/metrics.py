@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, reader_of
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_location, reader_of
 from nmsquota.nms.metrics import exposition
 
 
@@ -32,7 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_metrics(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
-    reader = reader_of(ledger_dir(args, config), config)
+    reader = reader_of(ledger_location(args, config), config)
     text = exposition(reader.snapshot(), args.clock.now(), openmetrics=args.openmetrics)
     sys.stdout.write(text)
     return 0

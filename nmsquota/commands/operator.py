@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from nmsquota.commands.common import (
     add_ledger_options,
     config_of,
-    ledger_dir,
+    data_dir_of,
+    ledger_location,
 )
 from nmsquota.config import Config
 from nmsquota.errors import NmsquotaError
@@ -71,7 +72,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _socket(args: argparse.Namespace, config: Config | None) -> Path:
     from nmsquota.control import socket_path
 
-    return socket_path(ledger_dir(args, config))
+    return socket_path(data_dir_of(args, config))
 
 
 def override_request(args: argparse.Namespace) -> Override | Release:
@@ -97,7 +98,8 @@ def send_or_record(args: argparse.Namespace, wanted: Override | Release | Overri
     from nmsquota.actions import Performer
 
     config = config_of(args)
-    performer = Performer(config, ledger_dir(args, config), args.clock)
+    performer = Performer(config, data_dir_of(args, config), args.clock,
+                          location=ledger_location(args, config))  # fmt: skip
     print(performer.perform(wanted))
     return 0
 

@@ -16,7 +16,7 @@ from nmsquota import units
 from nmsquota.commands.common import (
     add_ledger_options,
     config_of,
-    ledger_dir,
+    ledger_location,
     print_table,
     reader_of,
     zone_of,
@@ -55,7 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
-    reader = reader_of(ledger_dir(args, config), config)
+    reader = reader_of(ledger_location(args, config), config)
     now = args.clock.now()
     shown = [o for o in reader.snapshot().overrides if o.until is None or o.until > now
              if args.subscriber is None or o.subscriber == args.subscriber]  # fmt: skip

@@ -13,7 +13,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nmsquota.commands.common import add_ledger_options, amount, config_of, ledger_dir, print_table
+from nmsquota.commands.common import (
+    add_ledger_options,
+    amount,
+    config_of,
+    ledger_location,
+    print_table,
+)
 from nmsquota.config import AccessServer, Config
 from nmsquota.errors import UsageError
 from nmsquota.ledger import Ledger, LedgerMissing
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if not servers:
         raise UsageError(f"{config.path}: no access_servers to poll")
     try:
-        ledger: Ledger | None = Ledger.open_reader(ledger_dir(args, config))
+        ledger: Ledger | None = Ledger.open_reader(ledger_location(args, config))
     except LedgerMissing:
         ledger = None
     reports = asyncio.run(_poll_all(config, list(servers), ledger, args.clock.now()))

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_location
 from nmsquota.commands.prune_loss import Loss, loss, windows
 from nmsquota.commands.records import write_archive
 from nmsquota.config import Config
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     except UnitError as error:
         raise UsageError(f"--older-than: {error}") from None
     config = config_of(args)
-    directory = ledger_dir(args, config)
+    directory = ledger_location(args, config)
     form = TextForm("numeric", ZoneInfo("UTC"))
     cutoff = int(args.clock.now()) - age
 

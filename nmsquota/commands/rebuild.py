@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_location
 from nmsquota.commands.records import PAPER_WINDOW
 from nmsquota.ledger import Ledger
 from nmsquota.units import format_bytes
@@ -32,7 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args)
-    directory = ledger_dir(args, config)
+    directory = ledger_location(args, config)
     tallies = config.tallies() if config else []
     ledger = Ledger.open_writer(directory, tallies, rebuild=True)
     if ledger.salvaged is not None:

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from nmsquota.commands.common import (
     add_ledger_options,
     config_of,
-    ledger_dir,
+    data_dir_of,
+    ledger_location,
     progress,
     quota_records,
     tracked,
@@ -27,6 +28,7 @@ from nmsquota.commands.common import (
 )
 from nmsquota.errors import NmsquotaError, UsageError
 from nmsquota.ledger import Ledger, Sample, Tally
+from nmsquota.ledger.backends import shown
 from nmsquota.records import Form, TextForm, numbered_records
 
 PAPER_WINDOW = Tally(7 * 86400)
@@ -67,7 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help=(
             "replace every record in the ledger with these (the repair path), whether or not "
             "the ledger has them already; the records replaced are first saved to "
-            "replaced-TIME.txt in the ledger directory"
+            "replaced-TIME.txt in the ledger directory (the data_dir, for a database ledger)"
         ),
     )
     imported.set_defaults(handler=run_import)
@@ -102,7 +104,7 @@ def _form_options(parser: argparse.ArgumentParser) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     config = config_of(args)
-    ledger = Ledger.open_reader(ledger_dir(args, config))
+    ledger = Ledger.open_reader(ledger_location(args, config))
     form = TextForm(args.form or "numeric", zone_of(args, config))
     samples = ledger.samples(args.subscribers or None)
     if args.output is None or not _replaceable(args.output):
@@ -151,7 +153,7 @@ def run_import(args: argparse.Namespace) -> int:
     config = config_of(args)
     zone = zone_of(args, config)
     records = _read_all(args.files, args.form, zone)
-    directory = ledger_dir(args, config)
+    directory = ledger_location(args, config)
     tallies = config.tallies() if config else []
     if not tallies and not Ledger.exists(directory):
         tallies = [PAPER_WINDOW]
@@ -160,7 +162,7 @@ def run_import(args: argparse.Namespace) -> int:
         if args.replace:
             samples, present = [record.sample for record in records], 0
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
-            backup = directory / f"replaced-{stamp}.txt"
+            backup = data_dir_of(args, config) / f"replaced-{stamp}.txt"
             form = TextForm("numeric", zone)
             ledger.replace(now, samples, lambda old: write_archive(backup, old, form))
         else:
@@ -173,7 +175,7 @@ def run_import(args: argparse.Namespace) -> int:
                 ledger.records.set_subscribers(subscribers)
                 ledger.records.set_plans(plans)
     skipped = f"; skipped {present} already present" if present else ""
-    print(f"imported {len(samples)} records into {directory}{skipped}", file=sys.stderr)
+    print(f"imported {len(samples)} records into {shown(directory)}{skipped}", file=sys.stderr)
     return 0
 
 

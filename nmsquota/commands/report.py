@@ -9,7 +9,7 @@ from pathlib import Path
 from nmsquota.commands.common import (
     add_ledger_options,
     config_of,
-    ledger_dir,
+    ledger_location,
     reader_of,
     zone_of,
 )
@@ -110,7 +110,7 @@ def run_subscriber(args: argparse.Namespace) -> int:
     from nmsquota.standings.terms import plan_terms
 
     config = config_of(args, check_drivers=False)
-    reader = reader_of(ledger_dir(args, config), config)
+    reader = reader_of(ledger_location(args, config), config)
     snap = reader.snapshot()
     view = snap.subscriber(args.name)
     if view is None:
@@ -142,7 +142,7 @@ def run_operator(args: argparse.Namespace) -> int:
     if args.days < 1 or args.top < 1:
         raise UsageError("--days and --top take a whole number, 1 or more")
     config = config_of(args, check_drivers=False)
-    reader = reader_of(ledger_dir(args, config), config)
+    reader = reader_of(ledger_location(args, config), config)
     snap = reader.snapshot()
     if snap.as_of is None:
         raise NmsquotaError("the ledger has no commit yet: no usage to draw")
@@ -171,7 +171,7 @@ def run_site(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
     secret = site_secret(config)
     directory = site_dir(config, args.directory)
-    reader = reader_of(ledger_dir(args, config), config)
+    reader = reader_of(ledger_location(args, config), config)
     done = write_site(directory, reader, secret, zone_of(args, config))
     print(f"{directory}: {len(done.drawn)} pages written, {done.kept} kept, "
           f"{len(done.removed)} removed")  # fmt: skip
@@ -192,7 +192,7 @@ def run_url(args: argparse.Namespace) -> int:
     if args.operator:
         print(site_url(config, index_name(secret)))
         return 0
-    view = reader_of(ledger_dir(args, config), config).snapshot().subscriber(args.name)
+    view = reader_of(ledger_location(args, config), config).snapshot().subscriber(args.name)
     if view is None:
         raise UsageError(f"no subscriber {args.name!r} in the ledger or the configuration")
     if not view.caps:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
+from nmsquota.commands.common import add_ledger_options, config_of, data_dir_of, ledger_location
 from nmsquota.config import ConfigError, load_config
 from nmsquota.control import socket_path
+from nmsquota.ledger.errors import refused_as
 
 if TYPE_CHECKING:
     from nmsquota.daemon.report import CycleReport
@@ -62,8 +64,11 @@ def run(args: argparse.Namespace) -> int:
     root = logging.getLogger("nmsquota")
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    directory = ledger_dir(args, config)
-    with Ledger.open_writer(directory, config.tallies()) as ledger:
+    from nmsquota.ledger.backends import shown
+
+    directory = data_dir_of(args, config)
+    location = ledger_location(args, config)
+    with _host_lock(directory, location), Ledger.open_writer(location, config.tallies()) as ledger:
         with ledger.batch():
             subscribers, plans = quota_records(config)
             ledger.records.set_subscribers(subscribers)
@@ -72,11 +77,13 @@ def run(args: argparse.Namespace) -> int:
         log.info("started: %d access servers, %d plans, drivers %s, every %ds, ledger %s",
                  len(daemon.devices), len(daemon.rules),
                  ", ".join(e.driver.name for e in daemon.enforcers), daemon.interval,
-                 directory)  # fmt: skip
+                 shown(location))  # fmt: skip
         last: list[CycleReport] = []
-        listener = _metrics_listener(daemon, directory)
-        summary = _summary_writer(daemon, directory)
-        site = _site_writer(daemon, directory)
+        if not isinstance(location, Path):
+            daemon.marker = directory  # for this host's readers: see commits.mark
+        listener = _metrics_listener(daemon, location)
+        summary = _summary_writer(daemon, directory, location)
+        site = _site_writer(daemon, directory, location)
         try:
             asyncio.run(_serve(daemon, args.cycles, socket_path(directory), last.append))
         finally:
@@ -89,6 +96,26 @@ def run(args: argparse.Namespace) -> int:
         log.info("stopped after %d cycles", daemon.cycles)
         daemon.notifier.close()
     return _bounded_run_status(args, last[-1] if last else None)
+
+
+@contextlib.contextmanager
+def _host_lock(directory: Path, location: Path | str) -> Iterator[None]:
+    """With a database ledger, the writer lock in this host's data_dir too (a TinyDB
+    ledger's is its own): one daemon per data directory, and the check plugin and status
+    tell a running daemon by it as they do for a TinyDB ledger (writer_pid)."""
+    if isinstance(location, Path):
+        yield
+        return
+    from nmsquota.ledger.lock import WriterLock
+
+    with refused_as(directory, "create the directory"):
+        directory.mkdir(parents=True, exist_ok=True)
+    lock = WriterLock(directory)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _bounded_run_status(args: argparse.Namespace, last: CycleReport | None) -> int:
@@ -111,7 +138,7 @@ def _bounded_run_status(args: argparse.Namespace, last: CycleReport | None) -> i
     return 1
 
 
-def _metrics_listener(daemon, directory: Path):  # type: ignore[no-untyped-def]
+def _metrics_listener(daemon, location: Path | str):  # type: ignore[no-untyped-def]
     """`[metrics] listen`: the metrics over HTTP, from a thread of their own (read through
     the read API, as `nmsquota metrics` reads them), with the configuration SIGHUP loads."""
     address = daemon.config.settings.metrics.listen
@@ -119,20 +146,20 @@ def _metrics_listener(daemon, directory: Path):  # type: ignore[no-untyped-def]
         return None
     from nmsquota.nms.metrics_http import listen
 
-    listener = listen(address, directory, lambda: daemon.config, daemon.clock)
+    listener = listen(address, location, lambda: daemon.config, daemon.clock)
     log.info("metrics on http://%s/metrics", address)
     return listener
 
 
-def _summary_writer(daemon, directory: Path):  # type: ignore[no-untyped-def]
+def _summary_writer(daemon, directory: Path, location: Path | str):  # type: ignore[no-untyped-def]
     """The NMS summary beside the ledger after each commit (what check_nmsquota reads), from
     a thread of its own, with the configuration SIGHUP loads."""
     from nmsquota.nms.summarise import SummaryWriter
 
-    return SummaryWriter(directory, lambda: daemon.config).start()
+    return SummaryWriter(directory, lambda: daemon.config, location=location).start()
 
 
-def _site_writer(daemon, directory: Path):  # type: ignore[no-untyped-def]
+def _site_writer(daemon, directory: Path, location: Path | str):  # type: ignore[no-untyped-def]
     """`[report] site`: the private site brought up to each commit, from a thread of its
     own, with the configuration SIGHUP loads (set at start: a site added by SIGHUP waits
     for a restart)."""
@@ -141,7 +168,7 @@ def _site_writer(daemon, directory: Path):  # type: ignore[no-untyped-def]
     from nmsquota.report.sitewriter import SiteWriter
 
     log.info("site in %s, after each commit", daemon.config.settings.report.site)
-    return SiteWriter(directory, lambda: daemon.config).start()
+    return SiteWriter(directory, lambda: daemon.config, location=location).start()
 
 
 async def _serve(daemon, cycles: int | None, control: Path,  # type: ignore[no-untyped-def]

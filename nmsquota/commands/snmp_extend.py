@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
+from nmsquota.commands.common import add_ledger_options, config_of, ledger_location
 from nmsquota.nms.extend import envelope_of
 from nmsquota.standings import Reader, Snapshot
 
@@ -30,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_snmp_extend(args: argparse.Namespace) -> int:
     def read() -> Snapshot:
         config = config_of(args, check_drivers=False)
-        return Reader.open(ledger_dir(args, config), config).snapshot()
+        return Reader.open(ledger_location(args, config), config).snapshot()
 
     found = envelope_of(read, args.clock.now())
     print(json.dumps(found, separators=(",", ":")))

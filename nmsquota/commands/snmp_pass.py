@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir
+from nmsquota.commands.common import add_ledger_options, config_of, data_dir_of, ledger_location
 from nmsquota.nms.mib import ROOT
 from nmsquota.nms.passpersist import LedgerSource, format_oid, serve
 
@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
-    source = LedgerSource(ledger_dir(args, config), config)
+    source = LedgerSource(data_dir_of(args, config), config, ledger_location(args, config))
     # No ledger yet is not a reason to exit: snmpd would restart the handler in a loop.
     # Until one appears, everything is answered NONE.
     serve(sys.stdin.buffer, sys.stdout.buffer, source, args.clock.now)

@@ -13,7 +13,8 @@ from nmsquota import units
 from nmsquota.commands.common import (
     add_ledger_options,
     config_of,
-    ledger_dir,
+    data_dir_of,
+    ledger_location,
     print_table,
     reader_of,
     zone_of,
@@ -64,8 +65,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_status(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
-    directory = ledger_dir(args, config)
-    reader = reader_of(directory, config)
+    directory = data_dir_of(args, config)
+    reader = reader_of(ledger_location(args, config), config)
     snap = reader.snapshot()
     now = args.clock.now()
     cycle = snap.cycle

@@ -12,7 +12,13 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_dir, print_table
+from nmsquota.commands.common import (
+    add_ledger_options,
+    config_of,
+    data_dir_of,
+    ledger_location,
+    print_table,
+)
 from nmsquota.errors import UsageError
 
 if TYPE_CHECKING:
@@ -68,7 +74,7 @@ def run_list(args: argparse.Namespace) -> int:
     config = config_of(args, required=True)
     assert config is not None
     try:
-        provisioned = Ledger.open_reader(ledger_dir(args, config)).records.provisioned()
+        provisioned = Ledger.open_reader(ledger_location(args, config)).records.provisioned()
     except LedgerMissing:
         provisioned = []
     configured = configured_members(config)
@@ -150,13 +156,12 @@ def run_edit(args: argparse.Namespace) -> int:
     config = config_of(args, required=True)
     assert config is not None
     wanted = edit_request(args)
-    directory = ledger_dir(args, config)
-    reply = request(socket_path(directory), wanted)
+    reply = request(socket_path(data_dir_of(args, config)), wanted)
     if reply is not None:
         if not reply.ok:
             raise UsageError(reply.error)
         print(f"{reply.message} (the daemon has it now)")
         return 0
-    with Ledger.open_writer(directory, config.tallies()) as ledger:
+    with Ledger.open_writer(ledger_location(args, config), config.tallies()) as ledger:
         print(f"{provision(ledger, config, wanted)} (no daemon running: in the ledger)")
     return 0

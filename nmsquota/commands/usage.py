@@ -14,7 +14,7 @@ from nmsquota.commands.common import (
     add_ledger_options,
     amount,
     config_of,
-    ledger_dir,
+    ledger_location,
     print_table,
     zone_of,
 )
@@ -98,7 +98,7 @@ class Line:
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args, check_drivers=False)
-    reader = Reader.open(ledger_dir(args, config), config)
+    reader = Reader.open(ledger_location(args, config), config)
     snap = reader.snapshot()
     lines = _lines(args, reader, snap)
     if args.sort != "name":

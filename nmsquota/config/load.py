@@ -16,7 +16,7 @@ from nmsquota import driver_registry
 from nmsquota.config.fields import SecretRef
 from nmsquota.config.interfaces import map_problems, map_warnings
 from nmsquota.config.places import default_data_dir
-from nmsquota.config.settings import Settings
+from nmsquota.config.settings import LEDGER_SCHEMES, Settings
 from nmsquota.errors import UsageError
 from nmsquota.problems import describe_problem
 from nmsquota.units import format_duration
@@ -45,6 +45,12 @@ class Config:
         if self.settings.data_dir is not None:
             return self.settings.data_dir
         return default_data_dir()
+
+    @property
+    def ledger_location(self) -> Path | str:
+        """Where the ledger is: `[ledger] url` (a database) if set, else data_dir."""
+        url = self.secret(self.settings.ledger.url)
+        return url if url else self.data_dir
 
     def tallies(self) -> list[Tally]:
         """The window totals the ledger must keep for these plans (each distinct one once)."""
@@ -119,6 +125,7 @@ def load_config(path: str | Path, *, check_drivers: bool = True) -> Config:
         secrets = load_secrets(secrets_path)
         problems += _missing_secrets(settings, secrets, secrets_path)
         problems += _short_site_secret(settings, secrets, secrets_path)
+        problems += _ledger_url_secret(settings, secrets, secrets_path)
     elif _secret_refs(settings):
         problems.append(
             "secrets_file: the configuration refers to secrets but names no secrets_file"
@@ -274,6 +281,8 @@ def _secret_refs(settings: Settings) -> list[tuple[str, str]]:
         for key, value in driver.options.items()
         if _is_secret_ref(value)
     ]
+    if isinstance(settings.ledger.url, SecretRef):
+        servers.append(("ledger.url", settings.ledger.url.secret))
     site = settings.report.secret
     return servers + drivers + ([("report.secret", site.secret)] if site is not None else [])
 
@@ -286,6 +295,16 @@ def _is_secret_ref(value: Any) -> bool:
 
 SHORTEST_SITE_SECRET = 16
 """nmsquota.report.names.SHORTEST_SECRET (the configuration imports no report)."""
+
+
+def _ledger_url_secret(settings: Settings, secrets: dict[str, str], path: Path) -> list[str]:
+    ref = settings.ledger.url
+    if not isinstance(ref, SecretRef) or ref.secret not in secrets:
+        return []
+    if secrets[ref.secret].startswith(LEDGER_SCHEMES):
+        return []
+    return [f"ledger.url: the secret {ref.secret!r} in {path} is not a "
+            "postgresql://USER:PASSWORD@HOST/DATABASE URL"]  # fmt: skip
 
 
 def _short_site_secret(settings: Settings, secrets: dict[str, str], path: Path) -> list[str]:

@@ -399,12 +399,51 @@ class Report(Strict):
     )
 
 
+LEDGER_SCHEMES = ("postgresql://", "postgres://")
+"""nmsquota.ledger.backends.SCHEMES (the configuration imports no ledger)."""
+
+
+class LedgerPlace(Strict):
+    """`[ledger]`: where the ledger is kept when not in TinyDB files in data_dir: a
+    PostgreSQL database, which several POPs' daemons can share (issue 24)."""
+
+    url: str | SecretRef | None = Field(
+        default=None,
+        description='postgresql://USER@HOST/DATABASE, or { secret = "NAME" } when it holds a '
+        "password",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str | SecretRef | None) -> str | SecretRef | None:
+        if isinstance(url, str):
+            _check_ledger_url(url, secret=False)
+        return url
+
+
+def _check_ledger_url(url: str, *, secret: bool) -> None:
+    """A postgresql:// URL (PydanticCustomError when not); one with a password only from
+    the secrets file, since the configuration is often readable by every local user."""
+    if not url.startswith(LEDGER_SCHEMES):
+        raise PydanticCustomError(
+            "ledger_url", f"expected a postgresql://USER@HOST/DATABASE URL, got {url[:40]!r}"
+        )
+    userinfo = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+    if ":" in userinfo and not secret:
+        raise PydanticCustomError(
+            "ledger_url",
+            "this URL holds a password: put it in the secrets file and write url = "
+            '{ secret = "NAME" } here, or keep the password in ~/.pgpass',
+        )
+
+
 MAX_POLL_WORKERS = 64
 """More poll worker processes than any machine this runs on has cores."""
 
 
 class Settings(Strict):
     data_dir: Path | None = None
+    ledger: LedgerPlace = LedgerPlace()
     default_plan: Name | None = Field(
         default=None, description="the plan of subscribers seen on the network but not listed"
     )

@@ -78,12 +78,16 @@ class ConsoleApp(App[None]):
         zone: ZoneInfo | None = None,
         refresh: float = 2.0,
         reader: Reader | None = None,
+        location: Path | str | None = None,
     ) -> None:
-        """`reader`: one already open (the command opens it to refuse a missing or corrupt
-        ledger before the screen starts); else the first refresh opens one."""
+        """`directory`: this host's data directory (the daemon's control socket);
+        `location`: the ledger's, when not there (a database URL). `reader`: one already
+        open (the command opens it to refuse a missing or corrupt ledger before the screen
+        starts); else the first refresh opens one."""
         super().__init__()
         self.config = config
         self.directory = directory
+        self.location = directory if location is None else location
         self.clock = clock
         self.zone = zone or ZoneInfo("UTC")
         self.refresh_seconds = refresh
@@ -94,7 +98,7 @@ class ConsoleApp(App[None]):
         self.write_failure: WriteFailure | None = None
         """What the daemon said of its ledger writes at the last refresh (None: they
         succeed, or no daemon answered)."""
-        self.performer = Performer(config, directory, clock)
+        self.performer = Performer(config, directory, clock, location=location)
         """Performs the operator's actions: through the daemon, or into the ledger when none
         runs, as the CLI does (nmsquota.actions)."""
         self._reader = reader
@@ -105,7 +109,7 @@ class ConsoleApp(App[None]):
     def reader_factory(self) -> Reader:
         """A reader of its own for a screen's worker (SubscriberDetail): a Reader is not
         shared between threads."""
-        return Reader.open(self.directory, self.config)
+        return Reader.open(self.location, self.config)
 
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, self._screen_changed)
@@ -142,7 +146,7 @@ class ConsoleApp(App[None]):
     def _read_snapshot(self) -> None:
         try:
             if self._reader is None:
-                self._reader = Reader.open(self.directory, self.config)
+                self._reader = Reader.open(self.location, self.config)
             else:
                 self._reader.refresh()
             snap = self._reader.snapshot()

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nmsquota import gcpause
@@ -24,7 +25,7 @@ from nmsquota.control.peer import Peer
 from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
-from nmsquota.ledger import Ledger, LedgerUnusable
+from nmsquota.ledger import Ledger, LedgerUnusable, commits
 from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
@@ -98,6 +99,9 @@ class Daemon:
         logged once."""
         self.write_failures = record.WriteFailures()
         """Whether the ledger refuses the daemon's writes (a full disk): told by ping."""
+        self.marker: Path | None = None
+        """Where to mark each batch written (commits.mark), for the readers on this host,
+        when the ledger is not a directory they can watch (a database)."""
         self.started = clock.now()
         self.configure(config, drivers)
         resume_drift(self.enforcers, ledger.records.health())
@@ -286,6 +290,11 @@ class Daemon:
             yield events
             if events:
                 self.ledger.records.add_events(events)
+        if self.marker is not None:
+            try:
+                commits.mark(self.marker, self.ledger.where, self.ledger.seq, self.ledger.as_of)
+            except OSError as error:  # the readers here lag; the ledger has the batch
+                log.warning("could not mark the commit in %s: %s", self.marker, error)
 
     def _poll_lock(self) -> asyncio.Lock:
         if self._lock is None:

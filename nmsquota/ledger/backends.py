@@ -9,6 +9,7 @@ TinyDB's file code (the import contracts in pyproject.toml forbid the faces eith
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING
 
 from nmsquota.errors import UsageError
@@ -35,6 +36,20 @@ def kind_of(location: Location) -> str:
     return "tinydb"
 
 
+def shown(location: Location) -> str:
+    """The location as messages and screens show it: a URL without its password."""
+    text = str(location)
+    if not text.startswith(SCHEMES):
+        return text
+    scheme, rest = text.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    path = re.sub(r"(?i)(password=)[^&]*", r"\1***", path)
+    return f"{scheme}://{authority}{slash}{path}"
+
+
 def store_for(location: Location) -> type[Ledger]:
     """The class of the store that opens `location`, imported now."""
     kind = kind_of(location)
@@ -47,6 +62,6 @@ def store_for(location: Location) -> type[Ledger]:
                 "a postgresql:// ledger needs psycopg 3, which is not installed: install "
                 "nmsquota with its extra, `pip install 'nmsquota[postgresql]'`"
             ) from None
-        raise
+        raise UsageError(f"this nmsquota cannot open a {kind} ledger: {error}") from None
     store: type[Ledger] = getattr(loaded, name)
     return store

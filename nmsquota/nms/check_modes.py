@@ -78,12 +78,20 @@ def _config(where: Where) -> Config | None:
         raise LedgerUnreadable(f"configuration: {one_line(str(error))}") from None
 
 
-def ledger_dir(where: Where, config: Config | None) -> Path:
+def _data_dir(where: Where, config: Config | None) -> Path:
     from nmsquota.config import default_data_dir
 
     if where.ledger is not None:
         return where.ledger
     return config.data_dir if config is not None else default_data_dir()
+
+
+def _location(where: Where, config: Config | None) -> Path | str:
+    """Where the ledger is read when there is no current summary: the configuration's
+    `[ledger] url` (a database) if it names one, else the directory."""
+    if where.ledger is None and config is not None:
+        return config.ledger_location
+    return _data_dir(where, config)
 
 
 def _summarised_dir(where: Where) -> Path | None:
@@ -110,9 +118,9 @@ def read(where: Where, subscribers: bool = False) -> tuple[Path, Summary]:
     from nmsquota.nms.summarise import read as summarise
 
     config = _config(where)
-    directory = ledger_dir(where, config)
+    directory = _data_dir(where, config)
     try:
-        return directory, summarise(directory, config)
+        return directory, summarise(directory, config, _location(where, config))
     except (NmsquotaError, OSError) as error:
         # Missing, corrupt, refused (permissions, a record of a kind it cannot read).
         raise LedgerUnreadable(f"cannot read the ledger: {one_line(str(error))}") from None

@@ -26,7 +26,7 @@ from nmsquota.standings import Reader, Snapshot
 class SnapshotCache:
     """The ledger's latest snapshot, rebuilt only when the writer has committed since."""
 
-    def __init__(self, directory: Path, config: Callable[[], Config | None]) -> None:
+    def __init__(self, directory: Path | str, config: Callable[[], Config | None]) -> None:
         self.directory = directory
         self.config = config
         self._reader: Reader | None = None
@@ -108,7 +108,7 @@ def _handler_for(listener: MetricsListener) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def listen(address: str, directory: Path, config: Callable[[], Config | None],
+def listen(address: str, directory: Path | str, config: Callable[[], Config | None],
            clock: Clock) -> MetricsListener:  # fmt: skip
     """A listener on `address` ("HOST:PORT", as `[metrics] listen` gives it), serving. A
     port already taken, or an address not on this machine, is a UsageError naming it."""

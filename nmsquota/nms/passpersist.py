@@ -48,8 +48,12 @@ class Source(Protocol):
 class LedgerSource:
     """A ledger's snapshots as MIB views, read again only when a commit changed it."""
 
-    def __init__(self, directory: Path, config: Config | None) -> None:
+    def __init__(self, directory: Path, config: Config | None,
+                 location: Path | str | None = None) -> None:  # fmt: skip
+        """`directory` is watched for commits; the ledger is read there, or at `location`
+        (a database whose commits the daemon marks in `directory`)."""
         self.directory = directory
+        self.location = directory if location is None else location
         self.config = config
         self._reader: Reader | None = None
         self._seen: Identity | None = None
@@ -66,7 +70,7 @@ class LedgerSource:
         self._seen = signature
         try:
             if self._reader is None:
-                self._reader = Reader.open(self.directory, self.config)
+                self._reader = Reader.open(self.location, self.config)
             else:
                 self._reader.refresh()
             self._view = MibView.of(self._reader.snapshot())

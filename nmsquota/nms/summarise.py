@@ -99,12 +99,13 @@ NOT_A_FILE: Identity = (0, 0, 0)
 inode 0, so no reader takes it for current, and the writer does not write it."""
 
 
-def read(directory: Path, config: Config | None) -> Summary:
-    """A summary of the ledger in `directory` as it is now, read through the read API
-    (NmsquotaError or OSError when the ledger cannot be read)."""
+def read(directory: Path, config: Config | None, location: Path | str | None = None) -> Summary:
+    """A summary of the ledger in `directory` (or at `location`, with its commits marked in
+    `directory`) as it is now, read through the read API (NmsquotaError or OSError when the
+    ledger cannot be read)."""
     for _ in range(3):
         before = identity(directory)
-        snap = Reader.open(directory, config).snapshot()
+        snap = Reader.open(directory if location is None else location, config).snapshot()
         # A commit between the stat and the read would name the wrong file: read again.
         if before is not None and identity(directory) == before:
             return summary_of(snap, before)
@@ -125,14 +126,16 @@ class SummaryWriter(CommitFollower):
     log = log
 
     def __init__(self, directory: Path, config: Callable[[], Config | None],
-                 every: float = 1.0) -> None:  # fmt: skip
+                 every: float = 1.0, location: Path | str | None = None) -> None:  # fmt: skip
         super().__init__(directory, every=every, name="nmsquota-summary")
         self.config = config
+        self.location = location
+        """The ledger, when not in `directory` (a database whose commits are marked there)."""
         self.what = f"the NMS summary ({path_in(directory)})"
 
     def work(self, state: Identity) -> Identity | None:
         started = time.perf_counter()
-        summary = read(self.directory, self.config())
+        summary = read(self.directory, self.config(), self.location)
         if summary.state == NOT_A_FILE:
             return None
         write(self.directory, summary)

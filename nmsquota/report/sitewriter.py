@@ -34,9 +34,11 @@ class SiteWriter(CommitFollower):
     log = log
 
     def __init__(self, ledger: Path, config: Callable[[], Config | None],
-                 every: float = 1.0) -> None:  # fmt: skip
+                 every: float = 1.0, location: Path | str | None = None) -> None:  # fmt: skip
         super().__init__(ledger, every=every, name="nmsquota-site", join_timeout=120)
-        self.ledger = ledger
+        # `ledger` is watched for commits; `location`, when given, is where the ledger is
+        # read (a database whose commits the daemon marks in `ledger`).
+        self.ledger: Path | str = ledger if location is None else location
         self.config = config
         self.last: SiteWritten | None = None
 

@@ -94,8 +94,12 @@ def test_a_saturated_cycle_polls_what_fits_and_skips_the_rest_never_failing_for_
     assert load is not None and load.answered == len(answered_second)
     fit = int(4.0 * load.pace / (load.cpu / load.answered)) - 1
     # Never more than there are: a second cycle that answered all 40 at a quick pace can
-    # work out room for more (a fast moment once failed this with 40 answered).
-    assert len(answered_second) >= min(fit, len(first))
+    # work out room for more (a fast moment once failed this with 40 answered). And not to
+    # the device: the pace and each device's cost are measured while the walks run, and a
+    # neighbour on the machine moves them (39 answered against a fit of 41 on 2026-12-07,
+    # with two other test runs on the two cores); a tenth's slack keeps this about the
+    # poller filling its budget, not about the machine's steadiness.
+    assert len(answered_second) >= int(0.9 * min(fit, len(first)))
     assert all(seconds < 4.0 + 2 * 1.5 for seconds in took)  # the budget, and a last walk
 
 
