@@ -95,29 +95,33 @@ class Rig:
     daemon: Daemon
     driver: Any
     """The first driver."""
+    location: Path | str
+    """Where the ledger is (a directory, or a database's URL: the `ledger_at` fixture)."""
 
 
 @asynccontextmanager
 async def rig(tmp_path: Path, drivers: list[Any] | None = None, bras: dict[str, Any] | None = None,
-              **changes: Any) -> AsyncIterator[Rig]:  # fmt: skip
-    """settings' configuration, with `bras` and `changes`."""
+              ledger: Path | str | None = None, **changes: Any) -> AsyncIterator[Rig]:  # fmt: skip
+    """settings' configuration, with `bras` and `changes`; the ledger at `ledger` (default:
+    a directory in tmp_path)."""
     agent, port = await start_agent()
     path = write_config(tmp_path, **settings(port, bras, **changes))
     config = load_config(path)
     clock = ManualClock(T0)
     drivers = drivers or [make_driver("log", "log", {})]
-    with Ledger.open_writer(tmp_path / "ledger", config.tallies()) as ledger:
-        daemon = Daemon(config, clock, ledger, drivers=drivers)
-        yield Rig(agent, Bras(agent), path, config, clock, ledger, daemon, drivers[0])
+    location = tmp_path / "ledger" if ledger is None else ledger
+    with Ledger.open_writer(location, config.tallies()) as opened:
+        daemon = Daemon(config, clock, opened, drivers=drivers)
+        yield Rig(agent, Bras(agent), path, config, clock, opened, daemon, drivers[0], location)
 
 
 def usage(r: Rig, *more: str) -> list[str]:
     """`nmsquota usage` on the rig's configuration and ledger, as argv for cli.main."""
-    return ["-c", str(r.path), "usage", "--ledger", str(r.ledger.directory), *more]
+    return ["-c", str(r.path), "usage", "--ledger", str(r.location), *more]
 
 
 def status(r: Rig) -> list[str]:
-    return ["-c", str(r.path), "status", "--ledger", str(r.ledger.directory)]
+    return ["-c", str(r.path), "status", "--ledger", str(r.location)]
 
 
 NOTIFY = "import sys; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + chr(10))"
@@ -139,9 +143,11 @@ def told(record: Path, lines: int) -> list[str]:
     return record.read_text().splitlines()
 
 
-def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(tmp_path, transport):
+def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(
+    tmp_path, ledger_at, transport
+):
     async def run() -> None:
-        async with rig(tmp_path, bras={"transport": transport}) as r:
+        async with rig(tmp_path, ledger=ledger_at, bras={"transport": transport}) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             bras.show(clock.now(), 5_000, 5_000)
             first = await daemon.cycle()
@@ -173,14 +179,13 @@ def test_over_the_cap_limited_within_a_cycle_then_released_as_the_window_rolls(t
     asyncio.run(run())
 
 
-def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path, transport):
+def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path, transport, ledger_at):
     async def run() -> None:
         agent, port = await start_agent()
         bras = Bras(agent)
         config = load_config(write_config(tmp_path, **settings(port, {"transport": transport})))
         clock = ManualClock(T0)
-        ledger_dir = tmp_path / "ledger"
-        with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
+        with Ledger.open_writer(ledger_at, config.tallies()) as ledger:
             daemon = Daemon(config, clock, ledger, drivers=[make_driver("log", "log", {})])
             bras.show(clock.now(), 0, 0)
             await daemon.cycle()
@@ -190,7 +195,7 @@ def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path, transport):
         # A new process: a new driver that has nothing installed (say, after a reboot).
         clock.advance(300)
         bras.show(clock.now(), 3 * MB + 1_000, 0)
-        with Ledger.open_writer(ledger_dir, config.tallies()) as ledger:
+        with Ledger.open_writer(ledger_at, config.tallies()) as ledger:
             fresh = make_driver("log", "log", {})
             daemon = Daemon(config, clock, ledger, drivers=[fresh])
             report = await daemon.cycle()
@@ -202,12 +207,14 @@ def test_a_restart_resumes_limits_and_counts_nothing_twice(tmp_path, transport):
     asyncio.run(run())
 
 
-def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_apply(tmp_path):
+def test_a_session_that_starts_over_the_cap_is_limited_at_once_and_overrides_apply(
+    tmp_path, ledger_at
+):
     from unit.test_reconcile import Memory
 
     async def run() -> None:
         by_address = Memory()
-        async with rig(tmp_path, drivers=[by_address]) as r:
+        async with rig(tmp_path, ledger=ledger_at, drivers=[by_address]) as r:
             bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
             bras.show(clock.now(), 0, 0)
             await daemon.cycle()
@@ -274,10 +281,10 @@ def test_a_look_that_limits_writes_state_json_once_with_all_it_changed(tmp_path)
     asyncio.run(run())
 
 
-def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path, transport):
+def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path, ledger_at, transport):
     async def run() -> None:
         plans = {"home": {**HOME, "cap": "500MB"}}
-        async with rig(tmp_path, bras={"transport": transport}, plans=plans) as r:
+        async with rig(tmp_path, ledger=ledger_at, bras={"transport": transport}, plans=plans) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             # alice downloads 1 MB/s without a pause; bob nothing.
             r.agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
@@ -296,11 +303,11 @@ def test_a_projected_crossing_is_looked_at_and_limited_at_the_cap(tmp_path, tran
     asyncio.run(run())
 
 
-def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
+def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path, ledger_at):
     async def run() -> None:
         fixed = {"projection": False, "plans": {"home": {**HOME, "cap": "500MB"}}}
 
-        async with rig(tmp_path, **fixed) as r:
+        async with rig(tmp_path, ledger=ledger_at, **fixed) as r:
             bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
             r.agent.before_reply = lambda: bras.show(clock.now(), int((clock.now() - T0) * MB), 0)
             await daemon.run(asyncio.Event(), cycles=3)
@@ -311,11 +318,11 @@ def test_without_projection_the_limit_waits_for_the_next_cycle(tmp_path):
     asyncio.run(run())
 
 
-def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path):
+def test_provisioned_subscribers_count_and_configured_exemptions_hold(tmp_path, ledger_at):
     async def run() -> None:
         exempt = {**SUBSCRIBERS, "bob": {"plan": "home", "exempt": True}}
 
-        async with rig(tmp_path, subscribers=exempt) as r:
+        async with rig(tmp_path, ledger=ledger_at, subscribers=exempt) as r:
             bras, clock, ledger, daemon = r.bras, r.clock, r.ledger, r.daemon
             carol = SubscriberAdd(name="carol", plan="home", addresses=("10.0.0.3",))
             reply = await daemon.handle(carol, peer=None)
@@ -357,7 +364,9 @@ def test_warnings_and_limits_reach_the_notify_command_once_per_crossing(tmp_path
     assert sorted(told(record, 2)) == ["alice limited 120", "alice warning 80% 85"]
 
 
-def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_path, capsys):
+def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(
+    tmp_path, ledger_at, capsys
+):
     from nmsquota.cli import main
 
     async def run() -> None:
@@ -365,7 +374,7 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
         day = {"cap": "3MB", "window": "1d", "limit": {"rate": "8kbit"}}
         two_caps = {"caps": [hour, day]}
 
-        async with rig(tmp_path, plans={"home": two_caps}) as r:
+        async with rig(tmp_path, ledger=ledger_at, plans={"home": two_caps}) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
 
             def rates() -> dict[str, int | None]:
@@ -417,14 +426,14 @@ def test_a_plan_with_two_caps_limits_at_the_strictest_and_releases_in_order(tmp_
 
 
 def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
-    tmp_path, capsys, caplog
+    tmp_path, ledger_at, capsys, caplog
 ):
     """The log driver changes nothing on the wire: a limited subscriber keeps downloading at
     full speed, which is just what a rule on the wrong interface looks like."""
     from nmsquota.cli import main
 
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             bras, clock, ledger, daemon, config = r.bras, r.clock, r.ledger, r.daemon, r.config
             reports = []
             # Limited at 2 MB (cap 1 MB, 3 kbit/s), then 2 MB more in each 5 minutes.
@@ -457,7 +466,7 @@ def test_a_limit_that_does_not_bite_is_flagged_and_the_flag_clears_once_it_does(
     asyncio.run(run())
 
 
-def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, capsys):
+def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, ledger_at, capsys):
     from nmsquota.cli import main
 
     record = tmp_path / "told"
@@ -466,7 +475,7 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, c
                "steps": [{"at": "80%", "rate": "1Mbit", "queue": "64KB"}]}  # fmt: skip
 
     async def run() -> None:
-        async with rig(tmp_path, plans={"home": stepped}, notify=notify) as r:
+        async with rig(tmp_path, ledger=ledger_at, plans={"home": stepped}, notify=notify) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
             seen = []
             for alice in (0, 850_000, 900_000, 1_100_000):  # cap 1 MB a day
@@ -490,9 +499,9 @@ def test_a_step_before_the_cap_slows_first_and_the_cap_slows_further(tmp_path, c
     assert told(record, 2) == ["step 80% step=80% rate=1000000", "limited step= rate=8000"]
 
 
-def test_a_cycle_that_overruns_its_slot_skips_the_missed_ones_and_counts_them(tmp_path):
+def test_a_cycle_that_overruns_its_slot_skips_the_missed_ones_and_counts_them(tmp_path, ledger_at):
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             r.bras.show(r.clock.now(), 0, 0)
             reports = []
 
@@ -511,12 +520,12 @@ def test_a_cycle_that_overruns_its_slot_skips_the_missed_ones_and_counts_them(tm
 
 
 def test_drift_is_kept_with_its_count_until_a_cycle_finds_none_also_over_a_restart(
-    tmp_path, capsys
+    tmp_path, ledger_at, capsys
 ):
     from nmsquota.cli import main
 
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             bras, clock, ledger, daemon, log = r.bras, r.clock, r.ledger, r.daemon, r.driver
 
             def drifting() -> DriftRecord | None:
@@ -542,7 +551,7 @@ def test_drift_is_kept_with_its_count_until_a_cycle_finds_none_also_over_a_resta
         # A restart: the first cycle finds a limit nobody wants, so the drift goes on.
         clock.advance(300)
         bras.show(clock.now(), 3 * MB, 0)
-        with Ledger.open_writer(r.ledger.directory, r.config.tallies()) as ledger:
+        with Ledger.open_writer(r.location, r.config.tallies()) as ledger:
             fresh = make_driver("log", "log", {})
             fresh.add([DriverLimit("mallory", ("10.9.9.9",))])
             daemon = Daemon(r.config, clock, ledger, drivers=[fresh])

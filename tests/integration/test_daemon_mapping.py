@@ -58,7 +58,7 @@ async def two_cycles(r: Any) -> dict[str, int]:
 
 
 def snapshot(r: Any) -> Snapshot:
-    return Reader.open(r.ledger.directory, load_config(r.path)).snapshot()
+    return Reader.open(r.location, load_config(r.path)).snapshot()
 
 
 def on_dslam(interfaces: dict[str, str]) -> dict[str, Any]:
@@ -67,10 +67,10 @@ def on_dslam(interfaces: dict[str, str]) -> dict[str, Any]:
 
 
 def test_a_name_two_ports_share_charges_nobody_and_is_reported_everywhere(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ledger_at, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def run() -> None:
-        async with rig(tmp_path, **on_dslam({"ADSL port": "alice"})) as r:
+        async with rig(tmp_path, ledger=ledger_at, **on_dslam({"ADSL port": "alice"})) as r:
             with caplog.at_level(logging.INFO, logger="nmsquota.daemon"):
                 charged = await two_cycles(r)
             assert charged == {}, "never 120 MB to alice"
@@ -119,27 +119,35 @@ def _rewrite(r: Any, interfaces: dict[str, str]) -> Path:
     return r.path
 
 
-def test_the_same_ports_mapped_by_ifindex_are_charged_each_their_own(tmp_path: Path) -> None:
+def test_the_same_ports_mapped_by_ifindex_are_charged_each_their_own(
+    tmp_path: Path, ledger_at
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path, **on_dslam({"ifindex:101": "alice", "ifindex:102": "bob"})) as r:
+        async with rig(
+            tmp_path, ledger=ledger_at, **on_dslam({"ifindex:101": "alice", "ifindex:102": "bob"})
+        ) as r:
             assert await two_cycles(r) == {"alice": 50 * MB, "bob": 70 * MB}
             assert snapshot(r).mapping_problems == ()
 
     asyncio.run(run())
 
 
-def test_ports_mapped_by_ifalias_are_charged_each_their_own(tmp_path: Path) -> None:
+def test_ports_mapped_by_ifalias_are_charged_each_their_own(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     async def run() -> None:
         mapped = {"alias:CIRCUIT-41": "alice", "alias:CIRCUIT-42": "bob"}
-        async with rig(tmp_path, **on_dslam(mapped)) as r:
+        async with rig(tmp_path, ledger=ledger_at, **on_dslam(mapped)) as r:
             assert await two_cycles(r) == {"alice": 50 * MB, "bob": 70 * MB}
 
     asyncio.run(run())
 
 
-def test_a_renumbered_ifindex_is_reported_and_not_charged(tmp_path: Path) -> None:
+def test_a_renumbered_ifindex_is_reported_and_not_charged(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path, **on_dslam({"ifindex:101": "alice"})) as r:
+        async with rig(tmp_path, ledger=ledger_at, **on_dslam({"ifindex:101": "alice"})) as r:
             dslam(r.agent, r.clock.now(), ports(1000, 2000, first="ADSL 0/1/1"))
             await r.daemon.cycle()
             assert [(p.index, p.name) for p in r.ledger.records.devices()[0].pins] == [
@@ -156,10 +164,11 @@ def test_a_renumbered_ifindex_is_reported_and_not_charged(tmp_path: Path) -> Non
     asyncio.run(run())
 
 
-def test_status_json_lists_the_mapping_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                                ) -> None:  # fmt: skip
+def test_status_json_lists_the_mapping_problems(
+    tmp_path: Path, ledger_at: Path | str, capsys: pytest.CaptureFixture[str]
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path, **on_dslam({"ifindex:7": "bob"})) as r:
+        async with rig(tmp_path, ledger=ledger_at, **on_dslam({"ifindex:7": "bob"})) as r:
             await two_cycles(r)
             assert main([*status(r), "--json"]) == 1
             (problem,) = json.loads(capsys.readouterr().out)["mapping"]

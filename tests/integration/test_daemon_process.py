@@ -35,13 +35,16 @@ def free_port() -> int:
 METRICS = free_port()
 
 
-def settings(port: int, home: dict[str, str] = HOME) -> dict[str, Any]:
+def settings(port: int, home: dict[str, str] = HOME, ledger: Path | str | None = None
+             ) -> dict[str, Any]:  # fmt: skip
     """alice on lo and carol, polled every 10 s (the shortest interval nmsquota takes), the
-    metrics served on a loopback port."""
+    metrics served on a loopback port; the ledger in data_dir, or at `ledger` when that is a
+    database's URL."""
+    url = {"ledger": {"url": ledger}} if isinstance(ledger, str) else {}
     return {"interval": "10s", "plans": {"home": home},
             "subscribers": {"alice": {"plan": "home"}, "carol": {"plan": "home"}},
             "access_servers": {"lo": access_server(port, interfaces={"lo": "alice"})},
-            "metrics": {"listen": f"127.0.0.1:{METRICS}"}}  # fmt: skip
+            "metrics": {"listen": f"127.0.0.1:{METRICS}"}, **url}  # fmt: skip
 
 
 SPEED = 2
@@ -107,10 +110,12 @@ def current_summary(ledger: Path, timeout: float = 10.0) -> summary.Summary:
 
 @pytest.mark.slow
 def test_signals_a_second_daemon_and_a_restart_after_kill_9(
-    tmp_path: Path, config_file: WriteConfig, snmpd_loopback: int
+    tmp_path: Path, config_file: WriteConfig, snmpd_loopback: int, ledger_at: Path | str
 ) -> None:
+    # The data directory: the TinyDB ledger itself, or beside a database ledger, the daemon's
+    # control socket, writer lock, commit mark and NMS summary.
     ledger = tmp_path / "ledger"
-    config = config_file(data_dir=ledger, **settings(snmpd_loopback))
+    config = config_file(data_dir=ledger, **settings(snmpd_loopback, ledger=ledger_at))
     daemon = Running(config)
     try:
         daemon.wait_for("INFO nmsquota.daemon: started: 1 access servers, 1 plans, drivers log")
@@ -121,12 +126,12 @@ def test_signals_a_second_daemon_and_a_restart_after_kill_9(
         assert second.returncode == 1
         assert str(daemon.process.pid) in second.stderr
 
-        config_file(**settings(snmpd_loopback, {**HOME, "cap": "1 furlong"}))
+        config_file(**settings(snmpd_loopback, {**HOME, "cap": "1 furlong"}, ledger_at))
         daemon.process.send_signal(signal.SIGHUP)
         rejected = daemon.wait_for("configuration rejected, keeping the old one")
         assert "ERROR" in rejected
         daemon.wait_for("plans.home.cap")
-        config_file(**settings(snmpd_loopback))
+        config_file(**settings(snmpd_loopback, ledger=ledger_at))
         daemon.process.send_signal(signal.SIGHUP)
         daemon.wait_for("configuration reloaded")
 

@@ -21,7 +21,7 @@ from nmsquota.standings import Reader, ReasonKind, Snapshot
 
 def snapshot(r) -> Snapshot:  # type: ignore[no-untyped-def]
     """What a reader in another process sees of the rig's ledger now."""
-    return Reader.open(r.ledger.directory, load_config(r.path)).snapshot()
+    return Reader.open(r.location, load_config(r.path)).snapshot()
 
 
 def kinds(snap: Snapshot) -> list[str]:
@@ -36,9 +36,11 @@ def show_restarted(bras: Bras, now: float, alice_down: int, uptime: int) -> None
     bras.agent.set(objects)
 
 
-def test_the_access_server_and_the_sessions_a_cycle_saw(tmp_path: Path) -> None:
+def test_the_access_server_and_the_sessions_a_cycle_saw(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             snap = snapshot(r)
@@ -69,12 +71,14 @@ def test_the_access_server_and_the_sessions_a_cycle_saw(tmp_path: Path) -> None:
     asyncio.run(run())
 
 
-def test_limits_applied_and_lifted_repairs_and_driver_errors_are_events(tmp_path: Path) -> None:
+def test_limits_applied_and_lifted_repairs_and_driver_errors_are_events(
+    tmp_path: Path, ledger_at
+) -> None:
     from unit.test_reconcile import Memory
 
     async def run() -> None:
         shaper = Memory()
-        async with rig(tmp_path, drivers=[shaper]) as r:
+        async with rig(tmp_path, ledger=ledger_at, drivers=[shaper]) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             r.clock.advance(300)
@@ -112,9 +116,11 @@ def test_limits_applied_and_lifted_repairs_and_driver_errors_are_events(tmp_path
     asyncio.run(run())
 
 
-def test_agent_restarts_and_refused_spikes_are_events(tmp_path: Path) -> None:
+def test_agent_restarts_and_refused_spikes_are_events(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             r.bras.show(r.clock.now(), 1_000, 0)
             await r.daemon.cycle()
             r.clock.advance(300)
@@ -141,11 +147,13 @@ def test_agent_restarts_and_refused_spikes_are_events(tmp_path: Path) -> None:
     asyncio.run(run())
 
 
-def test_an_access_server_that_stops_answering_and_comes_back(tmp_path: Path) -> None:
+def test_an_access_server_that_stops_answering_and_comes_back(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     quick = {"timeout": "1s", "retries": 0, "deadline": "2s"}
 
     async def run() -> None:
-        async with rig(tmp_path, bras=quick) as r:
+        async with rig(tmp_path, ledger=ledger_at, bras=quick) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             r.agent.answer_limit = r.agent.requests  # silent from now on
@@ -169,9 +177,11 @@ def test_an_access_server_that_stops_answering_and_comes_back(tmp_path: Path) ->
     asyncio.run(run())
 
 
-def test_sessions_and_overrides_from_the_control_socket_are_kept(tmp_path: Path) -> None:
+def test_sessions_and_overrides_from_the_control_socket_are_kept(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             r.clock.advance(10)
@@ -198,9 +208,11 @@ def test_sessions_and_overrides_from_the_control_socket_are_kept(tmp_path: Path)
     asyncio.run(run())
 
 
-def test_a_subscriber_gone_from_the_access_server_is_kept_offline(tmp_path: Path) -> None:
+def test_a_subscriber_gone_from_the_access_server_is_kept_offline(
+    tmp_path: Path, ledger_at
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             r.clock.advance(300)
@@ -223,9 +235,11 @@ def sessions(snap: Snapshot) -> list[tuple[str, str | None, str]]:
             if e.kind in (EventKind.SESSION_UP, EventKind.SESSION_DOWN)]  # fmt: skip
 
 
-def test_sessions_a_poll_finds_coming_and_going_are_events(tmp_path: Path) -> None:
+def test_sessions_a_poll_finds_coming_and_going_are_events(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             r.clock.advance(300)
@@ -244,9 +258,11 @@ def test_sessions_a_poll_finds_coming_and_going_are_events(tmp_path: Path) -> No
     asyncio.run(run())
 
 
-def test_a_session_ip_up_and_ip_down_told_of_is_logged_once(tmp_path: Path) -> None:
+def test_a_session_ip_up_and_ip_down_told_of_is_logged_once(
+    tmp_path: Path, ledger_at: Path | str
+) -> None:
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             show_only_alice(r)
             await r.daemon.cycle()
             r.clock.advance(10)
@@ -269,9 +285,10 @@ def test_a_session_ip_up_and_ip_down_told_of_is_logged_once(tmp_path: Path) -> N
 
 def test_an_ip_down_of_a_session_the_poll_saw_is_not_logged_again_when_the_poll_misses_it(
     tmp_path: Path,
+    ledger_at,
 ) -> None:
     async def run() -> None:
-        async with rig(tmp_path) as r:
+        async with rig(tmp_path, ledger=ledger_at) as r:
             r.bras.show(r.clock.now(), 0, 0)
             await r.daemon.cycle()
             r.clock.advance(10)
@@ -298,7 +315,7 @@ def show_only_alice(r) -> None:  # type: ignore[no-untyped-def]
     r.agent.set(objects)
 
 
-def test_a_cycle_adds_its_events_to_the_log_at_once(tmp_path: Path) -> None:
+def test_a_cycle_adds_its_events_to_the_log_at_once(tmp_path: Path, ledger_at: Path | str) -> None:
     from unittest import mock
 
     from unit.test_reconcile import Memory
@@ -308,7 +325,7 @@ def test_a_cycle_adds_its_events_to_the_log_at_once(tmp_path: Path) -> None:
     async def run() -> None:
         shaper = Memory()
         shaper.table["10.9.9.9"] = DriverLimit("zoe", ("10.9.9.9",))  # repaired: an event
-        async with rig(tmp_path, drivers=[shaper]) as r:
+        async with rig(tmp_path, ledger=ledger_at, drivers=[shaper]) as r:
             r.bras.show(r.clock.now(), 0, 0)
             # Each add rebuilds the whole event table: the cycle's events go in together.
             with mock.patch.object(r.ledger.records, "add_events",
