@@ -9,8 +9,8 @@ TinyDB's file code (the import contracts in pyproject.toml forbid the faces eith
 from __future__ import annotations
 
 import importlib
-import re
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from nmsquota.errors import UsageError
 
@@ -37,17 +37,18 @@ def kind_of(location: Location) -> str:
 
 
 def shown(location: Location) -> str:
-    """The location as messages and screens show it: a URL without its password."""
+    """The location as messages and screens show it: a URL without its password (in the
+    user part or a password= parameter), a directory as it is."""
     text = str(location)
     if not text.startswith(SCHEMES):
         return text
-    scheme, rest = text.split("://", 1)
-    authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
-    if at and ":" in userinfo:
-        authority = f"{userinfo.split(':', 1)[0]}:***@{host}"
-    path = re.sub(r"(?i)(password=)[^&]*", r"\1***", path)
-    return f"{scheme}://{authority}{slash}{path}"
+    parts = urlsplit(text)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}@{host}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"], safe="/")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def store_for(location: Location) -> type[Ledger]:

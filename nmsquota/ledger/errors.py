@@ -77,7 +77,8 @@ class LedgerLocked(LedgerError):
 
 class LedgerReadOnly(LedgerError):
     def __init__(self, path: Path | str) -> None:
-        super().__init__(f"ledger file {path} was opened read-only; only the writer changes it")
+        what = "ledger file" if isinstance(path, Path) else "ledger"
+        super().__init__(f"{what} {path} was opened read-only; only the writer changes it")
 
 
 class LedgerMissing(LedgerError):
@@ -95,7 +96,10 @@ class LedgerUnusable(LedgerError):
     """The system refused to read or write a ledger file or directory: permissions, a
     read-only or full file system. Not the ledger's fault: what is on disk is as the last
     good commit left it (writes go through a temporary file), and nothing advises a rebuild.
-    `errno` and `strerror` are the system's, `path` the file or directory refused."""
+    `errno` and `strerror` are the system's, `path` the file or directory refused (a
+    database's URL, without its password, for postgres.connection.DatabaseUnusable)."""
+
+    path: Path | str
 
     def __init__(self, path: Path, action: str, error: OSError) -> None:
         self.path = path

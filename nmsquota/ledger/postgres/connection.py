@@ -8,24 +8,14 @@ import contextlib
 import errno
 import os
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
+from nmsquota.ledger.backends import shown
 from nmsquota.ledger.errors import LedgerError, LedgerUnusable
 
-
-def public_url(url: str) -> str:
-    """`url` without its password (in the user part or a password= parameter): how errors
-    and `Ledger.where` name the database."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"], safe="/")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+public_url = shown
+"""`url` without its password: how errors and `Ledger.where` name the database."""
 
 
 class DatabaseUnusable(LedgerUnusable):
@@ -34,7 +24,7 @@ class DatabaseUnusable(LedgerUnusable):
     good commit left it. A LedgerUnusable, so the daemon treats it as it does a full disk."""
 
     def __init__(self, where: str, action: str, problem: str) -> None:
-        self.path = Path(where)  # LedgerUnusable's field; `where` is the URL itself
+        self.path = where
         self.where = where
         self.action = action
         self.errno = errno.EIO
