@@ -5,6 +5,7 @@ databases. What it shares with the TinyDB store is specified in test_postgres_eq
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -26,6 +27,7 @@ from nmsquota.ledger import (
 )
 from nmsquota.ledger.errors import LedgerRecordError
 from nmsquota.ledger.postgres import schema
+from nmsquota.ledger.postgres import store as store_module
 from nmsquota.ledger.postgres.schema import migrate
 from nmsquota.ledger.records import EventKind, EventRecord, SubscriberRecord
 
@@ -155,6 +157,23 @@ def test_a_reader_whose_connection_was_lost_reads_again_after_refresh(
             reader.totals()
         reader.refresh()
         assert reader.totals() == {"alice": Totals(1, 1)}
+
+
+def test_a_reader_idle_past_the_server_s_limit_reads_the_latest_commit_at_refresh(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader's snapshot left idle is ended by the server (so it cannot hold back vacuum
+    for ever), and the reader carries on at its next refresh."""
+    monkeypatch.setattr(store_module, "READER_IDLE_SECONDS", 1)
+    with Ledger.open_writer(url, [HOUR]) as writer:
+        writer.commit(T0, [Sample("alice", T0, 1, 1)])
+        with Ledger.open_reader(url) as reader:
+            assert reader.totals() == {"alice": Totals(1, 1)}
+            writer.commit(T0 + 300, [Sample("alice", T0 + 300, 2, 2)])
+            time.sleep(2.5)  # past the server's 1 s: it ends the idle session
+            reader.refresh()
+            assert reader.totals() == {"alice": Totals(3, 3)}
+            assert reader.seq == 2
 
 
 # -- the one writer --------------------------------------------------------------------------

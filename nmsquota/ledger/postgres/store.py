@@ -52,6 +52,11 @@ from nmsquota.usage import FreeHours, Monthly, Sample, SampleColumns, Tally, Tot
 WRITER_LOCK = 0x6E6D7371  # "nmsq"
 """The advisory lock's first key; the second is the POP's (one writer per POP)."""
 BIGINT_MAX = 2**63 - 1
+READER_IDLE_SECONDS = 300
+"""How long the server lets a reader's snapshot sit idle before it ends the session: a
+forgotten reader (a console left open on a dead terminal) would otherwise hold back the
+vacuuming of every totals row changed since, which grows the table at 100,000 rows a
+cycle. A reader whose session was ended connects again at its next refresh()."""
 PAGE = 100_000
 """Samples read per statement: `samples()` is a generator, not a list of a week."""
 
@@ -111,7 +116,7 @@ class PostgresStore(Ledger):
     @classmethod
     def open_reader(cls, location: Location) -> PostgresStore:
         url = str(location)
-        conn = _opened(url, application_name("reader"), autocommit=False)
+        conn = _opened(url, application_name("reader"), autocommit=False, **_reader_options())
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         store = cls(url, conn, writable=False)
@@ -214,7 +219,8 @@ class PostgresStore(Ledger):
         if not (self.conn.closed or self.conn.broken):
             return
         role = "writer" if self.writable else "reader"
-        conn = _opened(self.url, application_name(role), autocommit=self.writable)
+        options = {} if self.writable else _reader_options()
+        conn = _opened(self.url, application_name(role), autocommit=self.writable, **options)
         if not self.writable:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
@@ -239,8 +245,15 @@ class PostgresStore(Ledger):
         if self.writable:
             return
         self._reconnect_if_lost()
-        with self.talking("read"):
-            self.conn.rollback()
+        try:
+            with self.talking("read"):
+                self.conn.rollback()
+        except LedgerError:
+            # The server ended the session meanwhile (READER_IDLE_SECONDS, a restart): the
+            # rollback is how the client learns it. A new snapshot needs a new session.
+            if not (self.conn.closed or self.conn.broken):
+                raise
+            self._reconnect_if_lost()
         self.records.forget()
         self._load()
 
@@ -563,10 +576,15 @@ class PostgresStore(Ledger):
         return PruneResult(len(retired), 0, complete=True)
 
 
-def _opened(url: str, application: str, *, autocommit: bool) -> psycopg.Connection[Any]:
+def _reader_options() -> dict[str, str]:
+    return {"options": f"-c idle_in_transaction_session_timeout={READER_IDLE_SECONDS * 1000}"}
+
+
+def _opened(url: str, application: str, *, autocommit: bool,
+            **options: str) -> psycopg.Connection[Any]:  # fmt: skip
     """A connection, or LedgerMissing when the database itself does not exist."""
     try:
-        return connect(url, application=application, autocommit=autocommit)
+        return connect(url, application=application, autocommit=autocommit, **options)
     except DatabaseUnusable as error:
         if "does not exist" in error.strerror and "database" in error.strerror:
             raise LedgerMissing(
