@@ -95,6 +95,7 @@ def run_copy(args: argparse.Namespace) -> int:
           f"(in {copied.commits:,} commits)")  # fmt: skip
     print(f"  windows: {', '.join(copied.tallies) or 'none'}")
     print(f"  records: {records}")
-    print(f"  counter baselines: {copied.access_servers} access servers")
+    servers = copied.access_servers
+    print(f"  counter baselines: {servers} access server{'' if servers == 1 else 's'}")
     print("checked: every window's totals agree, and so do every record, baseline and sample")
     return 0

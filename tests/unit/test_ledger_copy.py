@@ -267,7 +267,7 @@ def test_the_check_names_a_window_that_differs_and_for_how_many(
     message = str(mismatch.value)
     assert "the 1h window's totals differ for 1 of" in message
     assert "the 1d window's totals differ for 1 of" in message and "(alice)" in message
-    assert "the samples differ at 1 sample times, for 1 subscribers (alice)" in message
+    assert "the samples of 1 subscriber (alice) differ in 1 hour of sample time" in message
 
 
 def test_the_check_names_records_and_baselines_that_differ(
@@ -281,7 +281,7 @@ def test_the_check_names_records_and_baselines_that_differ(
         check_copy(recording, ledger_at)
     message = str(mismatch.value)
     assert "overrides: 3 records, the source has 4" in message
-    assert "the counter baselines of 1 access servers differ (bras)" in message
+    assert "the counter baselines of 1 access server differ (bras)" in message
     assert "window" not in message.split(": ", 1)[1].split(". Remove")[0]
 
 
@@ -319,7 +319,7 @@ def test_the_command_copies_the_configured_ledger_and_says_what_it_checked(
     assert "  samples: 16 of 6 subscribers" in out[1]
     assert out[2] == "  windows: 1d, 1h"
     assert out[3].startswith("  records: subscribers 6, provisioned 1, plans 2, overrides 4,")
-    assert out[4] == "  counter baselines: 1 access servers"
+    assert out[4] == "  counter baselines: 1 access server"
     assert out[5].startswith("checked: every window's totals agree")
     assert_reads_the_same(recording, ledger_at)
     # Again: the target now holds a ledger.
