@@ -96,15 +96,23 @@ def copy_ledger(
     if _same(source, target):
         raise CopyRefused(f"not copying the ledger at {shown(source)} onto itself")
     _refuse_unless_empty(target)
+    copied = _copy_into(source, target, tallies, progress)
+    # The copy's reader and writer are gone by now, and their caches with them: the check
+    # reads both ledgers afresh.
+    check_copy(source, target, progress=progress)
+    return copied
+
+
+def _copy_into(
+    source: Location, target: Location, tallies: Sequence[Tally], progress: Progress
+) -> Copied:
     with Ledger.open_reader(source) as old:
         kept = old.tallies()
         keys = {tally.key for tally in kept}
         wanted = [*kept, *(tally for tally in tallies if tally.key not in keys)]
         with Ledger.open_writer(target, wanted) as new:
             _refuse_if_holding(new)  # again, now that no other writer can start on it
-            copied = _copy(old, new, progress)
-    check_copy(source, target, progress=progress)
-    return copied
+            return _copy(old, new, progress)
 
 
 def _copy(old: Ledger, new: Ledger, progress: Progress) -> Copied:
@@ -166,13 +174,14 @@ def _chunks(samples: Iterable[Sample], as_of: int) -> Iterator[tuple[int, Iterat
     No cut holds more than MOST_PER_COMMIT; the caller commits each before asking for the
     next, as groupby requires.
     """
-    position = 0
+    last, position = as_of, 0
 
     def key(sample: Sample) -> tuple[int, int]:
-        nonlocal position
-        position += 1
-        end = sample.time - sample.time % HOUR + HOUR - 1
-        return min(end, as_of), position // MOST_PER_COMMIT
+        nonlocal last, position
+        now = min(sample.time - sample.time % HOUR + HOUR - 1, as_of)
+        position = position + 1 if now == last else 0
+        last = now
+        return now, position // MOST_PER_COMMIT
 
     for (now, _part), chunk in groupby(samples, key=key):
         yield now, chunk
