@@ -342,10 +342,11 @@ def _sample_differences(old: Ledger, new: Ledger, progress: Progress) -> list[st
     subscribers: set[str] = set()
     hours = 0
     as_of = old.as_of or 0
-    first = _next_time(old, new, DAWN)
-    with progress("checking samples", max(as_of - (first or as_of), 1)) as advance:
-        while first is not None:
-            after = first - first % HOUR - 1
+    moment = _next_time(old, new, DAWN)
+    start = moment if moment is not None else as_of
+    with progress("checking samples", max(as_of - start, 1)) as advance:
+        while moment is not None:
+            after = moment - moment % HOUR - 1
             until = after + HOUR
             theirs = old.sample_columns(after=after, until=until)
             ours = new.sample_columns(after=after, until=until)
@@ -359,8 +360,10 @@ def _sample_differences(old: Ledger, new: Ledger, progress: Progress) -> list[st
             if differ:
                 hours += 1
                 subscribers |= differ
-            advance(max(min(until, as_of) - max(after, first - 1), 0))
-            first = _next_time(old, new, until)
+            advance(max(min(until, as_of) - max(after, start), 0))
+            # The next hour, while there are samples; after an empty one, wherever the next
+            # sample is (asking a store for "the next sample" can cost a page of them).
+            moment = until + 1 if theirs or ours else _next_time(old, new, until)
     if not hours:
         return []
     return [
