@@ -28,7 +28,6 @@ import itertools
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +65,7 @@ class CopyMismatch(LedgerError):
 
 @dataclass(frozen=True)
 class Copied:
-    """What a copy carried over, and what its check compared."""
+    """What a copy carried over."""
 
     samples: int
     subscribers: int
@@ -183,7 +182,7 @@ def _chunks(samples: Iterable[Sample], as_of: int) -> Iterator[tuple[int, Iterat
         last = now
         return now, position // MOST_PER_COMMIT
 
-    for (now, _part), chunk in groupby(samples, key=key):
+    for (now, _part), chunk in itertools.groupby(samples, key=key):
         yield now, chunk
 
 
@@ -229,7 +228,7 @@ def _refuse_if_holding(there: Ledger) -> None:
 def _held(there: Ledger) -> list[str]:
     held = []
     if there.seq:
-        held.append(f"{there.seq} commits")
+        held.append(_many(there.seq, "commit"))
     if next(there.samples(), None) is not None:
         held.append("samples")
     kinds = [kind.table for kind in KINDS if there.records.read(kind)]
