@@ -1,19 +1,25 @@
 """`nmsquota ledger`: the ledger's own upkeep, apart from its contents: making and
-migrating a database ledger's schema (issue 24)."""
+migrating a database ledger's schema, and copying a ledger to another store (issue 24)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from nmsquota.commands.common import add_ledger_options, config_of, ledger_location
+from nmsquota.commands.common import (
+    add_ledger_options,
+    config_of,
+    ledger_argument,
+    ledger_location,
+    progress,
+)
 from nmsquota.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "ledger",
-        help="make or migrate a database ledger's schema",
+        help="make or migrate a database ledger's schema; copy a ledger to another store",
         description="The ledger's upkeep. A TinyDB ledger (a directory) needs none: its "
         "writer makes and migrates it when it opens. A PostgreSQL ledger's schema is made and "
         "migrated only here, by someone allowed to change it, never by a daemon.",
@@ -29,6 +35,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_ledger_options(migrate)
     migrate.set_defaults(handler=run_migrate)
+    copy = actions.add_parser(
+        "copy",
+        help="copy the ledger to a new directory or an empty postgresql:// ledger, and check it",
+        description="Copy the ledger (--ledger, else the configuration's) to --to: every "
+        "committed sample, every window's totals, every record and the poller's counter "
+        "baselines, then compare the two window by window. The target must be a new or empty "
+        "directory, or a database whose schema `nmsquota ledger migrate` has just made; one "
+        "holding a ledger already is refused. Stop the daemon first: it must not commit "
+        "while the copy reads. Exit status 1 when the copy does not read as the source.",
+    )
+    copy.add_argument(
+        "--to",
+        metavar="DIR|URL",
+        required=True,
+        type=ledger_argument,
+        help="where the copy goes: a new directory, or a postgresql:// URL",
+    )
+    add_ledger_options(copy)
+    copy.set_defaults(handler=run_copy)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -50,4 +75,27 @@ def run_migrate(args: argparse.Namespace) -> int:
         print(f"{shown(location)}: applied schema version {versions}", file=sys.stderr)
     else:
         print(f"{shown(location)}: the schema is current; nothing to do", file=sys.stderr)
+    return 0
+
+
+def run_copy(args: argparse.Namespace) -> int:
+    from nmsquota.ledger import Ledger
+    from nmsquota.ledger.backends import shown
+    from nmsquota.ledger.copy import copy_ledger
+
+    config = config_of(args, check_drivers=False)
+    source = ledger_location(args, config)
+    if not Ledger.exists(source):
+        raise UsageError(f"no ledger at {shown(source)} to copy")
+    tallies = config.tallies() if config else []
+    copied = copy_ledger(source, args.to, tallies=tallies, progress=progress)
+    records = ", ".join(f"{kind} {count}" for kind, count in copied.records.items())
+    print(f"copied {shown(source)} to {shown(args.to)}:")
+    print(f"  samples: {copied.samples:,} of {copied.subscribers:,} subscribers "
+          f"(in {copied.commits:,} commits)")  # fmt: skip
+    print(f"  windows: {', '.join(copied.tallies) or 'none'}")
+    print(f"  records: {records}")
+    servers = copied.access_servers
+    print(f"  counter baselines: {servers} access server{'' if servers == 1 else 's'}")
+    print("checked: every window's totals agree, and so do every record, baseline and sample")
     return 0

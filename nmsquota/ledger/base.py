@@ -281,6 +281,12 @@ class Ledger(ABC):
     def counter_state(self, access_server: str) -> dict[str, Any]:
         """What the poller stored for `access_server` at the last commit (its baselines)."""
 
+    @abstractmethod
+    def counter_states(self) -> dict[str, dict[str, Any]]:
+        """Every access server's baselines as of the last commit, by access server name:
+        `counter_state(name)` for each one the poller stored any for (none with an empty
+        state). What a copy of the ledger carries over."""
+
     # -- writing -------------------------------------------------------------------------
 
     @abstractmethod

@@ -545,6 +545,13 @@ class TinyStore(Ledger):
         )
         return dict(found[0]["state"]) if found else {}
 
+    def counter_states(self) -> dict[str, dict[str, Any]]:
+        return {
+            doc["access_server"]: dict(doc["state"])
+            for doc in self._state.table("counters").all()
+            if doc["state"]
+        }
+
     def set_counter_state(self, access_server: str, state: Mapping[str, Any]) -> None:
         self._require_writer()
         table = self._state.table("counters")

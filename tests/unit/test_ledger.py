@@ -6,14 +6,13 @@ the writer), and the store-neutral half of what it checks is in test_ledger_stor
 
 from __future__ import annotations
 
-import contextlib
 import json
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from fixtures.fresh_ledger import PG_EXAMPLES, fresh_locations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,34 +77,8 @@ steps = st.lists(
 def fresh_ledger(
     ledger_at: Location, request: pytest.FixtureRequest
 ) -> Callable[[], AbstractContextManager[Location]]:
-    """A new, empty ledger location of `ledger_at`'s store at each call: hypothesis runs a
-    test's examples within one call of it, and each example wants a ledger of its own."""
-    if isinstance(ledger_at, Path):
-
-        @contextlib.contextmanager
-        def directory() -> Iterator[Location]:
-            with tempfile.TemporaryDirectory() as made:
-                yield Path(made)
-
-        return directory
-    from fixtures import postgres
-
-    server: postgres.Server = request.getfixturevalue("postgres_server")
-
-    @contextlib.contextmanager
-    def database() -> Iterator[Location]:
-        from nmsquota.ledger.postgres.schema import migrate
-
-        with postgres.fresh_database(server) as conninfo:
-            url = server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
-            migrate(url)
-            yield url
-
-    return database
-
-
-PG_EXAMPLES = 25
-"""A database per example (0.1-0.3 s to make): fewer examples than TinyDB's directories."""
+    """A new, empty ledger location of `ledger_at`'s store at each call (fixtures.fresh_ledger)."""
+    return fresh_locations(ledger_at, request)
 
 
 def test_incremental_window_totals_equal_a_full_recount(

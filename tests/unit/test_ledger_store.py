@@ -57,6 +57,7 @@ def seen(ledger: Ledger) -> dict[str, Any]:
         "standings": ledger.records.standings(),
         "events": [(e.seq, e.text) for e in ledger.records.events()],
         "baselines": ledger.counter_state("bras"),
+        "every_baseline": ledger.counter_states(),
     }
 
 
@@ -78,6 +79,7 @@ FIRST = {
     "standings": [standing("alice")],
     "events": [(1, "first")],
     "baselines": {"7": [100, 1]},
+    "every_baseline": {"bras": {"7": [100, 1]}},
 }
 """What `first_commit` leaves."""
 
@@ -103,7 +105,26 @@ def test_a_reader_sees_one_commit_until_it_refreshes(ledger_at: Location) -> Non
             assert second["totals"] == {"alice": Totals(150, 2), "bob": Totals(7, 0)}
             assert second["events"] == [(1, "first"), (2, "second")]
             assert second["baselines"] == {"7": [150, 2], "8": [7, 0]}
+            assert second["every_baseline"] == {"bras": {"7": [150, 2], "8": [7, 0]}}
             assert [s.state for s in second["standings"]] == [State.WARNED, State.OK]
+
+
+def test_every_access_servers_baselines_are_listed_by_name(ledger_at: Location) -> None:
+    # What `nmsquota ledger copy` carries over: every access server the poller stored
+    # baselines for, none for one whose state is empty.
+    with Ledger.open_writer(ledger_at, [WEEK]) as writer:
+        assert writer.counter_states() == {}
+        with writer.batch():
+            writer.commit(T0)
+            writer.set_counter_state("bras", {"7": [100, 1]})
+            writer.set_counter_state("old-bras", {"eth0": [5, 6], "eth1": [0, 0]})
+            writer.set_counter_state("gone", {})
+        with Ledger.open_reader(ledger_at) as reader:
+            assert reader.counter_states() == {
+                "bras": {"7": [100, 1]},
+                "old-bras": {"eth0": [5, 6], "eth1": [0, 0]},
+            }
+            assert reader.counter_states()["bras"] == reader.counter_state("bras")
 
 
 def test_a_reader_refreshing_with_no_new_commit_sees_the_same_one(ledger_at: Location) -> None:

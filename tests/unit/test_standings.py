@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from fixtures.copy_ledger import ACCESS_SERVERS, Recorded, copy_ledger, recorded_at
+from fixtures.copy_ledger import Recorded, recorded_at
 
 from nmsquota.cli import main
 from nmsquota.clock import ManualClock
 from nmsquota.config import load_config
 from nmsquota.ledger import Ledger
 from nmsquota.ledger.base import Location
+from nmsquota.ledger.copy import copy_ledger
 from nmsquota.ledger.records import (
     CapStanding,
     DeviceRecord,
@@ -130,10 +131,10 @@ def test_status_and_usage_print_what_they_printed_before_the_read_api(
 def test_a_copy_of_the_recording_reads_as_the_recording(
     ledger_at: Location, tmp_path: Path
 ) -> None:
-    # What `recorded` takes for granted of fixtures.copy_ledger on a database, checked on
+    # What `recorded` takes for granted of `nmsquota ledger copy` on a database, checked on
     # each store (on TinyDB, a copy into a second directory).
     source = Path(shutil.copytree(FIXTURE / "ledger", tmp_path / "recording"))
-    copy_ledger(source, ledger_at, ACCESS_SERVERS)
+    copy_ledger(source, ledger_at)
     config = load_config(FIXTURE / "nmsquota.toml")
     here = Reader.open(ledger_at, config).snapshot()
     there = Reader.open(source, config).snapshot()
