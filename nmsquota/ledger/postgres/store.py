@@ -350,6 +350,14 @@ class PostgresStore(Ledger):
             ).fetchone()
         return dict(row[0]) if row else {}
 
+    def counter_states(self) -> dict[str, dict[str, Any]]:
+        with self.talking("read counter baselines"):
+            rows = self.conn.execute(
+                "SELECT access_server, state FROM counters WHERE pop = %s ORDER BY 1",
+                (self.pop,),
+            ).fetchall()
+        return {name: dict(state) for name, state in rows if state}
+
     # -- writing -------------------------------------------------------------------------
 
     def require_writer(self) -> None:
