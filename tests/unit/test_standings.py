@@ -78,13 +78,14 @@ def reader_of(data: Path | Recorded) -> Reader:
     return Reader.open(data.ledger, load_config(data.config))
 
 
-def printed(data: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    config, ledger = data / "nmsquota.toml", data / "ledger"
-    main(["-c", str(config), *argv, "--ledger", str(ledger)], clock=ManualClock(NOW))
+def printed(data: Path | Recorded, argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    if isinstance(data, Path):
+        data = Recorded(data / "nmsquota.toml", data / "ledger")
+    main(["-c", str(data.config), *argv, "--ledger", str(data.ledger)], clock=ManualClock(NOW))
     return capsys.readouterr().out
 
 
-def with_topup(name: str, recorded: str, data: Path) -> str:
+def with_topup(name: str, recorded: str, data: Path | Recorded) -> str:
     """A recorded output with what `status` and `usage` show since of carol's top-up (1 MB
     on her day's cap, until removed, none of it used: 1.2 MB of 3 MB), which they did not
     show when the outputs were recorded."""
@@ -117,15 +118,15 @@ def with_topup(name: str, recorded: str, data: Path) -> str:
 
 @pytest.mark.parametrize("name", OUTPUTS)
 def test_status_and_usage_print_what_they_printed_before_the_read_api(
-    data: Path, name: str, capsys: pytest.CaptureFixture[str]
+    recorded: Recorded, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # And carol's top-up, which they did not show then.
-    expected = with_topup(name, (FIXTURE / "expected" / name).read_text(), data)
-    assert printed(data, OUTPUTS[name], capsys) == expected
-    # The same once a writer has migrated the records on disk.
-    with Ledger.open_writer(data / "ledger"):
+    expected = with_topup(name, (FIXTURE / "expected" / name).read_text(), recorded)
+    assert printed(recorded, OUTPUTS[name], capsys) == expected
+    # The same once a writer has migrated the records (on disk, for TinyDB).
+    with Ledger.open_writer(recorded.ledger):
         pass
-    assert printed(data, OUTPUTS[name], capsys) == expected
+    assert printed(recorded, OUTPUTS[name], capsys) == expected
 
 
 def test_a_copy_of_the_recording_reads_as_the_recording(
