@@ -190,14 +190,14 @@ def test_steps_forced_limits_exemptions_and_a_limit_that_does_not_bite(recorded:
     assert [view.name for view in snap.limited] == ["alice", "carol", "erin", "frank", "gina"]
 
 
-def force(data: Path, subscriber: str, until: int | None) -> None:
+def force(data: Recorded, subscriber: str, until: int | None) -> None:
     """What the daemon keeps once `nmsquota limit SUBSCRIBER` forces a limit (for `until`):
     the override, and every cap of the subscriber's standing forced."""
     why = Reason(ReasonKind.FORCED, note="abuse ticket 18")
-    config = load_config(data / "nmsquota.toml")
+    config = load_config(data.config)
     plan = config.settings.subscribers[subscriber].plan
     rates = {rule.name: rule.rate_bps for rule in rules_of(config)[plan]}
-    with Ledger.open_writer(data / "ledger") as ledger, ledger.batch():
+    with Ledger.open_writer(data.ledger) as ledger, ledger.batch():
         records = ledger.records
         override = OverrideRecord(subscriber=subscriber, kind="force", reason=why.note,
                                   since=T0 + 3000, until=until)  # fmt: skip
@@ -216,48 +216,48 @@ def force(data: Path, subscriber: str, until: int | None) -> None:
 
 
 def test_a_forced_limit_lifts_when_the_force_expires_not_when_usage_falls(
-    data: Path, capsys: pytest.CaptureFixture[str]
+    recorded: Recorded, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    force(data, "alice", until=T0 + 10800)  # alice is over her cap: 295% of it
-    force(data, "carol", until=T0 + 7200)
-    snap = reader_of(data).snapshot()
+    force(recorded, "alice", until=T0 + 10800)  # alice is over her cap: 295% of it
+    force(recorded, "carol", until=T0 + 7200)
+    snap = reader_of(recorded).snapshot()
     alice, carol = snap.subscriber("alice"), snap.subscriber("carol")
     assert alice is not None and carol is not None
     assert (alice.state, alice.caps[0].lifts_at) == (State.FORCED, T0 + 10800)
     assert [cap.lifts_at for cap in carol.caps] == [T0 + 7200, T0 + 7200]
-    status = printed(data, ["status"], capsys)
+    status = printed(recorded, ["status"], capsys)
     assert "  lifts 2027-01-15 12:00 when the force override expires\n" in status
     assert "cap 1d: 1.2 MB of 4.0 MB (30%), limited to 8kbit, lifts 2027-01-15 11:00" in status
     assert "if nothing more is downloaded" not in status.split("alice", 1)[1].split("carol")[0]
-    usage = printed(data, ["usage", "alice"], capsys)
+    usage = printed(recorded, ["usage", "alice"], capsys)
     assert usage.splitlines()[1].endswith("8kbit  2h") and "23h25m" not in usage
 
 
 def test_a_forced_limit_without_an_expiry_has_no_lift_time(
-    data: Path, capsys: pytest.CaptureFixture[str]
+    recorded: Recorded, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    force(data, "alice", until=None)
-    alice = reader_of(data).snapshot().subscriber("alice")
+    force(recorded, "alice", until=None)
+    alice = reader_of(recorded).snapshot().subscriber("alice")
     assert alice is not None and alice.caps[0].limited and alice.caps[0].lifts_at is None
-    status = printed(data, ["status"], capsys)
+    status = printed(recorded, ["status"], capsys)
     assert "lifts" not in status.split("alice", 1)[1].split("carol")[0]
-    assert printed(data, ["usage", "alice"], capsys).splitlines()[1].endswith("8kbit  -")
+    assert printed(recorded, ["usage", "alice"], capsys).splitlines()[1].endswith("8kbit  -")
 
 
 def test_a_monthly_cap_lifts_at_its_reset_unless_a_force_with_an_expiry_holds_it(
-    data: Path, capsys: pytest.CaptureFixture[str]
+    recorded: Recorded, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = data / "nmsquota.toml"
+    config = recorded.config
     config.write_text(
         config.read_text().replace('window = "1d"\nwarn_at', 'period = "monthly"\nwarn_at')
     )
-    force(data, "alice", until=T0 + 10800)
-    snap = reader_of(data).snapshot()
+    force(recorded, "alice", until=T0 + 10800)
+    snap = reader_of(recorded).snapshot()
     alice, gina = snap.subscriber("alice"), snap.subscriber("gina")
     assert alice is not None and gina is not None
     assert alice.caps[0].tally.period is not None and alice.caps[0].lifts_at == T0 + 10800
     assert gina.caps[0].limited and gina.caps[0].lifts_at is None  # at the reset
-    status = printed(data, ["status", "--json"], capsys)
+    status = printed(recorded, ["status", "--json"], capsys)
     lifts = {s["subscriber"]: s.get("lifts_at", "absent") for s in json.loads(status)["standings"]}
     assert (lifts["alice"], lifts["gina"]) == (T0 + 10800, "absent")
 
