@@ -105,7 +105,8 @@ def read(directory: Path, config: Config | None, location: Path | str | None = N
     ledger cannot be read)."""
     for _ in range(3):
         before = identity(directory)
-        snap = Reader.open(directory if location is None else location, config).snapshot()
+        with Reader.open(directory if location is None else location, config) as reader:
+            snap = reader.snapshot()
         # A commit between the stat and the read would name the wrong file: read again.
         if before is not None and identity(directory) == before:
             return summary_of(snap, before)

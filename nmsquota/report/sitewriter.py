@@ -48,7 +48,8 @@ class SiteWriter(CommitFollower):
         directory = site_dir(config)
         secret = site_secret(config)
         zone = ZoneInfo(config.settings.timezone if config is not None else "UTC")
-        done = write_site(directory, Reader.open(self.ledger, config), secret, zone)
+        with Reader.open(self.ledger, config) as reader:
+            done = write_site(directory, reader, secret, zone)
         self.last = done
         log.debug("site %s: %d pages written, %d kept, %d removed in %.3fs", directory,
                   len(done.drawn), done.kept, len(done.removed),

@@ -33,6 +33,16 @@ class Reader:
         with gcpause.paused():  # see snapshot
             return cls(Ledger.open_reader(location), config)
 
+    def close(self) -> None:
+        """Let the ledger go (a database reader's connection; nothing for a directory's)."""
+        self.ledger.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def where(self) -> str:
         """The ledger's directory or database, as messages name it."""
