@@ -43,6 +43,8 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{config.path}: OK")
     place = config.ledger_location
     where = f"at {shown(place)}" if isinstance(place, str) else f"in {place}"
+    if config.ledger_pop:
+        where += f", POP {config.ledger_pop}"
     print(f"  ledger {where}, polling every {format_duration(settings.interval)}")
     for name, plan in sorted(settings.plans.items()):
         caps = plan.all_caps()

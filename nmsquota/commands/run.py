@@ -68,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
     directory = data_dir_of(args, config)
     location = ledger_location(args, config)
-    with _host_lock(directory, location), Ledger.open_writer(location, config.tallies()) as ledger:
+    with (
+        _host_lock(directory, location),
+        Ledger.open_writer(location, config.tallies(), pop=config.ledger_pop) as ledger,
+    ):
         with ledger.batch():
             subscribers, plans = quota_records(config)
             ledger.records.set_subscribers(subscribers)

@@ -47,6 +47,11 @@ class Config:
         return default_data_dir()
 
     @property
+    def ledger_pop(self) -> str:
+        """This daemon's point of presence on a shared ledger; "" where it is the only one."""
+        return self.settings.ledger.pop or ""
+
+    @property
     def ledger_location(self) -> Path | str:
         """Where the ledger is: `[ledger] url` (a database) if set, else data_dir."""
         url = self.secret(self.settings.ledger.url)

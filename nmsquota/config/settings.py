@@ -413,12 +413,28 @@ class LedgerPlace(Strict):
         "password",
     )
 
+    pop: Name | None = Field(
+        default=None,
+        description="this daemon's point of presence, where several POPs' daemons share the "
+        "database ledger at url (each polls its own access servers)",
+    )
+
     @field_validator("url")
     @classmethod
     def _url(cls, url: str | SecretRef | None) -> str | SecretRef | None:
         if isinstance(url, str):
             _check_ledger_url(url, secret=False)
         return url
+
+    @model_validator(mode="after")
+    def _pop_needs_a_database(self) -> LedgerPlace:
+        if self.pop is not None and self.url is None:
+            raise PydanticCustomError(
+                "ledger_pop",
+                "several POPs share a ledger in PostgreSQL: pop needs url (a ledger in "
+                "data_dir is one POP's)",
+            )
+        return self
 
 
 def _check_ledger_url(url: str, *, secret: bool) -> None:

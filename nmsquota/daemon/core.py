@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,10 +26,11 @@ from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger, LedgerUnusable, commits
+from nmsquota.ledger.codec import SESSIONS
 from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
-from nmsquota.policy import Decision, Evaluation, Override, evaluate
+from nmsquota.policy import Decision, Evaluation, Override, Rule, evaluate
 from nmsquota.snmp.cycle import DeviceResult, Pool
 from nmsquota.snmp.poller import poll_keys
 from nmsquota.snmp.walk import SnmpError
@@ -226,6 +227,9 @@ class Daemon:
         with gcpause.paused(), self._writing() as events:
             moved = record.commit_poll(self.ledger, results, now)
             self._observe(results, now, events)
+            if not self.ledger.lead():
+                self._follow(report, now, events, wall)
+                return Evaluation(), []
             evaluation = self.decide(int(now))
             self.checks, flagged = check_limits(self.checks, self.config.settings.verify,
                                                 evaluation, moved, spans_of(results),
@@ -364,8 +368,14 @@ class Daemon:
 
     def enforce_now(self, events: list[EventRecord]) -> dict[str, Any]:
         """Decide on the ledger's current totals and reconcile the drivers, without a poll
-        (the caller holds a batch, and adds `events` to the log)."""
+        (the caller holds a batch, and adds `events` to the log). A POP's daemon that does
+        not decide enforces what the deciding one last decided."""
         now = int(self.clock.now())
+        if not self.ledger.lead():
+            wanted = self._followed()
+            outcomes = self._reconcile(wanted, now, events)
+            return {"ok": True, "limited": sorted({lim.subscriber for lim in wanted}),
+                    "drivers": outcomes}  # fmt: skip
         evaluation = self.decide(now)
         self.record(evaluation, now, events)
         outcomes = self._reconcile(self._wanted(evaluation), now, events)
@@ -381,7 +391,54 @@ class Daemon:
         return members(self._configured, self.ledger.records.provisioned())
 
     def _plans(self) -> dict[str, str]:
-        return plans_of(self._members(), self.config.settings.default_plan, self.sessions.seen)
+        seen: Iterable[str] = self.sessions.seen
+        if self.ledger.pop:  # the default plan is for those seen online at any POP
+            others = self.ledger.records.every_pop(SESSIONS)
+            seen = {*seen, *(record.subscriber for record in others if record.online)}
+        return plans_of(self._members(), self.config.settings.default_plan, seen)
+
+    def _follow(self, report: CycleReport, now: float, events: list[EventRecord],
+                wall: float) -> None:  # fmt: skip
+        """A cycle of a POP whose daemon does not decide (another POP's does, lead()): its
+        samples are committed; its drivers are brought to the limits decided, for the
+        subscribers online on its own access servers."""
+        wanted = self._followed()
+        report.drivers = self._reconcile(wanted, now, events)
+        report.installed = dict(self.installed)
+        report.limited = sorted({limit.subscriber for limit in wanted})
+        report.seconds = time.perf_counter() - wall
+        self._health(report)
+
+    def _online_elsewhere(self) -> set[str]:
+        """Subscribers online at another POP and not at this one's access servers."""
+        if not self.ledger.pop:
+            return set()
+        here = self.sessions.online()
+        every = self.ledger.records.every_pop(SESSIONS)
+        return {r.subscriber for r in every if r.online and r.subscriber not in here}
+
+    def _followed(self) -> list[DriverLimit]:
+        """The limits the deciding POP keeps in the ledger, for the subscribers online here,
+        at the addresses and sessions seen here. The queue is the plan's for the rate
+        decided (the ledger's limit keeps the rate only)."""
+        online = self.sessions.online()
+        known = self._members()
+        plans = self._plans()
+        wanted = []
+        for limit in self.ledger.records.limits():
+            if limit.subscriber not in online:
+                continue
+            seen = self.sessions.get(limit.subscriber)
+            member = known.get(limit.subscriber)
+            configured = member.addresses if member is not None else ()
+            addresses = tuple(dict.fromkeys([*configured, *seen.addresses]))
+            rate = limit.rate_bps if limit.rate_bps is not None else DriverLimit.rate_bps
+            wanted.append(DriverLimit(limit.subscriber, addresses, rate,
+                                      _queue_for(self.rules.get(plans.get(limit.subscriber, ""),
+                                                                []), rate),
+                                      seen.access_server, seen.interface,
+                                      seen.session))  # fmt: skip
+        return wanted
 
     def decide(self, now: int) -> Evaluation:
         """The policy's decisions on the ledger's totals, standings and overrides."""
@@ -466,7 +523,10 @@ class Daemon:
     def _wanted(self, evaluation: Evaluation) -> list[DriverLimit]:
         known = self._members()
         wanted = []
+        elsewhere = self._online_elsewhere()
         for decision in evaluation.limited:
+            if decision.subscriber in elsewhere:
+                continue  # the POP carrying the session limits it (_followed)
             seen = self.sessions.get(decision.subscriber)
             member = known.get(decision.subscriber)
             configured = member.addresses if member is not None else ()
@@ -533,6 +593,16 @@ class Daemon:
         await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (sleeper, stopper):
             task.cancel()
+
+
+def _queue_for(rules: Sequence[Rule], rate_bps: int) -> int:
+    """The queue a plan gives the limit at `rate_bps` (a cap's, or a step's): the first
+    whose rate it is; the drivers' default when none is (a plan changed since)."""
+    for rule in rules:
+        for limit in (rule, *rule.steps):
+            if limit.rate_bps == rate_bps:
+                return limit.queue_bytes
+    return DriverLimit.queue_bytes
 
 
 def _installed(enforcer: Any, wanted: Sequence[DriverLimit]) -> list[str]:

@@ -91,6 +91,11 @@ class Records(ABC):
         """Replace the kind's records with `records`, in this order (LedgerReadOnly for a
         reader). Inside the ledger's batch, committed with it."""
 
+    def every_pop(self, kind: Kind[R]) -> list[R]:
+        """A per-POP kind's records of every POP sharing the ledger (`read` gives a writer
+        its own POP's); the kind's records where there is only one POP."""
+        return self.read(kind)
+
     def parse(self, kind: Kind[R], docs: Sequence[dict[str, Any]]) -> list[R]:
         """Documents of `kind` from elsewhere (what rebuild salvages, a copy), migrated and
         checked as if read here; LedgerRecordError if they do not fit."""
@@ -147,9 +152,10 @@ class Records(ABC):
             self.write(LIMITS, [limit for limit in kept if limit.subscriber != subscriber])
 
     def health(self) -> HealthRecord | None:
-        """The daemon's last cycle; None before its first."""
+        """The daemon's last cycle (of several POPs', the latest begun); None before the
+        first."""
         found = self.read(HEALTH)
-        return found[0] if found else None
+        return max(found, key=lambda record: record.started) if found else None
 
     def set_health(self, record: HealthRecord) -> None:
         self.write(HEALTH, [record])
@@ -192,6 +198,9 @@ class Ledger(ABC):
 
     where: str
     """The directory or database (a URL without its password), as messages name it."""
+    pop: str = ""
+    """The point of presence this writer is (several POPs' daemons share a database
+    ledger, one writer each); "" where there is one."""
     writable: bool
     records: Records
     """The typed records kept beside the totals (subscribers, standings, health...)."""
@@ -202,15 +211,21 @@ class Ledger(ABC):
 
     @classmethod
     def open_writer(
-        cls, location: Location, tallies: Sequence[Tally] = (), *, rebuild: bool = False
+        cls,
+        location: Location,
+        tallies: Sequence[Tally] = (),
+        *,
+        rebuild: bool = False,
+        pop: str = "",
     ) -> Ledger:
-        """Become the writer, recover from a crash, and keep `tallies` from now on.
+        """Become the writer (of `pop`, where several POPs share a database ledger), recover
+        from a crash, and keep `tallies` from now on.
 
         A new tally (a plan with a new window) starts from one full recount; tallies no
         longer asked for are dropped. `rebuild` recounts every window from the samples
         (and, for TinyDB, recreates a missing or unreadable state.json).
         """
-        return _store_for(cls, location).open_writer(location, tallies, rebuild=rebuild)
+        return _store_for(cls, location).open_writer(location, tallies, rebuild=rebuild, pop=pop)
 
     @classmethod
     def open_reader(cls, location: Location) -> Ledger:
@@ -309,6 +324,13 @@ class Ledger(ABC):
     @abstractmethod
     def prune(self, cutoff: int, archive: Archive) -> PruneResult:
         """Retire samples with time <= cutoff, handing them to `archive` first."""
+
+    def lead(self) -> bool:
+        """Whether this writer decides for every subscriber now. Where several POPs' daemons
+        share a ledger, exactly one does (the one holding the ledger's decider lock; another
+        takes it when that one dies); the others count their own sessions and enforce
+        what it decided. A ledger with one writer: always."""
+        return True
 
     # -- limits (the records' helpers, where callers have always found them) -------------
 

@@ -46,6 +46,10 @@ class Kind(Generic[R]):
 
     table: str
     record: type[R]
+    per_pop: bool = False
+    """Kept per point of presence (issue 24): each POP's daemon writes its own (its access
+    servers, its sessions, its last cycle) and readers see every POP's. The other kinds are
+    the ledger's, shared by every POP."""
 
     @functools.cached_property
     def adapter(self) -> TypeAdapter[list[R]]:
@@ -59,9 +63,9 @@ PLANS = Kind("plans", PlanRecord)
 OVERRIDES = Kind("overrides", OverrideRecord)
 STANDINGS = Kind("standings", StandingRecord)
 LIMITS = Kind("limits", Limit)
-HEALTH = Kind("daemon", HealthRecord)
-DEVICES = Kind("devices", DeviceRecord)
-SESSIONS = Kind("sessions", SessionRecord)
+HEALTH = Kind("daemon", HealthRecord, per_pop=True)
+DEVICES = Kind("devices", DeviceRecord, per_pop=True)
+SESSIONS = Kind("sessions", SessionRecord, per_pop=True)
 EVENTS = Kind("events", EventRecord)
 KINDS: tuple[Kind[Any], ...] = (SUBSCRIBERS, PROVISIONED, PLANS, OVERRIDES, STANDINGS, LIMITS,
                                 HEALTH, DEVICES, SESSIONS, EVENTS)  # fmt: skip

@@ -38,6 +38,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
+from nmsquota.errors import UsageError
 from nmsquota.ledger.base import DAWN, Archive, Ledger, Location, PruneResult
 from nmsquota.ledger.codec import KINDS
 from nmsquota.ledger.columns import Doc, group_by_time
@@ -120,14 +121,25 @@ class TinyStore(Ledger):
 
     @classmethod
     def open_writer(
-        cls, directory: Location, tallies: Sequence[Tally] = (), *, rebuild: bool = False
+        cls,
+        directory: Location,
+        tallies: Sequence[Tally] = (),
+        *,
+        rebuild: bool = False,
+        pop: str = "",
     ) -> TinyStore:
         """Take the writer lock, recover from a crash, and keep `tallies` from now on.
 
         A new tally (a plan with a new window) starts from one full recount; tallies no
         longer asked for are dropped. `rebuild` recounts every window from the usage files
-        and recreates a missing state.json (see `_rebuild`).
+        and recreates a missing state.json (see `_rebuild`). A directory is one POP's
+        ledger: `pop` is refused (several POPs share a database ledger).
         """
+        if pop:
+            raise UsageError(
+                f"ledger {directory} is a directory, one POP's: several POPs (pop = {pop!r}) "
+                "share a ledger in PostgreSQL ([ledger] url)"
+            )
         path = Path(directory)
         with refused_as(path, "create the directory"):
             path.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from nmsquota.ledger.records import (
     HealthRecord,
     Limit,
     OverrideRecord,
+    SessionRecord,
     SubscriberRecord,
 )
 from nmsquota.plans import configured_members, members, plans_of, rules_of
@@ -118,7 +119,11 @@ def totals_in(ledger: Ledger, tally: Tally) -> dict[str, Totals]:
 def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
     records = ledger.records
     plans = plan_caps(config)
-    sessions = {s.subscriber: s for s in records.sessions()}
+    # One record per POP that has seen a subscriber: the one where they are online tells.
+    sessions: dict[str, SessionRecord] = {}
+    for seen in records.sessions():
+        if seen.online or seen.subscriber not in sessions:
+            sessions[seen.subscriber] = seen
     enrolled = roster(config, records.provisioned(), sessions)
     standings = {r.subscriber: r for r in records.standings()}
     limits = records.limits()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from nmsquota.ledger.base import Records
-from nmsquota.ledger.codec import EVENTS, EVENTS_KEPT, Kind, documents, parse
+from nmsquota.ledger.codec import EVENTS, EVENTS_KEPT, KINDS, Kind, documents, parse
 from nmsquota.ledger.postgres.totals import text_rows
 from nmsquota.ledger.records import EventRecord
 
@@ -55,6 +55,10 @@ class PostgresRecords(Records):
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, kind: Kind[R]) -> list[R]:
+        """The kind's records: a per-POP kind's of the writer's own POP, or of every POP
+        (in the order of their names) for a reader."""
+        if kind.per_pop and not self._store.writable:
+            return self.every_pop(kind)
         cached = self._cache.get(kind.table)
         if cached is not None:
             return list(cached)
@@ -62,12 +66,40 @@ class PostgresRecords(Records):
             row = self._store.conn.execute(
                 "SELECT coalesce(json_agg(doc ORDER BY pos), '[]')::text FROM records"
                 " WHERE kind = %s AND pop = %s",
-                (kind.table, self._store.pop),
+                (kind.table, self._pop(kind)),
             ).fetchone()
         docs = json.loads(row[0]) if row else []
         records = parse(kind, docs, self.where)
         self._cache[kind.table] = records
         return list(records)
+
+    def every_pop(self, kind: Kind[R]) -> list[R]:
+        key = f"{kind.table} of every POP"
+        cached = self._cache.get(key)
+        if cached is not None:
+            return list(cached)
+        with self._store.talking("read records"):
+            row = self._store.conn.execute(
+                "SELECT coalesce(json_agg(doc ORDER BY pop, pos), '[]')::text FROM records"
+                " WHERE kind = %s",
+                (kind.table,),
+            ).fetchone()
+        records = parse(kind, json.loads(row[0]) if row else [], self.where)
+        if not self._store.writable:  # a writer's view of other POPs moves under it
+            self._cache[key] = records
+        return list(records)
+
+    def forget_shared(self) -> None:
+        """Another POP's writer may have changed the shared kinds since this one last read
+        or wrote them: read them again (the writer's own POP's rows are its own)."""
+        for table in [t for t in self._cache if not _per_pop(t)]:
+            del self._cache[table]
+        for table in [t for t in self._stored if not _per_pop(t)]:
+            del self._stored[table]
+
+    def _pop(self, kind: Kind[Any]) -> str:
+        """The `pop` of the kind's rows this store writes: its POP's, or "" (the ledger's)."""
+        return self._store.pop if kind.per_pop else ""
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -90,7 +122,7 @@ class PostgresRecords(Records):
                     cur.executemany(
                         "UPDATE records SET doc = %s::jsonb WHERE kind = %s AND pop = %s"
                         " AND pos = %s",
-                        [(wanted[i], kind.table, self._store.pop, positions[i]) for i in changed],
+                        [(wanted[i], kind.table, self._pop(kind), positions[i]) for i in changed],
                     )
             if len(wanted) < len(stored):
                 self._delete(kind, "pos >= %s", positions[len(wanted)])
@@ -113,6 +145,10 @@ class PostgresRecords(Records):
         if not incoming:
             return []
         with self._store.batch():
+            # The ledger's event numbers follow one another across every POP's writers:
+            # the meta row, locked until the batch ends, makes them take turns.
+            with self._store.talking("number events"):
+                self._store.conn.execute("SELECT 1 FROM meta WHERE id = 1 FOR UPDATE")
             kept = self.read(EVENTS)
             last = kept[-1].seq if kept else 0
             added = [replace(event, seq=last + n) for n, event in enumerate(incoming, start=1)]
@@ -143,7 +179,7 @@ class PostgresRecords(Records):
             self._store.conn,
             "pos || E'\\t' || doc::text",
             "FROM records WHERE kind = %s AND pop = %s",
-            (kind.table, self._store.pop),
+            (kind.table, self._pop(kind)),
             order="pos",
         )
         positions = [int(pos) for pos, _ in rows]
@@ -174,16 +210,22 @@ class PostgresRecords(Records):
         sql = "COPY records (kind, pop, pos, doc) FROM STDIN"
         with self._store.conn.cursor() as cur, cur.copy(sql) as copy:
             for pos, text in rows:
-                copy.write_row((kind.table, self._store.pop, pos, text))
+                copy.write_row((kind.table, self._pop(kind), pos, text))
 
     def _delete(self, kind: Kind[Any], condition: str, value: Any) -> None:
-        params: tuple[Any, ...] = (kind.table, self._store.pop)
+        params: tuple[Any, ...] = (kind.table, self._pop(kind))
         if value is not None:
             params += (value,)
         self._store.conn.execute(
             f"DELETE FROM records WHERE kind = %s AND pop = %s AND {condition}",
             params,
         )
+
+
+def _per_pop(table: str) -> bool:
+    return any(kind.per_pop for kind in KINDS if kind.table == table) or table.endswith(
+        " of every POP"
+    )
 
 
 def _canonical_text(doc: Any) -> str:

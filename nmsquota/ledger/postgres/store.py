@@ -51,6 +51,9 @@ from nmsquota.usage import FreeHours, Monthly, Sample, SampleColumns, Tally, Tot
 
 WRITER_LOCK = 0x6E6D7371  # "nmsq"
 """The advisory lock's first key; the second is the POP's (one writer per POP)."""
+DECIDER = -1
+"""The second key of the decider lock (lead()): a POP's key is a crc32 masked to 31 bits,
+never negative."""
 BIGINT_MAX = 2**63 - 1
 READER_IDLE_SECONDS = 300
 """How long the server lets a reader's snapshot sit idle before it ends the session: a
@@ -84,18 +87,26 @@ class PostgresStore(Ledger):
         self._batch_depth = 0
         self._committed_in_batch = False
         self._known_names: set[str] = set()
+        self._leading = False
+        """Whether this writer's session holds the decider lock (lead())."""
 
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
     def open_writer(
-        cls, location: Location, tallies: Sequence[Tally] = (), *, rebuild: bool = False
+        cls,
+        location: Location,
+        tallies: Sequence[Tally] = (),
+        *,
+        rebuild: bool = False,
+        pop: str = "",
     ) -> PostgresStore:
         """Take the POP's writer lock and keep `tallies` from now on: a new one starts from
         a recount, one no longer asked for is dropped; `rebuild` recounts every one."""
         url = str(location)
-        conn = _opened(url, application_name("writer"), autocommit=True)
+        conn = _opened(url, application_name("writer", pop), autocommit=True)
         store = cls(url, conn, writable=True)
+        store.pop = pop
         try:
             with store.talking("open"):
                 schema.refuse_unless_current(schema.version_of(conn), store.where)
@@ -151,6 +162,20 @@ class PostgresStore(Ledger):
             with contextlib.suppress(psycopg.Error):
                 self.conn.execute("SELECT pg_advisory_unlock_all()")
         self.conn.close()
+
+    def lead(self) -> bool:
+        """Whether this writer holds the ledger's decider lock, taking it if it is free: a
+        session lock, so it stays with this writer until its connection ends (a daemon that
+        dies, or loses the database, hands it to the next POP whose cycle asks)."""
+        if self._leading and not (self.conn.closed or self.conn.broken):
+            return True
+        with self.talking("take the decider lock"):
+            self._reconnect_if_lost()
+            row = self.conn.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", (WRITER_LOCK, DECIDER)
+            ).fetchone()
+        self._leading = bool(row and row[0])
+        return self._leading
 
     def _lock(self) -> None:
         key = zlib.crc32(self.pop.encode()) & 0x7FFFFFFF
@@ -220,7 +245,9 @@ class PostgresStore(Ledger):
             return
         role = "writer" if self.writable else "reader"
         options = {} if self.writable else _reader_options()
-        conn = _opened(self.url, application_name(role), autocommit=self.writable, **options)
+        conn = _opened(self.url, application_name(role, self.pop), autocommit=self.writable,
+                       **options)  # fmt: skip
+        self._leading = False  # the lost session's locks went with it
         if not self.writable:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
@@ -378,6 +405,8 @@ class PostgresStore(Ledger):
             return
         with self.talking("write"):
             self._reconnect_if_lost()
+        if self.pop:
+            self.records.forget_shared()  # other POPs' writers commit between our batches
         self._batch_depth = 1
         try:
             with talking(self.where, "write"), self.conn.transaction():

@@ -1,0 +1,199 @@
+"""Several POPs, one ledger (issue 24): two daemons, each polling its own simulated access
+server and writing one PostgreSQL ledger as its own POP. Usage from both counts against one
+cap; exactly one daemon decides (the one holding the decider lock); a subscriber is limited
+by the driver of the POP that carries their session; a daemon that dies mid-cycle loses
+nothing, and the other takes over deciding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures import postgres
+from fixtures.config_file import access_server, if_name, write_config
+from integration.test_sim_agent import interfaces
+from pysnmp.proto.rfc1902 import Integer32, TimeTicks
+from unit.test_reconcile import Memory
+
+from nmsquota.clock import ManualClock
+from nmsquota.config import Config, load_config
+from nmsquota.daemon.core import Daemon
+from nmsquota.ledger import Ledger, LedgerLocked, Tally
+from nmsquota.ledger.postgres.schema import migrate
+from nmsquota.sim.agent import start_agent
+from nmsquota.snmp import tables as p
+from nmsquota.verdict import State
+
+T0 = 1_800_000_000.0
+KB = 1_000
+ALICE = "10.60.1.2"
+DAY = Tally(86400)
+
+
+def oid(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+@pytest.fixture
+def database(postgres_server: postgres.Server) -> Iterator[str]:
+    with postgres.fresh_database(postgres_server) as conninfo:
+        url = postgres_server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
+        migrate(url)
+        yield url
+
+
+@dataclass
+class Pop:
+    name: str
+    agent: Any
+    config: Config
+    ledger: Ledger
+    daemon: Daemon
+    driver: Memory
+
+    def show(self, now: float, sessions: dict[int, tuple[str, int]]) -> None:
+        """The access server's PPPoE sessions now: ifIndex -> (login, octets down)."""
+        uptime = int((now - T0 + 1000) * 100)
+        rows = {index: (f"<pppoe-{login}>", 0, down) for index, (login, down) in sessions.items()}
+        objects = interfaces(uptime, rows)
+        objects[oid(p.IF_NUMBER)] = Integer32(len(rows))
+        objects[oid(p.IF_TABLE_LAST_CHANGE)] = TimeTicks(0)
+        self.agent.set(objects)
+
+    def limited(self) -> set[str]:
+        return {limit.subscriber for limit in self.driver.table.values()}
+
+
+def settings(name: str, port: int, url: str) -> dict[str, Any]:
+    """The same plans and subscribers at every POP; each POP its own access server."""
+    bras = access_server(port, match=[if_name("<pppoe-(?P<user>.+)>")])
+    return {"interval": "5m", "plans": {"home": {"cap": "1MB", "window": "1d"}},
+            "subscribers": {"alice": {"plan": "home", "addresses": [ALICE]},
+                            "bob": {"plan": "home"}},
+            "access_servers": {f"bras-{name}": bras},
+            "ledger": {"url": url, "pop": name}}  # fmt: skip
+
+
+@asynccontextmanager
+async def pop(tmp_path: Path, name: str, url: str, clock: ManualClock) -> AsyncIterator[Pop]:
+    agent, port = await start_agent()
+    (tmp_path / name).mkdir(exist_ok=True)
+    config = load_config(write_config(tmp_path / name, **settings(name, port, url)))
+    driver = Memory()
+    ledger = Ledger.open_writer(url, config.tallies(), pop=config.ledger_pop)
+    try:
+        yield Pop(name, agent, config, ledger, Daemon(config, clock, ledger, [driver]), driver)
+    finally:
+        ledger.close()
+
+
+def test_the_cap_holds_across_pops_and_the_pop_carrying_the_session_limits_it(
+    tmp_path: Path, database: str
+) -> None:
+    async def run() -> None:
+        clock = ManualClock(T0)
+        async with pop(tmp_path, "adelaide", database, clock) as a, \
+                pop(tmp_path, "darwin", database, clock) as d:  # fmt: skip
+            # A second daemon of one POP is refused; another POP's is not.
+            with pytest.raises(LedgerLocked):
+                Ledger.open_writer(database, a.config.tallies(), pop="adelaide")
+            a.show(clock.now(), {7: ("alice", 0)})
+            d.show(clock.now(), {3: ("bob", 0)})
+            await a.daemon.cycle()  # the first to ask decides
+            await d.daemon.cycle()
+            assert a.ledger.lead() and not d.ledger.lead()
+
+            clock.advance(300)
+            a.show(clock.now(), {7: ("alice", 600 * KB)})
+            d.show(clock.now(), {3: ("bob", 0)})
+            assert (await a.daemon.cycle()).limited == []
+            await d.daemon.cycle()
+
+            # alice logs off at Adelaide and on at Darwin, under the cap so far.
+            clock.advance(300)
+            a.show(clock.now(), {})
+            d.show(clock.now(), {3: ("bob", 0), 9: ("alice", 0)})
+            await a.daemon.cycle()
+            await d.daemon.cycle()
+
+            # 500 kB more at Darwin: 1.1 MB in the day, over the 1 MB cap.
+            clock.advance(300)
+            a.show(clock.now(), {})
+            d.show(clock.now(), {3: ("bob", 0), 9: ("alice", 500 * KB)})
+            followed = await d.daemon.cycle()  # charged at Darwin; Adelaide decides
+            assert followed.limited == []  # nothing decided yet to follow
+            decided = await a.daemon.cycle()
+            assert decided.limited == ["alice"]
+            assert a.ledger.totals(DAY)["alice"].bytes_in == 1_100 * KB
+            # Darwin carries alice's session: its driver limits her at its next cycle.
+            clock.advance(300)
+            a.show(clock.now(), {})
+            d.show(clock.now(), {3: ("bob", 0), 9: ("alice", 500 * KB)})
+            assert (await d.daemon.cycle()).limited == ["alice"]
+            assert d.limited() == {"alice"}
+            assert a.limited() == set()  # she is not on Adelaide's access server
+
+            # Readers see one ledger: her usage from both POPs, limited, online at Darwin.
+            with Ledger.open_reader(database) as reader:
+                assert reader.totals(DAY)["alice"].bytes_in == 1_100 * KB
+                sessions = {s.subscriber: s for s in reader.records.sessions() if s.online}
+                assert sessions["alice"].access_server == "bras-darwin"
+                (standing,) = [s for s in reader.records.standings() if s.subscriber == "alice"]
+                assert standing.state is State.LIMITED
+
+    asyncio.run(run())
+
+
+def test_a_pop_that_dies_mid_cycle_loses_nothing_and_another_decides(
+    tmp_path: Path, database: str
+) -> None:
+    async def run() -> None:
+        clock = ManualClock(T0)
+        async with pop(tmp_path, "darwin", database, clock) as d:
+            async with pop(tmp_path, "adelaide", database, clock) as a:
+                a.show(clock.now(), {7: ("alice", 0)})
+                d.show(clock.now(), {3: ("bob", 0)})
+                await a.daemon.cycle()  # Adelaide decides
+                await d.daemon.cycle()
+                clock.advance(300)
+                a.show(clock.now(), {7: ("alice", 400 * KB)})
+                await a.daemon.cycle()
+                # Adelaide dies in the middle of its next cycle, after committing its
+                # samples but before the cycle's transaction ends: none of it is kept.
+                clock.advance(300)
+                a.show(clock.now(), {7: ("alice", 900 * KB)})
+
+                def killed(*_: object) -> None:
+                    raise KeyboardInterrupt
+
+                a.daemon.decide = killed  # type: ignore[method-assign]
+                with pytest.raises(KeyboardInterrupt):
+                    await a.daemon.cycle()
+                a.ledger.conn.close()  # the process is gone: its session and locks with it
+            assert d.ledger.totals(DAY)["alice"].bytes_in == 400 * KB  # the lost cycle: none
+            # Darwin's next cycle finds the decider lock free and decides.
+            clock.advance(300)
+            d.show(clock.now(), {3: ("bob", 0)})
+            await d.daemon.cycle()
+            assert d.ledger.lead()
+            # Adelaide comes back: its first cycle charges what the lost one saw, once, from
+            # the baselines of its last commit.
+            clock.advance(300)
+            async with pop(tmp_path, "adelaide", database, clock) as back:
+                back.show(clock.now(), {7: ("alice", 1_200 * KB)})
+                report = await back.daemon.cycle()
+                assert report.limited == []  # Darwin decides now
+                assert back.ledger.totals(DAY)["alice"].bytes_in == 1_200 * KB
+                decided = await d.daemon.cycle()
+                assert decided.limited == ["alice"]
+                clock.advance(300)
+                back.show(clock.now(), {7: ("alice", 1_200 * KB)})
+                assert (await back.daemon.cycle()).limited == ["alice"]
+                assert back.limited() == {"alice"}
+
+    asyncio.run(run())
