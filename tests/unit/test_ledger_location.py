@@ -73,8 +73,19 @@ def test_a_secret_that_is_not_a_url_is_refused(config_file: WriteConfig) -> None
 
 
 def test_an_unknown_ledger_key_is_named(config_file: WriteConfig) -> None:
-    with pytest.raises(ConfigError, match=r"ledger\.pop: unknown key \(expected one of: url\)"):
-        load_config(config_file(ledger={"url": URL, "pop": "adelaide"}))
+    with pytest.raises(
+        ConfigError, match=r"ledger\.pops: unknown key \(expected one of: url, pop\)"
+    ):
+        load_config(config_file(ledger={"url": URL, "pops": "adelaide"}))
+
+
+def test_a_pop_needs_a_database_ledger(config_file: WriteConfig, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"ledger: several POPs share a ledger in PostgreSQL"):
+        load_config(config_file(ledger={"pop": "adelaide"}))
+    config = load_config(config_file(ledger={"url": URL, "pop": "adelaide"}))
+    assert config.ledger_pop == "adelaide"
+    with pytest.raises(UsageError, match="is a directory, one POP's"):
+        Ledger.open_writer(tmp_path / "ledger", pop="adelaide")
 
 
 def test_messages_never_show_a_password() -> None:
