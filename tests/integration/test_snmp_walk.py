@@ -141,7 +141,9 @@ def test_a_silent_agent_fails_as_a_timeout_after_its_timeout_and_every_retry(
         assert e.value.cause == "timeout"
         return asyncio.get_running_loop().time() - started
 
-    assert 0.85 <= asyncio.run(read()) < 1.5
+    # At least the three tries; the upper bound only tells them from a library's own default
+    # timeout (seconds a try): it failed at 1.53 s with a benchmark sharing the two cores.
+    assert 0.85 <= asyncio.run(read()) < 3.0
 
 
 def test_a_host_that_does_not_resolve_is_named_in_one_line(transport: str) -> None:
