@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
+EVERY_POP = " of every POP"
+"""The cache key's suffix for a per-POP kind's records of every POP (every_pop)."""
+
 BULK = 200
 """More changed rows than this are deleted and COPYed back rather than updated one by one."""
 
@@ -74,7 +77,7 @@ class PostgresRecords(Records):
         return list(records)
 
     def every_pop(self, kind: Kind[R]) -> list[R]:
-        key = f"{kind.table} of every POP"
+        key = kind.table + EVERY_POP
         cached = self._cache.get(key)
         if cached is not None:
             return list(cached)
@@ -85,14 +88,14 @@ class PostgresRecords(Records):
                 (kind.table,),
             ).fetchone()
         records = parse(kind, json.loads(row[0]) if row else [], self.where)
-        if not self._store.writable:  # a writer's view of other POPs moves under it
-            self._cache[key] = records
+        # A writer's copy lasts until its next batch (forget_shared) or its own write.
+        self._cache[key] = records
         return list(records)
 
     def forget_shared(self) -> None:
         """Another POP's writer may have changed the shared kinds since this one last read
         or wrote them: read them again (the writer's own POP's rows are its own)."""
-        for table in [t for t in self._cache if not _per_pop(t)]:
+        for table in [t for t in self._cache if not _per_pop(t) or t.endswith(EVERY_POP)]:
             del self._cache[table]
         for table in [t for t in self._stored if not _per_pop(t)]:
             del self._stored[table]
@@ -134,6 +137,7 @@ class PostgresRecords(Records):
                 positions = positions + added
         self._stored[kind.table] = (positions, wanted)
         self._cache[kind.table] = kept
+        self._cache.pop(kind.table + EVERY_POP, None)
 
     def add_events(
         self, events: Iterable[EventRecord], keep: int = EVENTS_KEPT
@@ -223,9 +227,7 @@ class PostgresRecords(Records):
 
 
 def _per_pop(table: str) -> bool:
-    return any(kind.per_pop for kind in KINDS if kind.table == table) or table.endswith(
-        " of every POP"
-    )
+    return any(kind.per_pop for kind in KINDS if kind.table == table)
 
 
 def _canonical_text(doc: Any) -> str:
