@@ -100,6 +100,9 @@ class Daemon:
         logged once."""
         self.write_failures = record.WriteFailures()
         """Whether the ledger refuses the daemon's writes (a full disk): told by ping."""
+        self.deciding: bool | None = None
+        """Whether this daemon decided for every subscriber at its last cycle (several POPs'
+        daemons on one ledger: exactly one does); None before its first."""
         self.marker: Path | None = None
         """Where to mark each batch written (commits.mark), for the readers on this host,
         when the ledger is not a directory they can watch (a database)."""
@@ -227,7 +230,9 @@ class Daemon:
         with gcpause.paused(), self._writing() as events:
             moved = record.commit_poll(self.ledger, results, now)
             self._observe(results, now, events)
-            if not self.ledger.lead():
+            leading = self.ledger.lead()
+            self._told_leading(leading)
+            if not leading:
                 self._follow(report, now, events, wall)
                 return Evaluation(), []
             evaluation = self.decide(int(now))
@@ -408,6 +413,19 @@ class Daemon:
         report.limited = sorted({limit.subscriber for limit in wanted})
         report.seconds = time.perf_counter() - wall
         self._health(report)
+
+    def _told_leading(self, leading: bool) -> None:
+        """Say in the log when this POP's daemon starts or stops deciding for everyone."""
+        if leading == self.deciding or not self.ledger.pop:
+            self.deciding = leading
+            return
+        if leading:
+            log.info("POP %s decides for every subscriber now (it holds the ledger's decider "
+                     "lock)", self.ledger.pop)  # fmt: skip
+        else:
+            log.info("POP %s enforces the decisions of another POP's daemon, which holds the "
+                     "ledger's decider lock", self.ledger.pop)  # fmt: skip
+        self.deciding = leading
 
     def _online_elsewhere(self) -> set[str]:
         """Subscribers online at another POP and not at this one's access servers."""
