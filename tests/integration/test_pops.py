@@ -197,3 +197,34 @@ def test_a_pop_that_dies_mid_cycle_loses_nothing_and_another_decides(
                 assert back.limited() == {"alice"}
 
     asyncio.run(run())
+
+
+def test_pops_opening_at_once_each_keep_the_windows(database: str) -> None:
+    """Ten POPs' writers opening a new ledger at the same moment: each adopts the windows in
+    turn (none fails on another's half-made ones), and every one can commit."""
+    import threading
+
+    opened: list[Ledger] = []
+    failed: list[BaseException] = []
+    start = threading.Barrier(10)
+
+    def open_one(name: str) -> None:
+        start.wait()
+        try:
+            opened.append(Ledger.open_writer(database, [DAY, Tally(3600)], pop=name))
+        except BaseException as error:
+            failed.append(error)
+
+    threads = [threading.Thread(target=open_one, args=(f"pop{n}",)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert failed == [] and len(opened) == 10
+        assert all([t.key for t in ledger.tallies()] == ["1d", "1h"] for ledger in opened)
+        with opened[3].batch():
+            opened[3].commit(T0, [])
+    finally:
+        for ledger in opened:
+            ledger.close()

@@ -115,10 +115,14 @@ class PostgresStore(Ledger):
                 store.conn.execute(
                     "INSERT INTO meta (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
                 )
-            store._load()
-            wanted = list(tallies) or ([row.tally for row in store._tallies] if rebuild else [])
             with store.batch():
-                store._adopt_tallies(wanted, recount_all=rebuild)
+                # Several POPs' writers opening at once take turns here: each adopts its
+                # windows from what the one before it left, not from a stale read.
+                with store.talking("open"):
+                    store.conn.execute("SELECT 1 FROM meta WHERE id = 1 FOR UPDATE")
+                store._load()
+                keep = [row.tally for row in store._tallies] if rebuild else []
+                store._adopt_tallies(list(tallies) or keep, recount_all=rebuild)
         except BaseException:
             store.conn.close()
             raise
