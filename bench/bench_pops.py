@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import queue
 import statistics
 import sys
 import time
@@ -46,7 +47,7 @@ def writer(url: str, pop: str, names: Sequence[str], cycles: int, barrier: Any,
         for cycle in range(cycles):
             now = T0 + INTERVAL * (cycle + 1)
             samples = [Sample(name, now, 1_000 + n + cycle, 100) for n, name in enumerate(names)]
-            barrier.wait()
+            barrier.wait(timeout=600)  # a writer that died breaks it for the others
             started = time.perf_counter()
             with ledger.batch():
                 ledger.commit(now, samples)
@@ -68,11 +69,20 @@ def run(url: str, subscribers: int, pops: int, cycles: int) -> dict[str, list[fl
     ]
     for worker in workers:
         worker.start()
-    found = dict(out.get(timeout=3600) for _ in workers)
+    found: dict[str, list[float]] = {}
+    while len(found) < pops:
+        try:
+            pop, timings = out.get(timeout=5)
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                for worker in workers:
+                    worker.terminate()
+                raise SystemExit(f"bench_pops: a writer failed (exit status {dead[0]})") from None
+            continue
+        found[pop] = timings
     for worker in workers:
         worker.join(timeout=60)
-        if worker.exitcode != 0:
-            raise SystemExit(f"bench_pops: a writer failed (exit status {worker.exitcode})")
     return found
 
 
