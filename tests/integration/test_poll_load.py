@@ -79,8 +79,13 @@ def test_a_saturated_cycle_polls_what_fits_and_skips_the_rest_never_failing_for_
         answered = [r.device for r in results if r.poll is not None]
         skipped = [r.device for r in results if r.skipped]
         assert answered, "a cycle polled nothing"
-        assert [r for r in results if r.error] == []  # load is never a device's failure
-        assert len(answered) + len(skipped) == 40
+        # Load is never a device's failure. A walk that other work on the machine slowed
+        # past its deadline after rows came back is `slowed`: reported as slow, not held
+        # against the device, and polled first next cycle (it happened in CI beside a
+        # benchmark on the two cores; never on a quiet machine).
+        slowed = [r.device for r in results if r.slowed]
+        assert [r for r in results if r.error and not r.slowed] == []
+        assert len(answered) + len(skipped) + len(slowed) == 40
     first, second = cycles
     assert any(r.skipped for r in first), "40 devices were expected not to fit in 4 s"
     # The skipped ones went first in the next cycle.
