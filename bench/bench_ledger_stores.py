@@ -34,7 +34,9 @@ runnable waiting for a CPU, what sharing the machine adds to the wall time.
 
 --profile-cycles N commits N more cycles per row under cProfile (not in the figures);
 --explain commits one more per PostgreSQL row with auto_explain (ANALYZE, BUFFERS) on the
-writer's connection and prints the plans of its statements from the server's log.
+writer's connection and prints the plans of its statements from the server's log;
+--statements starts the server with pg_stat_statements and prints, per row, the server's
+time, buffers and WAL per commit for each statement the store ran in the timed commits.
 
 Run from the repository root, under nice when the machine is shared (the server inherits it):
 
@@ -207,12 +209,14 @@ class Row:
     check: str
     profile: str = ""
     plans: str = ""
+    statements: str = ""
 
 
 def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: Any) -> Row:
     run.reopen(tallies)
     for _ in range(args.warmup):
         run.cycle()
+    statements = Statements(run.place) if args.statements and server is not None else None
     commits = [run.cycle() for _ in range(args.cycles)]
     row_load = load()
     row = Row(
@@ -230,8 +234,44 @@ def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: 
         row.profile = profiled(run, args.profile_cycles, args.profile_top)
     if args.explain and server is not None:
         row.plans = explained(run, server, args.explain_ms)
+    if statements is not None:
+        row.statements = statements.report(args.cycles)
     row.check = checked(run.ledger)
     return row
+
+
+class Statements:
+    """The server's own time per statement over the timed commits, from pg_stat_statements
+    (the server started with it preloaded, --statements): reset here, read by `report`."""
+
+    def __init__(self, place: Place) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(str(place.location), autocommit=True)
+        self.conn.execute("SELECT pg_stat_statements_reset()")
+
+    def report(self, cycles: int) -> str:
+        rows = self.conn.execute(
+            """SELECT calls, total_exec_time, rows, shared_blks_hit, shared_blks_read,
+                      shared_blks_dirtied, wal_bytes, regexp_replace(query, '\\s+', ' ', 'g')
+               FROM pg_stat_statements
+               WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND query NOT LIKE '%%pg_stat_statements%%'
+               ORDER BY total_exec_time DESC LIMIT 10"""
+        ).fetchall()
+        self.conn.close()
+        lines = [
+            f"pg_stat_statements over the {cycles} timed commits, per commit:",
+            "| server ms | calls | rows | buffers hit / read / dirtied | WAL MB | statement |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for calls, total, count, hit, read, dirtied, wal, query in rows:
+            lines.append(
+                f"| {total / cycles:.1f} | {calls / cycles:g} | {count / cycles:,.0f} "
+                f"| {hit // cycles:,} / {read // cycles:,} / {dirtied // cycles:,} "
+                f"| {float(wal) / cycles / 2**20:.1f} | {query[:160]} |"
+            )
+        return "\n".join(lines)
 
 
 def checked(ledger: Ledger) -> str:
@@ -298,7 +338,7 @@ def tinydb_place(subscribers: int) -> Place:
     return Place("tinydb", directory)
 
 
-def postgres_place(server: Any, subscribers: int) -> Place:
+def postgres_place(server: Any, subscribers: int, statements: bool) -> Place:
     import psycopg
 
     from nmsquota.ledger.postgres.schema import migrate
@@ -309,6 +349,9 @@ def postgres_place(server: Any, subscribers: int) -> Place:
         admin.execute(f"CREATE DATABASE {name}")
     url = f"postgresql:///{name}?host={server.directory}&user=postgres"
     migrate(url)
+    if statements:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")
     return Place("postgresql", url, psycopg.pq.__impl__)
 
 
@@ -406,6 +449,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="plans of statements slower than this (default: 50)",
     )
     parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="PostgreSQL: the server's time per statement (pg_stat_statements) in each row",
+    )
+    parser.add_argument(
         "--pg",
         action="append",
         default=[],
@@ -440,7 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "postgresql" in args.store:
             from bench_pg_commit import running_server
 
-            options = [*SERVER_OPTIONS, *args.pg]
+            preload = ["shared_preload_libraries=pg_stat_statements"] if args.statements else []
+            options = [*SERVER_OPTIONS, *preload, *args.pg]
             server = stack.enter_context(running_server(options))
             say(f"# PostgreSQL server in {server.directory}, settings {options}")
         try:
@@ -449,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     place = (
                         tinydb_place(subscribers)
                         if store == "tinydb"
-                        else postgres_place(server, subscribers)
+                        else postgres_place(server, subscribers, args.statements)
                     )
                     try:
                         rows += run_place(place, args, subscribers, server)
@@ -463,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in rows:
         print(format_row(row))
     for row in rows:
-        for text in (row.profile, row.plans):
+        for text in (row.statements, row.profile, row.plans):
             if text:
                 print(f"\n## {row.store} {row.subscribers:,} day {row.day} tallies {row.tallies}")
                 print(text.rstrip())
