@@ -1,6 +1,7 @@
 """The PostgreSQL store gives the TinyDB store's numbers to the byte: the same commits on
 both (random samples, the clock moving forward and sometimes back, late samples, reopened
-writers, a prune) leave the same totals, edges, samples and recounts for every window."""
+writers, prunes and replaces) leave the same totals, edges, samples and recounts for every
+window."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ steps = st.lists(
             ),
             max_size=5,
         ),
-        st.sampled_from(["", "", "", "reopen", "prune"]),
+        st.sampled_from(["", "", "", "reopen", "prune", "replace"]),
     ),
     min_size=1,
     max_size=12,
@@ -107,6 +108,13 @@ def test_both_stores_keep_the_same_totals_for_the_same_commits(
                     tiny.prune(cutoff, kept_tiny.extend)
                     pg.prune(cutoff, kept_pg.extend)
                     assert kept_pg == kept_tiny
+                elif then == "replace":  # every sample but bob's, as `records import --replace`
+                    kept = [sample for sample in tiny.samples() if sample.subscriber != "bob"]
+                    old_tiny: list[Sample] = []
+                    old_pg: list[Sample] = []
+                    seq = tiny.replace(now, kept, old_tiny.extend)
+                    assert pg.replace(now, kept, old_pg.extend) == seq
+                    assert old_pg == old_tiny
                 same(tiny, pg)
             with Ledger.open_reader(url) as reader:
                 same(Ledger.open_reader(directory), reader)

@@ -83,8 +83,11 @@ def test_an_older_schema_is_refused_with_the_advice_to_migrate(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(schema, "LATEST", schema.LATEST + 1)
-    with pytest.raises(LedgerMissing, match=r"version 1, this nmsquota needs 2.*ledger migrate"):
-        Ledger.open_writer(url)
+    for opening in (Ledger.open_reader, Ledger.open_writer):
+        with pytest.raises(
+            schema.SchemaOutdated, match=r"version 1, this nmsquota needs 2.*migrate"
+        ):
+            opening(url)
 
 
 def test_a_newer_schema_is_refused_by_open_and_by_migrate(

@@ -21,6 +21,7 @@ import orjson
 
 from nmsquota.ledger.base import Records
 from nmsquota.ledger.codec import EVENTS, EVENTS_KEPT, Kind, documents, parse
+from nmsquota.ledger.postgres.totals import text_rows
 from nmsquota.ledger.records import EventRecord
 
 if TYPE_CHECKING:
@@ -138,10 +139,13 @@ class PostgresRecords(Records):
         known = self._stored.get(kind.table)
         if known is not None:
             return list(known[0]), list(known[1])
-        rows = self._store.conn.execute(
-            "SELECT pos, doc::text FROM records WHERE kind = %s AND pop = %s ORDER BY pos",
+        rows = text_rows(
+            self._store.conn,
+            "pos || E'\\t' || doc::text",
+            "FROM records WHERE kind = %s AND pop = %s",
             (kind.table, self._store.pop),
-        ).fetchall()
+            order="pos",
+        )
         positions = [int(pos) for pos, _ in rows]
         stored = [_canonical_text(json.loads(text)) for _, text in rows]
         self._stored[kind.table] = (positions, stored)

@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 
 from nmsquota import __version__
-from nmsquota.ledger.errors import LedgerCorrupt, LedgerError
+from nmsquota.ledger.errors import LedgerCorrupt, LedgerError, LedgerMissing
 from nmsquota.ledger.postgres.connection import application_name, connect, public_url, talking
 
 MIGRATE_ADVICE = "run `nmsquota ledger migrate` (with the same URL) to make or update it"
@@ -109,18 +109,25 @@ def version_of(conn: psycopg.Connection[Any]) -> int | None:
 
 def refuse_unless_current(version: int | None, where: str) -> None:
     """The store opens only a database at this nmsquota's version."""
-    from nmsquota.ledger.errors import LedgerMissing
-
     if version is None:
         raise LedgerMissing(where, f"the database has no nmsquota tables: {MIGRATE_ADVICE}")
     if version < LATEST:
-        raise LedgerMissing(
-            where,
-            f"the database's nmsquota tables are version {version}, this nmsquota needs "
-            f"{LATEST}: {MIGRATE_ADVICE}",
-        )
+        raise SchemaOutdated(where, version)
     if version > LATEST:
         raise newer(version, where)
+
+
+class SchemaOutdated(LedgerError):
+    """A ledger whose tables an older nmsquota made: refused (not LedgerMissing: the ledger
+    is there) until `nmsquota ledger migrate` brings them up to date."""
+
+    def __init__(self, where: str, version: int) -> None:
+        self.where = where
+        self.version = version
+        super().__init__(
+            f"ledger {where} has nmsquota tables of version {version}, this nmsquota needs "
+            f"{LATEST}: {MIGRATE_ADVICE}"
+        )
 
 
 def newer(version: int, where: str) -> LedgerError:

@@ -104,7 +104,7 @@ class PostgresStore(Ledger):
             with store.batch():
                 store._adopt_tallies(wanted, recount_all=rebuild)
         except BaseException:
-            conn.close()
+            store.conn.close()
             raise
         return store
 
@@ -309,23 +309,21 @@ class PostgresStore(Ledger):
         self, names: list[str] | None, last: tuple[int, int, int], until: int
     ) -> list[tuple[str, int, int, int, int, int]]:
         among = " AND subscriber = ANY(%(names)s)" if names is not None else ""
-        sql = (
-            "COPY (SELECT subscriber, t, bytes_in, bytes_out, seq, pos FROM samples"
+        rest = (
+            "FROM (SELECT subscriber, t, bytes_in, bytes_out, seq, pos FROM samples"
             " WHERE (t, seq, pos) > (%(t)s, %(seq)s, %(pos)s) AND t <= %(until)s"
-            f"{among} ORDER BY t, seq, pos LIMIT {PAGE}) TO STDOUT"
+            f"{among} ORDER BY t, seq, pos LIMIT {PAGE}) page"
+        )
+        line = (
+            "subscriber || E'\\t' || t || E'\\t' || bytes_in || E'\\t' || bytes_out"
+            " || E'\\t' || seq || E'\\t' || pos"
         )
         params = {"t": last[0], "seq": last[1], "pos": last[2], "until": until, "names": names}
-        with (
-            self.talking("read samples"),
-            self.conn.cursor() as cur,
-            cur.copy(sql, params) as copy,
-        ):
-            data = b"".join(bytes(chunk) for chunk in copy)
-        rows = []
-        for line in data.decode().splitlines():
-            name, t, i, o, seq, pos = line.split("\t")
-            rows.append((name, int(t), int(i), int(o), int(seq), int(pos)))
-        return rows
+        with self.talking("read samples"):
+            found = totals.text_rows(self.conn, line, rest, params, order="t, seq, pos")
+        return [
+            (name, int(t), int(i), int(o), int(seq), int(pos)) for name, t, i, o, seq, pos in found
+        ]
 
     def recount(self, tally: Tally, edge: int) -> dict[str, Totals]:
         with self.talking("recount"):
