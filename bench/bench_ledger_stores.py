@@ -338,7 +338,9 @@ def tinydb_place(subscribers: int) -> Place:
     return Place("tinydb", directory)
 
 
-def postgres_place(server: Any, subscribers: int, statements: bool) -> Place:
+def postgres_place(
+    server: Any, subscribers: int, statements: bool, dropped: Sequence[str], settings: Sequence[str]
+) -> Place:
     import psycopg
 
     from nmsquota.ledger.postgres.schema import migrate
@@ -349,10 +351,13 @@ def postgres_place(server: Any, subscribers: int, statements: bool) -> Place:
         admin.execute(f"CREATE DATABASE {name}")
     url = f"postgresql:///{name}?host={server.directory}&user=postgres"
     migrate(url)
-    if statements:
-        with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
+        if statements:
             conn.execute("CREATE EXTENSION pg_stat_statements")
-    return Place("postgresql", url, psycopg.pq.__impl__)
+        for index in dropped:  # a what-if (--drop-index), not the store's schema
+            conn.execute(psycopg.sql.SQL("DROP INDEX {}").format(psycopg.sql.Identifier(index)))
+    variant = " ".join([*settings, *(f"-{index}" for index in dropped)])
+    return Place(f"postgresql {variant}".strip(), url, psycopg.pq.__impl__)
 
 
 def run_place(place: Place, args: argparse.Namespace, subscribers: int, server: Any) -> list[Row]:
@@ -389,7 +394,7 @@ def _median(timings: Sequence[Timing], name: str) -> float:
 
 def format_row(row: Row) -> str:
     c = row.commits
-    server = f" + {_median(c, 'server_cpu'):.0f}" if row.store == "postgresql" else ""
+    server = f" + {_median(c, 'server_cpu'):.0f}" if row.store.startswith("postgresql") else ""
     return (
         f"| {row.store} | {row.impl} | {row.subscribers:,} | {row.day} | {row.history} "
         f"| {row.tallies} | {_median(c, 'wall'):.0f} / {max(t.wall for t in c):.0f} "
@@ -454,6 +459,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="PostgreSQL: the server's time per statement (pg_stat_statements) in each row",
     )
     parser.add_argument(
+        "--drop-index",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="PostgreSQL what-if: drop this index of the store's schema after migrating",
+    )
+    parser.add_argument(
         "--pg",
         action="append",
         default=[],
@@ -498,7 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     place = (
                         tinydb_place(subscribers)
                         if store == "tinydb"
-                        else postgres_place(server, subscribers, args.statements)
+                        else postgres_place(
+                            server, subscribers, args.statements, args.drop_index, args.pg
+                        )
                     )
                     try:
                         rows += run_place(place, args, subscribers, server)
