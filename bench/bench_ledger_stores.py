@@ -210,6 +210,7 @@ class Row:
     profile: str = ""
     plans: str = ""
     statements: str = ""
+    reads: list[Timing] = field(default_factory=list)
 
 
 def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: Any) -> Row:
@@ -236,6 +237,7 @@ def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: 
         row.plans = explained(run, server, args.explain_ms)
     if statements is not None:
         row.statements = statements.report(args.cycles)
+    row.reads = [read_all(run.ledger) for _ in range(3)]
     row.check = checked(run.ledger)
     return row
 
@@ -272,6 +274,16 @@ class Statements:
                 f"| {float(wal) / cycles / 2**20:.1f} | {query[:160]} |"
             )
         return "\n".join(lines)
+
+
+def read_all(ledger: Ledger) -> Timing:
+    """Every subscriber's totals for every tally, as the daemon's decisions read them after
+    a commit (on the writer): not a target here, but what tells psycopg's builds apart."""
+    conn = getattr(ledger, "conn", None)
+    with timed(int(conn.info.backend_pid) if conn is not None else None) as timing:
+        for tally in ledger.tallies():
+            ledger.totals(tally)
+    return timing
 
 
 def checked(ledger: Ledger) -> str:
@@ -383,8 +395,9 @@ def run_place(place: Place, args: argparse.Namespace, subscribers: int, server: 
 
 HEADER = (
     "| store | psycopg | subscribers | day | history | tallies | commit wall median / max ms "
-    "| CPU client + server ms | CPU wait ms | load 1/5/15 | totals = recount |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| CPU client + server ms | CPU wait ms | load 1/5/15 | totals = recount "
+    "| all totals() read ms |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
 
@@ -399,7 +412,8 @@ def format_row(row: Row) -> str:
         f"| {row.store} | {row.impl} | {row.subscribers:,} | {row.day} | {row.history} "
         f"| {row.tallies} | {_median(c, 'wall'):.0f} / {max(t.wall for t in c):.0f} "
         f"| {_median(c, 'client_cpu'):.0f}{server} | {_median(c, 'waited'):.0f} "
-        f"| {row.load} | {row.check} |"
+        f"| {row.load} | {row.check} "
+        f"| {_median(row.reads, 'wall'):.0f} |"
     )
 
 
