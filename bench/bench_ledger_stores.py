@@ -231,12 +231,12 @@ def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: 
         row_load,
         "",
     )
+    if statements is not None:
+        row.statements = statements.report(args.cycles)
     if args.profile_cycles:
         row.profile = profiled(run, args.profile_cycles, args.profile_top)
     if args.explain and server is not None:
         row.plans = explained(run, server, args.explain_ms)
-    if statements is not None:
-        row.statements = statements.report(args.cycles)
     row.reads = [read_all(run.ledger) for _ in range(3)]
     row.check = checked(run.ledger)
     return row
