@@ -217,7 +217,7 @@ def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: 
     run.reopen(tallies)
     for _ in range(args.warmup):
         run.cycle()
-    statements = Statements(run.place) if args.statements and server is not None else None
+    statements = Statements(run.place) if args.statements and run.backend() else None
     commits = [run.cycle() for _ in range(args.cycles)]
     row_load = load()
     row = Row(
@@ -235,7 +235,7 @@ def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: 
         row.statements = statements.report(args.cycles)
     if args.profile_cycles:
         row.profile = profiled(run, args.profile_cycles, args.profile_top)
-    if args.explain and server is not None:
+    if args.explain and server is not None and run.backend():
         row.plans = explained(run, server, args.explain_ms)
     row.reads = [read_all(run.ledger) for _ in range(3)]
     row.check = checked(run.ledger)
