@@ -37,6 +37,9 @@ runnable waiting for a CPU, what sharing the machine adds to the wall time.
 writer's connection and prints the plans of its statements from the server's log;
 --statements starts the server with pg_stat_statements and prints, per row, the server's
 time, buffers and WAL per commit for each statement the store ran in the timed commits.
+--pg SETTING=VALUE and --drop-index NAME are what-ifs (a server setting; an index of the
+store's schema dropped after migrating): their rows name them, so that they are never read
+as the store as it is. Each row also times reading every tally's totals on the writer.
 
 Run from the repository root, under nice when the machine is shared (the server inherits it):
 
