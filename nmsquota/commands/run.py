@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ from nmsquota.ledger.errors import refused_as
 
 if TYPE_CHECKING:
     from nmsquota.daemon.report import CycleReport
+    from nmsquota.ledger import Ledger
+    from nmsquota.ledger.records import PlanRecord, SubscriberRecord
 
 log = logging.getLogger("nmsquota.daemon")
 
@@ -74,6 +76,12 @@ def run(args: argparse.Namespace) -> int:
     ):
         with ledger.batch():
             subscribers, plans = quota_records(config)
+            differing = kept_otherwise(ledger, subscribers, plans)
+            if differing:
+                log.warning("POP %s: %s differ from what another POP's daemon keeps in the "
+                            "ledger; every POP needs the same plans and subscribers (the "
+                            "deciding POP's are applied): this POP's are kept from now",
+                            ledger.pop, " and ".join(differing))  # fmt: skip
             ledger.records.set_subscribers(subscribers)
             ledger.records.set_plans(plans)
         daemon = Daemon(config, args.clock, ledger)
@@ -99,6 +107,29 @@ def run(args: argparse.Namespace) -> int:
         log.info("stopped after %d cycles", daemon.cycles)
         daemon.notifier.close()
     return _bounded_run_status(args, last[-1] if last else None)
+
+
+def kept_otherwise(ledger: Ledger, subscribers: Sequence[SubscriberRecord],
+                   plans: Sequence[PlanRecord]) -> list[str]:  # fmt: skip
+    """On a ledger several POPs share, which of this configuration's plans and subscribers
+    the ledger holds otherwise (as another POP's daemon stored them): "plans home, fair",
+    "subscribers alice". Nothing where there is one POP, or the ledger holds none yet."""
+    if not ledger.pop:
+        return []
+    found = []
+    pairs: list[tuple[str, dict[str, object], dict[str, object]]] = [
+        ("plans", {p.plan or "": p for p in plans},
+         {p.plan or "": p for p in ledger.records.plans()}),
+        ("subscribers", {r.name: r for r in subscribers},
+         {r.name: r for r in ledger.records.subscribers()}),
+    ]  # fmt: skip
+    for what, ours, theirs in pairs:
+        if not theirs:
+            continue
+        names = sorted(n for n in ours.keys() | theirs.keys() if ours.get(n) != theirs.get(n))
+        if names:
+            found.append(f"{what} {', '.join(names)}")
+    return found
 
 
 @contextlib.contextmanager

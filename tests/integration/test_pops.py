@@ -228,3 +228,29 @@ def test_pops_opening_at_once_each_keep_the_windows(database: str) -> None:
     finally:
         for ledger in opened:
             ledger.close()
+
+
+def test_a_pop_whose_plans_differ_from_the_ledger_s_is_told_which(
+    tmp_path: Path, database: str
+) -> None:
+    from nmsquota.commands.common import quota_records
+    from nmsquota.commands.run import kept_otherwise
+
+    async def run() -> None:
+        clock = ManualClock(T0)
+        async with pop(tmp_path, "adelaide", database, clock) as a, \
+                pop(tmp_path, "darwin", database, clock) as d:  # fmt: skip
+            with a.ledger.batch():
+                subscribers, plans = quota_records(a.config)
+                assert kept_otherwise(a.ledger, subscribers, plans) == []  # none kept yet
+                a.ledger.records.set_subscribers(subscribers)
+                a.ledger.records.set_plans(plans)
+            assert kept_otherwise(d.ledger, *quota_records(d.config)) == []  # the same
+            changed = settings("darwin", 1, database)
+            changed["plans"]["home"]["cap"] = "2MB"
+            changed["subscribers"]["bob"]["addresses"] = ["10.60.1.9"]
+            other = load_config(write_config(tmp_path / "darwin", **changed))
+            assert kept_otherwise(d.ledger, *quota_records(other)) == [
+                "plans home", "subscribers bob"]  # fmt: skip
+
+    asyncio.run(run())
