@@ -446,16 +446,9 @@ class Daemon:
         for limit in self.ledger.records.limits():
             if limit.subscriber not in online:
                 continue
-            seen = self.sessions.get(limit.subscriber)
-            member = known.get(limit.subscriber)
-            configured = member.addresses if member is not None else ()
-            addresses = tuple(dict.fromkeys([*configured, *seen.addresses]))
             rate = limit.rate_bps if limit.rate_bps is not None else DriverLimit.rate_bps
-            wanted.append(DriverLimit(limit.subscriber, addresses, rate,
-                                      _queue_for(self.rules.get(plans.get(limit.subscriber, ""),
-                                                                []), rate),
-                                      seen.access_server, seen.interface,
-                                      seen.session))  # fmt: skip
+            queue = _queue_for(self.rules.get(plans.get(limit.subscriber, ""), ()), rate)
+            wanted.append(self._limit_here(limit.subscriber, known, rate, queue))
         return wanted
 
     def decide(self, now: int) -> Evaluation:
@@ -545,14 +538,20 @@ class Daemon:
         for decision in evaluation.limited:
             if decision.subscriber in elsewhere:
                 continue  # the POP carrying the session limits it (_followed)
-            seen = self.sessions.get(decision.subscriber)
-            member = known.get(decision.subscriber)
-            configured = member.addresses if member is not None else ()
-            addresses = tuple(dict.fromkeys([*configured, *seen.addresses]))
-            wanted.append(DriverLimit(decision.subscriber, addresses, decision.rate_bps,
-                                      decision.queue_bytes, seen.access_server, seen.interface,
-                                      seen.session))  # fmt: skip
+            wanted.append(self._limit_here(decision.subscriber, known, decision.rate_bps,
+                                           decision.queue_bytes))  # fmt: skip
         return wanted
+
+    def _limit_here(self, subscriber: str, known: dict[str, Member], rate_bps: int,
+                    queue_bytes: int) -> DriverLimit:  # fmt: skip
+        """The limit the drivers apply to `subscriber`: at the addresses configured and seen
+        here, on the session this daemon saw."""
+        seen = self.sessions.get(subscriber)
+        member = known.get(subscriber)
+        configured = member.addresses if member is not None else ()
+        addresses = tuple(dict.fromkeys([*configured, *seen.addresses]))
+        return DriverLimit(subscriber, addresses, rate_bps, queue_bytes, seen.access_server,
+                           seen.interface, seen.session)  # fmt: skip
 
     def _health(self, report: CycleReport) -> None:
         record.record_health(self.ledger, report, self.interval, self.clock.now())
