@@ -41,12 +41,14 @@ def ledger_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path |
         yield tmp_path / "ledger"
         return
     server: postgres.Server = request.getfixturevalue("postgres_server")
-    with postgres.fresh_database(server) as conninfo:
-        name = conninfo.rsplit("dbname=", 1)[1].split()[0]
-        url = server.url(name)
-        from nmsquota.ledger.postgres.schema import migrate
+    with postgres.fresh_ledger_database(server) as url:
+        yield url
 
-        migrate(url)
+
+@pytest.fixture
+def ledger_database(postgres_server: postgres.Server) -> Iterator[str]:
+    """The postgresql:// URL of a migrated, empty database of this test's own."""
+    with postgres.fresh_ledger_database(postgres_server) as url:
         yield url
 
 

@@ -7,14 +7,13 @@ nothing, and the other takes over deciding."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import postgres
 from fixtures.config_file import access_server, if_name, write_config
 from integration.test_sim_agent import interfaces
 from pysnmp.proto.rfc1902 import Integer32, TimeTicks
@@ -24,7 +23,6 @@ from nmsquota.clock import ManualClock
 from nmsquota.config import Config, load_config
 from nmsquota.daemon.core import Daemon
 from nmsquota.ledger import Ledger, LedgerLocked, Tally
-from nmsquota.ledger.postgres.schema import migrate
 from nmsquota.sim.agent import start_agent
 from nmsquota.snmp import tables as p
 from nmsquota.verdict import State
@@ -40,11 +38,8 @@ def oid(text: str) -> tuple[int, ...]:
 
 
 @pytest.fixture
-def database(postgres_server: postgres.Server) -> Iterator[str]:
-    with postgres.fresh_database(postgres_server) as conninfo:
-        url = postgres_server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
-        migrate(url)
-        yield url
+def database(ledger_database: str) -> str:
+    return ledger_database
 
 
 @dataclass

@@ -8,23 +8,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures import postgres
 from fixtures.config_file import access_server, write_config
 from integration.test_daemon_process import Running, nmsquota
 
-from nmsquota.ledger.postgres.schema import migrate
-
 
 @pytest.fixture
-def database(postgres_server: postgres.Server) -> Iterator[str]:
-    with postgres.fresh_database(postgres_server) as conninfo:
-        url = postgres_server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
-        migrate(url)
-        yield url
+def database(ledger_database: str) -> str:
+    return ledger_database
 
 
 def configured(tmp_path: Path, pop: str, port: int, url: str) -> Path:

@@ -5,7 +5,6 @@ every mode on directories, with and without the summary)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from fixtures import postgres
 from fixtures.check_ledger import CONFIG, GB, Cycle, Someone, write_ledger
 from unit.test_check_plugin import CRITICAL, OK, UNKNOWN, WARNING, _run, perfdata
 
-from nmsquota.ledger.postgres.schema import migrate
 from nmsquota.verdict import State
 
 PEOPLE = [
@@ -25,12 +23,9 @@ PEOPLE = [
 
 
 @pytest.fixture
-def database(postgres_server: postgres.Server) -> Iterator[str]:
+def database(ledger_database: str) -> str:
     """A migrated, empty database's URL."""
-    with postgres.fresh_database(postgres_server) as conninfo:
-        url = postgres_server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
-        migrate(url)
-        yield url
+    return ledger_database
 
 
 def configured(data: Path, url: str) -> Path:
@@ -78,8 +73,7 @@ def test_the_poller_limited_and_drivers_modes_read_the_database(
 def test_a_database_without_the_schema_is_critical_and_says_to_migrate(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, postgres_server: postgres.Server
 ) -> None:
-    with postgres.fresh_database(postgres_server) as conninfo:
-        url = postgres_server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
+    with postgres.fresh_ledger_database(postgres_server, migrated=False) as url:
         data = configured(tmp_path, url)
         code, lines = check(capsys, data, "ledger")
         assert code == CRITICAL and len(lines) == 1

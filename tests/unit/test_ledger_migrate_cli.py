@@ -17,8 +17,7 @@ from nmsquota.ledger.backends import shown
 def empty(postgres_server: postgres.Server) -> Iterator[tuple[str, str]]:
     """An empty database's (URL, conninfo): not migrated."""
     with postgres.fresh_database(postgres_server) as conninfo:
-        name = conninfo.rsplit("dbname=", 1)[1].split()[0]
-        yield postgres_server.url(name), conninfo
+        yield postgres.url_of(postgres_server, conninfo), conninfo
 
 
 def test_migrate_makes_the_schema_once(

@@ -51,11 +51,7 @@ steps = st.lists(
 
 @contextlib.contextmanager
 def database(server: postgres.Server) -> Iterator[str]:
-    from nmsquota.ledger.postgres.schema import migrate
-
-    with postgres.fresh_database(server) as conninfo:
-        url = server.url(conninfo.rsplit("dbname=", 1)[1].split()[0])
-        migrate(url)
+    with postgres.fresh_ledger_database(server) as url:
         yield url
 
 

@@ -38,7 +38,7 @@ HOUR = Tally(3600)
 @pytest.fixture
 def bare(postgres_server: postgres.Server, postgres_database: str) -> str:
     """The URL of an empty database: no nmsquota tables."""
-    return postgres_server.url(postgres_database.rsplit("dbname=", 1)[1].split()[0])
+    return postgres.url_of(postgres_server, postgres_database)
 
 
 @pytest.fixture
