@@ -78,10 +78,12 @@ def run(args: argparse.Namespace) -> int:
             subscribers, plans = quota_records(config)
             differing = kept_otherwise(ledger, subscribers, plans)
             if differing:
+                running = ledger.live_pops()
+                now = f" (running now: {', '.join(running)})" if running else ""
                 log.warning("POP %s: %s differ from what another POP's daemon keeps in the "
-                            "ledger; every POP needs the same plans and subscribers (the "
+                            "ledger%s; every POP needs the same plans and subscribers (the "
                             "deciding POP's are applied): this POP's are kept from now",
-                            ledger.pop, " and ".join(differing))  # fmt: skip
+                            ledger.pop, " and ".join(differing), now)  # fmt: skip
             ledger.records.set_subscribers(subscribers)
             ledger.records.set_plans(plans)
         daemon = Daemon(config, args.clock, ledger)

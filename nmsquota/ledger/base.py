@@ -222,8 +222,10 @@ class Ledger(ABC):
         from a crash, and keep `tallies` from now on.
 
         A new tally (a plan with a new window) starts from one full recount; tallies no
-        longer asked for are dropped. `rebuild` recounts every window from the samples
-        (and, for TinyDB, recreates a missing or unreadable state.json).
+        longer asked for are dropped (a POP's writer keeps them while another POP's daemon
+        writes the ledger: that daemon may still decide on them). `rebuild` recounts every
+        window from the samples (and, for TinyDB, recreates a missing or unreadable
+        state.json).
         """
         return _store_for(cls, location).open_writer(location, tallies, rebuild=rebuild, pop=pop)
 
@@ -331,6 +333,11 @@ class Ledger(ABC):
         takes it when that one dies); the others count their own sessions and enforce
         what it decided. A ledger with one writer: always."""
         return True
+
+    def live_pops(self) -> list[str]:
+        """The other POPs whose daemons write this ledger now; none where there is one
+        writer."""
+        return []
 
     # -- limits (the records' helpers, where callers have always found them) -------------
 

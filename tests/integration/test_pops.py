@@ -25,6 +25,7 @@ from nmsquota.daemon.core import Daemon
 from nmsquota.ledger import Ledger, LedgerLocked, Tally
 from nmsquota.sim.agent import start_agent
 from nmsquota.snmp import tables as p
+from nmsquota.usage import Sample
 from nmsquota.verdict import State
 
 T0 = 1_800_000_000.0
@@ -223,6 +224,29 @@ def test_pops_opening_at_once_each_keep_the_windows(database: str) -> None:
     finally:
         for ledger in opened:
             ledger.close()
+
+
+def test_a_pop_keeps_the_windows_a_running_pop_decides_on(database: str) -> None:
+    """A POP's daemon started with fewer windows (a rolling change of the plans, one POP
+    restarted first) keeps those another running POP's daemon still reads: that POP's next
+    commit and decision find their totals. Alone, a POP's daemon drops what it does not ask
+    for."""
+    week = Tally(7 * 86400)
+    with Ledger.open_writer(database, [DAY, week], pop="adelaide") as a:
+        with a.batch():
+            a.commit(T0, [Sample("alice", int(T0), 5 * KB, 0)])
+        with Ledger.open_writer(database, [DAY], pop="darwin") as d:
+            assert a.live_pops() == ["darwin"] and d.live_pops() == ["adelaide"]
+            assert [t.key for t in d.tallies()] == ["1d", "7d"]
+            with a.batch():
+                a.commit(T0 + 300, [Sample("alice", int(T0) + 300, 2 * KB, 0)])
+            assert a.totals(week)["alice"].bytes_in == 7 * KB
+        with Ledger.open_writer(database, [DAY], pop="darwin") as d:  # adelaide still runs
+            assert [t.key for t in d.tallies()] == ["1d", "7d"]
+    with Ledger.open_writer(database, [DAY], pop="darwin") as d:  # alone now
+        assert d.live_pops() == []
+        assert [t.key for t in d.tallies()] == ["1d"]
+        assert d.totals(DAY)["alice"].bytes_in == 7 * KB
 
 
 def test_a_pop_whose_plans_differ_from_the_ledger_s_is_told_which(

@@ -123,7 +123,7 @@ class PostgresStore(Ledger):
                     store.conn.execute("SELECT 1 FROM meta WHERE id = 1 FOR UPDATE")
                 store._load()
                 keep = [row.tally for row in store._tallies] if rebuild else []
-                store._adopt_tallies(list(tallies) or keep, recount_all=rebuild)
+                store._adopt_tallies(store._wanted(list(tallies)) or keep, recount_all=rebuild)
         except BaseException:
             store.conn.close()
             raise
@@ -181,6 +181,33 @@ class PostgresStore(Ledger):
             ).fetchone()
         self._leading = bool(row and row[0])
         return self._leading
+
+    def _wanted(self, tallies: list[Tally]) -> list[Tally]:
+        """The tallies to keep: `tallies`, and, while another POP's daemon writes the
+        ledger, every one the ledger keeps now as well. Each POP's daemon reads the windows
+        of its own configuration's plans: one started with a changed configuration (the
+        first of a rolling change, or one configured otherwise by mistake) must not drop a
+        window a running POP still decides on, which would fail that POP's next cycle. A
+        window no POP asks for any more goes when a POP's daemon opens the ledger alone."""
+        if not self.pop or not tallies or not self.live_pops():
+            return tallies
+        asked = {tally.key for tally in tallies}
+        return [*tallies, *(row.tally for row in self._tallies if row.tally.key not in asked)]
+
+    def live_pops(self) -> list[str]:
+        """The other POPs whose daemon writes this ledger now (holds its POP's writer
+        lock), by the names their connections give (application_name)."""
+        with self.talking("look for other POPs' daemons"):
+            rows = self.conn.execute(
+                """SELECT DISTINCT a.application_name FROM pg_locks l
+                   JOIN pg_stat_activity a ON a.pid = l.pid
+                   WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+                     AND l.database = (SELECT oid FROM pg_database
+                                       WHERE datname = current_database())
+                     AND l.classid = %s AND l.objsubid = 2 AND l.objid <> %s""",
+                (WRITER_LOCK, DECIDER & 0xFFFFFFFF),
+            ).fetchall()
+        return sorted({_pop_in(name or "") for (name,) in rows})
 
     def _lock(self) -> None:
         key = zlib.crc32(self.pop.encode()) & 0x7FFFFFFF
@@ -645,6 +672,14 @@ def _opened(url: str, application: str, *, autocommit: bool,
                 f"{error.strerror}: create it, then {schema.MIGRATE_ADVICE}",
             ) from None
         raise
+
+
+def _pop_in(application: str) -> str:
+    """The POP application_name() put in a writer connection's name ("" for none)."""
+    for word in application.split():
+        if word.startswith("pop="):
+            return word[4:]
+    return ""
 
 
 def _pid_in(application: str) -> int | None:
