@@ -39,6 +39,12 @@ _MALFORMED = "\x00"
 """What an overlong line reads as: matches no command and no OID."""
 
 
+UNMARKED_EVERY = 30
+"""Seconds between reads of a database ledger whose commits no daemon on this host marks
+(commits.mark): an NMS host's snmpd serving the MIB of a ledger the POPs' daemons write.
+Well inside the daemon's interval, and a walk's requests mostly answered from one read."""
+
+
 class Source(Protocol):
     def view(self) -> MibView | None:
         """The MIB as of the ledger's latest commit (None: no ledger read yet)."""
@@ -49,20 +55,26 @@ class LedgerSource:
     """A ledger's snapshots as MIB views, read again only when a commit changed it."""
 
     def __init__(self, directory: Path, config: Config | None,
-                 location: Path | str | None = None) -> None:  # fmt: skip
+                 location: Path | str | None = None,
+                 now: Callable[[], float] | None = None) -> None:  # fmt: skip
         """`directory` is watched for commits; the ledger is read there, or at `location`
-        (a database whose commits the daemon marks in `directory`)."""
+        (a database whose commits the daemon marks in `directory`; on a host with no daemon
+        nothing marks them, and the database is read again every UNMARKED_EVERY seconds
+        of `now`)."""
         self.directory = directory
         self.location = directory if location is None else location
         self.config = config
+        self.now = now
         self._reader: Reader | None = None
-        self._seen: Identity | None = None
+        self._seen: Identity | tuple[str, int] | None = None
         self._view: MibView | None = None
         self.reads = 0
         """Snapshots taken (how tests see that an unchanged ledger is not read again)."""
 
     def view(self) -> MibView | None:
-        signature = identity(self.directory)
+        signature: Identity | tuple[str, int] | None = identity(self.directory)
+        if signature is None and not isinstance(self.location, Path) and self.now is not None:
+            signature = ("unmarked", int(self.now() // UNMARKED_EVERY))
         if signature is None or signature == self._seen:
             return self._view
         # Taken as seen even if it fails to read: a broken ledger is tried again when it

@@ -125,6 +125,36 @@ def test_no_ledger_answers_none_until_one_appears(tmp_path: Path) -> None:
     assert converse(source, "PING", "getnext", BASE) == ["PONG", "NONE"]
 
 
+def test_a_database_no_daemon_here_marks_is_read_again_every_while(
+    tmp_path: Path, ledger_database: str
+) -> None:
+    """An NMS host's snmpd serving a ledger the POPs' daemons write: no daemon here marks
+    their commits (no commit.json), so the database is read again every UNMARKED_EVERY
+    seconds, and not at every request between."""
+    from nmsquota.nms.passpersist import UNMARKED_EVERY
+
+    with Ledger.open_writer(ledger_database) as ledger, ledger.batch():
+        ledger.commit(AS_OF)
+    clock = [float(NOW)]
+    source = LedgerSource(tmp_path / "no-daemon-here", None, ledger_database, lambda: clock[0])
+
+    def as_of() -> str:
+        out = io.BytesIO()
+        serve(io.BytesIO(f"get\n{LEDGER_AS_OF}\n".encode()), out, source, lambda: clock[0])
+        return out.getvalue().decode().splitlines()[2]
+
+    try:
+        assert as_of() == str(AS_OF)
+        with Ledger.open_writer(ledger_database) as ledger, ledger.batch():
+            ledger.commit(AS_OF + 300)
+        assert as_of() == str(AS_OF) and source.reads == 1  # within the same while
+        clock[0] += UNMARKED_EVERY
+        assert as_of() == str(AS_OF + 300) and source.reads == 2
+    finally:
+        if source._reader is not None:
+            source._reader.close()
+
+
 @pytest.mark.timeout(30)
 def test_the_command_answers_each_request_as_it_comes(tmp_path: Path) -> None:
     """Through real pipes: each answer is flushed before the next request is written, as
