@@ -132,8 +132,19 @@ class Daemon:
         self.notifier = Notifier(config.settings.notify)
         self.traps = Traps(config, self.started)
         self.interval = config.settings.interval
+        self._expire_when_silent()
         # Workers beyond a reloaded count stop now, by PID; the next cycle starts any new.
         self.spread.configure(config.settings.poll_workers)
+
+    def _expire_when_silent(self) -> None:
+        """A daemon that hangs gives up its place in a shared ledger after two intervals
+        and a minute without a write (Ledger.expire_when_silent): another POP's daemon then
+        decides. Long enough for a cycle that overran its slot."""
+        try:
+            self.ledger.expire_when_silent(2 * self.interval + 60)
+        except LedgerUnusable as error:  # taken again when the writer connects again
+            log.warning("could not tell the ledger how long this daemon may be silent: %s",
+                        error)  # fmt: skip
 
     def close(self) -> None:
         """Stop what the daemon started beside itself: the poll worker processes."""

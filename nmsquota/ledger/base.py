@@ -334,6 +334,13 @@ class Ledger(ABC):
         what it decided. A ledger with one writer: always."""
         return True
 
+    def expire_when_silent(self, seconds: float, in_batch: float | None = None) -> None:
+        """A writer that says nothing for `seconds` (`in_batch` inside a batch: the store
+        picks a bound when None) loses its place (a hung daemon), so that another POP's
+        daemon can decide; nothing where there is one writer (a stopped daemon keeps a
+        TinyDB ledger's lock, and no one else needs it)."""
+        return None
+
     def live_pops(self) -> list[str]:
         """The other POPs whose daemons write this ledger now; none where there is one
         writer."""

@@ -249,6 +249,93 @@ def test_a_pop_keeps_the_windows_a_running_pop_decides_on(database: str) -> None
         assert d.totals(DAY)["alice"].bytes_in == 7 * KB
 
 
+def test_a_hung_decider_loses_its_place_and_another_pop_decides(database: str) -> None:
+    """A decider that stops answering (SIGSTOP, stuck) with its connection open keeps the
+    decider lock only for as long as it may be silent: the server ends its session, the
+    next POP to ask decides, and the hung one, resumed, loses that cycle's write and then
+    follows."""
+    import time
+
+    from nmsquota.ledger import LedgerUnusable
+
+    a = Ledger.open_writer(database, [DAY], pop="adelaide")
+    d = Ledger.open_writer(database, [DAY], pop="darwin")
+    try:
+        a.expire_when_silent(1.0)
+        assert a.lead() and not d.lead()
+        time.sleep(1.6)  # adelaide hangs
+        assert d.lead()
+        with pytest.raises(LedgerUnusable), a.batch():
+            a.commit(T0)
+        with a.batch():  # connected again: its POP's writer still
+            a.commit(T0 + 300, [Sample("alice", int(T0) + 300, KB, 0)])
+        assert not a.lead()
+        assert d.totals(DAY)["alice"].bytes_in == KB
+        shown = a.conn.execute("SHOW idle_session_timeout").fetchone()  # type: ignore[attr-defined]
+        assert shown == ("1s",)  # the new session is told again
+    finally:
+        a.close()
+        d.close()
+
+
+def test_a_pop_s_daemon_may_be_silent_two_intervals_and_a_minute(
+    tmp_path: Path, database: str
+) -> None:
+    """What the daemon tells its writer (interval 5 minutes): 11 minutes; in a batch, 2."""
+
+    async def run() -> None:
+        async with pop(tmp_path, "adelaide", database, ManualClock(T0)) as a:
+            conn = a.ledger.conn  # type: ignore[attr-defined]
+            assert [conn.execute(f"SHOW {name}").fetchone()[0] for name in
+                    ("idle_session_timeout", "idle_in_transaction_session_timeout")
+                    ] == ["11min", "2min"]  # fmt: skip
+
+    asyncio.run(run())
+
+
+def test_a_writer_hung_inside_a_batch_holds_the_others_up_only_a_while(
+    database: str,
+) -> None:
+    """Stopped inside a batch, a POP's writer holds the commit record's lock every commit
+    takes its turn on: the server ends its session after its in-batch silence, and the
+    other POP's commit, which waited, goes through; the hung one's batch is not kept."""
+    import threading
+    import time
+
+    a = Ledger.open_writer(database, [DAY], pop="adelaide")
+    d = Ledger.open_writer(database, [DAY], pop="darwin")
+    a.expire_when_silent(30.0, in_batch=1.0)
+    held = threading.Event()
+    failed: list[BaseException] = []
+
+    def hang_in_a_batch() -> None:
+        try:
+            with a.batch():
+                a.commit(T0, [Sample("alice", int(T0), 5 * KB, 0)])
+                held.set()
+                time.sleep(2.5)  # stopped here, the meta row locked
+        except BaseException as error:
+            failed.append(error)
+        finally:
+            held.set()
+
+    thread = threading.Thread(target=hang_in_a_batch)
+    thread.start()
+    try:
+        assert held.wait(10)
+        started = time.monotonic()
+        with d.batch():
+            d.commit(T0 + 1, [Sample("bob", int(T0) + 1, KB, 0)])
+        waited = time.monotonic() - started
+        thread.join(10)
+        assert 0.5 < waited < 10 and len(failed) == 1
+        assert {name: t.bytes_in for name, t in d.totals(DAY).items()} == {"bob": KB}
+    finally:
+        thread.join(10)
+        a.close()
+        d.close()
+
+
 def test_a_pop_whose_plans_differ_from_the_ledger_s_is_told_which(
     tmp_path: Path, database: str
 ) -> None:

@@ -60,6 +60,14 @@ READER_IDLE_SECONDS = 300
 forgotten reader (a console left open on a dead terminal) would otherwise hold back the
 vacuuming of every totals row changed since, which grows the table at 100,000 rows a
 cycle. A reader whose session was ended connects again at its next refresh()."""
+IN_BATCH_SILENCE = 120.0
+"""Seconds a writer may sit silent inside a batch (between the statements of one cycle's
+write: its drivers run there, each bounded by its own timeout) before the server ends its
+session and frees the locks the other POPs' commits wait on."""
+LOCK_WAIT_SECONDS = 60
+"""How long a writer's statement waits for a lock another POP's writer holds (its commit's
+turn on the commit record) before the batch fails and its cycle is retried at the next: a
+POP whose writer hangs inside a batch must not hang the others' daemons with it."""
 PAGE = 100_000
 """Samples read per statement: `samples()` is a generator, not a list of a week."""
 
@@ -89,6 +97,9 @@ class PostgresStore(Ledger):
         self._known_names: set[str] = set()
         self._leading = False
         """Whether this writer's session holds the decider lock (lead())."""
+        self._silence: tuple[int, int] | None = None
+        """(idle, idle in a batch) milliseconds after which the server ends this writer's
+        session: expire_when_silent."""
 
     # -- opening -------------------------------------------------------------------------
 
@@ -181,6 +192,31 @@ class PostgresStore(Ledger):
             ).fetchone()
         self._leading = bool(row and row[0])
         return self._leading
+
+    def expire_when_silent(self, seconds: float, in_batch: float | None = None) -> None:
+        """Have the server end this writer's session when it says nothing for `seconds`
+        (or for `in_batch` inside a batch, at most `seconds`): a daemon that hangs (stopped,
+        stuck) while its connection stays open would otherwise keep its POP's writer lock,
+        and the decider lock, for as long as the connection lives, and every other POP
+        would go on enforcing decisions no one makes any more; stopped inside a batch, it
+        would hold the commit record's row lock every POP's commit waits on. When it
+        resumes, its next batch fails (the log says so; the next cycle counts its bytes),
+        the one after connects again, and another POP decides."""
+        idle = max(1, round(seconds * 1000))
+        limit = IN_BATCH_SILENCE if in_batch is None else in_batch
+        self._silence = (idle, min(idle, max(1, round(limit * 1000))))
+        with self.talking("set how long a silent writer keeps its place"):
+            self._apply_silence()
+
+    def _apply_silence(self) -> None:
+        if self._silence is None:
+            return
+        idle, in_batch = self._silence
+        self.conn.execute(
+            "SELECT set_config('idle_session_timeout', %s, false),"
+            " set_config('idle_in_transaction_session_timeout', %s, false)",
+            (str(idle), str(in_batch)),
+        )
 
     def _wanted(self, tallies: list[Tally]) -> list[Tally]:
         """The tallies to keep: `tallies`, and, while another POP's daemon writes the
@@ -286,6 +322,7 @@ class PostgresStore(Ledger):
         self.conn = conn
         self.records.forget()
         if self.writable:
+            self._apply_silence()
             self._lock()  # LedgerLocked if another writer took the ledger meanwhile
         self._load()
 
@@ -652,8 +689,9 @@ def _writer_options() -> dict[str, str]:
     """The writer's session settings, for the commit's one big statement (bench/RESULTS.md,
     "One cycle's commit on each ledger store"): no JIT, which compiled the totals upsert
     afresh at every commit (0.2-0.45 s at 100,000 subscribers), and room to group a cycle
-    in memory instead of spilling it to disk (0.1-0.3 s)."""
-    return {"options": "-c jit=off -c work_mem=64MB"}
+    in memory instead of spilling it to disk (0.1-0.3 s). And a bound on lock waits
+    (LOCK_WAIT_SECONDS)."""
+    return {"options": f"-c jit=off -c work_mem=64MB -c lock_timeout={LOCK_WAIT_SECONDS}s"}
 
 
 def _reader_options() -> dict[str, str]:
