@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from fixtures.commit_plans import commit_plans
 from fixtures.fresh_ledger import PG_EXAMPLES, fresh_locations
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,28 +50,8 @@ def cycle(now: int, **usage: tuple[int, int]) -> list[Sample]:
 
 # -- rolling windows -------------------------------------------------------------------------
 
-steps = st.lists(
-    st.tuples(
-        # how the clock moves before this commit: mostly a poll interval, sometimes a jump
-        st.one_of(
-            st.sampled_from([300, 300, 300, 60, 0]),
-            st.integers(min_value=-3 * 3600, max_value=3 * 86400),
-        ),
-        # samples of this cycle: subscriber, age relative to now (late or imported), bytes
-        st.lists(
-            st.tuples(
-                st.sampled_from(["alice", "bob", "carol"]),
-                st.one_of(st.just(0), st.integers(min_value=0, max_value=5 * 3600)),
-                st.integers(min_value=0, max_value=10**12),
-                st.integers(min_value=0, max_value=10**6),
-            ),
-            max_size=4,
-        ),
-        st.booleans(),  # reopen the writer after this commit
-    ),
-    min_size=1,
-    max_size=25,
-)
+# Each commit may be followed by reopening the writer.
+steps = commit_plans(st.booleans())
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import commit_plans as plans
+from fixtures.commit_plans import commit_plans
 from fixtures.copy_ledger import FIXTURE
 from fixtures.fresh_ledger import PG_EXAMPLES, fresh_locations
 from hypothesis import given, settings
@@ -88,29 +90,16 @@ def test_the_recorded_ledger_copies_to_each_store_and_reads_as_recorded(
         assert new.counter_state("bras") != {}
 
 
-steps = st.lists(
-    st.tuples(
-        # how the clock moves before this commit: mostly a poll interval, sometimes a jump
-        # (backwards too, which leaves samples after the last commit's now)
-        st.one_of(
-            st.sampled_from([300, 300, 300, 0]),
-            st.integers(min_value=-3 * 3600, max_value=2 * 86400),
-        ),
-        # samples of this cycle: subscriber, age (late, or older than every window), bytes
-        st.lists(
-            st.tuples(
-                st.sampled_from(["alice", "bob", "carol", "dave"]),
-                st.one_of(st.just(0), st.integers(min_value=0, max_value=40 * 86400)),
-                st.integers(min_value=0, max_value=10**12),
-                st.integers(min_value=0, max_value=10**6),
-            ),
-            max_size=5,
-        ),
-        # the poller's baselines for an access server at this commit, if any
-        st.one_of(st.none(), st.sampled_from(["bras-1", "bras-2"])),
-    ),
-    min_size=1,
-    max_size=20,
+# After each commit, the poller's baselines for an access server, if any; samples as old
+# as 40 days: older than every window.
+steps = commit_plans(
+    st.one_of(st.none(), st.sampled_from(["bras-1", "bras-2"])),
+    names=("alice", "bob", "carol", "dave"),
+    moves=(300, 300, 300, 0),
+    jumps=(-3 * plans.HOUR, 2 * plans.DAY),
+    oldest=40 * plans.DAY,
+    per_cycle=5,
+    commits=20,
 )
 
 

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 
 from fixtures import postgres
+from fixtures.commit_plans import commit_plans
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,27 +26,11 @@ TALLIES = [
     Tally(86400, FreeHours(22 * 60, 2 * 60)),
 ]
 
-steps = st.lists(
-    st.tuples(
-        # how the clock moves before this commit: mostly a poll interval, sometimes a jump
-        st.one_of(
-            st.sampled_from([300, 300, 300, 60, 0]),
-            st.integers(min_value=-3 * 3600, max_value=3 * 86400),
-        ),
-        # samples of this cycle: subscriber, age relative to now (late or imported), bytes
-        st.lists(
-            st.tuples(
-                st.sampled_from(["alice", "bob", "carol", "dave@isp"]),
-                st.one_of(st.just(0), st.integers(min_value=0, max_value=5 * 3600)),
-                st.integers(min_value=0, max_value=10**12),
-                st.integers(min_value=0, max_value=10**6),
-            ),
-            max_size=5,
-        ),
-        st.sampled_from(["", "", "", "reopen", "prune", "replace"]),
-    ),
-    min_size=1,
-    max_size=12,
+steps = commit_plans(
+    st.sampled_from(["", "", "", "reopen", "prune", "replace"]),
+    names=("alice", "bob", "carol", "dave@isp"),
+    per_cycle=5,
+    commits=12,
 )
 
 
