@@ -163,10 +163,12 @@ def test_a_burst_of_notices_is_one_reconcile_and_a_decider_ignores_them(
             await alice_online_only_at_darwin(a, d, clock)
             async with following(d, database), following(a, database):
                 with psycopg.connect(database, autocommit=True) as other:
-                    for seq in range(5):  # five commits of a writer with no POP, 10 ms apart
+                    # Five commits of a writer with no POP, 5 ms apart (well within the
+                    # burst's 200 ms): each is heard before the next is sent.
+                    for seq in range(5):
                         other.execute("SELECT pg_notify(%s, %s)",
                                       (CHANNEL, json.dumps({"pop": "", "seq": seq})))  # fmt: skip
-                        await asyncio.sleep(0.01)  # each heard before the next is sent
+                        await asyncio.sleep(0.005)
                     await until(lambda: any(FOLLOWED in r.getMessage() for r in caplog.records))
                     await asyncio.sleep(1.0)  # time for any second reconcile to show
                     # Darwin's own writer's notices: it knows what it wrote.
