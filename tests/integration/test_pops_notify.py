@@ -22,7 +22,8 @@ from integration.test_pops import KB, T0, Pop, pop
 from nmsquota.clock import ManualClock
 from nmsquota.daemon.following import follow_limits
 from nmsquota.ledger import Ledger, Limit, Tally
-from nmsquota.ledger.postgres.listen import CHANNEL
+from nmsquota.ledger.base import LimitsNotice
+from nmsquota.ledger.postgres.listen import CHANNEL, notice_of
 
 DAY = Tally(86400)
 FOLLOWED = "follows the limits committed at POP"
@@ -226,3 +227,9 @@ def test_only_a_pop_s_writer_on_a_database_listens(tmp_path: Path, database: str
         assert alone.limits_listener() is None  # a database ledger with no POP named
     with Ledger.open_writer(database, [DAY], pop="adelaide") as writer:
         assert writer.limits_listener() is not None
+
+
+def test_a_notice_not_in_nmsquota_s_form_is_a_change_by_an_unknown_writer() -> None:
+    assert notice_of('{"pop":"adelaide","seq":42}') == LimitsNotice("adelaide", 42)
+    for payload in ("", "hello", "[1]", '{"pop": 7, "seq": 1}', '{"seq": 1}'):
+        assert notice_of(payload) == LimitsNotice("?", None)  # followed all the same
