@@ -26,6 +26,7 @@ from nmsquota.control.protocol import Request
 from nmsquota.enforcement.driver import Driver, make_drivers
 from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger, LedgerUnusable, commits
+from nmsquota.ledger.base import LimitsNotice
 from nmsquota.ledger.codec import SESSIONS
 from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
@@ -40,6 +41,7 @@ from . import observed, record
 from .control import dispatch
 from .devices import devices_from
 from .enforcers import reload_enforcers, resume_drift
+from .following import follow_limits
 from .looks import Looks
 from .report import CycleReport, outcome_record
 from .sessions import Sessions
@@ -103,6 +105,11 @@ class Daemon:
         self.deciding: bool | None = None
         """Whether this daemon decided for every subscriber at its last cycle (several POPs'
         daemons on one ledger: exactly one does); None before its first."""
+        self.followed = 0
+        """Times this daemon brought its drivers to another POP's limits (a cycle's _follow,
+        or follow_notices)."""
+        self._cycled: asyncio.Event | None = None
+        """Set at the end of each cycle, for whoever waits for the next (next_cycle)."""
         self.marker: Path | None = None
         """Where to mark each batch written (commits.mark), for the readers on this host,
         when the ledger is not a directory they can watch (a database)."""
@@ -215,6 +222,7 @@ class Daemon:
                 report.ledger_error = str(error)
                 self._write_failed(f"cycle {report.number}", error, now)
                 self.last = report
+                self._ended_cycle()
                 return report
         self._wrote(f"cycle {report.number}")
         for decision in evaluation.changes:
@@ -229,6 +237,7 @@ class Daemon:
         for name in flagged:
             self._tell(now, name, "limit not effective", evaluation.decisions[name])
         self.last = report
+        self._ended_cycle()
         return report
 
     def _record_cycle(self, report: CycleReport, results: Sequence[DeviceResult], now: float,
@@ -320,6 +329,17 @@ class Daemon:
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
+
+    def _ended_cycle(self) -> None:
+        if self._cycled is not None:
+            self._cycled.set()
+
+    async def next_cycle(self) -> None:
+        """Wait for the end of the next cycle (whether or not its write succeeded)."""
+        if self._cycled is None:
+            self._cycled = asyncio.Event()
+        self._cycled.clear()
+        await self._cycled.wait()
 
     # -- a look at one subscriber between cycles -------------------------------------------
 
@@ -420,10 +440,37 @@ class Daemon:
         subscribers online on its own access servers."""
         wanted = self._followed()
         report.drivers = self._reconcile(wanted, now, events)
+        self.followed += 1
         report.installed = dict(self.installed)
         report.limited = sorted({limit.subscriber for limit in wanted})
         report.seconds = time.perf_counter() - wall
         self._health(report)
+
+    async def follow_notices(self, notices: Sequence[LimitsNotice]) -> None:
+        """Other POPs' writers committed changed limits (following.py): a following daemon
+        brings its drivers to them now, as its cycle would (_follow), in one ledger write
+        with the events. A deciding daemon decided them, and one that has not run a cycle
+        yet has seen no session to limit: both leave them to their next cycle."""
+        followed = self.followed
+        async with self._poll_lock():
+            if self.deciding is not False or self.followed != followed:
+                return  # or a cycle followed them while this waited for the lock
+            now = self.clock.now()
+            try:
+                with self._writing() as events:
+                    wanted = self._followed()
+                    self._reconcile(wanted, now, events)
+                    self.followed += 1
+            except LedgerUnusable as error:
+                log.warning("limits committed at another POP not followed now (the next "
+                            "cycle follows them): %s", error)  # fmt: skip
+                return
+        where = ", ".join(sorted({notice.pop or "(no POP)" for notice in notices}))
+        last = max((n.seq for n in notices if n.seq is not None), default=None)
+        commit = f" (commit {last})" if last is not None else ""
+        limited = len({limit.subscriber for limit in wanted})
+        log.info("POP %s follows the limits committed at POP %s%s: %d limited here",
+                 self.ledger.pop, where, commit, limited)  # fmt: skip
 
     def _told_leading(self, leading: bool) -> None:
         """Say in the log when this POP's daemon starts or stops deciding for everyone."""
@@ -588,7 +635,22 @@ class Daemon:
         cycles: int | None = None,
         on_cycle: Callable[[CycleReport], None] | None = None,
     ) -> None:
-        """Cycle every interval until `stop` is set (a cycle in flight finishes first)."""
+        """Cycle every interval until `stop` is set (a cycle in flight finishes first);
+        meanwhile follow the limits other POPs' daemons commit (following.py)."""
+        following = asyncio.ensure_future(follow_limits(self))
+        try:
+            await self._cycles(stop, cycles, on_cycle)
+        finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+
+    async def _cycles(
+        self,
+        stop: asyncio.Event,
+        cycles: int | None,
+        on_cycle: Callable[[CycleReport], None] | None,
+    ) -> None:
         due = self.clock.now()
         done = 0
         while not stop.is_set():

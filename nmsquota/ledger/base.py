@@ -75,6 +75,40 @@ class PruneResult:
     stay (they still count in a window, or share an hour file with records that do)."""
 
 
+@dataclass(frozen=True)
+class LimitsNotice:
+    """Another writer of the ledger committed a change to the limits (several POPs' daemons
+    on one database ledger): which POP wrote it ("" for a command with no POP) and its
+    commit's number (the last commit, for a batch that committed no poll)."""
+
+    pop: str
+    seq: int | None
+
+
+class LimitsListener(ABC):
+    """What tells a POP's daemon at once when another POP's writer commits changed limits,
+    on a connection of its own: the daemon then brings its drivers to them without waiting
+    for its next cycle. Only committed changes are told; a notice lost (the connection
+    lost meanwhile) is made up for by the daemon's next cycle, which follows every limit."""
+
+    where: str
+    """The ledger listened to, as messages name it."""
+
+    @abstractmethod
+    async def listen(self) -> None:
+        """Start listening, connecting first if there is no connection or it was lost; a
+        no-op while listening. LedgerUnusable when the ledger cannot be reached."""
+
+    @abstractmethod
+    async def changed(self) -> list[LimitsNotice]:
+        """Wait until another POP's writer commits changed limits, and return its notice
+        with any others of the same burst. LedgerUnusable when the connection is lost
+        (listen() again to go on)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
 class Records(ABC):
     """A ledger's typed records, by kind: each kind read and written whole, in order."""
 
@@ -345,6 +379,12 @@ class Ledger(ABC):
         """The other POPs whose daemons write this ledger now; none where there is one
         writer."""
         return []
+
+    def limits_listener(self) -> LimitsListener | None:
+        """What tells this writer at once of limits another POP's writer commits (a POP's
+        daemon on a database ledger); None where no other writer shares the ledger (a
+        TinyDB ledger: one daemon), so the daemon follows at its cycles alone."""
+        return None
 
     # -- limits (the records' helpers, where callers have always found them) -------------
 

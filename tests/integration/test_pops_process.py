@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,12 @@ def database(ledger_database: str) -> str:
     return ledger_database
 
 
-def configured(tmp_path: Path, pop: str, port: int, url: str) -> Path:
+def configured(tmp_path: Path, pop: str, port: int, url: str, interval: str = "10s") -> Path:
     """A POP's daemon: its own data_dir and access server, the shared plans and ledger.
     lo's own SNMP traffic is over the 1 KB cap within a cycle."""
     home = tmp_path / pop
     home.mkdir()
-    return write_config(home, data_dir=home / "data", interval="10s",
+    return write_config(home, data_dir=home / "data", interval=interval,
                         plans={"home": {"cap": "1KB", "window": "1d"}},
                         subscribers={"alice": {"plan": "home"}},
                         access_servers={f"lo-{pop}": access_server(port,
@@ -56,6 +57,40 @@ def test_kill_9_of_the_deciding_pop_hands_deciding_to_the_other(
         assert status.returncode in (0, 1), status.stderr
         limits = [limit["subscriber"] for limit in json.loads(status.stdout)["limits"]]
         assert limits == ["alice"]
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(timeout=30) == 0
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+@pytest.mark.slow
+def test_a_limit_decided_at_one_pop_reaches_the_other_pop_s_driver_within_seconds(
+    tmp_path: Path, snmpd_loopback: int, database: str
+) -> None:
+    """Cycles 10 minutes apart: an operator's limit at the deciding POP reaches the other
+    POP's driver told by the ledger's notice, long before either's next cycle."""
+    adelaide = configured(tmp_path, "adelaide", snmpd_loopback, database, interval="10m")
+    darwin = configured(tmp_path, "darwin", snmpd_loopback, database, interval="10m")
+    first = Running(adelaide)
+    second: Running | None = None
+    try:
+        first.wait_for("POP adelaide decides for every subscriber now")
+        first.wait_for("cycle 1:")
+        second = Running(darwin)
+        second.wait_for("POP darwin enforces the decisions of another POP's daemon")
+        second.wait_for("cycle 1:")  # alice is online at Darwin too (the same lo)
+        asked = time.monotonic()
+        limited = nmsquota(adelaide, "limit", "alice", "--reason", "a test")
+        assert limited.returncode == 0, limited.stderr
+        second.wait_for("log: would limit alice (lo)", timeout=10)
+        took = time.monotonic() - asked
+        line = second.wait_for("POP darwin follows the limits committed at POP adelaide")
+        assert "1 limited here" in line
+        assert took < 5, took  # the command's own start is most of it
+        print(f"`nmsquota limit` at Adelaide to Darwin's driver: {took:.2f} s")
+        assert not any("cycle 2:" in seen for seen in second.seen)
         second.process.send_signal(signal.SIGTERM)
         assert second.process.wait(timeout=30) == 0
     finally:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from nmsquota.ledger.base import Records
-from nmsquota.ledger.codec import EVENTS, EVENTS_KEPT, KINDS, Kind, documents, parse
+from nmsquota.ledger.codec import EVENTS, EVENTS_KEPT, KINDS, LIMITS, Kind, documents, parse
+from nmsquota.ledger.postgres.listen import announce
 from nmsquota.ledger.postgres.totals import text_rows
 from nmsquota.ledger.records import EventRecord
 
@@ -135,6 +136,9 @@ class PostgresRecords(Records):
                 added = list(range(start, start + len(wanted) - len(stored)))
                 self._insert(kind, list(zip(added, wanted[len(stored) :], strict=True)))
                 positions = positions + added
+            if kind is LIMITS and (changed or len(wanted) != len(stored)):
+                # Other POPs' daemons enforce these limits: told when the batch commits.
+                announce(self._store.conn, self._store.pop, self._store.seq)
         self._stored[kind.table] = (positions, wanted)
         self._cache[kind.table] = kept
         self._cache.pop(kind.table + EVERY_POP, None)

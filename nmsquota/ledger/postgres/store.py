@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from nmsquota.ledger.base import DAWN, Archive, Ledger, Location, PruneResult
+from nmsquota.ledger.base import DAWN, Archive, Ledger, LimitsListener, Location, PruneResult
 from nmsquota.ledger.columns import Doc, group_by_time
 from nmsquota.ledger.errors import (
     LedgerCorrupt,
@@ -244,6 +244,15 @@ class PostgresStore(Ledger):
                 (WRITER_LOCK, DECIDER & 0xFFFFFFFF),
             ).fetchall()
         return sorted({_pop_in(name or "") for (name,) in rows})
+
+    def limits_listener(self) -> LimitsListener | None:
+        """A POP's writer hears the limits other POPs' writers commit (listen.py); a writer
+        with no POP is the ledger's one daemon and has no one to hear."""
+        if not (self.writable and self.pop):
+            return None
+        from nmsquota.ledger.postgres.listen import PostgresLimitsListener
+
+        return PostgresLimitsListener(self.url, self.pop)
 
     def _lock(self) -> None:
         key = zlib.crc32(self.pop.encode()) & 0x7FFFFFFF
