@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from nmsquota.clock import Clock
 from nmsquota.config import Config, default_data_dir, find_config, load_config
 from nmsquota.errors import UsageError
-from nmsquota.ledger.codec import PLANS, SUBSCRIBERS
-from nmsquota.ledger.records import PlanRecord, SubscriberRecord
+from nmsquota.ledger.fingerprint import quota_records as quota_records  # where it was
 from nmsquota.units import format_bytes
 
 if TYPE_CHECKING:
@@ -152,13 +151,3 @@ def print_table(rows: list[list[str]], right: set[int], out: Any = None) -> None
             for i, cell in enumerate(row)
         ]
         print("  ".join(cells).rstrip(), file=out)
-
-
-def quota_records(config: Config) -> tuple[list[SubscriberRecord], list[PlanRecord]]:
-    """The configuration's subscribers and plans as the ledger keeps them, for readers that
-    have no configuration file (what `nmsquota run` and `import` store)."""
-    subscribers = SUBSCRIBERS.adapter.validate_python(config.subscriber_records())
-    plans = sorted(config.settings.plans.items())
-    return subscribers, PLANS.adapter.validate_python(
-        [{**plan.model_dump(), "plan": name} for name, plan in plans]
-    )

@@ -28,6 +28,7 @@ from nmsquota.standings import (
     DriverView,
     Limit,
     OverrideRecord,
+    PopView,
     Snapshot,
     State,
     SubscriberView,
@@ -53,7 +54,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "poll took, the walks queued, the devices answered, skipped and failed by cause, and "
         "how many devices of this size the machine can poll per interval). A ledger written "
         "by `nmsquota demo` is on a simulated clock: its last cycle is shown as such, never "
-        "stale.",
+        "stale. Where several POPs' daemons share a database ledger, a line per POP: deciding "
+        "or following, its last cycle's age, its access servers; exit status 1 too if a POP's "
+        "last cycle is stale (its daemon down?), one of its access servers failed, or it runs "
+        "other plans and subscribers than the deciding POP.",
     )  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
@@ -78,6 +82,9 @@ def run_status(args: argparse.Namespace) -> int:
     troubled = troubled or bool(snap.mapping_problems)
     # A cycle that overran or skipped devices: the machine cannot keep up with the poll.
     overloaded = cycle is not None and cycle.overloaded
+    # Several POPs: one whose daemon stopped, whose access servers failed or which runs
+    # other plans than the deciding POP, hidden behind the latest cycle until now.
+    troubled = troubled or any(_pop_troubled(pop, now) for pop in snap.pops)
     # A full disk: the daemon says so over its control socket (the ledger cannot).
     failing = write_failure(directory)
     if args.json:
@@ -98,7 +105,9 @@ def run_status(args: argparse.Namespace) -> int:
            f"{units.format_duration(int(-age))} ahead of this clock")  # fmt: skip
     if cycle.simulated:
         ago = "on a simulated clock, the last of a demo's run: no daemon runs on this ledger"
-    print(f"last cycle {cycle.number} at {when} ({ago}"
+    # Several POPs: the latest cycle is one POP's, and says whose.
+    whose = f" (POP {cycle.pop})" if snap.several_pops and cycle.pop else ""
+    print(f"last cycle {cycle.number}{whose} at {when} ({ago}"
           f"{', STALE' if stale else ''}): {cycle.seconds:.1f}s, "
           f"{cycle.lateness:.1f}s late")  # fmt: skip
     print(
@@ -106,6 +115,9 @@ def run_status(args: argparse.Namespace) -> int:
         + "".join(f"\n  {name}{_cause(cycle, name)}: {error}"
                   for name, error in cycle.devices_failed.items())
     )  # fmt: skip
+    if snap.several_pops:
+        for pop in snap.pops:
+            print(_pop_line(pop, now))
     for line in _load_lines(cycle):
         print(line)
     for device, problem in snap.mapping_problems:
@@ -127,6 +139,29 @@ def run_status(args: argparse.Namespace) -> int:
 def _cause(cycle: CycleView, name: str) -> str:
     cause = cycle.causes.get(name)
     return f" ({cause})" if cause else ""
+
+
+def _pop_troubled(pop: PopView, now: float) -> bool:
+    return pop.stale(now) or bool(pop.devices_failed) or pop.other_plans
+
+
+def _pop_line(pop: PopView, now: float) -> str:
+    """One POP's last cycle: which, deciding or following, how old, its access servers,
+    and what is wrong there."""
+    age = pop.age(now)
+    ago = (f"{units.format_duration(int(age))} ago" if age >= 0 else
+           f"{units.format_duration(int(-age))} ahead of this clock")  # fmt: skip
+    failed = f" ({', '.join(pop.devices_failed)})" if pop.devices_failed else ""
+    said = [
+        f"POP {pop.name or '(unnamed)'}: {pop.role}, cycle {pop.number} {ago}; access "
+        f"servers: {len(pop.devices_ok)} ok, {len(pop.devices_failed)} failed{failed}"
+    ]
+    if pop.stale(now):
+        counted = f": {pop.sessions} sessions on its access servers not counted"
+        said.append(f"STALE (its daemon down?){counted if pop.sessions else ''}")
+    if pop.other_plans:
+        said.append("runs other plans than the deciding POP")
+    return "; ".join(said)
 
 
 def _load_lines(cycle: CycleView) -> list[str]:
@@ -259,7 +294,20 @@ def _as_json(snap: Snapshot, age: float | None, stale: bool, now: float) -> dict
             "topups": topups,
             # Only while an interface map entry charges nobody: otherwise the shape is
             # what it was.
-            **({"mapping": mapping} if mapping else {})}  # fmt: skip
+            **({"mapping": mapping} if mapping else {}),
+            # Only where named POPs' daemons share the ledger, likewise.
+            **({"pops": [_pop_json(pop, now) for pop in snap.pops]}
+               if snap.several_pops else {})}  # fmt: skip
+
+
+def _pop_json(pop: PopView, now: float) -> dict[str, Any]:
+    return {"pop": pop.name, "deciding": pop.deciding, "number": pop.number,
+            "started": pop.started, "age": pop.age(now), "interval": pop.interval,
+            "stale": pop.stale(now), "devices_ok": list(pop.devices_ok),
+            "devices_failed": dict(pop.devices_failed),
+            "devices_skipped": list(pop.devices_skipped), "sessions": pop.sessions,
+            "plans_fingerprint": pop.plans_fingerprint,
+            "other_plans": pop.other_plans}  # fmt: skip
 
 
 def _cycle_json(cycle: CycleView) -> dict[str, Any]:

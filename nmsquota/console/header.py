@@ -4,14 +4,17 @@ whichever screen is active (ConsoleApp.show_active)."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
 from nmsquota.console.health import Summary
 
 
 class SummaryBar(Static):
-    """Counts and the cycle's health, one line."""
+    """Counts and the cycle's health, one line; and a line per POP where several POPs'
+    daemons share the ledger."""
 
     DEFAULT_CLASSES = "summary"
 
@@ -21,8 +24,11 @@ class SummaryBar(Static):
         line.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         line.add_column(justify="right", no_wrap=True)
         line.add_row(summary.counts, "  " + summary.cycle_health)
-        self.update(line)
+        # Several POPs' daemons on the ledger: a line each under the counts, wrapped rather
+        # than cut on a narrow terminal (what is wrong at a POP comes last).
+        self.update(Group(line, *map(Text, summary.pops)) if summary.pops else line)
         self.set_class(summary.health != "ok", "-unhealthy")
+        self.set_class(bool(summary.pops), "-pops")
 
 
 class Banner(Static):

@@ -4,9 +4,11 @@ and age, and whether the data can be trusted (a daemon cycling on it). Pure (no 
 The judgement is `nmsquota status`'s, taken from the same read API: no cycle recorded means
 the daemon never ran on the ledger; a cycle older than three intervals is stale
 (CycleView.stale); a demo's cycle is on a simulated clock and never stale; troubled and
-overloaded as CycleView says. A daemon whose ledger writes fail (a full disk) says so over
-its control socket, as it tells status (nmsquota.control.writes): the ledger cannot, and looks
-healthy until its last cycle turns stale.
+overloaded as CycleView says. Where several POPs' daemons share the ledger, a line per POP
+too, troubled when one is stale (PopView.stale, said in the banner), has an access server
+failing or runs other plans than the deciding POP. A daemon whose ledger writes fail (a full
+disk) says so over its control socket, as it tells status (nmsquota.control.writes): the
+ledger cannot, and looks healthy until its last cycle turns stale.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from nmsquota import units
 from nmsquota.control.writes import WriteFailure
-from nmsquota.standings import Snapshot
+from nmsquota.standings import PopView, Snapshot
 
 Health = str
 """One word (or two): "ok", "troubled", "overloaded", "stale", "no cycle", "demo",
@@ -37,6 +39,10 @@ class Summary:
     simulated clock)."""
     banner: str
     """"" when the data is live; otherwise one plain sentence saying why not and since when."""
+    pops: tuple[str, ...] = ()
+    """Where several POPs' daemons share the ledger, a line per POP (as `nmsquota status`
+    has them): deciding or following, its last cycle's age, its access servers, and what
+    is wrong there. None where one daemon writes the ledger."""
 
     @property
     def counts(self) -> str:
@@ -69,6 +75,49 @@ def summary(snap: Snapshot, now: float, zone: ZoneInfo,
 
 
 def _summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
+    found = _cycle_summary(snap, now, zone)
+    if not snap.several_pops:
+        return found
+    lines = tuple(pop_line(pop, now) for pop in snap.pops)
+    stale = [_stale_pop(pop, now, zone) for pop in snap.pops if pop.stale(now)]
+    troubled = any(_pop_troubled(pop, now) for pop in snap.pops)
+    health = "troubled" if troubled and found.health == "ok" else found.health
+    banner = "\n".join([found.banner, *stale]).strip("\n")
+    return replace(found, health=health, banner=banner, pops=lines)
+
+
+def pop_line(pop: PopView, now: float) -> str:
+    """One POP in a line of the header's width: "POP darwin following, 25m ago: 1 ok,
+    0 failed; STALE (3 sessions not counted); OTHER PLANS" (than the deciding POP's)."""
+    age = pop.age(now)
+    ago = f"{coarse(age)} ago" if age >= 0 else f"{coarse(-age)} ahead"
+    failed = f" ({', '.join(pop.devices_failed)})" if pop.devices_failed else ""
+    said = [
+        f"POP {pop.name or '(unnamed)'} {pop.role}, {ago}: "
+        f"{len(pop.devices_ok)} ok, {len(pop.devices_failed)} failed{failed}"
+    ]
+    if pop.stale(now):
+        said.append(f"STALE ({pop.sessions} sessions not counted)" if pop.sessions else
+                    "STALE")  # fmt: skip
+    if pop.other_plans:
+        said.append("OTHER PLANS")
+    return "; ".join(said)
+
+
+def _pop_troubled(pop: PopView, now: float) -> bool:
+    return pop.stale(now) or bool(pop.devices_failed) or pop.other_plans
+
+
+def _stale_pop(pop: PopView, now: float, zone: ZoneInfo) -> str:
+    """The banner's sentence for a POP whose daemon stopped cycling."""
+    counted = (f"; the {pop.sessions} sessions on its access servers are not counted"
+               if pop.sessions else "")  # fmt: skip
+    return (f"POP {pop.name or '(unnamed)'} STALE: its last cycle ({pop.number}) was at "
+            f"{_when(pop.started, zone)}, {coarse(pop.age(now))} ago: its daemon is not "
+            f"running, or not cycling{counted}.")  # fmt: skip
+
+
+def _cycle_summary(snap: Snapshot, now: float, zone: ZoneInfo) -> Summary:
     views = snap.subscribers
     online = sum(1 for view in views if view.online)
     limited = sum(1 for view in views if view.limited)

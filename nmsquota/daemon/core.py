@@ -28,6 +28,7 @@ from nmsquota.enforcement.driver import Limit as DriverLimit
 from nmsquota.ledger import Ledger, LedgerUnusable, commits
 from nmsquota.ledger.base import LimitsNotice
 from nmsquota.ledger.codec import SESSIONS
+from nmsquota.ledger.fingerprint import of_configuration
 from nmsquota.ledger.records import EventRecord
 from nmsquota.notify import Notifier
 from nmsquota.plans import Member, Roster, configured_members, members, plans_of, rules_of
@@ -133,6 +134,8 @@ class Daemon:
         self.rules = rules_of(config)
         # The configuration's subscribers, as records: once per (re)load, not per lookup.
         self._configured = configured_members(config)
+        # In each health record: POPs sharing the ledger must run the same plans.
+        self.plans_fingerprint = of_configuration(config)
         self.tallies = {tally.key: tally for tally in config.tallies()}
         wanted = drivers if drivers is not None else make_drivers(config.configured_drivers())
         self.enforcers = reload_enforcers(self.enforcers, wanted)
@@ -612,7 +615,9 @@ class Daemon:
                            seen.interface, seen.session)  # fmt: skip
 
     def _health(self, report: CycleReport) -> None:
-        record.record_health(self.ledger, report, self.interval, self.clock.now())
+        record.record_health(self.ledger, report, self.interval, self.clock.now(),
+                             deciding=self.deciding is not False,
+                             plans_fingerprint=self.plans_fingerprint)  # fmt: skip
         late = report.lateness > self.interval / 2
         level = logging.WARNING if late or report.devices_skipped else logging.INFO
         log.log(level, "cycle %d: %.1fs, %.1fs late; %d/%d devices answered (%s); %d limited",

@@ -166,7 +166,10 @@ def record_decisions(ledger: Ledger, evaluation: Evaluation, checks: Mapping[str
     )
 
 
-def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: float) -> None:
+def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: float, *,
+                  deciding: bool = True, plans_fingerprint: str = "") -> None:  # fmt: skip
+    """The cycle's health record, with the POP that ran it (the ledger writer's), whether
+    this daemon decided in it, and the fingerprint of the plans it runs."""
     drivers = {name: _driver_record(outcome, report.installed.get(name))
                for name, outcome in report.drivers.items()}  # fmt: skip
     record = HealthRecord(
@@ -177,7 +180,8 @@ def record_health(ledger: Ledger, report: CycleReport, interval: int, updated: f
         skipped=report.skipped, lateness=report.lateness, interval=interval, updated=updated,
         devices_skipped=tuple(report.devices_skipped), causes=dict(report.causes),
         cpu=report.cpu, queued=report.queued, device_cost=report.device_cost,
-        capacity=report.capacity, varbinds=report.varbinds,
+        capacity=report.capacity, varbinds=report.varbinds, pop=ledger.pop,
+        deciding=deciding, plans_fingerprint=plans_fingerprint,
     )  # fmt: skip
     with ledger.batch():
         ledger.records.set_health(record)

@@ -191,6 +191,11 @@ class Records(ABC):
         found = self.read(HEALTH)
         return max(found, key=lambda record: record.started) if found else None
 
+    def healths(self) -> list[HealthRecord]:
+        """Every POP's last cycle (of the daemons sharing a database ledger), by POP name;
+        the one daemon's where there is one (POP "")."""
+        return sorted(self.every_pop(HEALTH), key=lambda record: record.pop)
+
     def set_health(self, record: HealthRecord) -> None:
         self.write(HEALTH, [record])
 

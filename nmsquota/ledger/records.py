@@ -285,6 +285,17 @@ class HealthRecord:
     varbinds: Int = 0
     """Varbinds the access servers that answered read (0 also in records from before it was
     kept)."""
+    pop: Str = ""
+    """The point of presence whose daemon ran it ("" where one daemon writes the ledger, and
+    in records from before it was kept)."""
+    deciding: Bool = True
+    """Whether that daemon decided for every subscriber in it (several POPs' daemons on one
+    ledger: one decides, the others enforce what it decided). True in records from before
+    it was kept: their daemon decided alone."""
+    plans_fingerprint: Str = ""
+    """The fingerprint of the plans and subscribers the daemon ran it with
+    (nmsquota.ledger.fingerprint): POPs whose differ run other plans. "" in records from
+    before it was kept."""
     version: Int = RECORD_VERSION
 
 

@@ -35,7 +35,10 @@ modes:
   poller           the last cycle: its age (-w/-c in seconds; default 2 and 3 intervals,
                    3 is what `nmsquota status` calls stale), WARNING when it overran its
                    interval or an access server failed or was skipped for load, CRITICAL
-                   when none answered or no cycle was ever recorded
+                   when none answered or no cycle was ever recorded. Several POPs' daemons
+                   on one ledger: every POP's access servers; WARNING for a POP whose last
+                   cycle is stale (CRITICAL when sessions are online on its access servers:
+                   nobody counts them) or which runs other plans than the deciding POP
   limited          how many subscribers are limited, on a step, warned (-w/-c on the number
                    limited; no default)
   drivers          the last cycle's reconciliation: CRITICAL for a driver error or a limit

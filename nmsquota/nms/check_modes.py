@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import nagiosplugin
-from nagiosplugin import CheckError, Context, Critical, Metric, Ok, Result, ScalarContext
+from nagiosplugin import (
+    CheckError,
+    Context,
+    Critical,
+    Metric,
+    Ok,
+    Result,
+    ScalarContext,
+    Warn,
+)
 
 from nmsquota import units
 from nmsquota.nms import summary
@@ -284,13 +293,18 @@ class Poller(Base):
                                    "this ledger"), context="judged")  # fmt: skip
             return
         self.interval = cycle.interval
-        failed, skipped = list(cycle.devices_failed), list(cycle.devices_skipped)
-        self.devices = len(cycle.devices_ok) + len(failed) + len(skipped)
+        answered, skipped = len(cycle.devices_ok), list(cycle.devices_skipped)
+        failed = list(cycle.devices_failed)
+        if summed.pops:
+            # Several POPs: every POP's access servers, not only the latest cycle's.
+            answered = sum(len(pop.devices_ok) for pop in summed.pops)
+            failed = [name for pop in summed.pops for name in pop.devices_failed]
+        self.devices = answered + len(failed) + len(skipped)
         age = cycle.age(self.where.now)
         when = ("on a simulated clock (a demo's ledger: no daemon cycles it)"
                 if cycle.simulated else ago(age))  # fmt: skip
         self.text = (f"cycle {cycle.number} {when}, took {cycle.seconds:.1f}s of its "
-                     f"{cycle.interval}s interval; {len(cycle.devices_ok)} of {self.devices} "
+                     f"{cycle.interval}s interval; {answered} of {self.devices} "
                      "access servers answered")  # fmt: skip
         if failed:
             self.text += f", failed: {names(failed)}"
@@ -306,6 +320,49 @@ class Poller(Base):
         causes = cycle.causes
         self.details = [f"{escape(name)}: {causes.get(name, 'error')}: {one_line(error)}"
                         for name, error in cycle.devices_failed.items()]  # fmt: skip
+        if summed.pops:
+            yield from self._pops(summed.pops)
+
+    def _pops(self, pops: tuple[summary.PopFacts, ...]) -> Iterator[Metric]:
+        """Each POP's last cycle, where several POPs' daemons share the ledger: one whose
+        daemon stopped cycling, or which runs other plans than the deciding POP, is named."""
+        now = self.where.now
+        deciding = [pop.name for pop in pops if pop.deciding and not pop.stale(now)]
+        stale = [pop for pop in pops if pop.stale(now)]
+        other = [pop for pop in pops if pop.other_plans]
+        self.text += f"; POPs: {len(pops)}, deciding: {names(deciding) or 'none'}"
+        if stale:
+            self.text += f", stale: {names([pop.name for pop in stale])}"
+        if other:
+            self.text += f", other plans: {names([pop.name for pop in other])}"
+        for pop in stale:
+            yield Metric(f"pop_{perf_label(pop.name)}_stale", _stale_pop(pop, now),
+                         context="judged")  # fmt: skip
+        for pop in other:
+            yield Metric(f"pop_{perf_label(pop.name)}_plans", (Warn, (
+                f"POP {escape(pop.name)} runs other plans or subscribers than the deciding "
+                "POP")), context="judged")  # fmt: skip
+        yield Metric("pops", len(pops), min=0, context="count")
+        yield Metric("pops_stale", len(stale), min=0, max=len(pops), context="count")
+        yield Metric("pops_other_plans", len(other), min=0, max=len(pops), context="count")
+        self.details += [
+            f"POP {escape(pop.name)}: {'deciding' if pop.deciding else 'following'}, cycle "
+            f"{pop.number} {ago(pop.age(now))}{', STALE' if pop.stale(now) else ''}, "
+            f"{len(pop.devices_ok)} access servers answered, {len(pop.devices_failed)} failed, "
+            f"{pop.sessions} sessions{', other plans' if pop.other_plans else ''}"
+            for pop in pops
+        ]
+
+
+def _stale_pop(pop: summary.PopFacts, now: float) -> tuple[Any, str]:
+    """A POP whose daemon stopped cycling. CRITICAL when sessions are online on its access
+    servers, as the poller check is for a single daemon stopped: nobody counts their bytes,
+    nor limits them anew. WARNING without: nothing goes uncounted."""
+    said = (f"POP {escape(pop.name)} stale: its last cycle ({pop.number}) was "
+            f"{ago(pop.age(now))} (its daemon down?)")  # fmt: skip
+    if pop.sessions:
+        return Critical, f"{said}, {pop.sessions} sessions on its access servers not counted"
+    return Warn, said
 
 
 def _poller_age(resource: Any) -> Thresholds:

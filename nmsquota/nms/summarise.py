@@ -19,12 +19,13 @@ from nmsquota.nms.summary import (
     CycleFacts,
     DriverFacts,
     LimitFacts,
+    PopFacts,
     SubscriberFacts,
     Summary,
     path_in,
     subscriber_lines,
 )
-from nmsquota.standings import CycleView, Reader, Snapshot, SubscriberView
+from nmsquota.standings import CycleView, PopView, Reader, Snapshot, SubscriberView
 from nmsquota.standings.follow import CommitFollower
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,17 @@ def summary_of(snap: Snapshot, state: Identity) -> Summary:
         counts=counts(snap),
         limits=tuple((limit.subscriber, str(limit.reason)) for limit in snap.limits),
         lines=subscriber_lines(facts_of(view) for view in snap.subscribers),
+        pops=tuple(_pop(pop) for pop in snap.pops) if snap.several_pops else (),
     )
+
+
+def _pop(pop: PopView) -> PopFacts:
+    return PopFacts(
+        name=pop.name, deciding=pop.deciding, number=pop.number, started=pop.started,
+        interval=pop.interval, simulated=pop.simulated, devices_ok=tuple(pop.devices_ok),
+        devices_failed=dict(pop.devices_failed), sessions=pop.sessions,
+        other_plans=pop.other_plans,
+    )  # fmt: skip
 
 
 def facts_of(view: SubscriberView) -> SubscriberFacts:

@@ -37,7 +37,8 @@ from nmsquota import cycles
 from nmsquota.ledger.commits import Identity, identity
 
 SUMMARY_NAME = "nms-summary.json"
-FORMAT = 1
+FORMAT = 2
+"""2: with `pops` (issue 24). A reader of another format reads the ledger instead."""
 
 
 class CapFacts(NamedTuple):
@@ -100,6 +101,30 @@ class CycleFacts(NamedTuple):
         return cycles.stale(self.age(now), self.interval, self.simulated)
 
 
+class PopFacts(NamedTuple):
+    """One POP's last cycle, where several POPs' daemons share the ledger (standings'
+    PopView)."""
+
+    name: str
+    deciding: bool
+    number: int
+    started: float
+    interval: int
+    simulated: bool
+    devices_ok: tuple[str, ...]
+    devices_failed: Mapping[str, str]
+    sessions: int
+    """Online on its access servers: not counted while its daemon is down."""
+    other_plans: bool
+    """It runs other plans or subscribers than the deciding POP."""
+
+    def age(self, now: float) -> float:
+        return now - self.started
+
+    def stale(self, now: float) -> bool:
+        return cycles.stale(self.age(now), self.interval, self.simulated)
+
+
 class Counts(NamedTuple):
     subscribers: int
     online: int
@@ -124,6 +149,9 @@ class Summary(NamedTuple):
     lines: bytes | None
     """The subscribers' lines, each begun by a newline (parsed only when asked for); None
     when the summary was read without them (`current(..., subscribers=False)`)."""
+    pops: tuple[PopFacts, ...] = ()
+    """Every POP's last cycle where named POPs' daemons share the ledger; none where one
+    daemon writes it."""
 
     def subscriber(self, name: str) -> SubscriberFacts | None:
         if self.lines is None:
@@ -144,6 +172,7 @@ class Summary(NamedTuple):
             "cycle": None if self.cycle is None else _cycle_json(self.cycle),
             "counts": self.counts._asdict(),
             "limits": self.limits,
+            "pops": [pop._asdict() for pop in self.pops],
         }
         if self.lines is None:
             raise ValueError("this summary was read without its subscribers' lines")
@@ -197,7 +226,14 @@ def _summary_from(head: Mapping[str, Any], lines: bytes | None) -> Summary:
         counts=Counts(**head["counts"]),
         limits=tuple((str(who), str(why)) for who, why in head["limits"]),
         lines=lines,
+        pops=tuple(_pop_from(pop) for pop in head["pops"]),
     )
+
+
+def _pop_from(data: Mapping[str, Any]) -> PopFacts:
+    fields = dict(data)
+    fields["devices_ok"] = tuple(fields["devices_ok"])
+    return PopFacts(**fields)
 
 
 def _subscriber_json(facts: SubscriberFacts) -> dict[str, Any]:

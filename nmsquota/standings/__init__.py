@@ -34,6 +34,7 @@ from nmsquota.standings.views import (
     DriverHealth,
     DriverView,
     KeptIn,
+    PopView,
     Snapshot,
     SubscriberView,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "Limit",
     "MappingProblemRecord",
     "OverrideRecord",
+    "PopView",
     "Reader",
     "Reason",
     "ReasonKind",

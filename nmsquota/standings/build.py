@@ -32,6 +32,7 @@ from nmsquota.standings.views import (
     DeviceView,
     DriverView,
     KeptIn,
+    PopView,
     Snapshot,
     SubscriberView,
 )
@@ -177,19 +178,47 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
             standing, standing.check if standing else None, limit_of.get(name),
             tuple(mine), session,
         ))  # fmt: skip
-    health = records.health()
+    healths = records.healths()
+    health = max(healths, key=lambda record: record.started) if healths else None
     return Snapshot(
         as_of=as_of,
         cycle=_cycle(health, limits) if health is not None else None,
         subscribers=tuple(views),
         by_name={view.name: view for view in views},
-        devices=_devices(ledger, config, health),
+        devices=_devices(ledger, config, healths),
         limits=tuple(limits),
         overrides=tuple(overrides),
         events=tuple(records.events()),
         default_tally=default,
         totals=totals,
+        pops=_pops(healths, sessions.values()),
     )
+
+
+def _pops(healths: Sequence[HealthRecord], sessions: Iterable[SessionRecord]
+          ) -> tuple[PopView, ...]:  # fmt: skip
+    """Each POP's last cycle, judged against the deciding POP's: the latest begun of those
+    whose daemon decided (one that died deciding leaves a record that says so)."""
+    deciders = [record for record in healths if record.deciding]
+    decider = max(deciders, key=lambda record: record.started) if deciders else None
+    wanted = decider.plans_fingerprint if decider is not None else ""
+    online: dict[str, int] = {}
+    for session in sessions:
+        if session.online:
+            online[session.access_server] = online.get(session.access_server, 0) + 1
+    views = []
+    for record in healths:
+        # Access server names are unique across the POPs sharing a ledger (its baselines
+        # are keyed by them): the sessions on a POP's are that POP's.
+        servers = {*record.devices_ok, *record.devices_failed, *record.devices_skipped}
+        other = bool(wanted and record.plans_fingerprint and record.plans_fingerprint != wanted)
+        views.append(PopView(
+            record.pop, record.number, record.started, record.interval, record.deciding,
+            record.devices_ok, record.devices_failed, record.devices_skipped,
+            sum(online.get(server, 0) for server in servers), record.plans_fingerprint,
+            other, record.simulated,
+        ))  # fmt: skip
+    return tuple(views)
 
 
 def _cap_view(name: str, plan_cap: PlanCap, decided: CapStanding | None,
@@ -234,27 +263,27 @@ def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
         not_effective=health.not_effective, drivers=drivers, simulated=health.simulated,
         devices_skipped=health.devices_skipped, causes=health.causes, cpu=health.cpu,
         queued=health.queued, device_cost=health.device_cost, capacity=health.capacity,
-        varbinds=health.varbinds,
+        varbinds=health.varbinds, pop=health.pop,
     )  # fmt: skip
 
 
 def _devices(
-    ledger: Ledger, config: Config | None, health: HealthRecord | None
+    ledger: Ledger, config: Config | None, healths: Sequence[HealthRecord]
 ) -> tuple[DeviceView, ...]:
     kept = {record.name: record for record in ledger.records.devices()}
     servers = config.settings.access_servers if config is not None else {}
     names = list(servers)
-    if health is not None:
-        names += [*health.devices_ok, *health.devices_failed, *health.devices_skipped]
+    # Each access server as the last cycle of the POP polling it saw it (skipped: not known).
+    polled: dict[str, tuple[bool | None, str | None]] = {}
+    for health in sorted(healths, key=lambda record: record.started):
+        polled.update(dict.fromkeys(health.devices_skipped, (None, None)))
+        polled.update(dict.fromkeys(health.devices_ok, (True, None)))
+        polled.update((name, (False, error)) for name, error in health.devices_failed.items())
     views = []
-    for name in sorted({*names, *kept}):
+    for name in sorted({*names, *polled, *kept}):
         record = kept.get(name)
-        answered: bool | None = None
-        error = record.error if record else None
-        if health is not None and name in health.devices_ok:
-            answered = True
-        elif health is not None and name in health.devices_failed:
-            answered, error = False, health.devices_failed[name]
+        answered, failure = polled.get(name, (None, None))
+        error = failure if answered is False else record.error if record else None
         configured = servers.get(name)
         source: str | None = configured.source if configured is not None else None
         if configured is not None and configured.profile is not None:

@@ -253,6 +253,9 @@ class CycleView:
     """Devices of that size this machine can poll per interval (None: not measured)."""
     varbinds: int = 0
     """Varbinds the access servers that answered read."""
+    pop: str = ""
+    """The POP whose daemon ran it (several POPs' daemons on one ledger: the latest
+    begun); "" where one daemon writes the ledger."""
 
     def age(self, now: float) -> float:
         """Seconds since it started (negative: this clock is behind the daemon's)."""
@@ -290,6 +293,52 @@ class CycleView:
 
 
 @dataclass(frozen=True, slots=True)
+class PopView:
+    """One point of presence's daemon as its last cycle left it (issue 24: several POPs'
+    daemons share a database ledger, one deciding for every subscriber, the others
+    following); a ledger with one daemon has one, named ""."""
+
+    name: str
+    number: int
+    """Its last cycle's number."""
+    started: float
+    interval: int
+    deciding: bool
+    """It decided for every subscriber in that cycle (else it enforced what another POP's
+    daemon decided)."""
+    devices_ok: tuple[str, ...]
+    devices_failed: Mapping[str, str]
+    devices_skipped: tuple[str, ...]
+    sessions: int
+    """Sessions online on its access servers as the ledger last has them: while its daemon
+    is down, nobody counts their bytes."""
+    plans_fingerprint: str
+    """Of the plans and subscribers its daemon runs ("" in a record from before it was
+    kept)."""
+    other_plans: bool
+    """It runs other plans or subscribers than the deciding POP (their fingerprints
+    differ; a POP that keeps none is not judged)."""
+    simulated: bool = False
+
+    @property
+    def role(self) -> str:
+        return "deciding" if self.deciding else "following"
+
+    @property
+    def devices(self) -> int:
+        return len(self.devices_ok) + len(self.devices_failed) + len(self.devices_skipped)
+
+    def age(self, now: float) -> float:
+        """Seconds since its last cycle started (negative: this clock is behind its)."""
+        return now - self.started
+
+    def stale(self, now: float) -> bool:
+        """Its last cycle is older than the rule every reader applies to a daemon's
+        (nmsquota.cycles): its daemon is down, or not cycling."""
+        return cycles.stale(self.age(now), self.interval, self.simulated)
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One commit of the ledger, as every reader sees it."""
 
@@ -310,9 +359,18 @@ class Snapshot:
     """The window shown for subscribers without a plan: the ledger's first, or 7 days."""
     totals: Mapping[str, Mapping[str, Totals]]
     """Tally key -> subscriber -> usage in that window, for every window shown."""
+    pops: tuple[PopView, ...] = ()
+    """Every POP's last cycle, by name (one, named "", where one daemon writes the ledger;
+    none before the first cycle). `cycle` is the latest of them."""
 
     def subscriber(self, name: str) -> SubscriberView | None:
         return self.by_name.get(name)
+
+    @property
+    def several_pops(self) -> bool:
+        """Daemons of named POPs write the ledger (a database shared by several): readers
+        then show each POP's last cycle beside the latest."""
+        return len(self.pops) > 1 or any(pop.name for pop in self.pops)
 
     @property
     def mapping_problems(self) -> tuple[tuple[str, MappingProblemRecord], ...]:
