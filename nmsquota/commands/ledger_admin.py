@@ -1,5 +1,6 @@
 """`nmsquota ledger`: the ledger's own upkeep, apart from its contents: making and
-migrating a database ledger's schema, and copying a ledger to another store (issue 24)."""
+migrating a database ledger's schema, copying a ledger to another store, and forgetting a POP
+closed for good (issue 24)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from nmsquota.errors import UsageError
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "ledger",
-        help="make or migrate a database ledger's schema; copy a ledger to another store",
+        help="make or migrate a database ledger's schema; copy a ledger to another store; "
+        "forget a POP",
         description="The ledger's upkeep. A TinyDB ledger (a directory) needs none: its "
         "writer makes and migrates it when it opens. A PostgreSQL ledger's schema is made and "
         "migrated only here, by someone allowed to change it, never by a daemon.",
@@ -54,6 +56,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_ledger_options(copy)
     copy.set_defaults(handler=run_copy)
+    forget = actions.add_parser(
+        "forget-pop",
+        help="forget a POP closed for good: its last cycle, sessions and counter baselines",
+        description="Where several POPs' daemons share a database ledger, forget POP NAME: "
+        "its last cycle (status, the console and the check plugin stop listing it as stale), "
+        "its access servers' records, its sessions and its poller's counter baselines. The "
+        "usage it counted stays in every window. Refused while NAME's daemon runs (it holds "
+        "the POP's writer lock). A POP forgotten and started again charges nothing for the "
+        "time it was away: its first cycle only takes new baselines.",
+    )
+    forget.add_argument("name", metavar="NAME", help="the POP, as its [ledger] pop names it")
+    add_ledger_options(forget)
+    forget.set_defaults(handler=run_forget_pop)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -99,3 +114,36 @@ def run_copy(args: argparse.Namespace) -> int:
     print(f"  counter baselines: {servers} access server{'' if servers == 1 else 's'}")
     print("checked: every window's totals agree, and so do every record, baseline and sample")
     return 0
+
+
+def run_forget_pop(args: argparse.Namespace) -> int:
+    from nmsquota.ledger import Ledger
+    from nmsquota.ledger.backends import kind_of, shown
+    from nmsquota.ledger.codec import DEVICES, HEALTH, SESSIONS
+
+    location = ledger_location(args, config_of(args, check_drivers=False))
+    if kind_of(location) != "postgresql":
+        raise UsageError(
+            f"{shown(location)} is a TinyDB ledger (a directory): one daemon writes it, and "
+            "it has no POPs; several POPs share a ledger in PostgreSQL"
+        )
+    if not Ledger.exists(location):
+        raise UsageError(f"no ledger at {shown(location)}")
+    with Ledger.open_writer(location, pop=args.name) as ledger:
+        known = sorted({record.pop for record in ledger.records.every_pop(HEALTH)} - {""})
+        forgotten = ledger.forget_pop()
+    if not any(forgotten.values()):
+        holds = f"the POPs it holds: {', '.join(known)}" if known else "it holds no POP"
+        raise UsageError(f"ledger {shown(location)} holds nothing of POP {args.name!r} ({holds})")
+    servers = forgotten.get("counters", 0)
+    print(f"forgot POP {args.name} in {shown(location)}: "
+          f"{_count(forgotten.get(HEALTH.table, 0), 'last cycle')}, "
+          f"{_count(forgotten.get(DEVICES.table, 0), 'access server record')}, "
+          f"{_count(forgotten.get(SESSIONS.table, 0), 'session')}, "
+          f"counter baselines of {_count(servers, 'access server')}; "
+          "the usage it counted stays in the windows")  # fmt: skip
+    return 0
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}{'' if number == 1 else 's'}"

@@ -41,6 +41,7 @@ from nmsquota.ledger.codec import (
     Kind,
     parse,
 )
+from nmsquota.ledger.errors import LedgerError
 from nmsquota.ledger.records import (
     DeviceRecord,
     EventRecord,
@@ -379,6 +380,13 @@ class Ledger(ABC):
         daemon can decide; nothing where there is one writer (a stopped daemon keeps a
         TinyDB ledger's lock, and no one else needs it)."""
         return None
+
+    def forget_pop(self) -> dict[str, int]:
+        """Forget this writer's POP (a POP closed for good): its last cycle, its access
+        servers' records, its sessions and its counter baselines; what it counted stays in
+        the shared windows. How many of each were forgotten. Only where several POPs share
+        a ledger."""
+        raise LedgerError(f"ledger {self.where} is one daemon's: it has no POPs to forget")
 
     def live_pops(self) -> list[str]:
         """The other POPs whose daemons write this ledger now; none where there is one

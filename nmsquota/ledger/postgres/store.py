@@ -30,6 +30,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from nmsquota.ledger.base import DAWN, Archive, Ledger, LimitsListener, Location, PruneResult
+from nmsquota.ledger.codec import KINDS
 from nmsquota.ledger.columns import Doc, group_by_time
 from nmsquota.ledger.errors import (
     LedgerCorrupt,
@@ -229,6 +230,21 @@ class PostgresStore(Ledger):
             return tallies
         asked = {tally.key for tally in tallies}
         return [*tallies, *(row.tally for row in self._tallies if row.tally.key not in asked)]
+
+    def forget_pop(self) -> dict[str, int]:
+        """Forget this writer's POP: its rows of every per-POP kind and its counter
+        baselines, in one transaction."""
+        if not self.pop:
+            return super().forget_pop()
+        forgotten: dict[str, int] = {}
+        with self.batch(), self.talking(f"forget POP {self.pop}"):
+            for kind in KINDS:
+                if kind.per_pop:
+                    forgotten[kind.table] = len(self.records.read(kind))
+                    self.records.write(kind, [])
+            gone = self.conn.execute("DELETE FROM counters WHERE pop = %s", (self.pop,))
+            forgotten["counters"] = gone.rowcount
+        return forgotten
 
     def live_pops(self) -> list[str]:
         """The other POPs whose daemon writes this ledger now (holds its POP's writer
