@@ -44,7 +44,8 @@ modes:
   drivers          the last cycle's reconciliation: CRITICAL for a driver error or a limit
                    measured not to bite (-w/-c on their number; default -c 0), WARNING for
                    drift or a limited subscriber with no address; UNKNOWN when the last
-                   cycle is stale
+                   cycle is stale. With POPs, every POP's drivers (POP/driver), those of a
+                   stale POP said to be not known
   ledger           the ledger is readable and not corrupt, a writer (the daemon) holds it and
                    its writes do not fail, all else CRITICAL (-w/-c on the age of the last
                    commit in seconds; no default)

@@ -34,7 +34,7 @@ from nagiosplugin import (
 from nmsquota import units
 from nmsquota.nms import summary
 from nmsquota.nms.check_text import escape, one_line, perf_label
-from nmsquota.nms.summary import Summary
+from nmsquota.nms.summary import DriverFacts, Summary
 
 if TYPE_CHECKING:
     from nmsquota.config import Config
@@ -408,15 +408,19 @@ class Drivers(Base):
                              f"{ago(cycle.age(self.where.now))}: what the drivers hold now "
                              "is not known (see the poller check)")  # fmt: skip
         biteless = cycle.not_effective
-        drivers = cycle.drivers
-        errors = [f"{escape(d.name)}: {one_line(e)}" for d in drivers for e in d.errors]
-        drifting = [d.name for d in drivers if d.health == "drifting"]
+        found, unknown = self._every_driver(summed)
+        drivers = [d for _, d in found]
+        errors = [f"{escape(label)}: {one_line(e)}" for label, d in found for e in d.errors]
+        drifting = [label for label, d in found if d.health == "drifting"]
         unkeyed = sorted({name for d in drivers for name in d.unenforceable})
         added = sum(d.added for d in drivers)
         removed = sum(d.removed for d in drivers)
-        shown = ", ".join(f"{escape(d.name)} {d.health}" for d in drivers) or "no driver"
+        shown = ", ".join(f"{escape(label)} {d.health}" for label, d in found) or "no driver"
         self.text = (f"cycle {cycle.number}: {shown}; {added} limits added, {removed} "
                      f"removed, {len(summed.limits)} in force")  # fmt: skip
+        if unknown:
+            self.text += (f"; not known at stale POP{'' if len(unknown) == 1 else 's'} "
+                          f"{names(unknown)} (see the poller check)")  # fmt: skip
         if biteless:
             self.text += f"; limit not effective on {names(biteless)}"
         if errors:
@@ -429,8 +433,21 @@ class Drivers(Base):
         yield Metric("unenforceable", len(unkeyed), min=0, context="unenforceable")
         yield Metric("added", added, min=0, context="count")
         yield Metric("removed", removed, min=0, context="count")
-        self.details = [f"driver {escape(d.name)}: {d.health}" + "".join(
-            f"\n  {one_line(p)}" for p in d.problems) for d in drivers]  # fmt: skip
+        self.details = [f"driver {escape(label)}: {d.health}" + "".join(
+            f"\n  {one_line(p)}" for p in d.problems) for label, d in found]  # fmt: skip
+
+    def _every_driver(self, summed: Summary) -> tuple[list[tuple[str, DriverFacts]], list[str]]:
+        """The drivers of the last cycle, by name; where several POPs' daemons share the
+        ledger, every POP's (a following POP's drivers hold the limits of the subscribers
+        online at its access servers), as POP/driver, and the POPs whose last cycle is
+        stale, whose drivers' state is not known."""
+        assert summed.cycle is not None
+        if not summed.pops:
+            return [(d.name, d) for d in summed.cycle.drivers], []
+        now = self.where.now
+        found = [(f"{pop.name}/{d.name}", d) for pop in summed.pops if not pop.stale(now)
+                 for d in pop.drivers]  # fmt: skip
+        return found, [pop.name for pop in summed.pops if pop.stale(now)]
 
 
 class LedgerHealth(Base):

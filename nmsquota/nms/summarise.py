@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nmsquota.config import Config
@@ -25,7 +25,7 @@ from nmsquota.nms.summary import (
     path_in,
     subscriber_lines,
 )
-from nmsquota.standings import CycleView, PopView, Reader, Snapshot, SubscriberView
+from nmsquota.standings import CycleView, DriverView, PopView, Reader, Snapshot, SubscriberView
 from nmsquota.standings.follow import CommitFollower
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _pop(pop: PopView) -> PopFacts:
         name=pop.name, deciding=pop.deciding, number=pop.number, started=pop.started,
         interval=pop.interval, simulated=pop.simulated, devices_ok=tuple(pop.devices_ok),
         devices_failed=dict(pop.devices_failed), sessions=pop.sessions,
-        other_plans=pop.other_plans,
+        other_plans=pop.other_plans, drivers=_drivers(pop.drivers),
     )  # fmt: skip
 
 
@@ -90,18 +90,22 @@ def _cycle(cycle: CycleView, snap: Snapshot) -> CycleFacts:
         devices_skipped=tuple(cycle.devices_skipped),
         causes=dict(cycle.causes),
         not_effective=tuple(sorted({*cycle.not_effective, *measured})),
-        drivers=tuple(
-            DriverFacts(
-                name=d.name,
-                health=d.health,
-                errors=tuple(d.errors),
-                unenforceable=tuple(d.unenforceable),
-                added=len(d.added),
-                removed=len(d.removed),
-                problems=tuple(d.problems),
-            )
-            for d in cycle.drivers
-        ),
+        drivers=_drivers(cycle.drivers),
+    )
+
+
+def _drivers(drivers: Iterable[DriverView]) -> tuple[DriverFacts, ...]:
+    return tuple(
+        DriverFacts(
+            name=d.name,
+            health=d.health,
+            errors=tuple(d.errors),
+            unenforceable=tuple(d.unenforceable),
+            added=len(d.added),
+            removed=len(d.removed),
+            problems=tuple(d.problems),
+        )
+        for d in drivers
     )
 
 

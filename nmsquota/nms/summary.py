@@ -117,6 +117,8 @@ class PopFacts(NamedTuple):
     """Online on its access servers: not counted while its daemon is down."""
     other_plans: bool
     """It runs other plans or subscribers than the deciding POP."""
+    drivers: tuple[DriverFacts, ...] = ()
+    """What its drivers did in its last cycle."""
 
     def age(self, now: float) -> float:
         return now - self.started
@@ -172,7 +174,7 @@ class Summary(NamedTuple):
             "cycle": None if self.cycle is None else _cycle_json(self.cycle),
             "counts": self.counts._asdict(),
             "limits": self.limits,
-            "pops": [pop._asdict() for pop in self.pops],
+            "pops": [_pop_json(pop) for pop in self.pops],
         }
         if self.lines is None:
             raise ValueError("this summary was read without its subscribers' lines")
@@ -230,9 +232,16 @@ def _summary_from(head: Mapping[str, Any], lines: bytes | None) -> Summary:
     )
 
 
+def _pop_json(pop: PopFacts) -> dict[str, Any]:
+    found = pop._asdict()
+    found["drivers"] = [driver._asdict() for driver in pop.drivers]
+    return found
+
+
 def _pop_from(data: Mapping[str, Any]) -> PopFacts:
     fields = dict(data)
     fields["devices_ok"] = tuple(fields["devices_ok"])
+    fields["drivers"] = tuple(_driver_from(driver) for driver in fields.get("drivers", ()))
     return PopFacts(**fields)
 
 

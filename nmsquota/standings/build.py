@@ -191,12 +191,12 @@ def snapshot(ledger: Ledger, config: Config | None) -> Snapshot:
         events=tuple(records.events()),
         default_tally=default,
         totals=totals,
-        pops=_pops(healths, sessions.values()),
+        pops=_pops(healths, sessions.values(), limits),
     )
 
 
-def _pops(healths: Sequence[HealthRecord], sessions: Iterable[SessionRecord]
-          ) -> tuple[PopView, ...]:  # fmt: skip
+def _pops(healths: Sequence[HealthRecord], sessions: Iterable[SessionRecord],
+          limits: Sequence[Limit]) -> tuple[PopView, ...]:  # fmt: skip
     """Each POP's last cycle, judged against the deciding POP's: the latest begun of those
     whose daemon decided (one that died deciding leaves a record that says so)."""
     deciders = [record for record in healths if record.deciding]
@@ -216,7 +216,7 @@ def _pops(healths: Sequence[HealthRecord], sessions: Iterable[SessionRecord]
             record.pop, record.number, record.started, record.interval, record.deciding,
             record.devices_ok, record.devices_failed, record.devices_skipped,
             sum(online.get(server, 0) for server in servers), record.plans_fingerprint,
-            other, record.simulated,
+            other, record.simulated, _drivers(record, limits),
         ))  # fmt: skip
     return tuple(views)
 
@@ -235,6 +235,22 @@ def _cap_view(name: str, plan_cap: PlanCap, decided: CapStanding | None,
 
 
 def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
+    return CycleView(
+        number=health.number, started=health.started, due=health.due,
+        seconds=health.seconds, lateness=health.lateness, interval=health.interval,
+        skipped=health.skipped, updated=health.updated, devices_ok=health.devices_ok,
+        devices_failed=health.devices_failed, limited=health.limited,
+        changed=health.changed, no_plan=health.no_plan,
+        not_effective=health.not_effective, drivers=_drivers(health, limits),
+        simulated=health.simulated, devices_skipped=health.devices_skipped,
+        causes=health.causes, cpu=health.cpu, queued=health.queued,
+        device_cost=health.device_cost, capacity=health.capacity, varbinds=health.varbinds,
+        pop=health.pop,
+    )  # fmt: skip
+
+
+def _drivers(health: HealthRecord, limits: Sequence[Limit]) -> tuple[DriverView, ...]:
+    """What each of the cycle's drivers did, and which of the limits it holds bite not."""
     flagged = set(health.not_effective)
     # A limit's `driver` names every configured driver, whether it holds the limit or not:
     # only a ledger from before `installed` was recorded has nothing better.
@@ -245,7 +261,7 @@ def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
             return subscriber in installed
         return driver in configured.get(subscriber, [driver])
 
-    drivers = tuple(
+    return tuple(
         DriverView(
             name, outcome.added, outcome.removed, outcome.unenforceable, outcome.drift,
             outcome.errors, outcome.installed,
@@ -253,17 +269,6 @@ def _cycle(health: HealthRecord, limits: Sequence[Limit]) -> CycleView:
             outcome.drifting,
         )
         for name, outcome in health.drivers.items()
-    )  # fmt: skip
-    return CycleView(
-        number=health.number, started=health.started, due=health.due,
-        seconds=health.seconds, lateness=health.lateness, interval=health.interval,
-        skipped=health.skipped, updated=health.updated, devices_ok=health.devices_ok,
-        devices_failed=health.devices_failed, limited=health.limited,
-        changed=health.changed, no_plan=health.no_plan,
-        not_effective=health.not_effective, drivers=drivers, simulated=health.simulated,
-        devices_skipped=health.devices_skipped, causes=health.causes, cpu=health.cpu,
-        queued=health.queued, device_cost=health.device_cost, capacity=health.capacity,
-        varbinds=health.varbinds, pop=health.pop,
     )  # fmt: skip
 
 

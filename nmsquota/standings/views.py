@@ -319,6 +319,9 @@ class PopView:
     """It runs other plans or subscribers than the deciding POP (their fingerprints
     differ; a POP that keeps none is not judged)."""
     simulated: bool = False
+    drivers: tuple[DriverView, ...] = ()
+    """What its drivers did in that cycle (a following POP's hold the limits of the
+    subscribers online at its access servers)."""
 
     @property
     def role(self) -> str:

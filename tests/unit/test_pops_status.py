@@ -258,3 +258,48 @@ def test_the_poller_check_is_ok_when_every_pop_cycles_on_the_same_plans(
     code, lines = poller(capsys, configured(tmp_path, database))
     assert code == OK and "POPs: 2, deciding: adelaide |" in lines[0]
     assert perfdata(lines[0])["pops_stale"] == "0;;;0;2"
+
+
+# -- the drivers check -----------------------------------------------------------------------
+
+
+def drivers(capsys: pytest.CaptureFixture[str], config: Path) -> tuple[int, list[str]]:
+    with pytest.raises(SystemExit) as exited:
+        check_main(["drivers", "-v", "--config", str(config)], now=NOW + 30)
+    return int(exited.value.code or 0), capsys.readouterr().out.splitlines()
+
+
+def test_the_drivers_check_reads_every_pops_drivers_where_a_following_pop_s_fail(
+    capsys: pytest.CaptureFixture[str], database: str, tmp_path: Path
+) -> None:
+    """A following POP's driver that fails is CRITICAL, though the latest cycle (the
+    deciding POP's) is clean: its drivers hold the limits of the subscribers online there."""
+    write(database, [PopCycle("adelaide", deciding=True, age=30),
+                     PopCycle("darwin", driver_errors=("nft: table missing",))])  # fmt: skip
+    code, lines = drivers(capsys, configured(tmp_path, database))
+    assert code == CRITICAL
+    assert "adelaide/nftables ok, darwin/nftables failing" in lines[0]
+    assert "errors: darwin/nftables: nft: table missing" in lines[0]
+    assert perfdata(lines[0])["driver_errors"].startswith("1;")
+    assert "driver darwin/nftables: failing" in lines
+
+
+def test_the_drivers_check_says_a_stale_pop_s_drivers_are_not_known(
+    capsys: pytest.CaptureFixture[str], database: str, tmp_path: Path
+) -> None:
+    write(database, [PopCycle("adelaide", deciding=True, age=30),
+                     PopCycle("darwin", age=STALE, driver_errors=("old news",))])  # fmt: skip
+    code, lines = drivers(capsys, configured(tmp_path, database))
+    assert code == OK
+    assert lines[0].startswith("NMSQUOTA OK: cycle 7: adelaide/nftables ok; ")
+    assert "not known at stale POP darwin (see the poller check)" in lines[0]
+    assert "old news" not in lines[0]
+
+
+def test_a_summary_keeps_every_pop_s_drivers(database: str, tmp_path: Path) -> None:
+    write(database, [PopCycle("adelaide", deciding=True),
+                     PopCycle("darwin", driver_errors=("nft: table missing",))])  # fmt: skip
+    made = summarise.summary_of(snapshot(database, tmp_path), (1, 2, 3))
+    read = summary._summary_from(json.loads(made.encode().splitlines()[0]), b"")
+    assert [[d.errors for d in pop.drivers] for pop in read.pops] == [
+        [()], [("nft: table missing",)]]  # fmt: skip
