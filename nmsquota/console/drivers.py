@@ -1,6 +1,7 @@
 """The enforcement drivers as of the last cycle: health (ok, drifting, failing), whom each
 holds limited, what reconciliation added, removed and repaired, errors, and the limits it
-holds that were measured not to bite."""
+holds that were measured not to bite. Where several POPs' daemons share the ledger, every
+POP's drivers as its last cycle left them, named POP/driver."""
 
 from __future__ import annotations
 
@@ -51,9 +52,9 @@ class DriversScreen(LiveScreen):
         self.snapshot = snapshot
         if not self.query("#drivers"):
             return  # the app may show a snapshot before the screen is composed
-        drivers = snapshot.cycle.drivers if snapshot.cycle is not None else ()
         sync_rows(self.query_one("#drivers", DataTable),
-                  {driver.name: driver_row(driver) for driver in drivers})  # fmt: skip
+                  {label: driver_row(driver, label)
+                   for label, driver in every_driver(snapshot)})  # fmt: skip
         self.query_one("#drivers-summary", Static).update(Text(summary(snapshot)))
         self._show_selected()
 
@@ -70,35 +71,48 @@ class DriversScreen(LiveScreen):
 
     def _show_selected(self) -> None:
         snapshot, name = self.snapshot, self.selected_driver
-        drivers = snapshot.cycle.drivers if snapshot and snapshot.cycle else ()
-        driver = next((d for d in drivers if d.name == name), None)
-        text = "" if driver is None or snapshot is None else "\n".join(
-            in_full(driver, self.zone, snapshot.as_of))  # fmt: skip
+        found = dict(every_driver(snapshot)) if snapshot is not None else {}
+        driver = found.get(name) if name is not None else None
+        text = "" if driver is None or snapshot is None or name is None else "\n".join(
+            in_full(driver, self.zone, snapshot.as_of, name))  # fmt: skip
         self.query_one("#driver-detail", Static).update(Text(text))
+
+
+def every_driver(snapshot: Snapshot) -> list[tuple[str, DriverView]]:
+    """The last cycle's drivers by name; where several POPs' daemons share the ledger, every
+    POP's (a following POP's hold the limits of the subscribers online there), as
+    POP/driver."""
+    if snapshot.several_pops:
+        return [(f"{pop.name}/{driver.name}", driver)
+                for pop in snapshot.pops for driver in pop.drivers]  # fmt: skip
+    drivers = snapshot.cycle.drivers if snapshot.cycle is not None else ()
+    return [(driver.name, driver) for driver in drivers]
 
 
 def summary(snapshot: Snapshot) -> str:
     cycle = snapshot.cycle
     if cycle is None:
         return "no cycle recorded: no daemon has run on this ledger"
-    health = [driver.health for driver in cycle.drivers]
+    health = [driver.health for _, driver in every_driver(snapshot)]
     counts = ", ".join(f"{health.count(h)} {h}" for h in HEALTH if health.count(h))
-    return (f"cycle {cycle.number}: {len(cycle.drivers)} drivers ({counts or 'none'}); "
+    of = f" of {len(snapshot.pops)} POPs" if snapshot.several_pops else ""
+    return (f"cycle {cycle.number}: {len(health)} drivers{of} ({counts or 'none'}); "
             f"{len(cycle.limited)} limited, {len(cycle.not_effective)} not effective")  # fmt: skip
 
 
-def driver_row(driver: DriverView) -> Cells:
+def driver_row(driver: DriverView, label: str | None = None) -> Cells:
     holds = str(len(driver.installed)) if driver.installed is not None else "?"
     repairs = len(driver.drifting.lines) if driver.drifting is not None else len(driver.drift)
     health = Text(HEALTH[driver.health], style="" if driver.ok else "bold")
-    return (Text(driver.name), health, Text(holds), Text(str(len(driver.added))),
+    return (Text(label or driver.name), health, Text(holds), Text(str(len(driver.added))),
             Text(str(len(driver.removed))), Text(str(repairs)), Text(str(len(driver.errors))),
             Text(", ".join(driver.not_effective) or "-"))  # fmt: skip
 
 
-def in_full(driver: DriverView, zone: tzinfo | None, today: int | None) -> list[str]:
+def in_full(driver: DriverView, zone: tzinfo | None, today: int | None,
+            label: str | None = None) -> list[str]:  # fmt: skip
     """The selected driver's every name and line."""
-    lines = [f"{driver.name}: {HEALTH[driver.health]}"]
+    lines = [f"{label or driver.name}: {HEALTH[driver.health]}"]
     if driver.installed is None:
         lines.append("holds: not recorded by the daemon that wrote this ledger")
     else:

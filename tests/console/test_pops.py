@@ -90,3 +90,31 @@ def test_one_daemons_ledger_keeps_a_one_line_header(console_data: Path) -> None:
         assert len(header(app)) == 1 and "POP" not in header(app)[0]
 
     drive(console_app(console_data, now=ONE_DAEMON_NOW), script)
+
+
+def test_the_drivers_screen_has_every_pop_s_drivers(tmp_path: Path, database: str) -> None:
+    """A following POP's drivers hold the limits of the subscribers online there: its
+    failing nftables is shown beside the deciding POP's, named POP/driver."""
+    from textual.widgets import DataTable, Static
+
+    from nmsquota.console.drivers import DriversScreen
+
+    write_pops(database, [PopCycle("adelaide", deciding=True),
+                          PopCycle("darwin", driver_errors=("nft: table missing",))])  # fmt: skip
+
+    async def script(app: ConsoleApp, pilot: Pilot[None]) -> None:
+        await pilot.press("3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, DriversScreen)
+        table = app.screen.query_one("#drivers", DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(y)][:2] for y in range(table.row_count)]
+        assert rows == [["adelaide/nftables", "ok"], ["darwin/nftables", "FAILING"]]
+        summary = str(app.screen.query_one("#drivers-summary", Static).render())
+        assert summary.startswith("cycle 7: 2 drivers of 2 POPs (1 ok, 1 failing)")
+        await pilot.press("down")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#driver-detail", Static).render())
+        assert detail.startswith("darwin/nftables: FAILING") and "nft: table missing" in detail
+
+    drive(pops_app(tmp_path, database), script)
