@@ -76,10 +76,16 @@ def settings(name: str, port: int, url: str) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def pop(tmp_path: Path, name: str, url: str, clock: ManualClock) -> AsyncIterator[Pop]:
+async def pop(tmp_path: Path, name: str, url: str, clock: ManualClock,
+              cap: str | None = None) -> AsyncIterator[Pop]:  # fmt: skip
+    """POP `name`'s daemon (with `cap`: running a plan of that cap, not the other POPs')."""
     agent, port = await start_agent()
-    (tmp_path / name).mkdir(exist_ok=True)
-    config = load_config(write_config(tmp_path / name, **settings(name, port, url)))
+    wanted = settings(name, port, url)
+    if cap is not None:
+        wanted["plans"]["home"]["cap"] = cap
+    directory = tmp_path / (name if cap is None else f"{name}-cap-{cap}")
+    directory.mkdir(exist_ok=True)
+    config = load_config(write_config(directory, **wanted))
     driver = Memory()
     ledger = Ledger.open_writer(url, config.tallies(), pop=config.ledger_pop)
     try:

@@ -6,23 +6,15 @@ its access servers that nobody counts; a POP whose daemon runs another plan name
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from fixtures.config_file import write_config
-from integration.test_pops import T0, Pop, pop, settings
+from integration.test_pops import T0, pop
 from unit.test_check_plugin import CRITICAL, OK, WARNING, perfdata
-from unit.test_reconcile import Memory
 
 from nmsquota.cli import main
 from nmsquota.clock import ManualClock
-from nmsquota.config import load_config
-from nmsquota.daemon.core import Daemon
-from nmsquota.ledger import Ledger
 from nmsquota.nms.check import main as check_main
-from nmsquota.sim.agent import start_agent
 
 
 @pytest.fixture
@@ -39,23 +31,6 @@ def poller(capsys: pytest.CaptureFixture[str], config: Path, now: float) -> tupl
     with pytest.raises(SystemExit) as exited:
         check_main(["poller", "--config", str(config)], now=now)
     return int(exited.value.code or 0), capsys.readouterr().out.splitlines()[0]
-
-
-@asynccontextmanager
-async def other_plan(tmp_path: Path, name: str, url: str, clock: ManualClock
-                     ) -> AsyncIterator[Pop]:  # fmt: skip
-    """POP `name`'s daemon running a larger cap than the other POPs' plan."""
-    agent, port = await start_agent()
-    changed = settings(name, port, url)
-    changed["plans"]["home"]["cap"] = "2MB"
-    (tmp_path / f"{name}-other").mkdir(exist_ok=True)
-    config = load_config(write_config(tmp_path / f"{name}-other", **changed))
-    driver = Memory()
-    ledger = Ledger.open_writer(url, config.tallies(), pop=config.ledger_pop)
-    try:
-        yield Pop(name, agent, config, ledger, Daemon(config, clock, ledger, [driver]), driver)
-    finally:
-        ledger.close()
 
 
 def test_status_and_the_check_name_a_pop_whose_daemon_stopped_or_runs_other_plans(
@@ -97,7 +72,7 @@ def test_status_and_the_check_name_a_pop_whose_daemon_stopped_or_runs_other_plan
                                    "was 21m ago (its daemon down?), 1 sessions")  # fmt: skip
             assert perfdata(line)["pops_stale"] == "1;;;0;2"
             # Darwin comes back with a larger cap than Adelaide, which decides, runs.
-            async with other_plan(tmp_path, "darwin", database, clock) as back:
+            async with pop(tmp_path, "darwin", database, clock, cap="2MB") as back:
                 back.show(clock.now(), {3: ("bob", 0)})
                 await back.daemon.cycle()
                 code, lines = status(capsys, config, clock.now() + 60)
