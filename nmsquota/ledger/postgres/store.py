@@ -21,6 +21,8 @@ edges, samples and records for the same commits.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -512,8 +514,11 @@ class PostgresStore(Ledger):
         lines = []
         for doc in docs:
             t, seq = doc["t"], doc["seq"]
-            rows = sorted(zip(doc["names"], range(len(doc["names"])), doc["in"], doc["out"],
-                              strict=True))  # fmt: skip
+            names = doc["names"]
+            rows: Iterable[tuple[str, int, int, int]]
+            rows = zip(names, range(len(names)), doc["in"], doc["out"], strict=True)
+            if not all(map(operator.le, names, itertools.islice(names, 1, None))):
+                rows = sorted(rows)  # 50 ms for 100,000 rows, even given in order
             lines += [f"{t}\t{seq}\t{pos}\t{name}\t{i}\t{o}\n" for name, pos, i, o in rows]
         sql = "COPY samples (t, seq, pos, subscriber, bytes_in, bytes_out) FROM STDIN"
         with self.conn.cursor() as cur, cur.copy(sql) as copy:

@@ -81,19 +81,26 @@ def apply(conn: psycopg.Connection[Any], moves: Sequence[Move]) -> None:
         weights.append(f"({' + '.join(cases) or '0'}) w{i}")
         conditions += [cond for cond, _ in move.terms]
         params.update(move.params)
-    n = len(moves)
-    sums = {
-        c: "ARRAY[" + ", ".join(f"sum({c} * w{i})::bigint" for i in range(n)) + "]"
-        for c in ("bytes_in", "bytes_out")
-    }
+    # The sums as plain columns (i1, o1, i2, ..), one per tally and direction: arrays
+    # built per subscriber here and taken apart again in the update cost about 0.3 s of
+    # server CPU at 100,000 subscribers.
+    n, columns = len(moves), {"bytes_in": "i", "bytes_out": "o"}
+    sums = ", ".join(
+        f"sum({c} * w{i - 1})::bigint {x}{i}" for c, x in columns.items() for i in range(1, n + 1)
+    )
     added = {
-        c: "ARRAY[" + ", ".join(f"x.{c}[{i}] + m.{c}[{i}]" for i in range(1, n + 1)) + "]"
-        for c in ("bytes_in", "bytes_out")
+        c: "ARRAY[" + ", ".join(f"x.{c}[{i}] + m.{x}{i}" for i in range(1, n + 1)) + "]"
+        for c, x in columns.items()
     }
+    new = {
+        c: "ARRAY[" + ", ".join(f"{x}{i}" for i in range(1, n + 1)) + "]"
+        for c, x in columns.items()
+    }
+    nonzero = " OR ".join(f"{x}{i} <> 0" for x in columns.values() for i in range(1, n + 1))
     params["zeros"] = [0] * n
     zeros = conn.execute(
         f"""WITH m AS MATERIALIZED (
-                SELECT subscriber, {sums["bytes_in"]} bytes_in, {sums["bytes_out"]} bytes_out
+                SELECT subscriber, {sums}
                 FROM (SELECT subscriber, bytes_in, bytes_out, {", ".join(weights)}
                       FROM samples WHERE {" OR ".join(f"({c})" for c in conditions)}) s
                 GROUP BY subscriber),
@@ -104,8 +111,8 @@ def apply(conn: psycopg.Connection[Any], moves: Sequence[Move]) -> None:
                 RETURNING x.subscriber, x.bytes_in, x.bytes_out),
             inserted AS (
                 INSERT INTO totals (subscriber, bytes_in, bytes_out)
-                SELECT subscriber, bytes_in, bytes_out FROM m
-                WHERE (bytes_in <> %(zeros)s::bigint[] OR bytes_out <> %(zeros)s::bigint[])
+                SELECT subscriber, {new["bytes_in"]}, {new["bytes_out"]} FROM m
+                WHERE ({nonzero})
                   AND NOT EXISTS (SELECT FROM totals y WHERE y.subscriber = m.subscriber))
             SELECT subscriber FROM updated
             WHERE bytes_in = %(zeros)s::bigint[] AND bytes_out = %(zeros)s::bigint[]""",
