@@ -98,6 +98,7 @@ class Timing:
     client_cpu: float = 0.0
     server_cpu: float = 0.0
     waited: float = 0.0
+    found: int = 0  # rows a read returned
 
 
 @contextlib.contextmanager
@@ -214,6 +215,7 @@ class Row:
     plans: str = ""
     statements: str = ""
     reads: list[Timing] = field(default_factory=list)
+    one_reads: list[Timing] = field(default_factory=list)
 
 
 def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: Any) -> Row:
@@ -241,6 +243,8 @@ def measure(run: Run, args: argparse.Namespace, day: int, tallies: int, server: 
     if args.explain and server is not None and run.backend():
         row.plans = explained(run, server, args.explain_ms)
     row.reads = [read_all(run.ledger) for _ in range(3)]
+    names = run.traffic.names
+    row.one_reads = [read_one(run.ledger, names[i * len(names) // 5]) for i in range(5)]
     row.check = checked(run.ledger)
     return row
 
@@ -286,6 +290,16 @@ def read_all(ledger: Ledger) -> Timing:
     with timed(int(conn.info.backend_pid) if conn is not None else None) as timing:
         for tally in ledger.tallies():
             ledger.totals(tally)
+    return timing
+
+
+def read_one(ledger: Ledger, name: str) -> Timing:
+    """One subscriber's samples in the longest window, as the console's detail screen and
+    `nmsquota usage` read them (on the writer's connection)."""
+    conn = getattr(ledger, "conn", None)
+    after = min(ledger.edge(tally) for tally in ledger.tallies())
+    with timed(int(conn.info.backend_pid) if conn is not None else None) as timing:
+        timing.found = len(list(ledger.samples([name], after=after)))
     return timing
 
 
@@ -399,8 +413,8 @@ def run_place(place: Place, args: argparse.Namespace, subscribers: int, server: 
 HEADER = (
     "| store | psycopg | subscribers | day | history | tallies | commit wall median / max ms "
     "| CPU client + server ms | CPU wait ms | load 1/5/15 | totals = recount "
-    "| all totals() read ms |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| all totals() read ms | one subscriber's samples read ms (samples) |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
 
@@ -416,7 +430,8 @@ def format_row(row: Row) -> str:
         f"| {row.tallies} | {_median(c, 'wall'):.0f} / {max(t.wall for t in c):.0f} "
         f"| {_median(c, 'client_cpu'):.0f}{server} | {_median(c, 'waited'):.0f} "
         f"| {row.load} | {row.check} "
-        f"| {_median(row.reads, 'wall'):.0f} |"
+        f"| {_median(row.reads, 'wall'):.0f} "
+        f"| {_median(row.one_reads, 'wall'):.1f} ({max(t.found for t in row.one_reads):,}) |"
     )
 
 

@@ -25,9 +25,31 @@ def test_migrate_makes_the_schema_once(
 ) -> None:
     url, _ = empty
     assert main(["ledger", "migrate", "--ledger", url]) == 0
-    assert capsys.readouterr().err == f"{shown(url)}: applied schema version 1\n"
+    assert capsys.readouterr().err == f"{shown(url)}: applied schema version 1, 2\n"
     assert main(["ledger", "migrate", "--ledger", url]) == 0
     assert capsys.readouterr().err == f"{shown(url)}: the schema is current; nothing to do\n"
+
+
+def test_migrate_upgrades_a_version_1_ledger_and_its_commands_read_it(
+    empty: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path,
+) -> None:
+    url, _ = empty
+    records = tmp_path / "usage.txt"
+    records.write_text("alice 1800000000 1000 10\nbob 1800000300 2000 20\n")
+    assert main(["ledger", "migrate", "--ledger", url]) == 0
+    assert main(["import", "--ledger", url, str(records)]) == 0
+    postgres.as_version_1(url)  # as the nmsquota of version 1 left it
+    capsys.readouterr()
+    assert main(["usage", "--ledger", url, "--window", "1d", "--bytes", "alice"]) == 1
+    said = capsys.readouterr().err
+    assert "version 1, this nmsquota needs 2: run `nmsquota ledger migrate`" in said
+    assert "Traceback" not in said
+    assert main(["ledger", "migrate", "--ledger", url]) == 0
+    assert capsys.readouterr().err == f"{shown(url)}: applied schema version 2\n"
+    assert main(["usage", "--ledger", url, "--window", "1d", "--bytes", "alice"]) == 0
+    assert "1000" in capsys.readouterr().out
 
 
 def test_before_migrate_the_commands_say_to_run_it(

@@ -84,12 +84,74 @@ def test_a_database_that_does_not_exist_is_no_ledger(postgres_server: postgres.S
 def test_an_older_schema_is_refused_with_the_advice_to_migrate(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(schema, "LATEST", schema.LATEST + 1)
+    latest = schema.LATEST
+    monkeypatch.setattr(schema, "LATEST", latest + 1)
     for opening in (Ledger.open_reader, Ledger.open_writer):
         with pytest.raises(
-            schema.SchemaOutdated, match=r"version 1, this nmsquota needs 2.*migrate"
+            schema.SchemaOutdated,
+            match=rf"version {latest}, this nmsquota needs {latest + 1}.*migrate",
         ):
             opening(url)
+
+
+def history(ledger: Ledger) -> tuple[object, ...]:
+    """What a ledger's reader sees: every window's totals and edge, every sample, and a few
+    subscribers' samples read as the console and the lift times read them."""
+    windows = [(ledger.totals(t), ledger.edge(t)) for t in ledger.tallies()]
+    return (
+        ledger.seq,
+        ledger.as_of,
+        windows,
+        list(ledger.samples()),
+        list(ledger.samples(["bob"], after=T0 + 300)),
+        {name: list(mine) for name, mine in ledger.sample_columns(["carol", "alice"]).items()},
+    )
+
+
+def commit_history(ledger: Ledger, start: int, cycles: int) -> None:
+    """Cycles of three subscribers, given out of name order, one late sample among them."""
+    for n in range(cycles):
+        now = start + 300 * n
+        ledger.commit(now, [Sample("carol", now, n, 1), Sample("alice", now, 10 * n, 2),
+                            Sample("bob", now - 60, 7, n)])  # fmt: skip
+
+
+def test_a_version_1_ledger_migrates_to_2_and_reads_the_same(
+    url: str, conn: psycopg.Connection
+) -> None:
+    with Ledger.open_writer(url, [HOUR, Tally(86400)]) as writer:
+        commit_history(writer, T0, 16)
+        before = history(writer)
+    postgres.as_version_1(url)
+    with pytest.raises(schema.SchemaOutdated, match="version 1, this nmsquota needs"):
+        Ledger.open_reader(url)
+    assert migrate(url) == list(range(2, schema.LATEST + 1))
+    indexes = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert "samples_by_subscriber" not in indexes and "sample_times_pkey" in indexes
+    with Ledger.open_reader(url) as reader:
+        assert history(reader) == before
+    with Ledger.open_writer(url, [HOUR, Tally(86400)]) as writer:
+        commit_history(writer, T0 + 300 * 16, 4)
+        for tally in writer.tallies():
+            assert writer.totals(tally) == writer.recount(tally, writer.edge(tally))
+
+
+@pytest.mark.parametrize("by_time", [True, False])
+def test_a_few_subscribers_samples_page_through_in_time_order(
+    url: str, monkeypatch: pytest.MonkeyPatch, by_time: bool
+) -> None:
+    monkeypatch.setattr(store_module, "PAGE", 2)
+    monkeypatch.setattr(store_module, "BY_TIME_NAMES", 10 if by_time else 1)
+    with Ledger.open_writer(url, [HOUR]) as writer:
+        commit_history(writer, T0, 5)
+        writer.commit(T0 + 1500, [Sample("bob", T0 + 1200, 1, 1), Sample("alice", T0 + 1200, 2, 2),
+                                  Sample("bob", T0 + 1200, 3, 3)])  # fmt: skip
+        every = list(writer.samples())
+        for names in (["bob"], ["bob", "alice"], ["nobody"]):
+            for after in (T0 - 1, T0 + 300, T0 + 1200):
+                assert list(writer.samples(names, after=after, until=T0 + 1200)) == [
+                    s for s in every if s.subscriber in names and after < s.time <= T0 + 1200
+                ], (names, after)
 
 
 def test_a_newer_schema_is_refused_by_open_and_by_migrate(
