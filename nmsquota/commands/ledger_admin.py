@@ -72,15 +72,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
-    from nmsquota.ledger.backends import kind_of, shown, store_for
+    from nmsquota.ledger.backends import shown, store_for
 
-    location = ledger_location(args, config_of(args, check_drivers=False))
-    if kind_of(location) != "postgresql":
-        raise UsageError(
-            f"{location} is a TinyDB ledger (a directory), which its writer migrates when it "
-            "opens: give --ledger postgresql://... or set [ledger] url in the configuration"
-        )
-    assert isinstance(location, str)
+    location = _database(
+        args,
+        ", which its writer migrates when it opens: give --ledger "
+        "postgresql://... or set [ledger] url in the configuration",
+    )
     store_for(location)  # psycopg missing: said here, in one line
     from nmsquota.ledger.postgres.schema import migrate
 
@@ -118,15 +116,13 @@ def run_copy(args: argparse.Namespace) -> int:
 
 def run_forget_pop(args: argparse.Namespace) -> int:
     from nmsquota.ledger import Ledger
-    from nmsquota.ledger.backends import kind_of, shown
+    from nmsquota.ledger.backends import shown
     from nmsquota.ledger.codec import DEVICES, HEALTH, SESSIONS
 
-    location = ledger_location(args, config_of(args, check_drivers=False))
-    if kind_of(location) != "postgresql":
-        raise UsageError(
-            f"{shown(location)} is a TinyDB ledger (a directory): one daemon writes it, and "
-            "it has no POPs; several POPs share a ledger in PostgreSQL"
-        )
+    location = _database(
+        args,
+        ": one daemon writes it, and it has no POPs; several POPs share a ledger in PostgreSQL",
+    )
     if not Ledger.exists(location):
         raise UsageError(f"no ledger at {shown(location)}")
     with Ledger.open_writer(location, pop=args.name) as ledger:
@@ -143,6 +139,17 @@ def run_forget_pop(args: argparse.Namespace) -> int:
           f"counter baselines of {_count(servers, 'access server')}; "
           "the usage it counted stays in the windows")  # fmt: skip
     return 0
+
+
+def _database(args: argparse.Namespace, refusal: str) -> str:
+    """The ledger's location, which must be a database: a directory is a UsageError, its
+    `refusal` saying why after "DIR is a TinyDB ledger (a directory)"."""
+    from nmsquota.ledger.backends import kind_of, shown
+
+    location = ledger_location(args, config_of(args, check_drivers=False))
+    if kind_of(location) != "postgresql" or not isinstance(location, str):
+        raise UsageError(f"{shown(location)} is a TinyDB ledger (a directory){refusal}")
+    return location
 
 
 def _count(number: int, what: str) -> str:

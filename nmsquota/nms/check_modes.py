@@ -15,7 +15,7 @@ stopped daemon is CRITICAL there, as the guidelines have it for a service not ru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -34,7 +34,7 @@ from nagiosplugin import (
 from nmsquota import units
 from nmsquota.nms import summary
 from nmsquota.nms.check_text import escape, one_line, perf_label
-from nmsquota.nms.summary import DriverFacts, Summary
+from nmsquota.nms.summary import CycleFacts, DriverFacts, PopFacts, Summary
 
 if TYPE_CHECKING:
     from nmsquota.config import Config
@@ -408,7 +408,7 @@ class Drivers(Base):
                              f"{ago(cycle.age(self.where.now))}: what the drivers hold now "
                              "is not known (see the poller check)")  # fmt: skip
         biteless = cycle.not_effective
-        found, unknown = self._every_driver(summed)
+        found, unknown = self._every_driver(cycle, summed.pops)
         drivers = [d for _, d in found]
         errors = [f"{escape(label)}: {one_line(e)}" for label, d in found for e in d.errors]
         drifting = [label for label, d in found if d.health == "drifting"]
@@ -436,18 +436,18 @@ class Drivers(Base):
         self.details = [f"driver {escape(label)}: {d.health}" + "".join(
             f"\n  {one_line(p)}" for p in d.problems) for label, d in found]  # fmt: skip
 
-    def _every_driver(self, summed: Summary) -> tuple[list[tuple[str, DriverFacts]], list[str]]:
+    def _every_driver(self, cycle: CycleFacts, pops: Sequence[PopFacts]
+                      ) -> tuple[list[tuple[str, DriverFacts]], list[str]]:  # fmt: skip
         """The drivers of the last cycle, by name; where several POPs' daemons share the
         ledger, every POP's (a following POP's drivers hold the limits of the subscribers
         online at its access servers), as POP/driver, and the POPs whose last cycle is
         stale, whose drivers' state is not known."""
-        assert summed.cycle is not None
-        if not summed.pops:
-            return [(d.name, d) for d in summed.cycle.drivers], []
+        if not pops:
+            return [(d.name, d) for d in cycle.drivers], []
         now = self.where.now
-        found = [(f"{pop.name}/{d.name}", d) for pop in summed.pops if not pop.stale(now)
+        found = [(f"{pop.name}/{d.name}", d) for pop in pops if not pop.stale(now)
                  for d in pop.drivers]  # fmt: skip
-        return found, [pop.name for pop in summed.pops if pop.stale(now)]
+        return found, [pop.name for pop in pops if pop.stale(now)]
 
 
 class LedgerHealth(Base):

@@ -171,10 +171,10 @@ class Summary(NamedTuple):
             "format": FORMAT,
             "state": list(self.state),
             "as_of": self.as_of,
-            "cycle": None if self.cycle is None else _cycle_json(self.cycle),
+            "cycle": None if self.cycle is None else _with_drivers_json(self.cycle),
             "counts": self.counts._asdict(),
             "limits": self.limits,
-            "pops": [_pop_json(pop) for pop in self.pops],
+            "pops": [_with_drivers_json(pop) for pop in self.pops],
         }
         if self.lines is None:
             raise ValueError("this summary was read without its subscribers' lines")
@@ -232,12 +232,6 @@ def _summary_from(head: Mapping[str, Any], lines: bytes | None) -> Summary:
     )
 
 
-def _pop_json(pop: PopFacts) -> dict[str, Any]:
-    found = pop._asdict()
-    found["drivers"] = [driver._asdict() for driver in pop.drivers]
-    return found
-
-
 def _pop_from(data: Mapping[str, Any]) -> PopFacts:
     fields = dict(data)
     fields["devices_ok"] = tuple(fields["devices_ok"])
@@ -267,9 +261,10 @@ def _subscriber_from(name: str, data: Mapping[str, Any]) -> SubscriberFacts:
     )
 
 
-def _cycle_json(cycle: CycleFacts) -> dict[str, Any]:
-    found = cycle._asdict()
-    found["drivers"] = [driver._asdict() for driver in cycle.drivers]
+def _with_drivers_json(facts: CycleFacts | PopFacts) -> dict[str, Any]:
+    """A cycle's or a POP's facts as JSON, their drivers as objects (not arrays)."""
+    found = facts._asdict()
+    found["drivers"] = [driver._asdict() for driver in facts.drivers]
     return found
 
 

@@ -266,16 +266,22 @@ class PostgresStore(Ledger):
         """The other POPs whose daemon writes this ledger now (holds its POP's writer
         lock), by the names their connections give (application_name)."""
         with self.talking("look for other POPs' daemons"):
-            rows = self.conn.execute(
-                """SELECT DISTINCT a.application_name FROM pg_locks l
-                   JOIN pg_stat_activity a ON a.pid = l.pid
-                   WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
-                     AND l.database = (SELECT oid FROM pg_database
-                                       WHERE datname = current_database())
-                     AND l.classid = %s AND l.objsubid = 2 AND l.objid <> %s""",
-                (WRITER_LOCK, DECIDER & 0xFFFFFFFF),
-            ).fetchall()
-        return sorted({_pop_in(name or "") for (name,) in rows})
+            held = self._writer_locks()
+        return sorted({_pop_in(name) for _, name, key in held if key != DECIDER & 0xFFFFFFFF})
+
+    def _writer_locks(self) -> list[tuple[int, str, int]]:
+        """(server process, application_name, second key) of each writer lock of this
+        ledger (a POP's, or the decider's) that another session holds."""
+        rows = self.conn.execute(
+            """SELECT a.pid, a.application_name, l.objid FROM pg_locks l
+               JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+                 AND l.database = (SELECT oid FROM pg_database
+                                   WHERE datname = current_database())
+                 AND l.classid = %s AND l.objsubid = 2""",
+            (WRITER_LOCK,),
+        ).fetchall()
+        return [(int(pid), name or "", int(key)) for pid, name, key in rows]
 
     def limits_listener(self) -> LimitsListener | None:
         """A POP's writer hears the limits other POPs' writers commit (listen.py); a writer
@@ -294,17 +300,9 @@ class PostgresStore(Ledger):
             ).fetchone()
             if row and row[0]:
                 return
-            holder = self.conn.execute(
-                """SELECT a.pid, a.application_name FROM pg_locks l
-                   JOIN pg_stat_activity a ON a.pid = l.pid
-                   WHERE l.locktype = 'advisory' AND l.granted
-                     AND l.database = (SELECT oid FROM pg_database
-                                       WHERE datname = current_database())
-                     AND l.classid = %s AND l.objid = %s AND l.objsubid = 2""",
-                (WRITER_LOCK, key),
-            ).fetchone()
-        backend, name = holder if holder else (None, "")
-        pid = _pid_in(name or "")
+            holders = [(pid, name) for pid, name, held in self._writer_locks() if held == key]
+        backend, name = holders[0] if holders else (None, "")
+        pid = _pid_in(name)
         lock = "PostgreSQL advisory lock" + (f", server process {backend}" if backend else "")
         raise LedgerLocked(self.where, pid, lock)
 
@@ -312,10 +310,7 @@ class PostgresStore(Ledger):
         """The last commit's number, `now` and tallies, as the database holds them."""
         with self.talking("read"):
             row = self.conn.execute("SELECT seq, now FROM meta WHERE id = 1").fetchone()
-            rows = self.conn.execute(
-                "SELECT key, position, window_seconds, free, period, edge FROM tallies"
-                " ORDER BY position"
-            ).fetchall()
+            rows = self._tally_rows()
         if row is None:
             raise LedgerMissing(
                 self.where,
@@ -324,6 +319,12 @@ class PostgresStore(Ledger):
             )
         self._seq, self._now = int(row[0]), row[1]
         self._tallies = [self._tally_of(found) for found in rows]
+
+    def _tally_rows(self) -> list[tuple[Any, ...]]:
+        return self.conn.execute(
+            "SELECT key, position, window_seconds, free, period, edge FROM tallies"
+            " ORDER BY position"
+        ).fetchall()
 
     def _tally_of(self, row: tuple[Any, ...]) -> TallyRow:
         key, position, window, free, period, edge = row
@@ -574,11 +575,7 @@ class PostgresStore(Ledger):
         row = self.conn.execute("SELECT seq FROM meta WHERE id = 1 FOR UPDATE").fetchone()
         if row is None:
             raise LedgerCorrupt(self.where, "has no commit record (table meta is empty)")
-        rows = self.conn.execute(
-            "SELECT key, position, window_seconds, free, period, edge FROM tallies"
-            " ORDER BY position"
-        ).fetchall()
-        self._tallies = [self._tally_of(found) for found in rows]
+        self._tallies = [self._tally_of(found) for found in self._tally_rows()]
         return int(row[0])
 
     def _checked(self, samples: Iterable[Sample], seq: int) -> list[Doc]:
